@@ -1,0 +1,18 @@
+"""imgconv: PyTorch-exact 2-D convolution on NumPy images, fast, without a deep-learning framework."""
+
+__version__ = "0.1.0"
+
+from ._threads import get_num_threads, num_threads, set_num_threads
+from .conv import Conv2d, conv2d
+from .shape import ReceptiveField, conv_output_shape, receptive_field
+
+__all__ = [
+    "Conv2d",
+    "ReceptiveField",
+    "conv2d",
+    "conv_output_shape",
+    "get_num_threads",
+    "num_threads",
+    "receptive_field",
+    "set_num_threads",
+]

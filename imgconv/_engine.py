@@ -1,0 +1,141 @@
+"""The one engine entry point every public layer calls.
+
+Public functions validate and normalise user input once, then call
+:func:`correlate` with a plain description of the work: NCHW input, OIHW weight,
+pads as ``(top, bottom, left, right)``, a border mode in ``numpy.pad`` vocabulary,
+stride, dilation, groups.  The engine picks the compiled kernel for this CPU,
+allocates the output (Python allocates, the kernel fills) and releases the GIL.
+
+Border modes (``numpy.pad`` names) and what other libraries call them:
+
+============  ===============  ================  =====================================
+engine        torch            scipy / skimage   values for a row ``1 2 3`` padded by 2
+============  ===============  ================  =====================================
+constant      zeros (cval 0)   constant          ``c c | 1 2 3 | c c``
+reflect       reflect          mirror            ``3 2 | 1 2 3 | 2 1`` (whole-sample)
+symmetric     --               reflect           ``2 1 | 1 2 3 | 3 2`` (half-sample)
+edge          replicate        nearest           ``1 1 | 1 2 3 | 3 3``
+wrap          circular         wrap, grid-wrap   ``2 3 | 1 2 3 | 1 2``
+============  ===============  ================  =====================================
+
+Pads wider than the image follow ``numpy.pad`` (repeated reflection / wrapping);
+torch's narrower limits are enforced by the torch-compatible layer, not here.
+"""
+
+import numpy as np
+
+from . import _dispatch
+from ._threads import effective_num_threads
+
+__all__ = ["correlate", "output_size", "ENGINE_MODES", "TORCH_TO_ENGINE_MODE", "SCIPY_TO_ENGINE_MODE"]
+
+ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+_MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
+TORCH_TO_ENGINE_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+SCIPY_TO_ENGINE_MODE = {
+    "constant": "constant", "grid-constant": "constant", "reflect": "symmetric", "mirror": "reflect",
+    "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap", "grid-mirror": "symmetric",
+}
+
+
+def output_size(length, kernel, stride, dilation, pad_before, pad_after):
+    """Output length along one axis: ``floor((L + pads - d*(k-1) - 1) / s) + 1``."""
+    return (length + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
+              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None):
+    """Cross-correlate a batch of multichannel images with a bank of filters.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32 or float64
+    weight : ndarray, shape (O, C // groups, kh, kw), same dtype as `x`
+    bias : ndarray, shape (O,), optional
+    pads : tuple of 4 non-negative ints
+        ``(top, bottom, left, right)``; any width.
+    mode : {'constant', 'edge', 'reflect', 'symmetric', 'wrap'}
+        ``numpy.pad`` semantics for the padded border.
+    cval : float
+        Border value for ``mode='constant'``.
+    stride, dilation : pair of positive ints
+    groups : int
+    out : ndarray, optional
+        C-contiguous ``(N, O, Hout, Wout)`` array of the input dtype to fill.
+    num_threads : int, optional
+
+    Returns
+    -------
+    y : ndarray, shape (N, O, Hout, Wout)
+
+    Notes
+    -----
+    Callers validate; this function trusts its arguments.
+    """
+    x = _native(x)
+    weight = _native(weight)
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    top, bottom, left, right = pads
+    hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
+    wout = output_size(w, kw, stride[1], dilation[1], left, right)
+    if out is None:
+        out = np.empty((n, o, hout, wout), dtype=x.dtype)
+    num_threads = min(effective_num_threads(num_threads), max(1, n * groups * hout))
+    kernel = _dispatch.kernel_module()
+    dtype = x.dtype
+    og = o // groups
+    blocks = _channel_blocks(og)
+    wpack, offsets = _pack_weights(weight, groups, blocks)
+
+    sh, sw = stride
+    dh, dw = dilation
+    reach = (kw - 1) * dw
+    # Columns [ja, jb) read the input rows in place: stride 1 and every tap inside the row.
+    ja, jb = min(left, wout), min(wout, w - reach + left)
+    if sw != 1 or jb <= ja:
+        ja = jb = wout
+    lq = (max(ja, wout - jb) + reach) if (sw == 1 and ja < wout) else (wout + reach // sw)
+    nrows = cg * kh
+    ptr_scratch = np.empty((num_threads, 2 * nrows + 8 + nrows * kw), dtype=np.intp)
+    tap_scratch = np.empty((num_threads, max(1, nrows * kw)), dtype=np.intc)
+    buf_scratch = np.empty((num_threads, max(1, nrows * sw * lq)), dtype=dtype)
+    has_bias = bias is not None
+    bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
+    cval_row = np.full(max(w, 1), cval, dtype=dtype)
+    kernel.correlate_nchw(
+        x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
+        offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,
+        top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads)
+    return out
+
+
+def _channel_blocks(og):
+    """Split a group's `og` output channels into blocks of 8, 4, 2 and 1 (kernel sizes)."""
+    blocks, start = [], 0
+    for size in (8, 4, 2, 1):
+        while og - start >= size:
+            blocks.append((start, size))
+            start += size
+    return blocks
+
+
+def _pack_weights(weight, groups, blocks):
+    """Weights per (group, block) laid out [c][u][v][k] so a tap's OB weights are adjacent."""
+    o, cg, kh, kw = weight.shape
+    og = o // groups
+    parts, offsets, offset = [], [], 0
+    for g in range(groups):
+        for start, size in blocks:
+            block = weight[g * og + start: g * og + start + size]
+            parts.append(np.ascontiguousarray(block.transpose(1, 2, 3, 0)).ravel())
+            offsets.append(offset)
+            offset += block.size
+    return np.concatenate(parts), np.array(offsets, dtype=np.intp)
+
+
+def _native(a):
+    """C-contiguous, native-byte-order view or copy of `a` (never modifies `a`)."""
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return np.ascontiguousarray(a)

@@ -1,0 +1,73 @@
+/* Template body, included by _microkernel.h once per (MK_T, MK_OB); see there.
+ * Defines imgconv_taps_<MK_SUFFIX>_ob<MK_OB>. No include guard on purpose. */
+
+#define MK_CAT3(a, b, c) a##b##c
+#define MK_NAME3(a, b, c) MK_CAT3(a, b, c)
+#define MK_FN(name) MK_NAME3(name, MK_SUFFIX, MK_NAME3(_ob, MK_OB, ))
+#define MK_NAME MK_NAME3(imgconv_taps_, MK_SUFFIX, MK_NAME3(_ob, MK_OB, ))
+
+#if IMGCONV_HAVE_VECTOR_EXT
+#define MK_VL ((ptrdiff_t)(sizeof(MK_V) / sizeof(MK_T)))
+
+/* `nv` is a compile-time constant after inlining, so the accumulator arrays are
+ * fully unrolled and live in registers. */
+IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t ntaps,
+                                         const MK_T **taps, const int *tw, const MK_T *w,
+                                         MK_T **outs, const MK_T *bias)
+{
+    MK_V acc[MK_OB][MK_NV];
+    MK_V zero = {0};
+    for (int k = 0; k < MK_OB; k++)
+        for (int v = 0; v < nv; v++)
+            acc[k][v] = zero + (bias ? bias[k] : (MK_T)0);
+    for (ptrdiff_t t = 0; t < ntaps; t++) {
+        const MK_T *p = taps[t] + j;
+        const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
+        MK_V x[MK_NV];
+        for (int v = 0; v < nv; v++)
+            memcpy(&x[v], p + v * MK_VL, sizeof(MK_V));
+        for (int k = 0; k < MK_OB; k++) {
+            MK_V wk = zero + wt[k];
+            for (int v = 0; v < nv; v++)
+                acc[k][v] += wk * x[v];
+        }
+    }
+    for (int k = 0; k < MK_OB; k++)
+        for (int v = 0; v < nv; v++)
+            memcpy(outs[k] + j + v * MK_VL, &acc[k][v], sizeof(MK_V));
+}
+#endif
+
+static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_T *w,
+                    ptrdiff_t ncols, MK_T **outs, const MK_T *bias)
+{
+    ptrdiff_t j = 0;
+#if IMGCONV_HAVE_VECTOR_EXT
+    for (; j + MK_NV * MK_VL <= ncols; j += MK_NV * MK_VL)
+        MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias);
+    for (; j + MK_VL <= ncols; j += MK_VL)
+        MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias);
+#endif
+    /* Remaining columns, same order of summation as the vector tiles. */
+    for (; j < ncols; j++) {
+        MK_T acc[MK_OB];
+        for (int k = 0; k < MK_OB; k++)
+            acc[k] = bias ? bias[k] : (MK_T)0;
+        for (ptrdiff_t t = 0; t < ntaps; t++) {
+            const MK_T x = taps[t][j];
+            const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
+            for (int k = 0; k < MK_OB; k++)
+                acc[k] += wt[k] * x;
+        }
+        for (int k = 0; k < MK_OB; k++)
+            outs[k][j] = acc[k];
+    }
+}
+
+#undef MK_VL
+#undef MK_NAME
+#undef MK_FN
+#undef MK_NAME3
+#undef MK_CAT3
+#undef MK_OB
+#undef MK_NV

@@ -1,0 +1,130 @@
+"""Thread-count policy shared by every compiled call.
+
+One function, :func:`effective_num_threads`, turns the user's wish into the plain
+``int`` handed to the OpenMP kernels (the scikit-learn ``_openmp_effective_n_threads``
+pattern).  Precedence, highest first:
+
+1. the ``num_threads`` argument of a call;
+2. :func:`set_num_threads` / the :func:`num_threads` context manager;
+3. the ``IMGCONV_NUM_THREADS`` environment variable;
+4. the ``OMP_NUM_THREADS`` environment variable (its first entry);
+5. the CPUs this process may run on (``os.sched_getaffinity``, so container and
+   ``taskset`` limits are honoured), falling back to ``os.cpu_count()``.
+"""
+
+import contextlib
+import os
+import threading
+
+__all__ = ["get_num_threads", "set_num_threads", "num_threads", "effective_num_threads"]
+
+# Process-wide override from set_num_threads(); a thread-local override from the
+# context manager so concurrent Python threads do not change each other's setting.
+_global_num_threads = None
+_local = threading.local()
+
+
+def _check_num_threads(n, name="num_threads"):
+    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+        raise TypeError(f"`{name}` must be a positive int or None; got {n!r}")
+    n = int(n.__index__())
+    if n < 1:
+        raise ValueError(f"`{name}` must be a positive int or None; got {n}")
+    return n
+
+
+def _env_threads(var):
+    value = os.environ.get(var, "").split(",")[0].strip()
+    if not value:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
+def _available_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """Return the number of threads imgconv uses when a call does not say.
+
+    Returns
+    -------
+    n : int
+        See the module notes for the order in which settings are consulted.
+
+    Examples
+    --------
+    >>> import imgconv
+    >>> with imgconv.num_threads(1):
+    ...     imgconv.get_num_threads()
+    1
+    """
+    local = getattr(_local, "value", None)
+    if local is not None:
+        return local
+    if _global_num_threads is not None:
+        return _global_num_threads
+    for var in ("IMGCONV_NUM_THREADS", "OMP_NUM_THREADS"):
+        n = _env_threads(var)
+        if n is not None:
+            return n
+    return _available_cpus()
+
+
+def set_num_threads(n):
+    """Set the default thread count for the whole process.
+
+    Parameters
+    ----------
+    n : int or None
+        A positive number of threads, or None to return to the environment /
+        CPU-affinity default.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `n` is not a positive int or None.
+    """
+    global _global_num_threads
+    _global_num_threads = None if n is None else _check_num_threads(n, "n")
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """Context manager that sets the thread count for calls made in this thread.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads.
+
+    Examples
+    --------
+    >>> import numpy as np, imgconv
+    >>> x = np.ones((1, 1, 8, 8), np.float32); w = np.ones((1, 1, 3, 3), np.float32)
+    >>> with imgconv.num_threads(1):
+    ...     y = imgconv.conv2d(x, w)
+    >>> y.shape
+    (1, 1, 6, 6)
+    """
+    n = _check_num_threads(n, "n")
+    previous = getattr(_local, "value", None)
+    _local.value = n
+    try:
+        yield n
+    finally:
+        _local.value = previous
+
+
+def effective_num_threads(n=None):
+    """Resolve a per-call ``num_threads`` argument to a positive int."""
+    if n is None:
+        return get_num_threads()
+    return _check_num_threads(n)

@@ -1,0 +1,105 @@
+"""Normalisers for hyper-parameters, shared by every public layer.
+
+Unlike PyTorch's ``_ntuple`` these check length, type and sign, and every message
+names the parameter and repeats the value received.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_int", "as_pair", "as_padding", "check_float_dtypes"]
+
+
+def _is_int(value):
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def as_int(value, name, *, minimum=None):
+    """Return `value` as a Python int, refusing floats, bools and strings."""
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be an int; got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"`{name}` must be {rule}; got {value}")
+    return value
+
+
+def as_pair(value, name, *, minimum=1):
+    """Normalise an int, a 1-tuple or a pair to a tuple ``(h, w)`` of ints.
+
+    Parameters
+    ----------
+    value : int or sequence of 1 or 2 ints
+    name : str
+        Parameter name used in error messages.
+    minimum : int, default 1
+        Smallest accepted component.
+
+    Raises
+    ------
+    TypeError
+        If a component is not an int (floats, bools and strings are refused).
+    ValueError
+        If the sequence length is not 1 or 2, or a component is below `minimum`.
+    """
+    rule = "a positive int or a pair of positive ints" if minimum == 1 else (
+        f"an int >= {minimum} or a pair of such ints")
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list, np.ndarray)) and not isinstance(value, str):
+        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+        if len(items) not in (1, 2):
+            raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
+        if not all(_is_int(v) for v in items):
+            raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
+        pair = (int(items[0]), int(items[-1]))
+    else:
+        raise TypeError(f"`{name}` must be {rule}; got {value!r} of type {type(value).__name__}")
+    if min(pair) < minimum:
+        raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
+    return pair
+
+
+def _show(value):
+    if isinstance(value, np.ndarray):
+        return repr(tuple(value.tolist()))
+    return repr(tuple(value)) if isinstance(value, (list, tuple)) else repr(value)
+
+
+def as_padding(padding):
+    """Normalise torch-style `padding`: 'same', 'valid', int, 1-tuple or pair.
+
+    Returns either the string ``'same'``/``'valid'`` or a pair of non-negative ints.
+    Negative padding is refused in every mode (imgconv departs from torch here).
+    """
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(
+                f"`padding` must be 'same', 'valid', an int or a pair of ints; got {padding!r} "
+                "(strings are case-sensitive)")
+        return padding
+    return as_pair(padding, "padding", minimum=0)
+
+
+def check_float_dtypes(**arrays):
+    """Check that the given arrays share one float32/float64 dtype; return it.
+
+    ``None`` entries are ignored.  The first array named decides the dtype; the
+    message points integer and other inputs to ``astype(np.float32)`` or to
+    :mod:`imgconv.filters`, which converts images.
+    """
+    items = [(name, a) for name, a in arrays.items() if a is not None]
+    first_name, first = items[0]
+    dtype = first.dtype.newbyteorder("=")
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"`{first_name}` must be float32 or float64; got dtype {dtype}. Convert with "
+            f"`{first_name}.astype(np.float32)`, or use imgconv.filters, which converts images.")
+    for name, a in items[1:]:
+        if a.dtype.newbyteorder("=") != dtype:
+            raise TypeError(
+                f"`{name}` must have the same dtype as `{first_name}` ({dtype}); got {a.dtype}. "
+                "imgconv does not promote dtypes.")
+    return dtype

@@ -1,0 +1,325 @@
+"""The torch-compatible layer: :func:`conv2d` and :class:`Conv2d`.
+
+Both compute exactly what ``torch.nn.functional.conv2d`` / ``torch.nn.Conv2d``
+compute, on NumPy arrays, with imgconv's documented departures (ValueError /
+TypeError instead of RuntimeError, float32/float64 only, negative padding refused,
+zero input channels refused).  All arithmetic happens in :func:`imgconv._engine.correlate`.
+"""
+
+import math
+
+import numpy as np
+
+from . import _engine
+from ._validation import as_int, as_pair, as_padding, check_float_dtypes
+from .shape import ReceptiveField, _output_hw, receptive_field, resolve_pads
+
+__all__ = ["conv2d", "Conv2d", "PADDING_MODES"]
+
+PADDING_MODES = ("circular", "reflect", "replicate", "zeros")
+
+
+def _as_array(value, name):
+    if isinstance(value, np.ndarray):
+        return value
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"`{name}` must be an array; got {type(value).__name__}")
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"`{name}` must be an array; got {type(value).__name__} ({exc})") from None
+
+
+def _check_padding_mode(padding_mode):
+    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
+        raise ValueError(f"`padding_mode` must be one of {list(PADDING_MODES)}; got {padding_mode!r}")
+    return padding_mode
+
+
+def _check_mode_limits(padding_mode, shape, pads):
+    """torch's per-side limits for non-zero padding modes (spec section 3)."""
+    if padding_mode == "zeros" or not any(pads):
+        return
+    c, h, w = shape[1:]
+    if padding_mode in ("reflect", "replicate") and 0 in (c, h, w):
+        raise ValueError(
+            f"padding_mode={padding_mode!r} needs non-empty channel and spatial dimensions; "
+            f"got input of shape {tuple(shape)}")
+    for axis, length, before, after in ((2, h, pads[0], pads[1]), (3, w, pads[2], pads[3])):
+        if padding_mode == "reflect" and (before >= length or after >= length):
+            raise ValueError(
+                f"padding_mode='reflect' needs each pad to be less than the input size along its axis; "
+                f"got pads ({before}, {after}) at dimension {axis} of input {tuple(shape)}")
+        if padding_mode == "circular" and (before > length or after > length):
+            raise ValueError(
+                f"padding_mode='circular' needs each pad to be at most the input size along its axis "
+                f"(no wrapping around more than once); got pads ({before}, {after}) at dimension {axis} "
+                f"of input {tuple(shape)}")
+
+
+def _check_out(out, shape, dtype, inputs):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"`out` must be a NumPy array; got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"`out` must have shape {tuple(shape)}; got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"`out` must have dtype {dtype}; got {out.dtype}")
+    if not out.flags.c_contiguous or not out.dtype.isnative:
+        raise ValueError("`out` must be a C-contiguous array in native byte order")
+    if not out.flags.writeable:
+        raise ValueError("`out` must be writeable")
+    for name, a in inputs.items():
+        if a is not None and np.may_share_memory(out, a):
+            raise ValueError(f"`out` must not overlap `{name}`")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", *, out=None, num_threads=None):
+    """2-D cross-correlation with exactly the semantics of ``torch.nn.Conv2d``.
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, H, W) or (C, H, W), float32 or float64
+        Any memory layout (Fortran order, strided or negative-stride views,
+        read-only, memory-mapped, non-native byte order); never modified.
+    weight : ndarray, shape (O, C // groups, kh, kw)
+        Same dtype as `input` ("OIHW").  Not flipped: this is correlation, as in torch.
+    bias : ndarray, shape (O,), optional
+        Same dtype as `input`.
+    stride : int or pair of ints, default 1
+    padding : {'valid', 'same'}, int or pair of ints, default 0
+        ``p`` pads ``p`` rows on top and bottom and ``p`` columns on left and right;
+        ``'same'`` (stride 1 only) puts the extra row/column at the bottom/right
+        when the total ``dilation*(k-1)`` is odd.
+    dilation : int or pair of ints, default 1
+        Spacing between kernel taps: 1 = contiguous taps, ``d`` leaves ``d-1`` gaps.
+    groups : int, default 1
+        Input channels ``[k*C/g, (k+1)*C/g)`` feed output channels ``[k*O/g, (k+1)*O/g)``.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, default 'zeros'
+        As ``torch.nn.Conv2d``'s, with torch's per-side size limits.
+    out : ndarray, optional
+        C-contiguous array of the output shape and dtype to write into; must not
+        overlap the inputs.
+    num_threads : int, optional
+        Threads for this call (default: :func:`imgconv.get_num_threads`).
+
+    Returns
+    -------
+    output : ndarray, shape (N, O, H_out, W_out) or (O, H_out, W_out)
+        Same dtype as `input`; ``H_out = floor((H + pads - dilation*(kh-1) - 1) / stride) + 1``.
+
+    Raises
+    ------
+    TypeError
+        Non-float or mismatched dtypes, non-int hyper-parameters.
+    ValueError
+        Bad shapes, sizes, modes or values; the message names the parameter.
+
+    See Also
+    --------
+    Conv2d : the same operation holding its weight and bias.
+    imgconv.filters.correlate : scikit-image-style interface (channel_axis, mode, cval).
+
+    Notes
+    -----
+    ``y[n, o, i, j] = b[o] + sum_{c,u,v} w[o, c, u, v] x_p[n, g(o) C/g + c, i s_h + u d_h, j s_w + v d_w]``
+    where ``x_p`` is the padded input.  Dilation in one dimension with k = 3:
+    ``dilation=1`` gives ``w0 x0 + w1 x1 + w2 x2``; ``dilation=2`` gives ``w0 x0 + w1 x2 + w2 x4``.
+
+    Examples
+    --------
+    >>> import numpy as np, imgconv
+    >>> x = np.arange(10, dtype=np.float64).reshape(1, 1, 1, 10)
+    >>> w = np.array([1.0, 10.0, 100.0]).reshape(1, 1, 1, 3)
+    >>> imgconv.conv2d(x, w, dilation=2)[0, 0, 0, :3]     # x0 + 10 x2 + 100 x4, ...
+    array([420., 531., 642.])
+    """
+    input = _as_array(input, "input")
+    weight = _as_array(weight, "weight")
+    if bias is not None:
+        bias = _as_array(bias, "bias")
+    if input.ndim not in (3, 4):
+        raise ValueError(
+            f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}")
+    dtype = check_float_dtypes(input=input, weight=weight, bias=bias)
+    stride = as_pair(stride, "stride")
+    dilation = as_pair(dilation, "dilation")
+    padding = as_padding(padding)
+    groups = as_int(groups, "groups", minimum=1)
+    padding_mode = _check_padding_mode(padding_mode)
+    if padding == "same" and stride != (1, 1):
+        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
+
+    unbatched = input.ndim == 3
+    x = input[None] if unbatched else input
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if o == 0:
+        raise ValueError(f"`weight` must have at least one output channel; got shape {weight.shape}")
+    if o % groups:
+        raise ValueError(f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}")
+    if c == 0:
+        raise ValueError(f"`input` must have at least one channel; got shape {input.shape}")
+    if c != cg * groups:
+        raise ValueError(
+            f"Given groups={groups}, `weight` of shape {weight.shape} expects `input` to have "
+            f"{cg * groups} channels; got {c} channels (input shape {input.shape})")
+    if kh == 0 or kw == 0:
+        raise ValueError(f"`weight` kernel size must be at least 1x1; got shape {weight.shape}")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"`bias` must be 1-D with {o} elements (one per output channel); got shape {bias.shape}")
+
+    pads = resolve_pads(padding, (kh, kw), dilation)
+    _check_mode_limits(padding_mode, x.shape, pads)
+    hout, wout = _output_hw((h, w), (kh, kw), stride, dilation, pads)
+    if (h == 0 or w == 0) and n > 0:
+        raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
+                         "(only an empty batch is supported)")
+    out_shape = (n, o, hout, wout)
+    if out is not None:
+        _check_out(out, out_shape[1:] if unbatched else out_shape, dtype,
+                   {"input": input, "weight": weight, "bias": bias})
+        out4 = out[None] if unbatched else out
+    else:
+        out4 = None
+    if n == 0:
+        result = np.empty(out_shape, dtype) if out4 is None else out4
+    else:
+        result = _engine.correlate(
+            x, weight, bias, pads=pads, mode=_engine.TORCH_TO_ENGINE_MODE[padding_mode], cval=0.0,
+            stride=stride, dilation=dilation, groups=groups, out=out4, num_threads=num_threads)
+    if out is not None:
+        return out
+    return result[0] if unbatched else result
+
+
+class Conv2d:
+    """A 2-D convolution layer holding its weight and bias, like ``torch.nn.Conv2d``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or pair of ints
+    stride : int or pair of ints, default 1
+    padding : {'valid', 'same'}, int or pair of ints, default 0
+    dilation : int or pair of ints, default 1
+    groups : int, default 1
+    bias : bool, default True
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, default 'zeros'
+    dtype : {np.float32, np.float64}, default np.float32
+    seed : int or numpy.random.Generator, optional
+        Makes the initialisation reproducible.
+
+    Attributes
+    ----------
+    weight : ndarray, shape (out_channels, in_channels // groups, kh, kw)
+        Initialised uniform in ``±1/sqrt(fan_in)`` with ``fan_in = in_channels/groups*kh*kw``
+        (what torch's Kaiming-uniform with ``a=sqrt(5)`` amounts to). Assign any
+        array of this shape (e.g. a torch ``state_dict`` entry converted with ``.numpy()``).
+    bias : ndarray, shape (out_channels,), or None
+        Uniform in ``±1/sqrt(fan_in)``.
+
+    Examples
+    --------
+    >>> import numpy as np, imgconv
+    >>> layer = imgconv.Conv2d(3, 8, 3, padding="same", dilation=2, seed=0)
+    >>> layer
+    Conv2d(3, 8, kernel_size=(3, 3), padding='same', dilation=(2, 2))
+    >>> layer(np.zeros((3, 32, 32), np.float32)).shape
+    (8, 32, 32)
+    >>> layer.receptive_field.extent
+    (5, 5)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, seed=None):
+        self.in_channels = as_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = as_int(out_channels, "out_channels", minimum=1)
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride = as_pair(stride, "stride")
+        self.padding = as_padding(padding)
+        self.dilation = as_pair(dilation, "dilation")
+        self.groups = as_int(groups, "groups", minimum=1)
+        self.padding_mode = _check_padding_mode(padding_mode)
+        if self.in_channels % self.groups:
+            raise ValueError(f"`in_channels` ({self.in_channels}) must be divisible by groups={self.groups}")
+        if self.out_channels % self.groups:
+            raise ValueError(f"`out_channels` ({self.out_channels}) must be divisible by groups={self.groups}")
+        if self.padding == "same" and self.stride != (1, 1):
+            raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={self.stride}")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"`bias` must be True or False; got {bias!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"`dtype` must be float32 or float64; got {dtype}")
+        self.dtype = dtype
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self._weight = rng.uniform(-bound, bound, size=shape).astype(dtype)
+        self._bias = rng.uniform(-bound, bound, size=self.out_channels).astype(dtype) if bias else None
+
+    @property
+    def weight(self):
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self._weight = self._coerce(value, "weight", shape)
+
+    @property
+    def bias(self):
+        return self._bias
+
+    @bias.setter
+    def bias(self, value):
+        self._bias = None if value is None else self._coerce(value, "bias", (self.out_channels,))
+
+    def _coerce(self, value, name, shape):
+        array = _as_array(value, name)
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"`{name}` must be a real numeric array; got dtype {array.dtype}")
+        if array.shape != shape:
+            raise ValueError(f"`{name}` must have shape {shape}; got {array.shape}")
+        # A copy: later changes to the caller's array do not leak into the layer.
+        return np.array(array, dtype=self.dtype, order="C", copy=True)
+
+    def __call__(self, input, *, out=None, num_threads=None):
+        """Apply the layer: see :func:`conv2d` for shapes and errors."""
+        return conv2d(input, self._weight, self._bias, self.stride, self.padding, self.dilation,
+                      self.groups, self.padding_mode, out=out, num_threads=num_threads)
+
+    forward = __call__
+
+    def output_shape(self, input_hw):
+        """Spatial output shape ``(H_out, W_out)`` for an input of spatial shape `input_hw`."""
+        h, w = as_pair(input_hw, "input_hw", minimum=0)
+        pads = resolve_pads(self.padding, self.kernel_size, self.dilation)
+        return _output_hw((h, w), self.kernel_size, self.stride, self.dilation, pads)
+
+    @property
+    def receptive_field(self) -> ReceptiveField:
+        """Receptive field of one output pixel of this layer (see :func:`imgconv.receptive_field`)."""
+        return receptive_field([self])[0]
+
+    def __repr__(self):
+        parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
+        if self.stride != (1, 1):
+            parts.append(f"stride={self.stride}")
+        if self.padding != (0, 0):
+            parts.append(f"padding={self.padding!r}")
+        if self.dilation != (1, 1):
+            parts.append(f"dilation={self.dilation}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self._bias is None:
+            parts.append("bias=False")
+        if self.padding_mode != "zeros":
+            parts.append(f"padding_mode={self.padding_mode!r}")
+        if self.dtype != np.float32:
+            parts.append(f"dtype={self.dtype.name}")
+        return f"Conv2d({', '.join(parts)})"

@@ -1,0 +1,185 @@
+"""Shape arithmetic: output sizes, 'same' padding and receptive fields.
+
+Notes
+-----
+Per axis, with kernel size ``k``, dilation ``d``, stride ``s`` and pads
+``(p0, p1)``, the effective (dilated) kernel extent is ``keff = d*(k-1) + 1`` and
+
+    L_out = floor((L + p0 + p1 - keff) / s) + 1.
+
+``'same'`` padding (stride 1 only) pads ``T // 2`` before and ``T - T // 2`` after,
+with ``T = d*(k-1)``: when ``T`` is odd the extra row goes to the bottom and the
+extra column to the right, exactly as PyTorch does.
+"""
+
+from dataclasses import dataclass
+
+from ._validation import as_pair, as_padding
+
+__all__ = ["conv_output_shape", "receptive_field", "ReceptiveField", "same_pads", "resolve_pads"]
+
+
+def same_pads(kernel_size, dilation=1):
+    """Return ``(top, bottom, left, right)`` pads that keep the size at stride 1.
+
+    Parameters
+    ----------
+    kernel_size, dilation : int or pair of ints
+
+    Examples
+    --------
+    >>> same_pads(4)            # T = 3: the extra row/column goes after
+    (1, 2, 1, 2)
+    >>> same_pads((3, 2), dilation=(2, 3))
+    (2, 2, 1, 2)
+    """
+    kh, kw = as_pair(kernel_size, "kernel_size")
+    dh, dw = as_pair(dilation, "dilation")
+    th, tw = dh * (kh - 1), dw * (kw - 1)
+    return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+
+
+def resolve_pads(padding, kernel_size, dilation=1):
+    """Turn torch-style `padding` ('same', 'valid', int, pair) into 4 pads."""
+    padding = as_padding(padding)
+    if padding == "same":
+        return same_pads(kernel_size, dilation)
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    ph, pw = padding
+    return (ph, ph, pw, pw)
+
+
+def conv_output_shape(input_hw, kernel_size, stride=1, padding=0, dilation=1):
+    """Spatial output shape of a 2-D convolution, as ``torch.nn.Conv2d`` computes it.
+
+    Parameters
+    ----------
+    input_hw : pair of ints
+        ``(H, W)`` of the input.
+    kernel_size, stride, dilation : int or pair of ints
+    padding : {'same', 'valid'}, int or pair of ints
+
+    Returns
+    -------
+    (H_out, W_out) : tuple of int
+
+    Raises
+    ------
+    ValueError
+        If the padded input is smaller than the dilated kernel, or 'same' is
+        combined with a stride other than 1.
+
+    Examples
+    --------
+    >>> conv_output_shape((10, 10), 3, dilation=2)
+    (6, 6)
+    >>> conv_output_shape((7, 9), 4, padding="same")
+    (7, 9)
+    >>> conv_output_shape((15, 15), 4, stride=2, padding=1)
+    (7, 7)
+    """
+    h, w = as_pair(input_hw, "input_hw", minimum=0)
+    kernel = as_pair(kernel_size, "kernel_size")
+    stride = as_pair(stride, "stride")
+    dilation = as_pair(dilation, "dilation")
+    if as_padding(padding) == "same" and stride != (1, 1):
+        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
+    top, bottom, left, right = resolve_pads(padding, kernel, dilation)
+    return _output_hw((h, w), kernel, stride, dilation, (top, bottom, left, right))
+
+
+def _output_hw(input_hw, kernel, stride, dilation, pads):
+    h, w = input_hw
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    keff = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    if hp < keff[0] or wp < keff[1]:
+        raise ValueError(
+            f"Calculated padded input size per channel: ({hp} x {wp}). Kernel size (dilated): "
+            f"({keff[0]} x {keff[1]}). Kernel size can't be greater than actual input size; "
+            f"got input (H, W)={tuple(input_hw)}, kernel_size={tuple(kernel)}, dilation={tuple(dilation)}, "
+            f"pads (top, bottom, left, right)={tuple(pads)}")
+    return ((hp - keff[0]) // stride[0] + 1, (wp - keff[1]) // stride[1] + 1)
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field of the output of one layer in a stack, per axis ``(h, w)``.
+
+    Attributes
+    ----------
+    extent : tuple of int
+        Bounding size ``R`` of the input window one output pixel depends on.
+    jump : tuple of int
+        Input-pixel distance ``J`` between adjacent outputs.
+    start : tuple of int
+        Input index where the window of output 0 begins (``-P``, negative when it
+        starts in the padding). Output ``i`` depends on input indices
+        ``[start + i*jump, start + i*jump + extent - 1]``.
+    """
+
+    extent: tuple
+    jump: tuple
+    start: tuple
+
+
+def _layer_params(layer, index):
+    from .conv import Conv2d  # local import: conv imports this module
+
+    if isinstance(layer, Conv2d):
+        return layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    if isinstance(layer, dict):
+        allowed = {"kernel_size", "stride", "padding", "dilation"}
+        unknown = sorted(set(layer) - allowed)
+        if unknown:
+            raise ValueError(f"`layers[{index}]` has unknown keys {unknown}; allowed: {sorted(allowed)}")
+        if "kernel_size" not in layer:
+            raise ValueError(f"`layers[{index}]` needs a 'kernel_size' key; got {layer!r}")
+        return (layer["kernel_size"], layer.get("stride", 1), layer.get("padding", 0), layer.get("dilation", 1))
+    raise TypeError(f"`layers[{index}]` must be a Conv2d or a dict; got {type(layer).__name__}")
+
+
+def receptive_field(layers):
+    """Receptive field after each layer of a stack of convolutions.
+
+    Parameters
+    ----------
+    layers : sequence of Conv2d or dict
+        Dicts take ``kernel_size`` and optionally ``stride``, ``padding``
+        (int, pair, 'same' or 'valid') and ``dilation``.
+
+    Returns
+    -------
+    fields : list of ReceptiveField
+        One record per layer, for the output of that layer.
+
+    Notes
+    -----
+    With ``J_0 = 1``, ``R_0 = 1``, ``P_0 = 0`` and per layer ``keff = d*(k-1) + 1``:
+    ``J_l = J_{l-1} s_l``, ``R_l = R_{l-1} + (keff_l - 1) J_{l-1}`` and
+    ``P_l = P_{l-1} + p_l J_{l-1}`` (``p_l`` = top/left pad), ``start = -P``.
+    ``extent`` is a bounding box: repeated dilations can leave holes inside it.
+
+    Examples
+    --------
+    >>> [r.extent[0] for r in receptive_field([{"kernel_size": 3, "dilation": d} for d in (1, 2, 4)])]
+    [3, 7, 15]
+    """
+    if isinstance(layers, (dict,)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"`layers` must be a sequence of Conv2d objects or dicts; got {type(layers).__name__}")
+    jump, extent, offset = (1, 1), (1, 1), (0, 0)
+    fields = []
+    for index, layer in enumerate(layers):
+        kernel_size, stride, padding, dilation = _layer_params(layer, index)
+        kernel = as_pair(kernel_size, "kernel_size")
+        stride = as_pair(stride, "stride")
+        dilation = as_pair(dilation, "dilation")
+        if as_padding(padding) == "same" and stride != (1, 1):
+            raise ValueError(f"`layers[{index}]`: padding='same' needs stride 1; got stride={stride}")
+        top, _, left, _ = resolve_pads(padding, kernel, dilation)
+        keff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        extent = tuple(r + (ke - 1) * j for r, ke, j in zip(extent, keff, jump))
+        offset = tuple(p + q * j for p, q, j in zip(offset, (top, left), jump))
+        jump = tuple(j * s for j, s in zip(jump, stride))
+        fields.append(ReceptiveField(extent=extent, jump=jump, start=tuple(-p for p in offset)))
+    return fields
