@@ -1,0 +1,98 @@
+"""The engine entry point against the float64 NumPy reference (tests/_reference.py)."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from _reference import reference_bound, reference_correlate
+from imgconv import _dispatch, _engine
+
+MODES = _engine.ENGINE_MODES
+
+
+@st.composite
+def configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg = draw(st.integers(1, 3))
+    og = draw(st.integers(1, 11))          # exercises channel blocks 8, 4, 2, 1
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    dh, dw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(MODES))
+    h, w = draw(st.integers(1, 14)), draw(st.integers(1, 40))
+    # Pads of any width, wider than the image too (numpy.pad semantics).
+    pads = tuple(draw(st.integers(0, 2 * max(h, w) + 3)) for _ in range(4))
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    # Keep the dilated kernel inside the padded input.
+    kh = max(1, min(kh, (hp - 1) // dh + 1))
+    kw = max(1, min(kw, (wp - 1) // dw + 1))
+    return dict(n=draw(st.integers(1, 2)), groups=groups, cg=cg, og=og, kh=kh, kw=kw, h=h, w=w,
+                pads=pads, stride=(sh, sw), dilation=(dh, dw), mode=mode,
+                cval=draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])),
+                dtype=draw(st.sampled_from([np.float32, np.float64])),
+                bias=draw(st.booleans()), path=draw(st.sampled_from(_dispatch.available_paths())),
+                threads=draw(st.sampled_from([1, 2, 3])))
+
+
+def _run_and_check(cfg, seed):
+    rng = np.random.default_rng(seed)
+    c, o = cfg["cg"] * cfg["groups"], cfg["og"] * cfg["groups"]
+    x = rng.standard_normal((cfg["n"], c, cfg["h"], cfg["w"])).astype(cfg["dtype"])
+    wt = rng.standard_normal((o, cfg["cg"], cfg["kh"], cfg["kw"])).astype(cfg["dtype"])
+    b = rng.standard_normal(o).astype(cfg["dtype"]) if cfg["bias"] else None
+    kwargs = dict(pads=cfg["pads"], mode=cfg["mode"], cval=cfg["cval"], stride=cfg["stride"],
+                  dilation=cfg["dilation"], groups=cfg["groups"])
+    x_before = x.copy()
+    got = _engine.correlate(x, wt, b, num_threads=cfg["threads"], **kwargs)
+    np.testing.assert_array_equal(x, x_before)
+    want = reference_correlate(x, wt, b, **kwargs)
+    assert got.shape == want.shape and got.dtype == cfg["dtype"]
+    bound = reference_bound(x, wt, **kwargs) + (np.abs(b)[None, :, None, None] if b is not None else 0)
+    eps = np.finfo(cfg["dtype"]).eps
+    # Rounding error of a sum of k terms is bounded by about k * eps * sum|terms|.
+    terms = cfg["cg"] * cfg["kh"] * cfg["kw"] + 1
+    assert np.all(np.abs(got - want) <= 2 * terms * eps * bound + 1e-30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs(), seed=st.integers(0, 2**32 - 1))
+def test_engine_matches_reference(cfg, seed):
+    with _dispatch.using(cfg["path"]):
+        _run_and_check(cfg, seed)
+
+
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_path_and_mode_on_a_realistic_shape(path, mode, dtype):
+    """Wide rows exercise the full vector tiles, narrow pads the in-place interior."""
+    cfg = dict(n=2, groups=1, cg=3, og=13, kh=3, kw=5, h=21, w=131, pads=(2, 3, 4, 5),
+               stride=(1, 1), dilation=(2, 1), mode=mode, cval=0.5, dtype=dtype, bias=True,
+               path=path, threads=2)
+    with _dispatch.using(path):
+        _run_and_check(cfg, 7)
+        _run_and_check(dict(cfg, stride=(2, 3), groups=3, cg=1, og=2), 8)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
+def test_pads_much_wider_than_the_image_follow_numpy_pad(mode):
+    x = np.arange(12, dtype=np.float64).reshape(1, 1, 3, 4)
+    w = np.zeros((1, 1, 1, 1))
+    w[0, 0, 0, 0] = 1.0  # identity kernel: the output is the padded image itself
+    pads = (7, 5, 9, 11)
+    got = _engine.correlate(x, w, pads=pads, mode=mode, cval=3.0)
+    extra = {"constant_values": 3.0} if mode == "constant" else {}
+    want = np.pad(x, ((0, 0), (0, 0), (7, 5), (9, 11)), mode=mode, **extra)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_available_paths_include_baseline():
+    assert _dispatch.available_paths()[-1] == "baseline"
+    for path in _dispatch.available_paths():
+        assert _dispatch.kernel_module(path).simd_name() == path
+
+
+def test_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="`path` must be one of"):
+        _dispatch.kernel_module("sse9")
