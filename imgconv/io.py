@@ -1,0 +1,800 @@
+"""Read and write images as NumPy arrays.
+
+`imread` and `imwrite` handle PNG, JPEG, TIFF, BMP and NumPy ``.npy`` files
+with Pillow, tifffile and NumPy. They keep the data as it is on disk: no
+silent change of dtype, no silent loss of channels or bits, and a
+decompression-bomb limit that is checked from the file header before any
+pixel is decoded. Writes are atomic.
+
+This module does not depend on the rest of imgconv.
+"""
+
+import contextlib
+import numbers
+import os
+import stat
+import tempfile
+
+import numpy as np
+import tifffile
+from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "DTYPE_POLICIES",
+    "SUPPORTED_EXTENSIONS",
+    "ImageReadError",
+    "image_to_float32",
+    "imread",
+    "imwrite",
+]
+
+#: Default pixel limit of `imread`: twice Pillow's default
+#: ``Image.MAX_IMAGE_PIXELS`` (``2 * 89_478_485``), the size at which Pillow
+#: itself refuses a file as a decompression bomb. Kept as a constant so that a
+#: change of Pillow's global setting does not change imgconv's limit.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+#: File extensions understood by `imwrite` (lower case, sorted). Matching is
+#: case-insensitive.
+SUPPORTED_EXTENSIONS = (".bmp", ".jpeg", ".jpg", ".npy", ".png", ".tif", ".tiff")
+
+#: Accepted values of ``imwrite(..., dtype_policy=...)`` (sorted).
+DTYPE_POLICIES = ("clip", "float", "rescale")
+
+_EXTENSION_TO_FORMAT = {
+    ".bmp": "BMP",
+    ".jpeg": "JPEG",
+    ".jpg": "JPEG",
+    ".npy": "NPY",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+# What the Pillow formats can hold: dtype -> allowed channel counts, plus the
+# sentence used in error messages.
+_PILLOW_CAPABILITIES = {
+    "PNG": (
+        {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1,)},
+        "bool or uint8 with 1 to 4 channels (gray, gray+alpha, RGB, RGBA), "
+        "or uint16 with 1 channel",
+    ),
+    "JPEG": (
+        {"uint8": (1, 3)},
+        "uint8 with 1 or 3 channels (gray or RGB)",
+    ),
+    "BMP": (
+        {"bool": (1,), "uint8": (1, 3)},
+        "bool or uint8 with 1 or 3 channels (gray or RGB)",
+    ),
+}
+
+# Header-only openers: constructing the plugin class parses the header but,
+# unlike ``PIL.Image.open``, does not apply Pillow's global
+# ``MAX_IMAGE_PIXELS`` check, so that `max_pixels` alone decides.
+_PILLOW_OPENERS = {
+    "PNG": PngImagePlugin.PngImageFile,
+    "JPEG": JpegImagePlugin.JpegImageFile,
+    "BMP": BmpImagePlugin.BmpImageFile,
+}
+
+_JPEG_OPTIONS = {"quality": 95, "subsampling": 0}  # 0 = 4:4:4 chroma
+_PNG_COLOUR_TYPES = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"}
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image.
+
+    Raised by `imread` for empty, truncated, corrupt or unsupported files.
+    The message names the file. Subclass of `ValueError`.
+    """
+
+
+# --------------------------------------------------------------------------
+# argument checks
+# --------------------------------------------------------------------------
+
+
+def _check_path(path, name="path"):
+    if isinstance(path, str):
+        return path
+    if isinstance(path, os.PathLike):
+        fspath = os.fspath(path)
+        if isinstance(fspath, str):
+            return fspath
+    raise TypeError(
+        f"`{name}` must be a str or os.PathLike (str); got "
+        f"{type(path).__name__} {path!r}"
+    )
+
+
+def _check_max_pixels(max_pixels):
+    if max_pixels is None:
+        return None
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral):
+        raise TypeError(
+            f"`max_pixels` must be a positive int or None; got "
+            f"{type(max_pixels).__name__} {max_pixels!r}"
+        )
+    if max_pixels < 1:
+        raise ValueError(f"`max_pixels` must be a positive int or None; got {max_pixels!r}")
+    return int(max_pixels)
+
+
+def _format_from_extension(path):
+    extension = os.path.splitext(path)[1].lower()
+    try:
+        return _EXTENSION_TO_FORMAT[extension]
+    except KeyError:
+        raise ValueError(
+            f"`path` must end with one of {', '.join(SUPPORTED_EXTENSIONS)} "
+            f"(case-insensitive); got {path!r}"
+        ) from None
+
+
+def _check_policy(dtype_policy):
+    if not isinstance(dtype_policy, str):
+        raise TypeError(
+            f"`dtype_policy` must be one of {', '.join(map(repr, DTYPE_POLICIES))}; "
+            f"got {type(dtype_policy).__name__} {dtype_policy!r}"
+        )
+    if dtype_policy not in DTYPE_POLICIES:
+        raise ValueError(
+            f"`dtype_policy` must be one of {', '.join(map(repr, DTYPE_POLICIES))}; "
+            f"got {dtype_policy!r}"
+        )
+    return dtype_policy
+
+
+def _check_array(array):
+    array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"`array` must be a bool, integer or float array; got dtype {array.dtype}"
+        )
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"`array` must have shape (H, W) or (H, W, C); got shape {array.shape}"
+        )
+    if 0 in array.shape:
+        raise ValueError(f"`array` must not be empty; got shape {array.shape}")
+    # native byte order for Pillow and tifffile; no copy when already native
+    return array.astype(array.dtype.newbyteorder("="), copy=False)
+
+
+def _channels(array):
+    return 1 if array.ndim == 2 else array.shape[2]
+
+
+# --------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------
+
+
+def _sniff(head):
+    """Format name from the first bytes of a file, or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head.startswith(b"\x93NUMPY"):
+        return "NPY"
+    if head.startswith(b"BM"):
+        return "BMP"
+    return None
+
+
+def _check_pixels(path, height, width, max_pixels):
+    pixels = int(height) * int(width)
+    if max_pixels is not None and pixels > max_pixels:
+        raise ValueError(
+            f"'{path}' is {width} x {height} = {pixels} pixels, more than "
+            f"max_pixels={max_pixels} (possible decompression bomb); pass a "
+            f"larger max_pixels, or max_pixels=None, to read it anyway"
+        )
+
+
+def _read_error(path, fmt, exc):
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return ImageReadError(f"cannot read '{path}' as {fmt}: {detail}")
+
+
+def _is_16bit_colour_png(head):
+    """True for a 16-bit gray+alpha, RGB or RGBA PNG (from its IHDR chunk)."""
+    return (
+        head.startswith(b"\x89PNG")
+        and head[12:16] == b"IHDR"
+        and len(head) >= 26
+        and head[24] == 16
+        and head[25] in (2, 4, 6)
+    )
+
+
+def _read_pillow(path, fmt, head, max_pixels):
+    try:
+        image = _PILLOW_OPENERS[fmt](path)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _read_error(path, fmt, exc) from exc
+    with image:
+        width, height = image.size
+        _check_pixels(path, height, width, max_pixels)
+        if _is_16bit_colour_png(head):
+            raise ImageReadError(
+                f"cannot read '{path}': 16-bit {_PNG_COLOUR_TYPES[head[25]]} PNG is "
+                f"not supported (Pillow would cut it to 8 bits); only 16-bit "
+                f"gray PNG is; convert the file to 16-bit TIFF"
+            )
+        try:
+            image.load()
+            mode = image.mode
+            if mode in ("P", "PA"):
+                has_alpha = mode == "PA" or "transparency" in image.info
+                converted = image.convert("RGBA" if has_alpha else "RGB")
+            elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                converted = image.convert("RGB")
+            else:
+                converted = image
+            array = np.array(converted)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise _read_error(path, fmt, exc) from exc
+    if mode == "I" and fmt == "PNG":  # 16-bit gray decoded as int32 by old Pillow
+        array = array.astype(np.uint16)
+    return array
+
+
+def _tiff_layout(path, shape, axes):
+    """Return (height, width, axis order to (H, W[, C])) of a TIFF series."""
+    extra = [axis for axis in axes if axis not in "YX"]
+    if "Y" not in axes or "X" not in axes or len(extra) > 1 or (
+        extra and extra[0] not in "SC"
+    ):
+        raise ImageReadError(
+            f"cannot read '{path}': the TIFF holds a series of shape {shape} with "
+            f"axes {axes!r}; imread reads one image of shape (H, W) or (H, W, C) "
+            f"(use tifffile.imread for stacks)"
+        )
+    order = [axes.index("Y"), axes.index("X")] + [axes.index(a) for a in extra]
+    return shape[axes.index("Y")], shape[axes.index("X")], order
+
+
+def _read_tiff(path, fmt, head, max_pixels):
+    try:
+        tif = tifffile.TiffFile(path)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _read_error(path, fmt, exc) from exc
+    with tif:
+        try:
+            series = tif.series[0]
+            shape, axes, dtype = tuple(series.shape), series.axes, series.dtype
+            page = tif.pages[0]
+            colormap = (
+                page.colormap if page.photometric == tifffile.PHOTOMETRIC.PALETTE else None
+            )
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise _read_error(path, fmt, exc) from exc
+        height, width, order = _tiff_layout(path, shape, axes)
+        _check_pixels(path, height, width, max_pixels)
+        if dtype is None or dtype.kind not in "biuf":
+            raise ImageReadError(
+                f"cannot read '{path}': TIFF sample type {dtype} is not supported "
+                f"(only bool, integer and float images are)"
+            )
+        try:
+            array = series.asarray()
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise _read_error(path, fmt, exc) from exc
+    array = np.transpose(array, order)
+    if colormap is not None and array.ndim == 2:
+        # palette -> RGB with the file's 16-bit colour map, (H, W, 3)
+        try:
+            array = np.moveaxis(np.asarray(colormap)[:, array], 0, -1)
+        except IndexError as exc:
+            raise _read_error(path, fmt, exc) from exc
+    return array
+
+
+def _npy_header(path):
+    """(shape, dtype) from a .npy header, without reading the data."""
+    with open(path, "rb") as file:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+            return shape, dtype
+        if version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+            return shape, dtype
+    # rarer versions: memory-map, which also reads only the header
+    mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        return mapped.shape, mapped.dtype
+    finally:
+        del mapped
+
+
+def _read_npy(path, fmt, head, max_pixels):
+    try:
+        shape, dtype = _npy_header(path)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _read_error(path, fmt, exc) from exc
+    if len(shape) not in (2, 3) or 0 in shape:
+        raise ImageReadError(
+            f"cannot read '{path}': the .npy array has shape {shape}; "
+            f"an image needs shape (H, W) or (H, W, C) with no empty axis"
+        )
+    if dtype.kind not in "biuf" or dtype.fields is not None:
+        raise ImageReadError(
+            f"cannot read '{path}': .npy dtype {dtype} is not supported "
+            f"(only bool, integer and float images are)"
+        )
+    _check_pixels(path, shape[0], shape[1], max_pixels)
+    try:
+        return np.load(path, allow_pickle=False)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _read_error(path, fmt, exc) from exc
+
+
+_READERS = {
+    "PNG": _read_pillow,
+    "JPEG": _read_pillow,
+    "BMP": _read_pillow,
+    "TIFF": _read_tiff,
+    "NPY": _read_npy,
+}
+
+
+def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+    """Read an image file into a NumPy array, in the file's own dtype.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to read. The format is recognised from the file's first bytes,
+        not from its name: PNG, JPEG, TIFF (classic and BigTIFF), BMP or a
+        NumPy ``.npy`` file.
+    max_pixels : int or None, optional
+        Largest accepted ``H * W``, read from the file header before any
+        pixel is decoded, so that a decompression bomb costs neither time
+        nor memory. Default `DEFAULT_MAX_PIXELS` (178_956_970, the limit at
+        which Pillow refuses a file). ``None`` disables the check. Pillow's
+        global ``Image.MAX_IMAGE_PIXELS`` is not consulted.
+
+    Returns
+    -------
+    image : ndarray, shape (H, W) or (H, W, C)
+        C-contiguous, writeable, native byte order. The dtype is the file's:
+        ``bool`` for 1-bit images, ``uint8`` for 8-bit, ``uint16`` for
+        16-bit, ``float32`` for float TIFF, any bool/integer/float dtype for
+        TIFF and ``.npy``. Channels are kept: gray+alpha gives C = 2, RGBA
+        gives C = 4, multi-channel TIFF gives all C channels.
+
+    Raises
+    ------
+    TypeError
+        If `path` is not a str or os.PathLike, or `max_pixels` is not an int
+        or None.
+    ValueError
+        If `max_pixels` is not positive, or if the header announces more than
+        `max_pixels` pixels (the message names the file, its pixel count and
+        the limit).
+    ImageReadError
+        (a `ValueError`) If the file is empty, truncated, corrupt, of an
+        unknown format, or holds data that is not one image (a TIFF stack, a
+        16-bit colour PNG, a complex or object array). The message names the
+        file.
+    FileNotFoundError
+        If `path` does not exist.
+
+    See Also
+    --------
+    imwrite : The inverse.
+    image_to_float32 : Convert the result to float32 in [0, 1].
+
+    Notes
+    -----
+    Conversions, all lossless:
+
+    - palette images (PNG, BMP) become RGB, or RGBA if the palette has
+      transparency; palette TIFF becomes RGB ``uint16`` through the file's
+      colour map;
+    - CMYK and YCbCr JPEG become RGB;
+    - planar TIFF (``(C, H, W)`` on disk) is returned as ``(H, W, C)``.
+
+    Not applied: EXIF orientation (pixels come in stored order), colour
+    profiles and the colour-key transparency of gray or RGB PNG. A
+    multi-frame file (animated PNG, MPO) gives its first frame; a TIFF gives
+    its first series and refuses it if it is a stack.
+
+    16-bit gray PNG is read as ``uint16``; 16-bit colour PNG (gray+alpha, RGB,
+    RGBA) is refused because Pillow can decode it only to 8 bits.
+
+    The file is opened read-only and never modified.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from imgconv.io import imread, imwrite
+    >>> ramp = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "ramp.png")
+    ...     imwrite(path, ramp)
+    ...     image = imread(path)
+    >>> image.dtype, image.shape
+    (dtype('uint16'), (3, 4))
+    >>> bool(np.array_equal(image, ramp))
+    True
+    """
+    path = _check_path(path)
+    max_pixels = _check_max_pixels(max_pixels)
+    with open(path, "rb") as file:
+        head = file.read(64)
+    if not head:
+        raise ImageReadError(f"cannot read '{path}': the file is empty (0 bytes)")
+    fmt = _sniff(head)
+    if fmt is None:
+        raise ImageReadError(
+            f"cannot read '{path}': not a PNG, JPEG, TIFF, BMP or NPY file "
+            f"(it starts with {head[:8]!r})"
+        )
+    array = _READERS[fmt](path, fmt, head, max_pixels)
+    if array.dtype.kind not in "biuf" or array.ndim not in (2, 3):
+        raise ImageReadError(
+            f"cannot read '{path}': decoded to an unsupported array "
+            f"(dtype {array.dtype}, shape {array.shape})"
+        )
+    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+    if not array.flags.writeable:
+        array = array.copy()
+    return array
+
+
+# --------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------
+
+
+def _float_target_dtype(fmt):
+    return np.uint8 if fmt in _PILLOW_CAPABILITIES else np.uint16
+
+
+def _apply_dtype_policy(array, fmt, dtype_policy, path):
+    """Array to store: integer/bool unchanged, float by `dtype_policy`."""
+    if array.dtype.kind != "f":
+        return array
+    if dtype_policy == "float":
+        if fmt == "NPY":
+            return array
+        if fmt == "TIFF":
+            return array.astype(np.float32, copy=False)
+        raise ValueError(
+            f"`dtype_policy` 'float' writes float32 TIFF (.tif, .tiff) or .npy "
+            f"only; {fmt} stores integers; got path {path!r}; use "
+            f"dtype_policy='clip' or 'rescale' for {fmt}"
+        )
+    target = _float_target_dtype(fmt)
+    maxval = np.iinfo(target).max
+    values = array.astype(np.float64)
+    if dtype_policy == "clip":
+        if np.isnan(values).any():
+            raise ValueError(
+                "`array` contains NaN, which dtype_policy='clip' cannot map to an "
+                "integer; replace it (numpy.nan_to_num) or use dtype_policy='float'"
+            )
+        scaled = np.clip(values, 0.0, 1.0) * maxval
+    else:  # rescale
+        if not np.isfinite(values).all():
+            raise ValueError(
+                "`array` contains NaN or infinity, which dtype_policy='rescale' "
+                "cannot scale; replace it (numpy.nan_to_num) or use dtype_policy='float'"
+            )
+        low, high = values.min(), values.max()
+        if high == low:
+            return np.zeros(array.shape, dtype=target)
+        with np.errstate(over="ignore"):
+            span = high - low
+        if np.isfinite(span):
+            unit = (values - low) / span
+        else:  # range overflows float64: work on halves
+            unit = (values / 2 - low / 2) / (high / 2 - low / 2)
+        scaled = np.clip(unit, 0.0, 1.0) * maxval
+    return np.rint(scaled).astype(target)
+
+
+def _check_can_hold(fmt, data, array):
+    """Refuse data that `fmt` cannot store, naming format, dtype and shape."""
+    if fmt in ("NPY", "TIFF"):  # any channel count; floats are float32 for TIFF
+        return
+    allowed, description = _PILLOW_CAPABILITIES[fmt]
+    if _channels(data) in allowed.get(data.dtype.name, ()):
+        return
+    if data.dtype == np.uint16 and fmt == "PNG":
+        hint = "use .tif or .npy for 16-bit images with more than one channel"
+    elif data.dtype == np.uint16:
+        hint = "use .png (1 channel), .tif or .npy for 16-bit images"
+    else:
+        hint = "use .tif or .npy"
+    stored = "" if data.dtype == array.dtype else f" (stored as {data.dtype})"
+    raise ValueError(
+        f"{fmt} cannot store a {array.dtype}{stored} array of shape {array.shape}; "
+        f"{fmt} holds {description}; {hint}"
+    )
+
+
+def _write_pillow(file, data, fmt):
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    image = Image.fromarray(np.ascontiguousarray(data))
+    options = _JPEG_OPTIONS if fmt == "JPEG" else {}
+    image.save(file, format=fmt, **options)
+
+
+def _write_tiff(file, data, fmt):
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    if data.ndim == 2:
+        options = {"photometric": "minisblack"}
+    elif data.shape[2] in (3, 4) and data.dtype != bool:
+        # 3 channels: RGB; 4 channels: RGB + unassociated alpha
+        options = {"photometric": "rgb", "planarconfig": "contig"}
+    else:
+        options = {"photometric": "minisblack", "planarconfig": "contig"}
+    tifffile.imwrite(file, data, compression="zlib", **options)
+
+
+def _write_npy(file, data, fmt):
+    np.save(file, data, allow_pickle=False)
+
+
+_WRITERS = {
+    "PNG": _write_pillow,
+    "JPEG": _write_pillow,
+    "BMP": _write_pillow,
+    "TIFF": _write_tiff,
+    "NPY": _write_npy,
+}
+
+
+def _current_umask():
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no read-only query exists; restore at once
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(target):
+    """Permission bits the written file should get (mkstemp gives 0o600)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)  # keep an existing file's
+    except OSError:
+        return 0o666 & ~_current_umask()  # like open(target, "w")
+
+
+def _atomic_write(target, writer, data, fmt):
+    target = os.path.realpath(target)  # write through a symbolic link
+    folder = os.path.dirname(target)
+    name = os.path.basename(target)
+    suffix = os.path.splitext(name)[1]
+    temp = tempfile.NamedTemporaryFile(
+        dir=folder, prefix=f".{name}.", suffix=suffix, delete=False
+    )
+    try:
+        with temp:
+            writer(temp, data, fmt)
+            temp.flush()
+            os.fsync(temp.fileno())
+        if hasattr(os, "chmod"):
+            os.chmod(temp.name, _new_file_mode(target))
+        os.replace(temp.name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp.name)
+        raise
+    if os.name == "posix":  # make the rename itself durable
+        with contextlib.suppress(OSError):
+            descriptor = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+def imwrite(path, array, *, dtype_policy="clip"):
+    """Write an array to an image file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file. The format comes from the extension, case-insensitive:
+        ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff``, ``.bmp``, ``.npy``
+        (see `SUPPORTED_EXTENSIONS`). The folder must exist. An existing file
+        is replaced (keeping its permission bits); a symbolic link is
+        written through.
+    array : array_like, shape (H, W) or (H, W, C)
+        Bool, integer or float image. ``(H, W, 1)`` is stored as a
+        single-channel image (it reads back as ``(H, W)``, except from
+        ``.npy``). The array is not modified.
+    dtype_policy : {'clip', 'float', 'rescale'}, optional
+        How a float `array` is stored; ignored for bool and integer arrays,
+        which are always written as they are. Default ``'clip'``.
+
+        - ``'clip'``: clip to [0, 1], multiply by the largest value of the
+          integer target and round to nearest (``numpy.rint``). The target is
+          ``uint8`` for PNG, JPEG and BMP, and ``uint16`` for TIFF and
+          ``.npy``. NaN is refused.
+        - ``'rescale'``: map the image's own minimum to 0 and maximum to the
+          largest value of the same integer target, rounding to nearest; a
+          constant image becomes all zeros. NaN and infinity are refused.
+        - ``'float'``: keep floats: TIFF stores ``float32`` (float16 and
+          float64 are cast to float32), ``.npy`` stores the array's own
+          dtype unchanged. Refused for PNG, JPEG and BMP.
+
+    Raises
+    ------
+    TypeError
+        If `path` is not a str or os.PathLike, `array` is not bool, integer or
+        float (e.g. complex or object), or `dtype_policy` is not a str.
+    ValueError
+        If the extension is not supported (the message lists the supported
+        ones), `dtype_policy` is unknown, `array` is not 2-D or 3-D or is
+        empty, or the format cannot hold the data (the message names the
+        format, dtype and shape): more than 4 channels to PNG, JPEG or BMP
+        (use .tif or .npy), 16-bit to JPEG or BMP, 16-bit multi-channel to
+        PNG, 2 or 4 channels to JPEG, alpha to BMP, integer types other
+        than uint8/uint16 (and bool) to PNG, JPEG or BMP, ``'float'`` to PNG,
+        JPEG or BMP.
+    OSError
+        If the file cannot be written (e.g. the folder does not exist).
+
+    See Also
+    --------
+    imread : The inverse.
+
+    Notes
+    -----
+    What each format holds:
+
+    ====== ======================================== ================
+    format dtypes                                   channels
+    ====== ======================================== ================
+    PNG    bool, uint8; uint16                      1-4; 1
+    JPEG   uint8 (quality 95, 4:4:4 chroma; lossy)  1, 3
+    BMP    bool, uint8                              1, 3
+    TIFF   bool, any int, float32 (zlib/deflate)    any
+    NPY    bool, any int, any float                 any
+    ====== ======================================== ================
+
+    TIFF with 3 or 4 channels is tagged RGB (4: RGB + unassociated alpha);
+    other channel counts are stored as contiguous gray samples
+    (``photometric='minisblack'``).
+
+    The data go to a temporary file in the target folder
+    (``tempfile.NamedTemporaryFile(dir=..., delete=False)``, same
+    extension), which is flushed, ``os.fsync``-ed and moved onto the target
+    with ``os.replace``. A reader never sees a half-written file, and on
+    any error (including KeyboardInterrupt) the temporary file is removed
+    and an existing target stays as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from imgconv.io import imread, imwrite
+    >>> image = np.array([[-0.5, 0.0, 0.5, 1.0, 2.0]])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     imwrite(os.path.join(folder, "a.png"), image)  # 'clip'
+    ...     imwrite(os.path.join(folder, "b.png"), image, dtype_policy="rescale")
+    ...     imwrite(os.path.join(folder, "c.tif"), image, dtype_policy="float")
+    ...     clipped = imread(os.path.join(folder, "a.png"))
+    ...     rescaled = imread(os.path.join(folder, "b.png"))
+    ...     floats = imread(os.path.join(folder, "c.tif"))
+    >>> clipped
+    array([[  0,   0, 128, 255, 255]], dtype=uint8)
+    >>> rescaled
+    array([[  0,  51, 102, 153, 255]], dtype=uint8)
+    >>> floats
+    array([[-0.5,  0. ,  0.5,  1. ,  2. ]], dtype=float32)
+
+    Data a format cannot hold are refused, never truncated:
+
+    >>> imwrite("bands.png", np.zeros((4, 4, 6), np.uint8))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: PNG cannot store a uint8 array of shape (4, 4, 6); ...; use .tif or .npy
+    """
+    path = _check_path(path)
+    fmt = _format_from_extension(path)
+    dtype_policy = _check_policy(dtype_policy)
+    array = _check_array(array)
+    if fmt in _PILLOW_CAPABILITIES and _channels(array) > 4:
+        _check_can_hold(fmt, array, array)  # raises: names format, dtype, shape
+    data = _apply_dtype_policy(array, fmt, dtype_policy, path)
+    _check_can_hold(fmt, data, array)
+    _atomic_write(path, _WRITERS[fmt], data, fmt)
+
+
+# --------------------------------------------------------------------------
+# conversion
+# --------------------------------------------------------------------------
+
+
+def image_to_float32(image):
+    """Convert an image to float32, integers scaled to [0, 1] (or [-1, 1]).
+
+    Same result as ``skimage.util.img_as_float32``.
+
+    Parameters
+    ----------
+    image : array_like
+        Bool, integer or float image of any shape.
+
+    Returns
+    -------
+    out : ndarray of float32, same shape
+        ``uint8`` is divided by 255, ``uint16`` by 65535, any unsigned
+        integer by its dtype's maximum; signed integers are divided by their
+        maximum and clipped at -1; bool gives 0.0 and 1.0; float values are
+        kept (float64/float16 are cast to float32). A float32 input is
+        returned as is, without a copy.
+
+    Raises
+    ------
+    TypeError
+        If `image` is not bool, integer or float (e.g. complex or object).
+
+    See Also
+    --------
+    imread : Returns integer images in the file's dtype.
+
+    Notes
+    -----
+    Integers are multiplied by ``1 / max`` in float32 (8- to 32-bit input)
+    or float64 (64-bit input) and then cast to float32, exactly as
+    scikit-image does, so results match it bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.io import image_to_float32
+    >>> image_to_float32(np.array([0, 255], dtype=np.uint8))
+    array([0., 1.], dtype=float32)
+    >>> image_to_float32(np.array([0, 65535], dtype=np.uint16))
+    array([0., 1.], dtype=float32)
+    """
+    image = np.asarray(image)
+    kind = image.dtype.kind
+    if kind == "f":
+        return image.astype(np.float32, copy=False)
+    if kind == "b":
+        return image.astype(np.float32)
+    if kind not in "ui":
+        raise TypeError(
+            f"`image` must be a bool, integer or float array; got dtype {image.dtype}"
+        )
+    compute = np.float32 if image.dtype.itemsize <= 4 else np.float64
+    out = np.multiply(image, 1.0 / np.iinfo(image.dtype).max, dtype=compute)
+    if kind == "i":
+        np.maximum(out, -1.0, out=out)
+    return out.astype(np.float32, copy=False)
