@@ -2,8 +2,9 @@
 
 __version__ = "0.1.0"
 
+from ._dispatch import show_config
 from ._threads import get_num_threads, num_threads, set_num_threads
-from .conv import Conv2d, conv2d
+from .conv import Conv2d, conv2d, sepconv2d
 from .shape import ReceptiveField, conv_output_shape, receptive_field
 
 __all__ = [
@@ -14,5 +15,7 @@ __all__ = [
     "get_num_threads",
     "num_threads",
     "receptive_field",
+    "sepconv2d",
     "set_num_threads",
+    "show_config",
 ]

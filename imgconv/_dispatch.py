@@ -10,7 +10,7 @@ import contextlib
 import importlib
 import os
 
-__all__ = ["kernel_module", "available_paths", "using", "SIMD_PATHS"]
+__all__ = ["kernel_module", "available_paths", "using", "show_config", "SIMD_PATHS"]
 
 SIMD_PATHS = ("avx512", "avx2", "baseline")  # best first
 _chosen = None
@@ -73,3 +73,39 @@ def using(path):
         yield
     finally:
         _chosen = previous
+
+
+def show_config(file=None):
+    """Print how imgconv runs here: version, kernel path, OpenMP and threads.
+
+    Parameters
+    ----------
+    file : file-like, optional
+        Where to print (default ``sys.stdout``).
+
+    Returns
+    -------
+    info : dict
+        The same facts: ``version``, ``simd_path``, ``available_paths``,
+        ``openmp``, ``num_threads``.
+    """
+    import sys
+
+    from . import __version__
+    from ._threads import get_num_threads
+
+    module = kernel_module()
+    info = {
+        "version": __version__,
+        "simd_path": module.simd_name(),
+        "available_paths": available_paths(),
+        "openmp": module.openmp_enabled(),
+        "num_threads": get_num_threads(),
+    }
+    out = file or sys.stdout
+    print(f"imgconv {info['version']}", file=out)
+    print(f"  kernel path : {info['simd_path']} (available: {', '.join(info['available_paths'])}; "
+          "IMGCONV_SIMD forces one)", file=out)
+    print(f"  OpenMP      : {'on' if info['openmp'] else 'off (kernels run serially)'}", file=out)
+    print(f"  threads     : {info['num_threads']}", file=out)
+    return info

@@ -14,7 +14,7 @@ from . import _engine
 from ._validation import as_int, as_pair, as_padding, check_float_dtypes
 from .shape import ReceptiveField, _output_hw, receptive_field, resolve_pads
 
-__all__ = ["conv2d", "Conv2d", "PADDING_MODES"]
+__all__ = ["conv2d", "sepconv2d", "Conv2d", "PADDING_MODES"]
 
 PADDING_MODES = ("circular", "reflect", "replicate", "zeros")
 
@@ -134,65 +134,141 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     >>> imgconv.conv2d(x, w, dilation=2)[0, 0, 0, :3]     # x0 + 10 x2 + 100 x4, ...
     array([420., 531., 642.])
     """
-    input = _as_array(input, "input")
-    weight = _as_array(weight, "weight")
-    if bias is not None:
-        bias = _as_array(bias, "bias")
-    if input.ndim not in (3, 4):
-        raise ValueError(
-            f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}")
-    dtype = check_float_dtypes(input=input, weight=weight, bias=bias)
-    stride = as_pair(stride, "stride")
-    dilation = as_pair(dilation, "dilation")
-    padding = as_padding(padding)
-    groups = as_int(groups, "groups", minimum=1)
-    padding_mode = _check_padding_mode(padding_mode)
-    if padding == "same" and stride != (1, 1):
-        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
-
-    unbatched = input.ndim == 3
-    x = input[None] if unbatched else input
-    n, c, h, w = x.shape
-    o, cg, kh, kw = weight.shape
-    if o == 0:
-        raise ValueError(f"`weight` must have at least one output channel; got shape {weight.shape}")
-    if o % groups:
-        raise ValueError(f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}")
-    if c == 0:
-        raise ValueError(f"`input` must have at least one channel; got shape {input.shape}")
-    if c != cg * groups:
-        raise ValueError(
-            f"Given groups={groups}, `weight` of shape {weight.shape} expects `input` to have "
-            f"{cg * groups} channels; got {c} channels (input shape {input.shape})")
-    if kh == 0 or kw == 0:
-        raise ValueError(f"`weight` kernel size must be at least 1x1; got shape {weight.shape}")
-    if bias is not None and bias.shape != (o,):
-        raise ValueError(f"`bias` must be 1-D with {o} elements (one per output channel); got shape {bias.shape}")
-
-    pads = resolve_pads(padding, (kh, kw), dilation)
-    _check_mode_limits(padding_mode, x.shape, pads)
-    hout, wout = _output_hw((h, w), (kh, kw), stride, dilation, pads)
-    if (h == 0 or w == 0) and n > 0:
-        raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
-                         "(only an empty batch is supported)")
-    out_shape = (n, o, hout, wout)
-    if out is not None:
-        _check_out(out, out_shape[1:] if unbatched else out_shape, dtype,
-                   {"input": input, "weight": weight, "bias": bias})
-        out4 = out[None] if unbatched else out
-    else:
-        out4 = None
-    if n == 0:
-        result = np.empty(out_shape, dtype) if out4 is None else out4
+    call = _Checked(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
+    if call.n == 0:
+        result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
         result = _engine.correlate(
-            x, weight, bias, pads=pads, mode=_engine.TORCH_TO_ENGINE_MODE[padding_mode], cval=0.0,
-            stride=stride, dilation=dilation, groups=groups, out=out4, num_threads=num_threads)
-    if out is not None:
-        return out
-    return result[0] if unbatched else result
+            call.x, call.weight, call.bias, pads=call.pads, mode=call.engine_mode, cval=0.0,
+            stride=call.stride, dilation=call.dilation, groups=call.groups, out=call.out4,
+            num_threads=num_threads)
+    return call.finish(result)
+
+
+def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros",
+              *, out=None, num_threads=None):
+    """Filter every channel with the separable kernel ``outer(column, row)``.
+
+    The same result as :func:`conv2d` with ``groups = C`` and the depthwise weight
+    ``w[c, 0] = outer(column[c], row[c])``, computed in two 1-D passes:
+    ``kh + kw`` multiply-adds per output pixel instead of ``kh * kw``.
+    (:func:`conv2d` already takes this path by itself for depthwise kernels of
+    rank 1 that are at least 5x5.)
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, H, W) or (C, H, W), float32 or float64
+    column : ndarray, shape (kh,) or (C, kh)
+        Vertical factor, one per channel or shared by all channels.
+    row : ndarray, shape (kw,) or (C, kw)
+        Horizontal factor.
+    bias : ndarray, shape (C,), optional
+    stride, padding, dilation, padding_mode, out, num_threads
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    output : ndarray, shape (N, C, H_out, W_out) or (C, H_out, W_out)
+
+    Examples
+    --------
+    >>> import numpy as np, imgconv
+    >>> g = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16          # B3-spline
+    >>> x = np.zeros((1, 9, 9)); x[0, 4, 4] = 1.0
+    >>> y = imgconv.sepconv2d(x, g, g, padding="same", dilation=2)
+    >>> bool(np.allclose(y[0, ::2, ::2], np.outer(g, g)))
+    True
+    """
+    input = _as_array(input, "input")
+    if input.ndim not in (3, 4) or input.shape[-3] == 0:
+        raise ValueError("`input` must be 3-D (C, H, W) or 4-D (N, C, H, W) with at least one channel; "
+                         f"got an array of shape {input.shape}")
+    channels = input.shape[-3]
+    factors = []
+    for name, factor in (("column", column), ("row", row)):
+        factor = _as_array(factor, name)
+        if factor.ndim == 1:
+            factor = np.broadcast_to(factor, (channels, factor.shape[0]))
+        if factor.ndim != 2 or factor.shape[0] != channels:
+            raise ValueError(f"`{name}` must have shape (k,) or (C, k) with C = {channels}; got shape {factor.shape}")
+        factors.append(factor)
+    check_float_dtypes(input=input, column=factors[0], row=factors[1])
+    # Validated as the equivalent dense depthwise convolution (shapes, sizes, torch's limits).
+    dense = np.einsum("ci,cj->cij", *factors)[:, None]
+    call = _Checked(input, dense, bias, stride, padding, dilation, channels, padding_mode, out)
+    if call.n == 0:
+        result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
+    else:
+        result = _engine.correlate_separable(
+            call.x, factors[0], factors[1], call.bias, pads=call.pads, mode=call.engine_mode, cval=0.0,
+            stride=call.stride, dilation=call.dilation, out=call.out4, num_threads=num_threads)
+    return call.finish(result)
+
+
+class _Checked:
+    """conv2d's arguments, validated once, in torch's terms, ready for the engine."""
+
+    def __init__(self, input, weight, bias, stride, padding, dilation, groups, padding_mode, out):
+        input = _as_array(input, "input")
+        weight = _as_array(weight, "weight")
+        if bias is not None:
+            bias = _as_array(bias, "bias")
+        if input.ndim not in (3, 4):
+            raise ValueError(
+                f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
+        if weight.ndim != 4:
+            raise ValueError(f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}")
+        dtype = check_float_dtypes(input=input, weight=weight, bias=bias)
+        stride = as_pair(stride, "stride")
+        dilation = as_pair(dilation, "dilation")
+        padding = as_padding(padding)
+        groups = as_int(groups, "groups", minimum=1)
+        padding_mode = _check_padding_mode(padding_mode)
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
+
+        unbatched = input.ndim == 3
+        x = input[None] if unbatched else input
+        n, c, h, w = x.shape
+        o, cg, kh, kw = weight.shape
+        if o == 0:
+            raise ValueError(f"`weight` must have at least one output channel; got shape {weight.shape}")
+        if o % groups:
+            raise ValueError(f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}")
+        if c == 0:
+            raise ValueError(f"`input` must have at least one channel; got shape {input.shape}")
+        if c != cg * groups:
+            raise ValueError(
+                f"Given groups={groups}, `weight` of shape {weight.shape} expects `input` to have "
+                f"{cg * groups} channels; got {c} channels (input shape {input.shape})")
+        if kh == 0 or kw == 0:
+            raise ValueError(f"`weight` kernel size must be at least 1x1; got shape {weight.shape}")
+        if bias is not None and bias.shape != (o,):
+            raise ValueError(f"`bias` must be 1-D with {o} elements (one per output channel); got shape {bias.shape}")
+
+        pads = resolve_pads(padding, (kh, kw), dilation)
+        _check_mode_limits(padding_mode, x.shape, pads)
+        hout, wout = _output_hw((h, w), (kh, kw), stride, dilation, pads)
+        if (h == 0 or w == 0) and n > 0:
+            raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
+                             "(only an empty batch is supported)")
+        out_shape = (n, o, hout, wout)
+        if out is not None:
+            _check_out(out, out_shape[1:] if unbatched else out_shape, dtype,
+                       {"input": input, "weight": weight, "bias": bias})
+            out4 = out[None] if unbatched else out
+        else:
+            out4 = None
+        self.x, self.weight, self.bias, self.dtype = x, weight, bias, dtype
+        self.n, self.unbatched, self.pads, self.out = n, unbatched, pads, out
+        self.stride, self.dilation, self.groups = stride, dilation, groups
+        self.engine_mode = _engine.TORCH_TO_ENGINE_MODE[padding_mode]
+        self.out_shape, self.out4 = out_shape, out4
+
+    def finish(self, result):
+        if self.out is not None:
+            return self.out
+        return result[0] if self.unbatched else result
 
 
 class Conv2d:

@@ -469,3 +469,68 @@ def test_against_torch_when_installed(padding_mode, rng):
     with torch.no_grad():
         want = layer(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours(x), want, rtol=1e-5, atol=1e-5)
+
+
+# --- separable path ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sepconv2d_equals_dense_depthwise_conv(padding_mode, dtype, rng):
+    x = rng.standard_normal((2, 3, 17, 23)).astype(dtype)
+    col = rng.standard_normal((3, 5)).astype(dtype)
+    row = rng.standard_normal((3, 4)).astype(dtype)
+    b = rng.standard_normal(3).astype(dtype)
+    kwargs = dict(stride=(2, 1), padding=(3, 2), dilation=(1, 2), padding_mode=padding_mode)
+    got = imgconv.sepconv2d(x, col, row, b, **kwargs)
+    dense = np.einsum("ci,cj->cij", col.astype(np.float64), row.astype(np.float64))[:, None]
+    want = _reference_conv2d(x, dense, b, groups=3, **kwargs)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    # one shared factor for every channel, unbatched input
+    got1 = imgconv.sepconv2d(x[0], col[0], row[0], padding="same", padding_mode=padding_mode)
+    want1 = _reference_conv2d(x[0], np.repeat(np.outer(col[0], row[0])[None, None], 3, 0).astype(np.float64),
+                              padding="same", groups=3, padding_mode=padding_mode)
+    np.testing.assert_allclose(got1, want1, rtol=tol, atol=tol)
+
+
+def test_rank_one_depthwise_kernels_take_the_separable_path(rng, monkeypatch):
+    from imgconv import _engine
+
+    calls = []
+    real = _engine.correlate_separable
+    monkeypatch.setattr(_engine, "correlate_separable", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = rng.standard_normal((1, 2, 30, 31))
+    g = np.exp(-np.linspace(-2, 2, 7) ** 2)
+    w = np.stack([np.outer(g, g), np.outer(g[::-1] * 2, g)])[:, None]
+    y = imgconv.conv2d(x, w, padding=3, groups=2, padding_mode="reflect")
+    assert calls, "rank-1 kernels should use two 1-D passes"
+    np.testing.assert_allclose(y, _reference_conv2d(x, w, padding=3, groups=2, padding_mode="reflect"),
+                               rtol=1e-12, atol=1e-12)
+    calls.clear()
+    w_full = rng.standard_normal((2, 1, 7, 7))  # rank 7: the direct path
+    y = imgconv.conv2d(x, w_full, padding=3, groups=2)
+    assert not calls
+    np.testing.assert_allclose(y, _reference_conv2d(x, w_full, padding=3, groups=2), rtol=1e-12, atol=1e-12)
+
+
+def test_separable_engine_with_constant_border_value(rng):
+    """A constant border of cval becomes cval * sum(column) after the column pass."""
+    from imgconv import _engine
+
+    x = rng.standard_normal((1, 2, 9, 10))
+    col = rng.standard_normal((2, 3))
+    row = rng.standard_normal((2, 5))
+    got = _engine.correlate_separable(x, col, row, pads=(4, 1, 2, 6), mode="constant", cval=2.5)
+    dense = np.einsum("ci,cj->cij", col, row)[:, None]
+    want = reference_correlate(x, dense, pads=(4, 1, 2, 6), mode="constant", cval=2.5, groups=2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_sepconv2d_errors():
+    x = np.ones((2, 8, 8), np.float32)
+    with pytest.raises(ValueError, match=r"`column` must have shape \(k,\) or \(C, k\) with C = 2"):
+        imgconv.sepconv2d(x, np.ones((3, 3), np.float32), np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="`row` must have the same dtype"):
+        imgconv.sepconv2d(x, np.ones(3, np.float32), np.ones(3, np.float64))
+    with pytest.raises(ValueError, match="`input` must be 3-D"):
+        imgconv.sepconv2d(np.ones(8, np.float32), np.ones(3, np.float32), np.ones(3, np.float32))

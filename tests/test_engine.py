@@ -96,3 +96,22 @@ def test_available_paths_include_baseline():
 def test_unknown_path_is_refused():
     with pytest.raises(ValueError, match="`path` must be one of"):
         _dispatch.kernel_module("sse9")
+
+
+def test_show_config_reports_the_build(capsys):
+    import imgconv
+
+    info = imgconv.show_config()
+    printed = capsys.readouterr().out
+    assert info["simd_path"] in info["available_paths"] and info["simd_path"] in printed
+    assert info["num_threads"] == imgconv.get_num_threads()
+
+
+def test_openmp_is_on_when_the_build_expects_it():
+    """The build probes OpenMP; where the compiler has it (gcc here), the kernels must use it."""
+    import os
+
+    if os.environ.get("IMGCONV_EXPECT_OPENMP", "1") != "1":
+        pytest.skip("IMGCONV_EXPECT_OPENMP=0: this build was made without OpenMP on purpose")
+    for path in _dispatch.available_paths():
+        assert _dispatch.kernel_module(path).openmp_enabled(), path
