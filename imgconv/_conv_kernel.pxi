@@ -144,11 +144,13 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
                    floating[:, ::1] buf_scratch, int pad_top, int pad_left, int mode, double cval,
                    int sh, int sw, int dh, int dw, int groups, int kh, int kw,
-                   Py_ssize_t ja, Py_ssize_t jb, int num_threads):
+                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t chunk):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
 
     Columns [ja, jb) are read in place (stride 1 only); the rest go through the
-    per-thread phase buffers.  Scratch arrays have one row per thread.
+    per-thread phase buffers.  Scratch arrays have one row per thread.  Rows are
+    handed out dynamically, `chunk` at a time, so small rows do not drown in
+    scheduling overhead and a busy core does not hold up the others.
     """
     cdef Py_ssize_t nimg = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t O = out.shape[1], Hout = out.shape[2], Wout = out.shape[3]
@@ -166,7 +168,7 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
     if total == 0:
         return
     with nogil, parallel(num_threads=num_threads):
-        for item in prange(total, schedule="dynamic"):
+        for item in prange(total, schedule="dynamic", chunksize=chunk):
             tid = omp_get_thread_num()
             rowp = <const floating **>&ptr_scratch[tid, 0]
             outs = <floating **>&ptr_scratch[tid, nrows]

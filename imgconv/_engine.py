@@ -33,6 +33,8 @@ ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 # Depthwise kernels at least this size in both axes are checked for rank 1 and then
 # run as two 1-D passes.
 _SEPARABLE_MIN_SIZE = 5
+# Widest SIMD vector in columns (16 float32 lanes with AVX-512).
+_VECTOR_COLUMNS = 16
 _MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
 TORCH_TO_ENGINE_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 SCIPY_TO_ENGINE_MODE = {
@@ -101,20 +103,23 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     reach = (kw - 1) * dw
     # Columns [ja, jb) read the input rows in place: stride 1 and every tap inside the row.
     ja, jb = min(left, wout), min(wout, w - reach + left)
+    # Border segments at least one vector wide, so they run in SIMD too.
+    ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
     if sw != 1 or jb <= ja:
         ja = jb = wout
     lq = (max(ja, wout - jb) + reach) if (sw == 1 and ja < wout) else (wout + reach // sw)
     nrows = cg * kh
-    ptr_scratch = np.empty((num_threads, 2 * nrows + 8 + nrows * kw), dtype=np.intp)
-    tap_scratch = np.empty((num_threads, max(1, nrows * kw)), dtype=np.intc)
-    buf_scratch = np.empty((num_threads, max(1, nrows * sw * lq)), dtype=dtype)
+    ptr_scratch = _per_thread(num_threads, 2 * nrows + 8 + nrows * kw, np.intp)
+    tap_scratch = _per_thread(num_threads, nrows * kw, np.intc)
+    buf_scratch = _per_thread(num_threads, nrows * sw * lq, dtype)
     has_bias = bias is not None
     bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
     cval_row = np.full(max(w, 1), cval, dtype=dtype)
     kernel.correlate_nchw(
         x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
         offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,
-        top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads)
+        top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads,
+        _rows_per_chunk(n * groups * hout, og * cg * kh * kw * wout, num_threads))
     return out
 
 
@@ -182,6 +187,19 @@ def separable_factors(weight):
     if np.all(error <= 16 * np.finfo(weight.dtype).eps * scale):
         return column, row
     return None
+
+
+def _per_thread(num_threads, length, dtype):
+    """Scratch with one row per thread, rows padded apart so threads never share a cache line."""
+    itemsize = np.dtype(dtype).itemsize
+    padded = -(-max(1, length) * itemsize // 128) * 128 // itemsize + 128 // itemsize
+    return np.empty((num_threads, padded), dtype=dtype)
+
+
+def _rows_per_chunk(rows, macs_per_row, num_threads):
+    """Rows per scheduling chunk: about 2**17 multiply-adds, and at least 8 chunks per thread."""
+    chunk = max(1, (1 << 17) // max(1, macs_per_row))
+    return max(1, min(chunk, rows // (8 * num_threads)))
 
 
 def _channel_blocks(og):

@@ -47,6 +47,12 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
         MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias);
     for (; j + MK_VL <= ncols; j += MK_VL)
         MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias);
+    /* A last vector that overlaps the previous one: the overlapped outputs are
+     * recomputed with the same arithmetic, so they are stored unchanged. */
+    if (j < ncols && ncols >= MK_VL) {
+        MK_FN(imgconv_tile_)(1, ncols - MK_VL, ntaps, taps, tw, w, outs, bias);
+        j = ncols;
+    }
 #endif
     /* Remaining columns, same order of summation as the vector tiles. */
     for (; j < ncols; j++) {
