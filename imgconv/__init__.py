@@ -2,17 +2,22 @@
 
 __version__ = "0.1.0"
 
+from . import banks, kernels
 from ._dispatch import show_config
+from .banks import FilterBank
 from ._threads import get_num_threads, num_threads, set_num_threads
 from .conv import Conv2d, conv2d, sepconv2d
 from .shape import ReceptiveField, conv_output_shape, receptive_field
 
 __all__ = [
     "Conv2d",
+    "FilterBank",
     "ReceptiveField",
+    "banks",
     "conv2d",
     "conv_output_shape",
     "get_num_threads",
+    "kernels",
     "num_threads",
     "receptive_field",
     "sepconv2d",

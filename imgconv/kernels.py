@@ -1,0 +1,721 @@
+"""Constructors for common 2-D filter kernels.
+
+Every function returns a new, writeable, C-contiguous ``float64`` array of shape
+``(kh, kw)``.  The kernels are **correlation kernels**, the form the imgconv
+engine (and :meth:`imgconv.banks.FilterBank.apply`, :func:`imgconv.conv2d`) apply
+without flipping::
+
+    response[i, j] = sum_{u, v} kernel[u, v] * image[i + u - ah, j + v - aw]
+
+with the anchor ``(ah, aw) = ((kh - 1) // 2, (kw - 1) // 2)`` (the centre for odd
+sizes; for even sizes the tap that PyTorch's ``padding='same'`` aligns with the
+output pixel).  Correlating with ``kernel`` equals convolving with
+``kernel[::-1, ::-1]``, so kernels copied from libraries that *convolve*
+(``scipy.ndimage.convolve``, ``skimage.filters``) are stored here rotated by 180°;
+each docstring says so where it matters.
+
+Notes
+-----
+Conventions shared by all kernels:
+
+* Axes: ``y`` is the row index (downwards), ``x`` the column index (rightwards);
+  pairs are always ``(y, x)`` / ``(rows, columns)``.
+* Derivative kernels are signed so that the response is the derivative of the
+  (smoothed) image with respect to increasing ``y`` or ``x`` -- the same sign as
+  :func:`skimage.filters.sobel_h` and ``scipy.ndimage.gaussian_filter(order=...)``.
+* Angles ``theta`` are in radians, measured from the ``+x`` axis towards the
+  ``+y`` axis, i.e. *clockwise* as an array is displayed with row 0 on top.  This
+  is the convention of :func:`skimage.filters.gabor_kernel` and of the
+  Leung-Malik / MR8 reference code (``makeLMfilters.m``): the kernel for
+  ``theta = pi / 2`` is ``np.rot90(kernel_for_theta_0, k=-1)``.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from numpy.polynomial import hermite_e
+
+__all__ = [
+    "box",
+    "gabor",
+    "gaussian",
+    "gaussian_derivative",
+    "identity",
+    "laplace",
+    "log",
+    "prewitt_h",
+    "prewitt_v",
+    "scharr_h",
+    "scharr_v",
+    "sobel_h",
+    "sobel_v",
+]
+
+
+# --------------------------------------------------------------------------------------
+# validation helpers (private; also used by imgconv.banks)
+# --------------------------------------------------------------------------------------
+
+def _show(value):
+    """Readable form of a user value for error messages (no ``np.float64(...)``)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return repr(value.item())
+        return repr(tuple(value.tolist())) if value.ndim == 1 else f"array of shape {value.shape}"
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, (tuple, list)):
+        return repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
+    return repr(value)
+
+
+def _is_real(value):
+    return (isinstance(value, (numbers.Real, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
+
+
+def _is_int(value):
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _as_real(value, name, *, rule="positive"):
+    """Return `value` as a finite float obeying `rule` ('positive', 'non-negative' or 'finite')."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not _is_real(value):
+        raise TypeError(f"`{name}` must be a real number; got {_show(value)} of type {type(value).__name__}")
+    value = float(value)
+    ok = math.isfinite(value) and (
+        rule == "finite" or (rule == "positive" and value > 0) or (rule == "non-negative" and value >= 0))
+    if not ok:
+        raise ValueError(f"`{name}` must be {rule} and finite; got {_show(value)}")
+    return value
+
+
+def _as_real_pair(value, name, *, rule="positive"):
+    """Normalise a real scalar or a sequence of 1 or 2 reals to a float pair ``(y, x)``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if _is_real(value):
+        v = _as_real(value, name, rule=rule)
+        return (v, v)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+        if len(items) not in (1, 2) or not all(_is_real(v) for v in items):
+            raise TypeError(
+                f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)}")
+        pair = tuple(float(v) for v in (items[0], items[-1]))
+        if not all(math.isfinite(v) and (rule == "finite" or (rule == "positive" and v > 0)
+                                         or (rule == "non-negative" and v >= 0)) for v in pair):
+            raise ValueError(f"`{name}` must be {rule} and finite; got {_show(value)}")
+        return pair
+    raise TypeError(
+        f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)} "
+        f"of type {type(value).__name__}")
+
+
+def _as_int_pair(value, name, *, minimum=1, odd=False):
+    """Normalise an int or a sequence of 1 or 2 ints to a pair ``(y, x)``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    rule = "a positive int or a pair of positive ints" if minimum == 1 else (
+        f"an int >= {minimum} or a pair of such ints")
+    if odd:
+        rule = "an odd positive int or a pair of odd positive ints"
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list, np.ndarray)):
+        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+        if len(items) not in (1, 2):
+            raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
+        if not all(_is_int(v) for v in items):
+            raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
+        pair = (int(items[0]), int(items[-1]))
+    else:
+        raise TypeError(f"`{name}` must be {rule}; got {_show(value)} of type {type(value).__name__}")
+    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)):
+        raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
+    return pair
+
+
+def _as_order_pair(value, name="order"):
+    rule = "a pair (oy, ox) of non-negative ints"
+    if not isinstance(value, (tuple, list, np.ndarray)) or (isinstance(value, np.ndarray) and value.ndim != 1):
+        raise TypeError(f"`{name}` must be {rule}; got {_show(value)} of type {type(value).__name__}")
+    items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if len(items) != 2:
+        raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
+    if not all(_is_int(v) for v in items):
+        raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
+    if min(items) < 0:
+        raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
+    return int(items[0]), int(items[1])
+
+
+def _radius(truncate, sigma):
+    """Kernel radius exactly as ``scipy.ndimage.gaussian_filter1d`` computes it."""
+    return int(truncate * sigma + 0.5)
+
+
+def _gaussian_1d(sigma, radius):
+    """scipy.ndimage's normalised 1-D Gaussian (``_gaussian_kernel1d`` with order 0)."""
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    return phi / phi.sum()
+
+
+# --------------------------------------------------------------------------------------
+# smoothing and trivial kernels
+# --------------------------------------------------------------------------------------
+
+def box(size):
+    """Uniform (mean) filter kernel.
+
+    Parameters
+    ----------
+    size : int or (int, int)
+        Kernel shape ``(kh, kw)``; an int gives a square kernel.
+
+    Returns
+    -------
+    kernel : ndarray, shape (kh, kw), float64
+        Every entry is ``1 / (kh * kw)``, so the kernel sums to 1.
+
+    Raises
+    ------
+    TypeError
+        If `size` is not an int or a pair of ints.
+    ValueError
+        If a component of `size` is smaller than 1.
+
+    See Also
+    --------
+    scipy.ndimage.uniform_filter
+
+    Notes
+    -----
+    For an even size the response at ``(i, j)`` averages rows
+    ``i - (kh - 1) // 2 ... i + kh // 2`` (the extra row lies below the pixel),
+    as with PyTorch's ``padding='same'``; ``scipy.ndimage.uniform_filter`` puts
+    it above.
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> kernels.box((1, 4))
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
+    kh, kw = _as_int_pair(size, "size")
+    return np.full((kh, kw), 1.0 / (kh * kw))
+
+
+def identity(size=1):
+    """Kernel that reproduces the image: a single 1 at the anchor, zeros elsewhere.
+
+    Parameters
+    ----------
+    size : int or (int, int), default 1
+        Kernel shape ``(kh, kw)``.
+
+    Returns
+    -------
+    kernel : ndarray, shape (kh, kw), float64
+        ``kernel[(kh - 1) // 2, (kw - 1) // 2] = 1``.  The anchor is the centre
+        for odd sizes and, for even sizes, the tap PyTorch's ``padding='same'``
+        aligns with the output pixel, so filtering with ``'same'`` output size
+        returns the image unchanged for every size.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `size` is not a positive int or a pair of positive ints.
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> kernels.identity((2, 3))
+    array([[0., 1., 0.],
+           [0., 0., 0.]])
+    """
+    kh, kw = _as_int_pair(size, "size")
+    kernel = np.zeros((kh, kw))
+    kernel[(kh - 1) // 2, (kw - 1) // 2] = 1.0
+    return kernel
+
+
+def gaussian(sigma, truncate=4.0):
+    """Sampled, normalised Gaussian kernel, identical to scipy.ndimage's.
+
+    Parameters
+    ----------
+    sigma : float or (float, float)
+        Standard deviation ``(sigma_y, sigma_x)`` in pixels; a scalar is used for
+        both axes.  Must be positive.
+    truncate : float, default 4.0
+        Truncate the kernel at this many standard deviations.
+
+    Returns
+    -------
+    kernel : ndarray, shape (2 * ry + 1, 2 * rx + 1), float64
+        ``outer(g_y, g_x)`` where ``g(t) = exp(-t**2 / (2 sigma**2))`` sampled at
+        ``t = -r .. r`` and divided by its sum, with radius
+        ``r = int(truncate * sigma + 0.5)`` per axis -- exactly the separable
+        kernel :func:`scipy.ndimage.gaussian_filter` applies.  The kernel sums to 1.
+
+    Raises
+    ------
+    TypeError
+        If `sigma` or `truncate` is not a real number (or pair, for `sigma`).
+    ValueError
+        If `sigma` or `truncate` is not positive and finite.
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_filter, gaussian_derivative, log
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> k = kernels.gaussian((0.5, 1.0))
+    >>> k.shape, round(float(k.sum()), 12)
+    ((5, 9), 1.0)
+    """
+    sy, sx = _as_real_pair(sigma, "sigma")
+    truncate = _as_real(truncate, "truncate")
+    gy = _gaussian_1d(sy, _radius(truncate, sy))
+    gx = _gaussian_1d(sx, _radius(truncate, sx))
+    return np.outer(gy, gx)
+
+
+# --------------------------------------------------------------------------------------
+# scikit-image edge kernels (correlation form)
+# --------------------------------------------------------------------------------------
+
+def _edge_kernel(smooth):
+    # skimage.filters.edges builds its convolution kernel as EDGE[:, None] * SMOOTH[None, :]
+    # with EDGE = [1, 0, -1]; we return the 180-degree rotation (correlation form).
+    conv = np.array([1, 0, -1]).reshape((3, 1)) * np.asarray(smooth).reshape((1, 3))
+    return np.ascontiguousarray(conv[::-1, ::-1], dtype=np.float64)
+
+
+def sobel_h():
+    """Sobel kernel for horizontal edges (derivative along ``y``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]] / 4``: positive where intensity
+        increases downwards.  Rows sum to ``[-1, 0, 1]``; the kernel sums to 0.
+
+    Notes
+    -----
+    scikit-image 0.26 (``skimage/filters/edges.py``) convolves with
+    ``HSOBEL_WEIGHTS = [1, 0, -1]^T [1, 2, 1] / 4``; this is the same kernel
+    rotated by 180°, so correlating with it gives exactly
+    :func:`skimage.filters.sobel_h`.  The ``/4`` normalisation makes the
+    response to a unit step equal to 1.
+
+    References
+    ----------
+    .. [1] I. Sobel and G. Feldman, "A 3x3 isotropic gradient operator for image
+           processing", presented at the Stanford AI Project, 1968.
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> kernels.sobel_h() * 4
+    array([[-1., -2., -1.],
+           [ 0.,  0.,  0.],
+           [ 1.,  2.,  1.]])
+    """
+    return _edge_kernel(np.array([1, 2, 1]) / 4)
+
+
+def sobel_v():
+    """Sobel kernel for vertical edges (derivative along ``x``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``sobel_h().T`` = ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] / 4``: positive
+        where intensity increases to the right.
+
+    Notes
+    -----
+    The 180° rotation of scikit-image's ``VSOBEL_WEIGHTS``, so correlating with
+    it gives exactly :func:`skimage.filters.sobel_v`.
+    """
+    return np.ascontiguousarray(sobel_h().T)
+
+
+def scharr_h():
+    """Scharr kernel for horizontal edges (derivative along ``y``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``[[-3, -10, -3], [0, 0, 0], [3, 10, 3]] / 16``, positive where intensity
+        increases downwards.
+
+    Notes
+    -----
+    The 180° rotation of scikit-image's ``HSCHARR_WEIGHTS``
+    (``[1, 0, -1]^T [3, 10, 3] / 16``); correlating with it gives exactly
+    :func:`skimage.filters.scharr_h`.
+
+    References
+    ----------
+    .. [1] H. Scharr, "Optimal operators in digital image processing",
+           PhD thesis, Heidelberg University, 2000.
+    """
+    return _edge_kernel(np.array([3, 10, 3]) / 16)
+
+
+def scharr_v():
+    """Scharr kernel for vertical edges (derivative along ``x``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``scharr_h().T``, positive where intensity increases to the right;
+        correlating with it gives exactly :func:`skimage.filters.scharr_v`.
+    """
+    return np.ascontiguousarray(scharr_h().T)
+
+
+def prewitt_h():
+    """Prewitt kernel for horizontal edges (derivative along ``y``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``[[-1, -1, -1], [0, 0, 0], [1, 1, 1]] / 3``, positive where intensity
+        increases downwards.
+
+    Notes
+    -----
+    The 180° rotation of scikit-image's ``HPREWITT_WEIGHTS``
+    (``[1, 0, -1]^T [1/3, 1/3, 1/3]``); correlating with it gives exactly
+    :func:`skimage.filters.prewitt_h`.
+
+    References
+    ----------
+    .. [1] J. M. S. Prewitt, "Object enhancement and extraction", in Picture
+           Processing and Psychopictorics, Academic Press, 1970, pp. 75-149.
+    """
+    return _edge_kernel(np.full((3,), 1 / 3))
+
+
+def prewitt_v():
+    """Prewitt kernel for vertical edges (derivative along ``x``), as scikit-image.
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``prewitt_h().T``, positive where intensity increases to the right;
+        correlating with it gives exactly :func:`skimage.filters.prewitt_v`.
+    """
+    return np.ascontiguousarray(prewitt_h().T)
+
+
+def laplace(ksize=3):
+    """Discrete Laplace operator as used by :func:`skimage.filters.laplace`.
+
+    Parameters
+    ----------
+    ksize : int, default 3
+        Kernel size.  Only 3 is supported: scikit-image accepts other values but
+        always uses the 3x3 operator (``skimage.restoration.uft.laplacian``).
+
+    Returns
+    -------
+    kernel : ndarray, shape (3, 3), float64
+        ``[[0, -1, 0], [-1, 4, -1], [0, -1, 0]]``.  The kernel sums to 0.
+
+    Raises
+    ------
+    TypeError
+        If `ksize` is not an int.
+    ValueError
+        If `ksize` is not 3.
+
+    Notes
+    -----
+    The sign follows scikit-image: the centre is positive, so the response is
+    *minus* the discrete Laplacian (positive on bright spots).  :func:`log`
+    uses the opposite sign (it samples the Laplacian of a Gaussian itself).
+    The kernel is symmetric, so correlation and convolution agree.
+    """
+    if not _is_int(ksize):
+        raise TypeError(f"`ksize` must be an int; got {_show(ksize)} of type {type(ksize).__name__}")
+    if int(ksize) != 3:
+        raise ValueError(
+            f"`ksize` must be 3 (the only Laplace operator scikit-image implements); got {_show(ksize)}")
+    return np.array([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
+
+
+# --------------------------------------------------------------------------------------
+# Gaussian family
+# --------------------------------------------------------------------------------------
+
+def _support(size, radii, name="size"):
+    if size is None:
+        return radii
+    kh, kw = _as_int_pair(size, name, odd=True)
+    return (kh - 1) // 2, (kw - 1) // 2
+
+
+def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
+    """Laplacian-of-Gaussian kernel with zero mean.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the Gaussian, in pixels; positive.
+    truncate : float, default 4.0
+        The radius is ``int(truncate * sigma + 0.5)`` (as scipy.ndimage), ignored
+        when `size` is given.
+    size : int or (int, int), optional, keyword-only
+        Odd kernel shape overriding `truncate` (e.g. 49 for the Leung-Malik and
+        MR8 banks).
+    scale_normalized : bool, default False, keyword-only
+        Multiply by ``sigma**2`` (Lindeberg's scale normalisation), which makes
+        responses comparable across scales.  By default the kernel is *not*
+        scale-normalised.
+
+    Returns
+    -------
+    kernel : ndarray, float64
+        ``L = G * (x**2 + y**2 - 2 sigma**2) / sigma**4``, where ``G`` is the
+        sampled Gaussian normalised to sum 1 over the kernel grid, followed by
+        ``L -= L.mean()`` so that the kernel sums to exactly 0 (a flat image gives
+        no response).  The centre is negative (it samples ``∇²G``).  Multiplied
+        by ``sigma**2`` if `scale_normalized`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `sigma` or `truncate` is not a positive finite real, or `size` is not
+        an odd positive int or pair.
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_laplace, laplace
+
+    Notes
+    -----
+    Before the mean is removed, ``L`` equals the kernel of
+    :func:`scipy.ndimage.gaussian_laplace` with the same radius (the sum of the
+    separable second-derivative kernels).  With the mean removed it equals
+    MATLAB's ``fspecial('log', size, sigma)``, which the Leung-Malik and MR8
+    reference code use.
+
+    References
+    ----------
+    .. [1] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
+           Lond. B 207: 187-217, 1980. :DOI:`10.1098/rspb.1980.0020`
+    .. [2] T. Lindeberg, "Feature detection with automatic scale selection",
+           IJCV 30(2): 79-116, 1998. :DOI:`10.1023/A:1008045108935`
+    """
+    sigma = _as_real(sigma, "sigma")
+    truncate = _as_real(truncate, "truncate")
+    r = _radius(truncate, sigma)
+    ry, rx = _support(size, (r, r))
+    gy = _gaussian_1d(sigma, ry)
+    gx = _gaussian_1d(sigma, rx)
+    g = np.outer(gy, gx)
+    y = np.arange(-ry, ry + 1, dtype=np.float64)[:, None]
+    x = np.arange(-rx, rx + 1, dtype=np.float64)[None, :]
+    s2 = sigma * sigma
+    kernel = g * (x * x + y * y - 2.0 * s2) / (s2 * s2)
+    kernel -= kernel.mean()
+    if not isinstance(scale_normalized, (bool, np.bool_)):
+        raise TypeError(f"`scale_normalized` must be a bool; got {_show(scale_normalized)}")
+    if scale_normalized:
+        kernel *= s2
+    return kernel
+
+
+def _rotated_grid(theta, ry, rx):
+    y = np.arange(-ry, ry + 1, dtype=np.float64)[:, None]
+    x = np.arange(-rx, rx + 1, dtype=np.float64)[None, :]
+    ct, st = math.cos(theta), math.sin(theta)
+    u = x * ct + y * st           # along the rotated x axis
+    v = -x * st + y * ct          # along the rotated y axis
+    return v, u
+
+
+def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
+    """Derivative of an (anisotropic, rotated) Gaussian as a correlation kernel.
+
+    Parameters
+    ----------
+    sigma : float or (float, float)
+        Standard deviations ``(sigma_y, sigma_x)`` in pixels along the kernel's
+        own axes *before* rotation; positive.
+    order : (int, int)
+        Derivative orders ``(oy, ox)`` along those axes, non-negative;
+        ``(0, 0)`` is the Gaussian itself.
+    theta : float, default 0.0
+        Rotation in radians, from ``+x`` towards ``+y`` (clockwise as displayed,
+        like :func:`skimage.filters.gabor_kernel`).  At ``theta=pi/2`` the kernel
+        is ``np.rot90(kernel_at_0, k=-1)``.
+    truncate : float, default 4.0
+        The support covers the ellipse with semi-axes ``truncate * sigma``; the
+        radius along each image axis is ``int(truncate * s + 0.5)`` with ``s`` the
+        ellipse's half-extent, i.e. ``int(truncate * sigma_y + 0.5)`` and
+        ``int(truncate * sigma_x + 0.5)`` at ``theta=0``, exactly as scipy.ndimage.
+    size : int or (int, int), optional, keyword-only
+        Odd kernel shape overriding `truncate`.
+
+    Returns
+    -------
+    kernel : ndarray, float64
+        ``k(y, x) = G(v, u) * H_oy(v; sigma_y) * H_ox(u; sigma_x)`` with the
+        rotated coordinates ``u = x cos(theta) + y sin(theta)``,
+        ``v = -x sin(theta) + y cos(theta)``, ``G`` the sampled Gaussian
+        normalised to sum 1 over the kernel grid, and
+        ``H_n(t; s) = s**-n He_n(t / s)`` (probabilists' Hermite polynomials).
+        This is ``(-1)**(oy + ox)`` times the sampled derivative of ``G``, which
+        makes the *correlation* response the derivative of the smoothed image
+        along ``v`` / ``u`` (positive where intensity increases towards ``+v`` /
+        ``+u``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a parameter has the wrong type or value (the message names it).
+
+    See Also
+    --------
+    scipy.ndimage.gaussian_filter, gaussian, log
+
+    Notes
+    -----
+    At ``theta=0`` correlating with this kernel equals
+    ``scipy.ndimage.gaussian_filter(image, sigma, order=order, truncate=truncate)``
+    (same radius, same normalisation).  Kernels of odd total order are odd
+    functions on a symmetric grid, so they sum to zero (up to rounding);
+    even orders > 0 do not sum to exactly zero after truncation.
+
+    References
+    ----------
+    .. [1] W. T. Freeman and E. H. Adelson, "The design and use of steerable
+           filters", IEEE TPAMI 13(9): 891-906, 1991. :DOI:`10.1109/34.93808`
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> k = kernels.gaussian_derivative(1.0, (1, 0), truncate=1.0)
+    >>> (k[:, 1] / k[2, 1]).round(6)   # negative above, positive below the centre
+    array([-1.,  0.,  1.])
+    """
+    sy, sx = _as_real_pair(sigma, "sigma")
+    oy, ox = _as_order_pair(order)
+    theta = _as_real(theta, "theta", rule="finite")
+    truncate = _as_real(truncate, "truncate")
+    ct, st = math.cos(theta), math.sin(theta)
+    ay, ax = truncate * sy, truncate * sx          # semi-axes along v and u
+    ry = int(math.hypot(ax * st, ay * ct) + 0.5)
+    rx = int(math.hypot(ax * ct, ay * st) + 0.5)
+    ry, rx = _support(size, (ry, rx))
+    v, u = _rotated_grid(theta, ry, rx)
+    g = np.exp(-0.5 * (v * v / (sy * sy) + u * u / (sx * sx)))
+    g /= g.sum()
+    if oy:
+        g = g * (hermite_e.hermeval(v / sy, [0] * oy + [1]) / sy ** oy)
+    if ox:
+        g = g * (hermite_e.hermeval(u / sx, [0] * ox + [1]) / sx ** ox)
+    return np.ascontiguousarray(g)
+
+
+# --------------------------------------------------------------------------------------
+# Gabor
+# --------------------------------------------------------------------------------------
+
+def _sigma_prefactor(bandwidth):
+    # skimage.filters._gabor._sigma_prefactor
+    b = bandwidth
+    return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (2.0 ** b + 1) / (2.0 ** b - 1)
+
+
+def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0):
+    """Gabor kernel pair, value for value the same as :func:`skimage.filters.gabor_kernel`.
+
+    Parameters
+    ----------
+    frequency : float
+        Spatial frequency of the harmonic, in cycles per pixel; positive.
+    theta : float, default 0
+        Orientation in radians (from ``+x`` towards ``+y``); at 0 the harmonic
+        runs along ``x``.
+    bandwidth : float, default 1
+        Bandwidth in octaves; sets ``sigma_x`` and ``sigma_y`` when they are not
+        given: ``sigma = (1/pi) sqrt(ln 2 / 2) (2**b + 1) / (2**b - 1) / frequency``.
+    sigma_x, sigma_y : float, optional
+        Standard deviations along the kernel axes before rotation; positive.
+    n_stds : float, default 3
+        The half-size of the kernel is ``ceil(max(n_stds * |projected sigma|, 1))``
+        per axis, as in scikit-image.
+    offset : float, default 0
+        Phase offset of the harmonic in radians.
+
+    Returns
+    -------
+    real, imag : ndarray, float64
+        Real and imaginary parts of ``g = exp(-(u**2/sigma_x**2 + v**2/sigma_y**2)/2
+        + i (2 pi frequency u + offset)) / (2 pi sigma_x sigma_y)`` with
+        ``u = x cos(theta) + y sin(theta)``, ``v = -x sin(theta) + y cos(theta)``,
+        odd shape ``(2 * y0 + 1, 2 * x0 + 1)``.  The Gaussian envelope is
+        normalised to unit *integral* (not unit sum), as in scikit-image.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a parameter has the wrong type or value (the message names it).
+
+    Notes
+    -----
+    These are scikit-image's values, *not* flipped: :func:`skimage.filters.gabor`
+    convolves with them.  The real part is symmetric under a 180° rotation, so
+    correlating with it gives the same response; the imaginary part is
+    antisymmetric, so correlating with it gives *minus* scikit-image's imaginary
+    response.  :func:`imgconv.banks.gabor` stores the correlation form.
+
+    References
+    ----------
+    .. [1] J. G. Daugman, "Uncertainty relation for resolution in space, spatial
+           frequency, and orientation optimized by two-dimensional visual cortical
+           filters", JOSA A 2(7): 1160-1169, 1985. :DOI:`10.1364/JOSAA.2.001160`
+    .. [2] https://en.wikipedia.org/wiki/Gabor_filter
+
+    Examples
+    --------
+    >>> from imgconv import kernels
+    >>> real, imag = kernels.gabor(0.25)
+    >>> real.shape, imag.shape
+    ((15, 15), (15, 15))
+    """
+    frequency = _as_real(frequency, "frequency")
+    theta = _as_real(theta, "theta", rule="finite")
+    bandwidth = _as_real(bandwidth, "bandwidth")
+    n_stds = _as_real(n_stds, "n_stds")
+    offset = _as_real(offset, "offset", rule="finite")
+    sigma_x = (_sigma_prefactor(bandwidth) / frequency if sigma_x is None
+               else _as_real(sigma_x, "sigma_x"))
+    sigma_y = (_sigma_prefactor(bandwidth) / frequency if sigma_y is None
+               else _as_real(sigma_y, "sigma_y"))
+    # Same operations, in the same order, as skimage.filters.gabor_kernel (0.26).
+    ct = math.cos(theta)
+    st = math.sin(theta)
+    x0 = math.ceil(max(abs(n_stds * sigma_x * ct), abs(n_stds * sigma_y * st), 1))
+    y0 = math.ceil(max(abs(n_stds * sigma_y * ct), abs(n_stds * sigma_x * st), 1))
+    y, x = np.meshgrid(np.arange(-y0, y0 + 1), np.arange(-x0, x0 + 1), indexing="ij", sparse=True)
+    rotx = x * ct + y * st
+    roty = -x * st + y * ct
+    g = np.empty(roty.shape, dtype=np.complex128)
+    np.exp(-0.5 * (rotx ** 2 / sigma_x ** 2 + roty ** 2 / sigma_y ** 2)
+           + 1j * (2 * np.pi * frequency * rotx + offset), out=g)
+    g *= 1 / (2 * np.pi * sigma_x * sigma_y)
+    return np.ascontiguousarray(g.real), np.ascontiguousarray(g.imag)
