@@ -15,6 +15,15 @@
 from cython.parallel cimport parallel, prange
 from cython cimport floating
 
+# Input pixels: the compute type itself, or 8/16-bit unsigned images, read
+# directly and converted row by row into the phase buffers (never a float copy
+# of the whole image).
+ctypedef fused pixel_t:
+    float
+    double
+    unsigned char
+    unsigned short
+
 cdef extern from "_openmp_shim.h" nogil:
     int IMGCONV_OPENMP
     int omp_get_thread_num()
@@ -78,25 +87,57 @@ cdef inline Py_ssize_t _map_index(Py_ssize_t i, Py_ssize_t n, int mode) noexcept
     return i
 
 
-cdef inline void _fill_phases(floating *dst, const floating *row, Py_ssize_t col0, Py_ssize_t lq,
+cdef inline floating _border_value(const pixel_t *row, Py_ssize_t col, Py_ssize_t width, int mode,
+                                   floating cval) noexcept nogil:
+    if mode == CONSTANT:
+        return cval
+    return <floating>row[_map_index(col, width, mode)]
+
+
+cdef inline Py_ssize_t _first_at_least(Py_ssize_t start, Py_ssize_t step, Py_ssize_t bound,
+                                       Py_ssize_t limit) noexcept nogil:
+    """Smallest m in [0, limit] with start + m*step >= bound."""
+    cdef Py_ssize_t m
+    if start >= bound:
+        return 0
+    m = (bound - start + step - 1) // step
+    return m if m < limit else limit
+
+
+cdef inline void _fill_phases(floating *dst, const pixel_t *row, Py_ssize_t col0, Py_ssize_t lq,
                               int sw, Py_ssize_t width, int mode, floating cval) noexcept nogil:
-    """dst[r*lq + m] = padded row value at column col0 + m*sw + r (unpadded coordinates)."""
-    cdef Py_ssize_t m, col
+    """dst[r*lq + m] = padded row value at column col0 + m*sw + r (unpadded coordinates).
+
+    The columns inside the row are one tight (vectorisable) copy-and-convert loop;
+    only the few columns in the padding go through the border-mode mapping.
+    """
+    cdef Py_ssize_t m, lo, hi, start
+    cdef floating *d
+    cdef const pixel_t *src
     cdef int r
     for r in range(sw):
-        for m in range(lq):
-            col = col0 + m * sw + r
-            if 0 <= col < width:
-                dst[r * lq + m] = row[col]
-            elif mode == CONSTANT:
-                dst[r * lq + m] = cval
-            else:
-                dst[r * lq + m] = row[_map_index(col, width, mode)]
+        d = dst + r * lq
+        start = col0 + r
+        lo = _first_at_least(start, sw, 0, lq)
+        hi = _first_at_least(start, sw, width, lq)
+        if hi < lo:
+            hi = lo
+        for m in range(lo):
+            d[m] = _border_value(row, start + m * sw, width, mode, cval)
+        src = row + (start + lo * sw)
+        if sw == 1:
+            for m in range(hi - lo):
+                d[lo + m] = <floating>src[m]
+        else:
+            for m in range(hi - lo):
+                d[lo + m] = <floating>src[m * sw]
+        for m in range(hi, lq):
+            d[m] = _border_value(row, start + m * sw, width, mode, cval)
 
 
 cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t n, Py_ssize_t i, Py_ssize_t g,
                           Py_ssize_t j0, Py_ssize_t j1, bint direct,
-                          const floating **rowp, const floating **taps, int *tw, floating *buf,
+                          const pixel_t **rowp, const floating **taps, int *tw, floating *buf,
                           floating **outs, const floating *wpack, const int *blk_start,
                           const int *blk_size, const Py_ssize_t *blk_woff, Py_ssize_t nblk,
                           const floating *bias, Py_ssize_t nrows, Py_ssize_t og,
@@ -104,7 +145,7 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
                           Py_ssize_t width) noexcept nogil:
     """Output columns [j0, j1) of row i: build the tap list, run every channel block."""
     cdef Py_ssize_t ntaps = 0, rr, lq, q, b, k, ch0
-    cdef const floating *row
+    cdef const pixel_t *row
     cdef floating *phases
     cdef int v, r
     lq = (j1 - j0) + ((kw - 1) * dw) // sw
@@ -112,9 +153,9 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
         row = rowp[rr]
         if row == NULL:            # zero padding: the tap row adds nothing
             continue
-        if direct:                 # stride 1, all taps inside the row
+        if direct:                 # stride 1, all taps inside the row, pixel_t is floating
             for v in range(kw):
-                taps[ntaps] = row + (j0 - pad_left + v * dw)
+                taps[ntaps] = (<const floating *>row) + (j0 - pad_left + v * dw)
                 tw[ntaps] = <int>(rr * kw + v)
                 ntaps += 1
         else:
@@ -138,7 +179,7 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
                              outs, bias + ch0 if bias != NULL else NULL)
 
 
-def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
+def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                    const int[::1] blk_start, const int[::1] blk_size, const Py_ssize_t[::1] blk_woff,
                    const floating[::1] bias, bint has_bias, floating[:, :, :, ::1] out,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
@@ -147,7 +188,8 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
                    Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t chunk):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
 
-    Columns [ja, jb) are read in place (stride 1 only); the rest go through the
+    Columns [ja, jb) are read in place (stride 1, floating input of the compute
+    type only; the caller passes ja = jb = Wout otherwise); the rest go through the
     per-thread phase buffers.  Scratch arrays have one row per thread.  Rows are
     handed out dynamically, `chunk` at a time, so small rows do not drown in
     scheduling overhead and a busy core does not hold up the others.
@@ -160,7 +202,7 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
     cdef int tid
     cdef floating cv = <floating>cval
     cdef const floating *bias_ptr = &bias[0] if has_bias else NULL
-    cdef const floating **rowp
+    cdef const pixel_t **rowp
     cdef const floating **taps
     cdef floating **outs
     cdef int *tw
@@ -170,7 +212,7 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
     with nogil, parallel(num_threads=num_threads):
         for item in prange(total, schedule="dynamic", chunksize=chunk):
             tid = omp_get_thread_num()
-            rowp = <const floating **>&ptr_scratch[tid, 0]
+            rowp = <const pixel_t **>&ptr_scratch[tid, 0]
             outs = <floating **>&ptr_scratch[tid, nrows]
             taps = <const floating **>&ptr_scratch[tid, nrows + 8]
             tw = &tap_scratch[tid, 0]
@@ -186,7 +228,8 @@ def correlate_nchw(const floating[:, :, :, ::1] x, const floating[::1] wpack,
                     if 0 <= r < H:
                         rowp[rr] = &x[n, g * cg + c, r, 0]
                     elif mode == CONSTANT:
-                        rowp[rr] = &cval_row[0] if cv != 0 else NULL
+                        # (integer input comes with cval 0: the caller converts otherwise)
+                        rowp[rr] = <const pixel_t *>&cval_row[0] if cv != 0 else NULL
                     else:
                         rowp[rr] = &x[n, g * cg + c, _map_index(r, H, mode), 0]
             if ja > 0:

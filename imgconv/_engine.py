@@ -33,6 +33,8 @@ ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 # Depthwise kernels at least this size in both axes are checked for rank 1 and then
 # run as two 1-D passes.
 _SEPARABLE_MIN_SIZE = 5
+# 8/16-bit images the kernels read directly (float32 weights and output).
+_INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
 _MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
@@ -54,8 +56,11 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
 
     Parameters
     ----------
-    x : ndarray, shape (N, C, H, W), float32 or float64
-    weight : ndarray, shape (O, C // groups, kh, kw), same dtype as `x`
+    x : ndarray, shape (N, C, H, W), float32, float64, uint8 or uint16
+        Integer images are read as they are (raw pixel values, no scaling) and
+        converted row by row inside the kernel; their weights are float32.
+    weight : ndarray, shape (O, C // groups, kh, kw)
+        float32 or float64: the compute and output dtype; same dtype as a float `x`.
     bias : ndarray, shape (O,), optional
     pads : tuple of 4 non-negative ints
         ``(top, bottom, left, right)``; any width.
@@ -66,7 +71,7 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     stride, dilation : pair of positive ints
     groups : int
     out : ndarray, optional
-        C-contiguous ``(N, O, Hout, Wout)`` array of the input dtype to fill.
+        C-contiguous ``(N, O, Hout, Wout)`` array of the weight dtype to fill.
     num_threads : int, optional
 
     Returns
@@ -79,6 +84,10 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     """
     x = _native(x)
     weight = _native(weight)
+    integer_input = x.dtype in _INTEGER_PIXELS
+    if integer_input and mode == "constant" and cval != 0:
+        x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
+        integer_input = False
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE:
@@ -90,10 +99,10 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
     if out is None:
-        out = np.empty((n, o, hout, wout), dtype=x.dtype)
+        out = np.empty((n, o, hout, wout), dtype=weight.dtype)
     num_threads = min(effective_num_threads(num_threads), max(1, n * groups * hout))
     kernel = _dispatch.kernel_module()
-    dtype = x.dtype
+    dtype = weight.dtype
     og = o // groups
     blocks = _channel_blocks(og)
     wpack, offsets = _pack_weights(weight, groups, blocks)
@@ -105,7 +114,7 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     ja, jb = min(left, wout), min(wout, w - reach + left)
     # Border segments at least one vector wide, so they run in SIMD too.
     ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
-    if sw != 1 or jb <= ja:
+    if sw != 1 or jb <= ja or integer_input:
         ja = jb = wout
     lq = (max(ja, wout - jb) + reach) if (sw == 1 and ja < wout) else (wout + reach // sw)
     nrows = cg * kh
@@ -148,8 +157,9 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     """
     x = _native(x)
     n, c, h, w = x.shape
-    column = np.ascontiguousarray(column, dtype=x.dtype).reshape(c, 1, -1, 1)
-    row = np.ascontiguousarray(row, dtype=x.dtype).reshape(c, 1, 1, -1)
+    dtype = np.float32 if x.dtype in _INTEGER_PIXELS else x.dtype
+    column = np.ascontiguousarray(column, dtype=dtype).reshape(c, 1, -1, 1)
+    row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
     top, bottom, left, right = pads
     tmp = correlate(x, column, pads=(top, bottom, 0, 0), mode=mode, cval=cval, stride=(stride[0], 1),
                     dilation=(dilation[0], 1), groups=c, num_threads=num_threads)

@@ -115,3 +115,35 @@ def test_openmp_is_on_when_the_build_expects_it():
         pytest.skip("IMGCONV_EXPECT_OPENMP=0: this build was made without OpenMP on purpose")
     for path in _dispatch.available_paths():
         assert _dispatch.kernel_module(path).openmp_enabled(), path
+
+
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("pixel", [np.uint8, np.uint16])
+@pytest.mark.parametrize("mode", MODES)
+def test_integer_images_are_read_directly(path, pixel, mode, rng):
+    """uint8/uint16 input with float32 weights equals the float32 image's result."""
+    x = rng.integers(0, np.iinfo(pixel).max, size=(2, 3, 19, 45), endpoint=True).astype(pixel)
+    w = rng.standard_normal((5, 3, 3, 4)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    kwargs = dict(pads=(2, 1, 3, 4), mode=mode, cval=0.0 if mode != "constant" else 7.0,
+                  stride=(1, 2), dilation=(2, 1))
+    with _dispatch.using(path):
+        got = _engine.correlate(x, w, b, **kwargs)
+        direct = _engine.correlate(x, w, b, **dict(kwargs, stride=(1, 1)))
+    assert got.dtype == np.float32
+    # float32 rounding of a sum of 3*3*4 + 1 terms, relative to the sum of |terms|
+    tol = 2 * 37 * np.finfo(np.float32).eps
+    for result, stride in ((got, kwargs["stride"]), (direct, (1, 1))):
+        args = dict(kwargs, stride=stride)
+        want = reference_correlate(x, w, b, **args)
+        bound = reference_bound(x, w, groups=1, **args) + np.abs(b)[None, :, None, None]
+        assert np.all(np.abs(result - want) <= tol * bound)
+
+
+def test_integer_images_through_the_separable_path(rng):
+    x = rng.integers(0, 255, size=(1, 2, 40, 50), endpoint=True).astype(np.uint8)
+    g = np.exp(-np.linspace(-2, 2, 9) ** 2).astype(np.float32)
+    w = np.repeat(np.outer(g, g)[None, None], 2, axis=0).astype(np.float32)
+    got = _engine.correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)
+    want = reference_correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
