@@ -8,16 +8,77 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_int", "as_pair", "as_padding", "check_float_dtypes"]
+__all__ = ["as_array", "as_float_image", "as_int", "as_pair", "as_padding", "check_float_dtypes", "is_int",
+           "is_real", "show"]
 
 
-def _is_int(value):
+def is_int(value):
+    """True for Python and NumPy integers, False for bools."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value):
+    """True for Python and NumPy real numbers, False for bools."""
+    return (isinstance(value, (numbers.Real, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)))
+
+
+def show(value):
+    """Readable form of a user value for error messages (no ``np.float64(...)``, no huge dumps)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return repr(value.item())
+        return repr(tuple(value.tolist())) if value.ndim == 1 and value.size <= 8 else (
+            f"array of shape {value.shape}")
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, (tuple, list)):
+        text = repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_array(value, name):
+    """`value` as an ndarray; a TypeError naming `name` for things that are not arrays."""
+    if isinstance(value, np.ndarray):
+        return value
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise TypeError(f"`{name}` must be an array; got {type(value).__name__}")
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"`{name}` must be an array; got {type(value).__name__} ({exc})") from None
+
+
+def as_float_image(image, preserve_range=False, name="image"):
+    """Convert an image to its compute dtype the way scikit-image converts images.
+
+    float64 (and wider) stays float64; float32/float16 compute in float32; bool
+    and integers of at most 16 bits become float32, wider integers float64,
+    scaled to [0, 1] (unsigned) or [-1, 1] (signed) exactly like
+    ``skimage.util.img_as_float32`` / ``img_as_float64`` unless `preserve_range`.
+    """
+    image = as_array(image, name)
+    kind = image.dtype.kind
+    if kind == "f":
+        return image.astype(np.float32 if image.dtype.itemsize <= 4 else np.float64, copy=False)
+    if kind == "b":
+        return image.astype(np.float32)
+    if kind in "ui":
+        compute = np.float32 if image.dtype.itemsize <= 2 else np.float64
+        if preserve_range:
+            return image.astype(compute)
+        out = np.multiply(image, 1.0 / np.iinfo(image.dtype).max, dtype=compute)
+        if kind == "i":
+            np.maximum(out, -1.0, out=out)
+        return out
+    raise TypeError(f"`{name}` must be a real-valued array (bool, integer or float); got dtype {image.dtype}")
 
 
 def as_int(value, name, *, minimum=None):
     """Return `value` as a Python int, refusing floats, bools and strings."""
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"`{name}` must be an int; got {value!r} of type {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -46,13 +107,13 @@ def as_pair(value, name, *, minimum=1):
     """
     rule = "a positive int or a pair of positive ints" if minimum == 1 else (
         f"an int >= {minimum} or a pair of such ints")
-    if _is_int(value):
+    if is_int(value):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list, np.ndarray)) and not isinstance(value, str):
         items = list(value.tolist() if isinstance(value, np.ndarray) else value)
         if len(items) not in (1, 2):
             raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
-        if not all(_is_int(v) for v in items):
+        if not all(is_int(v) for v in items):
             raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
         pair = (int(items[0]), int(items[-1]))
     else:

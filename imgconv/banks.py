@@ -23,7 +23,10 @@ from . import _engine
 from . import kernels as _kernels
 from ._threads import effective_num_threads
 from ._validation import as_int, as_pair
-from .kernels import _is_int, _is_real, _show
+from ._validation import as_float_image as _as_float_image
+from ._validation import is_int as _is_int
+from ._validation import is_real as _is_real
+from ._validation import show as _show
 
 __all__ = [
     "FilterBank",
@@ -86,39 +89,6 @@ def _as_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be a bool; got {_show(value)} of type {type(value).__name__}")
     return bool(value)
-
-
-def _as_float_image(image):
-    """Convert an image to its compute dtype the way scikit-image does.
-
-    float64 stays float64; float32 and float16 compute in float32; bool and
-    integers of at most 16 bits are scaled to [0, 1] / [-1, 1] in float32 exactly
-    like ``skimage.util.img_as_float32``; wider integers like
-    ``skimage.util.img_as_float64``.
-    """
-    if not isinstance(image, np.ndarray):
-        if image is None or isinstance(image, (str, bytes, dict, set)):
-            raise TypeError(f"`image` must be an array; got {type(image).__name__}")
-        try:
-            image = np.asarray(image)
-        except Exception as exc:
-            raise TypeError(f"`image` must be an array; got {type(image).__name__} ({exc})") from None
-    kind = image.dtype.kind
-    if kind == "f":
-        if image.dtype.itemsize <= 4:
-            return image.astype(np.float32, copy=False)
-        return image.astype(np.float64, copy=False)
-    if kind == "b":
-        return image.astype(np.float32)
-    if kind in "ui":
-        compute = np.float32 if image.dtype.itemsize <= 2 else np.float64
-        imax = np.iinfo(image.dtype).max
-        out = np.multiply(image, 1.0 / imax, dtype=compute)
-        if kind == "i":
-            np.maximum(out, -1.0, out=out)
-        return out
-    raise TypeError(
-        f"`image` must be a real-valued array (bool, integer or float); got dtype {image.dtype}")
 
 
 def _check_mode(mode):

@@ -11,23 +11,13 @@ import math
 import numpy as np
 
 from . import _engine
+from ._validation import as_array as _as_array
 from ._validation import as_int, as_pair, as_padding, check_float_dtypes
 from .shape import ReceptiveField, _output_hw, receptive_field, resolve_pads
 
 __all__ = ["conv2d", "sepconv2d", "Conv2d", "PADDING_MODES"]
 
 PADDING_MODES = ("circular", "reflect", "replicate", "zeros")
-
-
-def _as_array(value, name):
-    if isinstance(value, np.ndarray):
-        return value
-    if value is None or isinstance(value, (str, bytes, dict, set)):
-        raise TypeError(f"`{name}` must be an array; got {type(value).__name__}")
-    try:
-        return np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"`{name}` must be an array; got {type(value).__name__} ({exc})") from None
 
 
 def _check_padding_mode(padding_mode):

@@ -31,10 +31,13 @@ Conventions shared by all kernels:
 """
 
 import math
-import numbers
 
 import numpy as np
 from numpy.polynomial import hermite_e
+
+from ._validation import is_int as _is_int
+from ._validation import is_real as _is_real
+from ._validation import show as _show
 
 __all__ = [
     "box",
@@ -56,28 +59,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # validation helpers (private; also used by imgconv.banks)
 # --------------------------------------------------------------------------------------
-
-def _show(value):
-    """Readable form of a user value for error messages (no ``np.float64(...)``)."""
-    if isinstance(value, np.ndarray):
-        if value.ndim == 0:
-            return repr(value.item())
-        return repr(tuple(value.tolist())) if value.ndim == 1 else f"array of shape {value.shape}"
-    if isinstance(value, np.generic):
-        return repr(value.item())
-    if isinstance(value, (tuple, list)):
-        return repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
-    return repr(value)
-
-
-def _is_real(value):
-    return (isinstance(value, (numbers.Real, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_)))
-
-
-def _is_int(value):
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
-
 
 def _as_real(value, name, *, rule="positive"):
     """Return `value` as a finite float obeying `rule` ('positive', 'non-negative' or 'finite')."""
