@@ -7,11 +7,13 @@ from ._dispatch import show_config
 from .banks import FilterBank
 from ._threads import get_num_threads, num_threads, set_num_threads
 from .conv import Conv2d, conv2d, sepconv2d
+from .pipeline import Pipeline
 from .shape import ReceptiveField, conv_output_shape, receptive_field
 
 __all__ = [
     "Conv2d",
     "FilterBank",
+    "Pipeline",
     "ReceptiveField",
     "banks",
     "conv2d",

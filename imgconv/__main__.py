@@ -1,0 +1,7 @@
+"""`python -m imgconv` is the `imgconv` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
