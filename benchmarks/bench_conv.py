@@ -10,6 +10,25 @@ pairs as its spread. imgconv's own speed is given as GFLOP/s, with
 
 divided by the median imgconv time. Absolute times are only written to the ``--json`` file.
 
+Machine-relative efficiency. For each shape, after the peers, imgconv runs ``--ref-repeats``
+(>= 5, default 7) more rounds in the same process at the same thread count T, each round
+back to back with two references:
+
+- the matrix-product rate: NumPy ``a @ b`` on 2048 x 2048 arrays of the benchmark dtype, under
+  ``threadpoolctl.threadpool_limits(T)``, as GFLOP/s = ``2 * n**3 / t``;
+- the memory-copy bandwidth: ``np.copyto`` of a 256 MB float32 array into a preallocated one
+  (single-threaded in NumPy) and the same copy split into T slices run by T threads of a
+  ``ThreadPoolExecutor``, as GB/s = bytes read + bytes written over t. The faster of the two is
+  "copy bandwidth at T threads".
+
+Per round, imgconv's GFLOP/s is divided by the matmul rate, and imgconv's effective bandwidth
+(input bytes read once + output bytes written once, over its time) by the copy bandwidth; the
+table shows the median over rounds with the min-max, like the peer ratios, so that a change in
+machine load affects both sides of a round.
+
+The targets of the performance issue (``TARGETS``) are printed next to the values with a check
+mark or a cross.
+
 Peers (each optional; a peer that cannot be imported is skipped with a note):
 
 - ``torch``: ``torch.nn.functional.conv2d`` (zeros) or ``torch.nn.Conv2d`` with the same
@@ -49,6 +68,7 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -65,6 +85,25 @@ RTOL = 1e-4
 CROP_N, CROP_H, CROP_W = 2, 61, 67
 
 PEER_NAMES = ("torch", "cv2", "scipy")
+
+#: Side of the square matrices of the matmul reference.
+MATMUL_N = 2048
+#: Size in bytes of the float32 array of the copy reference (256 MB).
+COPY_BYTES = 256 * 2**20
+#: Fewest rounds of (imgconv, matmul, copies) per shape for the % columns.
+MIN_REF_RUNS = 5
+
+#: Targets of the performance issue, per shape (full-size shapes). ``"matmul"``: imgconv GFLOP/s
+#: as a fraction of the matmul rate; ``"copy"``: imgconv effective bandwidth as a fraction of the
+#: copy bandwidth; a peer name: the median ratio ``peer time / imgconv time``. All are minimums.
+TARGETS: dict[str, dict[str, float]] = {
+    "rgb-bank-3x3-d2": {"torch": 3.0},
+    "gray-7x7-d3-reflect": {"matmul": 0.60, "torch": 4.0},
+    "cnn-batch-3x3-d2": {"matmul": 0.60, "torch": 1.2},
+    "depthwise-3x3-d4": {"torch": 4.0, "cv2": 1.5},
+    "strided-5x5-s2": {"torch": 2.0},
+    "single-3x3": {"copy": 0.40, "torch": 20.0, "cv2": 1.5},
+}
 
 # torch padding_mode -> OpenCV border type name / scipy.ndimage mode.
 CV2_BORDER = {
@@ -111,6 +150,11 @@ class Shape:
         """Multiply-adds times two: ``2 * N * O * Hout * Wout * (C / groups) * kh * kw``."""
         hout, wout = self.out_hw
         return 2 * self.n * self.out * hout * wout * (self.c // self.groups) * self.k * self.k
+
+    def io_bytes(self, itemsize: int) -> int:
+        """Bytes of the input read once plus the output written once (no weights, no padding)."""
+        hout, wout = self.out_hw
+        return itemsize * (self.n * self.c * self.h * self.w + self.n * self.out * hout * wout)
 
     def scaled(self, div: int) -> Shape:
         """The same configuration with H and W divided by `div` (``--quick``)."""
@@ -404,6 +448,123 @@ def pairs_for(warm_seconds: float, repeats: int, cap: int | None, budget: float)
     return max(n, MIN_PAIRS)
 
 
+# --------------------------------------------------------------------------- machine references
+
+
+class MachineReference:
+    """The matmul rate and the copy bandwidth of this machine at `threads` threads.
+
+    The arrays and the copy threads are created once; `rounds` runs imgconv and the three
+    references (matmul, single-threaded copy, T-thread copy) back to back, round after round, so
+    that each round compares imgconv with the machine as it is at that moment. The matmul runs
+    inside ``threadpoolctl.threadpool_limits(threads, user_api="blas")`` when threadpoolctl is
+    installed (otherwise NumPy's BLAS uses its own thread count, and the record says so).
+    """
+
+    def __init__(self, threads: int, dtype: Any = np.float32) -> None:
+        self.threads = threads
+        rng = np.random.default_rng(1)
+        self.a = rng.random((MATMUL_N, MATMUL_N), dtype=np.float32).astype(dtype, copy=False)
+        self.b = rng.random((MATMUL_N, MATMUL_N), dtype=np.float32).astype(dtype, copy=False)
+        self.src = np.empty(COPY_BYTES // 4, dtype=np.float32)
+        self.dst = np.empty_like(self.src)
+        self.src.fill(1.0)  # touch every page of both arrays before any timing
+        self.dst.fill(0.0)
+        # T slices, each a multiple of 16 floats (one 64-byte cache line) except the last.
+        edges = [(self.src.size * i // threads) // 16 * 16 for i in range(threads)] + [self.src.size]
+        self.slices = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bench-copy")
+        try:
+            import threadpoolctl
+
+            self.blas_limits = lambda: threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
+            self.blas_note = f"threadpoolctl.threadpool_limits({threads}, user_api='blas')"
+        except ImportError:
+            import contextlib
+
+            self.blas_limits = contextlib.nullcontext
+            self.blas_note = "threadpoolctl not installed: NumPy's BLAS thread count is not controlled"
+        with self.blas_limits():
+            alternate([self.matmul, self.copy_single, self.copy_threads], 1)  # warm-up
+
+    def matmul(self) -> np.ndarray:
+        """``a @ b`` (its result is freed by the caller, outside the timed region)."""
+        return self.a @ self.b
+
+    def copy_single(self) -> None:
+        """``np.copyto(dst, src)``: NumPy copies on the calling thread."""
+        np.copyto(self.dst, self.src)
+
+    def _copy_slice(self, part: slice) -> None:
+        np.copyto(self.dst[part], self.src[part])
+
+    def copy_threads(self) -> None:
+        """T threads of the pool, each copying its own slice (``np.copyto`` releases the GIL)."""
+        for future in [self.executor.submit(self._copy_slice, part) for part in self.slices]:
+            future.result()
+
+    def rounds(self, imgconv_fn: Runner, runs: int) -> dict[str, list[float]]:
+        """`runs` rounds of (imgconv, matmul, np.copyto, T-thread copy), back to back; run times."""
+        with self.blas_limits():
+            t_img, t_mm, t_c1, t_ct = alternate([imgconv_fn, self.matmul, self.copy_single, self.copy_threads], runs)
+        return {"imgconv": t_img, "matmul": t_mm, "copy_single": t_c1, "copy_threads": t_ct}
+
+    @property
+    def copied_bytes(self) -> int:
+        """Bytes moved by one copy: read + written."""
+        return 2 * COPY_BYTES
+
+    def close(self) -> None:
+        """Stop the copy threads and free the 512 MB of copy arrays."""
+        self.executor.shutdown()
+        del self.src, self.dst
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min and max."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def add_efficiency(rec: dict[str, Any], shape: Shape, itemsize: int, times: dict[str, list[float]] | None) -> None:
+    """Add imgconv's effective bandwidth and, from the reference rounds, its fractions of the references.
+
+    Per round: ``frac_matmul = (flop / t_imgconv) / (2 n**3 / t_matmul)`` and
+    ``frac_copy = (io_bytes / t_imgconv) / (copied bytes / min(t_copyto, t_threaded_copy))``; the
+    record keeps the median and min-max over rounds (like the peer ratios).
+    """
+    if "imgconv_median_s" not in rec:
+        return
+    rec["io_bytes"] = shape.io_bytes(itemsize)
+    rec["bandwidth_gbs"] = rec["io_bytes"] / rec["imgconv_median_s"] / 1e9
+    if times is None:
+        return
+    mm_gflops = [2 * MATMUL_N**3 / t / 1e9 for t in times["matmul"]]
+    c1_gbs = [2 * COPY_BYTES / t / 1e9 for t in times["copy_single"]]
+    ct_gbs = [2 * COPY_BYTES / t / 1e9 for t in times["copy_threads"]]
+    copy_gbs = [max(a, b) for a, b in zip(c1_gbs, ct_gbs)]
+    img_gflops = [shape.flop / t / 1e9 for t in times["imgconv"]]
+    img_gbs = [rec["io_bytes"] / t / 1e9 for t in times["imgconv"]]
+    rec["reference"] = {
+        "times": times,
+        "matmul_gflops": spread(mm_gflops), "copy_single_gbs": spread(c1_gbs),
+        "copy_threads_gbs": spread(ct_gbs), "copy_gbs": spread(copy_gbs),
+        "frac_matmul": spread([a / b for a, b in zip(img_gflops, mm_gflops)]),
+        "frac_copy": spread([a / b for a, b in zip(img_gbs, copy_gbs)]),
+    }
+    rec["frac_matmul"] = rec["reference"]["frac_matmul"]["median"]
+    rec["frac_copy"] = rec["reference"]["frac_copy"]["median"]
+
+
+def target_status(rec: dict[str, Any]) -> dict[str, tuple[float, bool | None]]:
+    """``{key: (target, met)}`` for this shape's targets; `met` is None when there is no value."""
+    values = {"matmul": rec.get("frac_matmul"), "copy": rec.get("frac_copy")}
+    values.update({p: v["median"] for p, v in rec["peers"].items()})
+    return {
+        key: (target, None if values.get(key) is None else values[key] >= target)
+        for key, target in TARGETS.get(rec["shape"]["name"], {}).items()
+    }
+
+
 # --------------------------------------------------------------------------- one shape
 
 
@@ -412,8 +573,12 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def bench_shape(shape: Shape, args: argparse.Namespace) -> dict[str, Any]:
-    """Check and time imgconv and every selected peer on one shape; a JSON-ready record."""
+def bench_shape(shape: Shape, args: argparse.Namespace, machine: MachineReference | None = None) -> dict[str, Any]:
+    """Check and time imgconv and every selected peer on one shape; a JSON-ready record.
+
+    With a `machine` reference, imgconv then runs ``args.ref_repeats`` more rounds back to back with the
+    machine references, for the "% of matmul" and "% of copy" columns.
+    """
     case = make_case(shape, dtype=np.dtype(args.dtype))
     rec: dict[str, Any] = {
         "shape": dataclasses.asdict(shape), "describe": shape.describe(), "flop": shape.flop,
@@ -502,6 +667,13 @@ def bench_shape(shape: Shape, args: argparse.Namespace) -> dict[str, Any]:
     rec["imgconv_median_s"] = statistics.median(imgconv_times)
     rec["gflops"] = shape.flop / rec["imgconv_median_s"] / 1e9
     log(f"   imgconv: {rec['gflops']:.2f} GFLOP/s")
+    times = machine.rounds(imgconv_fn, args.ref_repeats) if machine is not None else None
+    add_efficiency(rec, shape, np.dtype(args.dtype).itemsize, times)
+    if times is not None:
+        ref = rec["reference"]
+        log(f"   references ({args.ref_repeats} rounds): matmul {ref['matmul_gflops']['median']:.1f} GFLOP/s, "
+            f"copy {ref['copy_gbs']['median']:.1f} GB/s; imgconv {ref['frac_matmul']['median']:.0%} of matmul, "
+            f"{rec['bandwidth_gbs']:.2f} GB/s = {ref['frac_copy']['median']:.0%} of copy")
     return rec
 
 
@@ -549,21 +721,53 @@ def fmt_ratio(peer: dict[str, Any] | None) -> str:
     return f"{peer['median']:.2f}x ({peer['min']:.2f}-{peer['max']:.2f})"
 
 
+def fmt_target(key: str, status: dict[str, tuple[float, bool | None]]) -> str:
+    """``"≥60% ✗"``, ``"≥1.5× ✓"``, ``"≥4× n/a"`` (no value), or ``""`` when the shape has no such target."""
+    if key not in status:
+        return ""
+    target, met = status[key]
+    text = f"≥{target:.0%}" if key in ("matmul", "copy") else f"≥{target:g}×"
+    return f"{text} {'n/a' if met is None else '✓' if met else '✗'}"
+
+
+def fmt_frac(rec: dict[str, Any], key: str) -> str:
+    """``"31% (25-40%)"``: median fraction over the reference rounds and its min-max, or ``"-"``."""
+    if "reference" not in rec:
+        return "-"
+    f = rec["reference"][key]
+    return f"{f['median']:.0%} ({f['min'] * 100:.0f}-{f['max']:.0%})"
+
+
+def target_peers(peers: list[str]) -> list[str]:
+    """The selected peers that have a target on at least one shape (they get a target column)."""
+    return [p for p in peers if any(p in t for t in TARGETS.values())]
+
+
 def table_rows(records: list[dict[str, Any]], peers: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows and footnotes of the result table."""
-    header = ["shape", "config", "GFLOP", "imgconv GFLOP/s"]
-    header += [f"{p}/imgconv" for p in peers] + ["check"]
+    header = ["shape", "config", "GFLOP", "imgconv GFLOP/s", "% of matmul", "matmul target",
+              "imgconv GB/s", "% of copy", "copy target"]
+    with_target = target_peers(peers)
+    for p in peers:
+        header += [f"{p}/imgconv"] + ([f"{p} target"] if p in with_target else [])
+    header += ["check"]
     rows, notes = [], []
     for rec in records:
         name = rec["shape"]["name"]
+        status = target_status(rec)
         gflops = f"{rec['gflops']:.3g}" if "gflops" in rec else "ERROR"
         row = [name, rec["describe"], f"{rec['flop'] / 1e9:.3g}", gflops]
+        row += [fmt_frac(rec, "frac_matmul"), fmt_target("matmul", status)]
+        row += [f"{rec['bandwidth_gbs']:.3g}" if "bandwidth_gbs" in rec else "-"]
+        row += [fmt_frac(rec, "frac_copy"), fmt_target("copy", status)]
         for p in peers:
             cell = fmt_ratio(rec["peers"].get(p))
             if p in rec["skipped"]:
                 cell = "MISMATCH" if "MISMATCH" in rec["skipped"][p] else "skipped"
                 notes.append(f"{name}: {p}: {rec['skipped'][p]}")
             row.append(cell)
+            if p in with_target:
+                row.append(fmt_target(p, status))
         if "error" in rec:
             check = "ERROR"
             notes.append(f"{name}: {rec['error']}")
@@ -577,20 +781,66 @@ def table_rows(records: list[dict[str, Any]], peers: list[str]) -> tuple[list[st
     return header, rows, notes
 
 
+def target_summary(records: list[dict[str, Any]]) -> str:
+    """One line: how many of the issue's targets this run met, and which it missed."""
+    met, missed, unknown = 0, [], []
+    for rec in records:
+        for key, (target, ok) in target_status(rec).items():
+            label = f"{rec['shape']['name']} {key}"
+            if ok is None:
+                unknown.append(label)
+            elif ok:
+                met += 1
+            else:
+                missed.append(label)
+    total = met + len(missed) + len(unknown)
+    if not total:
+        return "No target applies to the selected shapes."
+    text = f"Targets met: {met} of {total}."
+    text += f" Missed: {', '.join(missed)}." if missed else ""
+    text += f" Not measured: {', '.join(unknown)}." if unknown else ""
+    return text
+
+
 def render(records: list[dict[str, Any]], peers: list[str], markdown: bool) -> str:
     """The result table as aligned text or GitHub markdown, notes underneath."""
     header, rows, notes = table_rows(records, peers)
     if markdown:
-        align = ["---"] * 2 + ["---:"] * (len(header) - 3) + [":---:"]
+        align = ["---"] * 2 + [":---:" if h.endswith(("target", "check")) else "---:" for h in header[2:]]
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         lines += ([""] + [f"- {note}" for note in notes]) if notes else []
     else:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in [header, *rows]]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header, *rows]]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines += ([""] + [f"* {note}" for note in notes]) if notes else []
     return "\n".join(lines)
+
+
+def reference_line(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The machine references of the session: medians over all rounds, and the spread over shapes."""
+    refs = [rec["reference"] for rec in records if "reference" in rec]
+    if not refs:
+        return ""
+
+    def rate(key: str, times_key: str, work: float) -> str:
+        every = [work / t / 1e9 for r in refs for t in r["times"][times_key]]
+        per_shape = [r[key]["median"] for r in refs]
+        return f"{statistics.median(every):.3g} (shape medians {min(per_shape):.3g}-{max(per_shape):.3g})"
+
+    runs = sum(len(r["times"]["matmul"]) for r in refs)
+    return (
+        f"Machine references at {args.threads} threads, {runs} rounds ({args.ref_repeats} per shape) of imgconv, "
+        f"matmul and copies back to back: {args.dtype} matmul {MATMUL_N}x{MATMUL_N} "
+        f"{rate('matmul_gflops', 'matmul', 2 * MATMUL_N**3)} GFLOP/s; copy of {COPY_BYTES // 2**20} MB "
+        f"(read + write) {rate('copy_single_gbs', 'copy_single', 2 * COPY_BYTES)} GB/s with np.copyto, "
+        f"{rate('copy_threads_gbs', 'copy_threads', 2 * COPY_BYTES)} GB/s with {args.threads} threads "
+        "(copy bandwidth = the faster of the two, per round). "
+        "% of matmul = imgconv GFLOP/s / matmul GFLOP/s and % of copy = imgconv GB/s / copy bandwidth, "
+        "both per round, median (min-max) over the shape's rounds; imgconv GB/s = (input + output bytes) / "
+        "imgconv median time.\n"
+    )
 
 
 def parse_cap(text: str) -> dict[str, int]:
@@ -627,11 +877,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"a peer whose run takes > {SLOW_RUN_SECONDS:g} s gets about SECONDS of pairs "
                         f"(never fewer than {MIN_PAIRS} pairs; default 30)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--ref-repeats", type=int, default=7, metavar="R",
+                        help=f"rounds of (imgconv, matmul, copy, threaded copy) per shape for the % columns "
+                        f"(default 7, at least {MIN_REF_RUNS})")
     parser.add_argument("--use-out", action="store_true",
                         help="pass a preallocated out= to imgconv (unfair: torch allocates its output)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be a positive int; got {args.threads}")
+    if args.ref_repeats < MIN_REF_RUNS:
+        parser.error(f"--ref-repeats must be >= {MIN_REF_RUNS}; got {args.ref_repeats}")
     if args.repeats < MIN_PAIRS:
         parser.error(f"--repeats must be >= {MIN_PAIRS}; got {args.repeats}")
     wanted = [s for s in args.shapes.split(",") if s]
@@ -661,9 +916,17 @@ def main(argv: list[str] | None = None) -> int:
     log(f"imgconv {meta['imgconv']}; numpy {np.__version__}; {meta['platform']}; {meta['cpus']} CPUs")
     for lib, text in thread_info.items():
         log(f"  {lib}: {text}")
+    machine = MachineReference(args.threads, np.dtype(args.dtype))
+    meta["reference_setup"] = {
+        "matmul": f"{MATMUL_N}x{MATMUL_N} {args.dtype} a @ b, {machine.blas_note}",
+        "copy": f"{COPY_BYTES // 2**20} MB float32 np.copyto, and {args.threads} threads x one slice each",
+        "rounds_per_shape": args.ref_repeats,
+    }
+    log(f"  references: {meta['reference_setup']['matmul']}; {meta['reference_setup']['copy']}")
     try:
-        records = [bench_shape(shape, args) for shape in shapes]
+        records = [bench_shape(shape, args, machine) for shape in shapes]
     finally:
+        machine.close()
         if limiter is not None:
             limiter.restore_original_limits()
 
@@ -671,8 +934,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"imgconv.conv2d vs peers: {args.threads} threads, {args.dtype}{flags}. "
           f"Ratio = peer time / imgconv time, median over alternating pairs (min-max); > 1 means imgconv is faster.")
     print("scipy.ndimage is single-threaded; cv2/scipy loop over channel pairs in Python and compute the "
-          "stride-1 result before subsampling.\n")
+          "stride-1 result before subsampling.")
+    print(reference_line(records, args))
     print(render(records, args.peers, args.markdown))
+    print("\n" + target_summary(records) + (" (The targets are for the full-size shapes; this run used --quick.)"
+                                             if args.quick else ""))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": records}, fh, indent=1)

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from . import banks, kernels
+from . import banks, explain, filters, kernels, wavelet
 from ._dispatch import show_config
 from .banks import FilterBank
 from ._threads import get_num_threads, num_threads, set_num_threads
@@ -18,6 +18,8 @@ __all__ = [
     "banks",
     "conv2d",
     "conv_output_shape",
+    "explain",
+    "filters",
     "get_num_threads",
     "kernels",
     "num_threads",
@@ -25,4 +27,5 @@ __all__ = [
     "sepconv2d",
     "set_num_threads",
     "show_config",
+    "wavelet",
 ]
