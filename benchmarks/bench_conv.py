@@ -830,6 +830,15 @@ def reference_line(records: list[dict[str, Any]], args: argparse.Namespace) -> s
         return f"{statistics.median(every):.3g} (shape medians {min(per_shape):.3g}-{max(per_shape):.3g})"
 
     runs = sum(len(r["times"]["matmul"]) for r in refs)
+    mm = [2 * MATMUL_N**3 / t / 1e9 for r in refs for t in r["times"]["matmul"]]
+    warning = ""
+    if max(mm) > 1.5 * min(mm):
+        warning = (
+            f" WARNING: the matmul rounds ranged from {min(mm):.0f} to {max(mm):.0f} GFLOP/s: other load was "
+            "on the machine. The matmul can slow down more than imgconv when another process takes a core "
+            "(see benchmarks/README.md), so rounds with a slowed matmul overstate % of matmul. imgconv GFLOP/s "
+            f"divided by the fastest matmul round ({max(mm):.0f} GFLOP/s) is closer to the quiet-machine fraction."
+        )
     return (
         f"Machine references at {args.threads} threads, {runs} rounds ({args.ref_repeats} per shape) of imgconv, "
         f"matmul and copies back to back: {args.dtype} matmul {MATMUL_N}x{MATMUL_N} "
@@ -839,7 +848,7 @@ def reference_line(records: list[dict[str, Any]], args: argparse.Namespace) -> s
         "(copy bandwidth = the faster of the two, per round). "
         "% of matmul = imgconv GFLOP/s / matmul GFLOP/s and % of copy = imgconv GB/s / copy bandwidth, "
         "both per round, median (min-max) over the shape's rounds; imgconv GB/s = (input + output bytes) / "
-        "imgconv median time.\n"
+        "imgconv median time." + warning + "\n"
     )
 
 
