@@ -42,9 +42,9 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
     ) from _exc
 
 from . import _engine
-from ._validation import as_int, as_padding, as_pair, check_float_dtypes
-from .conv import _as_array, _check_mode_limits, _check_padding_mode
-from .shape import _output_hw, resolve_pads
+from ._validation import as_int, as_pair
+from .conv import _as_array, _Checked
+from .shape import _output_hw
 
 __all__ = ["apply", "conv2d", "correlate", "process_large", "run_tasks"]
 
@@ -460,49 +460,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     True
     """
     input = _as_dask(input, "input")
-    weight = _as_array(weight, "weight")
-    if bias is not None:
-        bias = _as_array(bias, "bias")
-    if input.ndim not in (3, 4):
-        raise ValueError(
-            f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
-    if weight.ndim != 4:
-        raise ValueError(f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}")
-    dtype = check_float_dtypes(input=input, weight=weight, bias=bias)
-    stride = as_pair(stride, "stride")
-    dilation = as_pair(dilation, "dilation")
-    groups = as_int(groups, "groups", minimum=1)
-    padding_mode = _check_padding_mode(padding_mode)
-    padding = as_padding(padding)
-    if padding == "same" and stride != (1, 1):
-        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
     tile = _check_tile(chunks)
     num_threads = as_int(num_threads, "num_threads", minimum=1)
-
-    unbatched = input.ndim == 3
+    # Validated exactly as imgconv.conv2d validates, on a zero-memory stand-in with
+    # the dask array's shape and dtype (nothing is computed).
+    stand_in = np.broadcast_to(np.zeros((), dtype=input.dtype), input.shape)
+    call = _Checked(stand_in, weight, bias, stride, padding, dilation, groups, padding_mode, None)
+    dtype, stride, dilation, groups, pads = call.dtype, call.stride, call.dilation, call.groups, call.pads
+    weight, bias, unbatched = call.weight, call.bias, call.unbatched
     x = input[None] if unbatched else input
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
-    if o == 0:
-        raise ValueError(f"`weight` must have at least one output channel; got shape {weight.shape}")
-    if o % groups:
-        raise ValueError(f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}")
-    if c == 0:
-        raise ValueError(f"`input` must have at least one channel; got shape {input.shape}")
-    if c != cg * groups:
-        raise ValueError(
-            f"Given groups={groups}, `weight` of shape {weight.shape} expects `input` to have "
-            f"{cg * groups} channels; got {c} channels (input shape {input.shape})")
-    if kh == 0 or kw == 0:
-        raise ValueError(f"`weight` kernel size must be at least 1x1; got shape {weight.shape}")
-    if bias is not None and bias.shape != (o,):
-        raise ValueError(f"`bias` must be 1-D with {o} elements (one per output channel); got shape {bias.shape}")
-    pads = resolve_pads(padding, (kh, kw), dilation)
-    _check_mode_limits(padding_mode, x.shape, pads)
-    _output_hw((h, w), (kh, kw), stride, dilation, pads)
-    if (h == 0 or w == 0) and n > 0:
-        raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
-                         "(only an empty batch is supported)")
 
     weight = np.ascontiguousarray(weight, dtype=dtype)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
@@ -511,7 +479,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         result = da.empty((n, o, hout, wout), dtype=dtype)
     else:
         result = _tiled_correlate(
-            x, weight, bias, pads=pads, mode=_engine.TORCH_TO_ENGINE_MODE[padding_mode], cval=0.0,
+            x, weight, bias, pads=pads, mode=call.engine_mode, cval=0.0,
             stride=stride, dilation=dilation, groups=groups, dtype=dtype, tile=tile, num_threads=num_threads)
     return result[0] if unbatched else result
 
