@@ -372,7 +372,8 @@ def test_resume_after_sigkill(tmp_path, rng, monkeypatch):
     command = [sys.executable, "-m", "imgconv.cli", "batch", str(src), str(dst), "--pipeline",
                str(tmp_path / "spec.json"), "--allow-callables", "--workers", "2", "--quiet", "--no-preview",
                "--out-format", ".tif"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # cwd outside the source tree: `-m` puts the cwd first on sys.path.
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while sum(r["status"] == "done" for r in _records_or_partial(dst)) < 3:
@@ -391,7 +392,7 @@ def test_resume_after_sigkill(tmp_path, rng, monkeypatch):
         if name != batch.MANIFEST_NAME:
             np.testing.assert_array_equal(imread(dst / name), pipeline(imread(src / name.replace(".tif", ".png"))))
 
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert hidden_files(dst) == []  # temporary files of the killed run are gone
     assert visible_files(dst) == sorted([f"img{i}.tif" for i in range(30)] + [batch.MANIFEST_NAME])

@@ -195,8 +195,8 @@ def test_bench_builtin(capsys):
 def test_python_dash_m(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-m", "imgconv.cli", "--help"], capture_output=True, text=True,
-                          env=env, timeout=60)
+                          env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 0 and "examples:" in done.stdout
     done = subprocess.run([sys.executable, "-m", "imgconv.cli", "batch", str(tmp_path), str(tmp_path)],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 2 and "`dst` must differ from `src`" in done.stderr

@@ -9,6 +9,7 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 import textwrap
 
@@ -77,13 +78,15 @@ def test_imgconv_imports_without_dask_and_names_the_extra():
         else:
             raise SystemExit("imgconv.dask imported without dask")
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tempfile.gettempdir()).stdout
     assert 'pip install "imgconv[dask]"' in out
 
 
 def test_import_imgconv_does_not_import_dask():
     code = "import sys, imgconv; print('dask' in sys.modules, 'imgconv.dask' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tempfile.gettempdir()).stdout
     assert out.split() == ["False", "False"]
 
 
@@ -635,7 +638,9 @@ def test_process_large_20000_square_tiff_in_bounded_memory(tmp_path):
             z = imgconv.dask.process_large({str(src)!r}, {str(dst)!r}, kernel, tile=2048, mode="reflect")
             print(z.shape, z.dtype, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         """)
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+        # cwd outside the source tree: `-c` puts the cwd first on sys.path.
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             cwd=tmp_path).stdout
         shape_text, dtype_text, maxrss_kb = out.rsplit(maxsplit=2)
         peak_mb = int(maxrss_kb) / 1024
         assert dtype_text == "float32" and shape_text.replace(" ", "") == f"({BIG},{BIG})"

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import imgconv
+
 pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -21,7 +23,9 @@ EXAMPLES = {
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_writes_png(script, tmp_path):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    # The imgconv under test (installed or built in place), never the uncompiled source folder.
+    package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["MPLBACKEND"] = "Agg"
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
