@@ -110,8 +110,12 @@ def _extensions():
         "initializedcheck": debug,
         "cdivision": not debug,
     }
+    # The kernel source and its C headers: a change to any of them rebuilds every target.
+    depends = ["imgconv/_conv_kernel.pxi", "imgconv/_microkernel.h", "imgconv/_microkernel_tile.h",
+               "imgconv/_openmp_shim.h"]
     extensions = [
-        Extension(f"imgconv._conv_{target}_cy", [f"imgconv/_conv_{target}_cy.pyx"], include_dirs=["imgconv"])
+        Extension(f"imgconv._conv_{target}_cy", [f"imgconv/_conv_{target}_cy.pyx"], include_dirs=["imgconv"],
+                  depends=depends)
         for target in TARGETS
     ]
     return cythonize(extensions, compiler_directives=directives)

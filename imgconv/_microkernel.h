@@ -42,10 +42,10 @@
 
 /* Accumulator blocks (vectors of columns per output channel), chosen so that
  * OB x NV accumulators plus the input vectors fit the register file: 32 vector
- * registers with AVX-512, 16 otherwise.  With AVX-512, 3 vectors for 8 channels
- * measured 8-13% faster than 2 on the benchmark shapes. */
+ * registers with AVX-512, 16 otherwise.  With AVX-512, 2 vectors for 8 channels
+ * measured as fast as 3 on cnn-batch and 4-13% faster on the single-image banks. */
 #if IMGCONV_VBYTES == 64
-#  define IMGCONV_NV_OB8 3
+#  define IMGCONV_NV_OB8 2
 #  define IMGCONV_NV_OB4 4
 #else
 #  define IMGCONV_NV_OB8 1

@@ -26,11 +26,11 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
         MK_V x[MK_NV];
         for (int v = 0; v < nv; v++)
             memcpy(&x[v], p + v * MK_VL, sizeof(MK_V));
-        for (int k = 0; k < MK_OB; k++) {
-            MK_V wk = zero + wt[k];
+        /* vector * scalar splats the weight; `zero + wt[k]` would cost a scalar
+         * add per weight (0 + -0.0 is +0.0, so the compiler must keep it). */
+        for (int k = 0; k < MK_OB; k++)
             for (int v = 0; v < nv; v++)
-                acc[k][v] += wk * x[v];
-        }
+                acc[k][v] += x[v] * wt[k];
     }
     for (int k = 0; k < MK_OB; k++)
         for (int v = 0; v < nv; v++)
