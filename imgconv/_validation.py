@@ -87,7 +87,7 @@ def as_int(value, name, *, minimum=None):
     return value
 
 
-def as_pair(value, name, *, minimum=1):
+def as_pair(value, name, *, minimum=1, odd=False):
     """Normalise an int, a 1-tuple or a pair to a tuple ``(h, w)`` of ints.
 
     Parameters
@@ -97,6 +97,8 @@ def as_pair(value, name, *, minimum=1):
         Parameter name used in error messages.
     minimum : int, default 1
         Smallest accepted component.
+    odd : bool, default False
+        Also require odd components (centred kernel sizes).
 
     Raises
     ------
@@ -105,28 +107,26 @@ def as_pair(value, name, *, minimum=1):
     ValueError
         If the sequence length is not 1 or 2, or a component is below `minimum`.
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     rule = "a positive int or a pair of positive ints" if minimum == 1 else (
         f"an int >= {minimum} or a pair of such ints")
+    if odd:
+        rule = "an odd positive int or a pair of odd positive ints"
     if is_int(value):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list, np.ndarray)) and not isinstance(value, str):
         items = list(value.tolist() if isinstance(value, np.ndarray) else value)
         if len(items) not in (1, 2):
-            raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
+            raise ValueError(f"`{name}` must be {rule}; got {show(value)} (length {len(items)})")
         if not all(is_int(v) for v in items):
-            raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
+            raise TypeError(f"`{name}` must be {rule}; got {show(value)}")
         pair = (int(items[0]), int(items[-1]))
     else:
-        raise TypeError(f"`{name}` must be {rule}; got {value!r} of type {type(value).__name__}")
-    if min(pair) < minimum:
-        raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
+        raise TypeError(f"`{name}` must be {rule}; got {show(value)} of type {type(value).__name__}")
+    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)):
+        raise ValueError(f"`{name}` must be {rule}; got {show(value)}")
     return pair
-
-
-def _show(value):
-    if isinstance(value, np.ndarray):
-        return repr(tuple(value.tolist()))
-    return repr(tuple(value)) if isinstance(value, (list, tuple)) else repr(value)
 
 
 def as_padding(padding):

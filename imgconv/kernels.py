@@ -35,6 +35,7 @@ import math
 import numpy as np
 from numpy.polynomial import hermite_e
 
+from ._validation import as_pair
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
@@ -94,30 +95,6 @@ def _as_real_pair(value, name, *, rule="positive"):
     raise TypeError(
         f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)} "
         f"of type {type(value).__name__}")
-
-
-def _as_int_pair(value, name, *, minimum=1, odd=False):
-    """Normalise an int or a sequence of 1 or 2 ints to a pair ``(y, x)``."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    rule = "a positive int or a pair of positive ints" if minimum == 1 else (
-        f"an int >= {minimum} or a pair of such ints")
-    if odd:
-        rule = "an odd positive int or a pair of odd positive ints"
-    if _is_int(value):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list, np.ndarray)):
-        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
-        if len(items) not in (1, 2):
-            raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
-        if not all(_is_int(v) for v in items):
-            raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
-        pair = (int(items[0]), int(items[-1]))
-    else:
-        raise TypeError(f"`{name}` must be {rule}; got {_show(value)} of type {type(value).__name__}")
-    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)):
-        raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
-    return pair
 
 
 def _as_order_pair(value, name="order"):
@@ -187,7 +164,7 @@ def box(size):
     >>> kernels.box((1, 4))
     array([[0.25, 0.25, 0.25, 0.25]])
     """
-    kh, kw = _as_int_pair(size, "size")
+    kh, kw = as_pair(size, "size")
     return np.full((kh, kw), 1.0 / (kh * kw))
 
 
@@ -219,7 +196,7 @@ def identity(size=1):
     array([[0., 1., 0.],
            [0., 0., 0.]])
     """
-    kh, kw = _as_int_pair(size, "size")
+    kh, kw = as_pair(size, "size")
     kernel = np.zeros((kh, kw))
     kernel[(kh - 1) // 2, (kw - 1) // 2] = 1.0
     return kernel
@@ -443,7 +420,7 @@ def laplace(ksize=3):
 def _support(size, radii, name="size"):
     if size is None:
         return radii
-    kh, kw = _as_int_pair(size, name, odd=True)
+    kh, kw = as_pair(size, name, odd=True)
     return (kh - 1) // 2, (kw - 1) // 2
 
 
