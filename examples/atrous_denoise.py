@@ -12,32 +12,14 @@ Run::
 Writes ``atrous_denoise.png`` into ``--out`` (default ``examples/output/``).
 """
 
-import argparse
-import pathlib
 import sys
 
 import numpy as np
 
 from imgconv import wavelet
-from imgconv.io import image_to_float32
 
-HERE = pathlib.Path(__file__).resolve().parent
-DATA = HERE.parent / "data" / "images"
+from _common import argument_parser, load_image, save_figure
 
-
-def load_image(path=None, default="astronaut.jpg", fallback="astronaut"):
-    """An image as float in [0, 1]: `path`, else data/images/<default>, else skimage.data.<fallback>()."""
-    path = pathlib.Path(path) if path else DATA / default
-    if path.exists():
-        from imgconv.io import imread
-
-        image = imread(path)
-    else:
-        import skimage.data
-
-        image = getattr(skimage.data, fallback)()
-    image = image_to_float32(image)
-    return image[..., :3] if image.ndim == 3 else image
 
 
 def psnr(reference, image):
@@ -47,17 +29,15 @@ def psnr(reference, image):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", help="input image (default: data/images/astronaut.jpg)")
+    parser = argument_parser(__doc__, "astronaut.jpg")
     parser.add_argument("--sigma", type=float, default=0.1, help="noise standard deviation (default 0.1)")
     parser.add_argument("--scales", type=int, default=4, help="number of starlet scales (default 4)")
-    parser.add_argument("--out", default=str(HERE / "output"), help="output directory")
     args = parser.parse_args(argv)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    clean = load_image(args.image)
+    clean = load_image(args.image, "astronaut.jpg", "astronaut")
     rng = np.random.default_rng(0)
     noisy = (clean + rng.normal(0.0, args.sigma, clean.shape)).astype(clean.dtype)
     channel_axis = -1 if clean.ndim == 3 else None
@@ -76,10 +56,7 @@ def main(argv=None):
         ax.imshow(np.clip(img, 0, 1), cmap=cmap, vmin=0, vmax=1)
         ax.set_title(title)
         ax.set_axis_off()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "atrous_denoise.png"
-    fig.savefig(target, dpi=80)
+    target = save_figure(fig, args.out, "atrous_denoise.png")
     print(f"wrote {target}")
     return target
 

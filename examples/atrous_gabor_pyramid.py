@@ -13,47 +13,26 @@ Run::
 Writes ``atrous_gabor_pyramid.png`` into ``--out`` (default ``examples/output/``).
 """
 
-import argparse
-import pathlib
 import sys
 
 import numpy as np
 
 from imgconv import banks, filters
-from imgconv.io import image_to_float32
 
-HERE = pathlib.Path(__file__).resolve().parent
-DATA = HERE.parent / "data" / "images"
+from _common import argument_parser, load_image, save_figure
+
 RATES = (1, 2, 4)
 N_ORIENTATIONS = 4
 
 
-def load_gray(path=None, default="clock.jpg", fallback="camera"):
-    """A grey image: `path`, else data/images/<default>, else skimage.data.<fallback>()."""
-    path = pathlib.Path(path) if path else DATA / default
-    if path.exists():
-        from imgconv.io import imread
-
-        image = imread(path)
-    else:
-        import skimage.data
-
-        image = getattr(skimage.data, fallback)()
-    if image.ndim == 3:
-        image = image_to_float32(image)[..., :3].mean(axis=-1)
-    return image
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", help="input image (default: data/images/clock.jpg)")
-    parser.add_argument("--out", default=str(HERE / "output"), help="output directory")
+    parser = argument_parser(__doc__, "clock.jpg")
     args = parser.parse_args(argv)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    image = load_gray(args.image)
+    image = load_image(args.image, "clock.jpg", "camera", gray=True)
     bank = banks.gabor(frequencies=(0.25,), n_orientations=N_ORIENTATIONS).at_dilations(RATES)
     responses = filters.apply_bank(image, bank, mode="reflect")          # (H, W, rates * orientations)
     amplitude = np.abs(responses)
@@ -67,10 +46,7 @@ def main(argv=None):
         ax.imshow(amplitude[..., i], cmap="viridis", vmin=0, vmax=np.percentile(amplitude[..., i], 99.5))
         ax.set_title(f"{name}\n{0.25 / RATES[r]:g} cycles/px", fontsize=8)
         ax.set_axis_off()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "atrous_gabor_pyramid.png"
-    fig.savefig(target, dpi=80)
+    target = save_figure(fig, args.out, "atrous_gabor_pyramid.png")
     for r, rate in enumerate(RATES):
         energy = amplitude[..., r * N_ORIENTATIONS:(r + 1) * N_ORIENTATIONS].mean(axis=(0, 1))
         print(f"dilation {rate}: mean amplitude per orientation " + " ".join(f"{e:.4f}" for e in energy))

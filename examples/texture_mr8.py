@@ -12,43 +12,24 @@ Run::
 Writes ``texture_mr8.png`` into ``--out`` (default ``examples/output/``).
 """
 
-import argparse
-import pathlib
 import sys
 
 import numpy as np
 
 from imgconv import banks
-from imgconv.io import image_to_float32
 
-HERE = pathlib.Path(__file__).resolve().parent
-DATA = HERE.parent / "data" / "images"
+from _common import argument_parser, load_image, save_figure
 
-
-def load_image(path=None, default="coffee.jpg", fallback="coffee"):
-    """An image as float: `path`, else data/images/<default>, else skimage.data.<fallback>()."""
-    path = pathlib.Path(path) if path else DATA / default
-    if path.exists():
-        from imgconv.io import imread
-
-        image = imread(path)
-    else:
-        import skimage.data
-
-        image = getattr(skimage.data, fallback)()
-    return image_to_float32(image)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", help="input image (default: data/images/coffee.jpg)")
-    parser.add_argument("--out", default=str(HERE / "output"), help="output directory")
+    parser = argument_parser(__doc__, "coffee.jpg")
     args = parser.parse_args(argv)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    image = load_image(args.image)
+    image = load_image(args.image, "coffee.jpg", "coffee")
     if image.ndim == 3:
         image = image[..., :3]
         responses = banks.mr8_responses(image, channel_axis=-1, per_channel=False)
@@ -71,10 +52,7 @@ def main(argv=None):
         ax.set_title(name)
     for ax in axes.ravel():
         ax.set_axis_off()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "texture_mr8.png"
-    fig.savefig(target, dpi=70)
+    target = save_figure(fig, args.out, "texture_mr8.png", dpi=70)
     for i, name in enumerate(banks.MR8_RESPONSE_NAMES):
         print(f"{name:>9}: mean {float(responses[..., i].mean()):+.5f}  std {float(responses[..., i].std()):.5f}")
     print(f"wrote {target}")
