@@ -207,7 +207,7 @@ def _per_thread(num_threads, length, dtype):
 
 
 def _rows_per_chunk(rows, macs_per_row, num_threads):
-    """Rows per scheduling chunk: about 2**17 multiply-adds, and at least 8 chunks per thread."""
+    """Smallest scheduling chunk in rows: about 2**17 multiply-adds, and at least 8 chunks per thread."""
     chunk = max(1, (1 << 17) // max(1, macs_per_row))
     return max(1, min(chunk, rows // (8 * num_threads)))
 
