@@ -21,6 +21,10 @@ back to back with two references:
   ``ThreadPoolExecutor``, as GB/s = bytes read + bytes written over t. The faster of the two is
   "copy bandwidth at T threads".
 
+OpenBLAS threads are told to stop spinning soon after each matrix product
+(``OPENBLAS_THREAD_TIMEOUT=4`` unless the environment sets it), so that they do not compete
+with the imgconv run that follows them in the round.
+
 Per round, imgconv's GFLOP/s is divided by the matmul rate, and imgconv's effective bandwidth
 (input bytes read once + output bytes written once, over its time) by the copy bandwidth; the
 table shows the median over rounds with the min-max, like the peer ratios, so that a change in
@@ -73,7 +77,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
+# After a matrix product, OpenBLAS's worker threads spin for up to 2**28 cycles (about 0.1 s)
+# before they sleep. In the reference rounds they took a core from the imgconv run that
+# follows the copies: single-3x3 measured 28% of copy bandwidth with the default and 52% with
+# the spin cut, while the matmul rate itself did not change (317 vs 323 GFLOP/s). The variable
+# must be set before NumPy loads OpenBLAS; an explicit setting in the environment wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 #: A run slower than this (seconds, measured on the warm-up) gets fewer pairs (see ``--budget``).
 SLOW_RUN_SECONDS = 2.0
@@ -927,7 +938,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {lib}: {text}")
     machine = MachineReference(args.threads, np.dtype(args.dtype))
     meta["reference_setup"] = {
-        "matmul": f"{MATMUL_N}x{MATMUL_N} {args.dtype} a @ b, {machine.blas_note}",
+        "matmul": f"{MATMUL_N}x{MATMUL_N} {args.dtype} a @ b, {machine.blas_note}, "
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']}",
         "copy": f"{COPY_BYTES // 2**20} MB float32 np.copyto, and {args.threads} threads x one slice each",
         "rounds_per_shape": args.ref_repeats,
     }
