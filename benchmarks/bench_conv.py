@@ -917,7 +917,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         f"(never fewer than {MIN_PAIRS} pairs; default 30)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--ref-repeats", type=int, default=7, metavar="R",
-                        help=f"rounds of (imgconv, matmul, copy, threaded copy) per shape for the %% columns "
+                        help=f"rounds of (imgconv, imgconv with out=, matmul, copy, threaded copy) per shape for the %% columns "
                         f"(default 7, at least {MIN_REF_RUNS})")
     parser.add_argument("--use-out", action="store_true",
                         help="pass a preallocated out= to imgconv (unfair: torch allocates its output)")
