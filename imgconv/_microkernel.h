@@ -57,11 +57,17 @@
 #if IMGCONV_HAVE_VECTOR_EXT
 typedef float imgconv_vf32 __attribute__((vector_size(IMGCONV_VBYTES)));
 typedef double imgconv_vf64 __attribute__((vector_size(IMGCONV_VBYTES)));
+/* The same vectors at element alignment, for loads and stores at any column.
+ * (memcpy into a vector array compiled to a byte-copy loop through the stack
+ * with -mavx2, which also pushed the accumulators out of registers.) */
+typedef float imgconv_vf32u __attribute__((vector_size(IMGCONV_VBYTES), aligned(sizeof(float))));
+typedef double imgconv_vf64u __attribute__((vector_size(IMGCONV_VBYTES), aligned(sizeof(double))));
 #endif
 
 /* One instantiation per (dtype, OB): see _microkernel_tile.h. */
 #define MK_T float
 #define MK_V imgconv_vf32
+#define MK_VU imgconv_vf32u
 #define MK_SUFFIX f32
 #define MK_OB 1
 #define MK_NV IMGCONV_NV_OB1
@@ -77,10 +83,12 @@ typedef double imgconv_vf64 __attribute__((vector_size(IMGCONV_VBYTES)));
 #include "_microkernel_tile.h"
 #undef MK_T
 #undef MK_V
+#undef MK_VU
 #undef MK_SUFFIX
 
 #define MK_T double
 #define MK_V imgconv_vf64
+#define MK_VU imgconv_vf64u
 #define MK_SUFFIX f64
 #define MK_OB 1
 #define MK_NV IMGCONV_NV_OB1
@@ -96,6 +104,7 @@ typedef double imgconv_vf64 __attribute__((vector_size(IMGCONV_VBYTES)));
 #include "_microkernel_tile.h"
 #undef MK_T
 #undef MK_V
+#undef MK_VU
 #undef MK_SUFFIX
 
 /* Entry points for the driver: `ob` is one of 1, 2, 4, 8 (the driver splits the

@@ -25,7 +25,7 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
         const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
         MK_V x[MK_NV];
         for (int v = 0; v < nv; v++)
-            memcpy(&x[v], p + v * MK_VL, sizeof(MK_V));
+            x[v] = *(const MK_VU *)(p + v * MK_VL);
         /* vector * scalar splats the weight; `zero + wt[k]` would cost a scalar
          * add per weight (0 + -0.0 is +0.0, so the compiler must keep it). */
         for (int k = 0; k < MK_OB; k++)
@@ -34,7 +34,7 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
     }
     for (int k = 0; k < MK_OB; k++)
         for (int v = 0; v < nv; v++)
-            memcpy(outs[k] + j + v * MK_VL, &acc[k][v], sizeof(MK_V));
+            *(MK_VU *)(outs[k] + j + v * MK_VL) = acc[k][v];
 }
 #endif
 
