@@ -1,15 +1,20 @@
 # Compiled convolution driver: loops only, no Python objects inside the kernel,
-# GIL released, rows shared among OpenMP threads with prange.  Included by each
+# GIL released, work shared among OpenMP threads with prange.  Included by each
 # _conv_<target>_cy.pyx so the same source is compiled once per instruction set.
 #
-# Work item = one output row of one group of one image.  For that row the driver
-# lists the contributing taps (see _microkernel.h) and lets the register-blocked
-# microkernel accumulate them for blocks of output channels:
+# Work item = a block of consecutive output rows of one group of one image.  For
+# each column segment the driver lists the contributing taps of the block's first
+# row (see _microkernel.h) and lets the register-blocked microkernel accumulate
+# them for blocks of output channels, row after row (the taps of the next row are
+# the same pointers moved by a fixed stride):
 #   * interior columns read the input rows in place (no padded copy at all);
 #   * border columns, and every column when the horizontal stride is > 1, read a
 #     small per-thread buffer holding just the padded columns they need, split
-#     into `stride` phases so that every tap still reads consecutive memory;
-#   * rows outside the image are skipped (zero padding), point to a row of `cval`
+#     into `stride` phases so that every tap still reads consecutive memory; each
+#     input row of the block is converted into it once, however many output rows
+#     and kernel rows read it;
+#   * blocks whose rows reach past the top or bottom edge run row by row: rows
+#     outside the image are skipped (zero padding), point to a row of `cval`
 #     (constant padding) or are mapped back into the image (other modes).
 
 from cython.parallel cimport parallel, prange
@@ -31,9 +36,11 @@ cdef extern from "_openmp_shim.h" nogil:
 cdef extern from "_microkernel.h" nogil:
     const char *IMGCONV_SIMD_NAME
     void imgconv_taps_f32(int ob, Py_ssize_t ntaps, const float **taps, const int *tw,
-                          const float *w, Py_ssize_t ncols, float **outs, const float *bias)
+                          const float *w, Py_ssize_t ncols, float **outs, const float *bias,
+                          Py_ssize_t nrows, Py_ssize_t in_stride, Py_ssize_t out_stride)
     void imgconv_taps_f64(int ob, Py_ssize_t ntaps, const double **taps, const int *tw,
-                          const double *w, Py_ssize_t ncols, double **outs, const double *bias)
+                          const double *w, Py_ssize_t ncols, double **outs, const double *bias,
+                          Py_ssize_t nrows, Py_ssize_t in_stride, Py_ssize_t out_stride)
     int imgconv_cpu_has(const char *name)
 
 # Border modes, in numpy.pad vocabulary (order shared with imgconv._engine).
@@ -100,7 +107,10 @@ cdef inline Py_ssize_t _first_at_least(Py_ssize_t start, Py_ssize_t step, Py_ssi
     cdef Py_ssize_t m
     if start >= bound:
         return 0
-    m = (bound - start + step - 1) // step
+    if step == 1:  # the common case, without a division
+        m = bound - start
+    else:
+        m = (bound - start + step - 1) // step
     return m if m < limit else limit
 
 
@@ -135,6 +145,45 @@ cdef inline void _fill_phases(floating *dst, const pixel_t *row, Py_ssize_t col0
             d[m] = _border_value(row, start + m * sw, width, mode, cval)
 
 
+cdef inline void _run_channel_blocks(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout,
+                                     Py_ssize_t n, Py_ssize_t i, Py_ssize_t g, Py_ssize_t j0, Py_ssize_t j1,
+                                     Py_ssize_t nrows_out, Py_ssize_t in_stride, Py_ssize_t ntaps,
+                                     const floating **taps, const int *tw, floating **outs,
+                                     const floating *wpack, const int *blk_start, const int *blk_size,
+                                     const Py_ssize_t *blk_woff, Py_ssize_t nblk, const floating *bias,
+                                     Py_ssize_t og) noexcept nogil:
+    """Columns [j0, j1) of output rows i .. i + nrows_out - 1: every channel block of group g."""
+    cdef Py_ssize_t b, k, ch0
+    for b in range(nblk):
+        ch0 = g * og + blk_start[b]
+        for k in range(blk_size[b]):
+            outs[k] = out + ((n * out_ch + ch0 + k) * hout + i) * wout + j0
+        if floating is float:
+            imgconv_taps_f32(blk_size[b], ntaps, taps, tw, wpack + blk_woff[g * nblk + b], j1 - j0,
+                             outs, bias + ch0 if bias != NULL else NULL, nrows_out, in_stride, wout)
+        else:
+            imgconv_taps_f64(blk_size[b], ntaps, taps, tw, wpack + blk_woff[g * nblk + b], j1 - j0,
+                             outs, bias + ch0 if bias != NULL else NULL, nrows_out, in_stride, wout)
+
+
+cdef inline Py_ssize_t _phase_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *phases,
+                                   Py_ssize_t lq, Py_ssize_t rr, int sw, int dw, int kw) noexcept nogil:
+    """Append kernel row rr's taps, read from its phase buffer, to the tap list."""
+    cdef Py_ssize_t q = 0, dq = dw // sw
+    cdef int v, r = 0, dr = dw - (dw // sw) * sw
+    for v in range(kw):
+        # (q, r) = divmod(v * dw, sw), stepped without dividing per tap
+        taps[ntaps] = phases + r * lq + q
+        tw[ntaps] = <int>(rr * kw + v)
+        ntaps += 1
+        q = q + dq
+        r = r + dr
+        if r >= sw:
+            r = r - sw
+            q = q + 1
+    return ntaps
+
+
 cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t n, Py_ssize_t i, Py_ssize_t g,
                           Py_ssize_t j0, Py_ssize_t j1, bint direct,
                           const pixel_t **rowp, const floating **taps, int *tw, floating *buf,
@@ -143,11 +192,11 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
                           const floating *bias, Py_ssize_t nrows, Py_ssize_t og,
                           int pad_left, int mode, floating cval, int sw, int dw, int kw,
                           Py_ssize_t width) noexcept nogil:
-    """Output columns [j0, j1) of row i: build the tap list, run every channel block."""
-    cdef Py_ssize_t ntaps = 0, rr, lq, q, b, k, ch0
+    """Output columns [j0, j1) of the single row i whose kernel rows are rowp[rr]."""
+    cdef Py_ssize_t ntaps = 0, rr, lq
     cdef const pixel_t *row
     cdef floating *phases
-    cdef int v, r
+    cdef int v
     lq = (j1 - j0) + ((kw - 1) * dw) // sw
     for rr in range(nrows):
         row = rowp[rr]
@@ -161,22 +210,49 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
         else:
             phases = buf + rr * sw * lq
             _fill_phases(phases, row, j0 * sw - pad_left, lq, sw, width, mode, cval)
-            for v in range(kw):
-                q = (v * dw) // sw
-                r = (v * dw) % sw
-                taps[ntaps] = phases + r * lq + q
-                tw[ntaps] = <int>(rr * kw + v)
-                ntaps += 1
-    for b in range(nblk):
-        ch0 = g * og + blk_start[b]
-        for k in range(blk_size[b]):
-            outs[k] = out + ((n * out_ch + ch0 + k) * hout + i) * wout + j0
-        if floating is float:
-            imgconv_taps_f32(blk_size[b], ntaps, taps, tw, wpack + blk_woff[g * nblk + b], j1 - j0,
-                             outs, bias + ch0 if bias != NULL else NULL)
-        else:
-            imgconv_taps_f64(blk_size[b], ntaps, taps, tw, wpack + blk_woff[g * nblk + b], j1 - j0,
-                             outs, bias + ch0 if bias != NULL else NULL)
+            ntaps = _phase_taps(taps, tw, ntaps, phases, lq, rr, sw, dw, kw)
+    _run_channel_blocks(out, out_ch, hout, wout, n, i, g, j0, j1, 1, 0, ntaps, taps, tw, outs, wpack,
+                        blk_start, blk_size, blk_woff, nblk, bias, og)
+
+
+cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout,
+                                Py_ssize_t n, Py_ssize_t i0, Py_ssize_t nrows_out, Py_ssize_t g,
+                                Py_ssize_t j0, Py_ssize_t j1, bint direct, const pixel_t *plane0,
+                                Py_ssize_t plane_size, Py_ssize_t row0, Py_ssize_t nin,
+                                const floating **taps, int *tw, floating *buf, floating **outs,
+                                const floating *wpack, const int *blk_start, const int *blk_size,
+                                const Py_ssize_t *blk_woff, Py_ssize_t nblk, const floating *bias,
+                                Py_ssize_t cg, Py_ssize_t og, int pad_left, int mode, floating cval,
+                                int sh, int sw, int dh, int dw, int kh, int kw,
+                                Py_ssize_t width) noexcept nogil:
+    """Output columns [j0, j1) of rows i0 .. i0 + nrows_out - 1, all of whose input rows
+    row0 .. row0 + nin - 1 lie inside the image (channel c's rows start at plane0 + c * plane_size)."""
+    cdef Py_ssize_t ntaps = 0, c, u, m, lq, phase_size
+    cdef const pixel_t *row
+    cdef int v
+    if direct:
+        for c in range(cg):
+            for u in range(kh):
+                row = plane0 + c * plane_size + (row0 + u * dh) * width
+                for v in range(kw):
+                    taps[ntaps] = (<const floating *>row) + (j0 - pad_left + v * dw)
+                    tw[ntaps] = <int>((c * kh + u) * kw + v)
+                    ntaps += 1
+        _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * width, ntaps, taps, tw,
+                            outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
+        return
+    lq = (j1 - j0) + ((kw - 1) * dw) // sw
+    phase_size = sw * lq
+    for c in range(cg):            # every input row of the block into the buffer, once
+        for m in range(nin):
+            _fill_phases(buf + (c * nin + m) * phase_size, plane0 + c * plane_size + (row0 + m) * width,
+                         j0 * sw - pad_left, lq, sw, width, mode, cval)
+    for c in range(cg):
+        for u in range(kh):
+            ntaps = _phase_taps(taps, tw, ntaps, buf + (c * nin + u * dh) * phase_size, lq, c * kh + u,
+                                sw, dw, kw)
+    _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * phase_size, ntaps, taps,
+                        tw, outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
 
 
 def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
@@ -185,24 +261,27 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
                    floating[:, ::1] buf_scratch, int pad_top, int pad_left, int mode, double cval,
                    int sh, int sw, int dh, int dw, int groups, int kh, int kw,
-                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t chunk):
+                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
 
     Columns [ja, jb) are read in place (stride 1, floating input of the compute
     type only; the caller passes ja = jb = Wout otherwise); the rest go through the
-    per-thread phase buffers.  Scratch arrays have one row per thread.  Rows are
-    handed out with guided scheduling: each thread first takes a long run of
-    consecutive rows, then shorter ones (never fewer than `chunk`), so a busy core
-    does not hold up the others.  Long runs matter for fresh outputs: the kernel
-    zeroes a 2 MB huge page on first touch, and threads writing interleaved rows
-    of the same pages wait on each other's page faults (with dynamic scheduling
-    2 threads were only 1.4-1.6x faster than 1 on a fresh output, 1.9x now).
+    per-thread phase buffers, which must hold ``C/groups * nin * sw * lq`` values,
+    ``nin = (block_rows - 1) * sh + (kh - 1) * dh + 1`` (and ``C/groups * kh`` row
+    pointers).  Scratch arrays have one row per thread.  Blocks of `block_rows`
+    output rows are handed out with guided scheduling: each thread first takes a
+    long run of consecutive blocks, then shorter ones, so a busy core does not hold
+    up the others.  Long runs matter for fresh outputs: the kernel zeroes a 2 MB
+    huge page on first touch, and threads writing interleaved rows of the same
+    pages wait on each other's page faults (with dynamic scheduling 2 threads were
+    only 1.4-1.6x faster than 1 on a fresh output, 1.9x with guided).
     """
     cdef Py_ssize_t nimg = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t O = out.shape[1], Hout = out.shape[2], Wout = out.shape[3]
     cdef Py_ssize_t cg = C // groups, og = O // groups, nblk = blk_start.shape[0]
-    cdef Py_ssize_t nrows = cg * kh, total = nimg * groups * Hout
-    cdef Py_ssize_t item, n, g, i, rem, c, u, rr, r
+    cdef Py_ssize_t nrows = cg * kh, nbr = (Hout + block_rows - 1) // block_rows
+    cdef Py_ssize_t total = nimg * groups * nbr
+    cdef Py_ssize_t item, n, g, i, i0, i1, rem, c, u, rr, r, row0, nin
     cdef int tid
     cdef floating cv = <floating>cval
     cdef const floating *bias_ptr = &bias[0] if has_bias else NULL
@@ -214,37 +293,59 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
     if total == 0:
         return
     with nogil, parallel(num_threads=num_threads):
-        for item in prange(total, schedule="guided", chunksize=chunk):
+        for item in prange(total, schedule="guided"):
             tid = omp_get_thread_num()
             rowp = <const pixel_t **>&ptr_scratch[tid, 0]
             outs = <floating **>&ptr_scratch[tid, nrows]
             taps = <const floating **>&ptr_scratch[tid, nrows + 8]
             tw = &tap_scratch[tid, 0]
             buf = &buf_scratch[tid, 0]
-            n = item // (groups * Hout)
-            rem = item % (groups * Hout)
-            g = rem // Hout
-            i = rem % Hout
-            for c in range(cg):
-                for u in range(kh):
-                    rr = c * kh + u
-                    r = i * sh + u * dh - pad_top
-                    if 0 <= r < H:
-                        rowp[rr] = &x[n, g * cg + c, r, 0]
-                    elif mode == CONSTANT:
-                        # (integer input comes with cval 0: the caller converts otherwise)
-                        rowp[rr] = <const pixel_t *>&cval_row[0] if cv != 0 else NULL
-                    else:
-                        rowp[rr] = &x[n, g * cg + c, _map_index(r, H, mode), 0]
-            if ja > 0:
-                _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, 0, ja, False, rowp, taps, tw, buf, outs, &wpack[0],
-                         &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                         pad_left, mode, cv, sw, dw, kw, W)
-            if jb > ja:
-                _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, ja, jb, True, rowp, taps, tw, buf, outs, &wpack[0],
-                         &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                         pad_left, mode, cv, sw, dw, kw, W)
-            if Wout > jb:
-                _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, jb, Wout, False, rowp, taps, tw, buf, outs, &wpack[0],
-                         &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                         pad_left, mode, cv, sw, dw, kw, W)
+            n = item // (groups * nbr)
+            rem = item % (groups * nbr)
+            g = rem // nbr
+            i0 = (rem % nbr) * block_rows
+            i1 = min(i0 + block_rows, Hout)
+            row0 = i0 * sh - pad_top
+            nin = (i1 - 1 - i0) * sh + (kh - 1) * dh + 1
+            if row0 >= 0 and row0 + nin <= H:
+                # Every input row of the block is inside the image: one tap list per segment.
+                if ja > 0:
+                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, 0, ja, False,
+                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
+                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
+                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
+                if jb > ja:
+                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, ja, jb, True,
+                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
+                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
+                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
+                if Wout > jb:
+                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, jb, Wout, False,
+                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
+                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
+                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
+                continue
+            for i in range(i0, i1):
+                for c in range(cg):
+                    for u in range(kh):
+                        rr = c * kh + u
+                        r = i * sh + u * dh - pad_top
+                        if 0 <= r < H:
+                            rowp[rr] = &x[n, g * cg + c, r, 0]
+                        elif mode == CONSTANT:
+                            # (integer input comes with cval 0: the caller converts otherwise)
+                            rowp[rr] = <const pixel_t *>&cval_row[0] if cv != 0 else NULL
+                        else:
+                            rowp[rr] = &x[n, g * cg + c, _map_index(r, H, mode), 0]
+                if ja > 0:
+                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, 0, ja, False, rowp, taps, tw, buf, outs,
+                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
+                             pad_left, mode, cv, sw, dw, kw, W)
+                if jb > ja:
+                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, ja, jb, True, rowp, taps, tw, buf, outs,
+                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
+                             pad_left, mode, cv, sw, dw, kw, W)
+                if Wout > jb:
+                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, jb, Wout, False, rowp, taps, tw, buf, outs,
+                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
+                             pad_left, mode, cv, sw, dw, kw, W)

@@ -118,9 +118,12 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
         ja = jb = wout
     lq = (max(ja, wout - jb) + reach) if (sw == 1 and ja < wout) else (wout + reach // sw)
     nrows = cg * kh
+    block_rows = _block_rows(n * groups, hout, og * cg * kh * kw * wout, num_threads,
+                             phase_row_bytes=cg * sw * lq * dtype.itemsize, sh=sh, reach_h=(kh - 1) * dh)
+    rows_in_block = max(kh, (block_rows - 1) * sh + (kh - 1) * dh + 1)
     ptr_scratch = _per_thread(num_threads, 2 * nrows + 8 + nrows * kw, np.intp)
     tap_scratch = _per_thread(num_threads, nrows * kw, np.intc)
-    buf_scratch = _per_thread(num_threads, nrows * sw * lq, dtype)
+    buf_scratch = _per_thread(num_threads, cg * rows_in_block * sw * lq, dtype)
     has_bias = bias is not None
     bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
     cval_row = np.full(max(w, 1), cval, dtype=dtype)
@@ -128,7 +131,7 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
         x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
         offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,
         top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads,
-        _rows_per_chunk(n * groups * hout, og * cg * kh * kw * wout, num_threads))
+        block_rows)
     return out
 
 
@@ -206,10 +209,19 @@ def _per_thread(num_threads, length, dtype):
     return np.empty((num_threads, padded), dtype=dtype)
 
 
-def _rows_per_chunk(rows, macs_per_row, num_threads):
-    """Smallest scheduling chunk in rows: about 2**17 multiply-adds, and at least 8 chunks per thread."""
-    chunk = max(1, (1 << 17) // max(1, macs_per_row))
-    return max(1, min(chunk, rows // (8 * num_threads)))
+def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh, reach_h):
+    """Output rows per work item.
+
+    Enough rows for about 2**17 multiply-adds (a small plane's per-row set-up is
+    then shared by many rows) and at least 4 so that border columns convert each
+    input row once for several output rows; at most 64, at least 8 items per
+    thread when the image allows it, and a phase buffer of at most 1 MB per thread.
+    """
+    rows = max(4, (1 << 17) // max(1, macs_per_row))
+    rows = min(rows, 64, max(1, planes * hout // (8 * num_threads)))
+    while rows > 1 and ((rows - 1) * sh + reach_h + 1) * phase_row_bytes > (1 << 20):
+        rows //= 2
+    return max(1, rows)
 
 
 def _channel_blocks(og):

@@ -108,26 +108,37 @@ typedef double imgconv_vf64u __attribute__((vector_size(IMGCONV_VBYTES), aligned
 #undef MK_SUFFIX
 
 /* Entry points for the driver: `ob` is one of 1, 2, 4, 8 (the driver splits the
- * output channels of a group into such blocks). */
+ * output channels of a group into such blocks); `nrows` output rows, the taps and
+ * outputs of row r offset by r * in_stride and r * out_stride elements. */
 static void imgconv_taps_f32(int ob, ptrdiff_t ntaps, const float **taps, const int *tw,
-                             const float *w, ptrdiff_t ncols, float **outs, const float *bias)
+                             const float *w, ptrdiff_t ncols, float **outs, const float *bias,
+                             ptrdiff_t nrows, ptrdiff_t in_stride, ptrdiff_t out_stride)
 {
     switch (ob) {
-    case 8: imgconv_taps_f32_ob8(ntaps, taps, tw, w, ncols, outs, bias); break;
-    case 4: imgconv_taps_f32_ob4(ntaps, taps, tw, w, ncols, outs, bias); break;
-    case 2: imgconv_taps_f32_ob2(ntaps, taps, tw, w, ncols, outs, bias); break;
-    default: imgconv_taps_f32_ob1(ntaps, taps, tw, w, ncols, outs, bias); break;
+    case 8: imgconv_taps_f32_ob8(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    case 4: imgconv_taps_f32_ob4(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    case 2: imgconv_taps_f32_ob2(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    default: imgconv_taps_f32_ob1(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
     }
 }
 
 static void imgconv_taps_f64(int ob, ptrdiff_t ntaps, const double **taps, const int *tw,
-                             const double *w, ptrdiff_t ncols, double **outs, const double *bias)
+                             const double *w, ptrdiff_t ncols, double **outs, const double *bias,
+                             ptrdiff_t nrows, ptrdiff_t in_stride, ptrdiff_t out_stride)
 {
     switch (ob) {
-    case 8: imgconv_taps_f64_ob8(ntaps, taps, tw, w, ncols, outs, bias); break;
-    case 4: imgconv_taps_f64_ob4(ntaps, taps, tw, w, ncols, outs, bias); break;
-    case 2: imgconv_taps_f64_ob2(ntaps, taps, tw, w, ncols, outs, bias); break;
-    default: imgconv_taps_f64_ob1(ntaps, taps, tw, w, ncols, outs, bias); break;
+    case 8: imgconv_taps_f64_ob8(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    case 4: imgconv_taps_f64_ob4(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    case 2: imgconv_taps_f64_ob2(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
+    default: imgconv_taps_f64_ob1(ntaps, taps, tw, w, ncols, outs, bias, nrows, in_stride,
+                                       out_stride); break;
     }
 }
 

@@ -13,7 +13,8 @@
  * fully unrolled and live in registers. */
 IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t ntaps,
                                          const MK_T **taps, const int *tw, const MK_T *w,
-                                         MK_T **outs, const MK_T *bias)
+                                         MK_T **outs, const MK_T *bias, ptrdiff_t in_off,
+                                         ptrdiff_t out_off)
 {
     MK_V acc[MK_OB][MK_NV];
     MK_V zero = {0};
@@ -21,7 +22,7 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
         for (int v = 0; v < nv; v++)
             acc[k][v] = zero + (bias ? bias[k] : (MK_T)0);
     for (ptrdiff_t t = 0; t < ntaps; t++) {
-        const MK_T *p = taps[t] + j;
+        const MK_T *p = taps[t] + in_off + j;
         const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
         MK_V x[MK_NV];
         for (int v = 0; v < nv; v++)
@@ -34,39 +35,46 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
     }
     for (int k = 0; k < MK_OB; k++)
         for (int v = 0; v < nv; v++)
-            *(MK_VU *)(outs[k] + j + v * MK_VL) = acc[k][v];
+            *(MK_VU *)(outs[k] + out_off + j + v * MK_VL) = acc[k][v];
 }
 #endif
 
+/* Rows 0 <= r < nrows of a block: row r reads taps[t] + r * in_stride and writes
+ * outs[k] + r * out_stride (consecutive output rows whose taps all move by the
+ * same distance, so one tap list serves the whole block). */
 static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_T *w,
-                    ptrdiff_t ncols, MK_T **outs, const MK_T *bias)
+                    ptrdiff_t ncols, MK_T **outs, const MK_T *bias, ptrdiff_t nrows,
+                    ptrdiff_t in_stride, ptrdiff_t out_stride)
 {
-    ptrdiff_t j = 0;
+    for (ptrdiff_t r = 0; r < nrows; r++) {
+        const ptrdiff_t in_off = r * in_stride, out_off = r * out_stride;
+        ptrdiff_t j = 0;
 #if IMGCONV_HAVE_VECTOR_EXT
-    for (; j + MK_NV * MK_VL <= ncols; j += MK_NV * MK_VL)
-        MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias);
-    for (; j + MK_VL <= ncols; j += MK_VL)
-        MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias);
-    /* A last vector that overlaps the previous one: the overlapped outputs are
-     * recomputed with the same arithmetic, so they are stored unchanged. */
-    if (j < ncols && ncols >= MK_VL) {
-        MK_FN(imgconv_tile_)(1, ncols - MK_VL, ntaps, taps, tw, w, outs, bias);
-        j = ncols;
-    }
-#endif
-    /* Remaining columns, same order of summation as the vector tiles. */
-    for (; j < ncols; j++) {
-        MK_T acc[MK_OB];
-        for (int k = 0; k < MK_OB; k++)
-            acc[k] = bias ? bias[k] : (MK_T)0;
-        for (ptrdiff_t t = 0; t < ntaps; t++) {
-            const MK_T x = taps[t][j];
-            const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
-            for (int k = 0; k < MK_OB; k++)
-                acc[k] += wt[k] * x;
+        for (; j + MK_NV * MK_VL <= ncols; j += MK_NV * MK_VL)
+            MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+        for (; j + MK_VL <= ncols; j += MK_VL)
+            MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+        /* A last vector that overlaps the previous one: the overlapped outputs are
+         * recomputed with the same arithmetic, so they are stored unchanged. */
+        if (j < ncols && ncols >= MK_VL) {
+            MK_FN(imgconv_tile_)(1, ncols - MK_VL, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+            j = ncols;
         }
-        for (int k = 0; k < MK_OB; k++)
-            outs[k][j] = acc[k];
+#endif
+        /* Remaining columns, same order of summation as the vector tiles. */
+        for (; j < ncols; j++) {
+            MK_T acc[MK_OB];
+            for (int k = 0; k < MK_OB; k++)
+                acc[k] = bias ? bias[k] : (MK_T)0;
+            for (ptrdiff_t t = 0; t < ntaps; t++) {
+                const MK_T x = taps[t][in_off + j];
+                const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
+                for (int k = 0; k < MK_OB; k++)
+                    acc[k] += wt[k] * x;
+            }
+            for (int k = 0; k < MK_OB; k++)
+                outs[k][out_off + j] = acc[k];
+        }
     }
 }
 

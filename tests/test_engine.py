@@ -75,6 +75,41 @@ def test_every_path_and_mode_on_a_realistic_shape(path, mode, dtype):
         _run_and_check(dict(cfg, stride=(2, 3), groups=3, cg=1, og=2), 8)
 
 
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("layout", ["depthwise", "single", "bank", "strided-bank", "uint8-single"])
+def test_tall_images_run_in_row_blocks(path, mode, layout):
+    """Tall planes: blocks of rows share one tap list (interior blocks) or run row by row
+    (blocks that reach past the top or bottom); both must equal the reference."""
+    if layout == "depthwise":
+        cfg = dict(groups=4, cg=1, og=1, kh=3, kw=3, h=173, w=70, dilation=(4, 2), stride=(1, 1))
+    elif layout == "single":
+        cfg = dict(groups=1, cg=1, og=1, kh=3, kw=5, h=301, w=41, dilation=(1, 1), stride=(1, 1))
+    elif layout == "bank":
+        cfg = dict(groups=1, cg=2, og=11, kh=7, kw=3, h=90, w=37, dilation=(3, 1), stride=(1, 1))
+    elif layout == "strided-bank":
+        cfg = dict(groups=2, cg=2, og=3, kh=5, kw=5, h=97, w=45, dilation=(1, 2), stride=(3, 2))
+    else:
+        cfg = dict(groups=1, cg=1, og=1, kh=3, kw=3, h=257, w=33, dilation=(2, 2), stride=(1, 1))
+    cfg.update(n=2, mode=mode, pads=(5, 2, 3, 6), cval=0.0 if layout.startswith("uint8") else 1.5,
+               dtype=np.float32, bias=True, path=path, threads=2)
+    if layout.startswith("uint8"):
+        rng = np.random.default_rng(11)
+        x = rng.integers(0, 255, size=(2, 1, cfg["h"], cfg["w"]), endpoint=True).astype(np.uint8)
+        w = rng.standard_normal((1, 1, 3, 3)).astype(np.float32)
+        kwargs = dict(pads=cfg["pads"], mode=mode, stride=cfg["stride"], dilation=cfg["dilation"])
+        with _dispatch.using(path):
+            got = _engine.correlate(x, w, **kwargs)
+        want = reference_correlate(x, w, **kwargs)
+        bound = reference_bound(x, w, cval=0.0, groups=1, **kwargs)
+        assert got.dtype == np.float32
+        assert np.all(np.abs(got - want) <= 2 * 10 * np.finfo(np.float32).eps * bound)
+        return
+    with _dispatch.using(path):
+        _run_and_check(cfg, 13)
+        _run_and_check(dict(cfg, dtype=np.float64, threads=1), 14)
+
+
 @pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
 def test_pads_much_wider_than_the_image_follow_numpy_pad(mode):
     x = np.arange(12, dtype=np.float64).reshape(1, 1, 3, 4)
