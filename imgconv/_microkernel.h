@@ -1,12 +1,15 @@
 /* Register-blocked inner kernel of the convolution engine.
  *
- * The Cython driver (_conv_kernel.pxi) turns one output row of one group into a
+ * The Cython driver (_conv_kernel.pxi) turns an output row of one group into a
  * "tap list": for every (input channel, kernel row, kernel column) that
  * contributes, a pointer p_t such that p_t[j] is the (padded) input value that
  * tap t multiplies for output column j, and the index of the tap's weights.
  * This header computes, for OB output channels at once,
  *
  *     out_k[j] = bias_k + sum_t w[tw[t]*OB + k] * p_t[j],   0 <= j < ncols,
+ *
+ * for that row and for the following rows of a block, whose taps and outputs
+ * are the same pointers moved by a fixed stride per row.
  *
  * keeping an OB x NV block of SIMD vectors of accumulators in registers while it
  * walks the taps (one vector load of input feeds OB fused multiply-adds).  The
