@@ -107,10 +107,7 @@ cdef inline Py_ssize_t _first_at_least(Py_ssize_t start, Py_ssize_t step, Py_ssi
     cdef Py_ssize_t m
     if start >= bound:
         return 0
-    if step == 1:  # the common case, without a division
-        m = bound - start
-    else:
-        m = (bound - start + step - 1) // step
+    m = (bound - start + step - 1) // step
     return m if m < limit else limit
 
 
@@ -169,18 +166,22 @@ cdef inline void _run_channel_blocks(floating *out, Py_ssize_t out_ch, Py_ssize_
 cdef inline Py_ssize_t _phase_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *phases,
                                    Py_ssize_t lq, Py_ssize_t rr, int sw, int dw, int kw) noexcept nogil:
     """Append kernel row rr's taps, read from its phase buffer, to the tap list."""
-    cdef Py_ssize_t q = 0, dq = dw // sw
-    cdef int v, r = 0, dr = dw - (dw // sw) * sw
+    cdef int v
     for v in range(kw):
-        # (q, r) = divmod(v * dw, sw), stepped without dividing per tap
-        taps[ntaps] = phases + r * lq + q
+        taps[ntaps] = phases + ((v * dw) % sw) * lq + (v * dw) // sw
         tw[ntaps] = <int>(rr * kw + v)
         ntaps += 1
-        q = q + dq
-        r = r + dr
-        if r >= sw:
-            r = r - sw
-            q = q + 1
+    return ntaps
+
+
+cdef inline Py_ssize_t _direct_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *row,
+                                    Py_ssize_t rr, int dw, int kw) noexcept nogil:
+    """Append kernel row rr's taps, read in place from `row` (already offset to the segment), to the tap list."""
+    cdef int v
+    for v in range(kw):
+        taps[ntaps] = row + v * dw
+        tw[ntaps] = <int>(rr * kw + v)
+        ntaps += 1
     return ntaps
 
 
@@ -196,17 +197,13 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
     cdef Py_ssize_t ntaps = 0, rr, lq
     cdef const pixel_t *row
     cdef floating *phases
-    cdef int v
     lq = (j1 - j0) + ((kw - 1) * dw) // sw
     for rr in range(nrows):
         row = rowp[rr]
         if row == NULL:            # zero padding: the tap row adds nothing
             continue
         if direct:                 # stride 1, all taps inside the row, pixel_t is floating
-            for v in range(kw):
-                taps[ntaps] = (<const floating *>row) + (j0 - pad_left + v * dw)
-                tw[ntaps] = <int>(rr * kw + v)
-                ntaps += 1
+            ntaps = _direct_taps(taps, tw, ntaps, (<const floating *>row) + (j0 - pad_left), rr, dw, kw)
         else:
             phases = buf + rr * sw * lq
             _fill_phases(phases, row, j0 * sw - pad_left, lq, sw, width, mode, cval)
@@ -229,15 +226,12 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
     row0 .. row0 + nin - 1 lie inside the image (channel c's rows start at plane0 + c * plane_size)."""
     cdef Py_ssize_t ntaps = 0, c, u, m, lq, phase_size
     cdef const pixel_t *row
-    cdef int v
     if direct:
         for c in range(cg):
             for u in range(kh):
                 row = plane0 + c * plane_size + (row0 + u * dh) * width
-                for v in range(kw):
-                    taps[ntaps] = (<const floating *>row) + (j0 - pad_left + v * dw)
-                    tw[ntaps] = <int>((c * kh + u) * kw + v)
-                    ntaps += 1
+                ntaps = _direct_taps(taps, tw, ntaps, (<const floating *>row) + (j0 - pad_left), c * kh + u,
+                                     dw, kw)
         _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * width, ntaps, taps, tw,
                             outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
         return
@@ -281,7 +275,8 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
     cdef Py_ssize_t cg = C // groups, og = O // groups, nblk = blk_start.shape[0]
     cdef Py_ssize_t nrows = cg * kh, nbr = (Hout + block_rows - 1) // block_rows
     cdef Py_ssize_t total = nimg * groups * nbr
-    cdef Py_ssize_t item, n, g, i, i0, i1, rem, c, u, rr, r, row0, nin
+    cdef Py_ssize_t item, n, g, i, i0, i1, j0, j1, rem, c, u, rr, r, row0, nin
+    cdef int seg
     cdef int tid
     cdef floating cv = <floating>cval
     cdef const floating *bias_ptr = &bias[0] if has_bias else NULL
@@ -309,21 +304,14 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
             nin = (i1 - 1 - i0) * sh + (kh - 1) * dh + 1
             if row0 >= 0 and row0 + nin <= H:
                 # Every input row of the block is inside the image: one tap list per segment.
-                if ja > 0:
-                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, 0, ja, False,
-                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
-                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
-                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
-                if jb > ja:
-                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, ja, jb, True,
-                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
-                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
-                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
-                if Wout > jb:
-                    _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, jb, Wout, False,
-                                   &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
-                                   &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
-                                   pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
+                for seg in range(3):
+                    j0 = 0 if seg == 0 else (ja if seg == 1 else jb)
+                    j1 = ja if seg == 0 else (jb if seg == 1 else Wout)
+                    if j1 > j0:
+                        _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
+                                       &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
+                                       &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
+                                       pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
                 continue
             for i in range(i0, i1):
                 for c in range(cg):
@@ -337,15 +325,10 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                             rowp[rr] = <const pixel_t *>&cval_row[0] if cv != 0 else NULL
                         else:
                             rowp[rr] = &x[n, g * cg + c, _map_index(r, H, mode), 0]
-                if ja > 0:
-                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, 0, ja, False, rowp, taps, tw, buf, outs,
-                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                             pad_left, mode, cv, sw, dw, kw, W)
-                if jb > ja:
-                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, ja, jb, True, rowp, taps, tw, buf, outs,
-                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                             pad_left, mode, cv, sw, dw, kw, W)
-                if Wout > jb:
-                    _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, jb, Wout, False, rowp, taps, tw, buf, outs,
-                             &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows, og,
-                             pad_left, mode, cv, sw, dw, kw, W)
+                for seg in range(3):
+                    j0 = 0 if seg == 0 else (ja if seg == 1 else jb)
+                    j1 = ja if seg == 0 else (jb if seg == 1 else Wout)
+                    if j1 > j0:
+                        _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, j0, j1, seg == 1, rowp, taps, tw, buf,
+                                 outs, &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows,
+                                 og, pad_left, mode, cv, sw, dw, kw, W)
