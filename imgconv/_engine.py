@@ -34,7 +34,7 @@ ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 # run as two 1-D passes.
 _SEPARABLE_MIN_SIZE = 5
 # 8/16-bit images the kernels read directly (float32 weights and output).
-_INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
+INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
 _MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
@@ -84,7 +84,7 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     """
     x = _native(x)
     weight = _native(weight)
-    integer_input = x.dtype in _INTEGER_PIXELS
+    integer_input = x.dtype in INTEGER_PIXELS
     if integer_input and mode == "constant" and cval != 0:
         x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
         integer_input = False
@@ -160,7 +160,7 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     """
     x = _native(x)
     n, c, h, w = x.shape
-    dtype = np.float32 if x.dtype in _INTEGER_PIXELS else x.dtype
+    dtype = np.float32 if x.dtype in INTEGER_PIXELS else x.dtype
     column = np.ascontiguousarray(column, dtype=dtype).reshape(c, 1, -1, 1)
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
     top, bottom, left, right = pads
@@ -214,14 +214,16 @@ def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh,
 
     Enough rows for about 2**17 multiply-adds (a small plane's per-row set-up is
     then shared by many rows) and at least 4 so that border columns convert each
-    input row once for several output rows; at most 64, at least 8 items per
+    input row once for several output rows; with tall kernels at least twice the
+    kernel's reach in output rows, since a block converts the `reach_h` input rows
+    it shares with the next block again (a 25-row column pass on uint8 converted
+    every input row 7 times with 4-row blocks).  At most 64, at least 8 items per
     thread when the image allows it, and a phase buffer of at most 1 MB per thread.
     """
-    rows = max(4, (1 << 17) // max(1, macs_per_row))
+    rows = max(4, (1 << 17) // max(1, macs_per_row), -(-2 * reach_h // sh))
     rows = min(rows, 64, max(1, planes * hout // (8 * num_threads)))
-    while rows > 1 and ((rows - 1) * sh + reach_h + 1) * phase_row_bytes > (1 << 20):
-        rows //= 2
-    return max(1, rows)
+    fit = ((1 << 20) // max(1, phase_row_bytes) - reach_h - 1) // sh + 1  # rows whose input fits 1 MB
+    return max(1, min(rows, fit))
 
 
 def _channel_blocks(og):
