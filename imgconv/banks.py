@@ -23,7 +23,8 @@ from . import _engine
 from . import kernels as _kernels
 from ._threads import effective_num_threads
 from ._validation import as_int, as_pair
-from ._validation import as_float_image as _as_float_image
+from ._validation import as_engine_image as _as_engine_image
+from ._validation import compute_dtype as _compute_dtype
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
@@ -457,7 +458,9 @@ class FilterBank:
         Compute dtype: float64 images compute in float64; float32/float16, bool
         and integer images of at most 16 bits in float32, integers being scaled
         as :func:`skimage.util.img_as_float32` does (uint8 255 -> 1.0, int16
-        -32768 -> -1.0); wider integers are scaled in float64.
+        -32768 -> -1.0); wider integers are scaled in float64.  uint8 and uint16
+        images are read as stored, the scaling being folded into the weights
+        (no float copy of the image).
 
         Output size: ``'same'`` padding as PyTorch: with ``T = d (k - 1)`` per axis
         (``d`` the effective dilation), ``T // 2`` rows/columns before and
@@ -469,7 +472,7 @@ class FilterBank:
         One :func:`imgconv._engine.correlate` call is made per distinct effective
         dilation rate; responses are returned in filter order.
         """
-        img = _as_float_image(image)
+        img, scale = _as_engine_image(image)  # uint8/uint16 read as stored, `scale` folded into the weights
         if channel_axis is None:
             if img.ndim != 2:
                 raise ValueError(
@@ -498,7 +501,7 @@ class FilterBank:
         per_channel = _as_bool(per_channel, "per_channel")
         threads = effective_num_threads(num_threads)
 
-        dtype = img.dtype
+        dtype = _compute_dtype(img)
         n_filters = len(self)
         groups_by_rate = {}
         for f, d in enumerate(self._dilations):
@@ -507,9 +510,9 @@ class FilterBank:
         out = np.empty((out_c, n_filters, h, w), dtype=dtype)
         for rate, idx in groups_by_rate.items():
             stack = self._kernels if len(idx) == n_filters else self._kernels[idx]
-            weight, groups = _engine_weights(stack, c, per_channel, dtype)
+            weight, groups = _engine_weights(stack * scale, c, per_channel, dtype)
             y = _engine.correlate(x, weight, pads=_same_pads(self.kernel_size, rate), mode=engine_mode,
-                                  cval=cval, dilation=rate, groups=groups, num_threads=threads)
+                                  cval=cval / scale, dilation=rate, groups=groups, num_threads=threads)
             out[:, idx] = y.reshape(out_c, len(idx), h, w)
         if channel_axis is None or not per_channel:
             return np.ascontiguousarray(out[0].transpose(1, 2, 0))

@@ -42,7 +42,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
     ) from _exc
 
 from . import _engine
-from ._validation import as_int, as_pair
+from ._validation import as_engine_image, as_int, as_pair, compute_dtype
 from .conv import _as_array, _Checked
 from .shape import _output_hw
 
@@ -366,20 +366,25 @@ def _correlate_block(block, weight, bias, stride, dilation, groups, convert, num
                              num_threads=num_threads)
 
 
+def _convert_block(block, convert, to):
+    return convert(block).astype(to, copy=False)
+
+
 def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, dtype,
                      convert=None, tile=None, num_threads=1):
     """Engine semantics (``numpy.pad`` + valid correlation) on a dask NCHW array.
 
-    Callers validate. ``convert`` (elementwise, to `dtype`) runs inside each
-    tile, so the border, rechunk and halo exchange move the source dtype (a
-    quarter of the bytes for uint8). Elementwise conversion commutes with the
-    border modes, except a 'constant' border of a non-zero `cval`, which is
-    built after converting.
+    Callers validate. ``convert`` (elementwise, to a dtype the engine reads)
+    runs inside each tile, so the border, rechunk and halo exchange move the
+    source dtype (a quarter of the bytes for uint8). Elementwise conversion
+    commutes with the border modes, except a 'constant' border of a non-zero
+    `cval`, which is built after converting to `dtype` (as the engine itself
+    does for integer pixels).
     """
     kh, kw = weight.shape[2:]
     plans = _plan(x.shape[2:], (kh, kw), stride, dilation, pads, x.chunks[2:], tile)
     if convert is not None and mode == "constant" and cval != 0:
-        x = x.map_blocks(convert, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
+        x = x.map_blocks(_convert_block, convert=convert, to=dtype, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype))
         convert = None
     x = x.rechunk({1: -1, 2: plans[0].input_chunks, 3: plans[1].input_chunks})
     x = _pad_axis(x, 2, pads[0], pads[1], mode, cval)
@@ -513,18 +518,18 @@ def _float_dtype(dtype, name="dtype"):
     return dtype
 
 
-def _image_compute_dtype(image_dtype):
-    """The dtype :func:`imgconv.filters.correlate` computes in (probed on an empty array of that dtype)."""
-    from ._validation import as_float_image as _as_float_image
+def _image_pixels(image_dtype):
+    """What :mod:`imgconv.filters` does with images of this dtype: (compute dtype, scale).
 
-    return _as_float_image(np.empty((0,), dtype=image_dtype)).dtype
+    Probed on an empty array; see :func:`imgconv._validation.as_engine_image`.
+    """
+    empty, scale = as_engine_image(np.empty((0,), dtype=image_dtype))
+    return compute_dtype(empty), scale
 
 
-def _to_float_block(block):
-    """Convert a tile exactly as :mod:`imgconv.filters` converts a whole image (elementwise)."""
-    from ._validation import as_float_image as _as_float_image
-
-    return _as_float_image(np.asarray(block))
+def _to_engine_block(block):
+    """A tile as :mod:`imgconv.filters` hands a whole image to the engine (uint8/uint16 as stored)."""
+    return as_engine_image(np.asarray(block))[0]
 
 
 def _check_weights_2d(weights):
@@ -666,11 +671,12 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
         raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {image.shape}")
     tile = _check_tile(chunks)
     num_threads = as_int(num_threads, "num_threads", minimum=1)
-    compute = _image_compute_dtype(image.dtype)
+    compute, scale = _image_pixels(image.dtype)
     x = _image_to_nchw(image, channel_axis)
-    weight = np.ascontiguousarray(weights, dtype=compute)[None, None]
-    y = _tiled_correlate(x, weight, None, pads=pads, mode=engine_mode, cval=cval, stride=(1, 1),
-                         dilation=dilation, groups=1, dtype=compute, convert=_to_float_block, tile=tile,
+    # As imgconv.filters: the integer scale goes into the weights, so tiles equal the in-memory result.
+    weight = np.ascontiguousarray(weights * scale, dtype=compute)[None, None]
+    y = _tiled_correlate(x, weight, None, pads=pads, mode=engine_mode, cval=cval / scale, stride=(1, 1),
+                         dilation=dilation, groups=1, dtype=compute, convert=_to_engine_block, tile=tile,
                          num_threads=num_threads)
     y = _nchw_to_image(y, channel_axis)
     return y if dtype is None or dtype == compute else y.astype(dtype)

@@ -52,7 +52,10 @@ them (uint8 255 -> 1.0, int16 -32768 -> -1.0).  scikit-image converts integer
 images to float64 instead (``img_as_float``), so for uint8/uint16 input the
 values agree with scikit-image to float32 rounding (about 1e-7 relative) and
 the result is float32 where scikit-image returns float64.  ``cval`` is in the
-units of the converted image (1.0 is white for uint8).
+units of the converted image (1.0 is white for uint8).  uint8 and uint16 images
+are not copied to float: the engine reads the stored pixels and the scaling
+goes into the kernel weights, which agrees with filtering the converted image
+to float32 rounding.
 """
 
 import math
@@ -63,7 +66,8 @@ from . import _engine
 from . import kernels as _kernels
 from ._threads import effective_num_threads
 from ._validation import as_array as _as_array
-from ._validation import as_float_image as _as_float_image
+from ._validation import as_engine_image as _as_engine_image
+from ._validation import compute_dtype as _compute_dtype
 from ._validation import as_pair
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
@@ -119,21 +123,37 @@ def _check_channel_axis(channel_axis, ndim, shape):
 
 
 class _Layout:
-    """An image as an engine batch ``(C, 1, H, W)`` and the way back to the image layout."""
+    """An image as an engine batch ``(C, 1, H, W)`` and the way back to the image layout.
+
+    ``pixels`` is the batch as the engine reads it (uint8/uint16 as stored) and
+    ``scale`` the factor that converts its values (see
+    :func:`imgconv._validation.as_engine_image`): pass both to
+    :func:`_correlate_stack` / :func:`_correlate_separable`.  ``x`` is the
+    converted float batch, made on first use, for code that needs the values.
+    """
 
     def __init__(self, image, channel_axis, preserve_range=False):
-        img = _as_float_image(image, preserve_range)
+        img, self.scale = _as_engine_image(image, preserve_range)
         self.channel_axis = _check_channel_axis(channel_axis, img.ndim, img.shape)
         self.shape = img.shape
-        self.dtype = img.dtype
+        self.dtype = _compute_dtype(img)
         if self.channel_axis is None:
-            self.x = img[None, None]
+            self.pixels = img[None, None]
         else:
-            self.x = np.moveaxis(img, self.channel_axis, 0)[:, None]
-        c, _, h, w = self.x.shape
+            self.pixels = np.moveaxis(img, self.channel_axis, 0)[:, None]
+        c, _, h, w = self.pixels.shape
         if h == 0 or w == 0 or c == 0:
             raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
         self.spatial_shape = (h, w)
+        self._x = None
+
+    @property
+    def x(self):
+        """The float batch, equal to ``as_float_image(image)`` in the engine layout."""
+        if self._x is None:
+            self._x = (self.pixels if self.pixels.dtype == self.dtype
+                       else np.multiply(self.pixels, self.scale, dtype=self.dtype))
+        return self._x
 
     def spatial_axis(self, axis, name="axis"):
         """Map an image axis (negative allowed) to 0 (rows) or 1 (columns)."""
@@ -247,12 +267,17 @@ def _scipy_pads(shape, dilation, origin=(0, 0)):
     return tuple(pads)
 
 
-def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0)):
-    """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``."""
+def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0):
+    """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
+
+    The result is that of the batch ``x * scale``: `scale` goes into the
+    kernels (and `cval` into the units of `x`), so uint8/uint16 pixels are
+    read as stored (``_Layout.pixels`` / ``_Layout.scale``).
+    """
     stack = np.asarray(stack)
-    weight = np.ascontiguousarray(stack[:, None], dtype=x.dtype)
+    weight = np.ascontiguousarray(stack[:, None] * scale, dtype=_compute_dtype(x))
     return _engine.correlate(x, weight, pads=_scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
-                             cval=cval, dilation=dilation, num_threads=num_threads)
+                             cval=cval / scale, dilation=dilation, num_threads=num_threads)
 
 
 def _centre_pad(kernel, length):
@@ -260,7 +285,7 @@ def _centre_pad(kernel, length):
     return np.pad(kernel, (extra, extra))
 
 
-def _correlate_separable(x, factors, *, mode, cval, dilation, num_threads):
+def _correlate_separable(x, factors, *, mode, cval, dilation, num_threads, scale=1.0):
     """Separable filtering of the ``(C, 1, H, W)`` batch with ``O`` kernels ``outer(col, row)``.
 
     `factors` is a list of ``(column, row)`` pairs of odd-length, centred 1-D
@@ -268,7 +293,9 @@ def _correlate_separable(x, factors, *, mode, cval, dilation, num_threads):
     (one output per kernel), then a row pass with ``(O, 1, 1, kw)`` weights and
     ``groups = O``.  Shorter factors are zero-padded to the longest one.  Each
     pass extends its input with `mode` / `cval`, as scipy.ndimage's separable
-    filters do.  Returns ``(C, O, H, W)``.
+    filters do.  `scale` as for :func:`_correlate_stack` (the column pass takes
+    it, so the float intermediate is already in converted units).  Returns
+    ``(C, O, H, W)``.
     """
     dh, dw = dilation
     kh = max(col.shape[0] for col, _ in factors)
@@ -276,9 +303,10 @@ def _correlate_separable(x, factors, *, mode, cval, dilation, num_threads):
     cols = np.stack([_centre_pad(col, kh) for col, _ in factors])[:, None, :, None]
     rows = np.stack([_centre_pad(row, kw) for _, row in factors])[:, None, None, :]
     rh, rw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
-    tmp = _engine.correlate(x, np.ascontiguousarray(cols, dtype=x.dtype), pads=(rh, rh, 0, 0), mode=mode,
-                            cval=cval, dilation=(dh, 1), num_threads=num_threads)
-    return _engine.correlate(tmp, np.ascontiguousarray(rows, dtype=x.dtype), pads=(0, 0, rw, rw), mode=mode,
+    dtype = _compute_dtype(x)
+    tmp = _engine.correlate(x, np.ascontiguousarray(cols * scale, dtype=dtype), pads=(rh, rh, 0, 0), mode=mode,
+                            cval=cval / scale, dilation=(dh, 1), num_threads=num_threads)
+    return _engine.correlate(tmp, np.ascontiguousarray(rows, dtype=dtype), pads=(0, 0, rw, rw), mode=mode,
                              cval=cval, dilation=(1, dw), groups=len(factors), num_threads=num_threads)
 
 
@@ -362,8 +390,8 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation,
                 f"(dilated) kernel extent; got origin={origin} and K={extent} along axis {axis}")
     if convolution:
         origin = tuple(-o - (1 - extent % 2) for o, extent in zip(origin, extents))
-    y = _correlate_stack(layout.x, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
-                         num_threads=threads, origin=origin)
+    y = _correlate_stack(layout.pixels, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
+                         num_threads=threads, origin=origin, scale=layout.scale)
     return _finish_output(layout.restore(y[:, 0]), output)
 
 
@@ -567,8 +595,8 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
     responses = {}
     for a in dict.fromkeys(axes):
         kernel = _EDGE_KERNELS[name][a]()[None]
-        responses[a] = _correlate_stack(layout.x, kernel, mode=engine_mode, cval=cval, dilation=dilation,
-                                        num_threads=threads)[:, 0]
+        responses[a] = _correlate_stack(layout.pixels, kernel, mode=engine_mode, cval=cval, dilation=dilation,
+                                        num_threads=threads, scale=layout.scale)[:, 0]
     if len(axes) == 1:
         result = responses[axes[0]]
     elif len(set(axes)) == len(axes):
@@ -1020,8 +1048,8 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     mask = _check_mask(mask, layout.spatial_shape)
-    y = _correlate_stack(layout.x, kernel[None], mode=engine_mode, cval=cval, dilation=dilation,
-                         num_threads=threads)
+    y = _correlate_stack(layout.pixels, kernel[None], mode=engine_mode, cval=cval, dilation=dilation,
+                         num_threads=threads, scale=layout.scale)
     return layout.restore(_apply_mask(y[:, 0], mask, dilation, threads))
 
 
@@ -1109,8 +1137,8 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
     factors = [(_gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate))]
-    y = _correlate_separable(layout.x, factors, mode=engine_mode, cval=cval, dilation=dilation,
-                             num_threads=threads)
+    y = _correlate_separable(layout.pixels, factors, mode=engine_mode, cval=cval, dilation=dilation,
+                             num_threads=threads, scale=layout.scale)
     result = layout.restore(y[:, 0])
     if out is not None:
         out[...] = result
@@ -1178,8 +1206,8 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     factors = [(_gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate)) for s in (low, high)]
-    y = _correlate_separable(layout.x, factors, mode=engine_mode, cval=cval, dilation=dilation,
-                             num_threads=threads)
+    y = _correlate_separable(layout.pixels, factors, mode=engine_mode, cval=cval, dilation=dilation,
+                             num_threads=threads, scale=layout.scale)
     result = np.empty(y.shape[:1] + y.shape[2:], dtype=y.dtype)
 
     def work(rows):
@@ -1250,7 +1278,8 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     stack = np.stack([real[::-1, ::-1], imag[::-1, ::-1]])
-    y = _correlate_stack(layout.x, stack, mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads)
+    y = _correlate_stack(layout.pixels, stack, mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
+                         scale=layout.scale)
     return layout.restore(y[:, 0]), layout.restore(y[:, 1])
 
 

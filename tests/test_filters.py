@@ -485,6 +485,65 @@ def test_integer_images_are_scaled_like_skimage(dtype):
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6 * max(1.0, np.abs(ref).max()))
 
 
+_DIRECT_CALLS = {
+    "correlate": lambda im, **kw: filters.correlate(im, [[1, 2, 0], [0, -1, 3]], **kw),
+    "convolve": lambda im, **kw: filters.convolve(im, np.arange(9.0).reshape(3, 3), **kw),
+    "sobel": filters.sobel,
+    "laplace": filters.laplace,
+    "gaussian": lambda im, **kw: filters.gaussian(im, 1.5, **kw),
+    "difference_of_gaussians": lambda im, **kw: filters.difference_of_gaussians(im, 1, 2, **kw),
+    "gabor": lambda im, **kw: filters.gabor(im, 0.2, **kw)[1],
+    "apply_bank": lambda im, **kw: filters.apply_bank(im, {"h": kernels.sobel_h(), "l": kernels.laplace()},
+                                                      **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DIRECT_CALLS))
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, ">u2"])
+def test_uint8_uint16_reach_the_engine_as_stored(name, dtype, monkeypatch):
+    # No float copy of the image: the first engine call reads the stored pixels,
+    # and folding 1 / iinfo.max into the kernels gives the converted image's result.
+    from imgconv import _engine
+
+    seen = []
+    real = _engine.correlate
+
+    def spy(x, *args, **kwargs):
+        seen.append(x.dtype)
+        return real(x, *args, **kwargs)
+
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, np.iinfo(np.dtype(dtype)).max, (3, 37, 45), endpoint=True).astype(dtype)
+    func = _DIRECT_CALLS[name]
+    for kw in ({}, {"channel_axis": 0}):
+        im = image[0] if not kw else image
+        expected = func(img_as_float32(im), **kw)
+        monkeypatch.setattr(_engine, "correlate", spy)
+        seen.clear()
+        got = func(im, **kw)
+        monkeypatch.setattr(_engine, "correlate", real)
+        assert seen and seen[0] == np.dtype(dtype)
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6 * max(1.0, float(np.abs(expected).max())))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_images_with_a_border_value(mode, dtype):
+    # cval is in the units of the converted image, also when the pixels are read as stored.
+    rng = np.random.default_rng(12)
+    image = rng.integers(0, np.iinfo(dtype).max, (23, 31), endpoint=True).astype(dtype)
+    weights = rng.standard_normal((4, 3))
+    converted = img_as_float64(image)
+    ours = filters.correlate(image, weights, mode=mode, cval=0.7)
+    assert_close(ours, ndi.correlate(converted, weights, mode=mode, cval=0.7), image)
+    ours = filters.gaussian(image, 1.2, mode=mode, cval=0.7)
+    assert_close(ours, skf.gaussian(converted, sigma=1.2, mode=mode, cval=0.7), image)
+    ours = filters.gaussian(image, 1.2, mode=mode, cval=300.0, preserve_range=True)
+    ref = skf.gaussian(image.astype(np.float64), sigma=1.2, mode=mode, cval=300.0, preserve_range=True)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6 * float(np.abs(ref).max()))
+
+
 def test_input_not_modified_and_layouts():
     image = _crop("astronaut")
     copy = image.copy()
