@@ -1,8 +1,8 @@
 """Benchmark ``imgconv.filters`` against scikit-image and OpenCV.
 
-Cases, on one ``--size`` x ``--size`` float32 image (default 4096 x 4096, uniform noise with a
-fixed seed), with ``--threads`` threads (default 2) for imgconv and OpenCV (scikit-image /
-scipy.ndimage is single-threaded whatever the setting):
+Cases, on one ``--size`` x ``--size`` image (default 4096 x 4096, uniform noise with a fixed
+seed; float32, or uint8 with ``--dtype uint8``), with ``--threads`` threads (default 2) for
+imgconv and OpenCV (scikit-image / scipy.ndimage is single-threaded whatever the setting):
 
 ========================  =============================================================
 case                      peers
@@ -15,6 +15,12 @@ sobel                     ``skimage.filters.sobel(image)`` (magnitude, mode 'ref
                           ``cv2.Sobel`` dx and dy (``BORDER_REFLECT``), ``cv2.magnitude``
                           and the scaling ``1 / (4 sqrt 2)`` that gives skimage's values
 ========================  =============================================================
+
+With ``--dtype uint8`` every function gets the uint8 image and must return the values of the
+image scaled to [0, 1] (what ``skimage.util.img_as_float`` gives): scikit-image converts it
+itself; ``cv2.GaussianBlur`` would round to uint8, so the OpenCV Gaussians get
+``np.multiply(image, 1 / 255, dtype=np.float32)`` first (timed), while ``cv2.Sobel`` reads
+uint8 into ``CV_32F`` and the 1/255 goes into its final scaling.
 
 Each pair of functions is first checked to agree (``max|a - b| <= 1e-4 * max|imgconv|``; a
 peer that disagrees is reported and not timed), then timed in alternating runs
@@ -30,6 +36,7 @@ Examples
     python benchmarks/bench_filters.py                   # 4096 x 4096, 2 threads, 7 pairs
     python benchmarks/bench_filters.py --markdown        # GitHub table
     python benchmarks/bench_filters.py --size 1024 --pairs 5 --threads 4
+    python benchmarks/bench_filters.py --dtype uint8     # 8-bit image, read directly by imgconv
 """
 
 import argparse
@@ -65,11 +72,19 @@ def _cases(image, threads):
         cv2.setNumThreads(threads)
         tag = f"OpenCV {cv2.__version__}"
         k3, k48 = 2 * int(4 * 3 + 0.5) + 1, 2 * int(4 * 4.8 + 0.5) + 1
-        scale = 1.0 / (4.0 * math.sqrt(2.0))
+        integer = image.dtype == np.uint8
+        scale = 1.0 / (4.0 * math.sqrt(2.0)) / (255.0 if integer else 1.0)
+
+        def as_float():
+            return np.multiply(image, np.float32(1 / 255), dtype=np.float32) if integer else image
+
+        def cv_gaussian():
+            return cv2.GaussianBlur(as_float(), (k3, k3), 3, borderType=cv2.BORDER_REPLICATE)
 
         def cv_dog():
-            a = cv2.GaussianBlur(image, (k3, k3), 3, borderType=cv2.BORDER_REPLICATE)
-            b = cv2.GaussianBlur(image, (k48, k48), 4.8, borderType=cv2.BORDER_REPLICATE)
+            f = as_float()
+            a = cv2.GaussianBlur(f, (k3, k3), 3, borderType=cv2.BORDER_REPLICATE)
+            b = cv2.GaussianBlur(f, (k48, k48), 4.8, borderType=cv2.BORDER_REPLICATE)
             return cv2.subtract(a, b)
 
         def cv_sobel():
@@ -77,7 +92,7 @@ def _cases(image, threads):
             dy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
             return cv2.multiply(cv2.magnitude(dx, dy), scale)
 
-        peers_g.append((tag, lambda: cv2.GaussianBlur(image, (k3, k3), 3, borderType=cv2.BORDER_REPLICATE)))
+        peers_g.append((tag, cv_gaussian))
         peers_dog.append((tag, cv_dog))
         peers_sobel.append((tag, cv_sobel))
     except ImportError:
@@ -96,9 +111,12 @@ def _time(func):
     return time.perf_counter() - start
 
 
-def _run(pairs, threads, size):
+def _run(pairs, threads, size, dtype="float32"):
     rng = np.random.default_rng(0)
-    image = rng.random((size, size), dtype=np.float32)
+    if dtype == "uint8":
+        image = rng.integers(0, 256, (size, size), dtype=np.uint8)
+    else:
+        image = rng.random((size, size), dtype=np.float32)
     rows = []
     failures = 0
     for case, ours, peers in _cases(image, threads):
@@ -122,7 +140,7 @@ def _run(pairs, threads, size):
     return rows, failures
 
 
-def _print(rows, markdown, threads, size, pairs):
+def _print(rows, markdown, threads, size, pairs, dtype="float32"):
     header = ["case", "peer", "peer / imgconv (median)", "min-max", "imgconv median"]
     table = []
     for case, peer, median, lo, hi, note in rows:
@@ -130,7 +148,7 @@ def _print(rows, markdown, threads, size, pairs):
             table.append([case, peer, note, "", ""])
         else:
             table.append([case, peer, f"{median:.2f}x", f"{lo:.2f}-{hi:.2f}", note])
-    print(f"imgconv.filters benchmark: {size}x{size} float32, {threads} threads (imgconv, OpenCV), "
+    print(f"imgconv.filters benchmark: {size}x{size} {dtype}, {threads} threads (imgconv, OpenCV), "
           f"{pairs} alternating pairs; ratio > 1 means imgconv is faster. {platform.processor() or platform.machine()}")
     if markdown:
         print("| " + " | ".join(header) + " |")
@@ -150,10 +168,12 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=4096, help="image side (default 4096)")
     parser.add_argument("--threads", type=int, default=2, help="threads for imgconv and OpenCV (default 2)")
     parser.add_argument("--pairs", type=int, default=7, help="alternating timing pairs per peer (default 7)")
+    parser.add_argument("--dtype", choices=("float32", "uint8"), default="float32",
+                        help="image dtype (default float32); uint8 results are compared in [0, 1] units")
     parser.add_argument("--markdown", action="store_true", help="print a GitHub markdown table")
     args = parser.parse_args(argv)
-    rows, failures = _run(args.pairs, args.threads, args.size)
-    _print(rows, args.markdown, args.threads, args.size, args.pairs)
+    rows, failures = _run(args.pairs, args.threads, args.size, args.dtype)
+    _print(rows, args.markdown, args.threads, args.size, args.pairs, args.dtype)
     return 1 if failures else 0
 
 

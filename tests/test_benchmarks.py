@@ -68,3 +68,18 @@ def test_target_cells(bench_conv):
     assert bench_conv.fmt_target("matmul", status) == "≥60% ✗"
     assert bench_conv.fmt_target("torch", status) == "≥4× ✓"
     assert bench_conv.fmt_target("copy", status) == ""
+
+
+BENCH_FILTERS = BENCH_CONV.parent / "bench_filters.py"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "uint8"])
+def test_bench_filters_peers_agree_with_imgconv(dtype, capsys):
+    # main() returns 1 when a peer's result differs from imgconv's (1e-4 of the scale):
+    # for uint8 every peer must see the image in [0, 1] units, as imgconv.filters does.
+    spec = importlib.util.spec_from_file_location("bench_filters", BENCH_FILTERS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--size", "96", "--pairs", "1", "--threads", "1", "--dtype", dtype]) == 0
+    out = capsys.readouterr().out
+    assert f"96x96 {dtype}" in out and "MISMATCH" not in out and "scikit-image" in out
