@@ -39,6 +39,113 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
 }
 #endif
 
+#if IMGCONV_HAVE_VECTOR_EXT && MK_OB <= 2
+/* Column kernels (one tap per kernel row: the column pass of a separable filter).
+ * The taps of output row i are input rows i + u, so MK_CR output rows at once
+ * load each input row once and feed it to every row it contributes to, instead
+ * of loading it once per tap from rows a whole image row apart (which missed L1
+ * and ran at a fraction of the FMA rate).  Each output still sums its taps in
+ * order u = 0, 1, ..., so the result is bit-identical to the tap loop.  Rows i
+ * are `out_step` apart in the output, input rows `step` apart; `wc` holds tap
+ * u's weights at wc[u * MK_OB + k]. */
+#define MK_CR (8 / MK_OB)
+/* Vectors of columns per chain tile: MK_CR * MK_OB * MK_CNV accumulators must fit
+ * the register file with the loaded row (32 vector registers with AVX-512, 16 otherwise). */
+#define MK_CNV (IMGCONV_VBYTES == 64 ? 2 : 1)
+
+IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdiff_t ntaps,
+                                               const MK_T *in0, ptrdiff_t step, const MK_T *wc,
+                                               MK_T **outs, const MK_T *bias, ptrdiff_t out0,
+                                               ptrdiff_t out_step)
+{
+    MK_V acc[MK_CR][MK_OB][MK_CNV];
+    MK_V zero = {0};
+    for (int i = 0; i < MK_CR; i++)
+        for (int k = 0; k < MK_OB; k++)
+            for (int v = 0; v < nv; v++)
+                acc[i][k][v] = zero + (bias ? bias[k] : (MK_T)0);
+    const ptrdiff_t nin = MK_CR + ntaps - 1;
+    ptrdiff_t m = 0;
+    /* Input row m feeds output row i with tap u = m - i, when 0 <= u < ntaps:
+     * guarded while rows ramp up and down, every row in between. */
+#define MK_CHAIN_ROW(GUARD)                                                       \
+    {                                                                             \
+        const MK_T *p = in0 + m * step + j;                                       \
+        MK_V x[MK_CNV];                                                           \
+        for (int v = 0; v < nv; v++)                                              \
+            x[v] = *(const MK_VU *)(p + v * MK_VL);                               \
+        for (int i = 0; i < MK_CR; i++) {                                         \
+            const ptrdiff_t u = m - i;                                            \
+            if (GUARD)                                                            \
+                for (int k = 0; k < MK_OB; k++)                                   \
+                    for (int v = 0; v < nv; v++)                                  \
+                        acc[i][k][v] += x[v] * wc[u * MK_OB + k];                 \
+        }                                                                         \
+    }
+    for (; m < MK_CR - 1; m++)
+        MK_CHAIN_ROW(u >= 0 && u < ntaps)
+    for (; m < ntaps; m++)
+        MK_CHAIN_ROW(1)
+    for (; m < nin; m++)
+        MK_CHAIN_ROW(u >= 0 && u < ntaps)
+#undef MK_CHAIN_ROW
+    for (int i = 0; i < MK_CR; i++)
+        for (int k = 0; k < MK_OB; k++)
+            for (int v = 0; v < nv; v++)
+                *(MK_VU *)(outs[k] + out0 + i * out_step + j + v * MK_VL) = acc[i][k][v];
+}
+
+/* q > 0 when tap t reads taps[0] + t * q * in_stride for every t (a column
+ * kernel at dilation q, in units of the block's row stride); 0 otherwise. */
+static ptrdiff_t MK_FN(imgconv_chain_step_)(ptrdiff_t ntaps, const MK_T **taps, ptrdiff_t in_stride)
+{
+    if (ntaps < 2 || in_stride <= 0)
+        return 0;
+    const ptrdiff_t d = taps[1] - taps[0];
+    if (d <= 0 || d % in_stride != 0)
+        return 0;
+    for (ptrdiff_t t = 2; t < ntaps; t++)
+        if (taps[t] - taps[0] != t * d)
+            return 0;
+    return d / in_stride;
+}
+#endif
+
+/* Output row r of a block (see MK_NAME), tap after tap. */
+static void MK_FN(imgconv_row_)(ptrdiff_t r, ptrdiff_t ntaps, const MK_T **taps, const int *tw,
+                                const MK_T *w, ptrdiff_t ncols, MK_T **outs, const MK_T *bias,
+                                ptrdiff_t in_stride, ptrdiff_t out_stride)
+{
+    const ptrdiff_t in_off = r * in_stride, out_off = r * out_stride;
+    ptrdiff_t j = 0;
+#if IMGCONV_HAVE_VECTOR_EXT
+    for (; j + MK_NV * MK_VL <= ncols; j += MK_NV * MK_VL)
+        MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+    for (; j + MK_VL <= ncols; j += MK_VL)
+        MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+    /* A last vector that overlaps the previous one: the overlapped outputs are
+     * recomputed with the same arithmetic, so they are stored unchanged. */
+    if (j < ncols && ncols >= MK_VL) {
+        MK_FN(imgconv_tile_)(1, ncols - MK_VL, ntaps, taps, tw, w, outs, bias, in_off, out_off);
+        j = ncols;
+    }
+#endif
+    /* Remaining columns, same order of summation as the vector tiles. */
+    for (; j < ncols; j++) {
+        MK_T acc[MK_OB];
+        for (int k = 0; k < MK_OB; k++)
+            acc[k] = bias ? bias[k] : (MK_T)0;
+        for (ptrdiff_t t = 0; t < ntaps; t++) {
+            const MK_T x = taps[t][in_off + j];
+            const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
+            for (int k = 0; k < MK_OB; k++)
+                acc[k] += wt[k] * x;
+        }
+        for (int k = 0; k < MK_OB; k++)
+            outs[k][out_off + j] = acc[k];
+    }
+}
+
 /* Rows 0 <= r < nrows of a block: row r reads taps[t] + r * in_stride and writes
  * outs[k] + r * out_stride (consecutive output rows whose taps all move by the
  * same distance, so one tap list serves the whole block). */
@@ -46,39 +153,42 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
                     ptrdiff_t ncols, MK_T **outs, const MK_T *bias, ptrdiff_t nrows,
                     ptrdiff_t in_stride, ptrdiff_t out_stride)
 {
-    for (ptrdiff_t r = 0; r < nrows; r++) {
-        const ptrdiff_t in_off = r * in_stride, out_off = r * out_stride;
-        ptrdiff_t j = 0;
-#if IMGCONV_HAVE_VECTOR_EXT
-        for (; j + MK_NV * MK_VL <= ncols; j += MK_NV * MK_VL)
-            MK_FN(imgconv_tile_)(MK_NV, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
-        for (; j + MK_VL <= ncols; j += MK_VL)
-            MK_FN(imgconv_tile_)(1, j, ntaps, taps, tw, w, outs, bias, in_off, out_off);
-        /* A last vector that overlaps the previous one: the overlapped outputs are
-         * recomputed with the same arithmetic, so they are stored unchanged. */
-        if (j < ncols && ncols >= MK_VL) {
-            MK_FN(imgconv_tile_)(1, ncols - MK_VL, ntaps, taps, tw, w, outs, bias, in_off, out_off);
-            j = ncols;
-        }
-#endif
-        /* Remaining columns, same order of summation as the vector tiles. */
-        for (; j < ncols; j++) {
-            MK_T acc[MK_OB];
+    ptrdiff_t first_free = 0;  /* rows before this one are done */
+#if IMGCONV_HAVE_VECTOR_EXT && MK_OB <= 2
+    MK_T wc[256];
+    const ptrdiff_t q = MK_FN(imgconv_chain_step_)(ntaps, taps, in_stride);
+    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps * MK_OB <= 256) {
+        for (ptrdiff_t t = 0; t < ntaps; t++)
             for (int k = 0; k < MK_OB; k++)
-                acc[k] = bias ? bias[k] : (MK_T)0;
-            for (ptrdiff_t t = 0; t < ntaps; t++) {
-                const MK_T x = taps[t][in_off + j];
-                const MK_T *wt = w + (ptrdiff_t)tw[t] * MK_OB;
-                for (int k = 0; k < MK_OB; k++)
-                    acc[k] += wt[k] * x;
+                wc[t * MK_OB + k] = w[(ptrdiff_t)tw[t] * MK_OB + k];
+        /* Rows c, c + q, c + 2q, ... form a chain (tap u of one is tap u - 1 of
+         * the next); whole chains of MK_CR rows, the rest row by row. */
+        const ptrdiff_t chained = nrows / (q * MK_CR) * (q * MK_CR);
+        for (ptrdiff_t base = 0; base < chained; base += q * MK_CR)
+            for (ptrdiff_t c = 0; c < q; c++) {
+                const ptrdiff_t r0 = base + c;
+                const MK_T *in0 = taps[0] + r0 * in_stride;
+                ptrdiff_t j = 0;
+                for (; j + MK_CNV * MK_VL <= ncols; j += MK_CNV * MK_VL)
+                    MK_FN(imgconv_chain_tile_)(MK_CNV, j, ntaps, in0, q * in_stride, wc, outs, bias,
+                                               r0 * out_stride, q * out_stride);
+                for (; j + MK_VL <= ncols; j += MK_VL)
+                    MK_FN(imgconv_chain_tile_)(1, j, ntaps, in0, q * in_stride, wc, outs, bias,
+                                               r0 * out_stride, q * out_stride);
+                if (j < ncols)  /* overlapping last vector, as in the tap loop */
+                    MK_FN(imgconv_chain_tile_)(1, ncols - MK_VL, ntaps, in0, q * in_stride, wc, outs,
+                                               bias, r0 * out_stride, q * out_stride);
             }
-            for (int k = 0; k < MK_OB; k++)
-                outs[k][out_off + j] = acc[k];
-        }
+        first_free = chained;
     }
+#endif
+    for (ptrdiff_t r = first_free; r < nrows; r++)
+        MK_FN(imgconv_row_)(r, ntaps, taps, tw, w, ncols, outs, bias, in_stride, out_stride);
 }
 
 #undef MK_VL
+#undef MK_CR
+#undef MK_CNV
 #undef MK_NAME
 #undef MK_FN
 #undef MK_NAME3
