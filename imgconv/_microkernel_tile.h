@@ -40,23 +40,25 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
 #endif
 
 #if IMGCONV_HAVE_VECTOR_EXT && MK_OB <= 2
-/* Column kernels (one tap per kernel row: the column pass of a separable filter).
- * The taps of output row i are input rows i + u, so MK_CR output rows at once
- * load each input row once and feed it to every row it contributes to, instead
- * of loading it once per tap from rows a whole image row apart (which missed L1
- * and ran at a fraction of the FMA rate).  Each output still sums its taps in
- * order u = 0, 1, ..., so the result is bit-identical to the tap loop.  Rows i
- * are `out_step` apart in the output, input rows `step` apart; `wc` holds tap
- * u's weights at wc[u * MK_OB + k]. */
+/* Kernels of one input channel (depthwise, single filters, the column pass of a
+ * separable filter).  Tap (u, v) of output row i reads input row i + u, so MK_CR
+ * output rows at once load each (input row, kernel column) vector once and feed
+ * it to every output row it contributes to, instead of once per tap from rows a
+ * whole image row apart (which missed L1: a 25-row column pass ran at a fraction
+ * of the FMA rate).  Each output still sums its taps in the tap list's order
+ * (u, then v), so the result is bit-identical to the tap loop.  Output rows are
+ * `out_step` apart, input rows `step`; kernel column v is `voff[v]` further
+ * along the row, and `wc` holds tap (u, v)'s weights at wc[(u * kw + v) * MK_OB + k]. */
 #define MK_CR (8 / MK_OB)
 /* Vectors of columns per chain tile: MK_CR * MK_OB * MK_CNV accumulators must fit
  * the register file with the loaded row (32 vector registers with AVX-512, 16 otherwise). */
 #define MK_CNV (IMGCONV_VBYTES == 64 ? 2 : 1)
+#define MK_CHAIN_MAX_TAPS 1024
 
-IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdiff_t ntaps,
-                                               const MK_T *in0, ptrdiff_t step, const MK_T *wc,
-                                               MK_T **outs, const MK_T *bias, ptrdiff_t out0,
-                                               ptrdiff_t out_step)
+IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdiff_t kh, ptrdiff_t kw,
+                                               const ptrdiff_t *voff, const MK_T *in0, ptrdiff_t step,
+                                               const MK_T *wc, MK_T **outs, const MK_T *bias,
+                                               ptrdiff_t out0, ptrdiff_t out_step)
 {
     MK_V acc[MK_CR][MK_OB][MK_CNV];
     MK_V zero = {0};
@@ -64,30 +66,32 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
         for (int k = 0; k < MK_OB; k++)
             for (int v = 0; v < nv; v++)
                 acc[i][k][v] = zero + (bias ? bias[k] : (MK_T)0);
-    const ptrdiff_t nin = MK_CR + ntaps - 1;
+    const ptrdiff_t nin = MK_CR + kh - 1;
     ptrdiff_t m = 0;
-    /* Input row m feeds output row i with tap u = m - i, when 0 <= u < ntaps:
+    /* Input row m feeds output row i with kernel row u = m - i, when 0 <= u < kh:
      * guarded while rows ramp up and down, every row in between. */
 #define MK_CHAIN_ROW(GUARD)                                                       \
-    {                                                                             \
-        const MK_T *p = in0 + m * step + j;                                       \
+    for (ptrdiff_t c = 0; c < kw; c++) {                                          \
+        const MK_T *p = in0 + m * step + voff[c] + j;                             \
         MK_V x[MK_CNV];                                                           \
         for (int v = 0; v < nv; v++)                                              \
             x[v] = *(const MK_VU *)(p + v * MK_VL);                               \
         for (int i = 0; i < MK_CR; i++) {                                         \
             const ptrdiff_t u = m - i;                                            \
-            if (GUARD)                                                            \
+            if (GUARD) {                                                          \
+                const MK_T *wt = wc + (u * kw + c) * MK_OB;                       \
                 for (int k = 0; k < MK_OB; k++)                                   \
                     for (int v = 0; v < nv; v++)                                  \
-                        acc[i][k][v] += x[v] * wc[u * MK_OB + k];                 \
+                        acc[i][k][v] += x[v] * wt[k];                             \
+            }                                                                     \
         }                                                                         \
     }
     for (; m < MK_CR - 1; m++)
-        MK_CHAIN_ROW(u >= 0 && u < ntaps)
-    for (; m < ntaps; m++)
+        MK_CHAIN_ROW(u >= 0 && u < kh)
+    for (; m < kh; m++)
         MK_CHAIN_ROW(1)
     for (; m < nin; m++)
-        MK_CHAIN_ROW(u >= 0 && u < ntaps)
+        MK_CHAIN_ROW(u >= 0 && u < kh)
 #undef MK_CHAIN_ROW
     for (int i = 0; i < MK_CR; i++)
         for (int k = 0; k < MK_OB; k++)
@@ -95,19 +99,27 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
                 *(MK_VU *)(outs[k] + out0 + i * out_step + j + v * MK_VL) = acc[i][k][v];
 }
 
-/* q > 0 when tap t reads taps[0] + t * q * in_stride for every t (a column
- * kernel at dilation q, in units of the block's row stride); 0 otherwise. */
-static ptrdiff_t MK_FN(imgconv_chain_step_)(ptrdiff_t ntaps, const MK_T **taps, ptrdiff_t in_stride)
+/* The tap list as kernel rows: q > 0 and kw when tap u * kw + v reads
+ * taps[v] + u * q * in_stride for every (u, v) (kernel rows q block rows apart:
+ * the dilation, in units of the row stride); 0 otherwise. */
+static ptrdiff_t MK_FN(imgconv_chain_step_)(ptrdiff_t ntaps, const MK_T **taps, ptrdiff_t in_stride,
+                                            ptrdiff_t *kw_out)
 {
     if (ntaps < 2 || in_stride <= 0)
         return 0;
-    const ptrdiff_t d = taps[1] - taps[0];
-    if (d <= 0 || d % in_stride != 0)
-        return 0;
-    for (ptrdiff_t t = 2; t < ntaps; t++)
-        if (taps[t] - taps[0] != t * d)
-            return 0;
-    return d / in_stride;
+    for (ptrdiff_t kw = 1; kw < ntaps; kw++) {
+        const ptrdiff_t d = taps[kw] - taps[0];
+        if (ntaps % kw != 0 || d <= 0 || d % in_stride != 0)
+            continue;
+        ptrdiff_t t = kw;
+        while (t < ntaps && taps[t] - taps[t - kw] == d)
+            t++;
+        if (t < ntaps)
+            return 0;  /* the first candidate fails: not a single-channel kernel */
+        *kw_out = kw;
+        return d / in_stride;
+    }
+    return 0;
 }
 #endif
 
@@ -155,14 +167,18 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
 {
     ptrdiff_t first_free = 0;  /* rows before this one are done */
 #if IMGCONV_HAVE_VECTOR_EXT && MK_OB <= 2
-    MK_T wc[256];
-    const ptrdiff_t q = MK_FN(imgconv_chain_step_)(ntaps, taps, in_stride);
-    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps * MK_OB <= 256) {
+    MK_T wc[MK_CHAIN_MAX_TAPS * MK_OB];
+    ptrdiff_t voff[MK_CHAIN_MAX_TAPS], kw = 0;
+    const ptrdiff_t q = MK_FN(imgconv_chain_step_)(ntaps, taps, in_stride, &kw);
+    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS) {
+        const ptrdiff_t kh = ntaps / kw, step = q * in_stride;
         for (ptrdiff_t t = 0; t < ntaps; t++)
             for (int k = 0; k < MK_OB; k++)
                 wc[t * MK_OB + k] = w[(ptrdiff_t)tw[t] * MK_OB + k];
-        /* Rows c, c + q, c + 2q, ... form a chain (tap u of one is tap u - 1 of
-         * the next); whole chains of MK_CR rows, the rest row by row. */
+        for (ptrdiff_t c = 0; c < kw; c++)
+            voff[c] = taps[c] - taps[0];
+        /* Rows c, c + q, c + 2q, ... form a chain (kernel row u of one is kernel
+         * row u - 1 of the next); whole chains of MK_CR rows, the rest row by row. */
         const ptrdiff_t chained = nrows / (q * MK_CR) * (q * MK_CR);
         for (ptrdiff_t base = 0; base < chained; base += q * MK_CR)
             for (ptrdiff_t c = 0; c < q; c++) {
@@ -170,13 +186,13 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
                 const MK_T *in0 = taps[0] + r0 * in_stride;
                 ptrdiff_t j = 0;
                 for (; j + MK_CNV * MK_VL <= ncols; j += MK_CNV * MK_VL)
-                    MK_FN(imgconv_chain_tile_)(MK_CNV, j, ntaps, in0, q * in_stride, wc, outs, bias,
+                    MK_FN(imgconv_chain_tile_)(MK_CNV, j, kh, kw, voff, in0, step, wc, outs, bias,
                                                r0 * out_stride, q * out_stride);
                 for (; j + MK_VL <= ncols; j += MK_VL)
-                    MK_FN(imgconv_chain_tile_)(1, j, ntaps, in0, q * in_stride, wc, outs, bias,
+                    MK_FN(imgconv_chain_tile_)(1, j, kh, kw, voff, in0, step, wc, outs, bias,
                                                r0 * out_stride, q * out_stride);
                 if (j < ncols)  /* overlapping last vector, as in the tap loop */
-                    MK_FN(imgconv_chain_tile_)(1, ncols - MK_VL, ntaps, in0, q * in_stride, wc, outs,
+                    MK_FN(imgconv_chain_tile_)(1, ncols - MK_VL, kh, kw, voff, in0, step, wc, outs,
                                                bias, r0 * out_stride, q * out_stride);
             }
         first_free = chained;
@@ -189,6 +205,7 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
 #undef MK_VL
 #undef MK_CR
 #undef MK_CNV
+#undef MK_CHAIN_MAX_TAPS
 #undef MK_NAME
 #undef MK_FN
 #undef MK_NAME3

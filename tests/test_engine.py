@@ -114,27 +114,29 @@ def test_tall_images_run_in_row_blocks(path, mode, layout):
 @pytest.mark.parametrize("kh, stride, dilation", [(2, 1, 1), (3, 1, 1), (9, 1, 3), (25, 1, 1), (6, 2, 4),
                                                   (5, 2, 3), (40, 1, 1)])
 @pytest.mark.parametrize("og", [1, 2, 3])
-def test_column_kernels_share_input_rows_across_output_rows(path, kh, stride, dilation, og):
-    """Column kernels (the first pass of separable filters) run 8 / og output rows at once,
-    each input row loaded once for all of them (stride 2 with dilation 4 chains every
-    other row; dilation 3 at stride 2 does not chain): every mode, float and uint8, rows
-    and columns that do not fill whole tiles."""
+@pytest.mark.parametrize("kw", [1, 3])
+def test_single_channel_kernels_share_input_rows_across_output_rows(path, kh, stride, dilation, og, kw):
+    """Kernels of one input channel (depthwise, single filters, column passes of separable
+    filters) run 8 / og output rows at once, each (input row, kernel column) loaded once
+    for all of them (stride 2 with dilation 4 chains every other row; dilation 3 at
+    stride 2 does not chain): every mode, float and uint8, rows and columns that do not
+    fill whole tiles."""
     for i, mode in enumerate(MODES):
-        cfg = dict(n=1, groups=2, cg=1, og=og, kh=kh, kw=1, h=203 + i, w=(70, 9, 33, 16, 47)[i],
-                   pads=(kh * dilation // 2, kh * dilation - kh * dilation // 2, 1, 2),
-                   stride=(stride, 1), dilation=(dilation, 1), mode=mode, cval=1.5, dtype=np.float32,
+        cfg = dict(n=1, groups=2, cg=1, og=og, kh=kh, kw=kw, h=203 + i, w=(70, 9, 33, 16, 47)[i],
+                   pads=(kh * dilation // 2, kh * dilation - kh * dilation // 2, 1, 2 * kw),
+                   stride=(stride, 1), dilation=(dilation, kw), mode=mode, cval=1.5, dtype=np.float32,
                    bias=i % 2 == 0, path=path, threads=2)
         with _dispatch.using(path):
             _run_and_check(cfg, 20 + i)
             _run_and_check(dict(cfg, dtype=np.float64, threads=1), 30 + i)
             rng = np.random.default_rng(40 + i)
             x = rng.integers(0, 255, size=(1, 2, cfg["h"], cfg["w"]), endpoint=True).astype(np.uint8)
-            w = rng.standard_normal((2 * og, 1, kh, 1)).astype(np.float32)
+            w = rng.standard_normal((2 * og, 1, kh, kw)).astype(np.float32)
             kwargs = dict(pads=cfg["pads"], mode=mode, stride=cfg["stride"], dilation=cfg["dilation"], groups=2)
             got = _engine.correlate(x, w, num_threads=2, **kwargs)
         want = reference_correlate(x, w, **kwargs)
         bound = reference_bound(x, w, cval=0.0, **kwargs)
-        assert np.all(np.abs(got - want) <= 2 * (kh + 1) * np.finfo(np.float32).eps * bound)
+        assert np.all(np.abs(got - want) <= 2 * (kh * kw + 1) * np.finfo(np.float32).eps * bound)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
