@@ -280,34 +280,27 @@ def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 
                              cval=cval / scale, dilation=dilation, num_threads=num_threads)
 
 
-def _centre_pad(kernel, length):
-    extra = (length - kernel.shape[0]) // 2
-    return np.pad(kernel, (extra, extra))
+def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0):
+    """Separable filtering of the ``(C, 1, H, W)`` batch with ``outer(column, row)``: ``(C, 1, H, W)``.
 
-
-def _correlate_separable(x, factors, *, mode, cval, dilation, num_threads, scale=1.0):
-    """Separable filtering of the ``(C, 1, H, W)`` batch with ``O`` kernels ``outer(col, row)``.
-
-    `factors` is a list of ``(column, row)`` pairs of odd-length, centred 1-D
-    kernels.  Two engine calls: a column pass with ``(O, 1, kh, 1)`` weights
-    (one output per kernel), then a row pass with ``(O, 1, 1, kw)`` weights and
-    ``groups = O``.  Shorter factors are zero-padded to the longest one.  Each
-    pass extends its input with `mode` / `cval`, as scipy.ndimage's separable
-    filters do.  `scale` as for :func:`_correlate_stack` (the column pass takes
-    it, so the float intermediate is already in converted units).  Returns
-    ``(C, O, H, W)``.
+    `column` and `row` are odd-length, centred 1-D kernels.  Two engine calls,
+    a column pass then a row pass, each extending its input with `mode` /
+    `cval` as scipy.ndimage's separable filters do.  `scale` as for
+    :func:`_correlate_stack` (the column pass takes it, so the float
+    intermediate is already in converted units).  Kernels of different lengths
+    take separate calls: zero-padding the shorter one would multiply pixels
+    beyond its reach by 0, which turns an inf into NaN.
     """
     dh, dw = dilation
-    kh = max(col.shape[0] for col, _ in factors)
-    kw = max(row.shape[0] for _, row in factors)
-    cols = np.stack([_centre_pad(col, kh) for col, _ in factors])[:, None, :, None]
-    rows = np.stack([_centre_pad(row, kw) for _, row in factors])[:, None, None, :]
+    kh, kw = len(column), len(row)
     rh, rw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
     dtype = _compute_dtype(x)
-    tmp = _engine.correlate(x, np.ascontiguousarray(cols * scale, dtype=dtype), pads=(rh, rh, 0, 0), mode=mode,
-                            cval=cval / scale, dilation=(dh, 1), num_threads=num_threads)
-    return _engine.correlate(tmp, np.ascontiguousarray(rows, dtype=dtype), pads=(0, 0, rw, rw), mode=mode,
-                             cval=cval, dilation=(1, dw), groups=len(factors), num_threads=num_threads)
+    column = np.ascontiguousarray(np.asarray(column).reshape(1, 1, kh, 1) * scale, dtype=dtype)
+    tmp = _engine.correlate(x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval / scale, dilation=(dh, 1),
+                            num_threads=num_threads)
+    row = np.ascontiguousarray(np.asarray(row).reshape(1, 1, 1, kw), dtype=dtype)
+    return _engine.correlate(tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw),
+                             num_threads=num_threads)
 
 
 def _gaussian_1d(sigma, truncate):
@@ -1136,9 +1129,9 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
             raise ValueError(f"`out` must have the shape of the image {layout.shape}; got {out.shape}")
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
-    factors = [(_gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate))]
-    y = _correlate_separable(layout.pixels, factors, mode=engine_mode, cval=cval, dilation=dilation,
-                             num_threads=threads, scale=layout.scale)
+    y = _correlate_separable(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
+                             mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
+                             scale=layout.scale)
     result = layout.restore(y[:, 0])
     if out is not None:
         out[...] = result
@@ -1178,10 +1171,9 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
 
     Notes
     -----
-    Two engine calls for both Gaussians: the column pass produces both
-    smoothed images from one ``(2, 1, k, 1)`` weight (the narrower kernel
-    zero-padded to the wider one), the row pass filters each with its own
-    ``(1, k)`` kernel (``groups=2``).
+    Each Gaussian is a column pass and a row pass with kernels of its own
+    length (as scikit-image, an inf pixel gives -inf, not NaN, where only the
+    wider Gaussian reaches it); the difference is taken in place.
 
     Examples
     --------
@@ -1205,16 +1197,17 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
     cval = _check_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
-    factors = [(_gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate)) for s in (low, high)]
-    y = _correlate_separable(layout.pixels, factors, mode=engine_mode, cval=cval, dilation=dilation,
-                             num_threads=threads, scale=layout.scale)
-    result = np.empty(y.shape[:1] + y.shape[2:], dtype=y.dtype)
+    low_pass, high_pass = (
+        _correlate_separable(layout.pixels, _gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate),
+                             mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
+                             scale=layout.scale)[:, 0]
+        for s in (low, high))
 
     def work(rows):
-        np.subtract(y[:, 0, rows], y[:, 1, rows], out=result[:, rows])
+        np.subtract(low_pass[:, rows], high_pass[:, rows], out=low_pass[:, rows])
 
-    _blockwise(result.shape[1], threads, work)
-    return layout.restore(result)
+    _blockwise(low_pass.shape[1], threads, work)
+    return layout.restore(low_pass)
 
 
 # --------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def _transform(x, n_scales, engine_mode, threads):
     current = x
     for j in range(n_scales):
         d = 2 ** j
-        smooth = _correlate_separable(current, [(B3_SPLINE, B3_SPLINE)], mode=engine_mode, cval=0.0,
+        smooth = _correlate_separable(current, B3_SPLINE, B3_SPLINE, mode=engine_mode, cval=0.0,
                                       dilation=(d, d), num_threads=threads)
         detail, prev, nxt = coeffs[j], current[:, 0], smooth[:, 0]
 

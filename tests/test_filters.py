@@ -329,6 +329,22 @@ def test_difference_of_gaussians_dilated(dilation):
     assert_close(ours, ref, image)
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_non_finite_pixels_spread_as_in_skimage(value):
+    # Each Gaussian reaches only its own radius: beyond the narrower one's, an inf
+    # pixel gives -inf (finite - inf), not NaN (inf * 0 from a zero-padded kernel).
+    image = np.zeros((48, 53))
+    image[20, 30] = value
+    with np.errstate(invalid="ignore"):
+        for ours, ref in ((filters.difference_of_gaussians(image, 1, 2), skf.difference_of_gaussians(image, 1, 2)),
+                          (filters.gaussian(image, 1.5), skf.gaussian(image, sigma=1.5))):
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+            np.testing.assert_array_equal(np.isposinf(ours), np.isposinf(ref))
+            np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(ref))
+            finite = np.isfinite(ref)
+            np.testing.assert_allclose(ours[finite], ref[finite], rtol=0, atol=1e-12)
+
+
 def test_gaussian_dilated_uint8_channels():
     image = _crop("astronaut")
     ours = filters.gaussian(image, 1.0, dilation=2, channel_axis=-1)
