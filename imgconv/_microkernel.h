@@ -35,6 +35,15 @@
 #  define IMGCONV_VBYTES 16
 #endif
 
+/* Full unrolling of short loops with compile-time trip counts (a hint only). */
+#if defined(__clang__)
+#  define IMGCONV_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#  define IMGCONV_UNROLL _Pragma("GCC unroll 8")
+#else
+#  define IMGCONV_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #  define IMGCONV_INLINE static inline __attribute__((always_inline))
 #  define IMGCONV_HAVE_VECTOR_EXT 1

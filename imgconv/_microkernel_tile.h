@@ -66,32 +66,34 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
         for (int k = 0; k < MK_OB; k++)
             for (int v = 0; v < nv; v++)
                 acc[i][k][v] = zero + (bias ? bias[k] : (MK_T)0);
-    const ptrdiff_t nin = MK_CR + kh - 1;
-    ptrdiff_t m = 0;
-    /* Input row m feeds output row i with kernel row u = m - i, when 0 <= u < kh:
-     * guarded while rows ramp up and down, every row in between. */
-#define MK_CHAIN_ROW(GUARD)                                                       \
+    /* Input row m feeds output row i with kernel row u = m - i.  With kh >= MK_CR
+     * (the caller checks) every u < kh while rows ramp up (m < MK_CR - 1, rows
+     * i <= m) and every u >= 0 while they ramp down (m = kh + s, rows i > s): the
+     * unrolled ramps test only compile-time conditions, and the rows in between
+     * feed every output row. */
+#define MK_CHAIN_ROW(M, GUARD)                                                    \
     for (ptrdiff_t c = 0; c < kw; c++) {                                          \
-        const MK_T *p = in0 + m * step + voff[c] + j;                             \
+        const MK_T *p = in0 + (M) * step + voff[c] + j;                           \
         MK_V x[MK_CNV];                                                           \
         for (int v = 0; v < nv; v++)                                              \
             x[v] = *(const MK_VU *)(p + v * MK_VL);                               \
         for (int i = 0; i < MK_CR; i++) {                                         \
-            const ptrdiff_t u = m - i;                                            \
             if (GUARD) {                                                          \
-                const MK_T *wt = wc + (u * kw + c) * MK_OB;                       \
+                const MK_T *wt = wc + (((M) - i) * kw + c) * MK_OB;               \
                 for (int k = 0; k < MK_OB; k++)                                   \
                     for (int v = 0; v < nv; v++)                                  \
                         acc[i][k][v] += x[v] * wt[k];                             \
             }                                                                     \
         }                                                                         \
     }
-    for (; m < MK_CR - 1; m++)
-        MK_CHAIN_ROW(u >= 0 && u < kh)
-    for (; m < kh; m++)
-        MK_CHAIN_ROW(1)
-    for (; m < nin; m++)
-        MK_CHAIN_ROW(u >= 0 && u < kh)
+    IMGCONV_UNROLL
+    for (int m = 0; m < MK_CR - 1; m++)
+        MK_CHAIN_ROW(m, i <= m)
+    for (ptrdiff_t m = MK_CR - 1; m < kh; m++)
+        MK_CHAIN_ROW(m, 1)
+    IMGCONV_UNROLL
+    for (int s = 0; s < MK_CR - 1; s++)
+        MK_CHAIN_ROW(kh + s, i > s)
 #undef MK_CHAIN_ROW
     for (int i = 0; i < MK_CR; i++)
         for (int k = 0; k < MK_OB; k++)
@@ -170,7 +172,8 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
     MK_T wc[MK_CHAIN_MAX_TAPS * MK_OB];
     ptrdiff_t voff[MK_CHAIN_MAX_TAPS], kw = 0;
     const ptrdiff_t q = MK_FN(imgconv_chain_step_)(ntaps, taps, in_stride, &kw);
-    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS) {
+    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS
+        && ntaps / kw >= MK_CR) {
         const ptrdiff_t kh = ntaps / kw, step = q * in_stride;
         for (ptrdiff_t t = 0; t < ntaps; t++)
             for (int k = 0; k < MK_OB; k++)
