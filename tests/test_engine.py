@@ -110,6 +110,30 @@ def test_tall_images_run_in_row_blocks(path, mode, layout):
         _run_and_check(dict(cfg, dtype=np.float64, threads=1), 14)
 
 
+@st.composite
+def tall_single_channel_configs(draw):
+    """Kernels of 4-12 rows on one input channel per group: the row-sharing chains."""
+    kh, kw = draw(st.integers(4, 12)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    sh = draw(st.sampled_from([1, 1, 2, 3]))
+    h, w = draw(st.integers(1, 90)), draw(st.integers(1, 40))
+    pads = (draw(st.integers(0, 12)), draw(st.integers(0, 12)), draw(st.integers(0, 4)), draw(st.integers(0, 4)))
+    kh = max(1, min(kh, (h + pads[0] + pads[1] - 1) // dh + 1))
+    kw = max(1, min(kw, (w + pads[2] + pads[3] - 1) // dw + 1))
+    return dict(n=draw(st.integers(1, 2)), groups=draw(st.sampled_from([1, 3])), cg=1, og=draw(st.integers(1, 3)),
+                kh=kh, kw=kw, h=h, w=w, pads=pads, stride=(sh, 1), dilation=(dh, dw),
+                mode=draw(st.sampled_from(MODES)), cval=draw(st.sampled_from([0.0, 1.5])),
+                dtype=draw(st.sampled_from([np.float32, np.float64])), bias=draw(st.booleans()),
+                path=draw(st.sampled_from(_dispatch.available_paths())), threads=draw(st.sampled_from([1, 2])))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=tall_single_channel_configs(), seed=st.integers(0, 2**32 - 1))
+def test_tall_single_channel_kernels_match_reference(cfg, seed):
+    with _dispatch.using(cfg["path"]):
+        _run_and_check(cfg, seed)
+
+
 @pytest.mark.parametrize("path", _dispatch.available_paths())
 @pytest.mark.parametrize("kh, stride, dilation", [(3, 1, 1), (8, 1, 2), (9, 1, 3), (25, 1, 1), (6, 2, 4),
                                                   (9, 2, 4), (5, 2, 3), (40, 1, 1)])
