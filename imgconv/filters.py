@@ -280,7 +280,7 @@ def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 
                              cval=cval / scale, dilation=dilation, num_threads=num_threads)
 
 
-def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0):
+def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0, out=None):
     """Separable filtering of the ``(C, 1, H, W)`` batch with ``outer(column, row)``: ``(C, 1, H, W)``.
 
     `column` and `row` are odd-length, centred 1-D kernels.  Two engine calls,
@@ -289,7 +289,8 @@ def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, s
     :func:`_correlate_stack` (the column pass takes it, so the float
     intermediate is already in converted units).  Kernels of different lengths
     take separate calls: zero-padding the shorter one would multiply pixels
-    beyond its reach by 0, which turns an inf into NaN.
+    beyond its reach by 0, which turns an inf into NaN.  `out`: a C-contiguous
+    ``(C, 1, H, W)`` array of the compute dtype for the row pass to fill.
     """
     dh, dw = dilation
     kh, kw = len(column), len(row)
@@ -300,7 +301,7 @@ def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, s
                             num_threads=num_threads)
     row = np.ascontiguousarray(np.asarray(row).reshape(1, 1, 1, kw), dtype=dtype)
     return _engine.correlate(tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw),
-                             num_threads=num_threads)
+                             out=out, num_threads=num_threads)
 
 
 def _gaussian_1d(sigma, truncate):
@@ -1129,9 +1130,16 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
             raise ValueError(f"`out` must have the shape of the image {layout.shape}; got {out.shape}")
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
+    # An `out` already in the engine's layout and dtype is filled by the row pass
+    # itself (no result array, no copy); the image is not read by then, so `out`
+    # may be the image.
+    direct = (out is not None and out.dtype == layout.dtype and out.flags.c_contiguous
+              and layout.channel_axis in (None, 0))
     y = _correlate_separable(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
                              mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
-                             scale=layout.scale)
+                             scale=layout.scale, out=out.reshape(layout.pixels.shape) if direct else None)
+    if direct:
+        return out
     result = layout.restore(y[:, 0])
     if out is not None:
         out[...] = result

@@ -189,6 +189,24 @@ def test_gaussian_preserve_range_and_out():
     assert_close(out, skf.gaussian(img_as_float64(image), sigma=2), out)
 
 
+@pytest.mark.parametrize("channel_axis", [None, 0, -1])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
+def test_gaussian_out_is_filled_and_may_be_the_image(channel_axis, out_dtype):
+    rng = np.random.default_rng(21)
+    image = rng.random((37, 41) if channel_axis is None else (3, 37, 41) if channel_axis == 0 else (37, 41, 3),
+                       dtype=np.float32)
+    expected = filters.gaussian(image, 1.7, channel_axis=channel_axis)
+    out = np.full(image.shape, np.nan, out_dtype)
+    assert filters.gaussian(image, 1.7, channel_axis=channel_axis, out=out) is out
+    np.testing.assert_array_equal(out, expected.astype(out_dtype))
+    in_place = image.copy()
+    assert filters.gaussian(in_place, 1.7, channel_axis=channel_axis, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    strided = np.full(image.shape[:-1] + (2 * image.shape[-1],), np.nan, np.float32)[..., ::2]
+    filters.gaussian(image, 1.7, channel_axis=channel_axis, out=strided)
+    np.testing.assert_array_equal(strided, expected)
+
+
 def test_difference_of_gaussians_equal_skimage(sample):
     image, channel_axis = sample
     for low, high in ((1.0, None), (1.5, 4.0), ((1.0, 2.0), (2.0, 3.0))):
