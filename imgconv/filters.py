@@ -168,6 +168,19 @@ class _Layout:
             raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
         return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
 
+    def engine_out(self, out):
+        """`out` as a ``(C, 1, H, W)`` array for the engine to fill, or None when it must be copied into.
+
+        Only for an `out` in the compute dtype whose memory is already the engine's
+        layout (C-contiguous, no channel axis or channels first) and that does not
+        overlap the image, which the engine reads while it writes.
+        """
+        if (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == self.dtype
+                and out.flags.c_contiguous and out.flags.writeable and self.channel_axis in (None, 0)
+                and not np.may_share_memory(out, self.pixels)):
+            return out.reshape(self.pixels.shape)
+        return None
+
     def restore(self, y):
         """``(C, H, W)`` engine result -> the image layout (C-contiguous)."""
         if self.channel_axis is None:
@@ -267,17 +280,18 @@ def _scipy_pads(shape, dilation, origin=(0, 0)):
     return tuple(pads)
 
 
-def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0):
+def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None):
     """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
 
     The result is that of the batch ``x * scale``: `scale` goes into the
     kernels (and `cval` into the units of `x`), so uint8/uint16 pixels are
-    read as stored (``_Layout.pixels`` / ``_Layout.scale``).
+    read as stored (``_Layout.pixels`` / ``_Layout.scale``).  `out`: an array
+    for the engine to fill (see ``_Layout.engine_out``).
     """
     stack = np.asarray(stack)
     weight = np.ascontiguousarray(stack[:, None] * scale, dtype=_compute_dtype(x))
     return _engine.correlate(x, weight, pads=_scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
-                             cval=cval / scale, dilation=dilation, num_threads=num_threads)
+                             cval=cval / scale, dilation=dilation, out=out, num_threads=num_threads)
 
 
 def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0, out=None):
@@ -289,8 +303,8 @@ def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, s
     :func:`_correlate_stack` (the column pass takes it, so the float
     intermediate is already in converted units).  Kernels of different lengths
     take separate calls: zero-padding the shorter one would multiply pixels
-    beyond its reach by 0, which turns an inf into NaN.  `out`: a C-contiguous
-    ``(C, 1, H, W)`` array of the compute dtype for the row pass to fill.
+    beyond its reach by 0, which turns an inf into NaN.  `out`: an array for
+    the row pass to fill (see ``_Layout.engine_out``).
     """
     dh, dw = dilation
     kh, kw = len(column), len(row)
@@ -384,9 +398,10 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation,
                 f"(dilated) kernel extent; got origin={origin} and K={extent} along axis {axis}")
     if convolution:
         origin = tuple(-o - (1 - extent % 2) for o, extent in zip(origin, extents))
+    direct = layout.engine_out(output)
     y = _correlate_stack(layout.pixels, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
-                         num_threads=threads, origin=origin, scale=layout.scale)
-    return _finish_output(layout.restore(y[:, 0]), output)
+                         num_threads=threads, origin=origin, scale=layout.scale, out=direct)
+    return output if direct is not None else _finish_output(layout.restore(y[:, 0]), output)
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, dilation=1,
@@ -1130,15 +1145,11 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
             raise ValueError(f"`out` must have the shape of the image {layout.shape}; got {out.shape}")
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
-    # An `out` already in the engine's layout and dtype is filled by the row pass
-    # itself (no result array, no copy); the image is not read by then, so `out`
-    # may be the image.
-    direct = (out is not None and out.dtype == layout.dtype and out.flags.c_contiguous
-              and layout.channel_axis in (None, 0))
+    direct = layout.engine_out(out)  # filled by the row pass itself: no result array, no copy
     y = _correlate_separable(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
                              mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
-                             scale=layout.scale, out=out.reshape(layout.pixels.shape) if direct else None)
-    if direct:
+                             scale=layout.scale, out=direct)
+    if direct is not None:
         return out
     result = layout.restore(y[:, 0])
     if out is not None:

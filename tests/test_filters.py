@@ -610,6 +610,19 @@ def test_correlate_output_argument():
     out = np.empty(image.shape, np.float32)
     assert filters.correlate(image, weights, output=out) is out
     np.testing.assert_array_equal(out, ref)
+    # an output that is the image (read while written: copied into) or a strided view
+    for target in (image.copy(), np.empty((image.shape[0], 2 * image.shape[1]), np.float32)[:, ::2]):
+        source = target if target.flags.c_contiguous else image
+        if source is target:
+            target[...] = image
+        assert filters.correlate(source, weights, output=target) is target
+        np.testing.assert_array_equal(target, ref)
+    rgb = img_as_float32(_crop("astronaut"))
+    for axis in (0, -1):
+        image3 = np.ascontiguousarray(np.moveaxis(rgb, -1, axis))
+        out3 = np.full(image3.shape, np.nan, np.float32)
+        assert filters.convolve(image3, weights[::-1], output=out3, channel_axis=axis) is out3
+        np.testing.assert_array_equal(out3, filters.convolve(image3, weights[::-1], channel_axis=axis))
 
 
 @pytest.mark.parametrize("name", ["sobel", "gaussian", "difference_of_gaussians", "correlate", "gabor"])
