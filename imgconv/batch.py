@@ -780,20 +780,25 @@ def _default_workers(backend, n_tasks, budget):
 
 
 def _run_pool(executor, submit, tasks, window):
-    """Yield (task, record or exception) with at most `window` tasks in flight."""
-    pending = {}
-    iterator = iter(tasks)
+    """Yield (task, record or exception) with at most `window` tasks in flight.
+
+    Tasks that finish together are yielded in submission order, so that with
+    ``on_error='raise'`` the error raised is the earliest file's, not whichever
+    one a set happens to list first.
+    """
+    pending = {}  # future -> (submission index, task)
+    iterator = enumerate(tasks)
     try:
-        for task in iterator:
-            pending[submit(executor, task)] = task
+        for index, task in iterator:
+            pending[submit(executor, task)] = (index, task)
             if len(pending) >= window:
                 break
         while pending:
             finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in finished:
-                task = pending.pop(future)
-                for next_task in iterator:
-                    pending[submit(executor, next_task)] = next_task
+            for future in sorted(finished, key=lambda f: pending[f][0]):
+                _, task = pending.pop(future)
+                for index, next_task in iterator:
+                    pending[submit(executor, next_task)] = (index, next_task)
                     break
                 try:
                     outcome = future.result()

@@ -4,6 +4,7 @@ Oracle: the pipeline called on each image in memory (:meth:`Pipeline.__call__`),
 whose own correctness is tested in test_pipeline.py.
 """
 
+import concurrent.futures
 import io
 import json
 import os
@@ -497,3 +498,15 @@ def test_contact_sheet_plain_and_matplotlib(src, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     labelled = imread(batch.contact_sheet(report.outputs[:2], tmp_path / "mpl.png", names=names))
     assert labelled.ndim == 3 and labelled.shape[2] == 3 and labelled.std() > 0
+
+
+def test_tasks_finishing_together_are_reported_in_submission_order():
+    # With on_error='raise' the error raised must be the earliest failing file's: futures that
+    # complete together come out in the order their tasks were submitted, not in set order.
+    futures = [concurrent.futures.Future() for _ in range(64)]
+    for i, future in enumerate(futures):
+        future.set_result(i)
+    handed_out = iter(np.random.default_rng(3).permutation(64).tolist())
+    yielded = [task for task, _ in batch._run_pool(None, lambda executor, task: futures[next(handed_out)],
+                                                   list(range(64)), window=64)]
+    assert yielded == list(range(64))
