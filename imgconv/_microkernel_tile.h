@@ -49,10 +49,15 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
  * (u, then v), so the result is bit-identical to the tap loop.  Output rows are
  * `out_step` apart, input rows `step`; kernel column v is `voff[v]` further
  * along the row, and `wc` holds tap (u, v)'s weights at wc[(u * kw + v) * MK_OB + k]. */
-#define MK_CR (8 / MK_OB)
-/* Vectors of columns per chain tile: MK_CR * MK_OB * MK_CNV accumulators must fit
- * the register file with the loaded row (32 vector registers with AVX-512, 16 otherwise). */
-#define MK_CNV (IMGCONV_VBYTES == 64 ? 2 : 1)
+/* Output rows x 2 vectors of columns per chain tile: MK_CR * MK_OB * 2 accumulators
+ * plus the loaded row fit the register file (32 vector registers with AVX-512, 16
+ * otherwise).  Two vectors per row: with AVX2, one 32-byte vector per row and tile
+ * stored half cache lines and measured slower than the tap loop on column kernels. */
+#define MK_CR ((IMGCONV_VBYTES == 64 ? 8 : 6) / MK_OB)
+#define MK_CNV 2
+/* Kernels of fewer rows take the tap loop: with 3-7 rows the chain measured
+ * 0.5-0.85x of it (AVX-512, runtime-guarded ramps), from 9 rows 1.1-2x. */
+#define MK_CHAIN_MIN_ROWS 8
 #define MK_CHAIN_MAX_TAPS 1024
 
 IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdiff_t kh, ptrdiff_t kw,
@@ -67,10 +72,10 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
             for (int v = 0; v < nv; v++)
                 acc[i][k][v] = zero + (bias ? bias[k] : (MK_T)0);
     /* Input row m feeds output row i with kernel row u = m - i.  With kh >= MK_CR
-     * (the caller checks) every u < kh while rows ramp up (m < MK_CR - 1, rows
-     * i <= m) and every u >= 0 while they ramp down (m = kh + s, rows i > s): the
-     * unrolled ramps test only compile-time conditions, and the rows in between
-     * feed every output row. */
+     * (the caller checks kh >= MK_CHAIN_MIN_ROWS >= MK_CR) every u < kh while rows
+     * ramp up (m < MK_CR - 1, rows i <= m) and every u >= 0 while they ramp down
+     * (m = kh + s, rows i > s): the unrolled ramps test only compile-time
+     * conditions, and the rows in between feed every output row. */
 #define MK_CHAIN_ROW(M, GUARD)                                                    \
     for (ptrdiff_t c = 0; c < kw; c++) {                                          \
         const MK_T *p = in0 + (M) * step + voff[c] + j;                           \
@@ -172,8 +177,12 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
     MK_T wc[MK_CHAIN_MAX_TAPS * MK_OB];
     ptrdiff_t voff[MK_CHAIN_MAX_TAPS], kw = 0;
     const ptrdiff_t q = MK_FN(imgconv_chain_step_)(ntaps, taps, in_stride, &kw);
+    /* A column kernel (kw == 1) gains only when its rows share L1 sets, i.e. lie a
+     * multiple of 4 KB apart (widths like 1024, 2048, 4096 floats): on 512-float
+     * rows the tap loop already hit L1 and the chain measured 0.66-0.96x of it. */
     if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS
-        && ntaps / kw >= MK_CR) {
+        && ntaps / kw >= MK_CHAIN_MIN_ROWS
+        && (kw > 1 || (q * in_stride * (ptrdiff_t)sizeof(MK_T)) % 4096 == 0)) {
         const ptrdiff_t kh = ntaps / kw, step = q * in_stride;
         for (ptrdiff_t t = 0; t < ntaps; t++)
             for (int k = 0; k < MK_OB; k++)
@@ -209,6 +218,7 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
 #undef MK_CR
 #undef MK_CNV
 #undef MK_CHAIN_MAX_TAPS
+#undef MK_CHAIN_MIN_ROWS
 #undef MK_NAME
 #undef MK_FN
 #undef MK_NAME3
