@@ -10,8 +10,8 @@ import numpy as np
 
 from ._engine import INTEGER_PIXELS
 
-__all__ = ["as_array", "as_engine_image", "as_float_image", "as_int", "as_pair", "as_padding", "check_float_dtypes", "is_int",
-           "is_real", "show"]
+__all__ = ["as_array", "as_engine_image", "as_float_image", "as_int", "as_pair", "as_padding", "check_float_dtypes",
+           "compute_dtype", "is_int", "is_real", "show"]
 
 
 def is_int(value):
