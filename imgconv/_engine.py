@@ -38,6 +38,11 @@ INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
 _MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
+
+
+def compute_dtype(x):
+    """Output dtype for pixels `x`: float32 for uint8/uint16 (either byte order), else x's own."""
+    return np.dtype(np.float32) if x.dtype.newbyteorder("=") in INTEGER_PIXELS else x.dtype
 TORCH_TO_ENGINE_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 SCIPY_TO_ENGINE_MODE = {
     "constant": "constant", "grid-constant": "constant", "reflect": "symmetric", "mirror": "reflect",
@@ -51,7 +56,7 @@ def output_size(length, kernel, stride, dilation, pad_before, pad_after):
 
 
 def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
-              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None):
+              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None, scale=1.0):
     """Cross-correlate a batch of multichannel images with a bank of filters.
 
     Parameters
@@ -73,6 +78,10 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     out : ndarray, optional
         C-contiguous ``(N, O, Hout, Wout)`` array of the weight dtype to fill.
     num_threads : int, optional
+    scale : float, default 1
+        Compute the correlation of ``x * scale`` (`cval` in those units too),
+        by scaling the weights instead of the image: how the scikit-image-style
+        layers read uint8/uint16 images as stored yet filter them in [0, 1].
 
     Returns
     -------
@@ -84,6 +93,10 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     """
     x = _native(x)
     weight = _native(weight)
+    if scale != 1.0:
+        # One rounding of w * scale: float32 weights are exact in float64.
+        weight = (weight.astype(np.float64) * scale).astype(weight.dtype)
+        cval = cval / scale
     integer_input = x.dtype in INTEGER_PIXELS
     if integer_input and mode == "constant" and cval != 0:
         x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
@@ -160,7 +173,7 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     """
     x = _native(x)
     n, c, h, w = x.shape
-    dtype = np.float32 if x.dtype in INTEGER_PIXELS else x.dtype
+    dtype = compute_dtype(x)
     column = np.ascontiguousarray(column, dtype=dtype).reshape(c, 1, -1, 1)
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
     top, bottom, left, right = pads

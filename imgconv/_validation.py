@@ -11,7 +11,7 @@ import numpy as np
 from ._engine import INTEGER_PIXELS
 
 __all__ = ["as_array", "as_engine_image", "as_float_image", "as_int", "as_pair", "as_padding", "check_float_dtypes",
-           "compute_dtype", "is_int", "is_real", "show"]
+           "is_int", "is_real", "show"]
 
 
 def is_int(value):
@@ -84,20 +84,15 @@ def as_engine_image(image, preserve_range=False, name="image"):
     Returns ``(pixels, scale)``.  uint8 and uint16 images come back as stored:
     the engine reads them directly into float32 arithmetic, so the image is
     never copied to float, and their scaling to [0, 1] (``1 / iinfo.max``; 1
-    with `preserve_range`) is left to the caller to fold into the kernels.
-    Any other image is converted by :func:`as_float_image`, with scale 1.
-    ``pixels * scale`` computed in the compute dtype equals
-    ``as_float_image(image, preserve_range)``.
+    with `preserve_range`) is left to the engine (its ``scale`` argument folds
+    it into the weights).  Any other image is converted by
+    :func:`as_float_image`, with scale 1.  ``pixels * scale`` computed in the
+    compute dtype equals ``as_float_image(image, preserve_range)``.
     """
     image = as_array(image, name)
     if image.dtype.newbyteorder("=") not in INTEGER_PIXELS:
         return as_float_image(image, preserve_range, name), 1.0
     return image, 1.0 if preserve_range else 1.0 / np.iinfo(image.dtype).max
-
-
-def compute_dtype(pixels):
-    """Output dtype of the engine for `pixels` (float32 for the integer types it reads directly)."""
-    return np.dtype(np.float32) if pixels.dtype.kind == "u" else pixels.dtype
 
 
 def as_int(value, name, *, minimum=None):

@@ -24,7 +24,6 @@ from . import kernels as _kernels
 from ._threads import effective_num_threads
 from ._validation import as_int, as_pair
 from ._validation import as_engine_image as _as_engine_image
-from ._validation import compute_dtype as _compute_dtype
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
@@ -472,7 +471,7 @@ class FilterBank:
         One :func:`imgconv._engine.correlate` call is made per distinct effective
         dilation rate; responses are returned in filter order.
         """
-        img, scale = _as_engine_image(image)  # uint8/uint16 read as stored, `scale` folded into the weights
+        img, scale = _as_engine_image(image)  # uint8/uint16 read as stored; the engine applies `scale`
         if channel_axis is None:
             if img.ndim != 2:
                 raise ValueError(
@@ -501,7 +500,7 @@ class FilterBank:
         per_channel = _as_bool(per_channel, "per_channel")
         threads = effective_num_threads(num_threads)
 
-        dtype = _compute_dtype(img)
+        dtype = _engine.compute_dtype(img)
         n_filters = len(self)
         groups_by_rate = {}
         for f, d in enumerate(self._dilations):
@@ -510,9 +509,9 @@ class FilterBank:
         out = np.empty((out_c, n_filters, h, w), dtype=dtype)
         for rate, idx in groups_by_rate.items():
             stack = self._kernels if len(idx) == n_filters else self._kernels[idx]
-            weight, groups = _engine_weights(stack * scale, c, per_channel, dtype)
+            weight, groups = _engine_weights(stack, c, per_channel, dtype)
             y = _engine.correlate(x, weight, pads=_same_pads(self.kernel_size, rate), mode=engine_mode,
-                                  cval=cval / scale, dilation=rate, groups=groups, num_threads=threads)
+                                  cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale)
             out[:, idx] = y.reshape(out_c, len(idx), h, w)
         if channel_axis is None or not per_channel:
             return np.ascontiguousarray(out[0].transpose(1, 2, 0))

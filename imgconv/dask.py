@@ -42,7 +42,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
     ) from _exc
 
 from . import _engine
-from ._validation import as_engine_image, as_int, as_pair, compute_dtype
+from ._validation import as_engine_image, as_int, as_pair
 from .conv import _as_array, _Checked
 from .shape import _output_hw
 
@@ -359,11 +359,11 @@ def _plan(shape_hw, kernel, stride, dilation, pads, chunks_hw=None, tile=None):
     return plans
 
 
-def _correlate_block(block, weight, bias, stride, dilation, groups, convert, num_threads):
+def _correlate_block(block, weight, bias, stride, dilation, groups, convert, num_threads, scale):
     """One tile: valid correlation of the block with its halo (the border is already there)."""
     block = np.asarray(block) if convert is None else convert(block)
     return _engine.correlate(block, weight, bias, stride=stride, dilation=dilation, groups=groups,
-                             num_threads=num_threads)
+                             num_threads=num_threads, scale=scale)
 
 
 def _convert_block(block, convert, to):
@@ -371,7 +371,7 @@ def _convert_block(block, convert, to):
 
 
 def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, dtype,
-                     convert=None, tile=None, num_threads=1):
+                     convert=None, tile=None, num_threads=1, scale=1.0):
     """Engine semantics (``numpy.pad`` + valid correlation) on a dask NCHW array.
 
     Callers validate. ``convert`` (elementwise, to a dtype the engine reads)
@@ -379,8 +379,10 @@ def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, gro
     source dtype (a quarter of the bytes for uint8). Elementwise conversion
     commutes with the border modes, except a 'constant' border of a non-zero
     `cval`, which is built after converting to `dtype` (as the engine itself
-    does for integer pixels).
+    does for integer pixels).  `scale`: the engine's (`cval` is in the units
+    of ``x * scale``).
     """
+    cval = cval / scale  # the border is built here, in the units of `x`
     kh, kw = weight.shape[2:]
     plans = _plan(x.shape[2:], (kh, kw), stride, dilation, pads, x.chunks[2:], tile)
     if convert is not None and mode == "constant" and cval != 0:
@@ -398,7 +400,7 @@ def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, gro
         _correlate_block, x, depth=depth, boundary="none", trim=False, allow_rechunk=False,
         chunks=out_chunks, dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype),
         weight=weight, bias=bias, stride=stride, dilation=dilation, groups=groups,
-        convert=convert, num_threads=num_threads)
+        convert=convert, num_threads=num_threads, scale=scale)
 
 
 def _check_tile(chunks, name="chunks"):
@@ -524,7 +526,7 @@ def _image_pixels(image_dtype):
     Probed on an empty array; see :func:`imgconv._validation.as_engine_image`.
     """
     empty, scale = as_engine_image(np.empty((0,), dtype=image_dtype))
-    return compute_dtype(empty), scale
+    return _engine.compute_dtype(empty), scale
 
 
 def _to_engine_block(block):
@@ -673,9 +675,9 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
     num_threads = as_int(num_threads, "num_threads", minimum=1)
     compute, scale = _image_pixels(image.dtype)
     x = _image_to_nchw(image, channel_axis)
-    # As imgconv.filters: the integer scale goes into the weights, so tiles equal the in-memory result.
-    weight = np.ascontiguousarray(weights * scale, dtype=compute)[None, None]
-    y = _tiled_correlate(x, weight, None, pads=pads, mode=engine_mode, cval=cval / scale, stride=(1, 1),
+    # As imgconv.filters: uint8/uint16 tiles read as stored, the engine applies `scale`.
+    weight = np.ascontiguousarray(weights, dtype=compute)[None, None]
+    y = _tiled_correlate(x, weight, None, pads=pads, mode=engine_mode, cval=cval, scale=scale, stride=(1, 1),
                          dilation=dilation, groups=1, dtype=compute, convert=_to_engine_block, tile=tile,
                          num_threads=num_threads)
     y = _nchw_to_image(y, channel_axis)

@@ -67,7 +67,6 @@ from . import kernels as _kernels
 from ._threads import effective_num_threads
 from ._validation import as_array as _as_array
 from ._validation import as_engine_image as _as_engine_image
-from ._validation import compute_dtype as _compute_dtype
 from ._validation import as_pair
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
@@ -136,7 +135,7 @@ class _Layout:
         img, self.scale = _as_engine_image(image, preserve_range)
         self.channel_axis = _check_channel_axis(channel_axis, img.ndim, img.shape)
         self.shape = img.shape
-        self.dtype = _compute_dtype(img)
+        self.dtype = _engine.compute_dtype(img)
         if self.channel_axis is None:
             self.pixels = img[None, None]
         else:
@@ -283,15 +282,15 @@ def _scipy_pads(shape, dilation, origin=(0, 0)):
 def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None):
     """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
 
-    The result is that of the batch ``x * scale``: `scale` goes into the
-    kernels (and `cval` into the units of `x`), so uint8/uint16 pixels are
-    read as stored (``_Layout.pixels`` / ``_Layout.scale``).  `out`: an array
-    for the engine to fill (see ``_Layout.engine_out``).
+    The result is that of the batch ``x * scale`` (the engine's `scale`: how
+    uint8/uint16 pixels are read as stored, ``_Layout.pixels`` /
+    ``_Layout.scale``).  `out`: an array for the engine to fill (see
+    ``_Layout.engine_out``).
     """
     stack = np.asarray(stack)
-    weight = np.ascontiguousarray(stack[:, None] * scale, dtype=_compute_dtype(x))
+    weight = np.ascontiguousarray(stack[:, None], dtype=_engine.compute_dtype(x))
     return _engine.correlate(x, weight, pads=_scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
-                             cval=cval / scale, dilation=dilation, out=out, num_threads=num_threads)
+                             cval=cval, dilation=dilation, out=out, num_threads=num_threads, scale=scale)
 
 
 def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0, out=None):
@@ -309,10 +308,10 @@ def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, s
     dh, dw = dilation
     kh, kw = len(column), len(row)
     rh, rw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
-    dtype = _compute_dtype(x)
-    column = np.ascontiguousarray(np.asarray(column).reshape(1, 1, kh, 1) * scale, dtype=dtype)
-    tmp = _engine.correlate(x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval / scale, dilation=(dh, 1),
-                            num_threads=num_threads)
+    dtype = _engine.compute_dtype(x)
+    column = np.ascontiguousarray(np.asarray(column).reshape(1, 1, kh, 1), dtype=dtype)
+    tmp = _engine.correlate(x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval, dilation=(dh, 1),
+                            num_threads=num_threads, scale=scale)
     row = np.ascontiguousarray(np.asarray(row).reshape(1, 1, 1, kw), dtype=dtype)
     return _engine.correlate(tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw),
                              out=out, num_threads=num_threads)

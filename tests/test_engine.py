@@ -166,6 +166,26 @@ def test_single_channel_kernels_share_input_rows_across_output_rows(path, kh, st
         assert np.all(np.abs(got - want) <= 2 * (kh * kw + 1) * np.finfo(np.float32).eps * bound)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kernel", ["3x3", "rank-1 5x5"])
+def test_scale_filters_the_scaled_image(mode, kernel):
+    """``scale`` gives the correlation of ``x * scale`` with `cval` in those units, for integer
+    pixels read as stored (also through the automatic separable path)."""
+    rng = np.random.default_rng(17)
+    x = rng.integers(0, 255, size=(2, 3, 29, 40), endpoint=True).astype(np.uint8)
+    if kernel == "3x3":
+        w = rng.standard_normal((3, 1, 3, 3)).astype(np.float32)
+    else:
+        w = np.einsum("ci,cj->cij", rng.standard_normal((3, 5)), rng.standard_normal((3, 5)))[:, None]
+        w = w.astype(np.float32)
+    kwargs = dict(pads=(2, 1, 3, 2), mode=mode, cval=0.3 if mode == "constant" else 0.0, groups=3)
+    got = _engine.correlate(x, w, scale=1 / 255, **kwargs)
+    want = reference_correlate(x / 255, w, **kwargs)
+    bound = reference_bound(x / 255, w, stride=(1, 1), dilation=(1, 1), **kwargs)
+    assert got.dtype == np.float32
+    assert np.all(np.abs(got - want) <= 2 * 26 * np.finfo(np.float32).eps * bound)
+
+
 @pytest.mark.parametrize("mode", ["reflect", "symmetric", "wrap", "edge", "constant"])
 def test_pads_much_wider_than_the_image_follow_numpy_pad(mode):
     x = np.arange(12, dtype=np.float64).reshape(1, 1, 3, 4)
