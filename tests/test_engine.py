@@ -11,6 +11,12 @@ from imgconv import _dispatch, _engine
 MODES = _engine.ENGINE_MODES
 
 
+def _fit_kernel(kh, kw, h, w, pads, dh, dw):
+    """Shrink the kernel so that, dilated, it stays inside the padded input."""
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    return max(1, min(kh, (hp - 1) // dh + 1)), max(1, min(kw, (wp - 1) // dw + 1))
+
+
 @st.composite
 def configs(draw):
     groups = draw(st.sampled_from([1, 1, 2, 3]))
@@ -23,10 +29,7 @@ def configs(draw):
     h, w = draw(st.integers(1, 14)), draw(st.integers(1, 40))
     # Pads of any width, wider than the image too (numpy.pad semantics).
     pads = tuple(draw(st.integers(0, 2 * max(h, w) + 3)) for _ in range(4))
-    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
-    # Keep the dilated kernel inside the padded input.
-    kh = max(1, min(kh, (hp - 1) // dh + 1))
-    kw = max(1, min(kw, (wp - 1) // dw + 1))
+    kh, kw = _fit_kernel(kh, kw, h, w, pads, dh, dw)
     return dict(n=draw(st.integers(1, 2)), groups=groups, cg=cg, og=og, kh=kh, kw=kw, h=h, w=w,
                 pads=pads, stride=(sh, sw), dilation=(dh, dw), mode=mode,
                 cval=draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])),
@@ -118,8 +121,7 @@ def tall_single_channel_configs(draw):
     sh = draw(st.sampled_from([1, 1, 2, 3]))
     h, w = draw(st.integers(1, 90)), draw(st.integers(1, 40))
     pads = (draw(st.integers(0, 12)), draw(st.integers(0, 12)), draw(st.integers(0, 4)), draw(st.integers(0, 4)))
-    kh = max(1, min(kh, (h + pads[0] + pads[1] - 1) // dh + 1))
-    kw = max(1, min(kw, (w + pads[2] + pads[3] - 1) // dw + 1))
+    kh, kw = _fit_kernel(kh, kw, h, w, pads, dh, dw)
     return dict(n=draw(st.integers(1, 2)), groups=draw(st.sampled_from([1, 3])), cg=1, og=draw(st.integers(1, 3)),
                 kh=kh, kw=kw, h=h, w=w, pads=pads, stride=(sh, 1), dilation=(dh, dw),
                 mode=draw(st.sampled_from(MODES)), cval=draw(st.sampled_from([0.0, 1.5])),
