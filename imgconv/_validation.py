@@ -2,16 +2,48 @@
 
 Unlike PyTorch's ``_ntuple`` these check length, type and sign, and every message
 names the parameter and repeats the value received.
+
+Also the one home of the kernel-size rules (:data:`MAX_KERNEL_SIZE`, the
+Gaussian radius, the Gabor half-size), so that :mod:`imgconv.kernels`,
+:mod:`imgconv.banks` and :mod:`imgconv.pipeline` refuse the same kernels with
+the same message before allocating anything.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from ._engine import INTEGER_PIXELS
 
-__all__ = ["as_array", "as_engine_image", "as_float_image", "as_int", "as_pair", "as_padding", "check_float_dtypes",
-           "is_int", "is_real", "show"]
+__all__ = [
+    "MAX_KERNEL_SIZE",
+    "as_array",
+    "as_engine_image",
+    "as_float_image",
+    "as_int",
+    "as_padding",
+    "as_pair",
+    "check_dilation",
+    "check_float_dtypes",
+    "check_kernel_size",
+    "describe_params",
+    "gabor_half_size",
+    "gabor_sigmas",
+    "gaussian_radius",
+    "is_int",
+    "is_real",
+    "show",
+    "to_float",
+]
+
+#: Largest kernel, in pixels along one axis, that imgconv builds from parameters:
+#: a kernel made from a `sigma`, a `frequency` or a `support`, and any kernel
+#: spread out by a dilation ``d > 1`` (its extent ``d * (k - 1) + 1``).  4097
+#: taps hold a Gaussian of sigma 512 (truncate 4) or a Gabor kernel down to
+#: frequency 0.001 (bandwidth 1); a 4097 x 4097 float64 kernel is already 134 MB,
+#: and a spec asking for more (sigma 1e9: 8e9 taps) is a typo or hostile, not a filter.
+MAX_KERNEL_SIZE = 4097
 
 
 def is_int(value):
@@ -25,8 +57,21 @@ def is_real(value):
             and not isinstance(value, (bool, np.bool_)))
 
 
+def _digits(value):
+    """Decimal digits of a (huge) int, without str(), which refuses ints of more than 4300 digits."""
+    value = abs(int(value))
+    n = int(math.log10(value)) + 1
+    if 10 ** (n - 1) > value:  # log10 rounded up near a power of ten
+        n -= 1
+    elif 10 ** n <= value:
+        n += 1
+    return n
+
+
 def show(value):
     """Readable form of a user value for error messages (no ``np.float64(...)``, no huge dumps)."""
+    if is_int(value) and abs(int(value)) >= 10 ** 77:  # would be cut at 80 characters anyway
+        return f"an int of {_digits(value)} digits"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return repr(value.item())
@@ -34,11 +79,25 @@ def show(value):
             f"array of shape {value.shape}")
     if isinstance(value, np.generic):
         return repr(value.item())
-    if isinstance(value, (tuple, list)):
-        text = repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
-    else:
-        text = repr(value)
+    try:
+        if isinstance(value, (tuple, list)) and any(is_int(v) and abs(int(v)) >= 10 ** 77 for v in value[:8]):
+            text = "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        elif isinstance(value, (tuple, list)):
+            text = repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
+        else:
+            text = repr(value)
+    except (ValueError, RecursionError):  # an int of over 4300 digits inside, or nesting too deep to print
+        return f"a {type(value).__name__} of {len(value)} items" if isinstance(value, (tuple, list, dict)) else (
+            f"a {type(value).__name__}")
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def to_float(value):
+    """float(value), with ints beyond the float range as +-inf instead of an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def as_array(value, name):
@@ -95,18 +154,23 @@ def as_engine_image(image, preserve_range=False, name="image"):
     return image, 1.0 if preserve_range else 1.0 / np.iinfo(image.dtype).max
 
 
-def as_int(value, name, *, minimum=None):
-    """Return `value` as a Python int, refusing floats, bools and strings."""
+def as_int(value, name, *, minimum=None, maximum=None):
+    """Return `value` as a Python int, refusing floats, bools and strings (and values out of range)."""
     if not is_int(value):
-        raise TypeError(f"`{name}` must be an int; got {value!r} of type {type(value).__name__}")
+        raise TypeError(f"`{name}` must be an int; got {show(value)} of type {type(value).__name__}")
     value = int(value)
-    if minimum is not None and value < minimum:
-        rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"`{name}` must be {rule}; got {value}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            rule = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        elif minimum is None:
+            rule = f"an int <= {maximum}"
+        else:
+            rule = f"an int in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be {rule}; got {show(value)}")
     return value
 
 
-def as_pair(value, name, *, minimum=1, odd=False):
+def as_pair(value, name, *, minimum=1, odd=False, maximum=None):
     """Normalise an int, a 1-tuple or a pair to a tuple ``(h, w)`` of ints.
 
     Parameters
@@ -118,13 +182,16 @@ def as_pair(value, name, *, minimum=1, odd=False):
         Smallest accepted component.
     odd : bool, default False
         Also require odd components (centred kernel sizes).
+    maximum : int, optional
+        Largest accepted component.
 
     Raises
     ------
     TypeError
         If a component is not an int (floats, bools and strings are refused).
     ValueError
-        If the sequence length is not 1 or 2, or a component is below `minimum`.
+        If the sequence length is not 1 or 2, or a component is below `minimum`
+        or above `maximum`.
     """
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
@@ -132,6 +199,8 @@ def as_pair(value, name, *, minimum=1, odd=False):
         f"an int >= {minimum} or a pair of such ints")
     if odd:
         rule = "an odd positive int or a pair of odd positive ints"
+    if maximum is not None:
+        rule += f", at most {maximum}"
     if is_int(value):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list, np.ndarray)) and not isinstance(value, str):
@@ -143,7 +212,8 @@ def as_pair(value, name, *, minimum=1, odd=False):
         pair = (int(items[0]), int(items[-1]))
     else:
         raise TypeError(f"`{name}` must be {rule}; got {show(value)} of type {type(value).__name__}")
-    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)):
+    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)) or (
+            maximum is not None and max(pair) > maximum):
         raise ValueError(f"`{name}` must be {rule}; got {show(value)}")
     return pair
 
@@ -183,3 +253,85 @@ def check_float_dtypes(**arrays):
                 f"`{name}` must have the same dtype as `{first_name}` ({dtype}); got {a.dtype}. "
                 "imgconv does not promote dtypes.")
     return dtype
+
+
+# --------------------------------------------------------------------------------------
+# kernel sizes: computed in floats (an absurd sigma gives inf, not an OverflowError) and
+# checked against MAX_KERNEL_SIZE before any array is allocated
+# --------------------------------------------------------------------------------------
+
+def gaussian_radius(sigma, truncate):
+    """``int(truncate * sigma + 0.5)``, scipy.ndimage's radius; inf (not an OverflowError) for an infinite product."""
+    radius = truncate * sigma + 0.5
+    return int(radius) if math.isfinite(radius) else radius
+
+
+def _sigma_prefactor(bandwidth):
+    # skimage.filters._gabor._sigma_prefactor, without its OverflowError (2.0 ** b for b > 1023) and
+    # ZeroDivisionError (2.0 ** b == 1 for b < 1e-16): beyond 2 ** 60 the ratio is 1.0 exactly.
+    b = bandwidth
+    if b > 60:
+        return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0)
+    if 2.0 ** b == 1.0:
+        return math.inf
+    return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (2.0 ** b + 1) / (2.0 ** b - 1)
+
+
+def gabor_sigmas(frequency, bandwidth, sigma_x=None, sigma_y=None):
+    """(sigma_x, sigma_y) of skimage.filters.gabor_kernel: the given ones, else from `bandwidth` / `frequency`."""
+    default = _sigma_prefactor(bandwidth) / frequency
+    return (default if sigma_x is None else sigma_x), (default if sigma_y is None else sigma_y)
+
+
+def gabor_half_size(theta, sigma_x, sigma_y, n_stds):
+    """(y0, x0) of skimage.filters.gabor_kernel (kernel ``(2 y0 + 1, 2 x0 + 1)``); inf for infinite widths."""
+    ct, st = math.cos(theta), math.sin(theta)
+    x0 = max(abs(n_stds * sigma_x * ct), abs(n_stds * sigma_y * st), 1)
+    y0 = max(abs(n_stds * sigma_y * ct), abs(n_stds * sigma_x * st), 1)
+    return tuple(math.ceil(h) if math.isfinite(h) else h for h in (y0, x0))
+
+
+def describe_params(params):
+    """("`a`, `b` and `c`", "a=1, b=2, c=3") for a message about the parameters in the mapping `params`."""
+    names = [f"`{key}`" for key in params]
+    names = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return names, ", ".join(f"{key}={show(value)}" for key, value in params.items())
+
+
+def _taps(size):
+    if is_int(size):
+        return str(size) if size < 10 ** 15 else f"about 10**{_digits(size) - 1}"
+    return "infinitely many" if math.isinf(size) else (str(int(size)) if size < 1e15 else f"about {size:.3g}")
+
+
+def check_kernel_size(size, what, **params):
+    """Refuse a kernel of `size` taps along an axis (a number, possibly inf) above MAX_KERNEL_SIZE.
+
+    `what` describes the kernel ("a Gaussian kernel"); `params` are the parameters that
+    determine its size, named (and their values repeated) in the ValueError.
+    """
+    if size <= MAX_KERNEL_SIZE:  # False for NaN too
+        return
+    names, got = describe_params(params)
+    verb = "gives" if len(params) == 1 else "give"
+    raise ValueError(
+        f"{names} {verb} {what} of {_taps(size)} taps along an axis; imgconv builds kernels of at most "
+        f"{MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE); got {got}")
+
+
+def check_dilation(kernel_size, dilation, name="dilation", value=None):
+    """Refuse a dilation that spreads a kernel over more than MAX_KERNEL_SIZE pixels along an axis.
+
+    `kernel_size` and `dilation` are pairs ``(h, w)``.  Each rate must be at most
+    MAX_KERNEL_SIZE, and a rate ``d > 1`` must keep the extent ``d * (k - 1) + 1`` within
+    it (an undilated kernel is as large as the array it came from).  `value` is what the
+    user passed, repeated in the message (default: `dilation`).
+    """
+    for k, d in zip(kernel_size, dilation):
+        extent = d * (k - 1) + 1
+        if d > MAX_KERNEL_SIZE or (d > 1 and extent > MAX_KERNEL_SIZE):
+            shown = show(dilation if value is None else value)
+            raise ValueError(
+                f"`{name}` must keep a dilated kernel within {MAX_KERNEL_SIZE} pixels per axis "
+                f"(d * (k - 1) + 1 <= imgconv.kernels.MAX_KERNEL_SIZE, and d <= {MAX_KERNEL_SIZE}); got {shown}, "
+                f"which spreads a {kernel_size[0]}x{kernel_size[1]} kernel over {_taps(extent)} pixels")

@@ -28,6 +28,10 @@ Conventions shared by all kernels:
   is the convention of :func:`skimage.filters.gabor_kernel` and of the
   Leung-Malik / MR8 reference code (``makeLMfilters.m``): the kernel for
   ``theta = pi / 2`` is ``np.rot90(kernel_for_theta_0, k=-1)``.
+* Size: a kernel built from parameters (a `sigma`, a `frequency`, a `size`)
+  has at most :data:`MAX_KERNEL_SIZE` (4097) taps along each axis; larger ones
+  are refused with a ValueError naming the parameters before anything is
+  allocated (sigma 1e9 would be an 8e9-tap kernel).
 """
 
 import math
@@ -35,12 +39,22 @@ import math
 import numpy as np
 from numpy.polynomial import hermite_e
 
-from ._validation import as_pair
+from ._validation import (
+    MAX_KERNEL_SIZE,
+    as_pair,
+    check_kernel_size,
+    describe_params,
+    gabor_half_size,
+    gabor_sigmas,
+    gaussian_radius,
+)
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
+from ._validation import to_float as _to_float
 
 __all__ = [
+    "MAX_KERNEL_SIZE",
     "box",
     "gabor",
     "gaussian",
@@ -67,12 +81,13 @@ def _as_real(value, name, *, rule="positive"):
         value = value[()]
     if not _is_real(value):
         raise TypeError(f"`{name}` must be a real number; got {_show(value)} of type {type(value).__name__}")
-    value = float(value)
-    ok = math.isfinite(value) and (
-        rule == "finite" or (rule == "positive" and value > 0) or (rule == "non-negative" and value >= 0))
+    number = _to_float(value)
+    ok = math.isfinite(number) and (
+        rule == "finite" or (rule == "positive" and number > 0) or (rule == "non-negative" and number >= 0))
     if not ok:
-        raise ValueError(f"`{name}` must be {rule} and finite; got {_show(value)}")
-    return value
+        rule = "finite" if rule == "finite" else f"{rule} and finite"
+        raise ValueError(f"`{name}` must be {rule}; got {_show(number if math.isfinite(number) else value)}")
+    return number
 
 
 def _as_real_pair(value, name, *, rule="positive"):
@@ -87,7 +102,7 @@ def _as_real_pair(value, name, *, rule="positive"):
         if len(items) not in (1, 2) or not all(_is_real(v) for v in items):
             raise TypeError(
                 f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)}")
-        pair = tuple(float(v) for v in (items[0], items[-1]))
+        pair = tuple(_to_float(v) for v in (items[0], items[-1]))
         if not all(math.isfinite(v) and (rule == "finite" or (rule == "positive" and v > 0)
                                          or (rule == "non-negative" and v >= 0)) for v in pair):
             raise ValueError(f"`{name}` must be {rule} and finite; got {_show(value)}")
@@ -97,8 +112,13 @@ def _as_real_pair(value, name, *, rule="positive"):
         f"of type {type(value).__name__}")
 
 
+# Derivative orders beyond this are numerically meaningless (He_n(4) ~ 4**n overflows
+# near n = 500) and would cost n passes over the kernel.
+_MAX_ORDER = 64
+
+
 def _as_order_pair(value, name="order"):
-    rule = "a pair (oy, ox) of non-negative ints"
+    rule = f"a pair (oy, ox) of non-negative ints, at most {_MAX_ORDER}"
     if not isinstance(value, (tuple, list, np.ndarray)) or (isinstance(value, np.ndarray) and value.ndim != 1):
         raise TypeError(f"`{name}` must be {rule}; got {_show(value)} of type {type(value).__name__}")
     items = list(value.tolist() if isinstance(value, np.ndarray) else value)
@@ -106,19 +126,25 @@ def _as_order_pair(value, name="order"):
         raise ValueError(f"`{name}` must be {rule}; got {_show(value)} (length {len(items)})")
     if not all(_is_int(v) for v in items):
         raise TypeError(f"`{name}` must be {rule}; got {_show(value)}")
-    if min(items) < 0:
+    if min(items) < 0 or max(items) > _MAX_ORDER:
         raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
     return int(items[0]), int(items[1])
 
 
-def _radius(truncate, sigma):
-    """Kernel radius exactly as ``scipy.ndimage.gaussian_filter1d`` computes it."""
-    return int(truncate * sigma + 0.5)
+def _gaussian_radii(sigmas, truncate, what="a Gaussian kernel"):
+    """scipy.ndimage's radius per axis, refused beyond MAX_KERNEL_SIZE (naming sigma and truncate)."""
+    radii = tuple(gaussian_radius(s, truncate) for s in sigmas)
+    sigma = sigmas[0] if sigmas[0] == sigmas[-1] else sigmas
+    check_kernel_size(2 * max(radii) + 1, what, sigma=sigma, truncate=truncate)
+    return radii
 
 
 def _gaussian_1d(sigma, radius):
     """scipy.ndimage's normalised 1-D Gaussian (``_gaussian_kernel1d`` with order 0)."""
     x = np.arange(-radius, radius + 1)
+    if sigma * sigma == 0.0 or math.isinf(0.5 / (sigma * sigma)):
+        # sigma below ~1e-154: exp(-inf * 0) would be NaN; the limit is a unit impulse
+        return (x == 0).astype(np.float64)
     phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
     return phi / phi.sum()
 
@@ -145,7 +171,8 @@ def box(size):
     TypeError
         If `size` is not an int or a pair of ints.
     ValueError
-        If a component of `size` is smaller than 1.
+        If a component of `size` is smaller than 1 or larger than
+        :data:`MAX_KERNEL_SIZE`.
 
     See Also
     --------
@@ -164,7 +191,7 @@ def box(size):
     >>> kernels.box((1, 4))
     array([[0.25, 0.25, 0.25, 0.25]])
     """
-    kh, kw = as_pair(size, "size")
+    kh, kw = as_pair(size, "size", maximum=MAX_KERNEL_SIZE)
     return np.full((kh, kw), 1.0 / (kh * kw))
 
 
@@ -187,7 +214,8 @@ def identity(size=1):
     Raises
     ------
     TypeError, ValueError
-        If `size` is not a positive int or a pair of positive ints.
+        If `size` is not a positive int or a pair of positive ints of at most
+        :data:`MAX_KERNEL_SIZE`.
 
     Examples
     --------
@@ -196,7 +224,7 @@ def identity(size=1):
     array([[0., 1., 0.],
            [0., 0., 0.]])
     """
-    kh, kw = as_pair(size, "size")
+    kh, kw = as_pair(size, "size", maximum=MAX_KERNEL_SIZE)
     kernel = np.zeros((kh, kw))
     kernel[(kh - 1) // 2, (kw - 1) // 2] = 1.0
     return kernel
@@ -226,7 +254,9 @@ def gaussian(sigma, truncate=4.0):
     TypeError
         If `sigma` or `truncate` is not a real number (or pair, for `sigma`).
     ValueError
-        If `sigma` or `truncate` is not positive and finite.
+        If `sigma` or `truncate` is not positive and finite, or the kernel
+        would have more than :data:`MAX_KERNEL_SIZE` taps along an axis
+        (sigma above 512 at truncate 4).
 
     See Also
     --------
@@ -241,9 +271,8 @@ def gaussian(sigma, truncate=4.0):
     """
     sy, sx = _as_real_pair(sigma, "sigma")
     truncate = _as_real(truncate, "truncate")
-    gy = _gaussian_1d(sy, _radius(truncate, sy))
-    gx = _gaussian_1d(sx, _radius(truncate, sx))
-    return np.outer(gy, gx)
+    ry, rx = _gaussian_radii((sy, sx), truncate)
+    return np.outer(_gaussian_1d(sy, ry), _gaussian_1d(sx, rx))
 
 
 # --------------------------------------------------------------------------------------
@@ -417,11 +446,21 @@ def laplace(ksize=3):
 # Gaussian family
 # --------------------------------------------------------------------------------------
 
-def _support(size, radii, name="size"):
+def _support(size, radii, what, **params):
+    """Half-sizes from `size` (odd, at most MAX_KERNEL_SIZE) or, without it, the checked `radii`."""
     if size is None:
+        check_kernel_size(2 * max(radii) + 1, what, **params)
         return radii
-    kh, kw = as_pair(size, name, odd=True)
+    kh, kw = as_pair(size, "size", odd=True, maximum=MAX_KERNEL_SIZE)
     return (kh - 1) // 2, (kw - 1) // 2
+
+
+def _finite(kernel, what, **params):
+    if not np.all(np.isfinite(kernel)):  # tiny sigmas: powers of sigma underflow to 0
+        names, got = describe_params(params)
+        raise ValueError(f"{names} {'gives' if len(params) == 1 else 'give'} {what} with non-finite values "
+                         f"(a sigma too small for float64); got {got}")
+    return kernel
 
 
 def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
@@ -454,8 +493,9 @@ def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
     Raises
     ------
     TypeError, ValueError
-        If `sigma` or `truncate` is not a positive finite real, or `size` is not
-        an odd positive int or pair.
+        If `sigma` or `truncate` is not a positive finite real, `size` is not
+        an odd positive int or pair, or the kernel would have more than
+        :data:`MAX_KERNEL_SIZE` taps along an axis.
 
     See Also
     --------
@@ -478,18 +518,20 @@ def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
     """
     sigma = _as_real(sigma, "sigma")
     truncate = _as_real(truncate, "truncate")
-    r = _radius(truncate, sigma)
-    ry, rx = _support(size, (r, r))
+    if not isinstance(scale_normalized, (bool, np.bool_)):
+        raise TypeError(f"`scale_normalized` must be a bool; got {_show(scale_normalized)}")
+    r = gaussian_radius(sigma, truncate)
+    ry, rx = _support(size, (r, r), "a LoG kernel", sigma=sigma, truncate=truncate)
     gy = _gaussian_1d(sigma, ry)
     gx = _gaussian_1d(sigma, rx)
     g = np.outer(gy, gx)
     y = np.arange(-ry, ry + 1, dtype=np.float64)[:, None]
     x = np.arange(-rx, rx + 1, dtype=np.float64)[None, :]
     s2 = sigma * sigma
-    kernel = g * (x * x + y * y - 2.0 * s2) / (s2 * s2)
-    kernel -= kernel.mean()
-    if not isinstance(scale_normalized, (bool, np.bool_)):
-        raise TypeError(f"`scale_normalized` must be a bool; got {_show(scale_normalized)}")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        kernel = g * (x * x + y * y - 2.0 * s2) / (s2 * s2)
+        kernel -= kernel.mean()
+    _finite(kernel, "a LoG kernel", sigma=sigma)
     if scale_normalized:
         kernel *= s2
     return kernel
@@ -543,7 +585,9 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
     Raises
     ------
     TypeError, ValueError
-        If a parameter has the wrong type or value (the message names it).
+        If a parameter has the wrong type or value (the message names it):
+        orders above 64, or a kernel of more than :data:`MAX_KERNEL_SIZE` taps
+        along an axis.
 
     See Also
     --------
@@ -575,28 +619,25 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
     truncate = _as_real(truncate, "truncate")
     ct, st = math.cos(theta), math.sin(theta)
     ay, ax = truncate * sy, truncate * sx          # semi-axes along v and u
-    ry = int(math.hypot(ax * st, ay * ct) + 0.5)
-    rx = int(math.hypot(ax * ct, ay * st) + 0.5)
-    ry, rx = _support(size, (ry, rx))
+    ry = gaussian_radius(math.hypot(ax * st, ay * ct), 1.0)
+    rx = gaussian_radius(math.hypot(ax * ct, ay * st), 1.0)
+    sigma = sy if sy == sx else (sy, sx)
+    ry, rx = _support(size, (ry, rx), "a Gaussian-derivative kernel", sigma=sigma, truncate=truncate)
     v, u = _rotated_grid(theta, ry, rx)
-    g = np.exp(-0.5 * (v * v / (sy * sy) + u * u / (sx * sx)))
-    g /= g.sum()
-    if oy:
-        g = g * (hermite_e.hermeval(v / sy, [0] * oy + [1]) / sy ** oy)
-    if ox:
-        g = g * (hermite_e.hermeval(u / sx, [0] * ox + [1]) / sx ** ox)
-    return np.ascontiguousarray(g)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        g = np.exp(-0.5 * (v * v / (sy * sy) + u * u / (sx * sx)))
+        g /= g.sum()
+        # numpy scalars: sigma ** order may underflow to 0 or overflow without an OverflowError
+        if oy:
+            g = g * (hermite_e.hermeval(v / sy, [0] * oy + [1]) / np.float64(sy) ** oy)
+        if ox:
+            g = g * (hermite_e.hermeval(u / sx, [0] * ox + [1]) / np.float64(sx) ** ox)
+    return np.ascontiguousarray(_finite(g, "a Gaussian-derivative kernel", sigma=sigma, order=(oy, ox)))
 
 
 # --------------------------------------------------------------------------------------
 # Gabor
 # --------------------------------------------------------------------------------------
-
-def _sigma_prefactor(bandwidth):
-    # skimage.filters._gabor._sigma_prefactor
-    b = bandwidth
-    return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (2.0 ** b + 1) / (2.0 ** b - 1)
-
 
 def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0):
     """Gabor kernel pair, value for value the same as :func:`skimage.filters.gabor_kernel`.
@@ -631,7 +672,10 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     Raises
     ------
     TypeError, ValueError
-        If a parameter has the wrong type or value (the message names it).
+        If a parameter has the wrong type or value (the message names it),
+        including a kernel of more than :data:`MAX_KERNEL_SIZE` taps along an
+        axis (frequencies below about 0.001 at the default bandwidth) and
+        Gaussian widths too small for float64.
 
     Notes
     -----
@@ -660,15 +704,23 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     bandwidth = _as_real(bandwidth, "bandwidth")
     n_stds = _as_real(n_stds, "n_stds")
     offset = _as_real(offset, "offset", rule="finite")
-    sigma_x = (_sigma_prefactor(bandwidth) / frequency if sigma_x is None
-               else _as_real(sigma_x, "sigma_x"))
-    sigma_y = (_sigma_prefactor(bandwidth) / frequency if sigma_y is None
-               else _as_real(sigma_y, "sigma_y"))
+    given = {"sigma_x": sigma_x, "sigma_y": sigma_y}
+    sigma_x, sigma_y = gabor_sigmas(frequency, bandwidth,
+                                    None if sigma_x is None else _as_real(sigma_x, "sigma_x"),
+                                    None if sigma_y is None else _as_real(sigma_y, "sigma_y"))
+    params = _gabor_size_params(frequency, bandwidth, n_stds, **given)
+    y0, x0 = gabor_half_size(theta, sigma_x, sigma_y, n_stds)
+    check_kernel_size(2 * max(y0, x0) + 1, "a Gabor kernel", **params)
+    # sigma ** 2 below: 0 or an OverflowError outside ~[1e-154, 1e154], which no kernel within
+    # MAX_KERNEL_SIZE needs unless n_stds is absurd.
+    if not (0 < sigma_x * sigma_x < math.inf and 0 < sigma_y * sigma_y < math.inf):
+        names, got = describe_params(params)
+        raise ValueError(f"{names} give Gaussian widths out of float64's range "
+                         f"(sigma_x={sigma_x:.3g}, sigma_y={sigma_y:.3g}; their squares must be positive and "
+                         f"finite); got {got}")
     # Same operations, in the same order, as skimage.filters.gabor_kernel (0.26).
     ct = math.cos(theta)
     st = math.sin(theta)
-    x0 = math.ceil(max(abs(n_stds * sigma_x * ct), abs(n_stds * sigma_y * st), 1))
-    y0 = math.ceil(max(abs(n_stds * sigma_y * ct), abs(n_stds * sigma_x * st), 1))
     y, x = np.meshgrid(np.arange(-y0, y0 + 1), np.arange(-x0, x0 + 1), indexing="ij", sparse=True)
     rotx = x * ct + y * st
     roty = -x * st + y * ct
@@ -677,3 +729,13 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
            + 1j * (2 * np.pi * frequency * rotx + offset), out=g)
     g *= 1 / (2 * np.pi * sigma_x * sigma_y)
     return np.ascontiguousarray(g.real), np.ascontiguousarray(g.imag)
+
+
+def _gabor_size_params(frequency, bandwidth, n_stds, *, sigma_x=None, sigma_y=None):
+    """The parameters that set a Gabor kernel's size, for messages: the widths, or what gives them."""
+    params = {"frequency": frequency} if sigma_x is None or sigma_y is None else {}
+    if sigma_x is None or sigma_y is None:
+        params["bandwidth"] = bandwidth
+    params.update({k: v for k, v in (("sigma_x", sigma_x), ("sigma_y", sigma_y)) if v is not None})
+    params["n_stds"] = n_stds
+    return params
