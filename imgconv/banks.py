@@ -12,6 +12,19 @@ for the 8 maximum responses).
 
 Kernels are correlation kernels (see :mod:`imgconv.kernels` for the conventions:
 ``(y, x)`` axes with ``y`` downwards, angles from ``+x`` towards ``+y``).
+
+Limits, checked before anything is allocated, so that a parameter typo (or a
+hostile pipeline spec) gives a ValueError instead of a MemoryError or a hang:
+
+* a bank holds at most :data:`MAX_BANK_TAPS` (``2**25``, 256 MB of float64)
+  taps, counting every filter zero-padded to the common size -- e.g.
+  ``leung_malik(support=...)`` up to support 835, ``schmid`` up to 1605, ``mr8`` up to 939;
+* the standard banks' ``support`` and every Gabor kernel are at most
+  :data:`imgconv.kernels.MAX_KERNEL_SIZE` (4097) taps per side, and ``gabor``
+  takes at most 360 orientations;
+* a dilation ``d > 1`` (:meth:`FilterBank.at_dilations`, ``dilations``, the
+  `dilation` of :meth:`FilterBank.apply`) must keep every filter within
+  ``d (k - 1) + 1 <= MAX_KERNEL_SIZE`` pixels per axis.
 """
 
 import math
@@ -22,16 +35,25 @@ import numpy as np
 from . import _engine
 from . import kernels as _kernels
 from ._threads import effective_num_threads
-from ._validation import as_int, as_pair
+from ._validation import (
+    MAX_KERNEL_SIZE,
+    as_int,
+    as_pair,
+    check_dilation,
+    check_kernel_size,
+    gabor_half_size,
+    gabor_sigmas,
+)
 from ._validation import as_engine_image as _as_engine_image
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
 
 __all__ = [
-    "FilterBank",
+    "MAX_BANK_TAPS",
     "MODES",
     "MR8_RESPONSE_NAMES",
+    "FilterBank",
     "edges",
     "gabor",
     "leung_malik",
@@ -43,6 +65,10 @@ __all__ = [
 
 #: Border modes accepted by :meth:`FilterBank.apply` (scipy.ndimage / scikit-image names).
 MODES = tuple(sorted(_engine.SCIPY_TO_ENGINE_MODE))
+
+#: Most taps a :class:`FilterBank` holds: filters x common kernel size (2**25 float64 = 256 MB).
+#: The standard banks check it before building their kernels.
+MAX_BANK_TAPS = 2 ** 25
 
 #: Names of the 8 responses returned by :func:`mr8_reduce`, in order.
 MR8_RESPONSE_NAMES = ("edge_s1", "edge_s2", "edge_s4", "bar_s1", "bar_s2", "bar_s4", "gaussian", "log")
@@ -79,6 +105,16 @@ def _as_kernel(value, label):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{label} must contain only finite values")
     return arr
+
+
+def _check_taps(n_filters, size, what, got):
+    """Refuse a bank of `n_filters` filters of `size` (kh, kw) above MAX_BANK_TAPS; `what` made it, `got` says how."""
+    taps = n_filters * size[0] * size[1]
+    if taps > MAX_BANK_TAPS:
+        raise ValueError(
+            f"{what} would make a bank of {n_filters} filters of {size[0]}x{size[1]} taps ({taps} taps); a filter "
+            f"bank holds at most {MAX_BANK_TAPS} taps (imgconv.banks.MAX_BANK_TAPS), counting every filter "
+            f"zero-padded to the largest size; got {got}")
 
 
 def _rate_label(pair):
@@ -221,6 +257,7 @@ class FilterBank:
 
         arrays = [_as_kernel(a, f"`kernels[{n!r}]`") for a, n in zip(arrays, names)]
         size = (max(a.shape[0] for a in arrays), max(a.shape[1] for a in arrays))
+        _check_taps(len(arrays), size, "`kernels`", f"{len(arrays)} kernels, the largest {size[0]}x{size[1]}")
         stack = np.stack([a if a.shape == size else _place(a, size) for a in arrays])
         stack.flags.writeable = False
 
@@ -234,6 +271,8 @@ class FilterBank:
                 raise ValueError(
                     f"`dilations` must have one entry per kernel ({len(arrays)}); got {len(dilations)}")
             dilations = [as_pair(d, f"dilations[{i}]") for i, d in enumerate(dilations)]
+            for i, d in enumerate(dilations):
+                check_dilation(size, d, f"dilations[{i}]")
 
         self._kernels = stack
         self._names = tuple(names)
@@ -387,7 +426,8 @@ class FilterBank:
         Returns
         -------
         bank : FilterBank
-            ``len(rates) * F`` filters, rate-major: all filters at ``rates[0]``,
+            ``len(rates) * F`` filters (at most :data:`MAX_BANK_TAPS` taps in
+            all), rate-major: all filters at ``rates[0]``,
             then all at ``rates[1]``, ...  Names get the suffix ``'@d<rate>'``
             (``'sobel_h@d2'``, or ``'sobel_h@d2x3'`` for a pair); the dilation of
             each filter is its current dilation times the rate.
@@ -403,6 +443,10 @@ class FilterBank:
         rates = [as_pair(r, f"rates[{i}]") for i, r in enumerate(rates)]
         if not rates:
             raise ValueError("`rates` must contain at least one rate; got none")
+        for i, r in enumerate(rates):
+            for d in dict.fromkeys(self._dilations):
+                check_dilation(self.kernel_size, (d[0] * r[0], d[1] * r[1]), f"rates[{i}]", r)
+        _check_taps(len(rates) * len(self), self.kernel_size, "`rates`", f"{len(rates)} rates for {len(self)} filters")
         names, dilations, stacks = [], [], []
         for r in rates:
             names += [f"{n}@d{_rate_label(r)}" for n in self._names]
@@ -420,7 +464,9 @@ class FilterBank:
             Grey image, or colour image whose channel axis is `channel_axis`.
             bool, integer or float.
         dilation : int or (int, int), default 1, keyword-only
-            Extra dilation, multiplied with each filter's own rate.
+            Extra dilation, multiplied with each filter's own rate (the product
+            must keep each filter within :data:`imgconv.kernels.MAX_KERNEL_SIZE`
+            pixels per axis, see the module notes).
         mode : {'constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect', 'wrap'}
             Border handling with scipy.ndimage / scikit-image names (default
             'reflect': half-sample symmetric, ``d c b a | a b c d | d c b a``).
@@ -505,6 +551,8 @@ class FilterBank:
         groups_by_rate = {}
         for f, d in enumerate(self._dilations):
             groups_by_rate.setdefault((d[0] * dil[0], d[1] * dil[1]), []).append(f)
+        for rate in groups_by_rate:
+            check_dilation(self.kernel_size, rate, "dilation", dilation)
         out_c = c if per_channel else 1
         out = np.empty((out_c, n_filters, h, w), dtype=dtype)
         for rate, idx in groups_by_rate.items():
@@ -528,12 +576,16 @@ def _normalise(f):
     return f / np.abs(f).sum()
 
 
-def _check_support(support):
+def _check_support(support, n_filters):
     if not _is_int(support):
         raise TypeError(f"`support` must be an odd positive int; got {_show(support)} of type "
                         f"{type(support).__name__}")
     if support < 1 or support % 2 == 0:
         raise ValueError(f"`support` must be an odd positive int; got {_show(support)}")
+    if support > MAX_KERNEL_SIZE:
+        raise ValueError(f"`support` must be at most {MAX_KERNEL_SIZE} (imgconv.kernels.MAX_KERNEL_SIZE); "
+                         f"got {_show(support)}")
+    _check_taps(n_filters, (int(support), int(support)), "`support`", f"support={int(support)}")
     return int(support)
 
 
@@ -577,7 +629,8 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
         Spatial frequencies in cycles per pixel; positive.
     n_orientations : int, default 6
         Orientations ``theta_k = pi * k / n_orientations``, ``k = 0 .. n - 1``
-        (half a turn: the real part at ``theta + pi`` equals the one at ``theta``).
+        (half a turn: the real part at ``theta + pi`` equals the one at ``theta``);
+        at most 360.
     bandwidth, n_stds : float, keyword-only
         As in :func:`imgconv.kernels.gabor` / :func:`skimage.filters.gabor_kernel`.
     part : {'real', 'imag', 'both'}, default 'real', keyword-only
@@ -593,7 +646,10 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
         correlation form of the kernel :func:`skimage.filters.gabor` convolves
         with), so ``apply`` reproduces ``skimage.filters.gabor(image, frequency,
         theta, bandwidth=..., n_stds=...)`` -- real and imaginary responses alike.
-        Kernels of the smaller sizes are centred in the largest size.
+        Kernels of the smaller sizes are centred in the largest size, which
+        must be at most :data:`imgconv.kernels.MAX_KERNEL_SIZE` per side (the
+        frequencies at least about 0.001 at bandwidth 1); all of them together
+        at most :data:`MAX_BANK_TAPS` taps.
 
     References
     ----------
@@ -613,12 +669,26 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
     if not frequencies:
         raise ValueError("`frequencies` must contain at least one frequency; got none")
     n_orientations = as_int(n_orientations, "n_orientations", minimum=1)
+    if n_orientations > 360:  # half-degree steps; more is a typo, and a loop of kernels
+        raise ValueError(f"`n_orientations` must be at most 360; got {_show(n_orientations)}")
     if part not in ("real", "imag", "both"):
         raise ValueError(f"`part` must be one of ['both', 'imag', 'real']; got {_show(part)}")
+    # Sizes first, from the formula of kernels.gabor: a bank too large is refused before any kernel is built.
+    bw, stds = _kernels._as_real(bandwidth, "bandwidth"), _kernels._as_real(n_stds, "n_stds")
+    thetas = [math.pi * k / n_orientations for k in range(n_orientations)]
+    half = [0, 0]
+    for freq in frequencies:
+        sx, sy = gabor_sigmas(freq, bw)
+        for theta in thetas:
+            half = [max(h, g) for h, g in zip(half, gabor_half_size(theta, sx, sy, stds))]
+    size = (2 * half[0] + 1, 2 * half[1] + 1)
+    check_kernel_size(max(size), "a Gabor kernel", frequencies=min(frequencies), bandwidth=bw, n_stds=stds)
+    n_filters = len(frequencies) * n_orientations * (2 if part == "both" else 1)
+    _check_taps(n_filters, size, "`frequencies` and `n_orientations`",
+                f"{len(frequencies)} frequencies, n_orientations={n_orientations}, part={part!r}")
     kernels, names = [], []
     for freq in frequencies:
-        for k in range(n_orientations):
-            theta = math.pi * k / n_orientations
+        for theta in thetas:
             real, imag = _kernels.gabor(freq, theta=theta, bandwidth=bandwidth, n_stds=n_stds)
             base = f"gabor_f{freq:g}_t{_deg(theta)}"
             if part in ("real", "both"):
@@ -658,7 +728,7 @@ def leung_malik(scale="small", *, support=49, zero_mean_gaussians=False):
         LM Large (LML) ``sqrt(2), 2, 2 sqrt(2), 4`` (the values hard-coded in
         ``makeLMfilters.m``).
     support : int, default 49, keyword-only
-        Odd side length of every filter.
+        Odd side length of every filter; at most 835 (48 filters within :data:`MAX_BANK_TAPS`).
     zero_mean_gaussians : bool, default False, keyword-only
         ``makeLMfilters.m`` passes its four Gaussians through the same
         ``normalise`` as the other filters (mean removed, L1 = 1), which makes
@@ -700,7 +770,7 @@ def leung_malik(scale="small", *, support=49, zero_mean_gaussians=False):
     """
     if scale not in ("small", "large"):
         raise ValueError(f"`scale` must be one of ['large', 'small']; got {_show(scale)}")
-    support = _check_support(support)
+    support = _check_support(support, 48)
     zero_mean_gaussians = _as_bool(zero_mean_gaussians, "zero_mean_gaussians")
     r2 = math.sqrt(2)
     basic = (1.0, r2, 2.0, 2 * r2) if scale == "small" else (r2, 2.0, 2 * r2, 4.0)
@@ -725,7 +795,7 @@ def schmid(*, support=49):
     Parameters
     ----------
     support : int, default 49, keyword-only
-        Odd side length of every filter.
+        Odd side length of every filter; at most 1605 (13 filters within :data:`MAX_BANK_TAPS`).
 
     Returns
     -------
@@ -743,7 +813,7 @@ def schmid(*, support=49):
     .. [2] Visual Geometry Group, Oxford, ``makeSfilters.m``,
            https://www.robots.ox.ac.uk/~vgg/research/texclass/filters.html
     """
-    support = _check_support(support)
+    support = _check_support(support, len(_SCHMID_PARAMS))
     h = (support - 1) // 2
     y, x = np.mgrid[-h:h + 1, -h:h + 1].astype(np.float64)
     r = np.sqrt(x * x + y * y)
@@ -761,7 +831,7 @@ def mr8(*, support=49, zero_mean_gaussian=False):
     Parameters
     ----------
     support : int, default 49, keyword-only
-        Odd side length of every filter.
+        Odd side length of every filter; at most 939 (38 filters within :data:`MAX_BANK_TAPS`).
     zero_mean_gaussian : bool, default False, keyword-only
         ``makeRFSfilters.m`` removes the mean of its Gaussian too; set True to
         reproduce that.  By default the Gaussian sums to 1.
@@ -793,7 +863,7 @@ def mr8(*, support=49, zero_mean_gaussian=False):
     .. [2] Visual Geometry Group, Oxford, ``makeRFSfilters.m``,
            https://www.robots.ox.ac.uk/~vgg/research/texclass/filters.html
     """
-    support = _check_support(support)
+    support = _check_support(support, 38)
     zero_mean_gaussian = _as_bool(zero_mean_gaussian, "zero_mean_gaussian")
     edges_, bars, edge_names, bar_names = _oriented((1.0, 2.0, 4.0), 6, support, "mr8")
     rot = [_gaussian_filter(10.0, support, zero_mean_gaussian), _normalise(_kernels.log(10.0, size=support))]

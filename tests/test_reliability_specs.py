@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from imgconv import kernels
+from imgconv import banks, kernels
 
 HUGE = 10 ** 400  # beyond the float range: float(HUGE) raises OverflowError
 
@@ -95,3 +95,52 @@ def test_gabor_huge_bandwidth_is_the_limit_not_an_overflow():
     assert np.array_equal(real_huge, real_100)
     side = _skimage_gabor_side(0.01)
     assert kernels.gabor(0.01)[0].shape == (side, side)
+
+
+# --------------------------------------------------------------------------------------
+# banks: supports, orientations, dilations and total taps bounded
+# --------------------------------------------------------------------------------------
+
+def test_bank_limits_are_documented_values():
+    assert banks.MAX_BANK_TAPS == 2 ** 25
+
+
+@pytest.mark.parametrize("func, kwargs, match", [
+    (banks.leung_malik, {"support": 10 ** 6 + 1}, r"^`support` must be at most 4097 .*; got 1000001$"),
+    (banks.schmid, {"support": HUGE + 1}, r"^`support` must be at most 4097 .*; got an int of 401 digits$"),
+    # 48 * 837**2 = 33627312 > 2**25 = 33554432; 835 fits
+    (banks.leung_malik, {"support": 837}, (r"^`support` would make a bank of 48 filters of 837x837 taps "
+                                           r"\(33627312 taps\); a filter bank holds at most 33554432 taps")),
+    (banks.mr8, {"support": 941}, r"^`support` would make a bank of 38 filters of 941x941"),
+    (banks.gabor, {"n_orientations": 10 ** 9}, r"^`n_orientations` must be at most 360; got 1000000000$"),
+    (banks.gabor, {"frequencies": [1e-9]}, (r"^`frequencies`, `bandwidth` and `n_stds` give a Gabor kernel of "
+                                            r"3373031255 taps")),
+    (banks.gabor, {"frequencies": [0.002] * 10}, (r"^`frequencies` and `n_orientations` would make a bank of 60 "
+                                                  r"filters of 1689x1689")),
+])
+def test_standard_bank_sizes_bounded(func, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        func(**kwargs)
+
+
+def test_bank_dilations_bounded():
+    edges = banks.edges()  # 3x3: d (3 - 1) + 1 <= 4097 allows d <= 2048
+    assert edges.at_dilations([2048]).dilations[0] == (2048, 2048)
+    with pytest.raises(ValueError, match=r"^`rates\[0\]` must keep a dilated kernel within 4097 pixels per axis .*"
+                                         r"got \(2049, 2049\), which spreads a 3x3 kernel over 4099 pixels$"):
+        edges.at_dilations([2049])
+    with pytest.raises(ValueError, match=r"^`dilation` must keep .*got an int of 401 digits"):
+        edges.apply(np.zeros((8, 8)), dilation=HUGE)
+    with pytest.raises(ValueError, match=r"^`dilation` must keep .*got 3, which spreads a 3x3 kernel over 6145"):
+        edges.at_dilations([1024]).apply(np.zeros((8, 8)), dilation=3)  # 1024 * 3 * 2 + 1
+    # a 1x1 kernel never spreads, but its rate still has to fit the engine's C int
+    with pytest.raises(ValueError, match=r"^`dilations\[0\]` must keep .*an int of 401 digits"):
+        banks.FilterBank([np.ones((1, 1))], dilations=[HUGE])
+
+
+def test_bank_total_taps_bounded_before_stacking():
+    # one big kernel zero-pads every small one to its size: 11 * 3000**2 taps
+    with pytest.raises(ValueError, match=r"^`kernels` would make a bank of 11 filters of 3000x3000 taps \(99000000 "
+                                         r"taps\).*got 11 kernels, the largest 3000x3000$"):
+        banks.FilterBank([np.ones((3000, 3000))] + [np.ones((1, 1))] * 10)
+    assert banks.FilterBank([np.ones((5000, 3))]).kernel_size == (5000, 3)  # given arrays are not capped in size
