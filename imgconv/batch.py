@@ -8,23 +8,30 @@ wrapper around it.
 
 Guarantees
 ----------
-* **The source is never written to.**  ``dst`` must differ from ``src``; when
+What may be written is decided by one owner, :class:`imgconv._output.Destination`
+(its module notes state the rules); every file a run writes -- outputs,
+manifest, contact sheet -- goes through it.
+
+* **Inputs are never written.**  ``dst`` must differ from ``src``; when
   ``dst`` lies inside ``src`` it is left out of the file discovery; an output
-  that would land inside the source (``src`` inside ``dst``) is refused.
-* **Outputs stay inside dst.**  Output paths are built from paths relative to
-  the source root, without ``..``, and checked after resolving symbolic links:
-  an output whose folder (or an existing output file) is a link leading out of
-  ``dst`` is refused and reported as failed.
-* **No partial files.**  Every output is written by :func:`imgconv.io.imwrite`:
-  a temporary file in the target folder (``.<name>.<8 random characters><ext>``),
-  flushed, fsynced and renamed over the target.  A run killed at any moment
-  (Ctrl-C, SIGKILL, power loss) leaves complete outputs or none; temporary files
-  of that pattern left by a killed run in the output folders are removed by the
-  next run, and the next run finishes the rest.  (Two runs writing into the same
-  ``dst`` at the same time are not supported.)
+  that would replace an input of the run (by any path, hard links included)
+  or land inside a source folder is refused and reported as failed.
+* **Outputs stay inside dst, never through a link.**  Output paths are built
+  from paths relative to the source root, without ``..``; an output whose
+  folder or file inside ``dst`` is a symbolic link (or not a folder / file)
+  is refused, and so are a manifest or contact sheet that is a link.
+* **No partial files.**  Every file is written to a temporary file in
+  ``dst/.imgconv/tmp/``, flushed, fsynced and renamed over the target.  A run
+  killed at any moment (Ctrl-C, SIGKILL, power loss) leaves complete outputs
+  or none; the next run empties ``dst/.imgconv/tmp/`` and finishes the rest.
+* **One run per dst.**  A run holds the lock ``dst/.imgconv/lock``; a second
+  run on the same ``dst`` is refused with :class:`imgconv._output.DestinationBusyError`
+  (a `ValueError`) before it reads anything.
 * **Bad files do not stop the run.**  Unreadable, corrupt, truncated, empty and
-  unsupported files are reported (in the manifest and in the returned report)
-  and skipped; ``on_error="raise"`` stops at the first one instead.
+  unsupported files, dangling links, link loops, FIFOs and unreadable folders
+  are reported (in the manifest and in the returned report) and skipped;
+  ``on_error="raise"`` stops at the first one instead.  A file listed twice
+  is processed once.
 * **Memory is bounded.**  At most ``2 * workers`` images are in flight.
 
 Output names and formats
@@ -57,14 +64,18 @@ the coordinating process, appended, flushed and fsynced record by record::
      "status": "done", "shape": [512, 512, 18], "dtype": "float32", "error": null,
      "seconds": 0.041, "fingerprint": "<sha256 of the pipeline>", "dtype_policy": "auto",
      "input_size": 142314, "input_mtime_ns": 1700000000000000000,
-     "run": "2024-05-01T12:00:00Z"}
+     "run": "2024-05-01T12:00:00.123456Z-4242"}
 
 ``status`` is ``'done'``, ``'skipped'`` (up to date, not recomputed) or
 ``'failed'`` (``error`` says why; ``output`` is null).  With ``resume=True`` an
 input is skipped when its output exists and the manifest's latest ``'done'``
 record for that output names the same input (same size and modification time),
 the same pipeline fingerprint and the same dtype policy.  ``overwrite=True``
-recomputes everything.  A line cut short by a kill is ignored.
+recomputes everything.  A line that does not parse (cut short by a kill,
+corrupted) is reported in ``BatchReport.warnings`` and ignored, so its file is
+recomputed.  Paths are written with JSON ``\\u`` escapes for characters
+outside ASCII, so file names that are not valid UTF-8 round-trip.  ``run``
+identifies the run (UTC time to the microsecond and the process id).
 
 Parallelism
 -----------
@@ -92,11 +103,14 @@ import json
 import multiprocessing
 import os
 import re
+import stat
 import sys
 import time
 
 import numpy as np
 
+from ._output import Destination, DestinationError, UnsafePathError, shown
+from ._output import is_within as _is_within
 from .pipeline import Pipeline
 
 __all__ = [
@@ -112,6 +126,7 @@ __all__ = [
     "plan",
     "process",
     "process_one",
+    "render_contact_sheet",
 ]
 
 #: Accepted values of ``process(..., backend=...)``.
@@ -148,12 +163,16 @@ class BatchTask:
         With ``out_format=None``: the ``.tif`` path used instead of `output`
         when the result does not fit the format of `output` (None when `output`
         is already TIFF).
+    root : str or None
+        The destination folder: the output is written under its rules
+        (:class:`imgconv._output.Destination`).  None: `output`'s folder.
     """
 
     input: str
     output: str
     relative: str
     fallback: str = None
+    root: str = None
 
 
 @dataclasses.dataclass
@@ -176,6 +195,11 @@ class BatchReport:
         ``(input, output)`` of every input done or skipped, in input order.
     manifest : str or None
         Path of the manifest (None for a dry run).
+    warnings : list of str
+        Things the user should know that failed no input: corrupt manifest
+        lines (their files were recomputed), a contact sheet not written.
+    preview : str or None
+        Path of the contact sheet written, if any.
     """
 
     done: int = 0
@@ -185,6 +209,8 @@ class BatchReport:
     dst: str = ""
     outputs: list = dataclasses.field(default_factory=list)
     manifest: str = None
+    warnings: list = dataclasses.field(default_factory=list)
+    preview: str = None
 
     @property
     def ok(self):
@@ -193,7 +219,7 @@ class BatchReport:
 
     def summary(self):
         """One line: ``'12 done, 0 skipped, 0 failed in 3.4 s → out/'``."""
-        dst = self.dst if self.dst.endswith(os.sep) else self.dst + os.sep
+        dst = shown(self.dst if self.dst.endswith(os.sep) else self.dst + os.sep)
         return (f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed "
                 f"in {self.seconds:.1f} s \u2192 {dst}")
 
@@ -213,12 +239,16 @@ class BatchPlan:
         Resolved source folders (never written to).
     dst : str
         The destination folder, absolute.
+    destination : imgconv._output.Destination
+        What the run may write: inside `dst`, never an input nor a source
+        folder, never through a link.
     """
 
     tasks: list
     failed: list
     src_roots: list
     dst: str
+    destination: Destination = None
 
 
 class BatchError(Exception):
@@ -327,7 +357,7 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         ``status`` (``'done'`` / ``'failed'``), ``shape`` and ``dtype`` of the
         result, ``error`` (``'ExceptionType: message'`` or None), ``seconds``.
     """
-    from .io import imread, imwrite
+    from .io import encoder, imread
 
     start = time.perf_counter()
     record = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
@@ -336,8 +366,8 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         image = imread(task.input)
         result = pipeline(image, num_threads=num_threads)
         output, policy = _choose_output(task, result, out_format, dtype_policy)
-        os.makedirs(os.path.dirname(output), exist_ok=True)
-        imwrite(output, result, dtype_policy=policy)
+        destination = Destination(task.root if task.root is not None else os.path.dirname(output))
+        destination.write(output, encoder(output, result, dtype_policy=policy))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype))
     except Exception as exc:
         if raise_errors:
@@ -381,14 +411,6 @@ def _natural_key(relative):
     return tuple(key)
 
 
-def _is_within(path, folder):
-    """True when `path` is `folder` or inside it (both already resolved)."""
-    try:
-        return os.path.commonpath([path, folder]) == folder
-    except ValueError:  # different drives
-        return False
-
-
 def _supported(name):
     from .io import SUPPORTED_EXTENSIONS
 
@@ -414,16 +436,48 @@ def _excluded(dst_real, root):
     return None if _is_within(os.path.realpath(root), dst_real) else dst_real
 
 
+def _problem(path):
+    """Why `path` cannot be read as an image file (a reason string), or None for a regular file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            loop = getattr(exc, "errno", None) == 40  # ELOOP
+            return "symbolic link loop" if loop else "dangling symbolic link (its target does not exist)"
+        if isinstance(exc, FileNotFoundError):
+            return "FileNotFoundError: no such file"
+        return _error_text(exc)
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory (list files, or pass the folder itself as src)"
+    if not stat.S_ISREG(st.st_mode):
+        kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+        return f"not a regular file ({kind})"
+    return None
+
+
 def _walk(root, dst_real, pattern, recursive):
-    """Image files under `root` (names matching `pattern`), hidden entries and dst left out."""
-    found = []
+    """Image files under `root` (names matching `pattern`), hidden entries and dst left out.
+
+    Returns (files, problems): problems are (path, reason) for what could not be
+    looked at -- unreadable folders, dangling links, link loops, FIFOs, links to
+    folders in a recursive walk -- reported, never silently dropped.
+    """
+    found, problems = [], []
     excluded = _excluded(dst_real, root)
-    for folder, dirs, files in os.walk(root):
+
+    def unreadable(exc):
+        problems.append((exc.filename or root, f"cannot list the folder: {_error_text(exc)}"))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
         keep = []
         for d in sorted(dirs):
             if d.startswith("."):
                 continue
-            if excluded is not None and _is_within(os.path.realpath(os.path.join(folder, d)), excluded):
+            path = os.path.join(folder, d)
+            if excluded is not None and _is_within(os.path.realpath(path), excluded):
+                continue
+            if recursive and os.path.islink(path):
+                problems.append((path, "symbolic link to a folder, not followed (pass its target as src)"))
                 continue
             keep.append(d)
         dirs[:] = keep if recursive else []
@@ -431,29 +485,34 @@ def _walk(root, dst_real, pattern, recursive):
             if name.startswith(".") or not _supported(name) or not fnmatch.fnmatch(name, pattern):
                 continue
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
+            problem = _problem(path)
+            if problem is None:
                 found.append(path)
-    return found
+            else:
+                problems.append((path, problem))
+    return found, problems
 
 
 def _discover(src, dst_real, pattern, recursive):
     """Return (list of (path, root)), failures, roots."""
     failed = []
     if isinstance(src, (list, tuple)):
-        paths = []
+        paths, seen = [], set()
         for item in src:
             if not isinstance(item, (str, os.PathLike)):
                 raise TypeError(f"`src` list entries must be paths; got {item!r} of type {type(item).__name__}")
-            paths.append(os.path.abspath(os.fspath(item)))
+            path = os.path.abspath(os.fspath(item))
+            if os.path.realpath(path) not in seen:  # a file listed twice is processed once
+                seen.add(os.path.realpath(path))
+                paths.append(path)
         if not paths:
             return [], [], []
         root = os.path.commonpath([os.path.dirname(p) for p in paths])
         files = []
         for path in paths:
-            if os.path.isdir(path):
-                failed.append((path, "is a directory (list files, or pass the folder itself as src)"))
-            elif not os.path.exists(path):
-                failed.append((path, "FileNotFoundError: no such file"))
+            problem = _problem(path)
+            if problem is not None:
+                failed.append((path, problem))
             elif not _supported(path):
                 failed.append((path, _unsupported_reason(path)))
             else:
@@ -465,11 +524,13 @@ def _discover(src, dst_real, pattern, recursive):
     src = os.fspath(src)
     if os.path.isdir(src):
         root = os.path.abspath(src)
-        return [(p, root) for p in _walk(root, dst_real, pattern, recursive)], failed, [root]
-    if os.path.isfile(src):
+        files, problems = _walk(root, dst_real, pattern, recursive)
+        return [(p, root) for p in files], problems, [root]
+    if os.path.lexists(src) and not glob.has_magic(src):
         path = os.path.abspath(src)
-        if not _supported(path):
-            return [], [(path, _unsupported_reason(path))], [os.path.dirname(path)]
+        problem = _problem(path) or (None if _supported(path) else _unsupported_reason(path))
+        if problem is not None:
+            return [], [(path, problem)], [os.path.dirname(path)]
         return [(path, os.path.dirname(path))], failed, [os.path.dirname(path)]
     if glob.has_magic(src):
         root = os.path.abspath(_glob_root(src))
@@ -477,14 +538,15 @@ def _discover(src, dst_real, pattern, recursive):
         files = []
         for match in glob.glob(src, recursive=recursive):
             path = os.path.abspath(match)
-            if not os.path.isfile(path) or excluded is not None and _is_within(os.path.realpath(path), excluded):
+            if excluded is not None and _is_within(os.path.realpath(path), excluded) or os.path.isdir(path):
                 continue
-            if not _supported(path):
-                failed.append((path, _unsupported_reason(path)))
+            problem = _problem(path) or (None if _supported(path) else _unsupported_reason(path))
+            if problem is not None:
+                failed.append((path, problem))
             else:
                 files.append(path)
         return [(p, root) for p in files], failed, [root]
-    raise ValueError(f"`src` must be an existing folder, file or a glob pattern; got {src!r} (not found)")
+    raise ValueError(f"`src` must be an existing folder, file or a glob pattern; got {shown(src)!r} (not found)")
 
 
 def _unsupported_reason(path):
@@ -569,7 +631,10 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
     for root in roots_real:
         if root == dst_real:
             raise ValueError(f"`dst` must differ from `src` (imgconv never writes into its input folder); "
-                             f"both resolve to {dst_real!r}")
+                             f"both resolve to {shown(dst_real)!r}")
+    destination = Destination(dst_abs, protect=[p for p, _ in found] + [p for p, _ in failed],
+                              source_folders=roots_real)
+    fold_case = _case_insensitive(dst_abs)
 
     predicted = {} if out_ext is not None else _predict_extensions(
         Pipeline.coerce(pipeline), out_ext, dtype_policy)
@@ -602,7 +667,7 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
             for name in (output, fallback):
                 if name is None:
                     continue
-                key = os.path.normcase(name).casefold()
+                key = name.casefold() if fold_case else os.path.normcase(name)
                 if key in seen and seen[key] != index:
                     clashing.update((index, seen[key]))
                 seen.setdefault(key, index)
@@ -628,25 +693,38 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
                 continue
             normal = os.path.normpath(name)
             if os.path.isabs(normal) or normal.split(os.sep)[0] == os.pardir:
-                problem = f"output name {name!r} would leave dst"
+                problem = f"output name {shown(name)!r} would leave dst"
                 break
-            full = os.path.join(dst_abs, normal)
-            real = os.path.realpath(full)
-            if not _is_within(real, dst_real) or real == dst_real:
-                problem = f"output {full!r} resolves to {real!r}, outside dst (symbolic link)"
+            try:
+                outputs.append(destination.check(os.path.join(dst_abs, normal)))
+            except UnsafePathError as exc:
+                problem = str(exc)
                 break
-            # Inside a source folder is allowed only within dst when dst lies inside that folder
-            # (it is then left out of discovery); otherwise it would mix outputs with inputs.
-            if any(_is_within(real, r) and not _is_within(dst_real, r) for r in roots_real):
-                problem = f"output {full!r} would be written inside the source folder"
-                break
-            outputs.append(full)
         if problem is not None:
             failed.append((path, problem))
             continue
-        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1]))
+        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1],
+                               root=dst_abs))
     failed.sort(key=lambda f: _natural_key(f[0]))
-    return BatchPlan(tasks=tasks, failed=failed, src_roots=roots_real, dst=dst_abs)
+    return BatchPlan(tasks=tasks, failed=failed, src_roots=roots_real, dst=dst_abs, destination=destination)
+
+
+def _case_insensitive(path):
+    """Whether the file system holding `path` (or its nearest existing folder) folds letter case."""
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    probe = folder
+    while probe != os.path.dirname(probe):
+        name = os.path.basename(probe)
+        if name.lower() != name.upper():  # a name with letters: ask the file system about its other case
+            other = os.path.join(os.path.dirname(probe), name.swapcase())
+            try:
+                return os.path.samefile(probe, other)
+            except OSError:
+                return False
+        probe = os.path.dirname(probe)
+    return sys.platform in ("darwin", "win32")
 
 
 # --------------------------------------------------------------------------------------
@@ -654,47 +732,61 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
 # --------------------------------------------------------------------------------------
 
 def _read_manifest(path):
-    """Latest 'done' record per output path; lines that do not parse are ignored."""
-    latest = {}
+    """(latest 'done' record per output path, warnings) from the manifest at `path`.
+
+    Any line that is not a JSON object -- cut short by a kill, cut inside a
+    UTF-8 character, nested too deeply, a number too long to convert -- is
+    reported and ignored, so the file it described is recomputed.
+    """
+    latest, warnings = {}, []
     try:
-        file = open(path, encoding="utf-8")
+        file = open(path, "rb")
     except FileNotFoundError:
-        return latest
+        return latest, warnings
     with file:
-        for line in file:
-            line = line.strip()
-            if not line:
+        for number, raw in enumerate(file, 1):
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a killed run
-            if isinstance(record, dict) and record.get("status") == "done" and isinstance(record.get("output"), str):
+                record = json.loads(raw.decode("utf-8"))
+            except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+                reason = type(exc).__name__ if not isinstance(exc, ValueError) else str(exc).split(":")[0]
+                warnings.append(f"manifest line {number} is corrupt ({reason[:80]}); ignored, its file is "
+                                f"recomputed")
+                continue
+            if not isinstance(record, dict):
+                warnings.append(f"manifest line {number} is not a record; ignored")
+                continue
+            if record.get("status") == "done" and isinstance(record.get("output"), str):
                 latest[record["output"]] = record
-    return latest
+    return latest, warnings
 
 
 class _Manifest:
     """Append-only JSON-lines writer: one line per record, flushed and fsynced."""
 
-    def __init__(self, path):
+    def __init__(self, destination, path):
         self.path = path
-        self._file = open(path, "ab")
+        self._file = destination.open_append(path)
         # A killed run can leave a last line without its newline: start on a fresh line.
-        if self._file.tell() > 0:
-            with open(path, "rb") as tail:
-                tail.seek(-1, os.SEEK_END)
-                if tail.read(1) != b"\n":
-                    self._file.write(b"\n")
+        size = os.fstat(self._file.fileno()).st_size
+        if size > 0 and os.pread(self._file.fileno(), 1, size - 1) != b"\n":
+            self._file.write(b"\n")
 
     def write(self, record):
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
-        self._file.write(line.encode("utf-8") + b"\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        # ASCII with \\u escapes: names that are not valid UTF-8 (surrogates) round-trip.
+        line = json.dumps(record, ensure_ascii=True, allow_nan=False, default=_json_default)
+        try:
+            self._file.write(line.encode("ascii") + b"\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise BatchError(f"cannot write the manifest {shown(self.path)!r}: {_error_text(exc)}; the files "
+                             f"recorded so far are intact, rerun the same command when fixed") from exc
 
     def close(self):
-        self._file.close()
+        with contextlib.suppress(OSError):
+            self._file.close()
 
 
 def _json_default(value):
@@ -721,46 +813,6 @@ def _up_to_date(task, latest, fingerprint, dtype_policy, size, mtime):
                 and record.get("input_mtime_ns") == mtime and os.path.isfile(candidate)):
             return record
     return None
-
-
-# --------------------------------------------------------------------------------------
-# stale temporary files of imgconv.io.imwrite
-# --------------------------------------------------------------------------------------
-
-# imgconv.io.imwrite writes `name` through a temporary file '.<name>.<8 random characters><ext>'
-# (tempfile.NamedTemporaryFile(dir=folder, prefix=f".{name}.", suffix=ext)) in the target folder.
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?P<ext>\.[A-Za-z0-9]+)\Z")
-
-
-def _is_temporary(entry):
-    from .io import SUPPORTED_EXTENSIONS
-
-    match = _TEMPORARY.match(entry)
-    if match is None:
-        return False
-    ext = match.group("ext")
-    return ext.lower() in SUPPORTED_EXTENSIONS and match.group("name").endswith(ext)
-
-
-def _remove_stale_temporaries(folders):
-    """Delete temporary files left in `folders` by an imwrite that was killed. Returns how many.
-
-    Only names of imgconv.io's temporary pattern for an image file are removed; two runs
-    writing into the same folder at the same time are not supported anyway (one manifest).
-    """
-    removed = 0
-    for folder in folders:
-        try:
-            entries = [e for e in os.listdir(folder) if e.startswith(".") and _is_temporary(e)]
-        except OSError:
-            continue
-        for entry in entries:
-            path = os.path.join(folder, entry)
-            with contextlib.suppress(OSError):
-                if os.path.isfile(path) and not os.path.islink(path):
-                    os.unlink(path)
-                    removed += 1
-    return removed
 
 
 # --------------------------------------------------------------------------------------
@@ -841,16 +893,18 @@ def _process_context():
 
 
 def _run_processes(tasks, pipeline, out_format, dtype_policy, per_call, workers, raise_errors):
-    def submit(executor, task):
-        return executor.submit(_process_in_worker, task)
+    from ._pool import WorkerCrashed, run_processes
 
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=_process_context(), initializer=_init_process_worker,
-        initargs=(pipeline, out_format, dtype_policy, per_call, raise_errors))
-    try:
-        yield from _run_pool(executor, submit, tasks, workers * _IN_FLIGHT_PER_WORKER)
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    # One task per worker, so a worker that dies (segfault, OOM kill) fails only the file it held.
+    stream = run_processes(tasks, _process_in_worker, initializer=_init_process_worker,
+                           initargs=(pipeline, out_format, dtype_policy, per_call, raise_errors),
+                           workers=workers, context=_process_context())
+    with contextlib.closing(stream):
+        for task, outcome in stream:
+            if isinstance(outcome, WorkerCrashed):  # that file's failure, not the run's
+                outcome = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
+                           "shape": None, "dtype": None, "error": _error_text(outcome), "seconds": None}
+            yield task, outcome
 
 
 def _run_dask(tasks, pipeline, out_format, dtype_policy, per_call, workers, client):
@@ -913,7 +967,7 @@ def _check_workers(workers):
 
 def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=None, resume=True,
             overwrite=False, on_error="skip", out_format=None, dtype_policy="auto", progress=True,
-            backend="threads", num_threads=None, client=None):
+            backend="threads", num_threads=None, client=None, preview=None):
     """Apply a pipeline to every image of a folder, glob or file list; write the results under `dst`.
 
     Parameters
@@ -966,6 +1020,11 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     client : distributed.Client or str, optional
         For ``backend='dask'``: a client or scheduler address; default a local
         cluster of `workers` processes.
+    preview : True, str, os.PathLike or None, default None
+        Also write a contact sheet (:func:`contact_sheet`) of the first
+        outputs: True for ``dst/preview.png``, or a ``.png`` path, which must
+        not be an input, an output of the run or inside a source folder.  A
+        sheet that cannot be drawn is reported in ``report.warnings``.
 
     Returns
     -------
@@ -976,8 +1035,14 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     Raises
     ------
     ValueError, TypeError
-        For bad arguments, a missing `src`, ``dst == src``, or a bad pipeline
-        spec (before anything is written).
+        For bad arguments, a missing `src`, ``dst == src``, a bad pipeline
+        spec, a `dst` that cannot be created or that another run holds
+        (:class:`imgconv._output.DestinationBusyError`), a manifest or preview
+        that is a link (:class:`imgconv._output.UnsafePathError`): before any
+        input is read.
+    BatchError
+        If the manifest cannot be written (a full disk): the files recorded
+        so far are intact and a rerun finishes the rest.
     Exception
         With ``on_error='raise'``, the first file's error: the original
         exception (e.g. :class:`imgconv.io.ImageReadError`), or
@@ -1012,13 +1077,77 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     out_ext = _normalise_extension(out_format)
     work = plan(src, dst, pipeline, pattern=pattern, recursive=recursive, out_format=out_ext,
                 dtype_policy=dtype_policy)
+    destination = work.destination
+    preview = None if preview is None else _check_preview(preview, work)
     budget = _cpu_budget(num_threads)
     fingerprint = pipeline.fingerprint()
-    run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    run_id = f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}-{os.getpid()}"
 
-    os.makedirs(work.dst, exist_ok=True)
-    manifest = _Manifest(os.path.join(work.dst, MANIFEST_NAME))
-    report = BatchReport(dst=os.fspath(dst), manifest=manifest.path)
+    try:
+        destination.makedirs(work.dst)
+    except OSError as exc:
+        raise DestinationError(f"`dst` {shown(work.dst)!r} cannot be created or written: "
+                               f"{_error_text(exc)}") from None
+    manifest_path = destination.check(os.path.join(work.dst, MANIFEST_NAME), what="manifest")
+    report = BatchReport(dst=os.fspath(dst), manifest=manifest_path)
+    with _locked(destination):
+        destination.clean_temporaries()
+        manifest = _Manifest(destination, manifest_path)
+        try:
+            _run(work, pipeline, report, manifest, fingerprint, run_id, resume=resume, overwrite=overwrite,
+                 on_error=on_error, out_ext=out_ext, dtype_policy=dtype_policy, progress=progress,
+                 backend=backend, workers=workers, budget=budget, client=client)
+        finally:
+            manifest.close()
+            report.seconds = time.perf_counter() - start
+        if preview is not None and report.outputs:
+            try:
+                report.preview = _write_preview(report.outputs, preview, pipeline, destination)
+            except Exception as exc:  # a preview is a convenience: never fail the run for it
+                report.warnings.append(f"could not write the preview {shown(preview)}: {_error_text(exc)}")
+    return report
+
+
+@contextlib.contextmanager
+def _locked(destination):
+    try:
+        lock = destination.lock()
+        lock.__enter__()
+    except OSError as exc:
+        raise DestinationError(f"`dst` {shown(destination.root)!r} cannot be written: {_error_text(exc)}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _check_preview(preview, work):
+    """The contact sheet's path: a .png that is no input, no output of the run, not the manifest."""
+    if preview is True:
+        preview = os.path.join(work.dst, PREVIEW_NAME)
+    if not isinstance(preview, (str, os.PathLike)) or not os.fspath(preview).lower().endswith(".png"):
+        raise DestinationError(f"`preview` must be True, None or the path of a .png file; got {preview!r}")
+    path = work.destination.check(preview, what="preview", inside=False)
+    taken = {os.path.realpath(p) for t in work.tasks for p in (t.output, t.fallback) if p}
+    taken.add(os.path.realpath(os.path.join(work.dst, MANIFEST_NAME)))
+    if os.path.realpath(path) in taken:
+        raise UnsafePathError(f"preview {shown(path)!r} is also an output of this run; choose another path")
+    return path
+
+
+def _write_preview(pairs, path, pipeline, destination):
+    from .io import encoder, imread
+
+    first = imread(pairs[0][0])
+    names = pipeline.channel_names(1 if first.ndim == 2 else first.shape[2])
+    pixels = render_contact_sheet(pairs, names=names)
+    return destination.write(path, encoder(path, pixels), what="preview", inside=False)
+
+
+def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overwrite, on_error, out_ext,
+         dtype_policy, progress, backend, workers, budget, client):
+    """Process the planned tasks, recording each in the manifest and the report."""
     outputs = {}  # input -> output, for report.outputs in input order
     stats = {task.input: _input_stat(task.input) for task in work.tasks}
 
@@ -1040,14 +1169,17 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
 
     bar = _Progress(len(work.tasks) + len(work.failed), progress)
     try:
-        # Inputs refused before reading (unsupported, missing, collisions, outside dst).
+        # Inputs refused before reading (unsupported, missing, collisions, outside dst, walk problems).
         for path, reason in work.failed:
             finish(path, {"input": path, "output": None, "relative": None, "status": "failed",
-                                "shape": None, "dtype": None, "error": reason, "seconds": None})
+                          "shape": None, "dtype": None, "error": reason, "seconds": None})
             if on_error == "raise":
-                raise BatchError(f"cannot process {path!r}: {reason}")
+                raise BatchError(f"cannot process {shown(path)!r}: {reason}")
 
-        latest = {} if overwrite or not resume else _read_manifest(manifest.path)
+        latest = {}
+        if resume and not overwrite:
+            latest, warnings = _read_manifest(manifest.path)
+            report.warnings.extend(warnings)
         todo = []
         for task in work.tasks:
             previous = None if overwrite or not resume else _up_to_date(
@@ -1059,8 +1191,6 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
                     "error": None, "seconds": 0.0})
             else:
                 todo.append(task)
-
-        _remove_stale_temporaries(sorted({os.path.dirname(t.output) for t in work.tasks} | {work.dst}))
 
         if todo:
             n_workers = min(workers or _default_workers(backend, len(todo), budget), len(todo))
@@ -1084,15 +1214,12 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
                         raise outcome
                     finish(task.input, outcome)
                     if raise_errors and outcome["status"] == "failed":  # dask: the exception stayed remote
-                        raise BatchError(f"cannot process {task.input!r}: {outcome['error']}")
+                        raise BatchError(f"cannot process {shown(task.input)!r}: {outcome['error']}")
     finally:
         bar.close()
-        manifest.close()
-        report.seconds = time.perf_counter() - start
         order = {task.input: i for i, task in enumerate(work.tasks)}
         report.outputs = sorted(outputs.items(), key=lambda item: order.get(item[0], -1))
         report.failed.sort(key=lambda f: _natural_key(f[0]))
-    return report
 
 
 # --------------------------------------------------------------------------------------
@@ -1165,32 +1292,44 @@ def contact_sheet(pairs, path, *, names=None, max_images=4, max_channels=24, col
     Every tile is scaled for display on its own (0.5 and 99.5 percentiles to
     black and white).  With matplotlib installed each tile is labelled (file
     name, channel name); without it the sheet is a plain grid of tiles
-    (gray responses, colour inputs) on a dark background, written with
-    :func:`imgconv.io.imwrite`.
+    (gray responses, colour inputs) on a dark background.  The file is
+    written with :func:`imgconv.io.imwrite` (atomically, never through a
+    link).
+    """
+    from .io import imwrite
+
+    path = os.fspath(path)
+    pixels = render_contact_sheet(pairs, names=names, max_images=max_images, max_channels=max_channels,
+                                  columns=columns, tile=tile)
+    imwrite(path, pixels)
+    return path
+
+
+def render_contact_sheet(pairs, *, names=None, max_images=4, max_channels=24, columns=6, tile=128):
+    """The pixels of :func:`contact_sheet`, without writing them: ``uint8`` or float ``(H, W, 3)``.
+
+    Parameters are those of :func:`contact_sheet`.
     """
     from .io import imread
 
-    path = os.fspath(path)
     rows = []  # (label, input display, [(label, tile)], total channels)
     for input_path, output_path in list(pairs)[:max_images]:
         source = _shrink(_display(imread(input_path)), tile)
         responses, total = _channels(imread(output_path), max_channels)
         labels = list(names) if names is not None and len(names) == total else [f"#{k}" for k in range(total)]
         tiles = [(labels[k], _shrink(_display(r), tile)) for k, r in enumerate(responses)]
-        rows.append((os.path.basename(input_path), source, tiles, total))
+        rows.append((shown(os.path.basename(input_path)), source, tiles, total))
     if not rows:
         raise ValueError("`pairs` must contain at least one (input, output) pair; got none")
     columns = max(1, min(columns, max(len(r[2]) for r in rows)))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        return _plain_sheet(rows, path, columns, tile)
-    return _matplotlib_sheet(rows, path, columns, tile)
+        return _plain_sheet(rows, columns, tile)
+    return _matplotlib_sheet(rows, columns, tile)
 
 
-def _plain_sheet(rows, path, columns, tile):
-    from .io import imwrite
-
+def _plain_sheet(rows, columns, tile):
     gap = 4
     cell = tile + gap
     heights = [max(1, -(-len(tiles) // columns)) for _, _, tiles, _ in rows]
@@ -1204,15 +1343,12 @@ def _plain_sheet(rows, path, columns, tile):
             y, x = top + r * cell, gap + (c + 1) * cell
             sheet[y:y + t.shape[0], x:x + t.shape[1]] = t[:, :, None]
         top += height * cell
-    imwrite(path, sheet, dtype_policy="clip")
-    return path
+    return np.rint(np.clip(sheet, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _matplotlib_sheet(rows, path, columns, tile):
+def _matplotlib_sheet(rows, columns, tile):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from .io import imwrite
 
     heights = [max(1, -(-len(tiles) // columns)) for _, _, tiles, _ in rows]
     n_rows = sum(heights)
@@ -1237,6 +1373,4 @@ def _matplotlib_sheet(rows, path, columns, tile):
         top += height
     canvas = figure.canvas
     canvas.draw()
-    pixels = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
-    imwrite(path, pixels)
-    return path
+    return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()

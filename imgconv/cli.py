@@ -8,8 +8,12 @@ their parameters), ``info`` (version, kernel path, OpenMP, threads) and
 and examples.
 
 Exit status: 0 when everything succeeded, 1 when some files failed (a summary
-is printed), 2 for usage errors (bad options, a bad pipeline spec, ``DST`` equal
-to ``SRC``), 130 when interrupted (Ctrl-C; rerun the same command to finish).
+is printed) or the run stopped on an error of the system (a full disk), 2 for
+usage errors (bad options, a bad pipeline spec, ``DST`` equal to ``SRC``, a
+``DST`` that cannot be created or that another run is using, an output that
+would replace an input), 130 when interrupted (Ctrl-C; rerun the same command
+to finish).  Every error is one line on stderr, never a traceback
+(``IMGCONV_TRACEBACK=1`` shows it).
 """
 
 import argparse
@@ -95,7 +99,9 @@ class _UsageError(Exception):
 
 
 def _error(message):
-    print(f"imgconv: error: {message}", file=sys.stderr)
+    from ._output import shown
+
+    print(shown(f"imgconv: error: {message}"), file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------
@@ -295,32 +301,17 @@ def _pipeline_from_args(args):
 # --------------------------------------------------------------------------------------
 
 def _print_failures(failed, limit=20):
+    from ._output import shown
+
     for path, reason in failed[:limit]:
-        print(f"failed: {path}: {reason}", file=sys.stderr)
+        print(shown(f"failed: {path}: {reason}"), file=sys.stderr)
     if len(failed) > limit:
         print(f"... and {len(failed) - limit} more failures (see the manifest)", file=sys.stderr)
 
 
-def _write_preview(pairs, path, pipeline, quiet):
-    from . import batch
-    from .io import imread
-
-    if not pairs:
-        return
-    try:
-        first_input = imread(pairs[0][0])
-        channels = 1 if first_input.ndim == 2 else first_input.shape[2]
-        names = pipeline.channel_names(channels)
-        batch.contact_sheet(pairs, path, names=names)
-    except Exception as exc:  # a preview is a convenience: never fail the run for it
-        print(f"imgconv: warning: could not write the preview {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return
-    if not quiet:
-        print(f"preview: {path}")
-
-
 def _cmd_batch(args):
     from . import batch
+    from ._output import DestinationError, shown
 
     src = args.src[0] if len(args.src) == 1 else args.src
     pipeline = _pipeline_from_args(args)
@@ -341,75 +332,98 @@ def _cmd_batch(args):
                           out_format=args.out_format, dtype_policy=args.dtype_policy)
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
+    if not work.tasks and not work.failed:
+        raise _UsageError(f"no image files found in {' '.join(shown(s) for s in args.src)}"
+                          + (f" matching --pattern {args.pattern!r}" if args.pattern != "*" else ""))
 
     if args.dry_run:
         print(pipeline.describe())
         for task in work.tasks:
-            line = f"{task.input} -> {task.output}"
+            line = f"{shown(task.input)} -> {shown(task.output)}"
             if task.fallback:
-                line += f" (or {task.fallback} if the result does not fit)"
+                line += f" (or {shown(task.fallback)} if the result does not fit)"
             print(line)
         for path, reason in work.failed:
-            print(f"{path} -> (refused: {reason})")
+            print(f"{shown(path)} -> (refused: {reason})")
         print(f"{len(work.tasks)} file(s) to process, {len(work.failed)} refused; nothing written (--dry-run)")
         return 0
 
-    preview = None
-    if not args.no_preview:
-        preview = args.preview or os.path.join(args.dst, batch.PREVIEW_NAME)
-        real = os.path.realpath(preview)
-        dst_real = os.path.realpath(args.dst)
-        if any(batch._is_within(real, root) and not batch._is_within(real, dst_real) for root in work.src_roots):
-            raise _UsageError(f"--preview {args.preview!r} lies inside the source folder; imgconv never writes there")
-        outputs = {os.path.realpath(p) for t in work.tasks for p in (t.output, t.fallback) if p}
-        if real in outputs:
-            print(f"imgconv: warning: {preview} is also an output name; no preview written", file=sys.stderr)
-            preview = None
-
+    preview = None if args.no_preview else (args.preview or True)
     try:
         report = batch.process(
             src, args.dst, pipeline, pattern=args.pattern, recursive=args.recursive, workers=args.workers,
             resume=args.resume, overwrite=args.overwrite, on_error=args.on_error, out_format=args.out_format,
             dtype_policy=args.dtype_policy, progress=not args.quiet, backend=backend, num_threads=args.threads,
-            client=args.scheduler)
+            client=args.scheduler, preview=preview)
+    except DestinationError as exc:  # bad dst, busy dst, unsafe manifest or preview
+        raise _UsageError(str(exc)) from None
     except Exception as exc:
-        if args.on_error != "raise":
+        if args.on_error != "raise" and not isinstance(exc, batch.BatchError):
             raise
-        print(f"imgconv: stopped at the first failure (--on-error raise): {type(exc).__name__}: {exc}",
+        if args.on_error != "raise":  # the manifest could not be written (a full disk)
+            print(shown(f"imgconv: error: {exc}"), file=sys.stderr)
+            return 1
+        print(shown(f"imgconv: stopped at the first failure (--on-error raise): {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         return 1
     _print_failures(report.failed)
-    if preview is not None:
-        _write_preview(report.outputs, preview, pipeline, args.quiet or not args.preview)
+    for warning in report.warnings:
+        print(shown(f"imgconv: warning: {warning}"), file=sys.stderr)
+    if report.preview is not None and not args.quiet and args.preview:
+        print(f"preview: {shown(report.preview)}")
     if not args.quiet:
         print(report.summary())
     return 0 if report.ok else 1
 
 
 def _cmd_filter(args):
-    from .io import imread, imwrite
-    from .batch import _normalise_extension, _policy_for
+    from ._output import Destination, UnsafePathError, shown
+    from .batch import _normalise_extension, _policy_for, render_contact_sheet
+    from .io import encoder, imread
 
     pipeline = _pipeline_from_args(args)
-    if os.path.exists(args.output) and os.path.exists(args.input) and os.path.samefile(args.input, args.output):
-        raise _UsageError("OUT must differ from IN (imgconv never overwrites its input)")
+    if not os.path.lexists(args.input):
+        raise _UsageError(f"IN {shown(args.input)!r} does not exist")
+    destination = Destination(protect=[args.input])
     try:
         ext = _normalise_extension(os.path.splitext(args.output)[1] or "none")
     except (ValueError, TypeError) as exc:
         raise _UsageError(f"OUT: {exc}") from None
+    try:
+        destination.check(args.output, what="OUT")
+        if args.preview:
+            if not args.preview.lower().endswith(".png"):
+                raise ValueError(f"--preview must name a .png file; got {args.preview!r}")
+            destination.check(args.preview, what="--preview")
+            if os.path.realpath(args.preview) == os.path.realpath(args.output):
+                raise ValueError("--preview must differ from OUT (it would replace the result)")
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
     start = time.perf_counter()
     try:
         image = imread(args.input)
         result = pipeline(image, num_threads=args.threads)
-        imwrite(args.output, result, dtype_policy=_policy_for(ext, args.dtype_policy))
+        destination.write(args.output, encoder(args.output, result,
+                                               dtype_policy=_policy_for(ext, args.dtype_policy)), what="OUT")
+    except UnsafePathError as exc:
+        raise _UsageError(str(exc)) from None
     except (OSError, ValueError, TypeError) as exc:
-        print(f"imgconv: {args.input}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(shown(f"imgconv: {args.input}: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return 1
     if args.preview:
-        _write_preview([(args.input, args.output)], args.preview, pipeline, args.quiet)
+        try:
+            names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
+            pixels = render_contact_sheet([(args.input, args.output)], names=names)
+            destination.write(args.preview, encoder(args.preview, pixels), what="--preview")
+            if not args.quiet:
+                print(f"preview: {shown(args.preview)}")
+        except Exception as exc:  # a preview is a convenience: never fail the run for it
+            print(f"imgconv: warning: could not write the preview {shown(args.preview)}: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
     if not args.quiet:
         shape = "x".join(str(n) for n in result.shape)
-        print(f"{args.input} -> {args.output} ({shape} {result.dtype}) in {time.perf_counter() - start:.2f} s")
+        print(f"{shown(args.input)} -> {shown(args.output)} ({shape} {result.dtype}) in "
+              f"{time.perf_counter() - start:.2f} s")
     return 0
 
 
@@ -599,6 +613,12 @@ def main(argv=None):
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
+        return 1
+    except Exception as exc:  # a bug or an environment failure: one line, not a traceback
+        if os.environ.get("IMGCONV_TRACEBACK"):
+            raise
+        print(shown(f"imgconv: error: {type(exc).__name__}: {exc} (set IMGCONV_TRACEBACK=1 for details)"),
+              file=sys.stderr)
         return 1
 
 

@@ -41,7 +41,7 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
         f"imgconv.dask needs the optional dependency 'dask' ({_exc}). Install it with: {_INSTALL_HINT}"
     ) from _exc
 
-from . import _engine
+from . import _engine, _output
 from ._validation import as_engine_image, as_int, as_pair
 from .conv import _as_array, _Checked
 from .shape import _output_hw
@@ -961,7 +961,9 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     workers : int, optional
         Threads when `client` is None (default: Dask's, the CPU count).
     overwrite : bool, default False
-        Replace an existing `dst`.
+        Replace an existing `dst`, which must be an earlier result of
+        `process_large` (a zarr store carrying its mark); anything else at
+        `dst` is refused and left untouched.
     num_threads : int, default 1
         Engine threads per tile.
     series, level : int, default 0
@@ -979,6 +981,10 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     ------
     FileExistsError
         If `dst` exists and `overwrite` is False.
+    imgconv._output.UnsafePathError
+        (a `ValueError`) If `dst` is, holds or lies inside `src`, is a
+        symbolic link, or (with `overwrite`) holds anything but an earlier
+        result of `process_large`.
     TypeError, ValueError
         Bad arguments (checked before anything is read or written).
 
@@ -988,8 +994,10 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     border width, so each output tile is computed from one input tile plus a
     halo borrowed from its neighbours; every output tile is written once
     (output chunks never straddle zarr chunks), so there are no write races.
-    A run that fails part-way leaves a partial store: run again with
-    ``overwrite=True``.
+    The store is built under a hidden temporary name next to `dst` and
+    renamed into place when complete (:func:`imgconv._output.replace_folder`):
+    a run that fails leaves `dst` as it was, and a killed run leaves at most
+    a hidden ``.imgconv-*.part`` folder.
 
     Examples
     --------
@@ -1000,11 +1008,12 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     tile = as_pair(tile, "tile")
     if not isinstance(dst, (str, os.PathLike)):
         raise TypeError(f"`dst` must be a path to a zarr store; got {type(dst).__name__}")
-    dst = os.fspath(dst)
+    dst = os.path.abspath(os.fspath(dst))
     if not isinstance(overwrite, (bool, np.bool_)):
         raise TypeError(f"`overwrite` must be True or False; got {overwrite!r}")
-    if os.path.exists(dst) and not overwrite:
-        raise FileExistsError(f"`dst` already exists: {dst!r}; pass overwrite=True to replace it")
+    sources = _source_paths(src)
+    _output.replace_folder(dst, None, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources,
+                           check_only=True)
     _check_client(client)
     if workers is not None:
         workers = as_int(workers, "workers", minimum=1)
@@ -1043,21 +1052,49 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     zchunks = list(result.shape)
     for axis, t in zip(_output_layout(len(shape), channel_axis, result.ndim)[0], tile):
         zchunks[axis] = t
-    target = zarr.create_array(store=dst, shape=result.shape, chunks=tuple(zchunks), dtype=result.dtype,
-                               overwrite=bool(overwrite), **zarr_options)
-    target.attrs["imgconv"] = {"source": str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__,
-                               "tile": list(tile)}
-    stored = da.store(result, target, lock=False, compute=False)
-    if client is None:
-        dask.compute(stored, scheduler="threads", num_workers=workers)
-    else:
-        distributed_client, owned = _open_client(client, None)
-        try:
-            distributed_client.compute(stored).result()
-        finally:
-            for obj in owned:
-                obj.close()
+
+    def build(store):
+        target = zarr.create_array(store=store, shape=result.shape, chunks=tuple(zchunks), dtype=result.dtype,
+                                   **zarr_options)
+        source = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
+        target.attrs[_MARK] = {"source": source, "tile": list(tile)}
+        stored = da.store(result, target, lock=False, compute=False)
+        if client is None:
+            dask.compute(stored, scheduler="threads", num_workers=workers)
+        else:
+            distributed_client, owned = _open_client(client, None)
+            try:
+                distributed_client.compute(stored).result()
+            finally:
+                for obj in owned:
+                    obj.close()
+
+    # Built under a temporary name next to dst and renamed into place: a failure or a kill never
+    # leaves a partial store at dst, and overwrite=True replaces only an earlier result of imgconv.
+    _output.replace_folder(dst, build, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources)
     return zarr.open_array(dst, mode="r")
+
+
+#: Attribute that marks a zarr store written by process_large (what overwrite=True may replace).
+_MARK = "imgconv"
+
+
+def _written_by_imgconv(path):
+    """True for a zarr array store that process_large wrote (its attributes carry the mark)."""
+    zarr = _require("zarr")
+    try:
+        return _MARK in zarr.open_array(path, mode="r").attrs
+    except Exception:  # not a zarr array at all: not ours  # noqa: BLE001
+        return False
+
+
+def _source_paths(src):
+    """Paths on disk that `src` reads (for the never-overwrite-the-input check)."""
+    if isinstance(src, (str, os.PathLike)):
+        return [os.fspath(src)]
+    store = getattr(src, "store", None)  # a zarr.Array on a local store
+    root = getattr(store, "root", None) or getattr(store, "path", None)
+    return [os.fspath(root)] if isinstance(root, (str, os.PathLike)) else []
 
 
 class _Shape:

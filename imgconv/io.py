@@ -6,24 +6,25 @@ silent change of dtype, no silent loss of channels or bits, and a
 decompression-bomb limit that is checked from the file header before any
 pixel is decoded. Writes are atomic.
 
-This module does not depend on the rest of imgconv.
+Writing follows the rules of :mod:`imgconv._output`, the one owner of what
+imgconv may write; reading depends on nothing else of imgconv.
 """
 
-import contextlib
 import numbers
 import os
-import stat
-import tempfile
 
 import numpy as np
 import tifffile
 from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin
+
+from . import _output
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DTYPE_POLICIES",
     "SUPPORTED_EXTENSIONS",
     "ImageReadError",
+    "encoder",
     "image_to_float32",
     "imread",
     "imwrite",
@@ -571,56 +572,6 @@ _WRITERS = {
 }
 
 
-def _current_umask():
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no read-only query exists; restore at once
-    os.umask(mask)
-    return mask
-
-
-def _new_file_mode(target):
-    """Permission bits the written file should get (mkstemp gives 0o600)."""
-    try:
-        return stat.S_IMODE(os.stat(target).st_mode)  # keep an existing file's
-    except OSError:
-        return 0o666 & ~_current_umask()  # like open(target, "w")
-
-
-def _atomic_write(target, writer, data, fmt):
-    target = os.path.realpath(target)  # write through a symbolic link
-    folder = os.path.dirname(target)
-    name = os.path.basename(target)
-    suffix = os.path.splitext(name)[1]
-    temp = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f".{name}.", suffix=suffix, delete=False
-    )
-    try:
-        with temp:
-            writer(temp, data, fmt)
-            temp.flush()
-            os.fsync(temp.fileno())
-        if hasattr(os, "chmod"):
-            os.chmod(temp.name, _new_file_mode(target))
-        os.replace(temp.name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp.name)
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        with contextlib.suppress(OSError):
-            descriptor = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-
-
 def imwrite(path, array, *, dtype_policy="clip"):
     """Write an array to an image file, atomically.
 
@@ -631,7 +582,8 @@ def imwrite(path, array, *, dtype_policy="clip"):
         ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff``, ``.bmp``, ``.npy``
         (see `SUPPORTED_EXTENSIONS`). The folder must exist. An existing file
         is replaced (keeping its permission bits); a symbolic link is
-        written through.
+        refused (`imgconv._output.UnsafePathError`, a `ValueError`): imgconv
+        never writes through a link it did not create.
     array : array_like, shape (H, W) or (H, W, C)
         Bool, integer or float image. ``(H, W, 1)`` is stored as a
         single-channel image (it reads back as ``(H, W)``, except from
@@ -664,7 +616,7 @@ def imwrite(path, array, *, dtype_policy="clip"):
         (use .tif or .npy), 16-bit to JPEG or BMP, 16-bit multi-channel to
         PNG, 2 or 4 channels to JPEG, alpha to BMP, integer types other
         than uint8/uint16 (and bool) to PNG, JPEG or BMP, ``'float'`` to PNG,
-        JPEG or BMP.
+        JPEG or BMP; or `path` is a symbolic link or not a regular file.
     OSError
         If the file cannot be written (e.g. the folder does not exist).
 
@@ -690,12 +642,13 @@ def imwrite(path, array, *, dtype_policy="clip"):
     other channel counts are stored as contiguous gray samples
     (``photometric='minisblack'``).
 
-    The data go to a temporary file in the target folder
-    (``tempfile.NamedTemporaryFile(dir=..., delete=False)``, same
-    extension), which is flushed, ``os.fsync``-ed and moved onto the target
-    with ``os.replace``. A reader never sees a half-written file, and on
-    any error (including KeyboardInterrupt) the temporary file is removed
-    and an existing target stays as it was.
+    The data go to a temporary file ``.imgconv-<16 hex digits>.part`` in the
+    target folder (a name of fixed length, so a target name at the file
+    system's limit works), which is flushed, ``os.fsync``-ed and moved onto
+    the target with ``os.replace`` (:mod:`imgconv._output` owns these rules
+    for every writer of imgconv). A reader never sees a half-written file,
+    and on any error (including KeyboardInterrupt) the temporary file is
+    removed and an existing target stays as it was.
 
     Examples
     --------
@@ -724,6 +677,26 @@ def imwrite(path, array, *, dtype_policy="clip"):
     ...
     ValueError: PNG cannot store a uint8 array of shape (4, 4, 6); ...; use .tif or .npy
     """
+    _output.write_atomic(path, encoder(path, array, dtype_policy=dtype_policy))
+
+
+def encoder(path, array, *, dtype_policy="clip"):
+    """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
+
+    The checks and conversions of `imwrite`, without the writing: every
+    writer of imgconv (`imwrite`, the batch outputs, the contact sheet)
+    encodes with it and writes through :mod:`imgconv._output`.
+
+    Parameters
+    ----------
+    path, array, dtype_policy
+        As for `imwrite`.
+
+    Returns
+    -------
+    encode : callable
+        ``encode(file)`` writes the image to a binary file object.
+    """
     path = _check_path(path)
     fmt = _format_from_extension(path)
     dtype_policy = _check_policy(dtype_policy)
@@ -732,7 +705,10 @@ def imwrite(path, array, *, dtype_policy="clip"):
         _check_can_hold(fmt, array, array)  # raises: names format, dtype, shape
     data = _apply_dtype_policy(array, fmt, dtype_policy, path)
     _check_can_hold(fmt, data, array)
-    _atomic_write(path, _WRITERS[fmt], data, fmt)
+    writer = _WRITERS[fmt]
+    return lambda file: writer(file, data, fmt)
+
+
 
 
 # --------------------------------------------------------------------------

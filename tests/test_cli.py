@@ -35,7 +35,7 @@ def test_batch_default_pipeline_exit_0(src, tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1  # the one-line summary
     assert out[0].startswith("3 done, 0 skipped, 0 failed in ") and out[0].endswith(f"\u2192 {dst}{os.sep}")
-    assert sorted(os.listdir(dst)) == ["a.tif", "b.tif", "c.tif", "manifest.jsonl", "preview.png"]
+    assert sorted(os.listdir(dst)) == [".imgconv", "a.tif", "b.tif", "c.tif", "manifest.jsonl", "preview.png"]
     pipeline = Pipeline.default()
     for name, source in (("a.tif", "a.png"), ("b.tif", "b.tif"), ("c.tif", "c.jpg")):
         np.testing.assert_array_equal(imread(dst / name), pipeline(imread(src / source)))
@@ -126,7 +126,7 @@ def test_quick_options_build_the_pipeline(src, tmp_path, capsys):
     Pipeline([("sobel", {"dilation": 2})]).to_spec(spec)
     assert main(["batch", str(src / "a.png"), str(src / "b.tif"), str(tmp_path / "listed"), "--pipeline", str(spec),
                  "--no-preview", "--backend", "processes", "--workers", "2"]) == 0
-    assert sorted(os.listdir(tmp_path / "listed")) == ["a.png", "b.tif", "manifest.jsonl"]
+    assert sorted(os.listdir(tmp_path / "listed")) == [".imgconv", "a.png", "b.tif", "manifest.jsonl"]
 
 
 def test_filter_subcommand(src, tmp_path, capsys):
