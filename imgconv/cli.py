@@ -358,6 +358,8 @@ def _cmd_batch(args):
     except DestinationError as exc:  # bad dst, busy dst, unsafe manifest or preview
         raise _UsageError(str(exc)) from None
     except Exception as exc:
+        if type(exc).__name__ == "SchedulerError":  # imgconv.dask's: --scheduler unreachable
+            raise _UsageError(f"--scheduler: {exc}") from None
         if args.on_error != "raise" and not isinstance(exc, batch.BatchError):
             raise
         if args.on_error != "raise":  # the manifest could not be written (a full disk)

@@ -190,8 +190,22 @@ def _open_client(client, workers):
             cluster.close()
             raise
         return opened, [opened, cluster]
-    opened = distributed.Client(client, set_as_default=False)  # address string or cluster object
+    try:  # address string or cluster object
+        opened = distributed.Client(client, set_as_default=False, timeout=_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:  # distributed raises both for an unreachable scheduler
+        where = client if isinstance(client, str) else type(client).__name__
+        raise SchedulerError(f"`client` {where!r}: cannot reach the dask scheduler within {_CONNECT_TIMEOUT} s "
+                             f"({type(exc).__name__}: {exc}); check the address and that the scheduler "
+                             f"runs") from None
     return opened, [opened]
+
+
+#: Seconds to wait for a scheduler given by address before giving up with SchedulerError.
+_CONNECT_TIMEOUT = 10
+
+
+class SchedulerError(ValueError):
+    """The dask scheduler named by `client` cannot be reached."""
 
 
 def _run_tasks(tasks, func, client, workers, retries, max_in_flight, on_error):

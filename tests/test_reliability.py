@@ -473,3 +473,12 @@ def test_pattern_matching_nothing_is_a_usage_error(tmp_path, rng, capsys):
 def test_missing_filter_input_is_a_usage_error(tmp_path, capsys):
     status, _, err = cli(capsys, "filter", tmp_path / "missing.png", tmp_path / "out.tif")
     assert status == 2 and "does not exist" in assert_one_line_error(err)
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path, rng, capsys, monkeypatch):
+    dask_module = pytest.importorskip("imgconv.dask")
+    monkeypatch.setattr(dask_module, "_CONNECT_TIMEOUT", 2)
+    src = make_inputs(tmp_path / "src", rng, names=("a.png",))
+    status, _, err = cli(capsys, "batch", src, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
+    assert status == 2
+    assert "cannot reach the dask scheduler" in assert_one_line_error(err)
