@@ -10,8 +10,13 @@ Writing follows the rules of :mod:`imgconv._output`, the one owner of what
 imgconv may write; reading depends on nothing else of imgconv.
 """
 
+import collections
+import errno
+import math
 import numbers
 import os
+import stat
+import struct
 
 import numpy as np
 import tifffile
@@ -30,10 +35,13 @@ __all__ = [
     "imwrite",
 ]
 
-#: Default pixel limit of `imread`: twice Pillow's default
-#: ``Image.MAX_IMAGE_PIXELS`` (``2 * 89_478_485``), the size at which Pillow
-#: itself refuses a file as a decompression bomb. Kept as a constant so that a
-#: change of Pillow's global setting does not change imgconv's limit.
+#: Default limit of `imread` on the number of samples (values) a file may
+#: decode to, H * W * C: twice Pillow's default ``Image.MAX_IMAGE_PIXELS``
+#: (``2 * 89_478_485``), the size at which Pillow itself refuses a file as a
+#: decompression bomb (Pillow counts pixels; imgconv counts every channel, so
+#: that 64 samples per pixel cannot multiply the memory by 64). Kept as a
+#: constant so that a change of Pillow's global setting does not change
+#: imgconv's limit.
 DEFAULT_MAX_PIXELS = 178_956_970
 
 #: File extensions understood by `imwrite` (lower case, sorted). Matching is
@@ -188,19 +196,78 @@ def _sniff(head):
     return None
 
 
-def _check_pixels(path, height, width, max_pixels):
-    pixels = int(height) * int(width)
-    if max_pixels is not None and pixels > max_pixels:
+def _shown(path):
+    """`path` quoted for messages: printable, even with undecodable bytes (non-UTF-8 names)."""
+    return repr(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
+def _check_samples(path, shape, max_pixels, what="decodes to an array"):
+    """Refuse, from the header, more than `max_pixels` samples (every channel counts)."""
+    shape = tuple(int(n) for n in shape)
+    samples = math.prod(shape)
+    if max_pixels is not None and samples > max_pixels:
         raise ValueError(
-            f"'{path}' is {width} x {height} = {pixels} pixels, more than "
-            f"max_pixels={max_pixels} (possible decompression bomb); pass a "
-            f"larger max_pixels, or max_pixels=None, to read it anyway"
+            f"{_shown(path)} {what} of shape {shape} = {samples} samples, more than "
+            f"max_pixels={max_pixels} (possible decompression bomb; the limit counts "
+            f"every value, H x W x C); pass a larger max_pixels, or max_pixels=None, "
+            f"to read it anyway"
         )
 
 
 def _read_error(path, fmt, exc):
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return ImageReadError(f"cannot read '{path}' as {fmt}: {detail}")
+    # a library may quote the file name with its undecodable bytes (lone surrogates)
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
+    return ImageReadError(f"cannot read {_shown(path)} as {fmt}: {detail}")
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+# opening a FIFO for reading waits for a writer, forever, unless non-blocking
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_READ_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _refuse_special(path, mode):
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+        raise ImageReadError(
+            f"cannot read {_shown(path)}: it is {kind}, not a regular file; imread "
+            f"reads regular files only"
+        )
+
+
+def _open_regular(path):
+    """Open `path` for binary reading, refusing anything but a regular file without blocking."""
+    try:
+        _refuse_special(path, os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno != getattr(errno, "ELOOP", None):
+            raise
+        raise ImageReadError(
+            f"cannot read {_shown(path)}: too many levels of symbolic links (a symbolic "
+            f"link loop)"
+        ) from None
+
+    def opener(name, flags):
+        descriptor = os.open(name, _READ_FLAGS)
+        try:
+            # checked again on what was opened: the path may have changed since the stat
+            _refuse_special(path, os.fstat(descriptor).st_mode)
+            if _NONBLOCK:  # a regular file: back to ordinary reads
+                os.set_blocking(descriptor, True)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        return descriptor
+
+    return open(path, "rb", opener=opener)
 
 
 def _is_16bit_colour_png(head):
@@ -214,19 +281,22 @@ def _is_16bit_colour_png(head):
     )
 
 
-def _read_pillow(path, fmt, head, max_pixels):
+def _read_pillow(file, path, fmt, head, max_pixels):
     try:
-        image = _PILLOW_OPENERS[fmt](path)
+        image = _PILLOW_OPENERS[fmt](file)
     except MemoryError:
         raise
     except Exception as exc:
         raise _read_error(path, fmt, exc) from exc
     with image:
         width, height = image.size
-        _check_pixels(path, height, width, max_pixels)
+        bands = len(image.getbands())  # CMYK decodes to 4 bands before it becomes RGB
+        if image.mode in ("P", "PA"):  # expanded to RGB or RGBA below
+            bands = 4 if image.mode == "PA" or "transparency" in image.info else 3
+        _check_samples(path, (height, width) if bands == 1 else (height, width, bands), max_pixels)
         if _is_16bit_colour_png(head):
             raise ImageReadError(
-                f"cannot read '{path}': 16-bit {_PNG_COLOUR_TYPES[head[25]]} PNG is "
+                f"cannot read {_shown(path)}: 16-bit {_PNG_COLOUR_TYPES[head[25]]} PNG is "
                 f"not supported (Pillow would cut it to 8 bits); only 16-bit "
                 f"gray PNG is; convert the file to 16-bit TIFF"
             )
@@ -257,7 +327,7 @@ def _tiff_layout(path, shape, axes):
         extra and extra[0] not in "SC"
     ):
         raise ImageReadError(
-            f"cannot read '{path}': the TIFF holds a series of shape {shape} with "
+            f"cannot read {_shown(path)}: the TIFF holds a series of shape {shape} with "
             f"axes {axes!r}; imread reads one image of shape (H, W) or (H, W, C) "
             f"(use tifffile.imread for stacks)"
         )
@@ -265,32 +335,100 @@ def _tiff_layout(path, shape, axes):
     return shape[axes.index("Y")], shape[axes.index("X")], order
 
 
-def _read_tiff(path, fmt, head, max_pixels):
+_TiffData = collections.namedtuple(
+    "_TiffData", "tiled compression chunks needed offsets counts shape bits"
+)
+
+
+def _tiff_data(series):
+    """Where each page of `series` keeps its pixels, from its tags (None: a missing page)."""
+    data = []
+    for page in series.pages:
+        key = None if page is None else page.keyframe
+        data.append(
+            None if key is None else _TiffData(
+                key.is_tiled, key.compression, key.chunks, math.prod(key.chunked),
+                page.dataoffsets, page.databytecounts, key.shape, key.bitspersample,
+            )
+        )
+    return data
+
+
+def _check_tiff_data(path, data, file_size, max_pixels):
+    """Refuse, before decoding, huge tiles, missing tiles and data past the end of the file."""
+    for page in data:
+        if page is None:
+            raise ImageReadError(f"cannot read {_shown(path)}: a page of the TIFF image is missing")
+        kind = "tiles" if page.tiled else "strips"
+        if page.tiled:  # each tile is decoded whole, however small the image
+            _check_samples(path, page.chunks, max_pixels, what="stores its image in tiles")
+        if len(page.offsets) < page.needed:
+            # tifffile fills missing tiles with zeros; only one uncompressed strip
+            # holding the whole image is a common, valid shortcut
+            if page.tiled or page.compression != 1 or not page.offsets:
+                raise ImageReadError(
+                    f"cannot read {_shown(path)}: the TIFF lists {len(page.offsets)} of the "
+                    f"{page.needed} {kind} of its image (corrupt or truncated)"
+                )
+            least = math.prod(page.shape) * page.bits // 8
+            if page.offsets[0] + least > file_size:
+                raise ImageReadError(
+                    f"cannot read {_shown(path)}: the TIFF is truncated: its uncompressed "
+                    f"image of shape {page.shape} needs {least} bytes from offset "
+                    f"{page.offsets[0]}, past the end of the file ({file_size} bytes)"
+                )
+        for offset, count in zip(page.offsets, page.counts):
+            if count and offset + count > file_size:
+                raise ImageReadError(
+                    f"cannot read {_shown(path)}: the TIFF is truncated: its {kind[:-1]} of "
+                    f"{count} bytes at offset {offset} ends past the end of the file "
+                    f"({file_size} bytes)"
+                )
+
+
+def _read_tiff(file, path, fmt, head, max_pixels):
+    file_size = os.fstat(file.fileno()).st_size
     try:
-        tif = tifffile.TiffFile(path)
+        tif = tifffile.TiffFile(file)
     except MemoryError:
         raise
     except Exception as exc:
         raise _read_error(path, fmt, exc) from exc
     with tif:
         try:
-            series = tif.series[0]
-            shape, axes, dtype = tuple(series.shape), series.axes, series.dtype
-            page = tif.pages[0]
-            colormap = (
-                page.colormap if page.photometric == tifffile.PHOTOMETRIC.PALETTE else None
-            )
+            first = tif.pages[0] if len(tif.pages) else None
+            empty = first is not None and 0 in first.shape
+            series = tif.series[0] if first is not None and not empty and tif.series else None
+            if series is not None:
+                shape, axes, dtype = tuple(series.shape), series.axes, series.dtype
+                colormap = (
+                    first.colormap if first.photometric == tifffile.PHOTOMETRIC.PALETTE else None
+                )
+                data = _tiff_data(series)
         except MemoryError:
             raise
         except Exception as exc:
             raise _read_error(path, fmt, exc) from exc
-        height, width, order = _tiff_layout(path, shape, axes)
-        _check_pixels(path, height, width, max_pixels)
+        if empty:
+            raise ImageReadError(
+                f"cannot read {_shown(path)}: the TIFF image is empty (shape {first.shape})"
+            )
+        if series is None:
+            raise ImageReadError(
+                f"cannot read {_shown(path)}: the TIFF holds no image (no readable IFD; "
+                f"the first IFD offset is 0 or invalid)"
+            )
+        height, width, order = _tiff_layout(path, shape, axes)  # refuses stacks
+        decoded = tuple(shape[axis] for axis in order)
+        if colormap is not None and len(decoded) == 2:
+            decoded = (height, width, 3)  # indices become RGB
+        _check_samples(path, decoded, max_pixels)
         if dtype is None or dtype.kind not in "biuf":
             raise ImageReadError(
-                f"cannot read '{path}': TIFF sample type {dtype} is not supported "
+                f"cannot read {_shown(path)}: TIFF sample type {dtype} is not supported "
                 f"(only bool, integer and float images are)"
             )
+        _check_tiff_data(path, data, file_size, max_pixels)
         try:
             array = series.asarray()
         except MemoryError:
@@ -307,44 +445,61 @@ def _read_tiff(path, fmt, head, max_pixels):
     return array
 
 
-def _npy_header(path):
-    """(shape, dtype) from a .npy header, without reading the data."""
-    with open(path, "rb") as file:
-        version = np.lib.format.read_magic(file)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(file)
-            return shape, dtype
-        if version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(file)
-            return shape, dtype
-    # rarer versions: memory-map, which also reads only the header
-    mapped = np.load(path, mmap_mode="r", allow_pickle=False)
-    try:
-        return mapped.shape, mapped.dtype
-    finally:
-        del mapped
+def _npy_header(file, file_size):
+    """(shape, dtype, data offset) from a .npy header, without reading the data."""
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+    elif version in ((2, 0), (3, 0)):
+        # numpy reads (allocates) a header of any announced length: check it first
+        start = file.tell()
+        raw = file.read(4)
+        if len(raw) < 4:
+            raise ValueError("the file ends inside the .npy header")
+        (length,) = struct.unpack("<I", raw)
+        if start + 4 + length > file_size:
+            raise ValueError(
+                f"the .npy header announces {length} bytes, the file holds only "
+                f"{file_size - start - 4} after the header length"
+            )
+        file.seek(start)
+        # 3.0 is 2.0 with a UTF-8 header, which only matters to the field names
+        # of structured dtypes, refused anyway
+        shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+    else:
+        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    return shape, dtype, file.tell()
 
 
-def _read_npy(path, fmt, head, max_pixels):
+def _read_npy(file, path, fmt, head, max_pixels):
+    file_size = os.fstat(file.fileno()).st_size
     try:
-        shape, dtype = _npy_header(path)
+        shape, dtype, data_offset = _npy_header(file, file_size)
     except MemoryError:
         raise
     except Exception as exc:
         raise _read_error(path, fmt, exc) from exc
-    if len(shape) not in (2, 3) or 0 in shape:
+    if len(shape) not in (2, 3) or min(shape) < 1:  # a header may say -1
         raise ImageReadError(
-            f"cannot read '{path}': the .npy array has shape {shape}; "
+            f"cannot read {_shown(path)}: the .npy array has shape {shape}; "
             f"an image needs shape (H, W) or (H, W, C) with no empty axis"
         )
     if dtype.kind not in "biuf" or dtype.fields is not None:
         raise ImageReadError(
-            f"cannot read '{path}': .npy dtype {dtype} is not supported "
+            f"cannot read {_shown(path)}: .npy dtype {dtype} is not supported "
             f"(only bool, integer and float images are)"
         )
-    _check_pixels(path, shape[0], shape[1], max_pixels)
+    _check_samples(path, shape, max_pixels)
+    data_bytes = math.prod(shape) * dtype.itemsize
+    if data_bytes > file_size - data_offset:  # before numpy allocates the array
+        raise ImageReadError(
+            f"cannot read {_shown(path)}: the file is truncated: its .npy header "
+            f"announces a {dtype} array of shape {shape}, {data_bytes} bytes of data; "
+            f"the file holds {file_size - data_offset}"
+        )
     try:
-        return np.load(path, allow_pickle=False)
+        file.seek(0)
+        return np.load(file, allow_pickle=False)
     except MemoryError:
         raise
     except Exception as exc:
@@ -366,15 +521,22 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     Parameters
     ----------
     path : str or os.PathLike
-        File to read. The format is recognised from the file's first bytes,
-        not from its name: PNG, JPEG, TIFF (classic and BigTIFF), BMP or a
-        NumPy ``.npy`` file.
+        Regular file to read (a symbolic link to one is followed). The format
+        is recognised from the file's first bytes, not from its name: PNG,
+        JPEG, TIFF (classic and BigTIFF, any compression imagecodecs
+        decodes), BMP or a NumPy ``.npy`` file.
     max_pixels : int or None, optional
-        Largest accepted ``H * W``, read from the file header before any
-        pixel is decoded, so that a decompression bomb costs neither time
-        nor memory. Default `DEFAULT_MAX_PIXELS` (178_956_970, the limit at
-        which Pillow refuses a file). ``None`` disables the check. Pillow's
-        global ``Image.MAX_IMAGE_PIXELS`` is not consulted.
+        Largest accepted number of samples (values) decoded, ``H * W * C``:
+        every channel counts, so an RGB image of ``H * W`` pixels counts
+        ``3 * H * W``. It is read from the file header before any pixel is
+        decoded, so that a decompression bomb costs neither time nor memory.
+        What counts is the larger of what is decoded and what is returned:
+        a palette image counts its RGB (or RGBA) expansion, CMYK JPEG its
+        4 bands, a TIFF its whole first series; each tile of a tiled TIFF
+        must fit the limit too, as it is decoded whole. Default
+        `DEFAULT_MAX_PIXELS` (178_956_970, the pixel count at which Pillow
+        refuses a file). ``None`` disables the check. Pillow's global
+        ``Image.MAX_IMAGE_PIXELS`` is not consulted.
 
     Returns
     -------
@@ -392,15 +554,19 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         or None.
     ValueError
         If `max_pixels` is not positive, or if the header announces more than
-        `max_pixels` pixels (the message names the file, its pixel count and
-        the limit).
+        `max_pixels` samples (the message names the file, the shape, its
+        sample count and the limit).
     ImageReadError
         (a `ValueError`) If the file is empty, truncated, corrupt, of an
-        unknown format, or holds data that is not one image (a TIFF stack, a
-        16-bit colour PNG, a complex or object array). The message names the
-        file.
+        unknown format, or holds data that is not one image (a TIFF stack or
+        a TIFF without pages, a 16-bit colour PNG, a complex or object
+        array); if `path` is not a regular file (a directory, FIFO, socket
+        or device, refused without waiting on it) or is a symbolic link
+        loop. The message names the file.
     FileNotFoundError
         If `path` does not exist.
+    OSError
+        If the file cannot be opened (e.g. permission denied).
 
     See Also
     --------
@@ -425,7 +591,10 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     16-bit gray PNG is read as ``uint16``; 16-bit colour PNG (gray+alpha, RGB,
     RGBA) is refused because Pillow can decode it only to 8 bits.
 
-    The file is opened read-only and never modified.
+    The file is opened read-only, once, and never modified: the checks
+    apply to the opened file, whatever happens to `path` meanwhile. Names
+    that are not valid UTF-8 (``os.fsdecode`` of raw bytes) are read as any
+    other; messages show their undecodable bytes as ``\\xNN``.
 
     Examples
     --------
@@ -444,20 +613,21 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     """
     path = _check_path(path)
     max_pixels = _check_max_pixels(max_pixels)
-    with open(path, "rb") as file:
+    with _open_regular(path) as file:
         head = file.read(64)
-    if not head:
-        raise ImageReadError(f"cannot read '{path}': the file is empty (0 bytes)")
-    fmt = _sniff(head)
-    if fmt is None:
-        raise ImageReadError(
-            f"cannot read '{path}': not a PNG, JPEG, TIFF, BMP or NPY file "
-            f"(it starts with {head[:8]!r})"
-        )
-    array = _READERS[fmt](path, fmt, head, max_pixels)
+        if not head:
+            raise ImageReadError(f"cannot read {_shown(path)}: the file is empty (0 bytes)")
+        fmt = _sniff(head)
+        if fmt is None:
+            raise ImageReadError(
+                f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP or NPY file "
+                f"(it starts with {head[:8]!r})"
+            )
+        file.seek(0)
+        array = _READERS[fmt](file, path, fmt, head, max_pixels)
     if array.dtype.kind not in "biuf" or array.ndim not in (2, 3):
         raise ImageReadError(
-            f"cannot read '{path}': decoded to an unsupported array "
+            f"cannot read {_shown(path)}: decoded to an unsupported array "
             f"(dtype {array.dtype}, shape {array.shape})"
         )
     array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
@@ -551,11 +721,20 @@ def _write_tiff(file, data, fmt):
         data = data[:, :, 0]
     if data.ndim == 2:
         options = {"photometric": "minisblack"}
-    elif data.shape[2] in (3, 4) and data.dtype != bool:
+    elif data.dtype == bool:
+        # tifffile packs contiguous 1-bit samples plane by plane, not pixel by
+        # pixel as TIFF requires, and so cannot read them back; separate
+        # planes are plain bilevel images, read back as (H, W, C)
+        data = np.moveaxis(data, -1, 0)
+        options = {"photometric": "minisblack", "planarconfig": "separate"}
+    elif data.shape[2] in (3, 4):
         # 3 channels: RGB; 4 channels: RGB + unassociated alpha
         options = {"photometric": "rgb", "planarconfig": "contig"}
     else:
         options = {"photometric": "minisblack", "planarconfig": "contig"}
+    if not isinstance(getattr(file, "name", ""), str):
+        # tifffile splits a file object's name as a path: os.fdopen gives an int
+        file = tifffile.FileHandle(file, name="image.tif")
     tifffile.imwrite(file, data, compression="zlib", **options)
 
 
