@@ -557,7 +557,12 @@ class FilterBank:
         out = np.empty((out_c, n_filters, h, w), dtype=dtype)
         for rate, idx in groups_by_rate.items():
             stack = self._kernels if len(idx) == n_filters else self._kernels[idx]
-            weight, groups = _engine_weights(stack, c, per_channel, dtype)
+            with np.errstate(over="ignore"):
+                weight, groups = _engine_weights(stack, c, per_channel, dtype)
+            if not np.all(np.isfinite(weight)):  # float64 taps beyond float32's range become inf
+                largest = float(np.max(np.abs(stack)))
+                raise ValueError(f"`kernels` must be finite in the compute dtype {dtype} (magnitudes up to "
+                                 f"{np.finfo(dtype).max:.4g}); got a tap of magnitude {largest:.4g}")
             y = _engine.correlate(x, weight, pads=_same_pads(self.kernel_size, rate), mode=engine_mode,
                                   cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale)
             out[:, idx] = y.reshape(out_c, len(idx), h, w)

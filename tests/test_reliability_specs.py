@@ -144,3 +144,12 @@ def test_bank_total_taps_bounded_before_stacking():
                                          r"taps\).*got 11 kernels, the largest 3000x3000$"):
         banks.FilterBank([np.ones((3000, 3000))] + [np.ones((1, 1))] * 10)
     assert banks.FilterBank([np.ones((5000, 3))]).kernel_size == (5000, 3)  # given arrays are not capped in size
+
+
+def test_bank_taps_beyond_float32_are_refused_not_turned_into_inf():
+    bank = banks.FilterBank({"big": [[1e308]]})
+    with pytest.raises(ValueError, match=r"^`kernels` must be finite in the compute dtype float32 \(magnitudes up "
+                                         r"to 3\.403e\+38\); got a tap of magnitude 1e\+308$"):
+        bank.apply(np.ones((4, 4), np.float32))
+    # float64 images compute in float64, where 1e308 is an ordinary number
+    np.testing.assert_array_equal(bank.apply(np.ones((4, 4)))[..., 0], np.full((4, 4), 1e308))
