@@ -9,13 +9,18 @@
 # the same pointers moved by a fixed stride):
 #   * interior columns read the input rows in place (no padded copy at all);
 #   * border columns, and every column when the horizontal stride is > 1, read a
-#     small per-thread buffer holding just the padded columns they need, split
-#     into `stride` phases so that every tap still reads consecutive memory; each
-#     input row of the block is converted into it once, however many output rows
-#     and kernel rows read it;
+#     small per-thread buffer holding just the padded columns they need, laid out
+#     so that every tap still reads consecutive memory: split into `stride`
+#     phases, or one run per kernel column when that is smaller (far-apart taps,
+#     a stride larger than the kernel), so the buffer is bounded by the output
+#     width and the kernel whatever the dilation or stride; each input row of the
+#     block is converted into it once, however many output rows and kernel rows
+#     read it;
 #   * blocks whose rows reach past the top or bottom edge run row by row: rows
 #     outside the image are skipped (zero padding), point to a row of `cval`
-#     (constant padding) or are mapped back into the image (other modes).
+#     (constant padding) or are mapped back into the image (other modes); so do
+#     the buffered columns of blocks whose input rows lie too far apart to buffer
+#     them all.  No scratch ever holds a padded copy of the input.
 
 from cython.parallel cimport parallel, prange
 from cython cimport floating
@@ -111,35 +116,73 @@ cdef inline Py_ssize_t _first_at_least(Py_ssize_t start, Py_ssize_t step, Py_ssi
     return m if m < limit else limit
 
 
-cdef inline void _fill_phases(floating *dst, const pixel_t *row, Py_ssize_t col0, Py_ssize_t lq,
-                              int sw, Py_ssize_t width, int mode, floating cval) noexcept nogil:
-    """dst[r*lq + m] = padded row value at column col0 + m*sw + r (unpadded coordinates).
+cdef inline void _fill_strided(floating *d, const pixel_t *row, Py_ssize_t start, Py_ssize_t count,
+                               Py_ssize_t step, Py_ssize_t width, int mode, floating cval) noexcept nogil:
+    """d[m] = padded row value at column start + m*step (unpadded coordinates), 0 <= m < count.
 
     The columns inside the row are one tight (vectorisable) copy-and-convert loop;
-    only the few columns in the padding go through the border-mode mapping.
+    only the columns in the padding go through the border-mode mapping.
     """
-    cdef Py_ssize_t m, lo, hi, start
-    cdef floating *d
+    cdef Py_ssize_t m, lo, hi
     cdef const pixel_t *src
-    cdef int r
-    for r in range(sw):
-        d = dst + r * lq
-        start = col0 + r
-        lo = _first_at_least(start, sw, 0, lq)
-        hi = _first_at_least(start, sw, width, lq)
-        if hi < lo:
-            hi = lo
-        for m in range(lo):
-            d[m] = _border_value(row, start + m * sw, width, mode, cval)
-        src = row + (start + lo * sw)
-        if sw == 1:
+    lo = _first_at_least(start, step, 0, count)
+    hi = _first_at_least(start, step, width, count)
+    if hi < lo:
+        hi = lo
+    for m in range(lo):
+        d[m] = _border_value(row, start + m * step, width, mode, cval)
+    if hi > lo:
+        src = row + (start + lo * step)
+        if step == 1:
             for m in range(hi - lo):
                 d[lo + m] = <floating>src[m]
         else:
             for m in range(hi - lo):
-                d[lo + m] = <floating>src[m * sw]
-        for m in range(hi, lq):
-            d[m] = _border_value(row, start + m * sw, width, mode, cval)
+                d[lo + m] = <floating>src[m * step]
+    for m in range(hi, count):
+        d[m] = _border_value(row, start + m * step, width, mode, cval)
+
+
+cdef inline bint _by_tap(Py_ssize_t ncols, Py_ssize_t sw, Py_ssize_t dw, int kw) noexcept nogil:
+    """Whether an `ncols`-wide segment buffers an input row as one run per kernel column.
+
+    The other layout, `sw` phases of ``lq = ncols + (kw - 1) * dw // sw`` values,
+    holds every padded column the segment spans, shared by all kernel columns:
+    compact for dense taps, but it grows with the dilation and the stride (a 3x3
+    kernel at dilation 100000 spanned 200016 columns for 16 outputs).  A run of
+    `ncols` values per kernel column never exceeds ``kw * ncols``, so a buffer row
+    is bounded by the output width and the kernel, whatever the dilation or stride.
+    """
+    return kw * ncols < sw * (ncols + ((kw - 1) * dw) // sw)
+
+
+cdef inline Py_ssize_t _row_length(Py_ssize_t ncols, Py_ssize_t sw, Py_ssize_t dw, int kw) noexcept nogil:
+    """Buffer values one input row of an `ncols`-wide segment takes (layout per _by_tap)."""
+    if _by_tap(ncols, sw, dw, kw):
+        return kw * ncols
+    return sw * (ncols + ((kw - 1) * dw) // sw)
+
+
+def row_buffer_length(Py_ssize_t ncols, Py_ssize_t sw, Py_ssize_t dw, int kw):
+    """Buffer values per input row of an `ncols`-wide column segment: the engine sizes scratch with it."""
+    return _row_length(ncols, sw, dw, kw)
+
+
+cdef inline void _fill_row(floating *dst, const pixel_t *row, Py_ssize_t col0, Py_ssize_t ncols, Py_ssize_t sw,
+                           Py_ssize_t dw, int kw, Py_ssize_t width, int mode, floating cval) noexcept nogil:
+    """Buffer what output columns col0 / sw .. of a segment read from input `row` (layout per _by_tap).
+
+    `col0` is the unpadded column of the segment's first output at kernel column 0.
+    """
+    cdef Py_ssize_t lq, r
+    cdef int v
+    if _by_tap(ncols, sw, dw, kw):
+        for v in range(kw):        # run v: the columns kernel column v reads
+            _fill_strided(dst + v * ncols, row, col0 + v * dw, ncols, sw, width, mode, cval)
+        return
+    lq = ncols + ((kw - 1) * dw) // sw
+    for r in range(sw):            # phase r: columns col0 + r, col0 + r + sw, ...
+        _fill_strided(dst + r * lq, row, col0 + r, lq, sw, width, mode, cval)
 
 
 cdef inline void _run_channel_blocks(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout,
@@ -163,19 +206,25 @@ cdef inline void _run_channel_blocks(floating *out, Py_ssize_t out_ch, Py_ssize_
                              outs, bias + ch0 if bias != NULL else NULL, nrows_out, in_stride, wout)
 
 
-cdef inline Py_ssize_t _phase_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *phases,
-                                   Py_ssize_t lq, Py_ssize_t rr, int sw, int dw, int kw) noexcept nogil:
-    """Append kernel row rr's taps, read from its phase buffer, to the tap list."""
+cdef inline Py_ssize_t _buffer_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *rowbuf,
+                                    Py_ssize_t ncols, Py_ssize_t rr, Py_ssize_t sw, Py_ssize_t dw,
+                                    int kw) noexcept nogil:
+    """Append kernel row rr's taps, read from its buffered input row (see _fill_row), to the tap list."""
     cdef int v
+    cdef bint by_tap = _by_tap(ncols, sw, dw, kw)
+    cdef Py_ssize_t lq = ncols + ((kw - 1) * dw) // sw
     for v in range(kw):
-        taps[ntaps] = phases + ((v * dw) % sw) * lq + (v * dw) // sw
+        if by_tap:
+            taps[ntaps] = rowbuf + v * ncols
+        else:
+            taps[ntaps] = rowbuf + ((v * dw) % sw) * lq + (v * dw) // sw
         tw[ntaps] = <int>(rr * kw + v)
         ntaps += 1
     return ntaps
 
 
 cdef inline Py_ssize_t _direct_taps(const floating **taps, int *tw, Py_ssize_t ntaps, const floating *row,
-                                    Py_ssize_t rr, int dw, int kw) noexcept nogil:
+                                    Py_ssize_t rr, Py_ssize_t dw, int kw) noexcept nogil:
     """Append kernel row rr's taps, read in place from `row` (already offset to the segment), to the tap list."""
     cdef int v
     for v in range(kw):
@@ -191,13 +240,13 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
                           floating **outs, const floating *wpack, const int *blk_start,
                           const int *blk_size, const Py_ssize_t *blk_woff, Py_ssize_t nblk,
                           const floating *bias, Py_ssize_t nrows, Py_ssize_t og,
-                          int pad_left, int mode, floating cval, int sw, int dw, int kw,
+                          Py_ssize_t pad_left, int mode, floating cval, Py_ssize_t sw, Py_ssize_t dw, int kw,
                           Py_ssize_t width) noexcept nogil:
     """Output columns [j0, j1) of the single row i whose kernel rows are rowp[rr]."""
-    cdef Py_ssize_t ntaps = 0, rr, lq
+    cdef Py_ssize_t ntaps = 0, rr, row_len
     cdef const pixel_t *row
-    cdef floating *phases
-    lq = (j1 - j0) + ((kw - 1) * dw) // sw
+    cdef floating *rowbuf
+    row_len = _row_length(j1 - j0, sw, dw, kw)
     for rr in range(nrows):
         row = rowp[rr]
         if row == NULL:            # zero padding: the tap row adds nothing
@@ -205,9 +254,9 @@ cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_
         if direct:                 # stride 1, all taps inside the row, pixel_t is floating
             ntaps = _direct_taps(taps, tw, ntaps, (<const floating *>row) + (j0 - pad_left), rr, dw, kw)
         else:
-            phases = buf + rr * sw * lq
-            _fill_phases(phases, row, j0 * sw - pad_left, lq, sw, width, mode, cval)
-            ntaps = _phase_taps(taps, tw, ntaps, phases, lq, rr, sw, dw, kw)
+            rowbuf = buf + rr * row_len
+            _fill_row(rowbuf, row, j0 * sw - pad_left, j1 - j0, sw, dw, kw, width, mode, cval)
+            ntaps = _buffer_taps(taps, tw, ntaps, rowbuf, j1 - j0, rr, sw, dw, kw)
     _run_channel_blocks(out, out_ch, hout, wout, n, i, g, j0, j1, 1, 0, ntaps, taps, tw, outs, wpack,
                         blk_start, blk_size, blk_woff, nblk, bias, og)
 
@@ -219,12 +268,12 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
                                 const floating **taps, int *tw, floating *buf, floating **outs,
                                 const floating *wpack, const int *blk_start, const int *blk_size,
                                 const Py_ssize_t *blk_woff, Py_ssize_t nblk, const floating *bias,
-                                Py_ssize_t cg, Py_ssize_t og, int pad_left, int mode, floating cval,
-                                int sh, int sw, int dh, int dw, int kh, int kw,
+                                Py_ssize_t cg, Py_ssize_t og, Py_ssize_t pad_left, int mode, floating cval,
+                                Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int kh, int kw,
                                 Py_ssize_t width) noexcept nogil:
     """Output columns [j0, j1) of rows i0 .. i0 + nrows_out - 1, all of whose input rows
     row0 .. row0 + nin - 1 lie inside the image (channel c's rows start at plane0 + c * plane_size)."""
-    cdef Py_ssize_t ntaps = 0, c, u, m, lq, phase_size
+    cdef Py_ssize_t ntaps = 0, c, u, m, row_len
     cdef const pixel_t *row
     if direct:
         for c in range(cg):
@@ -235,100 +284,133 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
         _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * width, ntaps, taps, tw,
                             outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
         return
-    lq = (j1 - j0) + ((kw - 1) * dw) // sw
-    phase_size = sw * lq
+    row_len = _row_length(j1 - j0, sw, dw, kw)
     for c in range(cg):            # every input row of the block into the buffer, once
         for m in range(nin):
-            _fill_phases(buf + (c * nin + m) * phase_size, plane0 + c * plane_size + (row0 + m) * width,
-                         j0 * sw - pad_left, lq, sw, width, mode, cval)
+            _fill_row(buf + (c * nin + m) * row_len, plane0 + c * plane_size + (row0 + m) * width,
+                      j0 * sw - pad_left, j1 - j0, sw, dw, kw, width, mode, cval)
     for c in range(cg):
         for u in range(kh):
-            ntaps = _phase_taps(taps, tw, ntaps, buf + (c * nin + u * dh) * phase_size, lq, c * kh + u,
-                                sw, dw, kw)
-    _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * phase_size, ntaps, taps,
+            ntaps = _buffer_taps(taps, tw, ntaps, buf + (c * nin + u * dh) * row_len, j1 - j0, c * kh + u,
+                                 sw, dw, kw)
+    _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * row_len, ntaps, taps,
                         tw, outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
+
+
+# What a work item needs besides the (fused-type) data pointers.
+ctypedef struct _Geometry:
+    Py_ssize_t C, H, W, O, Hout, Wout, cg, og, groups, nblk, nbr, block_rows, buf_rows
+    Py_ssize_t pad_top, pad_left, sh, sw, dh, dw, ja, jb
+    int kh, kw, mode
+
+
+cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t *x, floating *out,
+                            const floating *wpack, const int *blk_start, const int *blk_size,
+                            const Py_ssize_t *blk_woff, const floating *bias, const floating *cval_row,
+                            floating cv, Py_ssize_t *ptrs, int *tw, floating *buf) noexcept nogil:
+    """Block `item` (image n, group g, output rows i0 .. i1 - 1), with one thread's scratch rows."""
+    cdef Py_ssize_t C = geo.C, H = geo.H, W = geo.W, cg = geo.cg, kh = geo.kh, nrows = geo.cg * geo.kh
+    cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r
+    cdef int seg
+    cdef bint inside, blocked
+    cdef const pixel_t **rowp = <const pixel_t **>ptrs
+    cdef floating **outs = <floating **>(ptrs + nrows)
+    cdef const floating **taps = <const floating **>(ptrs + nrows + 8)
+    n = item // (geo.groups * geo.nbr)
+    rem = item % (geo.groups * geo.nbr)
+    g = rem // geo.nbr
+    i0 = (rem % geo.nbr) * geo.block_rows
+    i1 = min(i0 + geo.block_rows, geo.Hout)
+    row0 = i0 * geo.sh - geo.pad_top
+    nin = (i1 - 1 - i0) * geo.sh + (kh - 1) * geo.dh + 1
+    inside = row0 >= 0 and row0 + nin <= H
+    if inside:
+        # Every input row of the block is inside the image: one tap list per segment.  The
+        # buffered (border) segments only when the block's input rows fit the buffer, i.e.
+        # are not so far apart that converting them all costs more than going row by row.
+        blocked = nin <= geo.buf_rows
+        for seg in range(3):
+            j0 = 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb)
+            j1 = geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout)
+            if j1 > j0 and (seg == 1 or blocked):
+                _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
+                               x + (n * C + g * cg) * H * W, H * W, row0, nin, taps, tw, buf, outs, wpack,
+                               blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
+                               geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W)
+        if blocked:
+            return
+    for i in range(i0, i1):
+        for c in range(cg):
+            for u in range(kh):
+                rr = c * kh + u
+                r = i * geo.sh + u * geo.dh - geo.pad_top
+                if 0 <= r < H:
+                    rowp[rr] = x + ((n * C + g * cg + c) * H + r) * W
+                elif geo.mode == CONSTANT:
+                    # (integer input comes with cval 0: the caller converts otherwise)
+                    rowp[rr] = <const pixel_t *>cval_row if cv != 0 else NULL
+                else:
+                    rowp[rr] = x + ((n * C + g * cg + c) * H + _map_index(r, H, geo.mode)) * W
+        for seg in range(3):
+            j0 = 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb)
+            j1 = geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout)
+            if j1 > j0 and not (seg == 1 and inside):
+                _segment(out, geo.O, geo.Hout, geo.Wout, n, i, g, j0, j1, seg == 1, rowp, taps, tw, buf,
+                         outs, wpack, blk_start, blk_size, blk_woff, geo.nblk, bias, nrows, geo.og,
+                         geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
 
 
 def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                    const int[::1] blk_start, const int[::1] blk_size, const Py_ssize_t[::1] blk_woff,
                    const floating[::1] bias, bint has_bias, floating[:, :, :, ::1] out,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
-                   floating[:, ::1] buf_scratch, int pad_top, int pad_left, int mode, double cval,
-                   int sh, int sw, int dh, int dw, int groups, int kh, int kw,
-                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows):
+                   floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, double cval,
+                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int groups, int kh, int kw,
+                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows, Py_ssize_t buf_rows):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
 
     Columns [ja, jb) are read in place (stride 1, floating input of the compute
     type only; the caller passes ja = jb = Wout otherwise); the rest go through the
-    per-thread phase buffers, which must hold ``C/groups * nin * sw * lq`` values,
-    ``nin = (block_rows - 1) * sh + (kh - 1) * dh + 1`` (and ``C/groups * kh`` row
-    pointers).  Scratch arrays have one row per thread.  Blocks of `block_rows`
-    output rows are handed out with guided scheduling: each thread first takes a
-    long run of consecutive blocks, then shorter ones, so a busy core does not hold
-    up the others.  Long runs matter for fresh outputs: the kernel zeroes a 2 MB
-    huge page on first touch, and threads writing interleaved rows of the same
-    pages wait on each other's page faults (with dynamic scheduling 2 threads were
-    only 1.4-1.6x faster than 1 on a fresh output, 1.9x with guided).
+    per-thread buffers, which must hold ``C/groups * buf_rows * row_buffer_length(
+    ncols, sw, dw, kw)`` values for the widest such segment, ``kh <= buf_rows``
+    (and ``C/groups * kh`` row pointers).  A block of output rows whose ``nin =
+    (rows - 1) * sh + (kh - 1) * dh + 1`` input rows exceed `buf_rows` runs its
+    buffered segments row by row.  Scratch arrays have one row per thread.
+
+    Blocks of `block_rows` output rows are handed out with guided scheduling: each
+    thread first takes a long run of consecutive blocks, then shorter ones, so a
+    busy core does not hold up the others.  Long runs matter for fresh outputs: the
+    kernel zeroes a 2 MB huge page on first touch, and threads writing interleaved
+    rows of the same pages wait on each other's page faults (with dynamic
+    scheduling 2 threads were only 1.4-1.6x faster than 1 on a fresh output, 1.9x
+    with guided).  ``num_threads == 1`` runs a plain loop and never enters an
+    OpenMP region, which keeps a fork()ed child off the runtime (imgconv._threads).
     """
-    cdef Py_ssize_t nimg = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t O = out.shape[1], Hout = out.shape[2], Wout = out.shape[3]
-    cdef Py_ssize_t cg = C // groups, og = O // groups, nblk = blk_start.shape[0]
-    cdef Py_ssize_t nrows = cg * kh, nbr = (Hout + block_rows - 1) // block_rows
-    cdef Py_ssize_t total = nimg * groups * nbr
-    cdef Py_ssize_t item, n, g, i, i0, i1, j0, j1, rem, c, u, rr, r, row0, nin
-    cdef int seg
+    cdef _Geometry geo
+    cdef Py_ssize_t total, item
     cdef int tid
     cdef floating cv = <floating>cval
     cdef const floating *bias_ptr = &bias[0] if has_bias else NULL
-    cdef const pixel_t **rowp
-    cdef const floating **taps
-    cdef floating **outs
-    cdef int *tw
-    cdef floating *buf
+    geo.C, geo.H, geo.W = x.shape[1], x.shape[2], x.shape[3]
+    geo.O, geo.Hout, geo.Wout = out.shape[1], out.shape[2], out.shape[3]
+    geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, blk_start.shape[0]
+    geo.block_rows, geo.buf_rows = block_rows, buf_rows
+    geo.nbr = (geo.Hout + block_rows - 1) // block_rows
+    geo.pad_top, geo.pad_left, geo.sh, geo.sw, geo.dh, geo.dw = pad_top, pad_left, sh, sw, dh, dw
+    geo.ja, geo.jb, geo.kh, geo.kw, geo.mode = ja, jb, kh, kw, mode
+    total = x.shape[0] * groups * geo.nbr
     if total == 0:
+        return
+    if num_threads == 1:
+        with nogil:
+            for item in range(total):
+                _work_item(item, &geo, &x[0, 0, 0, 0], &out[0, 0, 0, 0], &wpack[0], &blk_start[0], &blk_size[0],
+                           &blk_woff[0], bias_ptr, &cval_row[0], cv, &ptr_scratch[0, 0], &tap_scratch[0, 0],
+                           &buf_scratch[0, 0])
         return
     with nogil, parallel(num_threads=num_threads):
         for item in prange(total, schedule="guided"):
             tid = omp_get_thread_num()
-            rowp = <const pixel_t **>&ptr_scratch[tid, 0]
-            outs = <floating **>&ptr_scratch[tid, nrows]
-            taps = <const floating **>&ptr_scratch[tid, nrows + 8]
-            tw = &tap_scratch[tid, 0]
-            buf = &buf_scratch[tid, 0]
-            n = item // (groups * nbr)
-            rem = item % (groups * nbr)
-            g = rem // nbr
-            i0 = (rem % nbr) * block_rows
-            i1 = min(i0 + block_rows, Hout)
-            row0 = i0 * sh - pad_top
-            nin = (i1 - 1 - i0) * sh + (kh - 1) * dh + 1
-            if row0 >= 0 and row0 + nin <= H:
-                # Every input row of the block is inside the image: one tap list per segment.
-                for seg in range(3):
-                    j0 = 0 if seg == 0 else (ja if seg == 1 else jb)
-                    j1 = ja if seg == 0 else (jb if seg == 1 else Wout)
-                    if j1 > j0:
-                        _block_segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
-                                       &x[n, g * cg, 0, 0], H * W, row0, nin, taps, tw, buf, outs, &wpack[0],
-                                       &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, cg, og,
-                                       pad_left, mode, cv, sh, sw, dh, dw, kh, kw, W)
-                continue
-            for i in range(i0, i1):
-                for c in range(cg):
-                    for u in range(kh):
-                        rr = c * kh + u
-                        r = i * sh + u * dh - pad_top
-                        if 0 <= r < H:
-                            rowp[rr] = &x[n, g * cg + c, r, 0]
-                        elif mode == CONSTANT:
-                            # (integer input comes with cval 0: the caller converts otherwise)
-                            rowp[rr] = <const pixel_t *>&cval_row[0] if cv != 0 else NULL
-                        else:
-                            rowp[rr] = &x[n, g * cg + c, _map_index(r, H, mode), 0]
-                for seg in range(3):
-                    j0 = 0 if seg == 0 else (ja if seg == 1 else jb)
-                    j1 = ja if seg == 0 else (jb if seg == 1 else Wout)
-                    if j1 > j0:
-                        _segment(&out[0, 0, 0, 0], O, Hout, Wout, n, i, g, j0, j1, seg == 1, rowp, taps, tw, buf,
-                                 outs, &wpack[0], &blk_start[0], &blk_size[0], &blk_woff[0], nblk, bias_ptr, nrows,
-                                 og, pad_left, mode, cv, sw, dw, kw, W)
+            _work_item(item, &geo, &x[0, 0, 0, 0], &out[0, 0, 0, 0], &wpack[0], &blk_start[0], &blk_size[0],
+                       &blk_woff[0], bias_ptr, &cval_row[0], cv, &ptr_scratch[tid, 0], &tap_scratch[tid, 0],
+                       &buf_scratch[tid, 0])

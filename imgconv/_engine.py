@@ -27,7 +27,8 @@ import numpy as np
 from . import _dispatch
 from ._threads import effective_num_threads
 
-__all__ = ["correlate", "correlate_separable", "output_size", "ENGINE_MODES", "TORCH_TO_ENGINE_MODE", "SCIPY_TO_ENGINE_MODE"]
+__all__ = ["ENGINE_MODES", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "correlate", "correlate_separable",
+           "output_size"]
 
 ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 # Depthwise kernels at least this size in both axes are checked for rank 1 and then
@@ -90,6 +91,13 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     Notes
     -----
     Callers validate; this function trusts its arguments.
+
+    Besides `out`, memory is a per-thread scratch sized by the kernel taps and
+    the output width (times a block of at most 64 output rows), never by the
+    dilation or the stride: no padded copy of the input is made, and taps that
+    fall in the border are mapped back into the image (or read `cval`) index by
+    index, so ``dilation=100000`` on a 16x16 image costs no more than
+    ``dilation=1``.
     """
     x = _native(x)
     weight = _native(weight)
@@ -120,8 +128,10 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     blocks = _channel_blocks(og)
     wpack, offsets = _pack_weights(weight, groups, blocks)
 
-    sh, sw = stride
-    dh, dw = dilation
+    # A stride with a single output, or a dilation with a single tap, has no effect:
+    # as 1 it keeps the kernel's index arithmetic small (stride=2**31 is a valid call).
+    sh, sw = (1 if hout == 1 else stride[0]), (1 if wout == 1 else stride[1])
+    dh, dw = (1 if kh == 1 else dilation[0]), (1 if kw == 1 else dilation[1])
     reach = (kw - 1) * dw
     # Columns [ja, jb) read the input rows in place: stride 1 and every tap inside the row.
     ja, jb = min(left, wout), min(wout, w - reach + left)
@@ -129,22 +139,24 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
     if sw != 1 or jb <= ja or integer_input:
         ja = jb = wout
-    lq = (max(ja, wout - jb) + reach) if (sw == 1 and ja < wout) else (wout + reach // sw)
+    # Values per buffered input row: bounded by kw * (widest buffered segment).
+    row_len = kernel.row_buffer_length(max(ja, wout - jb) if jb > ja else wout, sw, dw, kw)
     nrows = cg * kh
     block_rows = _block_rows(n * groups, hout, og * cg * kh * kw * wout, num_threads,
-                             phase_row_bytes=cg * sw * lq * dtype.itemsize, sh=sh, reach_h=(kh - 1) * dh)
-    rows_in_block = max(kh, (block_rows - 1) * sh + (kh - 1) * dh + 1)
+                             phase_row_bytes=cg * row_len * dtype.itemsize, sh=sh, reach_h=(kh - 1) * dh)
+    buf_rows = _buffer_rows(block_rows, kh, sh, dh)
     ptr_scratch = _per_thread(num_threads, 2 * nrows + 8 + nrows * kw, np.intp)
     tap_scratch = _per_thread(num_threads, nrows * kw, np.intc)
-    buf_scratch = _per_thread(num_threads, cg * rows_in_block * sw * lq, dtype)
+    buf_scratch = _per_thread(num_threads, cg * buf_rows * row_len, dtype)
     has_bias = bias is not None
     bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
-    cval_row = np.full(max(w, 1), cval, dtype=dtype)
+    # Rows wholly in a constant border point at this row (only when cval != 0).
+    cval_row = np.full(max(w, 1) if mode == "constant" and cval != 0 else 1, cval, dtype=dtype)
     kernel.correlate_nchw(
         x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
         offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,
         top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads,
-        block_rows)
+        block_rows, buf_rows)
     return out
 
 
@@ -172,7 +184,7 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     y : ndarray, shape (N, C, Hout, Wout)
     """
     x = _native(x)
-    n, c, h, w = x.shape
+    c = x.shape[1]
     dtype = compute_dtype(x)
     column = np.ascontiguousarray(column, dtype=dtype).reshape(c, 1, -1, 1)
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
@@ -239,6 +251,21 @@ def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh,
     return max(1, min(rows, fit))
 
 
+def _buffer_rows(block_rows, kh, sh, dh):
+    """Input rows per channel the per-thread buffer holds (at least `kh`).
+
+    A block of output rows inside the image buffers each of its
+    ``(block_rows - 1) * sh + (kh - 1) * dh + 1`` input rows once, which pays
+    while that is at most the ``kh`` rows per output row that row-by-row work
+    converts.  Farther apart (large dilation or stride) the rows in between are
+    never read, so the buffer holds just one output row's `kh` rows and such
+    blocks buffer row by row: the scratch depends on the kernel and the output,
+    never on the dilation or the stride.
+    """
+    nin = (block_rows - 1) * sh + (kh - 1) * dh + 1
+    return nin if nin <= kh * block_rows else kh
+
+
 def _channel_blocks(og):
     """Split a group's `og` output channels into blocks of 8, 4, 2 and 1 (kernel sizes)."""
     blocks, start = [], 0
@@ -251,7 +278,7 @@ def _channel_blocks(og):
 
 def _pack_weights(weight, groups, blocks):
     """Weights per (group, block) laid out [c][u][v][k] so a tap's OB weights are adjacent."""
-    o, cg, kh, kw = weight.shape
+    o = weight.shape[0]
     og = o // groups
     parts, offsets, offset = [], [], 0
     for g in range(groups):
