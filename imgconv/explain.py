@@ -25,6 +25,10 @@ __all__ = ["explain", "explain_png", "footprint"]
 
 #: Grids wider or taller than this are not drawn as ASCII (the numbers are still given).
 MAX_GRID = 80
+#: :func:`explain_png` draws at most this many cells a side; a larger box is binned
+#: (a cell is dark when any pixel in it is), so no drawing ever holds a
+#: ``keff x keff`` array: a 3x3 kernel at dilation 100000 spans 200001 pixels a side.
+MAX_IMAGE = 256
 
 
 def _fmt_pair(pair):
@@ -108,12 +112,22 @@ def _grid(mask):
     return "\n".join(" ".join("#" if v else "." for v in row) for row in mask)
 
 
-def _kernel_mask(kernel, dilation):
-    kh, kw = kernel
-    dh, dw = dilation
-    mask = np.zeros((dh * (kh - 1) + 1, dw * (kw - 1) + 1), dtype=bool)
-    mask[::dh, ::dw] = True
-    return mask
+def _kernel_taps(kernel, dilation):
+    """Tap rows, tap columns and effective extent ``d*(k-1)+1`` of a dilated kernel."""
+    rows, cols = (np.arange(k, dtype=np.int64) * d for k, d in zip(kernel, dilation))
+    return rows, cols, (int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def _binned_mask(rows, cols, shape, cells):
+    """Pixels ``(rows x cols)`` of a `shape` box as a mask of at most `cells` a side.
+
+    Returns the mask and the pixels per cell ``(fh, fw)``; a cell is True when
+    any of its pixels is listed.  With ``(1, 1)`` the mask is exact.
+    """
+    fh, fw = (-(-length // cells) for length in shape)
+    mask = np.zeros((-(-shape[0] // fh), -(-shape[1] // fw)), dtype=bool)
+    mask[np.ix_(np.unique(rows // fh), np.unique(cols // fw))] = True
+    return mask, (fh, fw)
 
 
 def _table(rows, header):
@@ -151,22 +165,20 @@ def _stack_report(params, fields, draw=True):
     if not draw or count == extent[0] * extent[1]:
         pass
     elif max(extent) <= MAX_GRID:
-        mask = np.zeros(extent, dtype=bool)
-        mask[np.ix_(sr, sc)] = True
-        text += ["Footprint of one output ('#' contributes, '.' does not):", _grid(mask)]
+        text += ["Footprint of one output ('#' contributes, '.' does not):",
+                 _grid(_binned_mask(sr, sc, extent, MAX_GRID)[0])]
     else:
         text.append(f"(footprint grid not drawn: larger than {MAX_GRID} pixels)")
     return "\n".join(text)
 
 
 def _kernel_report(kernel, dilation):
-    mask = _kernel_mask(kernel, dilation)
-    keff = mask.shape
+    rows, cols, keff = _kernel_taps(kernel, dilation)
     spacing = "" if dilation == (1, 1) else f", tap spacing {_fmt_pair(dilation)}"
-    text = [f"Kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dilation)}: effective extent {_fmt_pair(keff)} "
-            f"= d*(k-1)+1; {kernel[0] * kernel[1]} taps in {keff[0] * keff[1]} pixels{spacing}"]
+    text = [(f"Kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dilation)}: effective extent {_fmt_pair(keff)} "
+             f"= d*(k-1)+1; {kernel[0] * kernel[1]} taps in {keff[0] * keff[1]} pixels{spacing}")]
     if max(keff) <= MAX_GRID:
-        text.append(_grid(mask))
+        text.append(_grid(_binned_mask(rows, cols, keff, MAX_GRID)[0]))
     else:
         text.append(f"(tap grid not drawn: larger than {MAX_GRID} pixels)")
     return "\n".join(text)
@@ -296,7 +308,10 @@ def explain_png(path, kernel_size, dilation=1, *, layers=None, stride=1):
     Uses ``matplotlib.figure.Figure`` with the Agg canvas directly, so no
     pyplot state or global backend is touched.  Left panel: the kernel's taps
     (dark) and holes; right panel: the input pixels one output of the stack
-    depends on (dark), within its receptive-field box.
+    depends on (dark), within its receptive-field box.  Boxes wider than
+    :data:`MAX_IMAGE` pixels are drawn binned to at most that many cells a side
+    (a cell is dark when any pixel in it is; the title gives the cell size), so
+    memory stays small for any dilation.
 
     Examples
     --------
@@ -321,20 +336,26 @@ def explain_png(path, kernel_size, dilation=1, *, layers=None, stride=1):
     kernel, dil, params, fields = _resolve(kernel_size, dilation, layers, stride)
     panels = []
     if kernel is not None:
-        mask = _kernel_mask(kernel, dil)
-        panels.append((mask, f"kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dil)}\n"
-                             f"extent {_fmt_pair(mask.shape)}, {int(mask.sum())} taps"))
+        rows, cols, keff = _kernel_taps(kernel, dil)
+        title = (f"kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dil)}\n"
+                 f"extent {_fmt_pair(keff)}, {len(rows) * len(cols)} taps")
+        panels.append((rows, cols, keff, title))
     rows, cols = _axis_offsets(params)[-1]
     extent = fields[-1].extent
-    stack = np.zeros(extent, dtype=bool)
-    stack[np.ix_(rows, cols)] = True
-    panels.append((stack, f"{len(params)} layer{'s' if len(params) != 1 else ''}: RF {_fmt_pair(extent)}\n"
-                          f"{int(stack.sum())} of {stack.size} pixels contribute"))
+    title = (f"{len(params)} layer{'s' if len(params) != 1 else ''}: RF {_fmt_pair(extent)}\n"
+             f"{len(rows) * len(cols)} of {extent[0] * extent[1]} pixels contribute")
+    panels.append((rows, cols, extent, title))
     fig = Figure(figsize=(4.2 * len(panels), 4.8), layout="constrained")
     FigureCanvasAgg(fig)
-    for i, (mask, title) in enumerate(panels):
+    for i, (rows, cols, shape, title) in enumerate(panels):
+        mask, factor = _binned_mask(rows, cols, shape, MAX_IMAGE)
+        if factor != (1, 1):
+            title += f"\n(one cell = {_fmt_pair(factor)} pixels)"
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.imshow(mask, cmap="Greys", vmin=0, vmax=1.25, interpolation="nearest")
+        if factor != (1, 1):  # a lone cell is under a screen pixel: mark it
+            dark_rows, dark_cols = np.nonzero(mask)
+            ax.scatter(dark_cols, dark_rows, s=9, marker="s", color="0.25", linewidths=0)
         h, w = mask.shape
         if max(h, w) <= 40:
             ax.set_xticks(np.arange(-0.5, w, 1), minor=True)

@@ -22,6 +22,7 @@ import pytest
 
 import imgconv
 from imgconv import _engine
+from imgconv.explain import explain
 
 LINUX = sys.platform.startswith("linux")
 needs_rlimit = pytest.mark.skipif(not LINUX, reason="RLIMIT_AS is enforced on Linux only")
@@ -216,3 +217,35 @@ def test_huge_dilation_and_stride_run_in_little_memory(tmp_path):
         assert out["stride"].shape == (1, 3, 14, 1)
         np.testing.assert_allclose(out["sobel"], _sobel_reference(out["image"].astype(np.float64), 30000),
                                    rtol=1e-5, atol=1e-6)
+
+
+@needs_rlimit
+def test_explain_huge_dilation_runs_in_little_memory(tmp_path):
+    """explain() and explain_png() never build the (d*(k-1)+1)^2 tap grid (37 GiB here)."""
+    out = _run_isolated(tmp_path, """
+        import importlib.util
+        from imgconv.explain import explain, explain_png
+        print(explain(3, 100000))
+        if importlib.util.find_spec("matplotlib") is not None:
+            explain_png("taps.png", 3, 100000, layers=[{"kernel_size": 3, "dilation": 100000}] * 2)
+    """)
+    assert "effective extent 200001x200001" in out and "9 taps in 40000400001 pixels" in out
+    assert "(tap grid not drawn: larger than 80 pixels)" in out
+    assert "Only 3x3 = 9 of the 200001x200001" in out
+
+
+def test_explain_small_grid_is_unchanged():
+    """The drawn grid still shows every tap ('#') d pixels apart."""
+    lines = explain((2, 3), (3, 2)).splitlines()
+    assert lines[1:5] == ["# . # . #", ". . . . .", ". . . . .", "# . # . #"]
+
+
+def test_explain_png_bins_large_boxes(tmp_path):
+    pytest.importorskip("matplotlib")
+    from imgconv import explain as explain_module
+
+    mask, factor = explain_module._binned_mask(np.array([0, 100000, 200000]), np.array([0, 7]), (200001, 8), 256)
+    assert factor == (782, 1) and mask.shape == (256, 8)
+    assert sorted(zip(*np.nonzero(mask))) == [(r, c) for r in (0, 127, 255) for c in (0, 7)]
+    path = explain_module.explain_png(tmp_path / "big.png", 3, 5000)
+    assert Path(path).stat().st_size > 0
