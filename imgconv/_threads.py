@@ -10,13 +10,30 @@ pattern).  Precedence, highest first:
 4. the ``OMP_NUM_THREADS`` environment variable (its first entry);
 5. the CPUs this process may run on (``os.sched_getaffinity``, so container and
    ``taskset`` limits are honoured), falling back to ``os.cpu_count()``.
+
+One limit applies to whatever that gives:
+
+* **At most** :data:`THREADS_PER_CPU` **threads per available CPU.**  Each thread
+  gets its own scratch and an OS thread; more threads than cores only add
+  start-up and memory (``num_threads=10**6`` started 8191 threads on 2 CPUs),
+  while a few per core still let a test or a user oversubscribe on purpose.
 """
 
 import contextlib
 import os
 import threading
 
-__all__ = ["get_num_threads", "set_num_threads", "num_threads", "effective_num_threads"]
+__all__ = [
+    "THREADS_PER_CPU",
+    "effective_num_threads",
+    "get_num_threads",
+    "max_num_threads",
+    "num_threads",
+    "set_num_threads",
+]
+
+#: Upper bound on threads per CPU available to the process (see the module notes).
+THREADS_PER_CPU = 4
 
 # Process-wide override from set_num_threads(); a thread-local override from the
 # context manager so concurrent Python threads do not change each other's setting.
@@ -52,12 +69,13 @@ def _available_cpus():
 
 
 def get_num_threads():
-    """Return the number of threads imgconv uses when a call does not say.
+    """Return the number of threads imgconv asks for when a call does not say.
 
     Returns
     -------
     n : int
-        See the module notes for the order in which settings are consulted.
+        See the module notes for the order in which settings are consulted.  A
+        call runs on at most :func:`max_num_threads` of them.
 
     Examples
     --------
@@ -123,8 +141,35 @@ def num_threads(n):
         _local.value = previous
 
 
+def max_num_threads():
+    """Return the most threads one call may use: :data:`THREADS_PER_CPU` per available CPU.
+
+    Returns
+    -------
+    n : int
+        ``THREADS_PER_CPU * CPUs`` (``os.sched_getaffinity``).
+    """
+    return THREADS_PER_CPU * _available_cpus()
+
+
 def effective_num_threads(n=None):
-    """Resolve a per-call ``num_threads`` argument to a positive int."""
-    if n is None:
-        return get_num_threads()
-    return _check_num_threads(n)
+    """Resolve a per-call ``num_threads`` argument to the thread count a kernel gets.
+
+    Parameters
+    ----------
+    n : int or None
+        The call's wish; None follows :func:`get_num_threads`.
+
+    Returns
+    -------
+    n : int
+        At least 1 and at most :func:`max_num_threads`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `n` is not a positive int or None.
+    """
+    n = get_num_threads() if n is None else _check_num_threads(n)
+    return max(1, min(n, max_num_threads()))
+

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import imgconv
-from imgconv import _engine
+from imgconv import _engine, _threads
 from imgconv.explain import explain
 
 LINUX = sys.platform.startswith("linux")
@@ -249,3 +249,39 @@ def test_explain_png_bins_large_boxes(tmp_path):
     assert sorted(zip(*np.nonzero(mask))) == [(r, c) for r in (0, 127, 255) for c in (0, 7)]
     path = explain_module.explain_png(tmp_path / "big.png", 3, 5000)
     assert Path(path).stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The thread count is bounded.
+
+def test_num_threads_is_capped_at_threads_per_cpu():
+    cap = _threads.THREADS_PER_CPU * len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    if cap is not None:
+        assert _threads.max_num_threads() == cap
+    cap = _threads.max_num_threads()
+    assert _threads.effective_num_threads(10 ** 6) == cap
+    assert _threads.effective_num_threads(1) == 1
+    assert _threads.effective_num_threads(min(3, cap)) == min(3, cap)
+    with imgconv.num_threads(10 ** 6):
+        assert imgconv.get_num_threads() == 10 ** 6  # the setting is kept ...
+        assert _threads.effective_num_threads() == cap  # ... calls get at most the cap
+    with pytest.raises(ValueError, match=r"`num_threads` must be a positive int or None; got 0"):
+        _threads.effective_num_threads(0)
+    x = np.arange(48.0).reshape(1, 1, 6, 8)
+    w = np.ones((1, 1, 2, 2))
+    np.testing.assert_allclose(imgconv.conv2d(x, w, num_threads=10 ** 6), tap_reference(x, w), rtol=1e-12)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc/self/task")
+def test_a_huge_num_threads_starts_few_threads(tmp_path):
+    """num_threads=10**6 on 20000 rows of work: at most max_num_threads() threads (was 8191)."""
+    out = _run_isolated(tmp_path, """
+        import os, numpy as np, imgconv
+        x = np.ones((1, 1, 20000, 3)); w = np.ones((1, 1, 1, 2))
+        before = len(os.listdir("/proc/self/task"))
+        y = imgconv.conv2d(x, w, num_threads=10 ** 6)
+        print(len(os.listdir("/proc/self/task")) - before, y.shape, float(y.sum()))
+    """, address_space=0, timeout=300)
+    started, result = out.split(maxsplit=1)
+    assert int(started) <= _threads.max_num_threads() - 1  # the calling thread is one of the team
+    assert result.strip() == "(1, 1, 20000, 2) 80000.0"
