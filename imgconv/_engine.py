@@ -25,7 +25,7 @@ torch's narrower limits are enforced by the torch-compatible layer, not here.
 import numpy as np
 
 from . import _dispatch
-from ._threads import effective_num_threads
+from ._threads import effective_num_threads, team_starting
 
 __all__ = ["ENGINE_MODES", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "correlate", "correlate_separable",
            "output_size"]
@@ -152,6 +152,7 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
     # Rows wholly in a constant border point at this row (only when cval != 0).
     cval_row = np.full(max(w, 1) if mode == "constant" and cval != 0 else 1, cval, dtype=dtype)
+    team_starting(num_threads)
     kernel.correlate_nchw(
         x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
         offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,

@@ -11,12 +11,19 @@ pattern).  Precedence, highest first:
 5. the CPUs this process may run on (``os.sched_getaffinity``, so container and
    ``taskset`` limits are honoured), falling back to ``os.cpu_count()``.
 
-One limit applies to whatever that gives:
+Two limits apply to whatever that gives:
 
 * **At most** :data:`THREADS_PER_CPU` **threads per available CPU.**  Each thread
   gets its own scratch and an OS thread; more threads than cores only add
   start-up and memory (``num_threads=10**6`` started 8191 threads on 2 CPUs),
   while a few per core still let a test or a user oversubscribe on purpose.
+* **One thread in a fork()ed child of a process that has run imgconv on several
+  threads.**  GNU libgomp keeps its worker threads in a pool that fork() does not
+  copy: the child's first parallel region waits forever for threads that do not
+  exist (multiprocessing's 'fork' start method hangs).  Such a child runs every
+  call serially, without entering OpenMP at all, whatever it asks for; children
+  started with 'spawn' or 'forkserver' (or forked before any threaded call) keep
+  their threads.
 """
 
 import contextlib
@@ -30,6 +37,7 @@ __all__ = [
     "max_num_threads",
     "num_threads",
     "set_num_threads",
+    "team_starting",
 ]
 
 #: Upper bound on threads per CPU available to the process (see the module notes).
@@ -39,6 +47,20 @@ THREADS_PER_CPU = 4
 # context manager so concurrent Python threads do not change each other's setting.
 _global_num_threads = None
 _local = threading.local()
+# Whether this process has started an OpenMP team (a call on more than one thread),
+# and whether it is a fork() of a process that had: then OpenMP is off limits.
+_team_started = False
+_forked_after_team = False
+
+
+def _after_fork_in_child():
+    global _forked_after_team
+    if _team_started:
+        _forked_after_team = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _check_num_threads(n, name="num_threads"):
@@ -147,8 +169,12 @@ def max_num_threads():
     Returns
     -------
     n : int
-        ``THREADS_PER_CPU * CPUs`` (``os.sched_getaffinity``).
+        ``THREADS_PER_CPU * CPUs`` (``os.sched_getaffinity``), or 1 in a fork()ed
+        child of a process that has run imgconv on several threads (see the
+        module notes).
     """
+    if _forked_after_team:
+        return 1
     return THREADS_PER_CPU * _available_cpus()
 
 
@@ -163,7 +189,8 @@ def effective_num_threads(n=None):
     Returns
     -------
     n : int
-        At least 1 and at most :func:`max_num_threads`.
+        At least 1 and at most :func:`max_num_threads` (so 1 in a fork()ed child
+        of a process that has run imgconv on several threads).
 
     Raises
     ------
@@ -173,3 +200,13 @@ def effective_num_threads(n=None):
     n = get_num_threads() if n is None else _check_num_threads(n)
     return max(1, min(n, max_num_threads()))
 
+
+def team_starting(n):
+    """Note that a kernel is about to run on `n` threads (an OpenMP team when n > 1).
+
+    The engine calls this right before every kernel call, so that a later fork()
+    knows whether the child must stay off OpenMP.
+    """
+    global _team_started
+    if n > 1:
+        _team_started = True

@@ -26,6 +26,7 @@ from imgconv.explain import explain
 
 LINUX = sys.platform.startswith("linux")
 needs_rlimit = pytest.mark.skipif(not LINUX, reason="RLIMIT_AS is enforced on Linux only")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 SOBEL_H = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]) / 4
 
 
@@ -285,3 +286,65 @@ def test_a_huge_num_threads_starts_few_threads(tmp_path):
     started, result = out.split(maxsplit=1)
     assert int(started) <= _threads.max_num_threads() - 1  # the calling thread is one of the team
     assert result.strip() == "(1, 1, 20000, 2) 80000.0"
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. fork() safety.
+
+FORK_SCENARIO = """
+    import multiprocessing, os, numpy as np, imgconv
+    from imgconv import _threads
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 2, 300, 200)); w = rng.standard_normal((3, 2, 3, 3))
+
+    def work(_):
+        return _threads.effective_num_threads(4), imgconv.conv2d(x, w, padding=1, num_threads=4)
+
+    if __name__ == "__main__":
+        parent = imgconv.conv2d(x, w, padding=1, num_threads=2)   # starts libgomp's worker threads
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pooled = pool.map(work, range(2))
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                   # a bare fork, default thread count
+            y = imgconv.conv2d(x, w, padding=1)
+            os.write(write, b"%d" % _threads.effective_num_threads())
+            np.save("bare.npy", y)
+            os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), os.read(read, 16).decode(), [p[0] for p in pooled])
+        np.savez("fork.npz", x=x, w=w, parent=parent, pooled=np.stack([p[1] for p in pooled]))
+"""
+
+
+@needs_fork
+def test_forked_children_of_a_threaded_parent_finish(tmp_path):
+    """After a 2-thread call, fork()ed children (multiprocessing 'fork' and a bare os.fork)
+    run imgconv on one thread, without entering OpenMP, and get the right result."""
+    out = _run_isolated(tmp_path, FORK_SCENARIO, address_space=0, timeout=90)
+    assert out.strip() == "0 1 [1, 1]"
+    with np.load(tmp_path / "fork.npz") as result:
+        want = tap_reference(result["x"], result["w"], pads=(1, 1, 1, 1))
+        np.testing.assert_allclose(result["parent"], want, rtol=1e-12, atol=1e-12)
+        for y in list(result["pooled"]) + [np.load(tmp_path / "bare.npy")]:
+            np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@needs_fork
+def test_a_fork_before_any_threaded_call_keeps_its_threads(tmp_path):
+    out = _run_isolated(tmp_path, """
+        import os, numpy as np, imgconv
+        from imgconv import _threads
+        imgconv.conv2d(np.ones((1, 1, 40, 40)), np.ones((1, 1, 3, 3)), num_threads=1)  # no team
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            imgconv.conv2d(np.ones((1, 1, 40, 40)), np.ones((1, 1, 3, 3)), num_threads=2)
+            os.write(write, b"%d" % _threads.effective_num_threads(2))
+            os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        print(os.read(read, 16).decode())
+    """, address_space=0, timeout=90)
+    assert out.strip() == "2"
