@@ -619,6 +619,8 @@ def main(argv=None):
     except Exception as exc:  # a bug or an environment failure: one line, not a traceback
         if os.environ.get("IMGCONV_TRACEBACK"):
             raise
+        from ._output import shown
+
         print(shown(f"imgconv: error: {type(exc).__name__}: {exc} (set IMGCONV_TRACEBACK=1 for details)"),
               file=sys.stderr)
         return 1

@@ -157,7 +157,7 @@ def test_threads_share_the_cores(src, tmp_path, monkeypatch):
         seen.append(num_threads)
         return original(task, pipeline, out_format, dtype_policy, num_threads, **kwargs)
 
-    monkeypatch.setattr(batch, "process_one", spy)
+    monkeypatch.setattr(batch._backends, "process_one", spy)  # where the threads backend finds it
     process(src, tmp_path / "out", workers=2, num_threads=6, progress=False)
     assert seen == [3] * 4
     process(src, tmp_path / "out3", workers=3, num_threads=2, progress=False)

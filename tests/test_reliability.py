@@ -482,3 +482,14 @@ def test_unreachable_scheduler_is_one_line(tmp_path, rng, capsys, monkeypatch):
     status, _, err = cli(capsys, "batch", src, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
     assert status == 2
     assert "cannot reach the dask scheduler" in assert_one_line_error(err)
+
+
+def test_an_unexpected_error_is_one_line(tmp_path, rng, capsys, monkeypatch):
+    src = make_inputs(tmp_path / "src", rng, names=("a.png",))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something imgconv did not foresee")
+    monkeypatch.setattr(batch, "process", broken)
+    status, _, err = cli(capsys, "batch", src, tmp_path / "out")
+    assert status == 1
+    assert "RuntimeError: something imgconv did not foresee" in assert_one_line_error(err)

@@ -1,0 +1,277 @@
+"""What one input becomes: the task, its record and output choice, and the per-file work.
+
+:func:`process_one` runs in worker threads, processes or on dask workers; it
+reads one image, applies the pipeline and writes the result through the
+run's :class:`imgconv._output.Destination`.
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from .._output import Destination, shown
+
+#: Accepted values of ``process(..., backend=...)``.
+BACKENDS = ("dask", "processes", "threads")
+#: Accepted values of ``process(..., dtype_policy=...)``: ``'auto'`` plus those of imgconv.io.imwrite.
+DTYPE_POLICIES = ("auto", "clip", "float", "rescale")
+#: File name of the manifest inside ``dst``.
+MANIFEST_NAME = "manifest.jsonl"
+#: File name of the contact sheet written by ``imgconv batch`` inside ``dst``.
+PREVIEW_NAME = "preview.png"
+
+_ON_ERROR = ("raise", "skip")
+_LOSSLESS_ANY = (".npy", ".tif", ".tiff")
+_IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchTask:
+    """One input file and where its result goes.
+
+    Attributes
+    ----------
+    input : str
+        Absolute path of the input image.
+    output : str
+        Absolute path of the output.
+    relative : str
+        Path of the input relative to the source root (for display and the manifest).
+    fallback : str or None
+        With ``out_format=None``: the ``.tif`` path used instead of `output`
+        when the result does not fit the format of `output` (None when `output`
+        is already TIFF).
+    root : str or None
+        The destination folder: the output is written under its rules
+        (:class:`imgconv._output.Destination`).  None: `output`'s folder.
+    """
+
+    input: str
+    output: str
+    relative: str
+    fallback: str = None
+    root: str = None
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """What :func:`process` did.
+
+    Attributes
+    ----------
+    done : int
+        Inputs computed and written.
+    skipped : int
+        Inputs already up to date (resume).
+    failed : list of (str, str)
+        ``(input path, reason)`` for every input that could not be processed.
+    seconds : float
+        Wall-clock duration of the run.
+    dst : str
+        The destination folder.
+    outputs : list of (str, str)
+        ``(input, output)`` of every input done or skipped, in input order.
+    manifest : str or None
+        Path of the manifest (None for a dry run).
+    warnings : list of str
+        Things the user should know that failed no input: corrupt manifest
+        lines (their files were recomputed), a contact sheet not written.
+    preview : str or None
+        Path of the contact sheet written, if any.
+    """
+
+    done: int = 0
+    skipped: int = 0
+    failed: list = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    dst: str = ""
+    outputs: list = dataclasses.field(default_factory=list)
+    manifest: str = None
+    warnings: list = dataclasses.field(default_factory=list)
+    preview: str = None
+
+    @property
+    def ok(self):
+        """bool: True when no input failed."""
+        return not self.failed
+
+    def summary(self):
+        """One line: ``'12 done, 0 skipped, 0 failed in 3.4 s → out/'``."""
+        dst = shown(self.dst if self.dst.endswith(os.sep) else self.dst + os.sep)
+        return (f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed "
+                f"in {self.seconds:.1f} s \u2192 {dst}")
+
+
+@dataclasses.dataclass
+class BatchPlan:
+    """The work :func:`process` would do, from :func:`plan`.
+
+    Attributes
+    ----------
+    tasks : list of BatchTask
+        In natural order of the relative paths (``img2`` before ``img10``).
+    failed : list of (str, str)
+        Inputs refused before reading them: unsupported extension, missing
+        file, output name collision, output outside ``dst``.
+    src_roots : list of str
+        Resolved source folders (never written to).
+    dst : str
+        The destination folder, absolute.
+    destination : imgconv._output.Destination
+        What the run may write: inside `dst`, never an input nor a source
+        folder, never through a link.
+    """
+
+    tasks: list
+    failed: list
+    src_roots: list
+    dst: str
+    destination: Destination = None
+
+
+class BatchError(Exception):
+    """A file failed with ``on_error='raise'`` where the original exception is not at hand.
+
+    Raised for files refused before reading (unsupported extension, missing
+    file, output outside ``dst``) and for failures on dask workers; failures
+    in the threads and processes backends re-raise the original exception.
+    """
+
+
+def _error_text(exc):
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        text += " (" + "; ".join(str(n) for n in notes) + ")"
+    return text
+
+
+# --------------------------------------------------------------------------------------
+
+
+# output format
+# --------------------------------------------------------------------------------------
+
+def _normalise_extension(out_format):
+    from ..io import SUPPORTED_EXTENSIONS
+
+    if out_format is None:
+        return None
+    if not isinstance(out_format, str):
+        raise TypeError(f"`out_format` must be an extension such as '.tif', or None; got {out_format!r}")
+    ext = out_format.lower()
+    ext = ext if ext.startswith(".") else "." + ext
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise ValueError(f"`out_format` must be one of {list(SUPPORTED_EXTENSIONS)} or None; got {out_format!r}")
+    return ext
+
+
+def _policy_for(ext, dtype_policy):
+    if dtype_policy != "auto":
+        return dtype_policy
+    return "float" if ext in _LOSSLESS_ANY else "rescale"
+
+
+def _format_can_hold(ext, shape, dtype, dtype_policy):
+    """True when `ext` stores an array of `shape`/`dtype` losslessly under `dtype_policy`."""
+    ext = ext.lower()
+    if ext in _LOSSLESS_ANY:
+        return True
+    if ext in (".jpg", ".jpeg"):
+        return False  # lossy: never chosen automatically for results
+    dtype = np.dtype(dtype)
+    channels = 1 if len(shape) == 2 else shape[2]
+    policy = _policy_for(ext, dtype_policy)
+    if dtype.kind == "f":
+        if policy == "float":
+            return False
+        dtype = np.dtype(np.uint8)
+    if ext == ".png":
+        allowed = {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1,)}
+    elif ext == ".bmp":
+        allowed = {"bool": (1,), "uint8": (1, 3)}
+    else:
+        return False
+    return channels in allowed.get(dtype.name, ())
+
+
+def _choose_output(task, result, out_format, dtype_policy):
+    """(path, imwrite policy) for `result`."""
+    output = task.output
+    ext = os.path.splitext(output)[1].lower()
+    if out_format is None and task.fallback is not None and not _format_can_hold(
+            ext, result.shape, result.dtype, dtype_policy):
+        output = task.fallback
+        ext = os.path.splitext(output)[1].lower()
+    return output, _policy_for(ext, dtype_policy)
+
+
+# --------------------------------------------------------------------------------------
+
+
+# the per-file work (runs in worker threads, processes or on dask workers)
+# --------------------------------------------------------------------------------------
+
+def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_threads=None, *, raise_errors=False):
+    """Read one image, apply the pipeline, write the result; return a record.
+
+    Top-level and picklable, for every backend of :func:`process` (and for
+    :func:`imgconv.dask.run_tasks`).
+
+    Parameters
+    ----------
+    task : BatchTask
+    pipeline : Pipeline
+    out_format : str or None
+        None: `task.output` if its format can hold the result, else
+        `task.fallback`.  Otherwise `task.output` is used as it is.
+    dtype_policy : {'auto', 'clip', 'float', 'rescale'}
+        See the module notes.
+    num_threads : int or None
+        Engine threads for this image.
+    raise_errors : bool, default False, keyword-only
+        Raise instead of returning a ``'failed'`` record.
+
+    Returns
+    -------
+    record : dict
+        ``input``, ``output`` (the path written, or None), ``relative``,
+        ``status`` (``'done'`` / ``'failed'``), ``shape`` and ``dtype`` of the
+        result, ``error`` (``'ExceptionType: message'`` or None), ``seconds``.
+    """
+    from ..io import encoder, imread
+
+    start = time.perf_counter()
+    record = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
+              "shape": None, "dtype": None, "error": None, "seconds": None}
+    try:
+        image = imread(task.input)
+        result = pipeline(image, num_threads=num_threads)
+        output, policy = _choose_output(task, result, out_format, dtype_policy)
+        destination = Destination(task.root if task.root is not None else os.path.dirname(output))
+        destination.write(output, encoder(output, result, dtype_policy=policy))
+        record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype))
+    except Exception as exc:
+        if raise_errors:
+            raise
+        record["error"] = _error_text(exc)
+    record["seconds"] = round(time.perf_counter() - start, 6)
+    return record
+
+
+# The processes backend sends the pipeline once per worker process, not once per task.
+_worker_state = {}
+
+
+def _init_process_worker(pipeline, out_format, dtype_policy, num_threads, raise_errors):
+    _worker_state["args"] = (pipeline, out_format, dtype_policy, num_threads, raise_errors)
+
+
+def _process_in_worker(task):
+    pipeline, out_format, dtype_policy, num_threads, raise_errors = _worker_state["args"]
+    return process_one(task, pipeline, out_format, dtype_policy, num_threads, raise_errors=raise_errors)
+
+
+# --------------------------------------------------------------------------------------
