@@ -18,6 +18,7 @@ previous strides).  The 2-D footprint is the product of the two axis sets.
 
 import numpy as np
 
+from . import _output
 from ._validation import as_pair
 from .shape import receptive_field
 
@@ -366,5 +367,6 @@ def explain_png(path, kernel_size, dilation=1, *, layers=None, stride=1):
         ax.set_xticks([])
         ax.set_yticks([])
     path = os.fspath(path)
-    fig.savefig(path, dpi=100)
+    # imgconv._output owns every write: atomic, never through a link
+    _output.write_atomic(path, lambda file: fig.savefig(file, dpi=100, format="png"), what="`path`")
     return path

@@ -493,3 +493,14 @@ def test_an_unexpected_error_is_one_line(tmp_path, rng, capsys, monkeypatch):
     status, _, err = cli(capsys, "batch", src, tmp_path / "out")
     assert status == 1
     assert "RuntimeError: something imgconv did not foresee" in assert_one_line_error(err)
+
+
+@posix_only
+def test_explain_png_never_writes_through_a_link(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "precious.png"
+    target.write_bytes(b"the user's picture")
+    os.symlink(target, tmp_path / "taps.png")
+    status, _, err = cli(capsys, "explain", "3", "--dilation", "2", "--png", tmp_path / "taps.png")
+    assert status == 2 and "symbolic link" in assert_one_line_error(err)
+    assert target.read_bytes() == b"the user's picture"
