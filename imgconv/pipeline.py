@@ -101,10 +101,33 @@ name with :func:`register_step`.
 The fingerprint covers the spec (step names and parameters) and the imgconv
 version, not the code of user functions: after editing a function, rerun a
 batch with ``overwrite=True``.
+
+Limits
+------
+A spec is data from outside, so every bad one is refused with a ValueError or
+TypeError naming the step and the parameter (or an OSError if the file cannot
+be read) -- never a MemoryError, a RecursionError or a hang:
+
+* a spec file is UTF-8 JSON (or YAML) of at most :data:`MAX_SPEC_BYTES`
+  (64 MiB); numbers lie within the float range (about +-1.8e308; JSON has no
+  NaN or infinity); lists and mappings nest at most :data:`MAX_SPEC_DEPTH` (32)
+  levels and hold at most :data:`MAX_SPEC_VALUES` (``2**22``) values in all;
+* kernels built from parameters (``sigma`` and ``truncate`` of the Gaussian
+  filters, Gabor ``frequency`` / ``sigma_x`` / ``n_stds``, bank ``support``)
+  and kernels spread by a ``dilation`` (``d (k - 1) + 1``) span at most
+  :data:`imgconv.kernels.MAX_KERNEL_SIZE` (4097) pixels per axis, so sigma
+  is at most about 512 at truncate 4, and a 3x3 kernel's dilation at most 2048;
+  a bank holds at most :data:`imgconv.banks.MAX_BANK_TAPS` taps;
+* ``conv2d``: ``stride`` and ``padding`` at most 4097, and ``weight`` and
+  ``bias`` finite in the compute ``dtype`` (1e308 is finite in float64 but not
+  in float32);
+* ``starlet`` / ``starlet_denoise``: ``n_scales`` at most 11 (the widest
+  smoothing kernel, ``4 * 2**(J - 1) + 1`` taps, within 4097).
 """
 
 import contextlib
 import difflib
+import errno
 import hashlib
 import importlib
 import inspect
@@ -114,12 +137,25 @@ import os
 
 import numpy as np
 
+from ._validation import (
+    MAX_KERNEL_SIZE,
+    check_dilation,
+    check_kernel_size,
+    describe_params,
+    gabor_half_size,
+    gabor_sigmas,
+    gaussian_radius,
+)
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
+from ._validation import to_float as _to_float
 
 __all__ = [
     "DEFAULT_PIPELINE",
+    "MAX_SPEC_BYTES",
+    "MAX_SPEC_DEPTH",
+    "MAX_SPEC_VALUES",
     "SPEC_VERSION",
     "Pipeline",
     "Step",
@@ -147,6 +183,21 @@ DEFAULT_PIPELINE = {
     ],
 }
 
+#: Largest spec file read, in bytes.  Specs are small: even the inline weights of a
+#: 256 x 256 x 3 x 3 conv2d step are about 12 MB of JSON.
+MAX_SPEC_BYTES = 64 * 2 ** 20
+
+#: Deepest nesting of lists and mappings in a spec (a conv2d weight sits 7 levels down).
+MAX_SPEC_DEPTH = 32
+
+#: Most values (numbers, strings, lists, mappings, ...) in a spec, a list shared by YAML
+#: aliases counted at every use (the steps copy it there).  The weights of a
+#: 512 x 512 x 3 x 3 conv2d step are 2.4 million numbers.
+MAX_SPEC_VALUES = 2 ** 22
+
+# The widest starlet smoothing kernel, 4 * 2**(J - 1) + 1 taps, within MAX_KERNEL_SIZE.
+_MAX_STARLET_SCALES = int(math.log2((MAX_KERNEL_SIZE - 1) / 4)) + 1
+
 _REQUIRED = object()  # marks a parameter without default
 
 
@@ -161,13 +212,13 @@ def _real(name, *, rule="a finite number", minimum=None, exclusive=False, option
         if not _is_real(value):
             suffix = " or None" if optional else ""
             raise TypeError(f"`{name}` must be {rule}{suffix}; got {_show(value)} of type {type(value).__name__}")
-        value = float(value)
-        bad = not math.isfinite(value)
+        number = _to_float(value)
+        bad = not math.isfinite(number)
         if minimum is not None:
-            bad = bad or (value <= minimum if exclusive else value < minimum)
+            bad = bad or (number <= minimum if exclusive else number < minimum)
         if bad:
-            raise ValueError(f"`{name}` must be {rule}; got {_show(value)}")
-        return value
+            raise ValueError(f"`{name}` must be {rule}; got {_show(number if math.isfinite(number) else value)}")
+        return number
     return check
 
 
@@ -192,13 +243,13 @@ def _pair_json(pair):
     return pair[0] if pair[0] == pair[1] else [pair[0], pair[1]]
 
 
-def _pair(name, minimum=1):
+def _pair(name, minimum=1, maximum=None):
     def check(value):
         from ._validation import as_pair
 
         if isinstance(value, tuple):
             value = list(value)
-        return _pair_json(as_pair(value, name, minimum=minimum))
+        return _pair_json(as_pair(value, name, minimum=minimum, maximum=maximum))
     return check
 
 
@@ -226,34 +277,41 @@ def _channel_axis(name):
         if not _is_int(value):
             raise TypeError(f"`{name}` must be an int in [-3, 2] or None; got {_show(value)}")
         if not -3 <= int(value) <= 2:
-            raise ValueError(f"`{name}` must be an int in [-3, 2] or None; got {int(value)}")
+            raise ValueError(f"`{name}` must be an int in [-3, 2] or None; got {_show(value)}")
         return int(value)
     return check
 
 
-def _json_value(value, name):
+def _json_value(value, name, depth=1):
     """A deep JSON copy of `value` (tuples -> lists, NumPy scalars and arrays -> Python), or raise."""
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, np.bool_):
         return bool(value)
     if _is_int(value):
+        if math.isinf(_to_float(value)):  # no parameter takes such a number; float() of it would raise
+            raise ValueError(f"`{name}` must be a number within the float range (about +-1.8e308); "
+                             f"got {_show(value)}")
         return int(value)
     if _is_real(value):
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f"`{name}` must be finite (JSON has no NaN or infinity); got {value!r}")
+            raise ValueError(f"`{name}` must be finite (JSON has no NaN or infinity, and a number beyond "
+                             f"+-1.8e308 reads as infinity); got {value!r}")
         return value
+    if isinstance(value, (np.ndarray, list, tuple, dict)) and depth >= MAX_SPEC_DEPTH:
+        raise ValueError(f"`{name.partition('[')[0]}` must nest lists and mappings at most {MAX_SPEC_DEPTH} levels "
+                         "deep (imgconv.pipeline.MAX_SPEC_DEPTH)")
     if isinstance(value, np.ndarray):
-        return _json_value(value.tolist(), name)
+        return _json_value(value.tolist(), name, depth)
     if isinstance(value, (list, tuple)):
-        return [_json_value(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        return [_json_value(v, f"{name}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"`{name}` keys must be strings; got {_show(key)}")
-            out[key] = _json_value(item, f"{name}[{key!r}]")
+            out[key] = _json_value(item, f"{name}[{_show(key)}]", depth + 1)
         return out
     raise TypeError(
         f"`{name}` must be JSON data (numbers, strings, booleans, null, lists, mappings); "
@@ -311,9 +369,9 @@ class _StepType:
             key = unknown[0]
             if not isinstance(key, str):
                 raise TypeError(f"parameter names must be strings; got {_show(key)}")
-            close = difflib.get_close_matches(key, valid, n=1)
+            close = difflib.get_close_matches(key, valid, n=1) if len(key) <= 100 else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown parameter {key!r}{hint}; valid: {valid}")
+            raise ValueError(f"unknown parameter {_show(key)}{hint}; valid: {valid}")
         out = {}
         for key, (default, check) in self.params.items():
             if key in params:
@@ -545,14 +603,29 @@ def _options_check(value):
 
 # -- conv2d -----------------------------------------------------------------------------------
 
+def _numbers(value, name):
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`{name}` must be nested lists of numbers of one rectangular shape ({exc})") from None
+
+
+def _in_dtype(array, dtype, name):
+    """`array` (float64) cast to the compute dtype, refused if a value does not fit it (1e308 in float32)."""
+    with np.errstate(over="ignore"):
+        cast = array.astype(dtype)
+    if not np.all(np.isfinite(cast)):
+        largest = float(np.max(np.abs(array))) if np.all(np.isfinite(array)) else math.inf
+        raise ValueError(f"`{name}` must be finite in the compute dtype {dtype} (magnitudes up to "
+                         f"{np.finfo(dtype).max:.4g}); got a value of magnitude {largest:.4g}")
+    return cast
+
+
 def _prepare_conv2d(params):
     from ._validation import as_padding
 
     dtype = np.dtype(params["dtype"])
-    try:
-        weight = np.asarray(params["weight"], dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`weight` must be nested lists of numbers of one rectangular shape ({exc})") from None
+    weight = _numbers(params["weight"], "weight")
     if weight.ndim not in (2, 4) or weight.size == 0:
         raise ValueError(
             f"`weight` must have shape (kh, kw) or (out_channels, in_channels // groups, kh, kw); "
@@ -561,19 +634,22 @@ def _prepare_conv2d(params):
         raise ValueError("`weight` must contain only finite values")
     bias = params["bias"]
     if bias is not None:
-        bias = np.asarray(bias, dtype=np.float64)
+        bias = _numbers(bias, "bias")
         if weight.ndim == 2:
             raise ValueError("`bias` goes with a 4-D `weight`; a 2-D weight is applied to each channel without bias")
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"`bias` must have one value per output channel ({weight.shape[0]}); got shape {bias.shape}")
+    groups = _show(params["groups"])
     if weight.ndim == 2 and params["groups"] != 1:
-        raise ValueError(f"`groups` goes with a 4-D `weight`; got groups={params['groups']} with a 2-D weight")
+        raise ValueError(f"`groups` goes with a 4-D `weight`; got groups={groups} with a 2-D weight")
     if weight.ndim == 4 and weight.shape[0] % params["groups"]:
-        raise ValueError(f"`weight` out_channels ({weight.shape[0]}) must be divisible by groups={params['groups']}")
+        raise ValueError(f"`weight` out_channels ({weight.shape[0]}) must be divisible by groups={groups}")
     padding = as_padding(params["padding"])
     if padding == "same" and params["stride"] != 1:
         raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={params['stride']}")
-    return {"weight": weight.astype(dtype), "bias": None if bias is None else bias.astype(dtype), "dtype": dtype}
+    check_dilation(weight.shape[-2:], _pair_tuple(params["dilation"]), "dilation", params["dilation"])
+    return {"weight": _in_dtype(weight, dtype, "weight"),
+            "bias": None if bias is None else _in_dtype(bias, dtype, "bias"), "dtype": dtype}
 
 
 def _run_conv2d(image, params, cache):
@@ -634,6 +710,9 @@ def _padding_check(value):
     if isinstance(value, tuple):
         value = list(value)
     padding = as_padding(value)
+    if not isinstance(padding, str) and max(padding) > MAX_KERNEL_SIZE:  # an output this much larger is a typo
+        raise ValueError(f"`padding` must be at most {MAX_KERNEL_SIZE} per side (imgconv.kernels.MAX_KERNEL_SIZE); "
+                         f"got {_show(value)}")
     return padding if isinstance(padding, str) else _pair_json(padding)
 
 
@@ -643,7 +722,7 @@ def _conv2d_params():
     return {
         "weight": (_REQUIRED, _any_json("weight")),
         "bias": (None, _any_json("bias")),
-        "stride": (1, _pair("stride")),
+        "stride": (1, _pair("stride", maximum=MAX_KERNEL_SIZE)),
         "padding": (0, _padding_check),
         "dilation": (1, _pair("dilation")),
         "groups": (1, _positive_int("groups")),
@@ -652,11 +731,11 @@ def _conv2d_params():
     }
 
 
-def _positive_int(name):
+def _positive_int(name, maximum=None):
     def check(value):
         from ._validation import as_int
 
-        return as_int(value, name, minimum=1)
+        return as_int(value, name, minimum=1, maximum=maximum)
     return check
 
 
@@ -787,15 +866,16 @@ def _make_wavelet_types():
 
     common = {"mode": ("nearest", _choice("mode", MODES)), "channel_axis": (-1, _channel_axis("channel_axis"))}
     return {
-        "starlet": _StepType("starlet", _run_starlet, {"n_scales": (_REQUIRED, _positive_int("n_scales")), **common},
+        "starlet": _StepType("starlet", _run_starlet,
+                             {"n_scales": (_REQUIRED, _positive_int("n_scales", _MAX_STARLET_SCALES)), **common},
                              halo=_starlet_halo, names=_starlet_names,
                              summary="imgconv.wavelet.starlet, planes on the last axis"),
         "istarlet": _StepType("istarlet", _run_istarlet, names=lambda p, c, n: ["image"],
                               summary="imgconv.wavelet.istarlet of planes on the last axis"),
         "starlet_denoise": _StepType(
             "starlet_denoise", _run_starlet_denoise,
-            {"n_scales": (4, _positive_int("n_scales")), "k": (3.0, _real("k", rule="a positive number",
-                                                                             minimum=0, exclusive=True)),
+            {"n_scales": (4, _positive_int("n_scales", _MAX_STARLET_SCALES)),
+             "k": (3.0, _real("k", rule="a positive number", minimum=0, exclusive=True)),
              "sigma": (None, _real("sigma", rule="a positive number", minimum=0, exclusive=True, optional=True)),
              **common},
             halo=_starlet_halo, summary="imgconv.wavelet.starlet_denoise"),
@@ -838,39 +918,84 @@ def _filter_functions():
     return out
 
 
-def _sigma_radius(sigma, truncate):
-    sig = sigma if isinstance(sigma, list) else [sigma, sigma]
-    if len(sig) == 1:
-        sig = sig * 2
-    return tuple(int(float(truncate) * float(s) + 0.5) for s in sig[:2])
-
-
-# Half-extent of the kernel of each filter at dilation 1, from its parameters.
-_FILTER_RADIUS = {
-    "sobel": lambda p: (1, 1), "sobel_h": lambda p: (1, 1), "sobel_v": lambda p: (1, 1),
-    "scharr": lambda p: (1, 1), "scharr_h": lambda p: (1, 1), "scharr_v": lambda p: (1, 1),
-    "prewitt": lambda p: (1, 1), "prewitt_h": lambda p: (1, 1), "prewitt_v": lambda p: (1, 1),
-    "farid": lambda p: (2, 2), "farid_h": lambda p: (2, 2), "farid_v": lambda p: (2, 2),
-    "roberts": lambda p: (1, 1), "roberts_pos_diag": lambda p: (1, 1), "roberts_neg_diag": lambda p: (1, 1),
-    "laplace": lambda p: (int(p.get("ksize", 3)) // 2,) * 2,
-    "gaussian": lambda p: _sigma_radius(p.get("sigma", 1.0), p.get("truncate", 4.0)),
-    "gabor": lambda p: _gabor_radius(p),
-    "difference_of_gaussians": lambda p: _sigma_radius(
-        p["high_sigma"] if p.get("high_sigma") is not None else _scaled(p.get("low_sigma", 1.0), 1.6),
-        p.get("truncate", 4.0)),
+# Half-extent of the kernels of the fixed-size filters.
+_FIXED_RADIUS = {
+    "sobel": 1, "sobel_h": 1, "sobel_v": 1, "scharr": 1, "scharr_h": 1, "scharr_v": 1,
+    "prewitt": 1, "prewitt_h": 1, "prewitt_v": 1, "farid": 2, "farid_h": 2, "farid_v": 2,
+    "roberts": 1, "roberts_pos_diag": 1, "roberts_neg_diag": 1,
 }
 
 
-def _gabor_radius(params):
-    from .kernels import gabor
+def _positive(value):
+    """`value` as a positive finite float, or None (malformed: the filter's own check reports it)."""
+    if not _is_real(value):
+        return None
+    number = _to_float(value)
+    return number if math.isfinite(number) and number > 0 else None
 
-    keys = ("theta", "bandwidth", "sigma_x", "sigma_y", "n_stds", "offset")
-    kh, kw = gabor(params["frequency"], **{k: params[k] for k in keys if k in params})[0].shape
-    return (kh // 2, kw // 2)
+
+def _positive_pair(value):
+    if isinstance(value, list) and len(value) in (1, 2):
+        pair = (_positive(value[0]), _positive(value[-1]))
+    else:
+        pair = (_positive(value),) * 2
+    return None if None in pair else pair
 
 
-def _scaled(sigma, factor):
-    return [s * factor for s in sigma] if isinstance(sigma, list) else sigma * factor
+def _filter_radius(name, params):
+    """Kernel half-extent ``(rh, rw)`` of a filter at dilation 1 and the parameters that set it.
+
+    The radii are floats (inf) when absurdly large.  None for a filter of unknown
+    geometry, or when a parameter is malformed (the filter's dry run names it).
+    """
+    if name in _FIXED_RADIUS:
+        return (_FIXED_RADIUS[name],) * 2, {}
+    if name == "laplace":
+        ksize = params.get("ksize", 3)
+        return ((ksize // 2,) * 2, {}) if _is_int(ksize) and 1 <= ksize <= MAX_KERNEL_SIZE else None
+    if name in ("gaussian", "difference_of_gaussians"):
+        # scipy's radius int(truncate * sigma + 0.5) per axis; the wider Gaussian of the pair
+        if name == "gaussian":
+            key, factor = "sigma", 1.0
+        elif params.get("high_sigma") is not None:
+            key, factor = "high_sigma", 1.0
+        else:
+            key, factor = "low_sigma", 1.6
+        sigma, truncate = _positive_pair(params.get(key, 1.0)), _positive(params.get("truncate", 4.0))
+        if sigma is None or truncate is None:
+            return None
+        radii = tuple(gaussian_radius(factor * s, truncate) for s in sigma)
+        return radii, {key: params.get(key, 1.0), "truncate": params.get("truncate", 4.0)}
+    if name == "gabor":
+        values = {key: params.get(key, default) for key, default in
+                  (("frequency", None), ("bandwidth", 1), ("sigma_x", None), ("sigma_y", None), ("n_stds", 3))}
+        checked = {key: None if value is None else _positive(value) for key, value in values.items()}
+        theta = params.get("theta", 0)
+        if checked["frequency"] is None or checked["bandwidth"] is None or checked["n_stds"] is None or any(
+                values[k] is not None and checked[k] is None for k in ("sigma_x", "sigma_y")) or not (
+                _is_real(theta) and math.isfinite(_to_float(theta))):
+            return None
+        sx, sy = gabor_sigmas(checked["frequency"], checked["bandwidth"], checked["sigma_x"], checked["sigma_y"])
+        named = {k: v for k, v in values.items() if v is not None}
+        return gabor_half_size(_to_float(theta), sx, sy, checked["n_stds"]), named
+    return None
+
+
+def _check_filter_size(name, params):
+    """Refuse a filter kernel larger than MAX_KERNEL_SIZE, dilated or not, before the dry run builds it."""
+    from ._validation import as_pair
+
+    dilation = params.get("dilation", 1)
+    rates = as_pair(dilation, "dilation")  # the filters' own check, and message
+    found = _filter_radius(name, params)
+    if found is None:
+        check_dilation((1, 1), rates, "dilation", dilation)  # rates still reach the engine's C ints
+        return
+    (rh, rw), named = found
+    size = (2 * rh + 1, 2 * rw + 1)
+    if named:
+        check_kernel_size(max(size), f"a {name} kernel", **named)
+    check_dilation(size, rates, "dilation", dilation)
 
 
 def _filter_step_type(name, function):
@@ -900,13 +1025,14 @@ def _filter_step_type(name, function):
             return np.concatenate(parts, axis=-1)
         return _channel_axis_last(result, image, kwargs.get("channel_axis"))
 
-    radius = _FILTER_RADIUS.get(name)
-
     def halo(step_params, cache):
-        if radius is None:
+        from ._validation import as_pair
+
+        found = _filter_radius(name, step_params)
+        if found is None:
             return (0, 0)
-        rh, rw = radius(step_params)
-        dh, dw = _pair_tuple(step_params.get("dilation", 1))
+        (rh, rw), _ = found
+        dh, dw = as_pair(step_params.get("dilation", 1), "dilation")
         return (rh * dh, rw * dw)
 
     def names(step_params, cache, in_names):
@@ -919,8 +1045,17 @@ def _filter_step_type(name, function):
 
     def prepare(step_params):
         # Run once on a small image so that bad values are refused when the pipeline is
-        # built (with the filter's own message), not once per image.
-        run(np.zeros((8, 8), np.float32), step_params, None)
+        # built (with the filter's own message), not once per image; sizes first, so that
+        # the run cannot be asked for a kernel of billions of taps.
+        _check_filter_size(name, step_params)
+        try:
+            run(np.zeros((8, 8), np.float32), step_params, None)
+        except ArithmeticError as exc:  # e.g. 1 / sigma**2 for sigma = 1e-300 inside the filter
+            defaults = {key: default for key, (default, _) in params.items()}
+            changed = {key: value for key, value in step_params.items() if value != defaults.get(key)}
+            names, got = describe_params(changed or step_params)
+            raise ValueError(f"{names} {'gives' if len(changed) == 1 else 'give'} an arithmetic error in "
+                             f"imgconv.filters.{name} ({type(exc).__name__}: {exc}); got {got}") from None
 
     return _StepType(name, run, params, prepare=prepare, halo=halo, names=names,
                      summary=f"imgconv.filters.{name}")
@@ -1002,9 +1137,9 @@ def _lookup(name):
     if name in _REGISTERED:
         return _REGISTERED[name]
     valid = step_names()
-    close = difflib.get_close_matches(name, valid, n=1)
+    close = difflib.get_close_matches(name, valid, n=1) if len(name) <= 100 else []
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ValueError(f"unknown step {name!r}{hint}; valid: {valid}")
+    raise ValueError(f"unknown step {_show(name)}{hint}; valid: {valid}")
 
 
 def step_names():
@@ -1246,7 +1381,7 @@ class Step:
 # --------------------------------------------------------------------------------------
 
 def _step_label(index, name=None):
-    return f"step {index}" if name is None else f"step {index} ({name!r})"
+    return f"step {index}" if name is None else f"step {index} ({_show(name)})"
 
 
 def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
@@ -1290,14 +1425,15 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
         raise TypeError(
             "a step must be a Step, a step name, a mapping {'step': name, ...}, a (name, params) pair, "
             f"a Conv2d, a FilterBank or a callable; got {_show(item)} of type {type(item).__name__}")
-    except (ValueError, TypeError, ImportError, AttributeError) as exc:
+    except (ValueError, TypeError, ImportError, AttributeError, ArithmeticError) as exc:
         label = _step_label(index, name if isinstance(name, str) else None)
         raise _with_prefix(exc, label) from None
 
 
 def _with_prefix(exc, label):
+    # ArithmeticError (an OverflowError from a value no check foresaw) is a bad value too.
     kind = type(exc) if type(exc) in (ValueError, TypeError) else (
-        ValueError if isinstance(exc, (ValueError, ImportError, AttributeError)) else TypeError)
+        ValueError if isinstance(exc, (ValueError, ImportError, AttributeError, ArithmeticError)) else TypeError)
     return kind(f"{label}: {exc}")
 
 
@@ -1315,11 +1451,49 @@ def _conv2d_layer_params(layer):
     }
 
 
+class _NumberOutOfRange(ValueError):
+    pass
+
+
+def _clip_text(text):
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+
+
+def _parse_int(text):
+    # Python's int() refuses more than 4300 digits with a message about sys.set_int_max_str_digits;
+    # 310 digits are already beyond the float range, which no parameter exceeds.
+    if len(text.lstrip("-")) > 309:
+        raise _NumberOutOfRange(f"the integer {_clip_text(text)} is beyond the float range (about +-1.8e308)")
+    return int(text)
+
+
+def _parse_float(text):
+    value = float(text)
+    if math.isinf(value):  # float('1e400') is inf, not an error
+        raise _NumberOutOfRange(f"the number {_clip_text(text)} is beyond the float range (about +-1.8e308)")
+    return value
+
+
 def _read_spec_file(path):
     path = os.fspath(path)
     extension = os.path.splitext(path)[1].lower()
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "`spec` must be a JSON or YAML file, not a directory", path)
+    with open(path, "rb") as file:
+        raw = file.read(MAX_SPEC_BYTES + 1)  # bounded: /dev/zero or a huge file is not read whole
+    if len(raw) > MAX_SPEC_BYTES:
+        raise ValueError(f"spec {path!r} is larger than {MAX_SPEC_BYTES} bytes (imgconv.pipeline.MAX_SPEC_BYTES); "
+                         "a spec is a small JSON or YAML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"spec {path!r} is not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start} "
+                         f"({exc.reason}); save it as UTF-8") from None
+    text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
+    if not text.strip():
+        raise ValueError(f"spec {path!r} is empty; a spec is a mapping {{\"version\": 1, \"steps\": [...]}} "
+                         "or a list of steps")
+    too_deep = f"spec {path!r} nests lists and mappings too deeply (at most {MAX_SPEC_DEPTH} levels)"
     if extension in (".yaml", ".yml"):
         try:
             import yaml
@@ -1327,13 +1501,71 @@ def _read_spec_file(path):
             raise ImportError(f"reading the YAML spec {path!r} needs PyYAML (pip install pyyaml); "
                               "or write the spec as JSON") from None
         try:
-            return yaml.safe_load(text)
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ValueError(f"spec {path!r} is not valid YAML: {exc}") from None
+        except RecursionError:
+            raise ValueError(too_deep) from None
+        except ValueError as exc:  # PyYAML's int(): more than 4300 digits
+            raise ValueError(f"spec {path!r} is not valid YAML: {exc}") from None
+        if data is None:
+            raise ValueError(f"spec {path!r} holds no data (only comments or an empty document)")
+        return data
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         raise ValueError(f"spec {path!r} is not valid JSON: {exc}") from None
+    except _NumberOutOfRange as exc:
+        raise ValueError(f"spec {path!r}: {exc}") from None
+    except RecursionError:  # the C decoder's own depth limit, for [[[[...
+        raise ValueError(too_deep) from None
+
+
+def _spec_children(value):
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def _check_spec_shape(data, where):
+    """Refuse data nested deeper than MAX_SPEC_DEPTH or holding over MAX_SPEC_VALUES values.
+
+    Iterative, so that neither a deep nesting nor a cycle (a list holding itself) can
+    raise a RecursionError later.  A container met several times (a YAML alias, a
+    list a Python spec reuses) is measured once but counted every time, as the copy
+    the steps make will be: a 400-byte YAML file of nested aliases expands to 10**8
+    values, and is refused in a few microseconds.
+    """
+    measured = {}  # id(container) -> (values, depth) once its children are measured
+    open_ids = set()  # containers on the current path: meeting one again is a cycle
+    alive = []  # the measured containers, kept so that their ids stay theirs
+    stack = [(data, None)]
+    while stack:
+        value, children = stack.pop()
+        if children is None:  # first visit
+            children = _spec_children(value)
+            if children is None or id(value) in measured:
+                continue
+            if id(value) in open_ids:
+                raise ValueError(f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
+                                 "(imgconv.pipeline.MAX_SPEC_DEPTH): a list or mapping contains itself")
+            open_ids.add(id(value))
+            stack.append((value, children))
+            stack.extend((child, None) for child in children if isinstance(child, (dict, list, tuple)))
+            continue
+        values, depth = 1, 1
+        for child in children:
+            child_values, child_depth = measured.get(id(child), (1, 1)) if isinstance(
+                child, (dict, list, tuple)) else (1, 1)
+            values, depth = values + child_values, max(depth, child_depth + 1)
+        if depth > MAX_SPEC_DEPTH:
+            raise ValueError(f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
+                             "(imgconv.pipeline.MAX_SPEC_DEPTH)")
+        if values > MAX_SPEC_VALUES:
+            raise ValueError(f"{where} holds more than {MAX_SPEC_VALUES} values (imgconv.pipeline.MAX_SPEC_VALUES)")
+        measured[id(value)] = (values, depth)
+        open_ids.discard(id(value))
+        alive.append(value)
 
 
 def _canonical_json(data):
@@ -1424,17 +1656,20 @@ class Pipeline:
         ValueError, TypeError
             For a malformed spec, naming the step index, the step name and the
             offending key (``step 2 ('gaussian'): unknown parameter 'sigmaa';
-            valid: [...]``).
+            valid: [...]``); for a file that is not UTF-8 JSON / YAML, is
+            empty, or exceeds the limits of the module notes (size, nesting,
+            numbers, kernel sizes).
         ImportError
             For a YAML file without PyYAML.
         OSError
-            If the file cannot be read.
+            If the file cannot be read (IsADirectoryError for a directory).
         """
         if isinstance(spec, (str, os.PathLike)):
             data = _read_spec_file(spec)
             where = f"spec {os.fspath(spec)!r}"
         else:
             data, where = spec, "spec"
+        _check_spec_shape(data, where)
         if isinstance(data, list):
             steps = data
         elif isinstance(data, dict):
@@ -1444,8 +1679,9 @@ class Pipeline:
             if "steps" not in data:
                 raise ValueError(f"{where}: missing key 'steps' (the list of steps)")
             version = data.get("version", SPEC_VERSION)
-            if version != SPEC_VERSION:
-                raise ValueError(f"{where}: unsupported 'version' {version!r}; this imgconv reads version {SPEC_VERSION}")
+            if isinstance(version, bool) or version != SPEC_VERSION:
+                raise ValueError(f"{where}: unsupported 'version' {_show(version)}; this imgconv reads version "
+                                 f"{SPEC_VERSION}")
             steps = data["steps"]
             if not isinstance(steps, list):
                 raise TypeError(f"{where}: 'steps' must be a list; got {_show(steps)}")

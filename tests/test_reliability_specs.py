@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from imgconv import banks, kernels
+from imgconv import banks, kernels, pipeline
+from imgconv.pipeline import Pipeline, Step
 
 HUGE = 10 ** 400  # beyond the float range: float(HUGE) raises OverflowError
 
@@ -153,3 +154,211 @@ def test_bank_taps_beyond_float32_are_refused_not_turned_into_inf():
         bank.apply(np.ones((4, 4), np.float32))
     # float64 images compute in float64, where 1e308 is an ordinary number
     np.testing.assert_array_equal(bank.apply(np.ones((4, 4)))[..., 0], np.full((4, 4), 1e308))
+
+
+# --------------------------------------------------------------------------------------
+# pipeline spec files: every bad file a ValueError (or OSError) naming it
+# --------------------------------------------------------------------------------------
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name, content, match", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000, r"^spec '.*deep\.json' nests lists and mappings too deeply"),
+    ("deepd.json", '{"a":' * 100_000 + "1" + "}" * 100_000, r"^spec '.*deepd\.json' nests lists and mappings"),
+    # 4000 digits: under Python's 4300-digit limit, over the float range
+    ("int4000.json", '{"steps": [{"step": "gaussian", "sigma": ' + "1" * 4000 + "}]}",
+     (r"^spec '.*int4000\.json': the integer 11111111111111111111\.\.\. \(4000 characters\) is beyond the float "
+      r"range")),
+    ("int5000.json", '{"steps": [{"step": "gaussian", "sigma": ' + "1" * 5000 + "}]}",
+     r"^spec '.*int5000\.json': the integer .*\(5000 characters\) is beyond the float range"),
+    ("float5000.json", '{"steps": [{"step": "gaussian", "sigma": ' + "1" * 5000 + ".5}]}",
+     r"^spec '.*float5000\.json': the number .*\(5002 characters\) is beyond the float range"),
+    ("e400.json", '{"steps": [{"step": "clip", "min": -1e400}]}',
+     r"^spec '.*e400\.json': the number -1e400 is beyond the float range"),
+    ("latin1.json", '{"steps": ["abs"], "note": "café"}'.encode("latin-1"),
+     r"^spec '.*latin1\.json' is not UTF-8 text: byte 0xe9 at offset 31"),
+    ("utf16.json", '{"steps": ["abs"]}'.encode("utf-16"), r"^spec '.*utf16\.json' is not UTF-8 text"),
+    ("empty.json", "", r"^spec '.*empty\.json' is empty"),
+    ("blank.json", " \n\t\n", r"^spec '.*blank\.json' is empty"),
+    ("nan.json", '{"steps": [{"step": "gaussian", "sigma": NaN}]}',
+     r"^step 0 \('gaussian'\): `sigma` must be finite \(JSON has no NaN or infinity.*got nan$"),
+    ("inf.json", '{"steps": [{"step": "clip", "min": -Infinity}]}', (r"^step 0 \('clip'\): `min` must be a finite "
+                                                                     r"number; got -inf$")),
+])
+def test_bad_json_spec_files_give_one_clean_value_error(tmp_path, name, content, match):
+    with pytest.raises(ValueError, match=match):
+        Pipeline.from_spec(_write(tmp_path, name, content))
+
+
+def test_spec_directory_and_oversized_file(tmp_path, monkeypatch):
+    with pytest.raises(IsADirectoryError, match=r"`spec` must be a JSON or YAML file, not a directory"):
+        Pipeline.from_spec(tmp_path)
+    path = _write(tmp_path, "big.json", '{"steps": ["abs", "abs", "abs"]}')
+    monkeypatch.setattr(pipeline, "MAX_SPEC_BYTES", 16)  # the bound is read as the file is read
+    with pytest.raises(ValueError, match=r"^spec '.*big\.json' is larger than 16 bytes"):
+        Pipeline.from_spec(path)
+
+
+def test_spec_limits_are_documented_values():
+    assert (pipeline.MAX_SPEC_BYTES, pipeline.MAX_SPEC_DEPTH, pipeline.MAX_SPEC_VALUES) == (2 ** 26, 32, 2 ** 22)
+
+
+def test_utf8_bom_is_accepted(tmp_path):
+    path = _write(tmp_path, "bom.json", b'\xef\xbb\xbf{"steps": ["abs"]}')
+    assert Pipeline.from_spec(path) == Pipeline(["abs"])
+
+
+def test_bad_yaml_spec_files(tmp_path):
+    pytest.importorskip("yaml")
+    with pytest.raises(ValueError, match=r"^spec '.*deep\.yaml' nests lists and mappings too deeply"):
+        Pipeline.from_spec(_write(tmp_path, "deep.yaml", "[" * 100_000 + "]" * 100_000))
+    with pytest.raises(ValueError, match=r"^spec '.*note\.yaml' holds no data"):
+        Pipeline.from_spec(_write(tmp_path, "note.yaml", "# only a comment\n"))
+    with pytest.raises(ValueError, match=r"^spec '.*big\.yml' is not valid YAML: .*4300 digits"):
+        Pipeline.from_spec(_write(tmp_path, "big.yml", "steps:\n- step: clip\n  min: " + "1" * 5000 + "\n"))
+    # aliases share one list: 10 ** 8 values once expanded, from a file of 400 bytes
+    bomb = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n" for a, b in zip("abcdefg", "bcdefgh")) + "steps: []\n"
+    with pytest.raises(ValueError, match=r"^spec '.*bomb\.yaml' holds more than 4194304 values"):
+        Pipeline.from_spec(_write(tmp_path, "bomb.yaml", bomb))
+
+
+# --------------------------------------------------------------------------------------
+# pipeline spec mappings and steps: hostile values named
+# --------------------------------------------------------------------------------------
+
+def test_deep_and_cyclic_mappings():
+    deep = 1.0
+    for _ in range(100_000):  # built in a loop: far deeper than Python's recursion limit
+        deep = {"a": deep}
+    with pytest.raises(ValueError, match=r"^spec nests lists and mappings more than 32 levels deep"):
+        Pipeline.from_spec({"steps": [{"step": "clip", "min": deep}]})
+    cycle = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match=r"^spec nests lists and mappings more than 32 levels deep .*contains itself"):
+        Pipeline.from_spec({"steps": cycle})
+    with pytest.raises(ValueError, match=r"^`kwargs` must nest lists and mappings at most 32"):
+        Step("callable", function=np.abs, kwargs={"a": cycle})
+    # a list used twice is measured once and is no cycle
+    shared = [[1.0, 2.0]]
+    assert len(Pipeline.from_spec({"steps": [{"step": "conv2d", "weight": shared}] * 2})) == 2
+    # a Step built from Python is held to the same depth
+    with pytest.raises(ValueError, match=r"^step 0 \('gaussian'\): `sigma` must nest lists and mappings at most 32"):
+        Pipeline([("gaussian", {"sigma": deep})])
+
+
+@pytest.mark.parametrize("step, exc, match", [
+    # numbers of 5000 digits: str() of them would raise; they are shown by their length
+    ({"step": "gaussian", "sigma": 10 ** 4999}, ValueError,
+     r"^step 0 \('gaussian'\): `sigma` must be a number within the float range .*; got an int of 5000 digits$"),
+    ({"step": "clip", "min": -10 ** 4999}, ValueError, (r"^step 0 \('clip'\): `min` must be a finite number; got an "
+                                                      r"int of 5000 digits$")),
+    ({"step": "bank", "name": "edges", "cval": HUGE}, ValueError, r"`cval` must be a finite number; got an int of 401"),
+    ({"step": "rescale_intensity", "out_range": [0, HUGE]}, ValueError, r"`out_range\[1\]` must be a finite number"),
+    ({"step": "starlet_denoise", "k": HUGE}, ValueError, r"`k` must be a positive number; got an int of 401 digits"),
+    ({"step": "bank", "name": "edges", "channel_axis": HUGE}, ValueError,
+     r"`channel_axis` must be an int in \[-3, 2\] or None; got an int of 401 digits"),
+    ({"step": "gaussian", "sigma": float("inf")}, ValueError, r"`sigma` must be finite .*; got inf$"),
+    ({"step": "clip", "max": float("nan")}, ValueError, r"`max` must be a finite number; got nan$"),
+    # strings where numbers are expected
+    ({"step": "clip", "min": "0"}, TypeError, r"^step 0 \('clip'\): `min` must be a finite number or None; got '0'"),
+    ({"step": "gaussian", "sigma": "2"}, TypeError, r"`sigma` must be a positive number .*; got '2'"),
+    ({"step": "conv2d", "weight": "abc"}, TypeError, r"`weight` must be nested lists of numbers"),
+    ({"step": "conv2d", "weight": [[[[1.0]]]], "bias": ["b"]}, TypeError, r"`bias` must be nested lists of numbers"),
+    ({"step": "bank", "name": "edges", "dilations": "2"}, TypeError, r"`dilations` must be a list of positive ints"),
+    ({"step": "starlet", "n_scales": "3"}, TypeError, r"`n_scales` must be an int; got '3'"),
+    ({"step": "clip", "min": 0, "max": -1e308}, ValueError, r"`min` must not exceed `max`"),
+])
+def test_hostile_parameter_values_are_named(step, exc, match):
+    with pytest.raises(exc, match=match):
+        Pipeline.from_spec([step])
+
+
+def _scipy_radius(sigma, truncate=4.0):
+    return int(truncate * sigma + 0.5)  # scipy.ndimage.gaussian_filter1d
+
+
+@pytest.mark.parametrize("step, match", [
+    ({"step": "gaussian", "sigma": 1e9},
+     (rf"^step 0 \('gaussian'\): `sigma` and `truncate` give a gaussian kernel of {2 * _scipy_radius(1e9) + 1} taps "
+     r"along an axis; imgconv builds kernels of at most 4097 taps per axis \(imgconv\.kernels\.MAX_KERNEL_SIZE\); "
+     r"got sigma=1000000000\.0, truncate=4\.0$")),
+    ({"step": "gaussian", "sigma": [1.0, 600.0]}, rf"give a gaussian kernel of {2 * _scipy_radius(600) + 1} taps"),
+    ({"step": "gaussian", "truncate": 1e9}, r"got sigma=1\.0, truncate=1000000000\.0$"),
+    ({"step": "difference_of_gaussians", "low_sigma": 1e9},  # high_sigma = 1.6 low_sigma
+     rf"`low_sigma` and `truncate` give a difference_of_gaussians kernel of {2 * _scipy_radius(1.6e9) + 1} taps"),
+    ({"step": "difference_of_gaussians", "low_sigma": 1, "high_sigma": 1e6}, r"`high_sigma` and `truncate` give"),
+    ({"step": "gabor", "frequency": 1e-9}, r"`frequency`, `bandwidth` and `n_stds` give a gabor kernel of 3373031255 "),
+    ({"step": "gabor", "frequency": 0.1, "n_stds": 1e9}, r"`frequency`, `bandwidth` and `n_stds` give a gabor kernel"),
+    ({"step": "bank", "name": "gabor", "options": {"frequencies": [1e-9]}}, r"give a Gabor kernel of 3373031255 taps"),
+    ({"step": "bank", "name": "leung_malik", "options": {"support": 10 ** 6 + 1}},
+     r"`support` must be at most 4097 .*; got 1000001$"),
+    ({"step": "bank", "name": "gabor", "options": {"n_orientations": 10 ** 9}}, r"`n_orientations` must be at most 360"),
+])
+def test_kernels_too_large_for_the_bound(step, match):
+    with pytest.raises(ValueError, match=match):
+        Pipeline.from_spec([step])
+
+
+@pytest.mark.parametrize("step, match", [
+    ({"step": "sobel", "dilation": 10 ** 6}, (r"^step 0 \('sobel'\): `dilation` must keep a dilated kernel within 4097 "
+                                             r"pixels per axis .*got 1000000, which spreads a 3x3 kernel over 2000001")),
+    ({"step": "sobel", "dilation": 2049}, r"`dilation` must keep .*got 2049, which spreads a 3x3 kernel over 4099"),
+    ({"step": "gaussian", "sigma": 100, "dilation": 11}, r"`dilation` must keep .*spreads a 801x801 kernel over 8801"),
+    ({"step": "sobel", "dilation": HUGE}, r"`dilation` must be a number within the float range"),
+    ({"step": "bank", "name": "edges", "dilations": [1, 10 ** 6]}, r"`rates\[1\]` must keep a dilated kernel"),
+    ({"step": "bank", "kernels": {"k": [[1.0]]}, "kernel_dilations": [HUGE]}, r"`dilations\[0\]` must keep"),
+    ({"step": "conv2d", "weight": [[1.0, 2.0]], "dilation": HUGE}, r"`dilation` must keep .*an int of 401 digits"),
+    ({"step": "conv2d", "weight": [[1.0, 2.0]], "dilation": [1, 4097]}, r"`dilation` must keep .*over 4098 pixels"),
+    ({"step": "conv2d", "weight": [[1.0]], "stride": HUGE}, r"`stride` must be .*at most 4097; got an int of 401"),
+    ({"step": "conv2d", "weight": [[1.0]], "padding": [0, 10 ** 6]}, r"`padding` must be at most 4097 per side"),
+    ({"step": "conv2d", "weight": [[[[1.0]]]], "groups": HUGE}, r"divisible by groups=an int of 401 digits"),
+    ({"step": "starlet", "n_scales": 12}, r"^step 0 \('starlet'\): `n_scales` must be an int in \[1, 11\]; got 12$"),
+    ({"step": "starlet_denoise", "n_scales": HUGE}, r"`n_scales` must be an int in \[1, 11\]; got an int of 401"),
+])
+def test_dilations_strides_and_scales_bounded(step, match):
+    with pytest.raises(ValueError, match=match):
+        Pipeline.from_spec([step])
+
+
+def test_bounds_admit_their_edge():
+    # halo = d * radius: the largest sobel dilation and Gaussian within MAX_KERNEL_SIZE
+    assert Pipeline.from_spec([{"step": "sobel", "dilation": 2048}]).receptive_field == (2048, 2048)
+    assert Pipeline.from_spec([{"step": "gaussian", "sigma": 512}]).receptive_field == (_scipy_radius(512),) * 2
+    assert Pipeline.from_spec([{"step": "sobel", "dilation": [3]}]).receptive_field == (3, 3)  # a 1-list
+    # starlet halo 2 (2**J - 1) at the largest J
+    assert Pipeline.from_spec([{"step": "starlet", "n_scales": 11}]).receptive_field == (2 * (2 ** 11 - 1),) * 2
+
+
+def test_arithmetic_errors_inside_a_filter_become_value_errors():
+    # imgconv.filters.gaussian divides by sigma**2, which is 0.0 for sigma = 1e-300
+    with pytest.raises(ValueError, match=r"^step 0 \('gaussian'\): `sigma` gives an arithmetic error in "
+                                         r"imgconv\.filters\.gaussian \(ZeroDivisionError: .*\); got sigma=1e-300$"):
+        Pipeline.from_spec([{"step": "gaussian", "sigma": 1e-300}])
+
+
+# --------------------------------------------------------------------------------------
+# conv2d step: weights finite in the compute dtype
+# --------------------------------------------------------------------------------------
+
+def test_conv2d_weight_overflowing_float32_is_refused():
+    with pytest.raises(ValueError, match=r"^step 0 \('conv2d'\): `weight` must be finite in the compute dtype "
+                                         r"float32 \(magnitudes up to 3\.403e\+38\); got a value of magnitude 1e\+308$"):
+        Pipeline.from_spec([{"step": "conv2d", "weight": [[1e308]]}])
+    with pytest.raises(ValueError, match=r"`bias` must be finite in the compute dtype float32 .*magnitude 1e\+39$"):
+        Pipeline.from_spec([{"step": "conv2d", "weight": [[[[1.0]]]], "bias": [1e39]}])
+    # float64 holds 1e308: the output is the image times 1e308, finite
+    image = np.full((3, 4), 0.5)
+    out = Pipeline.from_spec([{"step": "conv2d", "weight": [[1e308]], "dtype": "float64"}])(image)
+    np.testing.assert_array_equal(out, image * 1e308)
+    # the largest float32 still works
+    big = float(np.finfo(np.float32).max)
+    out = Pipeline.from_spec([{"step": "conv2d", "weight": [[big]]}])(np.ones((2, 2), np.float32))
+    assert out.dtype == np.float32 and np.all(out == np.float32(big))
