@@ -1568,8 +1568,26 @@ def _check_spec_shape(data, where):
         alive.append(value)
 
 
+def _canonical_numbers(value):
+    """`value` with every int-valued float below 2**53 as an int (2.0 -> 2), tuples as lists.
+
+    Below 2**53 a float holds each int exactly, so the map is one to one.  Bools stay
+    bools: ``True == 1`` in Python, but a flag and a count are different settings.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _canonical_numbers(v) for key, v in value.items()}
+    return value
+
+
 def _canonical_json(data):
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return json.dumps(_canonical_numbers(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
 
 
 class Pipeline:
@@ -1770,8 +1788,12 @@ class Pipeline:
         Returns
         -------
         digest : str
-            SHA-256 (64 hex digits) of the canonical JSON (sorted keys, no
-            spaces) of ``{"imgconv": version, "pipeline": spec}``.  User
+            SHA-256 (64 hex digits) of the canonical JSON (keys sorted at every
+            level, no spaces) of ``{"imgconv": version, "pipeline": spec}``.
+            Numbers count by value: an int-valued float below 2**53 is written
+            as an int, so ``sigma=2`` and ``sigma=2.0`` (or ``[1.0, 2]`` and
+            ``(1, 2)``) give one fingerprint; booleans stay distinct from 0 and
+            1 (``True == 1`` in Python, but a flag is not a count).  User
             functions count by their ``module:qualified_name`` (their code is
             not hashed).  Recorded by :func:`imgconv.batch.process` in its
             manifest, to resume only work done by the same pipeline.

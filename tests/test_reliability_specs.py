@@ -362,3 +362,53 @@ def test_conv2d_weight_overflowing_float32_is_refused():
     big = float(np.finfo(np.float32).max)
     out = Pipeline.from_spec([{"step": "conv2d", "weight": [[big]]}])(np.ones((2, 2), np.float32))
     assert out.dtype == np.float32 and np.all(out == np.float32(big))
+
+
+# --------------------------------------------------------------------------------------
+# fingerprints: numbers by value, key order and tuples irrelevant, bools distinct
+# --------------------------------------------------------------------------------------
+
+def user_step(image, **kwargs):
+    return image
+
+
+def _fingerprint(steps):
+    return Pipeline.from_spec(steps, allow_callables=True).fingerprint()
+
+
+@pytest.mark.parametrize("a, b", [
+    ([{"step": "gaussian", "sigma": 2}], [{"step": "gaussian", "sigma": 2.0}]),
+    ([{"step": "gaussian", "sigma": [1, 2]}], [{"step": "gaussian", "sigma": (1.0, 2.0)}]),
+    ([{"step": "conv2d", "weight": [[1, 2], [3, 4]]}], [{"step": "conv2d", "weight": ((1.0, 2.0), (3.0, 4.0))}]),
+    ([{"step": "clip", "min": 0, "max": 1}], [{"step": "clip", "max": 1.0, "min": -0.0}]),
+    ([{"step": "callable", "function": "test_reliability_specs:user_step",
+       "kwargs": {"outer": {"b": [1, 2.5], "a": 3}, "z": 1}}],
+     [{"kwargs": {"z": 1.0, "outer": {"a": 3.0, "b": (1.0, 2.5)}}, "function": "test_reliability_specs:user_step",
+       "step": "callable"}]),
+])
+def test_fingerprint_is_canonical(a, b):
+    assert _fingerprint(a) == _fingerprint(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ([{"step": "gaussian", "sigma": 2}], [{"step": "gaussian", "sigma": 2.5}]),
+    # True == 1 in Python, but a flag and a count are different settings
+    ([{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": True}}],
+     [{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": 1}}]),
+    ([{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": False}}],
+     [{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": 0.0}}]),
+    # 2**53 + 1 is no float: the int stays exact, unlike a float that would round it
+    ([{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": 2 ** 53 + 1}}],
+     [{"step": "callable", "function": "test_reliability_specs:user_step", "kwargs": {"x": 2 ** 53}}]),
+])
+def test_fingerprint_tells_different_settings_apart(a, b):
+    assert _fingerprint(a) != _fingerprint(b)
+
+
+def test_fingerprint_of_spec_round_trip_is_stable(tmp_path):
+    pipe = Pipeline.from_spec([{"step": "gaussian", "sigma": 2}, {"step": "bank", "name": "edges", "cval": 1}])
+    path = tmp_path / "spec.json"
+    pipe.to_spec(path)
+    assert Pipeline.from_spec(path).fingerprint() == pipe.fingerprint()
+    assert Pipeline.from_spec([{"step": "gaussian", "sigma": 2.0}, {"step": "bank", "name": "edges",
+                                                                    "cval": 1.0}]).fingerprint() == pipe.fingerprint()
