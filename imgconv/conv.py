@@ -13,6 +13,7 @@ import numpy as np
 from . import _engine
 from ._validation import as_array as _as_array
 from ._validation import as_int, as_pair, as_padding, check_float_dtypes
+from ._validation import show as _show
 from .shape import ReceptiveField, _output_hw, receptive_field, resolve_pads
 
 __all__ = ["conv2d", "sepconv2d", "Conv2d", "PADDING_MODES"]
@@ -177,6 +178,8 @@ def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, pa
     factors = []
     for name, factor in (("column", column), ("row", row)):
         factor = _as_array(factor, name)
+        if factor.shape[-1:] == (0,):  # else the dense check below would blame `weight`
+            raise ValueError(f"`{name}` must have at least one tap; got shape {factor.shape}")
         if factor.ndim == 1:
             factor = np.broadcast_to(factor, (channels, factor.shape[0]))
         if factor.ndim != 2 or factor.shape[0] != channels:
@@ -276,7 +279,7 @@ class Conv2d:
     padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, default 'zeros'
     dtype : {np.float32, np.float64}, default np.float32
     seed : int or numpy.random.Generator, optional
-        Makes the initialisation reproducible.
+        Makes the initialisation reproducible; an int must be non-negative.
 
     Attributes
     ----------
@@ -317,10 +320,21 @@ class Conv2d:
             raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={self.stride}")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"`bias` must be True or False; got {bias!r}")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"`dtype` must be float32 or float64; got {dtype}")
-        self.dtype = dtype
+        try:
+            checked = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
+        except (TypeError, ValueError):  # 'nonsense', 5, ...
+            checked = None
+        if checked not in (np.float32, np.float64):
+            shown = str(checked) if checked is not None else _show(dtype)
+            raise TypeError(f"`dtype` must be float32 or float64; got {shown}")
+        self.dtype = dtype = checked
+        if not (seed is None or isinstance(seed, np.random.Generator)):
+            # numpy's own errors ("SeedSequence expects int ...") do not name the parameter
+            rule = "None, a non-negative int or a numpy.random.Generator"
+            if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+                raise TypeError(f"`seed` must be {rule}; got {_show(seed)} of type {type(seed).__name__}")
+            if seed < 0:
+                raise ValueError(f"`seed` must be {rule}; got {_show(seed)}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / math.sqrt(fan_in)

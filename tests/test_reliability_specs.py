@@ -8,10 +8,12 @@ are written out independently (scipy's radius formula, skimage's Gabor size).
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
 
+import imgconv
 from imgconv import banks, kernels, pipeline
 from imgconv.pipeline import Pipeline, Step
 
@@ -412,3 +414,45 @@ def test_fingerprint_of_spec_round_trip_is_stable(tmp_path):
     assert Pipeline.from_spec(path).fingerprint() == pipe.fingerprint()
     assert Pipeline.from_spec([{"step": "gaussian", "sigma": 2.0}, {"step": "bank", "name": "edges",
                                                                     "cval": 1.0}]).fingerprint() == pipe.fingerprint()
+
+
+# --------------------------------------------------------------------------------------
+# imgconv.sepconv2d and imgconv.Conv2d: messages name the parameter at fault
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("column, row, name", [
+    (np.zeros(0), np.ones(3), "column"),
+    (np.ones(3), np.zeros(0), "row"),
+    (np.zeros((2, 0)), np.ones(3), "column"),
+])
+def test_sepconv2d_empty_factor_is_named(column, row, name):
+    x = np.zeros((2, 8, 8))
+    shape = re.escape(str(np.shape(column if name == "column" else row)))
+    with pytest.raises(ValueError, match=rf"^`{name}` must have at least one tap; got shape {shape}$"):
+        imgconv.sepconv2d(x, column, row)
+
+
+@pytest.mark.parametrize("dtype, shown", [
+    ("int8", "int8"), (object, "object"), (np.int32, "int32"), ("float16", "float16"), ("nonsense", "'nonsense'"),
+    (5, "5"), (None, "None"), ("i4,", "[('f0', '<i4')]"),
+])
+def test_conv2d_layer_bad_dtype_is_named(dtype, shown):
+    with pytest.raises(TypeError, match=rf"^`dtype` must be float32 or float64; got {re.escape(shown)}$"):
+        imgconv.Conv2d(1, 1, 3, dtype=dtype)
+
+
+@pytest.mark.parametrize("seed, exc, shown", [
+    ("abc", TypeError, "'abc' of type str"), (1.5, TypeError, "1.5 of type float"), (True, TypeError, "True of type bool"),
+    ([1, 2], TypeError, "(1, 2) of type list"), (-1, ValueError, "-1"),
+])
+def test_conv2d_layer_bad_seed_is_named(seed, exc, shown):
+    with pytest.raises(exc, match=rf"^`seed` must be None, a non-negative int or a numpy\.random\.Generator; got "
+                                  rf"{re.escape(shown)}$"):
+        imgconv.Conv2d(1, 1, 3, seed=seed)
+
+
+def test_conv2d_layer_good_seeds_and_dtypes():
+    a = imgconv.Conv2d(2, 3, 3, seed=np.uint32(7), dtype="float64")
+    b = imgconv.Conv2d(2, 3, 3, seed=np.random.default_rng(7), dtype=np.float64)
+    assert a.dtype == np.float64 and np.array_equal(a.weight, b.weight)
+    assert imgconv.Conv2d(1, 1, 3, seed=10 ** 40).weight.dtype == np.float32
