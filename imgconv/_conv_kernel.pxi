@@ -414,3 +414,12 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
             _work_item(item, &geo, &x[0, 0, 0, 0], &out[0, 0, 0, 0], &wpack[0], &blk_start[0], &blk_size[0],
                        &blk_woff[0], bias_ptr, &cval_row[0], cv, &ptr_scratch[tid, 0], &tap_scratch[tid, 0],
                        &buf_scratch[tid, 0])
+
+
+cdef extern from "_openmp_shim.h" nogil:
+    int omp_get_max_threads()
+
+
+def openmp_max_threads():
+    """omp_get_max_threads(): OMP_NUM_THREADS, threadpoolctl limits, ...; 1 without OpenMP."""
+    return omp_get_max_threads()

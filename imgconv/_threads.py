@@ -5,14 +5,28 @@ One function, :func:`effective_num_threads`, turns the user's wish into the plai
 pattern).  Precedence, highest first:
 
 1. the ``num_threads`` argument of a call;
-2. :func:`set_num_threads` / the :func:`num_threads` context manager;
-3. the ``IMGCONV_NUM_THREADS`` environment variable;
-4. the ``OMP_NUM_THREADS`` environment variable (its first entry);
-5. the CPUs this process may run on (``os.sched_getaffinity``, so container and
-   ``taskset`` limits are honoured), falling back to ``os.cpu_count()``.
+2. the :func:`num_threads` context manager (this Python thread), then
+   :func:`set_num_threads` (the whole process);
+3. the ``IMGCONV_NUM_THREADS`` environment variable (read at every call);
+4. otherwise OpenMP's own setting, ``omp_get_max_threads()`` as the compiled
+   module reports it, exactly as scikit-learn does: ``OMP_NUM_THREADS`` as the
+   OpenMP runtime read it when it started, lowered by threadpoolctl
+   (``with threadpool_limits(1, user_api="openmp"):``, which calls
+   ``omp_set_num_threads`` for the calling Python thread) or by any library's
+   ``omp_set_num_threads``; when ``OMP_NUM_THREADS`` is not set, also at most the
+   CPUs this process may run on now (``os.sched_getaffinity``, so container and
+   ``taskset`` limits are honoured; ``os.cpu_count()`` where it does not exist).
 
-Two limits apply to whatever that gives:
+Steps 1-3 are imgconv's own, explicit settings and win over a threadpoolctl
+limit, as an explicit ``n_jobs``/``n_threads`` does in scikit-learn; only the
+default (all three unset) follows OpenMP.
 
+Three limits apply to whatever that gives (:func:`max_num_threads`):
+
+* **One thread in a build without OpenMP.**  The kernels then run serially
+  whatever they are given, so imgconv says so: ``get_num_threads()`` is 1 by
+  default and every call gets 1 (``imgconv.show_config()`` tells whether OpenMP
+  is on).
 * **At most** :data:`THREADS_PER_CPU` **threads per available CPU.**  Each thread
   gets its own scratch and an OS thread; more threads than cores only add
   start-up and memory (``num_threads=10**6`` started 8191 threads on 2 CPUs),
@@ -29,6 +43,8 @@ Two limits apply to whatever that gives:
 import contextlib
 import os
 import threading
+
+from ._dispatch import kernel_module
 
 __all__ = [
     "THREADS_PER_CPU",
@@ -90,19 +106,36 @@ def _available_cpus():
         return os.cpu_count() or 1
 
 
+def _openmp_default():
+    """OpenMP's thread count for this Python thread (1 without OpenMP), as scikit-learn reads it."""
+    module = kernel_module()
+    if not module.openmp_enabled():
+        return 1
+    n = module.openmp_max_threads()
+    if not os.environ.get("OMP_NUM_THREADS"):
+        n = min(n, _available_cpus())
+    return max(1, n)
+
+
 def get_num_threads():
     """Return the number of threads imgconv asks for when a call does not say.
 
     Returns
     -------
     n : int
-        See the module notes for the order in which settings are consulted.  A
-        call runs on at most :func:`max_num_threads` of them.
+        See the module notes for the order in which settings are consulted:
+        imgconv's own settings first, else OpenMP's ``omp_get_max_threads()``
+        (which ``OMP_NUM_THREADS`` and threadpoolctl set; 1 in a build without
+        OpenMP).  A call runs on at most :func:`max_num_threads` of them.
 
     Examples
     --------
     >>> import imgconv
     >>> with imgconv.num_threads(1):
+    ...     imgconv.get_num_threads()
+    1
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(1, user_api="openmp"):
     ...     imgconv.get_num_threads()
     1
     """
@@ -111,11 +144,10 @@ def get_num_threads():
         return local
     if _global_num_threads is not None:
         return _global_num_threads
-    for var in ("IMGCONV_NUM_THREADS", "OMP_NUM_THREADS"):
-        n = _env_threads(var)
-        if n is not None:
-            return n
-    return _available_cpus()
+    n = _env_threads("IMGCONV_NUM_THREADS")
+    if n is not None:
+        return n
+    return _openmp_default()
 
 
 def set_num_threads(n):
@@ -124,8 +156,8 @@ def set_num_threads(n):
     Parameters
     ----------
     n : int or None
-        A positive number of threads, or None to return to the environment /
-        CPU-affinity default.
+        A positive number of threads, or None to return to the default
+        (``IMGCONV_NUM_THREADS``, else OpenMP's setting; see the module notes).
 
     Raises
     ------
@@ -169,11 +201,11 @@ def max_num_threads():
     Returns
     -------
     n : int
-        ``THREADS_PER_CPU * CPUs`` (``os.sched_getaffinity``), or 1 in a fork()ed
-        child of a process that has run imgconv on several threads (see the
-        module notes).
+        ``THREADS_PER_CPU * CPUs`` (``os.sched_getaffinity``); 1 in a build
+        without OpenMP and in a fork()ed child of a process that has run imgconv
+        on several threads (see the module notes).
     """
-    if _forked_after_team:
+    if _forked_after_team or not kernel_module().openmp_enabled():
         return 1
     return THREADS_PER_CPU * _available_cpus()
 
@@ -189,8 +221,9 @@ def effective_num_threads(n=None):
     Returns
     -------
     n : int
-        At least 1 and at most :func:`max_num_threads` (so 1 in a fork()ed child
-        of a process that has run imgconv on several threads).
+        At least 1 and at most :func:`max_num_threads` (so 1 in a build without
+        OpenMP, and in a fork()ed child of a process that has run imgconv on
+        several threads).  An explicit `n` wins over a threadpoolctl limit.
 
     Raises
     ------
