@@ -1629,7 +1629,7 @@ class Pipeline:
     >>> from imgconv.pipeline import Pipeline
     >>> pipe = Pipeline(["to_gray", {"step": "bank", "name": "edges", "dilations": [1, 2]}, "abs"])
     >>> pipe
-    Pipeline([Step('to_gray'), Step('bank', name='edges', dilations=[1, 2]), Step('abs')])
+    Pipeline([Step('to_gray'), Step('bank', name='edges', dilations=(1, 2)), Step('abs')])
     >>> pipe(np.zeros((16, 16, 3), np.uint8)).shape
     (16, 16, 12)
     >>> pipe.receptive_field
