@@ -68,6 +68,7 @@ from ._threads import effective_num_threads
 from ._validation import as_array as _as_array
 from ._validation import as_engine_image as _as_engine_image
 from ._validation import as_pair
+from ._validation import check_kernel_size, gaussian_radius
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
@@ -319,7 +320,11 @@ def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, s
 
 def _gaussian_1d(sigma, truncate):
     """scipy.ndimage's normalised 1-D Gaussian: radius ``int(truncate * sigma + 0.5)``."""
-    radius = int(truncate * sigma + 0.5)
+    radius = gaussian_radius(sigma, truncate)
+    # refused before anything is allocated: a tiny job never asks for a huge kernel
+    check_kernel_size(2 * radius + 1, "a Gaussian kernel", sigma=sigma, truncate=truncate)
+    if radius == 0:  # also sigma -> 0, where the formula below is 0/0
+        return np.ones(1)
     t = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * t ** 2)
     return phi / phi.sum()

@@ -137,6 +137,7 @@ import os
 
 import numpy as np
 
+from . import _output
 from ._validation import (
     MAX_KERNEL_SIZE,
     check_dilation,
@@ -1778,8 +1779,8 @@ class Pipeline:
                 text = yaml.safe_dump(spec, sort_keys=False)
             else:
                 text = json.dumps(spec, indent=2) + "\n"
-            with open(path, "w", encoding="utf-8") as file:
-                file.write(text)
+            # imgconv._output owns every write: atomic, never through a link
+            _output.write_atomic(path, lambda file: file.write(text.encode("utf-8")), what="`path`")
         return spec
 
     def fingerprint(self):

@@ -504,3 +504,33 @@ def test_explain_png_never_writes_through_a_link(tmp_path, capsys):
     status, _, err = cli(capsys, "explain", "3", "--dilation", "2", "--png", tmp_path / "taps.png")
     assert status == 2 and "symbolic link" in assert_one_line_error(err)
     assert target.read_bytes() == b"the user's picture"
+
+
+@posix_only
+def test_to_spec_never_writes_through_a_link(tmp_path):
+    target = tmp_path / "input.json"
+    target.write_text("the user's own file")
+    os.symlink(target, tmp_path / "spec.json")
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        Pipeline.default().to_spec(tmp_path / "spec.json")
+    assert target.read_text() == "the user's own file"
+    Pipeline.default().to_spec(tmp_path / "new.json")
+    assert Pipeline.from_spec(tmp_path / "new.json").fingerprint() == Pipeline.default().fingerprint()
+
+
+@pytest.mark.parametrize("spec_bytes, message", [
+    (b"[" * 100_000, "nest"),
+    (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": ' + b"9" * 4000 + b"}]}", "beyond the float range"),
+    (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": 1e9}]}', "sigma"),
+    (b'{"version": 1, "steps": [{"step": "bank", "name": "gabor", "frequency": 1e-9}]}', "frequency"),
+    (b"\xff\xfe\x00garbage", "UTF-8"),
+    (b"", "empty"),
+])
+def test_hostile_spec_files_are_one_line_and_exit_2(tmp_path, rng, capsys, spec_bytes, message):
+    src = make_inputs(tmp_path / "src", rng, names=("a.png",))
+    (tmp_path / "spec.json").write_bytes(spec_bytes)
+    status, _, err = cli(capsys, "batch", src, tmp_path / "out", "--pipeline", tmp_path / "spec.json")
+    assert status == 2
+    line = assert_one_line_error(err)
+    assert message.lower() in line.lower()
+    assert not (tmp_path / "out").exists()

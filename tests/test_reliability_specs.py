@@ -456,3 +456,18 @@ def test_conv2d_layer_good_seeds_and_dtypes():
     b = imgconv.Conv2d(2, 3, 3, seed=np.random.default_rng(7), dtype=np.float64)
     assert a.dtype == np.float64 and np.array_equal(a.weight, b.weight)
     assert imgconv.Conv2d(1, 1, 3, seed=10 ** 40).weight.dtype == np.float32
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: imgconv.filters.gaussian(x, 1e9),
+    lambda x: imgconv.filters.gaussian(x, 2.0, truncate=1e12),
+    lambda x: imgconv.filters.difference_of_gaussians(x, 1, 1e9),
+])
+def test_filters_refuse_huge_gaussians_before_allocating(call):
+    with pytest.raises(ValueError, match=r"gives? a Gaussian kernel of .* taps along an axis"):
+        call(np.zeros((8, 8)))
+
+
+def test_filters_gaussian_of_a_vanishing_sigma_is_the_identity():
+    x = np.random.default_rng(0).random((6, 7))
+    np.testing.assert_array_equal(imgconv.filters.gaussian(x, 1e-300), x)
