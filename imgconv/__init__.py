@@ -4,8 +4,9 @@ __version__ = "0.1.0"
 
 from . import banks, explain, filters, kernels, wavelet
 from ._dispatch import show_config
-from .banks import FilterBank
+from ._engine import choose_method
 from ._threads import get_num_threads, num_threads, set_num_threads
+from .banks import FilterBank
 from .conv import Conv2d, conv2d, sepconv2d
 from .pipeline import Pipeline
 from .shape import ReceptiveField, conv_output_shape, receptive_field
@@ -16,6 +17,7 @@ __all__ = [
     "Pipeline",
     "ReceptiveField",
     "banks",
+    "choose_method",
     "conv2d",
     "conv_output_shape",
     "explain",

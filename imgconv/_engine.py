@@ -22,13 +22,18 @@ Pads wider than the image follow ``numpy.pad`` (repeated reflection / wrapping);
 torch's narrower limits are enforced by the torch-compatible layer, not here.
 """
 
+import collections
+
 import numpy as np
 
-from . import _dispatch
+from . import _dispatch, _fft
 from ._threads import effective_num_threads, team_starting
 
-__all__ = ["ENGINE_MODES", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "correlate", "correlate_separable",
-           "output_size"]
+__all__ = ["ENGINE_MODES", "METHODS", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "Plan", "check_method",
+           "choose_method", "correlate", "correlate_separable", "output_size"]
+
+#: Values of the ``method`` argument (``scipy.signal.convolve``'s convention).
+METHODS = ("auto", "direct", "fft")
 
 ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 # Depthwise kernels at least this size in both axes are checked for rank 1 and then
@@ -39,6 +44,19 @@ INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
 _MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
+# Planner rates, fitted to alternating runs on the benchmark machine (2 shared cores,
+# AVX-512; benchmarks/bench_methods.py): ns per multiply-add per thread of the direct
+# kernels for float32 -- banks (8 output channels share each input load), single
+# filters up to 32 columns wide, wider single filters -- float64 costing 1.5 times as
+# much; border columns (a kernel's reach on either side) cost about 2 times an
+# interior column; and the fixed cost of a compiled call.
+_DIRECT_NS_PER_MAC = {"bank": 0.024, "narrow": 0.03, "wide": 0.06}
+_DIRECT_FLOAT64 = 1.5
+_DIRECT_BORDER = 2.0
+_DIRECT_CALL_NS = 15e3
+# Below this many taps per output (per filter and input channel) an FFT never pays:
+# its transforms cost tens of ns per pixel, the direct loop a fraction of a ns per tap.
+_FFT_MIN_TAPS = 64
 
 
 def compute_dtype(x):
@@ -57,7 +75,8 @@ def output_size(length, kernel, stride, dilation, pad_before, pad_after):
 
 
 def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
-              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None, scale=1.0):
+              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None, scale=1.0,
+              method="auto"):
     """Cross-correlate a batch of multichannel images with a bank of filters.
 
     Parameters
@@ -83,6 +102,14 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
         Compute the correlation of ``x * scale`` (`cval` in those units too),
         by scaling the weights instead of the image: how the scikit-image-style
         layers read uint8/uint16 images as stored yet filter them in [0, 1].
+    method : {'auto', 'direct', 'fft'}, default 'auto'
+        Algorithm, as in ``scipy.signal.convolve``: 'direct' runs the compiled
+        kernels (rank-1 depthwise kernels of at least 5x5 as two 1-D passes),
+        'fft' the overlap-save FFT path (:mod:`imgconv._fft`), 'auto' whichever
+        :func:`choose_method` predicts is faster, never the FFT for input with
+        NaN or inf.  With 'fft', a NaN or inf makes every output of its FFT tile
+        NaN (in a direct correlation it reaches only the outputs whose window
+        holds it).
 
     Returns
     -------
@@ -105,17 +132,26 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
         # One rounding of w * scale: float32 weights are exact in float64.
         weight = (weight.astype(np.float64) * scale).astype(weight.dtype)
         cval = cval / scale
+    plan = _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method)
+    if plan.method == "fft":
+        return _fft.correlate(x, weight, None if bias is None else _native(bias), pads=pads, mode=mode,
+                              cval=cval, stride=stride, dilation=dilation, groups=groups, out=out,
+                              num_threads=effective_num_threads(num_threads))
+    if plan.method == "separable":  # rank-1 kernels: kh + kw taps per pixel instead of kh * kw
+        return correlate_separable(x, *plan.factors, bias, pads=pads, mode=mode, cval=cval, stride=stride,
+                                   dilation=dilation, out=out, num_threads=num_threads)
+    return _correlate_direct(x, weight, bias, pads=pads, mode=mode, cval=cval, stride=stride,
+                             dilation=dilation, groups=groups, out=out, num_threads=num_threads)
+
+
+def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, out, num_threads):
+    """The compiled direct kernels (what :func:`correlate` runs for ``method='direct'``)."""
     integer_input = x.dtype in INTEGER_PIXELS
     if integer_input and mode == "constant" and cval != 0:
         x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
         integer_input = False
-    n, c, h, w = x.shape
+    n, _, h, w = x.shape
     o, cg, kh, kw = weight.shape
-    if groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE:
-        factors = separable_factors(weight)
-        if factors is not None:  # rank-1 kernels: kh + kw taps per pixel instead of kh * kw
-            return correlate_separable(x, *factors, bias, pads=pads, mode=mode, cval=cval, stride=stride,
-                                       dilation=dilation, out=out, num_threads=num_threads)
     top, bottom, left, right = pads
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
@@ -191,14 +227,15 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
     top, bottom, left, right = pads
     tmp = correlate(x, column, pads=(top, bottom, 0, 0), mode=mode, cval=cval, stride=(stride[0], 1),
-                    dilation=(dilation[0], 1), groups=c, num_threads=num_threads)
+                    dilation=(dilation[0], 1), groups=c, num_threads=num_threads, method="direct")
     # A column of constant border pixels has been filtered into cval * sum(column).
     row_cvals = cval * column.reshape(c, -1).sum(axis=1) if mode == "constant" else [cval] * c
     if mode == "constant" and len(set(np.asarray(row_cvals).tolist())) > 1:
         # Channels with different column sums need different border values.
         parts = [correlate(tmp[:, k:k + 1], row[k:k + 1], None if bias is None else bias[k:k + 1],
                            pads=(0, 0, left, right), mode=mode, cval=float(row_cvals[k]),
-                           stride=(1, stride[1]), dilation=(1, dilation[1]), num_threads=num_threads)
+                           stride=(1, stride[1]), dilation=(1, dilation[1]), num_threads=num_threads,
+                           method="direct")
                  for k in range(c)]
         result = np.concatenate(parts, axis=1)
         if out is None:
@@ -207,7 +244,133 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
         return out
     return correlate(tmp, row, bias, pads=(0, 0, left, right), mode=mode, cval=float(row_cvals[0]),
                      stride=(1, stride[1]), dilation=(1, dilation[1]), groups=c, out=out,
-                     num_threads=num_threads)
+                     num_threads=num_threads, method="direct")
+
+
+Plan = collections.namedtuple("Plan", ["method", "reason", "costs", "factors"])
+Plan.__doc__ = """The algorithm a :func:`correlate` call takes.
+
+method : {'direct', 'separable', 'fft'}
+reason : str
+    Why, in a sentence.
+costs : dict
+    Modelled wall time in seconds of each path considered ('direct',
+    'separable', 'fft'); empty when `method` was forced.
+factors : tuple of two ndarrays or None
+    The column and row factors of a rank-1 kernel ('separable').
+"""
+
+
+def check_method(method):
+    """Validate a ``method`` argument: one of :data:`METHODS`; returns it."""
+    if not isinstance(method, str):
+        raise TypeError(f"`method` must be one of {sorted(METHODS)}; got {method!r} of type {type(method).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {sorted(METHODS)}; got {method!r}")
+    return method
+
+
+def _all_finite(*arrays_or_numbers):
+    """Whether every value is finite (integer pixels always are)."""
+    for a in arrays_or_numbers:
+        if a is None:
+            continue
+        a = np.asarray(a)
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            return False
+    return True
+
+
+def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method):
+    """Choose the path of one :func:`correlate` call (see :func:`choose_method`)."""
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if method == "fft":
+        return Plan("fft", "method='fft' was asked for", {}, None)
+    factors = None
+    if groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE:
+        factors = separable_factors(weight)
+    if method == "direct":
+        if factors is not None:
+            return Plan("separable", "method='direct' was asked for; the kernels have rank 1 (two 1-D passes)",
+                        {}, factors)
+        return Plan("direct", "method='direct' was asked for", {}, None)
+    if factors is not None:
+        return Plan("separable", f"the {kh}x{kw} kernels have rank 1: {kh + kw} taps per pixel in two 1-D passes "
+                    f"instead of {kh * kw}", {}, factors)
+    if cg * kh * kw < _FFT_MIN_TAPS:
+        return Plan("direct", f"{cg * kh * kw} taps per output and filter: below {_FFT_MIN_TAPS}, an FFT never pays",
+                    {}, None)
+    threads = effective_num_threads(num_threads)
+    top, bottom, left, right = pads
+    hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
+    wout = output_size(w, kw, stride[1], dilation[1], left, right)
+    itemsize = weight.dtype.itemsize
+    macs = n * o * hout * wout * cg * kh * kw
+    kind = "bank" if o // groups >= 8 else "narrow" if kw <= 32 else "wide"
+    rate = _DIRECT_NS_PER_MAC[kind] * (_DIRECT_FLOAT64 if itemsize == 8 else 1.0)
+    rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
+    direct_ns = _DIRECT_CALL_NS + macs * rate / threads
+    fft_ns, shape = _fft.cost_ns(x.shape, weight.shape, pads=pads, stride=stride, dilation=dilation, groups=groups,
+                                 itemsize=itemsize, num_threads=threads)
+    costs = {"direct": direct_ns * 1e-9, "fft": fft_ns * 1e-9}
+    ratio = direct_ns / fft_ns
+    if ratio <= 1:
+        return Plan("direct", f"direct modelled {1 / ratio:.3g}x faster than FFT ({macs:.3g} multiply-adds)",
+                    costs, None)
+    if not _all_finite(x, weight, bias, cval):
+        return Plan("direct", f"FFT modelled {ratio:.3g}x faster, but the input holds NaN or inf, which an FFT "
+                    "would spread through its whole tile", costs, None)
+    return Plan("fft", f"FFT modelled {ratio:.3g}x faster than direct ({shape[0]}x{shape[1]} overlap-save tiles)",
+                costs, None)
+
+
+def choose_method(x, weight, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1), dilation=(1, 1),
+                  groups=1, bias=None, num_threads=None, method="auto"):
+    """Which algorithm :func:`imgconv._engine.correlate` would take for these arguments, and why.
+
+    Like ``scipy.signal.choose_conv_method``, but from a cost model (no timing).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        The input (its values matter: 'auto' never takes the FFT for NaN or inf).
+    weight : ndarray, shape (O, C // groups, kh, kw)
+    pads : int or tuple of 4 non-negative ints, default 0
+        ``(top, bottom, left, right)``.
+    mode, cval, bias, num_threads, method
+        As for :func:`imgconv._engine.correlate`.
+    stride, dilation : int or pair of ints, default 1
+    groups : int, default 1
+
+    Returns
+    -------
+    plan : Plan
+        ``plan.method`` is 'direct', 'separable' or 'fft'; ``plan.reason`` says
+        why; ``plan.costs`` has the modelled seconds of the paths compared.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a `method` not in {'auto', 'direct', 'fft'}, or arrays that are not 4-D.
+
+    Examples
+    --------
+    >>> import numpy as np, imgconv
+    >>> x = np.zeros((1, 1, 1024, 1024), np.float32)
+    >>> imgconv.choose_method(x, np.ones((1, 1, 3, 3), np.float32), pads=1).method
+    'direct'
+    >>> imgconv.choose_method(x, np.random.rand(1, 1, 63, 63).astype(np.float32), pads=31).method
+    'fft'
+    """
+    check_method(method)
+    x, weight = np.asarray(x), np.asarray(weight)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"`x` and `weight` must be 4-D (NCHW, OIHW); got shapes {x.shape} and {weight.shape}")
+    pads = (pads,) * 4 if np.ndim(pads) == 0 else tuple(pads)
+    stride = (stride,) * 2 if np.ndim(stride) == 0 else tuple(stride)
+    dilation = (dilation,) * 2 if np.ndim(dilation) == 0 else tuple(dilation)
+    return _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method)
 
 
 def separable_factors(weight):

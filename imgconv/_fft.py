@@ -1,0 +1,385 @@
+"""FFT cross-correlation with the engine's contract, in overlap-save tiles.
+
+:func:`correlate` computes exactly what :func:`imgconv._engine.correlate`'s direct
+kernels compute -- NCHW input, OIHW weight, pads ``(top, bottom, left, right)``
+with every engine border mode at any width, ``cval``, stride, dilation, groups,
+bias, ``out`` and uint8/uint16 pixels -- with :mod:`scipy.fft` (pocketfft:
+multithreaded through ``workers=``, single precision for float32).  The engine's
+planner calls it; nothing else should.
+
+How the work is laid out
+------------------------
+* **Dilation** inserts zeros between the taps: the kernel becomes dense with
+  extent ``d*(k-1)+1`` per axis.
+* **Stride** is split into phases: with ``s`` per axis,
+  ``y[i] = sum_u w[u] xp[i*s + u]`` is the sum over the ``s`` phases ``r`` of the
+  stride-1 correlations of ``xp[r::s]`` with ``w[r::s]``.  Each phase is one more
+  input channel, so a strided call costs about its input, not ``s**2`` times its
+  output.  Phases without a tap (``dilation == stride``, say) are skipped.
+* **Overlap-save tiles**: the output is cut into tiles of ``th x tw`` pixels;
+  each tile's input window, ``(th + kh' - 1) x (tw + kw' - 1)``, is gathered from
+  the image through the border mode's index map (no padded copy of the image is
+  ever made) into an FFT buffer of a fast length (zeros in the rest), and the
+  circular correlation is exact on the ``th x tw`` outputs it keeps.
+* **Banks**: per tile, one forward transform per input channel (and phase) is
+  shared by all the output filters of its group; channels are summed in the
+  frequency domain, then one inverse transform per output filter.  Kernel
+  spectra are cached by content (a hash of the weight bytes, their shape and
+  dtype, the dilation, stride and FFT size), so tiles, and later calls with the
+  same weights (a ``FilterBank`` or ``Conv2d`` applied to many images), reuse
+  them; changing a weight array in place changes its key.
+
+Memory: the output, one tile's buffers (``C/groups * phases`` forward spectra,
+a chunk of output spectra), and the cached kernel spectra, which
+:func:`plan_tiles` keeps within :data:`SPECTRUM_BYTES`.
+
+Non-finite input: one NaN or inf in a tile's input window makes every output of
+that tile NaN (a Fourier transform mixes every sample into every frequency).
+The planner only sends finite input here; ``method='fft'`` does what it is told.
+"""
+
+import collections
+import functools
+import hashlib
+import itertools
+import math
+import threading
+
+import numpy as np
+import scipy.fft
+
+__all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tiles", "source_index"]
+
+#: Upper bound, in bytes, on the kernel spectra one call keeps (and the cache holds).
+SPECTRUM_BYTES = 256 << 20
+# Bytes of tile buffers (input, and output spectra) transformed per batch.
+_BATCH_BYTES = 32 << 20
+# FFT lengths tried per axis; each is a 5-smooth number (pocketfft is fastest there).
+_LENGTHS = tuple(sorted({scipy.fft.next_fast_len(n, real=True) for n in
+                         (16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
+                          1280, 1536, 2048)}))
+# Cost model, fitted to alternating runs on the project's benchmark machine (2 shared
+# cores, pocketfft, float32; float64 transforms cost about 1.6 times as much).
+# ns per sample of one forward / one inverse transform of a batch of tiles, which
+# grows with the transform size (cache); the inverse of a bank's many filters
+# batches better than a single tile's forward.
+_SIZE_FACTOR = ((10, 1.0), (18, 1.0), (20, 1.3), (22, 1.9), (24, 2.2))  # (log2 samples, factor)
+_FORWARD_NS, _INVERSE_NS = 6.5, 5.0
+# ns per sample to gather a tile's input window and per sample and (filter, channel)
+# spectrum product; the Python cost of one tile and of one call (hashing the weights,
+# looking their spectra up, allocating the buffers).
+_GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.6, 1.0, 30e3, 1e6
+# pocketfft's threads help little on two shared cores (about 1.3 times at workers=2).
+_THREAD_GAIN = 0.3
+
+
+def _size_factor(samples, itemsize):
+    """Cost per sample of a transform of `samples` samples, relative to a small one."""
+    t = math.log2(max(samples, 1))
+    factor = _SIZE_FACTOR[-1][1]
+    for (t0, f0), (t1, f1) in itertools.pairwise(_SIZE_FACTOR):
+        if t <= t1:
+            factor = f0 + (f1 - f0) * max(0.0, t - t0) / (t1 - t0)
+            break
+    return factor * (1.6 if itemsize == 8 else 1.0)
+
+
+def _axis_lengths(out_len, reach):
+    """FFT lengths worth trying along one axis: from the smallest holding the kernel to one tile."""
+    whole = scipy.fft.next_fast_len(out_len + reach, real=True)
+    lengths = [n for n in _LENGTHS if reach < n < whole]
+    return lengths + [whole]
+
+
+def _phase_count(kernel_size, stride, dilation):
+    """Stride phases per axis that hold at least one tap."""
+    return len({(u * dilation) % stride for u in range(min(kernel_size, stride))})
+
+
+def _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize):
+    """Modelled ns for one tile: `n_in` forward planes, `n_out` inverse planes, `macs` spectrum products."""
+    samples = fh * fw
+    size = _size_factor(samples, itemsize)
+    return (_TILE_NS + samples * (n_in * (_GATHER_NS + _FORWARD_NS * size) + n_out * _INVERSE_NS * size
+                                  + macs * _MAC_NS) + n_out * th * tw)
+
+
+@functools.lru_cache(maxsize=1024)
+def plan_tiles(out_h, out_w, reach_h, reach_w, n_in=1, n_out=1, macs=1, itemsize=4):
+    """FFT buffer size ``(fh, fw)`` for outputs ``out_h x out_w`` of a kernel spanning ``reach + 1``.
+
+    Minimises the modelled cost of all tiles (:func:`_tile_cost`; a tile keeps
+    ``(fh - reach_h) x (fw - reach_w)`` outputs) over fast lengths such that the
+    `macs` kernel spectra stay within :data:`SPECTRUM_BYTES`.  Returns
+    ``((fh, fw), cost_ns)``.
+    """
+    best = None
+    for fh in _axis_lengths(out_h, reach_h):
+        th = min(fh - reach_h, out_h)
+        for fw in _axis_lengths(out_w, reach_w):
+            tw = min(fw - reach_w, out_w)
+            too_big = fh * (fw // 2 + 1) * macs * 2 * itemsize > SPECTRUM_BYTES
+            tiles = -(-out_h // th) * -(-out_w // tw)
+            cost = tiles * _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize)
+            if best is None or (too_big, cost) < best[0]:
+                best = ((too_big, cost), (fh, fw))
+    return best[1], best[0][1]
+
+
+def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, num_threads):
+    """Modelled wall time (ns) of :func:`correlate` and its FFT size: ``(cost, (fh, fw))``."""
+    n, c, h, w = x_shape
+    o, cg, kh, kw = weight_shape
+    (sh, sw), (dh, dw) = stride, dilation
+    top, bottom, left, right = pads
+    hout = (h + top + bottom - (kh - 1) * dh - 1) // sh + 1
+    wout = (w + left + right - (kw - 1) * dw - 1) // sw + 1
+    kph, kpw = -(-((kh - 1) * dh + 1) // sh), -(-((kw - 1) * dw + 1) // sw)
+    phases = _phase_count(kh, sh, dh) * _phase_count(kw, sw, dw)
+    shape, tiles_ns = plan_tiles(hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases,
+                                 itemsize=itemsize)
+    # The kernel spectra, once per call at worst (they are cached).
+    spectra_ns = o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
+    return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + _THREAD_GAIN * (num_threads - 1)), shape
+
+
+def source_index(coords, length, mode):
+    """Map padded coordinates `coords` (relative to the image's first sample) into ``[0, length)``.
+
+    ``numpy.pad`` semantics at any width: reflection and wrapping repeat
+    periodically.  For ``mode='constant'`` the coordinates outside the image
+    map to -1 (their value is ``cval``).
+    """
+    if mode == "constant":
+        return np.where((coords >= 0) & (coords < length), coords, -1)
+    if mode == "edge":
+        return np.clip(coords, 0, length - 1)
+    if mode == "wrap":
+        return np.mod(coords, length)
+    if mode == "reflect":
+        if length == 1:
+            return np.zeros_like(coords)
+        period = 2 * length - 2
+        q = np.mod(coords, period)
+        return np.where(q >= length, period - q, q)
+    period = 2 * length  # symmetric
+    q = np.mod(coords, period)
+    return np.where(q >= length, period - 1 - q, q)
+
+
+def axis_segments(start, count, step, pad_before, length, mode):
+    """How to read `count` padded samples ``start, start + step, ...`` along one axis.
+
+    Returns ``[(dest, source)]``: `dest` a slice of the ``count`` positions,
+    `source` a slice of the image (the samples inside it, read in place), an
+    index array (border samples, through :func:`source_index`) or None (a
+    constant border: ``cval``).
+    """
+    coords = start + step * np.arange(count) - pad_before
+    inside = np.flatnonzero((coords >= 0) & (coords < length))
+    segments = []
+    lo, hi = (int(inside[0]), int(inside[-1]) + 1) if inside.size else (count, count)
+    if lo > 0:
+        segments.append((slice(0, lo), None if mode == "constant" else source_index(coords[:lo], length, mode)))
+    if hi > lo:
+        first = int(coords[lo])
+        segments.append((slice(lo, hi), slice(first, first + step * (hi - lo - 1) + 1, step)))
+    if hi < count:
+        segments.append((slice(hi, count),
+                         None if mode == "constant" else source_index(coords[hi:], length, mode)))
+    return segments
+
+
+def _gather(plane, row_segments, col_segments, dest, cval):
+    """Fill `dest` with the padded window of `plane` the segments describe (:func:`axis_segments`)."""
+    for rd, rs in row_segments:
+        for cd, cs in col_segments:
+            block = dest[rd, cd]
+            if rs is None or cs is None:
+                block.fill(cval)
+            elif isinstance(rs, slice) or isinstance(cs, slice):
+                block[...] = plane[rs][:, cs] if isinstance(rs, slice) else plane[:, cs][rs]
+            else:
+                block[...] = plane[np.ix_(rs, cs)]
+
+
+class _SpectrumCache:
+    """Kernel spectra by content, least recently used out first, at most SPECTRUM_BYTES in all."""
+
+    def __init__(self, capacity=SPECTRUM_BYTES):
+        self.capacity = capacity
+        self._entries = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key, value, nbytes):
+        if nbytes > self.capacity:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (value, nbytes)
+            self._bytes += nbytes
+            while self._bytes > self.capacity:
+                _, (_, old) = self._entries.popitem(last=False)
+                self._bytes -= old
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_CACHE = _SpectrumCache()
+
+
+def _phase_kernels(weight, stride, dilation):
+    """Dense, phase-split kernels ``(O, Cg * P, kph, kpw)`` and the phases ``[(rh, rw)]`` they use.
+
+    ``w'[o, c*P + p, a, b] = wd[o, c, a*sh + rh_p, b*sw + rw_p]`` with ``wd`` the
+    zero-inserted (dilated) kernel; only phases holding at least one tap are kept.
+    """
+    o, cg, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    keh, kew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if (dh, dw) != (1, 1):
+        dense = np.zeros((o, cg, keh, kew), weight.dtype)
+        dense[:, :, ::dh, ::dw] = weight
+    else:
+        dense = weight
+    if (sh, sw) == (1, 1):
+        return dense, [(0, 0)], (keh, kew)
+    kph, kpw = -(-keh // sh), -(-kew // sw)
+    phases_h = sorted({(u * dh) % sh for u in range(kh)})
+    phases_w = sorted({(v * dw) % sw for v in range(kw)})
+    phases = [(rh, rw) for rh in phases_h for rw in phases_w]
+    split = np.zeros((o, cg, len(phases), kph, kpw), weight.dtype)
+    for p, (rh, rw) in enumerate(phases):
+        sub = dense[:, :, rh::sh, rw::sw]
+        split[:, :, p, :sub.shape[2], :sub.shape[3]] = sub
+    return split.reshape(o, cg * len(phases), kph, kpw), phases, (kph, kpw)
+
+
+def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
+    """Conjugated kernel spectra ``(groups, O/groups, Cg*P, fh, fw//2+1)``, the phases, the phase kernel size."""
+    digest = hashlib.blake2b(weight.tobytes(), digest_size=16).digest()
+    key = (digest, weight.shape, weight.dtype.str, groups, tuple(stride), tuple(dilation), tuple(shape))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    split, phases, ksize = _phase_kernels(weight, stride, dilation)
+    o, cp = split.shape[:2]
+    # The correlation of x with w is the convolution with w reversed: X * conj(W).
+    spectra = np.conj(scipy.fft.rfft2(split, s=shape, axes=(-2, -1), workers=workers))
+    spectra = spectra.reshape(groups, o // groups, cp, *spectra.shape[-2:])
+    value = (spectra, phases, ksize)
+    _CACHE.put(key, value, spectra.nbytes)
+    return value
+
+
+def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1),
+              dilation=(1, 1), groups=1, out=None, num_threads=1, tile_shape=None):
+    """FFT version of :func:`imgconv._engine.correlate` (same arguments, same result).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32, float64, uint8 or uint16
+        C-contiguous, native byte order.  Integer pixels are converted to the
+        weight dtype tile by tile (any scaling is already in the weights).
+    weight : ndarray, shape (O, C // groups, kh, kw), float32 or float64
+    bias, pads, mode, cval, stride, dilation, groups, out
+        As for :func:`imgconv._engine.correlate`.
+    num_threads : int
+        ``workers`` of every :mod:`scipy.fft` call.
+    tile_shape : pair of ints, optional
+        FFT buffer size ``(fh, fw)`` (tests use it to force several tiles);
+        default :func:`plan_tiles`.
+
+    Returns
+    -------
+    y : ndarray, shape (N, O, Hout, Wout), the weight dtype
+    """
+    dtype = weight.dtype
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    og = o // groups
+    top, bottom, left, right = pads
+    (sh, sw), (dh, dw) = stride, dilation
+    hout = (h + top + bottom - (kh - 1) * dh - 1) // sh + 1
+    wout = (w + left + right - (kw - 1) * dw - 1) // sw + 1
+    if out is None:
+        out = np.empty((n, o, hout, wout), dtype)
+    kph = -(-((kh - 1) * dh + 1) // sh)
+    kpw = -(-((kw - 1) * dw + 1) // sw)
+    if tile_shape is None:
+        _, tile_shape = cost_ns(x.shape, weight.shape, pads=pads, stride=stride, dilation=dilation,
+                                groups=groups, itemsize=dtype.itemsize, num_threads=num_threads)
+    fh, fw = tile_shape
+    th, tw = fh - kph + 1, fw - kpw + 1
+    spectra, phases, _ = _kernel_spectra(weight, groups, stride, dilation, (fh, fw), num_threads)
+    n_phases = len(phases)
+    cp = cg * n_phases
+    fbins = fh * (fw // 2 + 1)
+    complex_dtype = np.result_type(dtype, np.complex64)
+    # Tiles are transformed in batches: pocketfft's threads share a batch's lines far
+    # better than a single tile's, and the Python cost is paid once per batch.  The
+    # batch and the output filters per inverse transform keep the working set within
+    # _BATCH_BYTES whatever the image and the bank.
+    tiles = [(b, i0, j0) for b in range(n) for i0 in range(0, hout, th) for j0 in range(0, wout, tw)]
+    batch = max(1, min(len(tiles), _BATCH_BYTES // (groups * cp * fh * fw * dtype.itemsize)))
+    chunk = max(1, min(og, _BATCH_BYTES // (batch * fbins * complex_dtype.itemsize * 2)))
+    buf = np.zeros((batch, groups * cp, fh, fw), dtype)
+    acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
+    tmp = np.empty_like(acc)
+    bias_col = None if bias is None else bias.astype(dtype, copy=False)[:, None, None]
+    cval = dtype.type(cval)
+    maps = {}
+    for t0 in range(0, len(tiles), batch):
+        work = tiles[t0:t0 + batch]
+        for slot, (b, i0, j0) in enumerate(work):
+            ti, tj = min(th, hout - i0), min(tw, wout - j0)
+            nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
+            if (i0, j0) not in maps:
+                maps[(i0, j0)] = ([axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
+                                  [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases])
+            row_maps, col_maps = maps[(i0, j0)]
+            # The circular wrap must read zeros, never what another tile left there.
+            if nr < fh:
+                buf[slot, :, nr:].fill(0)
+            if nc < fw:
+                buf[slot, :, :nr, nc:].fill(0)
+            for ch in range(c):
+                g, ci = divmod(ch, cg)
+                for p in range(n_phases):
+                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc],
+                            cval)
+        m_items = len(work)
+        spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=num_threads).reshape(
+            m_items, groups, cp, fh, fw // 2 + 1)
+        for g in range(groups):
+            for f0 in range(0, og, chunk):
+                m = min(chunk, og - f0)
+                y_spec, t = acc[:m_items, :m], tmp[:m_items, :m]
+                kern = spectra[g, f0:f0 + m]
+                np.multiply(kern[None, :, 0], spectra_x[:, g, 0, None], out=y_spec)
+                for k in range(1, cp):
+                    np.multiply(kern[None, :, k], spectra_x[:, g, k, None], out=t)
+                    y_spec += t
+                y = scipy.fft.irfft2(y_spec, s=(fh, fw), axes=(-2, -1), workers=num_threads, overwrite_x=True)
+                o0 = g * og + f0
+                for slot, (b, i0, j0) in enumerate(work):
+                    ti, tj = min(th, hout - i0), min(tw, wout - j0)
+                    dest = out[b, o0:o0 + m, i0:i0 + ti, j0:j0 + tj]
+                    if bias_col is None:
+                        dest[...] = y[slot, :, :ti, :tj]
+                    else:
+                        np.add(y[slot, :, :ti, :tj], bias_col[o0:o0 + m], out=dest)
+    return out
