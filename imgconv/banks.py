@@ -455,7 +455,7 @@ class FilterBank:
         return FilterBank(np.concatenate(stacks), names=names, dilations=dilations)
 
     def apply(self, image, *, dilation=1, mode="reflect", cval=0.0, channel_axis=None, per_channel=True,
-              num_threads=None):
+              num_threads=None, method="auto"):
         """Filter an image with every kernel of the bank ('same' output size).
 
         Parameters
@@ -481,6 +481,9 @@ class FilterBank:
             mean (see :meth:`weights`).
         num_threads : int, optional
             Threads for the engine; None uses :func:`imgconv.get_num_threads`.
+        method : {'auto', 'direct', 'fft'}, default 'auto'
+            Algorithm (``scipy.signal.convolve``'s convention); 'auto' lets the
+            engine's planner choose, see :func:`imgconv.choose_method`.
 
         Returns
         -------
@@ -545,6 +548,7 @@ class FilterBank:
         cval = float(cval)
         per_channel = _as_bool(per_channel, "per_channel")
         threads = effective_num_threads(num_threads)
+        _engine.check_method(method)
 
         dtype = _engine.compute_dtype(img)
         n_filters = len(self)
@@ -564,7 +568,8 @@ class FilterBank:
                 raise ValueError(f"`kernels` must be finite in the compute dtype {dtype} (magnitudes up to "
                                  f"{np.finfo(dtype).max:.4g}); got a tap of magnitude {largest:.4g}")
             y = _engine.correlate(x, weight, pads=_same_pads(self.kernel_size, rate), mode=engine_mode,
-                                  cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale)
+                                  cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale,
+                                  method=method)
             out[:, idx] = y.reshape(out_c, len(idx), h, w)
         if channel_axis is None or not per_channel:
             return np.ascontiguousarray(out[0].transpose(1, 2, 0))

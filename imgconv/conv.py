@@ -65,7 +65,7 @@ def _check_out(out, shape, dtype, inputs):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", *, out=None, num_threads=None):
+           padding_mode="zeros", *, out=None, num_threads=None, method="auto"):
     """2-D cross-correlation with exactly the semantics of ``torch.nn.Conv2d``.
 
     Parameters
@@ -93,6 +93,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         overlap the inputs.
     num_threads : int, optional
         Threads for this call (default: :func:`imgconv.get_num_threads`).
+    method : {'auto', 'direct', 'fft'}, default 'auto'
+        Algorithm (``scipy.signal.convolve``'s convention); 'auto' lets the
+        engine's planner choose, see :func:`imgconv.choose_method`.
 
     Returns
     -------
@@ -125,6 +128,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     >>> imgconv.conv2d(x, w, dilation=2)[0, 0, 0, :3]     # x0 + 10 x2 + 100 x4, ...
     array([420., 531., 642.])
     """
+    _engine.check_method(method)
     call = _Checked(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
     if call.n == 0:
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
@@ -132,7 +136,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         result = _engine.correlate(
             call.x, call.weight, call.bias, pads=call.pads, mode=call.engine_mode, cval=0.0,
             stride=call.stride, dilation=call.dilation, groups=call.groups, out=call.out4,
-            num_threads=num_threads)
+            num_threads=num_threads, method=method)
     return call.finish(result)
 
 
@@ -368,10 +372,10 @@ class Conv2d:
         # A copy: later changes to the caller's array do not leak into the layer.
         return np.array(array, dtype=self.dtype, order="C", copy=True)
 
-    def __call__(self, input, *, out=None, num_threads=None):
-        """Apply the layer: see :func:`conv2d` for shapes and errors."""
+    def __call__(self, input, *, out=None, num_threads=None, method="auto"):
+        """Apply the layer: see :func:`conv2d` for shapes, errors and `method`."""
         return conv2d(input, self._weight, self._bias, self.stride, self.padding, self.dilation,
-                      self.groups, self.padding_mode, out=out, num_threads=num_threads)
+                      self.groups, self.padding_mode, out=out, num_threads=num_threads, method=method)
 
     forward = __call__
 

@@ -280,7 +280,8 @@ def _scipy_pads(shape, dilation, origin=(0, 0)):
     return tuple(pads)
 
 
-def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None):
+def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None,
+                     method="auto"):
     """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
 
     The result is that of the batch ``x * scale`` (the engine's `scale`: how
@@ -291,7 +292,8 @@ def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 
     stack = np.asarray(stack)
     weight = np.ascontiguousarray(stack[:, None], dtype=_engine.compute_dtype(x))
     return _engine.correlate(x, weight, pads=_scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
-                             cval=cval, dilation=dilation, out=out, num_threads=num_threads, scale=scale)
+                             cval=cval, dilation=dilation, out=out, num_threads=num_threads, scale=scale,
+                             method=method)
 
 
 def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0, out=None):
@@ -381,7 +383,8 @@ def _finish_output(result, output):
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis, num_threads,
-                           convolution):
+                           convolution, method="auto"):
+    _engine.check_method(method)
     layout = _Layout(input, channel_axis)
     weights = _check_weights(weights)
     engine_mode = _check_mode(mode)
@@ -404,12 +407,12 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation,
         origin = tuple(-o - (1 - extent % 2) for o, extent in zip(origin, extents))
     direct = layout.engine_out(output)
     y = _correlate_stack(layout.pixels, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
-                         num_threads=threads, origin=origin, scale=layout.scale, out=direct)
+                         num_threads=threads, origin=origin, scale=layout.scale, out=direct, method=method)
     return output if direct is not None else _finish_output(layout.restore(y[:, 0]), output)
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, dilation=1,
-              channel_axis=None, num_threads=None):
+              channel_axis=None, num_threads=None, method="auto"):
     """Multidimensional correlation of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters
@@ -436,6 +439,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
         None: `input` is 2-D.
     num_threads : int, optional, keyword-only
         Engine threads; None uses :func:`imgconv.get_num_threads`.
+    method : {'auto', 'direct', 'fft'}, default 'auto', keyword-only
+        Algorithm (``scipy.signal.convolve``'s convention); 'auto' lets the
+        engine's planner choose, see :func:`imgconv.choose_method`.
 
     Returns
     -------
@@ -483,11 +489,11 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     array([1., 0., 0., 0., 1.])
     """
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis,
-                                  num_threads, convolution=False)
+                                  num_threads, convolution=False, method=method)
 
 
 def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, dilation=1,
-             channel_axis=None, num_threads=None):
+             channel_axis=None, num_threads=None, method="auto"):
     """Multidimensional convolution of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters
@@ -495,7 +501,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     input : ndarray, shape (H, W), or 3-D with a channel axis
     weights : array_like, shape (kh, kw)
         Convolution kernel (flipped before it is applied).
-    output, mode, cval, origin, dilation, channel_axis, num_threads
+    output, mode, cval, origin, dilation, channel_axis, num_threads, method
         As for :func:`correlate`.
 
     Returns
@@ -530,7 +536,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
            [6., 6., 7.]])
     """
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis,
-                                  num_threads, convolution=True)
+                                  num_threads, convolution=True, method=method)
 
 
 # --------------------------------------------------------------------------------------
