@@ -380,7 +380,8 @@ def _cmd_batch(args):
 
 def _cmd_filter(args):
     from ._output import Destination, UnsafePathError, shown
-    from .batch import _normalise_extension, _policy_for, render_contact_sheet
+    from .batch import _normalise_extension, _policy_for
+    from .contact_sheet import draw_sheet, sheet_row
     from .io import encoder, imread
 
     pipeline = _pipeline_from_args(args)
@@ -415,7 +416,7 @@ def _cmd_filter(args):
     if args.preview:
         try:
             names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
-            pixels = render_contact_sheet([(args.input, args.output)], names=names)
+            pixels = draw_sheet([sheet_row(os.path.basename(args.input), image, result, names=names)])
             destination.write(args.preview, encoder(args.preview, pixels), what="--preview")
             if not args.quiet:
                 print(f"preview: {shown(args.preview)}")

@@ -492,18 +492,36 @@ def test_bad_arguments(src, tmp_path):
 # contact sheet
 # --------------------------------------------------------------------------------------
 
-def test_contact_sheet_plain_and_matplotlib(src, tmp_path, monkeypatch):
+def test_contact_sheet_layout_and_tiles(src, tmp_path):
     report = process(src, tmp_path / "out", progress=False)
     names = Pipeline.default().channel_names()
-    with monkeypatch.context() as patch:
-        patch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
-        plain = batch.contact_sheet(report.outputs, tmp_path / "plain.png", names=names, tile=32)
-    sheet = imread(plain)
-    # 4 images x 3 rows of 6 responses, tiles of 32 + 4 px gaps; input in the first column
-    assert sheet.shape == (4 * 3 * 36 + 4, 7 * 36 + 4, 3) and sheet.dtype == np.uint8
-    pytest.importorskip("matplotlib")
-    labelled = imread(batch.contact_sheet(report.outputs[:2], tmp_path / "mpl.png", names=names))
-    assert labelled.ndim == 3 and labelled.shape[2] == 3 and labelled.std() > 0
+    sheet = imread(batch.contact_sheet(report.outputs, tmp_path / "sheet.png", names=names, tile=32))
+    # 4 images x 3 lines of 6 responses; cells of 32 px tiles + 12 px labels + 4 px gaps
+    assert sheet.shape == (4 * 3 * 48 + 4, 7 * 36 + 4, 3) and sheet.dtype == np.uint8
+    # The tile of the first response: the 20x24 result itself (it fits in 32 px), its 0.5 and 99.5
+    # percentiles to black and white.
+    first = imread(report.outputs[0][1])[:, :, 0]
+    low, high = np.percentile(first.astype(np.float32), [0.5, 99.5])
+    expected = np.rint(np.clip((first - low) / (high - low), 0, 1) * 255).astype(np.uint8)
+    x, y = 4 + 36, 4 + 12  # second column, below the label
+    np.testing.assert_array_equal(sheet[y:y + 20, x:x + 24, 0], expected)
+
+
+def test_batch_preview_is_drawn_from_memory(src, tmp_path, monkeypatch):
+    import imgconv.io as io_module
+
+    calls = []
+    original = io_module.imread
+
+    def counting(path, **kwargs):
+        calls.append(os.path.basename(path))
+        return original(path, **kwargs)
+    monkeypatch.setattr(io_module, "imread", counting)
+    report = process(src, tmp_path / "out", preview=True, progress=False)
+    assert sorted(calls) == sorted(os.listdir(src))  # each input read once, no output read back
+    monkeypatch.setattr(io_module, "imread", original)
+    from_disk = batch.render_contact_sheet(report.outputs, names=Pipeline.default().channel_names())
+    np.testing.assert_array_equal(imread(report.preview), from_disk)
 
 
 def test_tasks_finishing_together_are_reported_in_submission_order():

@@ -93,6 +93,7 @@ files themselves, so they must see the same file system.
 """
 
 import contextlib
+import dataclasses
 import datetime
 import os
 import time
@@ -100,7 +101,7 @@ import time
 import numpy as np
 
 from .._output import DestinationError, UnsafePathError, shown
-from ..contact_sheet import contact_sheet, render_contact_sheet
+from ..contact_sheet import MAX_IMAGES, contact_sheet, draw_sheet, render_contact_sheet, sheet_row
 from ..pipeline import Pipeline
 from ._backends import (
     _check_picklable,
@@ -286,18 +287,21 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     with _locked(destination):
         destination.clean_temporaries()
         manifest = _Manifest(destination, manifest_path)
+        sheet_rows = {}  # input -> contact-sheet row, made by the workers from the arrays in memory
+        if preview is not None:
+            work.tasks[:MAX_IMAGES] = [dataclasses.replace(t, preview=True) for t in work.tasks[:MAX_IMAGES]]
         try:
             _run(work, pipeline, report, manifest, fingerprint, run_id, resume=resume, overwrite=overwrite,
                  on_error=on_error, out_ext=out_ext, dtype_policy=dtype_policy, progress=progress,
-                 backend=backend, workers=workers, budget=budget, client=client)
+                 backend=backend, workers=workers, budget=budget, client=client, sheet_rows=sheet_rows)
         finally:
             manifest.close()
-            report.seconds = time.perf_counter() - start
         if preview is not None and report.outputs:
             try:
-                report.preview = _write_preview(report.outputs, preview, pipeline, destination)
+                report.preview = _write_preview(report.outputs, preview, pipeline, destination, sheet_rows)
             except Exception as exc:  # a preview is a convenience: never fail the run for it
                 report.warnings.append(f"could not write the preview {shown(preview)}: {_error_text(exc)}")
+        report.seconds = time.perf_counter() - start
     return report
 
 
@@ -328,22 +332,32 @@ def _check_preview(preview, work):
     return path
 
 
-def _write_preview(pairs, path, pipeline, destination):
+def _write_preview(pairs, path, pipeline, destination, sheet_rows):
+    """The contact sheet of the first outputs: rows from memory, read back only for skipped inputs."""
     from ..io import encoder, imread
 
-    first = imread(pairs[0][0])
-    names = pipeline.channel_names(1 if first.ndim == 2 else first.shape[2])
-    pixels = render_contact_sheet(pairs, names=names)
+    rows = []
+    for source, output in pairs[:MAX_IMAGES]:
+        row = sheet_rows.get(source)
+        if row is None:  # skipped (up to date): its result is on disk only
+            image = imread(source)
+            names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
+            row = sheet_row(os.path.basename(source), image, imread(output), names=names)
+        rows.append(row)
+    pixels = draw_sheet(rows)
     return destination.write(path, encoder(path, pixels), what="preview", inside=False)
 
 
 def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overwrite, on_error, out_ext,
-         dtype_policy, progress, backend, workers, budget, client):
+         dtype_policy, progress, backend, workers, budget, client, sheet_rows):
     """Process the planned tasks, recording each in the manifest and the report."""
     outputs = {}  # input -> output, for report.outputs in input order
     stats = {task.input: _input_stat(task.input) for task in work.tasks}
 
     def finish(task_input, record):
+        row = record.pop("sheet_row", None)
+        if row is not None:
+            sheet_rows[task_input] = row
         size, mtime = stats.get(task_input, (None, None))
         record.update(fingerprint=fingerprint, dtype_policy=dtype_policy, input_size=size,
                       input_mtime_ns=mtime, run=run_id)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .._output import Destination, shown
+from ..contact_sheet import sheet_row
 
 #: Accepted values of ``process(..., backend=...)``.
 BACKENDS = ("dask", "processes", "threads")
@@ -46,6 +47,10 @@ class BatchTask:
     root : str or None
         The destination folder: the output is written under its rules
         (:class:`imgconv._output.Destination`).  None: `output`'s folder.
+    preview : bool
+        Also return a contact-sheet row of the input and its result
+        (``record["sheet_row"]``, :func:`imgconv.contact_sheet.sheet_row`),
+        made from the arrays in memory so the sheet never re-reads files.
     """
 
     input: str
@@ -53,6 +58,7 @@ class BatchTask:
     relative: str
     fallback: str = None
     root: str = None
+    preview: bool = False
 
 
 @dataclasses.dataclass
@@ -253,6 +259,9 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         destination = Destination(task.root if task.root is not None else os.path.dirname(output))
         destination.write(output, encoder(output, result, dtype_policy=policy))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype))
+        if task.preview:
+            names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
+            record["sheet_row"] = sheet_row(os.path.basename(task.input), image, result, names=names)
     except Exception as exc:
         if raise_errors:
             raise
