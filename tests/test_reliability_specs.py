@@ -203,7 +203,7 @@ def test_spec_directory_and_oversized_file(tmp_path, monkeypatch):
     with pytest.raises(IsADirectoryError, match=r"`spec` must be a JSON or YAML file, not a directory"):
         Pipeline.from_spec(tmp_path)
     path = _write(tmp_path, "big.json", '{"steps": ["abs", "abs", "abs"]}')
-    monkeypatch.setattr(pipeline, "MAX_SPEC_BYTES", 16)  # the bound is read as the file is read
+    monkeypatch.setattr(pipeline._spec, "MAX_SPEC_BYTES", 16)  # the bound is read as the file is read
     with pytest.raises(ValueError, match=r"^spec '.*big\.json' is larger than 16 bytes"):
         Pipeline.from_spec(path)
 
