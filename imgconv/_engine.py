@@ -27,6 +27,10 @@ import collections
 import numpy as np
 
 from . import _dispatch, _fft
+from ._shared.convert import INTEGER_PIXELS, compute_dtype
+from ._shared.geometry import output_size
+from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
+from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
 from ._threads import effective_num_threads, team_starting
 
 __all__ = ["ENGINE_MODES", "METHODS", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "Plan", "check_method",
@@ -35,15 +39,12 @@ __all__ = ["ENGINE_MODES", "METHODS", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_M
 #: Values of the ``method`` argument (``scipy.signal.convolve``'s convention).
 METHODS = ("auto", "direct", "fft")
 
-ENGINE_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+# ENGINE_MODES, the mode tables and output_size live in imgconv._shared (re-exported here).
 # Depthwise kernels at least this size in both axes are checked for rank 1 and then
 # run as two 1-D passes.
 _SEPARABLE_MIN_SIZE = 5
-# 8/16-bit images the kernels read directly (float32 weights and output).
-INTEGER_PIXELS = (np.dtype(np.uint8), np.dtype(np.uint16))
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
-_MODE_CODES = {mode: code for code, mode in enumerate(ENGINE_MODES)}  # order shared with _conv_kernel.pxi
 # Planner rates, fitted to alternating runs on the benchmark machine (2 shared cores,
 # AVX-512; benchmarks/bench_methods.py): ns per multiply-add per thread of the direct
 # kernels for float32 -- banks (8 output channels share each input load), single
@@ -57,21 +58,6 @@ _DIRECT_CALL_NS = 15e3
 # Below this many taps per output (per filter and input channel) an FFT never pays:
 # its transforms cost tens of ns per pixel, the direct loop a fraction of a ns per tap.
 _FFT_MIN_TAPS = 64
-
-
-def compute_dtype(x):
-    """Output dtype for pixels `x`: float32 for uint8/uint16 (either byte order), else x's own."""
-    return np.dtype(np.float32) if x.dtype.newbyteorder("=") in INTEGER_PIXELS else x.dtype
-TORCH_TO_ENGINE_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-SCIPY_TO_ENGINE_MODE = {
-    "constant": "constant", "grid-constant": "constant", "reflect": "symmetric", "mirror": "reflect",
-    "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap", "grid-mirror": "symmetric",
-}
-
-
-def output_size(length, kernel, stride, dilation, pad_before, pad_after):
-    """Output length along one axis: ``floor((L + pads - d*(k-1) - 1) / s) + 1``."""
-    return (length + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
@@ -205,7 +191,10 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     depthwise (``groups = C``): ``kh + kw`` multiply-adds per pixel instead of
     ``kh * kw``.  Equal to ``correlate(x, w, groups=C)`` with
     ``w[c, 0] = outer(column[c], row[c])`` for every border mode, because the
-    modes extend each axis independently.
+    modes extend each axis independently (a constant border: the row pass pads
+    with ``cval * sum(column)``).  Not scipy's separable filters, whose row pass
+    pads with ``cval`` again: that convention is
+    :func:`imgconv._shared.passes.correlate_1d_passes`.
 
     Parameters
     ----------

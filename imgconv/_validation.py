@@ -3,6 +3,10 @@
 Unlike PyTorch's ``_ntuple`` these check length, type and sign, and every message
 names the parameter and repeats the value received.
 
+The one home of the parameter checkers (``as_int``, ``as_pair``, ``as_real``,
+``check_positive_real``, ``as_origin``, ``as_cval``, ``as_bool``, ...): the Python
+API and the spec reader both import them from here.
+
 Also the one home of the kernel-size rules (:data:`MAX_KERNEL_SIZE`, the
 Gaussian radius, the Gabor half-size), so that :mod:`imgconv.kernels`,
 :mod:`imgconv.banks` and :mod:`imgconv.pipeline` refuse the same kernels with
@@ -14,28 +18,42 @@ import numbers
 
 import numpy as np
 
-from ._engine import INTEGER_PIXELS
-
 __all__ = [
     "MAX_KERNEL_SIZE",
     "as_array",
-    "as_engine_image",
-    "as_float_image",
+    "as_bool",
+    "as_cval",
     "as_int",
+    "as_origin",
     "as_padding",
     "as_pair",
+    "as_real",
+    "as_real_pair",
     "check_dilation",
     "check_float_dtypes",
     "check_kernel_size",
+    "check_positive_real",
+    "check_sigma_pair",
     "describe_params",
     "gabor_half_size",
     "gabor_sigmas",
-    "gaussian_radius",
     "is_int",
     "is_real",
     "show",
     "to_float",
 ]
+
+# Moved to imgconv._shared (their one home), still importable from here.
+_MOVED = {"as_float_image": "convert", "as_engine_image": "convert", "gaussian_radius": "geometry"}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"._shared.{_MOVED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Largest kernel, in pixels along one axis, that imgconv builds from parameters:
 #: a kernel made from a `sigma`, a `frequency` or a `support`, and any kernel
@@ -110,48 +128,6 @@ def as_array(value, name):
         return np.asarray(value)
     except Exception as exc:  # ragged nested lists and the like
         raise TypeError(f"`{name}` must be an array; got {type(value).__name__} ({exc})") from None
-
-
-def as_float_image(image, preserve_range=False, name="image"):
-    """Convert an image to its compute dtype the way scikit-image converts images.
-
-    float64 (and wider) stays float64; float32/float16 compute in float32; bool
-    and integers of at most 16 bits become float32, wider integers float64,
-    scaled to [0, 1] (unsigned) or [-1, 1] (signed) exactly like
-    ``skimage.util.img_as_float32`` / ``img_as_float64`` unless `preserve_range`.
-    """
-    image = as_array(image, name)
-    kind = image.dtype.kind
-    if kind == "f":
-        return image.astype(np.float32 if image.dtype.itemsize <= 4 else np.float64, copy=False)
-    if kind == "b":
-        return image.astype(np.float32)
-    if kind in "ui":
-        compute = np.float32 if image.dtype.itemsize <= 2 else np.float64
-        if preserve_range:
-            return image.astype(compute)
-        out = np.multiply(image, 1.0 / np.iinfo(image.dtype).max, dtype=compute)
-        if kind == "i":
-            np.maximum(out, -1.0, out=out)
-        return out
-    raise TypeError(f"`{name}` must be a real-valued array (bool, integer or float); got dtype {image.dtype}")
-
-
-def as_engine_image(image, preserve_range=False, name="image"):
-    """An image as the engine reads it, and the factor that converts its values like :func:`as_float_image`.
-
-    Returns ``(pixels, scale)``.  uint8 and uint16 images come back as stored:
-    the engine reads them directly into float32 arithmetic, so the image is
-    never copied to float, and their scaling to [0, 1] (``1 / iinfo.max``; 1
-    with `preserve_range`) is left to the engine (its ``scale`` argument folds
-    it into the weights).  Any other image is converted by
-    :func:`as_float_image`, with scale 1.  ``pixels * scale`` computed in the
-    compute dtype equals ``as_float_image(image, preserve_range)``.
-    """
-    image = as_array(image, name)
-    if image.dtype.newbyteorder("=") not in INTEGER_PIXELS:
-        return as_float_image(image, preserve_range, name), 1.0
-    return image, 1.0 if preserve_range else 1.0 / np.iinfo(image.dtype).max
 
 
 def as_int(value, name, *, minimum=None, maximum=None):
@@ -255,16 +231,110 @@ def check_float_dtypes(**arrays):
     return dtype
 
 
+def as_bool(value, name):
+    """`value` as a bool; a TypeError naming `name` for anything but a Python or NumPy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool; got {show(value)} of type {type(value).__name__}")
+    return bool(value)
+
+
+def as_cval(cval):
+    """A border value `cval` as a float (any real number, inf and NaN included)."""
+    if not is_real(cval):
+        raise TypeError(f"`cval` must be a real number; got {show(cval)} of type {type(cval).__name__}")
+    return float(cval)
+
+
+def as_origin(origin):
+    """scipy's `origin`: an int or one int per spatial axis, as a pair (its range is checked with the kernel)."""
+    if is_int(origin):
+        return (int(origin), int(origin))
+    if isinstance(origin, (tuple, list, np.ndarray)):
+        items = list(np.asarray(origin).ravel().tolist()) if isinstance(origin, np.ndarray) else list(origin)
+        if len(items) not in (1, 2):
+            raise ValueError(f"`origin` must be an int or one int per spatial axis (2); got {show(origin)} "
+                             f"(length {len(items)})")
+        if not all(is_int(v) for v in items):
+            raise TypeError(f"`origin` must be an int or a pair of ints; got {show(origin)}")
+        return (int(items[0]), int(items[-1]))
+    raise TypeError(f"`origin` must be an int or a pair of ints; got {show(origin)} of type {type(origin).__name__}")
+
+
+def check_positive_real(value, name):
+    """A positive, finite real number as a float (the image filters' wording: "a positive real number")."""
+    if not is_real(value):
+        raise TypeError(f"`{name}` must be a positive real number; got {show(value)} of type "
+                        f"{type(value).__name__}")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"`{name}` must be positive and finite; got {show(value)}")
+    return value
+
+
+def check_sigma_pair(sigma, name):
+    """A positive scalar or a sequence of one or two positive reals (rows, columns), as a float pair."""
+    if is_real(sigma):
+        v = check_positive_real(sigma, name)
+        return (v, v)
+    if isinstance(sigma, (tuple, list, np.ndarray)):
+        items = list(np.asarray(sigma).ravel().tolist()) if isinstance(sigma, np.ndarray) else list(sigma)
+        if len(items) not in (1, 2):
+            raise ValueError(f"`{name}` must be a positive number or one per spatial axis (2); got "
+                             f"{show(sigma)} (length {len(items)})")
+        if not all(is_real(v) for v in items):
+            raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)}")
+        if not all(math.isfinite(float(v)) and float(v) > 0 for v in items):
+            raise ValueError(f"`{name}` must be positive and finite; got {show(sigma)}")
+        return (float(items[0]), float(items[-1]))
+    raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)} "
+                    f"of type {type(sigma).__name__}")
+
+
+def as_real(value, name, *, rule="positive"):
+    """Return `value` as a finite float obeying `rule` ('positive', 'non-negative' or 'finite').
+
+    The kernel builders' checker: 0-d arrays are unwrapped and ints beyond the
+    float range become +-inf (refused as not finite) instead of an OverflowError.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not is_real(value):
+        raise TypeError(f"`{name}` must be a real number; got {show(value)} of type {type(value).__name__}")
+    number = to_float(value)
+    ok = math.isfinite(number) and (
+        rule == "finite" or (rule == "positive" and number > 0) or (rule == "non-negative" and number >= 0))
+    if not ok:
+        rule = "finite" if rule == "finite" else f"{rule} and finite"
+        raise ValueError(f"`{name}` must be {rule}; got {show(number if math.isfinite(number) else value)}")
+    return number
+
+
+def as_real_pair(value, name, *, rule="positive"):
+    """Normalise a real scalar or a sequence of 1 or 2 reals to a float pair ``(y, x)`` (rules of :func:`as_real`)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if is_real(value):
+        v = as_real(value, name, rule=rule)
+        return (v, v)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
+        if len(items) not in (1, 2) or not all(is_real(v) for v in items):
+            raise TypeError(
+                f"`{name}` must be a real number or a pair of real numbers (y, x); got {show(value)}")
+        pair = tuple(to_float(v) for v in (items[0], items[-1]))
+        if not all(math.isfinite(v) and (rule == "finite" or (rule == "positive" and v > 0)
+                                         or (rule == "non-negative" and v >= 0)) for v in pair):
+            raise ValueError(f"`{name}` must be {rule} and finite; got {show(value)}")
+        return pair
+    raise TypeError(
+        f"`{name}` must be a real number or a pair of real numbers (y, x); got {show(value)} "
+        f"of type {type(value).__name__}")
+
+
 # --------------------------------------------------------------------------------------
 # kernel sizes: computed in floats (an absurd sigma gives inf, not an OverflowError) and
 # checked against MAX_KERNEL_SIZE before any array is allocated
 # --------------------------------------------------------------------------------------
-
-def gaussian_radius(sigma, truncate):
-    """``int(truncate * sigma + 0.5)``, scipy.ndimage's radius; inf (not an OverflowError) for an infinite product."""
-    radius = truncate * sigma + 0.5
-    return int(radius) if math.isfinite(radius) else radius
-
 
 def _sigma_prefactor(bandwidth):
     # skimage.filters._gabor._sigma_prefactor, without its OverflowError (2.0 ** b for b > 1023) and

@@ -23,7 +23,7 @@ validates, converts, chooses pads and combines responses.
 Notes
 -----
 *Border modes* use the scipy / scikit-image names and map to the engine through
-:data:`imgconv._engine.SCIPY_TO_ENGINE_MODE`:
+:data:`imgconv._shared.modes.SCIPY_TO_ENGINE_MODE`:
 
 =================================  ==========================================
 mode                               extension of ``a b c d``
@@ -58,19 +58,20 @@ goes into the kernel weights, which agrees with filtering the converted image
 to float32 rounding.
 """
 
-import math
-
 import numpy as np
 
 from . import _engine
 from . import kernels as _kernels
+from ._shared.blocks import blockwise
+from ._shared.convert import compute_dtype
+from ._shared.geometry import check_origin_fits, extent, gaussian_radius, scipy_pads
+from ._shared.layout import ChannelLayout
+from ._shared.modes import SCIPY_MODES, check_scipy_mode
+from ._shared.passes import correlate_1d_passes
 from ._threads import effective_num_threads
 from ._validation import as_array as _as_array
-from ._validation import as_engine_image as _as_engine_image
-from ._validation import as_pair
-from ._validation import check_kernel_size, gaussian_radius
+from ._validation import as_cval, as_origin, as_pair, check_kernel_size, check_positive_real, check_sigma_pair
 from ._validation import is_int as _is_int
-from ._validation import is_real as _is_real
 from ._validation import show as _show
 
 __all__ = [
@@ -93,143 +94,14 @@ __all__ = [
     "sobel_v",
 ]
 
-#: Border modes accepted by every function (scipy.ndimage names, sorted).
-MODES = tuple(sorted(_engine.SCIPY_TO_ENGINE_MODE))
+#: Border modes accepted by every function (scipy.ndimage names, sorted;
+#: :data:`imgconv._shared.modes.SCIPY_MODES`).
+MODES = SCIPY_MODES
 
 
 # --------------------------------------------------------------------------------------
-# validation and conversion (private; also used by imgconv.wavelet)
+# validation (the shared checkers live in imgconv._validation and imgconv._shared)
 # --------------------------------------------------------------------------------------
-
-def _check_channel_axis(channel_axis, ndim, shape):
-    """Validate `channel_axis` for an image of `ndim` dims; return it as a non-negative int or None."""
-    if channel_axis is None:
-        if ndim != 2:
-            raise ValueError(
-                f"`image` must be 2-D when `channel_axis` is None (every axis is spatial); got a {ndim}-D "
-                f"array of shape {shape}. Pass channel_axis for a multichannel image, e.g. channel_axis=-1")
-        return None
-    if not _is_int(channel_axis):
-        raise TypeError(f"`channel_axis` must be an int or None; got {_show(channel_axis)} of type "
-                        f"{type(channel_axis).__name__}")
-    if ndim != 3:
-        raise ValueError(
-            f"`image` must be 3-D (two spatial axes and a channel axis) when `channel_axis` is given; "
-            f"got a {ndim}-D array of shape {shape}")
-    channel_axis = int(channel_axis)
-    if not -ndim <= channel_axis < ndim:
-        raise ValueError(f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {channel_axis}")
-    return channel_axis % ndim
-
-
-class _Layout:
-    """An image as an engine batch ``(C, 1, H, W)`` and the way back to the image layout.
-
-    ``pixels`` is the batch as the engine reads it (uint8/uint16 as stored) and
-    ``scale`` the factor that converts its values (see
-    :func:`imgconv._validation.as_engine_image`): pass both to
-    :func:`_correlate_stack` / :func:`_correlate_separable`.  ``x`` is the
-    converted float batch, made on first use, for code that needs the values.
-    """
-
-    def __init__(self, image, channel_axis, preserve_range=False):
-        img, self.scale = _as_engine_image(image, preserve_range)
-        self.channel_axis = _check_channel_axis(channel_axis, img.ndim, img.shape)
-        self.shape = img.shape
-        self.dtype = _engine.compute_dtype(img)
-        if self.channel_axis is None:
-            self.pixels = img[None, None]
-        else:
-            self.pixels = np.moveaxis(img, self.channel_axis, 0)[:, None]
-        c, _, h, w = self.pixels.shape
-        if h == 0 or w == 0 or c == 0:
-            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
-        self.spatial_shape = (h, w)
-        self._x = None
-
-    @property
-    def x(self):
-        """The float batch, equal to ``as_float_image(image)`` in the engine layout."""
-        if self._x is None:
-            self._x = (self.pixels if self.pixels.dtype == self.dtype
-                       else np.multiply(self.pixels, self.scale, dtype=self.dtype))
-        return self._x
-
-    def spatial_axis(self, axis, name="axis"):
-        """Map an image axis (negative allowed) to 0 (rows) or 1 (columns)."""
-        if not _is_int(axis):
-            raise TypeError(f"`{name}` must be an int or a sequence of ints; got {_show(axis)}")
-        ndim = len(self.shape)
-        a = int(axis)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
-        a %= ndim
-        if a == self.channel_axis:
-            raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
-        return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
-
-    def engine_out(self, out):
-        """`out` as a ``(C, 1, H, W)`` array for the engine to fill, or None when it must be copied into.
-
-        Only for an `out` in the compute dtype whose memory is already the engine's
-        layout (C-contiguous, no channel axis or channels first) and that does not
-        overlap the image, which the engine reads while it writes.
-        """
-        if (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == self.dtype
-                and out.flags.c_contiguous and out.flags.writeable and self.channel_axis in (None, 0)
-                and not np.may_share_memory(out, self.pixels)):
-            return out.reshape(self.pixels.shape)
-        return None
-
-    def restore(self, y):
-        """``(C, H, W)`` engine result -> the image layout (C-contiguous)."""
-        if self.channel_axis is None:
-            return y[0]
-        return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))
-
-
-def _check_mode(mode):
-    if not isinstance(mode, str):
-        raise TypeError(f"`mode` must be one of {list(MODES)}; got {_show(mode)} of type {type(mode).__name__}")
-    if mode not in _engine.SCIPY_TO_ENGINE_MODE:
-        raise ValueError(f"`mode` must be one of {list(MODES)}; got {mode!r}")
-    return _engine.SCIPY_TO_ENGINE_MODE[mode]
-
-
-def _check_cval(cval):
-    if not _is_real(cval):
-        raise TypeError(f"`cval` must be a real number; got {_show(cval)} of type {type(cval).__name__}")
-    return float(cval)
-
-
-def _check_positive_real(value, name):
-    if not _is_real(value):
-        raise TypeError(f"`{name}` must be a positive real number; got {_show(value)} of type "
-                        f"{type(value).__name__}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be positive and finite; got {_show(value)}")
-    return value
-
-
-def _check_sigma_pair(sigma, name):
-    """A positive scalar or a sequence of one or two positive reals (rows, columns)."""
-    if _is_real(sigma):
-        v = _check_positive_real(sigma, name)
-        return (v, v)
-    if isinstance(sigma, (tuple, list, np.ndarray)):
-        items = list(np.asarray(sigma).ravel().tolist()) if isinstance(sigma, np.ndarray) else list(sigma)
-        if len(items) not in (1, 2):
-            raise ValueError(f"`{name}` must be a positive number or one per spatial axis (2); got "
-                             f"{_show(sigma)} (length {len(items)})")
-        if not all(_is_real(v) for v in items):
-            raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {_show(sigma)}")
-        if not all(math.isfinite(float(v)) and float(v) > 0 for v in items):
-            raise ValueError(f"`{name}` must be positive and finite; got {_show(sigma)}")
-        return (float(items[0]), float(items[-1]))
-    raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {_show(sigma)} "
-                    f"of type {type(sigma).__name__}")
-
 
 def _check_mask(mask, spatial_shape):
     if mask is None:
@@ -256,7 +128,7 @@ def _apply_mask(result, mask, dilation, num_threads):
     if mask is None:
         return result
     holes = np.logical_not(mask).astype(np.float32)[None, None]
-    counts = _engine.correlate(holes, np.ones((1, 1, 3, 3), np.float32), pads=_scipy_pads((3, 3), dilation),
+    counts = _engine.correlate(holes, np.ones((1, 1, 3, 3), np.float32), pads=scipy_pads((3, 3), dilation),
                                mode="constant", cval=1.0, dilation=dilation, num_threads=num_threads)
     result *= counts[0, 0] == 0
     return result
@@ -266,58 +138,22 @@ def _apply_mask(result, mask, dilation, num_threads):
 # engine calls
 # --------------------------------------------------------------------------------------
 
-def _scipy_pads(shape, dilation, origin=(0, 0)):
-    """(top, bottom, left, right) that put scipy's anchor ``K // 2 + origin`` on the output pixel.
-
-    ``K = d (k - 1) + 1`` is the extent of the zero-inserted kernel, so the
-    dilated result equals scipy.ndimage with the zero-inserted kernel.
-    """
-    pads = []
-    for k, d, o in zip(shape, dilation, origin):
-        extent = d * (k - 1) + 1
-        before = extent // 2 + o
-        pads += [before, extent - 1 - before]
-    return tuple(pads)
-
-
 def _correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None,
                      method="auto"):
     """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
 
     The result is that of the batch ``x * scale`` (the engine's `scale`: how
-    uint8/uint16 pixels are read as stored, ``_Layout.pixels`` /
-    ``_Layout.scale``).  `out`: an array for the engine to fill (see
-    ``_Layout.engine_out``).
+    uint8/uint16 pixels are read as stored, ``ChannelLayout.pixels`` /
+    ``ChannelLayout.scale``).  `out`: an array for the engine to fill (see
+    ``ChannelLayout.engine_out``).  Pads put scipy's anchor on the output
+    (:func:`imgconv._shared.geometry.scipy_pads`; even kernels reach one more
+    pixel up/left, unlike torch 'same' in :func:`apply_bank`).
     """
     stack = np.asarray(stack)
-    weight = np.ascontiguousarray(stack[:, None], dtype=_engine.compute_dtype(x))
-    return _engine.correlate(x, weight, pads=_scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
+    weight = np.ascontiguousarray(stack[:, None], dtype=compute_dtype(x))
+    return _engine.correlate(x, weight, pads=scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
                              cval=cval, dilation=dilation, out=out, num_threads=num_threads, scale=scale,
                              method=method)
-
-
-def _correlate_separable(x, column, row, *, mode, cval, dilation, num_threads, scale=1.0, out=None):
-    """Separable filtering of the ``(C, 1, H, W)`` batch with ``outer(column, row)``: ``(C, 1, H, W)``.
-
-    `column` and `row` are odd-length, centred 1-D kernels.  Two engine calls,
-    a column pass then a row pass, each extending its input with `mode` /
-    `cval` as scipy.ndimage's separable filters do.  `scale` as for
-    :func:`_correlate_stack` (the column pass takes it, so the float
-    intermediate is already in converted units).  Kernels of different lengths
-    take separate calls: zero-padding the shorter one would multiply pixels
-    beyond its reach by 0, which turns an inf into NaN.  `out`: an array for
-    the row pass to fill (see ``_Layout.engine_out``).
-    """
-    dh, dw = dilation
-    kh, kw = len(column), len(row)
-    rh, rw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
-    dtype = _engine.compute_dtype(x)
-    column = np.ascontiguousarray(np.asarray(column).reshape(1, 1, kh, 1), dtype=dtype)
-    tmp = _engine.correlate(x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval, dilation=(dh, 1),
-                            num_threads=num_threads, scale=scale)
-    row = np.ascontiguousarray(np.asarray(row).reshape(1, 1, 1, kw), dtype=dtype)
-    return _engine.correlate(tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw),
-                             out=out, num_threads=num_threads)
 
 
 def _gaussian_1d(sigma, truncate):
@@ -348,20 +184,6 @@ def _check_weights(weights):
     return weights.astype(np.float64)
 
 
-def _check_origin(origin):
-    if _is_int(origin):
-        return (int(origin), int(origin))
-    if isinstance(origin, (tuple, list, np.ndarray)):
-        items = list(np.asarray(origin).ravel().tolist()) if isinstance(origin, np.ndarray) else list(origin)
-        if len(items) not in (1, 2):
-            raise ValueError(f"`origin` must be an int or one int per spatial axis (2); got {_show(origin)} "
-                             f"(length {len(items)})")
-        if not all(_is_int(v) for v in items):
-            raise TypeError(f"`origin` must be an int or a pair of ints; got {_show(origin)}")
-        return (int(items[0]), int(items[-1]))
-    raise TypeError(f"`origin` must be an int or a pair of ints; got {_show(origin)} of type {type(origin).__name__}")
-
-
 def _finish_output(result, output):
     """scipy's `output` argument: None, a float dtype, or an array to fill (and return)."""
     if output is None:
@@ -385,11 +207,11 @@ def _finish_output(result, output):
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis, num_threads,
                            convolution, method="auto"):
     _engine.check_method(method)
-    layout = _Layout(input, channel_axis)
+    layout = ChannelLayout(input, channel_axis)
     weights = _check_weights(weights)
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
-    origin = _check_origin(origin)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
+    origin = as_origin(origin)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     shape = weights.shape
@@ -397,14 +219,9 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation,
         # scipy.ndimage.convolve: flip the kernel, negate the origin, and move the
         # anchor by one along axes whose (zero-inserted) extent is even.
         weights = weights[::-1, ::-1]
-    extents = tuple(d * (k - 1) + 1 for k, d in zip(shape, dilation))
-    for axis, (o, extent) in enumerate(zip(origin, extents)):
-        if not -(extent // 2) <= o <= (extent - 1) // 2:
-            raise ValueError(
-                f"`origin` must satisfy -(K // 2) <= origin <= (K - 1) // 2 along each axis, with K the "
-                f"(dilated) kernel extent; got origin={origin} and K={extent} along axis {axis}")
+    check_origin_fits(origin, shape, dilation)
     if convolution:
-        origin = tuple(-o - (1 - extent % 2) for o, extent in zip(origin, extents))
+        origin = tuple(-o - (1 - extent(k, d) % 2) for o, k, d in zip(origin, shape, dilation))
     direct = layout.engine_out(output)
     y = _correlate_stack(layout.pixels, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
                          num_threads=threads, origin=origin, scale=layout.scale, out=direct, method=method)
@@ -543,25 +360,6 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 # edge filters
 # --------------------------------------------------------------------------------------
 
-def _blockwise(n_rows, num_threads, work, *, min_rows=256):
-    """Run ``work(row_slice)`` over row blocks, in `num_threads` Python threads for large images.
-
-    Used for element-wise post-processing (NumPy releases the GIL); blocks of
-    32 rows keep the operands in cache between successive ufunc calls.
-    """
-    blocks = [slice(r, min(r + 32, n_rows)) for r in range(0, n_rows, 32)]
-    if num_threads <= 1 or n_rows < min_rows:
-        for block in blocks:
-            work(block)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    chunks = [blocks[i::num_threads] for i in range(num_threads)]
-    with ThreadPoolExecutor(max_workers=num_threads) as pool:
-        for future in [pool.submit(lambda c: [work(b) for b in c], chunk) for chunk in chunks]:
-            future.result()
-
-
 def _magnitude(responses, num_threads):
     """``sqrt(sum r**2) / sqrt(2)`` in place in ``responses[0]`` (all ``(C, H, W)`` arrays we own)."""
     acc = responses[0]
@@ -577,7 +375,7 @@ def _magnitude(responses, num_threads):
         np.sqrt(a, out=a)
         np.divide(a, root2, out=a)
 
-    _blockwise(acc.shape[1], num_threads, work)
+    blockwise(acc.shape[1], num_threads, work)
     return acc
 
 
@@ -589,7 +387,7 @@ _EDGE_KERNELS = {
 
 
 def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, num_threads, spatial_axes=None):
-    layout = _Layout(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis)
     if spatial_axes is not None:
         axes = spatial_axes
     elif axis is None:
@@ -604,8 +402,8 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
     else:
         raise TypeError(f"`axis` must be None, an int or a sequence of ints; got {_show(axis)} of type "
                         f"{type(axis).__name__}")
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     mask = _check_mask(mask, layout.spatial_shape)
@@ -1060,10 +858,10 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
            [-1.,  4., -1.],
            [ 0., -1.,  0.]])
     """
-    layout = _Layout(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis)
     kernel = _kernels.laplace(ksize)
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     mask = _check_mask(mask, layout.spatial_shape)
@@ -1077,7 +875,7 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
 # --------------------------------------------------------------------------------------
 
 def _check_truncate(truncate):
-    return _check_positive_real(truncate, "truncate")
+    return check_positive_real(truncate, "truncate")
 
 
 def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, truncate=4.0, channel_axis=None,
@@ -1141,11 +939,11 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
     """
     if not isinstance(preserve_range, (bool, np.bool_)):
         raise TypeError(f"`preserve_range` must be a bool; got {_show(preserve_range)}")
-    layout = _Layout(image, channel_axis, preserve_range=bool(preserve_range))
-    sy, sx = _check_sigma_pair(sigma, "sigma")
+    layout = ChannelLayout(image, channel_axis, preserve_range=bool(preserve_range))
+    sy, sx = check_sigma_pair(sigma, "sigma")
     truncate = _check_truncate(truncate)
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     if out is not None:
@@ -1156,7 +954,7 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
     direct = layout.engine_out(out)  # filled by the row pass itself: no result array, no copy
-    y = _correlate_separable(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
+    y = correlate_1d_passes(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
                              mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
                              scale=layout.scale, out=direct)
     if direct is not None:
@@ -1215,19 +1013,19 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
     >>> filters.difference_of_gaussians(dot, 1, 2)[3].round(3)
     array([-0.011, -0.003,  0.061,  0.119,  0.061, -0.003, -0.011])
     """
-    layout = _Layout(image, channel_axis)
-    low = _check_sigma_pair(low_sigma, "low_sigma")
-    high = tuple(1.6 * s for s in low) if high_sigma is None else _check_sigma_pair(high_sigma, "high_sigma")
+    layout = ChannelLayout(image, channel_axis)
+    low = check_sigma_pair(low_sigma, "low_sigma")
+    high = tuple(1.6 * s for s in low) if high_sigma is None else check_sigma_pair(high_sigma, "high_sigma")
     if any(h < lo for h, lo in zip(high, low)):
         raise ValueError(f"`high_sigma` must be equal to or larger than `low_sigma` on every axis; got "
                          f"low_sigma={_show(low_sigma)}, high_sigma={_show(high_sigma)}")
     truncate = _check_truncate(truncate)
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     low_pass, high_pass = (
-        _correlate_separable(layout.pixels, _gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate),
+        correlate_1d_passes(layout.pixels, _gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate),
                              mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
                              scale=layout.scale)[:, 0]
         for s in (low, high))
@@ -1235,7 +1033,7 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
     def work(rows):
         np.subtract(low_pass[:, rows], high_pass[:, rows], out=low_pass[:, rows])
 
-    _blockwise(low_pass.shape[1], threads, work)
+    blockwise(low_pass.shape[1], threads, work)
     return layout.restore(low_pass)
 
 
@@ -1292,11 +1090,11 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     >>> real.shape, bool(np.allclose(imag, 0, atol=1e-6))
     ((8, 8), True)
     """
-    layout = _Layout(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis)
     real, imag = _kernels.gabor(frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y,
                                 n_stds=n_stds, offset=offset)
-    engine_mode = _check_mode(mode)
-    cval = _check_cval(cval)
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     stack = np.stack([real[::-1, ::-1], imag[::-1, ::-1]])

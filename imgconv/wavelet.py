@@ -31,7 +31,11 @@ import numpy as np
 from . import _engine
 from ._threads import effective_num_threads
 from ._validation import as_int
-from .filters import _blockwise, _check_mode, _check_positive_real, _correlate_separable, _is_real, _Layout, _show
+from ._shared.blocks import blockwise
+from ._shared.layout import ChannelLayout
+from ._shared.modes import check_scipy_mode
+from ._shared.passes import correlate_1d_passes
+from ._validation import check_positive_real, is_real, show
 
 __all__ = ["B3_SPLINE", "istarlet", "starlet", "starlet_denoise", "starlet_noise_std"]
 
@@ -69,24 +73,17 @@ def _transform(x, n_scales, engine_mode, threads):
     current = x
     for j in range(n_scales):
         d = 2 ** j
-        smooth = _correlate_separable(current, B3_SPLINE, B3_SPLINE, mode=engine_mode, cval=0.0,
-                                      dilation=(d, d), num_threads=threads)
+        smooth = correlate_1d_passes(current, B3_SPLINE, B3_SPLINE, mode=engine_mode, cval=0.0,
+                                     dilation=(d, d), num_threads=threads)
         detail, prev, nxt = coeffs[j], current[:, 0], smooth[:, 0]
 
         def work(rows, detail=detail, prev=prev, nxt=nxt):
             np.subtract(prev[:, rows], nxt[:, rows], out=detail[:, rows])
 
-        _blockwise(h, threads, work)
+        blockwise(h, threads, work)
         current = smooth
     coeffs[n_scales] = current[:, 0]
     return coeffs
-
-
-def _restore_planes(layout, coeffs):
-    """(J + 1, C, H, W) -> (J + 1, *image.shape)."""
-    if layout.channel_axis is None:
-        return coeffs[:, 0]
-    return np.ascontiguousarray(np.moveaxis(coeffs, 1, layout.channel_axis + 1))
 
 
 def starlet(image, n_scales, *, mode="nearest", channel_axis=None, num_threads=None):
@@ -145,11 +142,11 @@ def starlet(image, n_scales, *, mode="nearest", channel_axis=None, num_threads=N
     >>> bool(np.allclose(wavelet.istarlet(coeffs), image))
     True
     """
-    layout = _Layout(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis)
     n_scales = _check_n_scales(n_scales, layout.spatial_shape)
-    engine_mode = _check_mode(mode)
+    engine_mode = check_scipy_mode(mode)
     threads = effective_num_threads(num_threads)
-    return _restore_planes(layout, _transform(layout.x, n_scales, engine_mode, threads))
+    return layout.restore_planes(_transform(layout.x, n_scales, engine_mode, threads))
 
 
 def istarlet(coeffs):
@@ -325,15 +322,15 @@ def starlet_denoise(image, n_scales=4, k=3.0, *, sigma=None, mode="nearest", cha
     >>> bool(np.abs(denoised - clean).mean() < np.abs(noisy - clean).mean() / 2)
     True
     """
-    layout = _Layout(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis)
     n_scales = _check_n_scales(n_scales, layout.spatial_shape)
-    k = _check_positive_real(k, "k")
+    k = check_positive_real(k, "k")
     if sigma is not None:
-        if not _is_real(sigma):
-            raise TypeError(f"`sigma` must be a positive real number or None; got {_show(sigma)} of type "
+        if not is_real(sigma):
+            raise TypeError(f"`sigma` must be a positive real number or None; got {show(sigma)} of type "
                             f"{type(sigma).__name__}")
-        sigma = _check_positive_real(sigma, "sigma")
-    engine_mode = _check_mode(mode)
+        sigma = check_positive_real(sigma, "sigma")
+    engine_mode = check_scipy_mode(mode)
     threads = effective_num_threads(num_threads)
     coeffs = _transform(layout.x, n_scales, engine_mode, threads)
     response = _noise_std(n_scales)
@@ -349,6 +346,4 @@ def starlet_denoise(image, n_scales=4, k=3.0, *, sigma=None, mode="nearest", cha
         plane = coeffs[j]
         plane[np.abs(plane) <= thresholds] = 0
     denoised = coeffs.sum(axis=0)
-    if layout.channel_axis is None:
-        return denoised[0]
-    return np.ascontiguousarray(np.moveaxis(denoised, 0, layout.channel_axis))
+    return layout.restore(denoised)

@@ -1,0 +1,121 @@
+"""The channel axis: an image as an engine batch, and the way back to the image layout.
+
+``channel_axis=None`` means every axis is spatial (a 2-D image; a trailing 3 is
+never taken for colour); an int names the channel axis of a 3-D image.  Every
+layer checks it with :func:`check_channel_axis` (arrays and dask arrays alike,
+through their ``ndim`` and ``shape``) and moves it with :class:`ChannelLayout`.
+"""
+
+import numpy as np
+
+from .._validation import is_int, show
+from .convert import as_engine_image, compute_dtype
+
+__all__ = ["ChannelLayout", "check_channel_axis", "spatial_axes"]
+
+
+def check_channel_axis(channel_axis, ndim, shape, name="image"):
+    """Validate `channel_axis` for an image of `ndim` dims; return it as a non-negative int or None."""
+    if channel_axis is None:
+        if ndim != 2:
+            raise ValueError(
+                f"`{name}` must be 2-D when `channel_axis` is None (every axis is spatial); got a {ndim}-D "
+                f"array of shape {shape}. Pass channel_axis for a multichannel image, e.g. channel_axis=-1")
+        return None
+    if not is_int(channel_axis):
+        raise TypeError(f"`channel_axis` must be an int or None; got {show(channel_axis)} of type "
+                        f"{type(channel_axis).__name__}")
+    if ndim != 3:
+        raise ValueError(
+            f"`{name}` must be 3-D (two spatial axes and a channel axis) when `channel_axis` is given; "
+            f"got a {ndim}-D array of shape {shape}")
+    channel_axis = int(channel_axis)
+    if not -ndim <= channel_axis < ndim:
+        raise ValueError(f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D {name}; got {channel_axis}")
+    return channel_axis % ndim
+
+
+def spatial_axes(channel_axis, ndim=None):
+    """The (row, column) axes of an image whose channel axis is `channel_axis` (checked, or None)."""
+    if channel_axis is None:
+        return (0, 1)
+    return tuple(a for a in range(3) if a != channel_axis)
+
+
+class ChannelLayout:
+    """An image as an engine batch ``(C, 1, H, W)`` and the way back to the image layout.
+
+    ``pixels`` is the batch as the engine reads it (uint8/uint16 as stored) and
+    ``scale`` the factor that converts its values (see
+    :func:`imgconv._shared.convert.as_engine_image`): pass both to the engine.
+    ``channels_first`` is the same pixels as one image of C channels,
+    ``(1, C, H, W)``, for filters that mix channels.  ``x`` is the converted float
+    batch, made on first use, for code that needs the values.
+    """
+
+    def __init__(self, image, channel_axis, preserve_range=False):
+        img, self.scale = as_engine_image(image, preserve_range)
+        self.channel_axis = check_channel_axis(channel_axis, img.ndim, img.shape)
+        self.shape = img.shape
+        self.dtype = compute_dtype(img)
+        if self.channel_axis is None:
+            self.pixels = img[None, None]
+        else:
+            self.pixels = np.moveaxis(img, self.channel_axis, 0)[:, None]
+        c, _, h, w = self.pixels.shape
+        if h == 0 or w == 0 or c == 0:
+            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
+        self.spatial_shape = (h, w)
+        self.channels = c
+        self._x = None
+
+    @property
+    def channels_first(self):
+        """The pixels as one multichannel engine image ``(1, C, H, W)`` (a view)."""
+        return self.pixels[:, 0][None]
+
+    @property
+    def x(self):
+        """The float batch, equal to ``as_float_image(image)`` in the engine layout."""
+        if self._x is None:
+            self._x = (self.pixels if self.pixels.dtype == self.dtype
+                       else np.multiply(self.pixels, self.scale, dtype=self.dtype))
+        return self._x
+
+    def spatial_axis(self, axis, name="axis"):
+        """Map an image axis (negative allowed) to 0 (rows) or 1 (columns)."""
+        if not is_int(axis):
+            raise TypeError(f"`{name}` must be an int or a sequence of ints; got {show(axis)}")
+        ndim = len(self.shape)
+        a = int(axis)
+        if not -ndim <= a < ndim:
+            raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
+        a %= ndim
+        if a == self.channel_axis:
+            raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
+        return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
+
+    def engine_out(self, out):
+        """`out` as a ``(C, 1, H, W)`` array for the engine to fill, or None when it must be copied into.
+
+        Only for an `out` in the compute dtype whose memory is already the engine's
+        layout (C-contiguous, no channel axis or channels first) and that does not
+        overlap the image, which the engine reads while it writes.
+        """
+        if (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == self.dtype
+                and out.flags.c_contiguous and out.flags.writeable and self.channel_axis in (None, 0)
+                and not np.may_share_memory(out, self.pixels)):
+            return out.reshape(self.pixels.shape)
+        return None
+
+    def restore(self, y):
+        """``(C, H, W)`` engine result -> the image layout (C-contiguous)."""
+        if self.channel_axis is None:
+            return y[0]
+        return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))
+
+    def restore_planes(self, planes):
+        """``(P, C, H, W)`` (P planes per channel) -> ``(P, *image.shape)`` (C-contiguous)."""
+        if self.channel_axis is None:
+            return planes[:, 0]
+        return np.ascontiguousarray(np.moveaxis(planes, 1, self.channel_axis + 1))
