@@ -477,7 +477,7 @@ def test_missing_filter_input_is_a_usage_error(tmp_path, capsys):
 
 def test_unreachable_scheduler_is_one_line(tmp_path, rng, capsys, monkeypatch):
     dask_module = pytest.importorskip("imgconv.dask")
-    monkeypatch.setattr(dask_module, "_CONNECT_TIMEOUT", 2)
+    monkeypatch.setattr(dask_module._tasks, "_CONNECT_TIMEOUT", 2)
     src = make_inputs(tmp_path / "src", rng, names=("a.png",))
     status, _, err = cli(capsys, "batch", src, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
     assert status == 2
