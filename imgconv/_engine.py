@@ -55,6 +55,8 @@ _DIRECT_NS_PER_MAC = {"bank": 0.024, "narrow": 0.03, "wide": 0.06}
 _DIRECT_FLOAT64 = 1.5
 _DIRECT_BORDER = 2.0
 _DIRECT_CALL_NS = 15e3
+# Calls with fewer multiply-adds (about 30 us on one thread) run on one thread.
+_MIN_MACS_FOR_A_TEAM = 1 << 20
 # Below this many taps per output (per filter and input channel) an FFT never pays:
 # its transforms cost tens of ns per pixel, the direct loop a fraction of a ns per tap.
 _FFT_MIN_TAPS = 64
@@ -144,6 +146,8 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     if out is None:
         out = np.empty((n, o, hout, wout), dtype=weight.dtype)
     num_threads = min(effective_num_threads(num_threads), max(1, n * groups * hout))
+    if n * o * hout * wout * cg * kh * kw < _MIN_MACS_FOR_A_TEAM:
+        num_threads = 1  # waking a thread team costs more than this work (milliseconds on a busy machine)
     kernel = _dispatch.kernel_module()
     dtype = weight.dtype
     og = o // groups
