@@ -66,16 +66,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import itertools
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # After a matrix product, OpenBLAS's worker threads spin for up to 2**28 cycles (about 0.1 s)
 # before they sleep. In the reference rounds they took a core from the imgconv run that
@@ -483,7 +485,7 @@ class MachineReference:
         self.dst.fill(0.0)
         # T slices, each a multiple of 16 floats (one 64-byte cache line) except the last.
         edges = [(self.src.size * i // threads) // 16 * 16 for i in range(threads)] + [self.src.size]
-        self.slices = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+        self.slices = [slice(lo, hi) for lo, hi in itertools.pairwise(edges)]
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bench-copy")
         try:
             import threadpoolctl
@@ -917,8 +919,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         f"(never fewer than {MIN_PAIRS} pairs; default 30)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--ref-repeats", type=int, default=7, metavar="R",
-                        help=f"rounds of (imgconv, imgconv with out=, matmul, copy, threaded copy) per shape for the %% columns "
-                        f"(default 7, at least {MIN_REF_RUNS})")
+                        help="rounds of (imgconv, imgconv with out=, matmul, copy, threaded copy) per shape for the "
+                        f"%% columns (default 7, at least {MIN_REF_RUNS})")
     parser.add_argument("--use-out", action="store_true",
                         help="pass a preallocated out= to imgconv (unfair: torch allocates its output)")
     args = parser.parse_args(argv)
@@ -970,7 +972,8 @@ def main(argv: list[str] | None = None) -> int:
         if limiter is not None:
             limiter.restore_original_limits()
 
-    flags = (", --quick" if args.quick else "") + (", imgconv gets a preallocated out= (unfair)" if args.use_out else "")
+    flags = ((", --quick" if args.quick else "")
+             + (", imgconv gets a preallocated out= (unfair)" if args.use_out else ""))
     print(f"imgconv.conv2d vs peers: {args.threads} threads, {args.dtype}{flags}. "
           f"Ratio = peer time / imgconv time, median over alternating pairs (min-max); > 1 means imgconv is faster.")
     print("scipy.ndimage is single-threaded; cv2/scipy loop over channel pairs in Python and compute the "

@@ -33,6 +33,7 @@ load: compare rows of the same run.
 """
 
 import argparse
+import functools
 import gc
 import os
 import shutil
@@ -104,7 +105,7 @@ def bench_folders(args, work):
                    ("dask (own cluster)", {"backend": "dask"})]
         for name, kwargs in configs:
             run_once(workers=workers, **kwargs)  # warm-up (imports, process start-up paths)
-            median, times = _median_time(lambda: run_once(workers=workers, **kwargs), args.repeats)
+            median, times = _median_time(functools.partial(run_once, workers=workers, **kwargs), args.repeats)
             rows.append((name, workers, median, times))
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=":0", scheduler_kwargs={"dashboard": False}) as cluster, \
@@ -159,7 +160,7 @@ def bench_tiles(args):
                     raise SystemExit(f"{name}, chunks {c}: tiled result differs from the in-memory one")
             base, _ = _median_time(in_memory, args.tile_repeats)
             for c in args.chunks:
-                t, _ = _median_time(lambda: tiled(c).compute(), args.tile_repeats)
+                t, _ = _median_time(lambda c=c, tiled=tiled: tiled(c).compute(), args.tile_repeats)
                 cells.append(f"{t:.3f} ({t / base:.2f}x)")
             print(f"| {name} | {base:.3f} | " + " | ".join(cells) + " |", flush=True)
 

@@ -51,8 +51,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def bench_sizes(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
 
 def thread_counts(cpus: int) -> list[int]:
     """1 ... cpus: every count up to 8, then powers of two, and `cpus` itself."""
-    counts = {t for t in range(1, min(cpus, 8) + 1)} | {2**i for i in range(20) if 2**i <= cpus} | {cpus}
+    counts = set(range(1, min(cpus, 8) + 1)) | {2**i for i in range(20) if 2**i <= cpus} | {cpus}
     return sorted(counts)
 
 
@@ -404,14 +405,15 @@ def main(argv: list[str] | None = None) -> int:
     if threads:
         print("\nimgconv thread scaling (speed-up = 1-thread time / t-thread time, median over rounds, min-max):\n")
         print(thread_table(threads))
-    skipped = sorted({f"{w}: {name}: {why}" for w, pts in sizes.items() for p in pts for name, why in p["skipped"].items()})
+    skipped = sorted({f"{w}: {name}: {why}" for w, pts in sizes.items() for p in pts
+                      for name, why in p["skipped"].items()})
     if skipped:
         print("\n" + "\n".join(f"- {s}" for s in skipped))
     print(f"\nPNG: {args.out}" if wrote else "\nPNG not written (matplotlib missing)")
     log(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"args": {k: v for k, v in vars(args).items()}, "thread_setup": thread_info,
+            json.dump({"args": dict(vars(args)), "thread_setup": thread_info,
                        "sizes": sizes, "threads": threads}, fh, indent=1)
     mismatch = any(p["mismatch"] for pts in sizes.values() for p in pts)
     return 1 if mismatch else 0

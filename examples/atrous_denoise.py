@@ -21,7 +21,6 @@ from imgconv import wavelet
 from _common import argument_parser, load_image, save_figure
 
 
-
 def psnr(reference, image):
     """Peak signal-to-noise ratio in dB for images on a [0, 1] scale."""
     mse = float(np.mean((np.asarray(reference, np.float64) - image) ** 2))

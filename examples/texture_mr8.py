@@ -21,7 +21,6 @@ from imgconv import banks
 from _common import argument_parser, load_image, save_figure
 
 
-
 def main(argv=None):
     parser = argument_parser(__doc__, "coffee.jpg")
     args = parser.parse_args(argv)

@@ -234,8 +234,8 @@ cdef inline Py_ssize_t _direct_taps(const floating **taps, int *tw, Py_ssize_t n
     return ntaps
 
 
-cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t n, Py_ssize_t i, Py_ssize_t g,
-                          Py_ssize_t j0, Py_ssize_t j1, bint direct,
+cdef inline void _segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t n,
+                          Py_ssize_t i, Py_ssize_t g, Py_ssize_t j0, Py_ssize_t j1, bint direct,
                           const pixel_t **rowp, const floating **taps, int *tw, floating *buf,
                           floating **outs, const floating *wpack, const int *blk_start,
                           const int *blk_size, const Py_ssize_t *blk_woff, Py_ssize_t nblk,

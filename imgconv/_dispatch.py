@@ -10,7 +10,7 @@ import contextlib
 import importlib
 import os
 
-__all__ = ["kernel_module", "available_paths", "using", "show_config", "SIMD_PATHS"]
+__all__ = ["SIMD_PATHS", "available_paths", "kernel_module", "show_config", "using"]
 
 SIMD_PATHS = ("avx512", "avx2", "baseline")  # best first
 _chosen = None

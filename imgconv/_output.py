@@ -35,8 +35,8 @@ import secrets
 import shutil
 import stat
 
-__all__ = ["Destination", "DestinationBusyError", "DestinationError", "UnsafePathError", "is_within", "replace_folder", "shown",
-           "write_atomic"]
+__all__ = ["Destination", "DestinationBusyError", "DestinationError", "UnsafePathError", "is_within", "replace_folder",
+           "shown", "write_atomic"]
 
 #: The folder inside a destination root that belongs to imgconv alone.
 PRIVATE_FOLDER = ".imgconv"

@@ -80,7 +80,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def _check_num_threads(n, name="num_threads"):
-    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+    if isinstance(n, bool) or (not isinstance(n, (int,)) and not hasattr(n, "__index__")):
         raise TypeError(f"`{name}` must be a positive int or None; got {n!r}")
     n = int(n.__index__())
     if n < 1:

@@ -15,7 +15,7 @@ def reference_correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="consta
     top, bottom, left, right = pads
     extra = {"constant_values": cval} if mode == "constant" else {}
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=mode, **extra)
-    n, c, hp, wp = xp.shape
+    n, _, hp, wp = xp.shape
     o, cg, kh, kw = weight.shape
     sh, sw = stride
     dh, dw = dilation

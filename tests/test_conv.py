@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import imgconv
+
 from _reference import reference_correlate
 
 TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -16,7 +17,9 @@ TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "
 
 def _reference_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     """torch semantics spelled out with the reference and imgconv.shape only for the pads."""
-    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+    def pair(v):
+        return (v, v) if isinstance(v, int) else tuple(v)
+
     kh, kw = w.shape[2:]
     dh, dw = pair(dilation)
     if padding == "same":
@@ -268,7 +271,8 @@ def test_context_is_per_python_thread():
     ({"padding": (-1, 0)}, ValueError, "`padding`"),
     ({"padding": -1, "padding_mode": "reflect"}, ValueError, "`padding`"),
     ({"groups": 2.0}, TypeError, "`groups`"),
-    ({"padding_mode": "ZEROS"}, ValueError, r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', 'zeros'\]"),
+    ({"padding_mode": "ZEROS"}, ValueError,
+     r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', 'zeros'\]"),
 ])
 def test_bad_hyper_parameters(bad, exc, match):
     x = np.ones((1, 2, 6, 6), np.float32)

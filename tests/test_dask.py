@@ -9,8 +9,8 @@ import functools
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -23,12 +23,13 @@ import dask.array as da  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 import tifffile  # noqa: E402
 import zarr  # noqa: E402
-from _reference import reference_correlate  # noqa: E402
 
 import imgconv  # noqa: E402
 import imgconv.dask as icd  # noqa: E402
 from imgconv import filters  # noqa: E402
 from imgconv.io import imread, imwrite  # noqa: E402
+
+from _reference import reference_correlate  # noqa: E402
 
 TORCH_MODES = ["zeros", "reflect", "replicate", "circular"]
 SCIPY_MODES = ["constant", "reflect", "mirror", "nearest", "wrap"]
@@ -212,7 +213,7 @@ def test_conv2d_rejects_dtype_mismatch_and_bad_shapes(rng):
         icd.conv2d(x, np.ones((1, 2, 3, 3), np.float32))
     with pytest.raises(TypeError, match="float32 or float64"):
         icd.conv2d(x.astype(np.uint8), np.ones((1, 2, 3, 3), np.uint8))
-    with pytest.raises(ValueError, match="3-D .* or 4-D"):
+    with pytest.raises(ValueError, match=r"3-D .* or 4-D"):
         icd.conv2d(x[0, 0], np.ones((1, 2, 3, 3)))
     with pytest.raises(ValueError, match="expects `input` to have 4 channels"):
         icd.conv2d(x, np.ones((1, 4, 3, 3)))
@@ -293,7 +294,7 @@ def test_correlate_errors(kwargs, exc, match):
 
 
 def test_correlate_shape_errors():
-    with pytest.raises(ValueError, match="2-D .* when channel_axis is None"):
+    with pytest.raises(ValueError, match=r"2-D .* when channel_axis is None"):
         icd.correlate(da.zeros((3, 8, 8)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="`weights` must be a 2-D kernel"):
         icd.correlate(da.zeros((8, 8)), np.ones((1, 3, 3)))

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _reference import reference_bound, reference_correlate
 from imgconv import _dispatch, _engine
+
+from _reference import reference_bound, reference_correlate
 
 MODES = _engine.ENGINE_MODES
 

@@ -25,7 +25,8 @@ def test_example_writes_png(script, tmp_path):
     env = dict(os.environ)
     # The imgconv under test (installed or built in place), never the uncompiled source folder.
     package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([package_parent, *inherited])
     env["MPLBACKEND"] = "Agg"
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)

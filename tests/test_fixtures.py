@@ -30,7 +30,7 @@ def _run(case, x, w, b):
     if case["api"] == "F.conv2d":
         params.pop("padding_mode", None)
         return imgconv.conv2d(x, w, b, **params)
-    o, cg, kh, kw = w.shape
+    o, _, kh, kw = w.shape
     channels_axis = 0 if x.ndim == 3 else 1
     layer = imgconv.Conv2d(x.shape[channels_axis], o, (kh, kw), bias=b is not None,
                            dtype=x.dtype, **params)
@@ -40,7 +40,7 @@ def _run(case, x, w, b):
     return layer(x)
 
 
-CASES = [c for c in INDEX["cases"]]
+CASES = list(INDEX["cases"])
 
 
 def test_fixture_file_is_complete():

@@ -291,7 +291,8 @@ def test_gabor_defaults_match_skimage_defaults():
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("func, args, kwargs, exc, match", [
-    (kernels.box, (0,), {}, ValueError, r"`size` must be a positive int or a pair of positive ints, at most 4097; got 0"),
+    (kernels.box, (0,), {}, ValueError,
+     r"`size` must be a positive int or a pair of positive ints, at most 4097; got 0"),
     (kernels.box, ((3, -1),), {}, ValueError, r"`size` must be .*; got \(3, -1\)"),
     (kernels.box, (2.5,), {}, TypeError, r"`size` must be .*; got 2\.5"),
     (kernels.box, (True,), {}, TypeError, r"`size`.*True"),

@@ -9,12 +9,13 @@ over a whole tile, so it is bounded by the plane's scale, not by each output's.
 
 import numpy as np
 import pytest
-from _reference import reference_bound, reference_correlate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import imgconv
 from imgconv import _engine, _fft, banks, filters
+
+from _reference import reference_bound, reference_correlate
 
 MODES = _engine.ENGINE_MODES
 PATHS = ("direct", "fft")

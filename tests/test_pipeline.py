@@ -16,9 +16,7 @@ import skimage.exposure
 
 import imgconv
 from imgconv import banks, filters, kernels, wavelet
-from imgconv.pipeline import (DEFAULT_PIPELINE, Pipeline, Step, register_step, step_names,
-                              step_parameters)
-
+from imgconv.pipeline import DEFAULT_PIPELINE, Pipeline, Step, register_step, step_names, step_parameters
 
 # --------------------------------------------------------------------------------------
 # helpers (module level, so that pipelines holding them can be pickled)
@@ -366,7 +364,7 @@ def test_container_protocol_and_repr():
     assert repr(Step("conv2d", weight=[[1.0]])) == "Step('conv2d', weight=<array of shape (1, 1)>)"
     assert "receptive field (halo per side, (h, w)): (8, 8)" in pipe.describe()
     assert Pipeline() == Pipeline([]) and Pipeline()(np.ones((2, 2))).tolist() == [[1, 1], [1, 1]]
-    with pytest.raises(TypeError, match="use Pipeline.from_spec"):
+    with pytest.raises(TypeError, match=r"use Pipeline\.from_spec"):
         Pipeline({"steps": []})
     with pytest.raises(TypeError, match=r"^step 0: a step must be a Step, a step name"):
         Pipeline([3])

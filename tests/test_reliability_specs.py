@@ -302,7 +302,8 @@ def _scipy_radius(sigma, truncate=4.0):
     ({"step": "bank", "name": "gabor", "options": {"frequencies": [1e-9]}}, r"give a Gabor kernel of 3373031255 taps"),
     ({"step": "bank", "name": "leung_malik", "options": {"support": 10 ** 6 + 1}},
      r"`support` must be at most 4097 .*; got 1000001$"),
-    ({"step": "bank", "name": "gabor", "options": {"n_orientations": 10 ** 9}}, r"`n_orientations` must be at most 360"),
+    ({"step": "bank", "name": "gabor", "options": {"n_orientations": 10 ** 9}},
+     r"`n_orientations` must be at most 360"),
 ])
 def test_kernels_too_large_for_the_bound(step, match):
     with pytest.raises(ValueError, match=match):
@@ -311,8 +312,10 @@ def test_kernels_too_large_for_the_bound(step, match):
 
 @pytest.mark.parametrize("step, match", [
     ({"step": "sobel", "dilation": 10 ** 6}, (r"^step 0 \('sobel'\): `dilation` must keep a dilated kernel within 4097 "
-                                             r"pixels per axis .*got 1000000, which spreads a 3x3 kernel over 2000001")),
-    ({"step": "sobel", "dilation": 2049}, r"`dilation` must keep .*got 2049, which spreads a 3x3 kernel over 4099"),
+                                             r"pixels per axis .*got 1000000, which spreads a 3x3 kernel over "
+                                             r"2000001")),
+    ({"step": "sobel", "dilation": 2049},
+     r"`dilation` must keep .*got 2049, which spreads a 3x3 kernel over 4099"),
     ({"step": "gaussian", "sigma": 100, "dilation": 11}, r"`dilation` must keep .*spreads a 801x801 kernel over 8801"),
     ({"step": "sobel", "dilation": HUGE}, r"`dilation` must be a number within the float range"),
     ({"step": "bank", "name": "edges", "dilations": [1, 10 ** 6]}, r"`rates\[1\]` must keep a dilated kernel"),
@@ -351,7 +354,8 @@ def test_a_vanishing_sigma_step_is_the_identity():
 
 def test_conv2d_weight_overflowing_float32_is_refused():
     with pytest.raises(ValueError, match=r"^step 0 \('conv2d'\): `weight` must be finite in the compute dtype "
-                                         r"float32 \(magnitudes up to 3\.403e\+38\); got a value of magnitude 1e\+308$"):
+                                         r"float32 \(magnitudes up to 3\.403e\+38\); got a value of magnitude "
+                                         r"1e\+308$"):
         Pipeline.from_spec([{"step": "conv2d", "weight": [[1e308]]}])
     with pytest.raises(ValueError, match=r"`bias` must be finite in the compute dtype float32 .*magnitude 1e\+39$"):
         Pipeline.from_spec([{"step": "conv2d", "weight": [[[[1.0]]]], "bias": [1e39]}])
@@ -441,7 +445,8 @@ def test_conv2d_layer_bad_dtype_is_named(dtype, shown):
 
 
 @pytest.mark.parametrize("seed, exc, shown", [
-    ("abc", TypeError, "'abc' of type str"), (1.5, TypeError, "1.5 of type float"), (True, TypeError, "True of type bool"),
+    ("abc", TypeError, "'abc' of type str"), (1.5, TypeError, "1.5 of type float"),
+    (True, TypeError, "True of type bool"),
     ([1, 2], TypeError, "(1, 2) of type list"), (-1, ValueError, "-1"),
 ])
 def test_conv2d_layer_bad_seed_is_named(seed, exc, shown):

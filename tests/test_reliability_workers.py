@@ -14,7 +14,6 @@ import sys
 import time
 import types
 
-import _crashing_steps
 import numpy as np
 import pytest
 
@@ -24,6 +23,8 @@ from imgconv._pool import WorkerCrashed, run_processes
 from imgconv.batch import BatchError, process
 from imgconv.io import imread, imwrite
 from imgconv.pipeline import Pipeline
+
+import _crashing_steps
 
 psutil = pytest.importorskip("psutil")
 

@@ -157,7 +157,7 @@ def _discover(src, dst_real, pattern, recursive):
         files = []
         for match in glob.glob(src, recursive=recursive):
             path = os.path.abspath(match)
-            if excluded is not None and _is_within(os.path.realpath(path), excluded) or os.path.isdir(path):
+            if (excluded is not None and _is_within(os.path.realpath(path), excluded)) or os.path.isdir(path):
                 continue
             problem = _problem(path) or (None if _supported(path) else _unsupported_reason(path))
             if problem is not None:
