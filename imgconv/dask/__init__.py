@@ -33,14 +33,12 @@ except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
         f"imgconv.dask needs the optional dependency 'dask' ({_exc}). Install it with: {_INSTALL_HINT}"
     ) from _exc
 
+from .._shared import modes as _modes
 from ._large import process_large
 from ._tasks import SchedulerError, run_tasks  # noqa: F401  (SchedulerError: the command line names it)
-from ._tiled import (  # noqa: F401  (SCIPY_MODES: the modes of correlate; _pad_axis: tested on its own)
-    SCIPY_MODES,
-    _pad_axis,
-    apply,
-    conv2d,
-    correlate,
-)
+from ._tiled import _pad_axis, apply, conv2d, correlate  # noqa: F401  (_pad_axis: tested on its own)
+
+#: Border modes of :func:`correlate` (scipy.ndimage / scikit-image names, sorted).
+SCIPY_MODES = _modes.SCIPY_MODES
 
 __all__ = ["apply", "conv2d", "correlate", "process_large", "run_tasks"]

@@ -1,10 +1,12 @@
 """Out of core: a large TIFF or zarr image filtered tile by tile into a zarr store."""
 
+import contextlib
 import os
 
 import dask
 import dask.array as da
 import numpy as np
+import tifffile
 
 from .. import _output
 from .._validation import as_int, as_pair
@@ -36,9 +38,6 @@ class _TiffReader:
         self.ndim = len(self.shape)
 
     def _open(self):
-        import contextlib
-
-        import tifffile
         zarr = _require("zarr")
 
         @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """Folders of files on a cluster: run a picklable function over many small tasks."""
 
 import itertools
+import logging
 import uuid
 
 from .._validation import as_int
@@ -103,8 +104,6 @@ def _check_client(client):
 
 def _start_local_cluster(workers):
     """A LocalCluster of `workers` single-threaded processes on the loopback interface."""
-    import logging
-
     distributed = _require("distributed")
     return distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",

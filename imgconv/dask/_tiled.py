@@ -1,18 +1,17 @@
 """Tiled filtering of dask arrays: conv2d, correlate, and any local function with a halo."""
 
 import math
-import numbers
 
 import dask.array as da
 import numpy as np
 
 from .. import _engine
-from .._validation import as_engine_image, as_int, as_pair
-from ..conv import _as_array, _Checked
-from ..shape import _output_hw
-
-#: Border modes of :func:`correlate` (scipy.ndimage / scikit-image names, sorted).
-SCIPY_MODES = tuple(sorted(_engine.SCIPY_TO_ENGINE_MODE))
+from .._shared.convert import as_engine_image, compute_dtype
+from .._shared.geometry import check_origin_fits, extent, output_hw, output_size, scipy_pads
+from .._shared.modes import check_scipy_mode
+from .._threads import num_threads as threads_context
+from .._validation import as_array, as_cval, as_int, as_origin, as_pair
+from ..conv import _Checked
 
 
 def _as_dask(array, name):
@@ -96,12 +95,12 @@ class _AxisPlan:
 
     def __init__(self, length, kernel, stride, dilation, before, after, cuts):
         padded = length + before + after
-        keff = dilation * (kernel - 1) + 1
-        lout = (padded - keff) // stride + 1
+        keff = extent(kernel, dilation)
+        lout = output_size(length, kernel, stride, dilation, before, after)
         self.depth = max(0, keff - stride)
         min_out = max(1, -(-self.depth // stride))
         bounds = [0]
-        for cut in sorted(set(int(c) for c in cuts)):
+        for cut in sorted({int(c) for c in cuts}):
             if cut - bounds[-1] >= min_out and cut < lout:
                 bounds.append(cut)
         self.out_chunks = tuple(np.diff(bounds + [lout]).tolist())
@@ -125,7 +124,7 @@ def _plan(shape_hw, kernel, stride, dilation, pads, chunks_hw=None, tile=None):
         length, k, s, d = shape_hw[axis], kernel[axis], stride[axis], dilation[axis]
         before, after = pads[2 * axis], pads[2 * axis + 1]
         if tile is not None:
-            lout = (length + before + after - d * (k - 1) - 1) // s + 1
+            lout = output_size(length, k, s, d, before, after)
             cuts = range(tile[axis], lout, tile[axis])
         else:
             cuts = _cuts_from_chunks(chunks_hw[axis], before, s)
@@ -250,13 +249,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     dtype, stride, dilation, groups, pads = call.dtype, call.stride, call.dilation, call.groups, call.pads
     weight, bias, unbatched = call.weight, call.bias, call.unbatched
     x = input[None] if unbatched else input
-    n, c, h, w = x.shape
-    o, cg, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    o, _, kh, kw = weight.shape
 
     weight = np.ascontiguousarray(weight, dtype=dtype)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     if n == 0 or h == 0 or w == 0:
-        hout, wout = _output_hw((h, w), (kh, kw), stride, dilation, pads)
+        hout, wout = output_hw((h, w), (kh, kw), stride, dilation, pads)
         result = da.empty((n, o, hout, wout), dtype=dtype)
     else:
         result = _tiled_correlate(
@@ -300,7 +299,7 @@ def _image_pixels(image_dtype):
     Probed on an empty array; see :func:`imgconv._validation.as_engine_image`.
     """
     empty, scale = as_engine_image(np.empty((0,), dtype=image_dtype))
-    return _engine.compute_dtype(empty), scale
+    return compute_dtype(empty), scale
 
 
 def _to_engine_block(block):
@@ -309,7 +308,7 @@ def _to_engine_block(block):
 
 
 def _check_weights_2d(weights):
-    weights = _as_array(weights, "weights")
+    weights = as_array(weights, "weights")
     if weights.dtype.kind not in "biuf":
         raise TypeError(f"`weights` must be a real numeric array; got dtype {weights.dtype}")
     if weights.ndim != 2:
@@ -319,42 +318,17 @@ def _check_weights_2d(weights):
     return weights
 
 
-def _check_scipy_mode(mode):
-    if not isinstance(mode, str):
-        raise TypeError(f"`mode` must be one of {list(SCIPY_MODES)}; got {mode!r} of type {type(mode).__name__}")
-    if mode not in _engine.SCIPY_TO_ENGINE_MODE:
-        raise ValueError(f"`mode` must be one of {list(SCIPY_MODES)}; got {mode!r}")
-    return _engine.SCIPY_TO_ENGINE_MODE[mode]
-
-
-def _scipy_pads(kernel, dilation, origin):
-    """Pads that put scipy's anchor ``K // 2 + origin`` on the output pixel (``K = d (k - 1) + 1``)."""
-    pads = []
-    for axis, (k, d, o) in enumerate(zip(kernel, dilation, origin)):
-        extent = d * (k - 1) + 1
-        if not -(extent // 2) <= o <= (extent - 1) // 2:
-            raise ValueError(
-                f"`origin` must satisfy -(K // 2) <= origin <= (K - 1) // 2 along each axis, with K the "
-                f"(dilated) kernel extent; got origin={tuple(origin)} and K={extent} along axis {axis}")
-        before = extent // 2 + o
-        pads += [before, extent - 1 - before]
-    return tuple(pads)
-
-
 def _check_correlate_args(image_dtype, weights, mode, cval, origin, dilation, dtype):
     """Shared checks of :func:`correlate` and :func:`process_large` (kernel path)."""
     if np.dtype(image_dtype).kind not in "biuf":
         raise TypeError(f"`image` must be a real-valued array (bool, integer or float); got dtype {image_dtype}")
     weights = _check_weights_2d(weights)
-    engine_mode = _check_scipy_mode(mode)
-    if not isinstance(cval, (numbers.Real, np.integer, np.floating)) or isinstance(cval, (bool, np.bool_)):
-        raise TypeError(f"`cval` must be a real number; got {cval!r} of type {type(cval).__name__}")
+    engine_mode = check_scipy_mode(mode)
+    cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
-    from ..filters import _check_origin
-
-    origin = _check_origin(origin)
-    pads = _scipy_pads(weights.shape, dilation, origin)
-    return weights, engine_mode, float(cval), dilation, pads, _float_dtype(dtype)
+    origin = check_origin_fits(as_origin(origin), weights.shape, dilation)
+    pads = scipy_pads(weights.shape, dilation, origin)
+    return weights, engine_mode, cval, dilation, pads, _float_dtype(dtype)
 
 
 def _image_to_nchw(image, channel_axis):
@@ -389,8 +363,8 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
         float64 above). A NumPy array is wrapped.
     weights : array_like, shape (kh, kw)
         Correlation kernel (not flipped), any size, even sizes included.
-    mode : {'constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect', 'wrap'}, default 'reflect'
-        scipy.ndimage names: 'reflect' repeats the edge sample (half-sample
+    mode : {'constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect', 'wrap'}
+        Default 'reflect'. scipy.ndimage names: 'reflect' repeats the edge sample (half-sample
         symmetric), 'mirror' does not (whole-sample, torch's 'reflect').
         Kernels wider than the image repeat the reflection or wrap, as
         ``numpy.pad`` does.
@@ -480,8 +454,6 @@ def _halo_of(func, halo):
 
 
 def _run_filter(func, block, num_threads):
-    from .._threads import num_threads as threads_context
-
     with threads_context(num_threads):
         return np.asarray(func(block))
 
