@@ -34,17 +34,22 @@ import numpy as np
 
 from . import _engine
 from . import kernels as _kernels
+from ._shared.geometry import same_pads
+from ._shared.layout import ChannelLayout
+from ._shared.modes import SCIPY_MODES, check_scipy_mode
 from ._threads import effective_num_threads
 from ._validation import (
     MAX_KERNEL_SIZE,
+    as_bool,
+    as_cval,
     as_int,
     as_pair,
+    as_real,
     check_dilation,
     check_kernel_size,
     gabor_half_size,
     gabor_sigmas,
 )
-from ._validation import as_engine_image as _as_engine_image
 from ._validation import is_int as _is_int
 from ._validation import is_real as _is_real
 from ._validation import show as _show
@@ -64,7 +69,7 @@ __all__ = [
 ]
 
 #: Border modes accepted by :meth:`FilterBank.apply` (scipy.ndimage / scikit-image names).
-MODES = tuple(sorted(_engine.SCIPY_TO_ENGINE_MODE))
+MODES = SCIPY_MODES  # imgconv._shared.modes: the one scipy-mode vocabulary
 
 #: Most taps a :class:`FilterBank` holds: filters x common kernel size (2**25 float64 = 256 MB).
 #: The standard banks check it before building their kernels.
@@ -119,26 +124,6 @@ def _check_taps(n_filters, size, what, got):
 
 def _rate_label(pair):
     return f"{pair[0]}" if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
-def _as_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a bool; got {_show(value)} of type {type(value).__name__}")
-    return bool(value)
-
-
-def _check_mode(mode):
-    if not isinstance(mode, str) or mode not in _engine.SCIPY_TO_ENGINE_MODE:
-        err = ValueError if isinstance(mode, str) else TypeError
-        raise err(f"`mode` must be one of {list(MODES)}; got {_show(mode)}")
-    return _engine.SCIPY_TO_ENGINE_MODE[mode]
-
-
-def _same_pads(size, dilation):
-    """torch 'same' padding: T = d (k - 1), (T // 2, T - T // 2) per axis -> (t, b, l, r)."""
-    th = dilation[0] * (size[0] - 1)
-    tw = dilation[1] * (size[1] - 1)
-    return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
 
 
 def _engine_weights(stack, in_channels, per_channel, dtype):
@@ -406,7 +391,7 @@ class FilterBank:
         makes one engine call per dilation rate.
         """
         in_channels = as_int(in_channels, "in_channels", minimum=1)
-        per_channel = _as_bool(per_channel, "per_channel")
+        per_channel = as_bool(per_channel, "per_channel")
         try:
             dt = np.dtype(dtype)
         except TypeError:
@@ -520,37 +505,18 @@ class FilterBank:
         One :func:`imgconv._engine.correlate` call is made per distinct effective
         dilation rate; responses are returned in filter order.
         """
-        img, scale = _as_engine_image(image)  # uint8/uint16 read as stored; the engine applies `scale`
-        if channel_axis is None:
-            if img.ndim != 2:
-                raise ValueError(
-                    f"`image` must be 2-D when `channel_axis` is None; got {img.ndim}-D array of shape "
-                    f"{img.shape} (pass channel_axis for a colour image)")
-            x = img[None, None]
-        else:
-            if not _is_int(channel_axis):
-                raise TypeError(f"`channel_axis` must be an int or None; got {_show(channel_axis)}")
-            if img.ndim != 3:
-                raise ValueError(
-                    f"`image` must be 3-D (two spatial axes and a channel axis) when `channel_axis` is given; "
-                    f"got {img.ndim}-D array of shape {img.shape}")
-            if not -3 <= int(channel_axis) < 3:
-                raise ValueError(
-                    f"`channel_axis` must be in [-3, 2] for a 3-D image; got {int(channel_axis)}")
-            x = np.moveaxis(img, int(channel_axis), 0)[None]
+        # uint8/uint16 read as stored (the engine applies `scale`); channels as one multichannel image
+        layout = ChannelLayout(image, channel_axis)
+        x, scale, channel_axis = layout.channels_first, layout.scale, layout.channel_axis
         _, c, h, w = x.shape
-        if h == 0 or w == 0 or c == 0:
-            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
         dil = as_pair(dilation, "dilation")
-        engine_mode = _check_mode(mode)
-        if not _is_real(cval):
-            raise TypeError(f"`cval` must be a real number; got {_show(cval)} of type {type(cval).__name__}")
-        cval = float(cval)
-        per_channel = _as_bool(per_channel, "per_channel")
+        engine_mode = check_scipy_mode(mode)
+        cval = as_cval(cval)
+        per_channel = as_bool(per_channel, "per_channel")
         threads = effective_num_threads(num_threads)
         _engine.check_method(method)
 
-        dtype = _engine.compute_dtype(img)
+        dtype = layout.dtype
         n_filters = len(self)
         groups_by_rate = {}
         for f, d in enumerate(self._dilations):
@@ -567,7 +533,7 @@ class FilterBank:
                 largest = float(np.max(np.abs(stack)))
                 raise ValueError(f"`kernels` must be finite in the compute dtype {dtype} (magnitudes up to "
                                  f"{np.finfo(dtype).max:.4g}); got a tap of magnitude {largest:.4g}")
-            y = _engine.correlate(x, weight, pads=_same_pads(self.kernel_size, rate), mode=engine_mode,
+            y = _engine.correlate(x, weight, pads=same_pads(self.kernel_size, rate), mode=engine_mode,
                                   cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale,
                                   method=method)
             out[:, idx] = y.reshape(out_c, len(idx), h, w)
@@ -675,7 +641,7 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
             frequencies = [frequencies]
         else:
             raise TypeError(f"`frequencies` must be a sequence of positive numbers; got {_show(frequencies)}")
-    frequencies = [_kernels._as_real(f, "frequencies") for f in frequencies]
+    frequencies = [as_real(f, "frequencies") for f in frequencies]
     if not frequencies:
         raise ValueError("`frequencies` must contain at least one frequency; got none")
     n_orientations = as_int(n_orientations, "n_orientations", minimum=1)
@@ -684,7 +650,7 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
     if part not in ("real", "imag", "both"):
         raise ValueError(f"`part` must be one of ['both', 'imag', 'real']; got {_show(part)}")
     # Sizes first, from the formula of kernels.gabor: a bank too large is refused before any kernel is built.
-    bw, stds = _kernels._as_real(bandwidth, "bandwidth"), _kernels._as_real(n_stds, "n_stds")
+    bw, stds = as_real(bandwidth, "bandwidth"), as_real(n_stds, "n_stds")
     thetas = [math.pi * k / n_orientations for k in range(n_orientations)]
     half = [0, 0]
     for freq in frequencies:
@@ -781,7 +747,7 @@ def leung_malik(scale="small", *, support=49, zero_mean_gaussians=False):
     if scale not in ("small", "large"):
         raise ValueError(f"`scale` must be one of ['large', 'small']; got {_show(scale)}")
     support = _check_support(support, 48)
-    zero_mean_gaussians = _as_bool(zero_mean_gaussians, "zero_mean_gaussians")
+    zero_mean_gaussians = as_bool(zero_mean_gaussians, "zero_mean_gaussians")
     r2 = math.sqrt(2)
     basic = (1.0, r2, 2.0, 2 * r2) if scale == "small" else (r2, 2.0, 2 * r2, 4.0)
     edges_, bars, edge_names, bar_names = _oriented(basic[:3], 6, support, "lm")
@@ -874,7 +840,7 @@ def mr8(*, support=49, zero_mean_gaussian=False):
            https://www.robots.ox.ac.uk/~vgg/research/texclass/filters.html
     """
     support = _check_support(support, 38)
-    zero_mean_gaussian = _as_bool(zero_mean_gaussian, "zero_mean_gaussian")
+    zero_mean_gaussian = as_bool(zero_mean_gaussian, "zero_mean_gaussian")
     edges_, bars, edge_names, bar_names = _oriented((1.0, 2.0, 4.0), 6, support, "mr8")
     rot = [_gaussian_filter(10.0, support, zero_mean_gaussian), _normalise(_kernels.log(10.0, size=support))]
     return FilterBank(edges_ + bars + rot, names=edge_names + bar_names + ["mr8_gaussian_s10", "mr8_log_s10"])

@@ -11,20 +11,17 @@ import math
 import numpy as np
 
 from . import _engine
+from ._shared.geometry import check_same_stride, output_hw
+from ._shared.modes import TORCH_PADDING_MODES, TORCH_TO_ENGINE_MODE, check_padding_mode
 from ._validation import as_array as _as_array
 from ._validation import as_int, as_pair, as_padding, check_float_dtypes
 from ._validation import show as _show
-from .shape import ReceptiveField, _output_hw, receptive_field, resolve_pads
+from .shape import ReceptiveField, receptive_field, resolve_pads
 
 __all__ = ["conv2d", "sepconv2d", "Conv2d", "PADDING_MODES"]
 
-PADDING_MODES = ("circular", "reflect", "replicate", "zeros")
-
-
-def _check_padding_mode(padding_mode):
-    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
-        raise ValueError(f"`padding_mode` must be one of {list(PADDING_MODES)}; got {padding_mode!r}")
-    return padding_mode
+#: Values of `padding_mode` (torch names, sorted; :data:`imgconv._shared.modes.TORCH_PADDING_MODES`).
+PADDING_MODES = TORCH_PADDING_MODES
 
 
 def _check_mode_limits(padding_mode, shape, pads):
@@ -220,9 +217,8 @@ class _Checked:
         dilation = as_pair(dilation, "dilation")
         padding = as_padding(padding)
         groups = as_int(groups, "groups", minimum=1)
-        padding_mode = _check_padding_mode(padding_mode)
-        if padding == "same" and stride != (1, 1):
-            raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
+        padding_mode = check_padding_mode(padding_mode)
+        check_same_stride(padding, stride)
 
         unbatched = input.ndim == 3
         x = input[None] if unbatched else input
@@ -245,7 +241,7 @@ class _Checked:
 
         pads = resolve_pads(padding, (kh, kw), dilation)
         _check_mode_limits(padding_mode, x.shape, pads)
-        hout, wout = _output_hw((h, w), (kh, kw), stride, dilation, pads)
+        hout, wout = output_hw((h, w), (kh, kw), stride, dilation, pads)
         if (h == 0 or w == 0) and n > 0:
             raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
                              "(only an empty batch is supported)")
@@ -259,7 +255,7 @@ class _Checked:
         self.x, self.weight, self.bias, self.dtype = x, weight, bias, dtype
         self.n, self.unbatched, self.pads, self.out = n, unbatched, pads, out
         self.stride, self.dilation, self.groups = stride, dilation, groups
-        self.engine_mode = _engine.TORCH_TO_ENGINE_MODE[padding_mode]
+        self.engine_mode = TORCH_TO_ENGINE_MODE[padding_mode]
         self.out_shape, self.out4 = out_shape, out4
 
     def finish(self, result):
@@ -315,13 +311,12 @@ class Conv2d:
         self.padding = as_padding(padding)
         self.dilation = as_pair(dilation, "dilation")
         self.groups = as_int(groups, "groups", minimum=1)
-        self.padding_mode = _check_padding_mode(padding_mode)
+        self.padding_mode = check_padding_mode(padding_mode)
         if self.in_channels % self.groups:
             raise ValueError(f"`in_channels` ({self.in_channels}) must be divisible by groups={self.groups}")
         if self.out_channels % self.groups:
             raise ValueError(f"`out_channels` ({self.out_channels}) must be divisible by groups={self.groups}")
-        if self.padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={self.stride}")
+        check_same_stride(self.padding, self.stride)
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"`bias` must be True or False; got {bias!r}")
         try:
@@ -383,7 +378,7 @@ class Conv2d:
         """Spatial output shape ``(H_out, W_out)`` for an input of spatial shape `input_hw`."""
         h, w = as_pair(input_hw, "input_hw", minimum=0)
         pads = resolve_pads(self.padding, self.kernel_size, self.dilation)
-        return _output_hw((h, w), self.kernel_size, self.stride, self.dilation, pads)
+        return output_hw((h, w), self.kernel_size, self.stride, self.dilation, pads)
 
     @property
     def receptive_field(self) -> ReceptiveField:

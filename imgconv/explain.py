@@ -19,7 +19,9 @@ previous strides).  The 2-D footprint is the product of the two axis sets.
 import numpy as np
 
 from . import _output
+from ._shared import geometry
 from ._validation import as_pair
+from .conv import Conv2d
 from .shape import receptive_field
 
 __all__ = ["explain", "explain_png", "footprint"]
@@ -38,8 +40,6 @@ def _fmt_pair(pair):
 
 def _layer_params(layer, index):
     """(kernel, stride, padding, dilation) of a dict or Conv2d, normalised to pairs (padding as given)."""
-    from .conv import Conv2d
-
     if isinstance(layer, Conv2d):
         return layer.kernel_size, layer.stride, layer.padding, layer.dilation
     # receptive_field() has validated keys and values already.
@@ -144,7 +144,7 @@ def _stack_report(params, fields, draw=True):
     header = ["layer", "kernel", "stride", "padding", "dilation", "keff", "RF", "jump", "contributing", "density"]
     rows = []
     for i, ((kernel, stride, padding, dilation), field, (sr, sc)) in enumerate(zip(params, fields, history)):
-        keff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        keff = tuple(geometry.extent(k, d) for k, d in zip(kernel, dilation))
         pad = padding if isinstance(padding, str) else _fmt_pair(as_pair(padding, "padding", minimum=0))
         count = len(sr) * len(sc)
         box = field.extent[0] * field.extent[1]

@@ -39,19 +39,19 @@ import math
 import numpy as np
 from numpy.polynomial import hermite_e
 
+from ._shared.geometry import gaussian_radius
 from ._validation import (
     MAX_KERNEL_SIZE,
     as_pair,
+    as_real,
+    as_real_pair,
     check_kernel_size,
     describe_params,
     gabor_half_size,
     gabor_sigmas,
-    gaussian_radius,
 )
 from ._validation import is_int as _is_int
-from ._validation import is_real as _is_real
 from ._validation import show as _show
-from ._validation import to_float as _to_float
 
 __all__ = [
     "MAX_KERNEL_SIZE",
@@ -72,45 +72,8 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------
-# validation helpers (private; also used by imgconv.banks)
+# validation (the real-number checkers are imgconv._validation.as_real / as_real_pair)
 # --------------------------------------------------------------------------------------
-
-def _as_real(value, name, *, rule="positive"):
-    """Return `value` as a finite float obeying `rule` ('positive', 'non-negative' or 'finite')."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if not _is_real(value):
-        raise TypeError(f"`{name}` must be a real number; got {_show(value)} of type {type(value).__name__}")
-    number = _to_float(value)
-    ok = math.isfinite(number) and (
-        rule == "finite" or (rule == "positive" and number > 0) or (rule == "non-negative" and number >= 0))
-    if not ok:
-        rule = "finite" if rule == "finite" else f"{rule} and finite"
-        raise ValueError(f"`{name}` must be {rule}; got {_show(number if math.isfinite(number) else value)}")
-    return number
-
-
-def _as_real_pair(value, name, *, rule="positive"):
-    """Normalise a real scalar or a sequence of 1 or 2 reals to a float pair ``(y, x)``."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if _is_real(value):
-        v = _as_real(value, name, rule=rule)
-        return (v, v)
-    if isinstance(value, (tuple, list, np.ndarray)):
-        items = list(value.tolist() if isinstance(value, np.ndarray) else value)
-        if len(items) not in (1, 2) or not all(_is_real(v) for v in items):
-            raise TypeError(
-                f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)}")
-        pair = tuple(_to_float(v) for v in (items[0], items[-1]))
-        if not all(math.isfinite(v) and (rule == "finite" or (rule == "positive" and v > 0)
-                                         or (rule == "non-negative" and v >= 0)) for v in pair):
-            raise ValueError(f"`{name}` must be {rule} and finite; got {_show(value)}")
-        return pair
-    raise TypeError(
-        f"`{name}` must be a real number or a pair of real numbers (y, x); got {_show(value)} "
-        f"of type {type(value).__name__}")
-
 
 # Derivative orders beyond this are numerically meaningless (He_n(4) ~ 4**n overflows
 # near n = 500) and would cost n passes over the kernel.
@@ -269,8 +232,8 @@ def gaussian(sigma, truncate=4.0):
     >>> k.shape, round(float(k.sum()), 12)
     ((5, 9), 1.0)
     """
-    sy, sx = _as_real_pair(sigma, "sigma")
-    truncate = _as_real(truncate, "truncate")
+    sy, sx = as_real_pair(sigma, "sigma")
+    truncate = as_real(truncate, "truncate")
     ry, rx = _gaussian_radii((sy, sx), truncate)
     return np.outer(_gaussian_1d(sy, ry), _gaussian_1d(sx, rx))
 
@@ -516,8 +479,8 @@ def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
     .. [2] T. Lindeberg, "Feature detection with automatic scale selection",
            IJCV 30(2): 79-116, 1998. :DOI:`10.1023/A:1008045108935`
     """
-    sigma = _as_real(sigma, "sigma")
-    truncate = _as_real(truncate, "truncate")
+    sigma = as_real(sigma, "sigma")
+    truncate = as_real(truncate, "truncate")
     if not isinstance(scale_normalized, (bool, np.bool_)):
         raise TypeError(f"`scale_normalized` must be a bool; got {_show(scale_normalized)}")
     r = gaussian_radius(sigma, truncate)
@@ -613,10 +576,10 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
     >>> (k[:, 1] / k[2, 1]).round(6)   # negative above, positive below the centre
     array([-1.,  0.,  1.])
     """
-    sy, sx = _as_real_pair(sigma, "sigma")
+    sy, sx = as_real_pair(sigma, "sigma")
     oy, ox = _as_order_pair(order)
-    theta = _as_real(theta, "theta", rule="finite")
-    truncate = _as_real(truncate, "truncate")
+    theta = as_real(theta, "theta", rule="finite")
+    truncate = as_real(truncate, "truncate")
     ct, st = math.cos(theta), math.sin(theta)
     ay, ax = truncate * sy, truncate * sx          # semi-axes along v and u
     ry = gaussian_radius(math.hypot(ax * st, ay * ct), 1.0)
@@ -699,15 +662,15 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     >>> real.shape, imag.shape
     ((15, 15), (15, 15))
     """
-    frequency = _as_real(frequency, "frequency")
-    theta = _as_real(theta, "theta", rule="finite")
-    bandwidth = _as_real(bandwidth, "bandwidth")
-    n_stds = _as_real(n_stds, "n_stds")
-    offset = _as_real(offset, "offset", rule="finite")
+    frequency = as_real(frequency, "frequency")
+    theta = as_real(theta, "theta", rule="finite")
+    bandwidth = as_real(bandwidth, "bandwidth")
+    n_stds = as_real(n_stds, "n_stds")
+    offset = as_real(offset, "offset", rule="finite")
     given = {"sigma_x": sigma_x, "sigma_y": sigma_y}
     sigma_x, sigma_y = gabor_sigmas(frequency, bandwidth,
-                                    None if sigma_x is None else _as_real(sigma_x, "sigma_x"),
-                                    None if sigma_y is None else _as_real(sigma_y, "sigma_y"))
+                                    None if sigma_x is None else as_real(sigma_x, "sigma_x"),
+                                    None if sigma_y is None else as_real(sigma_y, "sigma_y"))
     params = _gabor_size_params(frequency, bandwidth, n_stds, **given)
     y0, x0 = gabor_half_size(theta, sigma_x, sigma_y, n_stds)
     check_kernel_size(2 * max(y0, x0) + 1, "a Gabor kernel", **params)

@@ -14,6 +14,7 @@ extra column to the right, exactly as PyTorch does.
 
 from dataclasses import dataclass
 
+from ._shared import geometry
 from ._validation import as_pair, as_padding
 
 __all__ = ["conv_output_shape", "receptive_field", "ReceptiveField", "same_pads", "resolve_pads"]
@@ -33,10 +34,7 @@ def same_pads(kernel_size, dilation=1):
     >>> same_pads((3, 2), dilation=(2, 3))
     (2, 2, 1, 2)
     """
-    kh, kw = as_pair(kernel_size, "kernel_size")
-    dh, dw = as_pair(dilation, "dilation")
-    th, tw = dh * (kh - 1), dw * (kw - 1)
-    return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+    return geometry.same_pads(as_pair(kernel_size, "kernel_size"), as_pair(dilation, "dilation"))
 
 
 def resolve_pads(padding, kernel_size, dilation=1):
@@ -44,10 +42,7 @@ def resolve_pads(padding, kernel_size, dilation=1):
     padding = as_padding(padding)
     if padding == "same":
         return same_pads(kernel_size, dilation)
-    if padding == "valid":
-        return (0, 0, 0, 0)
-    ph, pw = padding
-    return (ph, ph, pw, pw)
+    return geometry.torch_pads(padding, None, None)
 
 
 def conv_output_shape(input_hw, kernel_size, stride=1, padding=0, dilation=1):
@@ -83,23 +78,8 @@ def conv_output_shape(input_hw, kernel_size, stride=1, padding=0, dilation=1):
     kernel = as_pair(kernel_size, "kernel_size")
     stride = as_pair(stride, "stride")
     dilation = as_pair(dilation, "dilation")
-    if as_padding(padding) == "same" and stride != (1, 1):
-        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={stride}")
-    top, bottom, left, right = resolve_pads(padding, kernel, dilation)
-    return _output_hw((h, w), kernel, stride, dilation, (top, bottom, left, right))
-
-
-def _output_hw(input_hw, kernel, stride, dilation, pads):
-    h, w = input_hw
-    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
-    keff = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    if hp < keff[0] or wp < keff[1]:
-        raise ValueError(
-            f"Calculated padded input size per channel: ({hp} x {wp}). Kernel size (dilated): "
-            f"({keff[0]} x {keff[1]}). Kernel size can't be greater than actual input size; "
-            f"got input (H, W)={tuple(input_hw)}, kernel_size={tuple(kernel)}, dilation={tuple(dilation)}, "
-            f"pads (top, bottom, left, right)={tuple(pads)}")
-    return ((hp - keff[0]) // stride[0] + 1, (wp - keff[1]) // stride[1] + 1)
+    geometry.check_same_stride(as_padding(padding), stride)
+    return geometry.output_hw((h, w), kernel, stride, dilation, resolve_pads(padding, kernel, dilation))
 
 
 @dataclass(frozen=True)
@@ -174,10 +154,9 @@ def receptive_field(layers):
         kernel = as_pair(kernel_size, "kernel_size")
         stride = as_pair(stride, "stride")
         dilation = as_pair(dilation, "dilation")
-        if as_padding(padding) == "same" and stride != (1, 1):
-            raise ValueError(f"`layers[{index}]`: padding='same' needs stride 1; got stride={stride}")
+        geometry.check_same_stride(as_padding(padding), stride, where=f"`layers[{index}]`: ")
         top, _, left, _ = resolve_pads(padding, kernel, dilation)
-        keff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        keff = tuple(geometry.extent(k, d) for k, d in zip(kernel, dilation))
         extent = tuple(r + (ke - 1) * j for r, ke, j in zip(extent, keff, jump))
         offset = tuple(p + q * j for p, q, j in zip(offset, (top, left), jump))
         jump = tuple(j * s for j, s in zip(jump, stride))

@@ -29,13 +29,12 @@ import math
 import numpy as np
 
 from . import _engine
-from ._threads import effective_num_threads
-from ._validation import as_int
 from ._shared.blocks import blockwise
 from ._shared.layout import ChannelLayout
 from ._shared.modes import check_scipy_mode
 from ._shared.passes import correlate_1d_passes
-from ._validation import check_positive_real, is_real, show
+from ._threads import effective_num_threads
+from ._validation import as_int, check_positive_real, is_real, show
 
 __all__ = ["B3_SPLINE", "istarlet", "starlet", "starlet_denoise", "starlet_noise_std"]
 

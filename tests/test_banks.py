@@ -523,8 +523,10 @@ def test_at_dilations_errors(rates, exc, match):
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("image, kwargs, exc, match", [
-    (np.zeros((5, 5, 3)), {}, ValueError, r"`image` must be 2-D when `channel_axis` is None; got 3-D"),
-    (np.zeros((5, 5)), {"channel_axis": -1}, ValueError, r"`image` must be 3-D .*; got 2-D"),
+    (np.zeros((5, 5, 3)), {}, ValueError,
+     r"`image` must be 2-D when `channel_axis` is None \(every axis is spatial\); got a 3-D"),
+    (np.zeros((5, 5)), {"channel_axis": -1}, ValueError,
+     r"`image` must be 3-D .* when `channel_axis` is given; got a 2-D"),
     (np.zeros((5, 5, 3)), {"channel_axis": 3}, ValueError, r"`channel_axis` must be in \[-3, 2\] .*; got 3"),
     (np.zeros((5, 5, 3)), {"channel_axis": -4}, ValueError, r"`channel_axis` .*; got -4"),
     (np.zeros((5, 5, 3)), {"channel_axis": 1.0}, TypeError, r"`channel_axis` must be an int or None; got 1\.0"),

@@ -91,7 +91,10 @@ def scipy_pads(kernel, dilation, origin=(0, 0)):
 
 
 def check_origin_fits(origin, kernel, dilation):
-    """Refuse an `origin` (pair) that moves scipy's anchor off the dilated kernel: ``-(K // 2) <= o <= (K - 1) // 2``."""
+    """Refuse an `origin` (pair) that moves scipy's anchor off the dilated kernel.
+
+    Each axis needs ``-(K // 2) <= o <= (K - 1) // 2``, ``K = d (k - 1) + 1``.
+    """
     for axis, (k, d, o) in enumerate(zip(kernel, dilation, origin)):
         size = extent(k, d)
         if not -(size // 2) <= o <= (size - 1) // 2:
