@@ -5,14 +5,16 @@ import math
 
 import numpy as np
 
+from .. import filters
+from .._shared.geometry import gaussian_radius
 from .._validation import (
     MAX_KERNEL_SIZE,
+    as_pair,
     check_dilation,
     check_kernel_size,
     describe_params,
     gabor_half_size,
     gabor_sigmas,
-    gaussian_radius,
 )
 from .._validation import is_int as _is_int
 from .._validation import is_real as _is_real
@@ -29,18 +31,7 @@ _FILTER_RESERVED = ("image", "out", "output", "num_threads", "mask")
 _FILTER_EXCLUDED = ("apply_bank",)
 
 
-def _filters_module():
-    try:
-        from .. import filters
-    except ImportError:
-        return None
-    return filters
-
-
 def _filter_functions():
-    filters = _filters_module()
-    if filters is None:
-        return {}
     out = {}
     for name in getattr(filters, "__all__", ()):
         function = getattr(filters, name, None)
@@ -120,8 +111,6 @@ def _filter_radius(name, params):
 
 def _check_filter_size(name, params):
     """Refuse a filter kernel larger than MAX_KERNEL_SIZE, dilated or not, before the dry run builds it."""
-    from .._validation import as_pair
-
     dilation = params.get("dilation", 1)
     rates = as_pair(dilation, "dilation")  # the filters' own check, and message
     found = _filter_radius(name, params)
@@ -163,8 +152,6 @@ def _filter_step_type(name, function):
         return _channel_axis_last(result, image, kwargs.get("channel_axis"))
 
     def halo(step_params, cache):
-        from .._validation import as_pair
-
         found = _filter_radius(name, step_params)
         if found is None:
             return (0, 0)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .._validation import as_int, as_pair
 from .._validation import is_int as _is_int
 from .._validation import is_real as _is_real
 from .._validation import show as _show
@@ -74,8 +75,6 @@ def _pair_json(pair):
 
 def _pair(name, minimum=1, maximum=None):
     def check(value):
-        from .._validation import as_pair
-
         if isinstance(value, tuple):
             value = list(value)
         return _pair_json(as_pair(value, name, minimum=minimum, maximum=maximum))
@@ -84,8 +83,6 @@ def _pair(name, minimum=1, maximum=None):
 
 def _rates(name):
     def check(value):
-        from .._validation import as_pair
-
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, np.ndarray)):
             if _is_int(value):
                 value = [value]
@@ -168,8 +165,6 @@ def _range_pair(name, *, allow_image=False):
 
 def _positive_int(name, maximum=None):
     def check(value):
-        from .._validation import as_int
-
         return as_int(value, name, minimum=1, maximum=maximum)
     return check
 

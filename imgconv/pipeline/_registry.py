@@ -2,6 +2,7 @@
 
 import difflib
 
+from .._validation import as_pair
 from .._validation import show as _show
 from ._filter_steps import _filter_functions, _filter_step_type
 from ._params import _REQUIRED, _pair_json
@@ -23,10 +24,6 @@ def _builtins():
 
 def _wavelet_types():
     if not _WAVELET_TYPES:
-        try:
-            from .. import wavelet  # noqa: F401
-        except ImportError:
-            return {}
         _WAVELET_TYPES.update(_make_wavelet_types())
     return _WAVELET_TYPES
 
@@ -136,7 +133,5 @@ def register_step(name, function, *, halo=0, replace=False):
         raise TypeError(f"`function` must be callable; got {_show(function)}")
     if name in _REGISTERED and not replace:
         raise ValueError(f"`name` {name!r} is already registered; pass replace=True to replace it")
-    from .._validation import as_pair
-
     halo_pair = as_pair(halo, "halo", minimum=0)
     _REGISTERED[name] = _registered_type(name, function, _pair_json(halo_pair))

@@ -3,6 +3,7 @@
 import difflib
 import inspect
 
+from .._validation import as_pair
 from .._validation import show as _show
 from ._params import _REQUIRED, _any_json, _describe_function, _json_value
 
@@ -68,8 +69,6 @@ class _StepType:
         if self._halo is None:
             return (0, 0)
         value = self._halo(params, cache) if callable(self._halo) else self._halo
-        from .._validation import as_pair
-
         return as_pair(value, "halo", minimum=0)
 
     def stride(self, params, cache):

@@ -5,7 +5,11 @@ import math
 
 import numpy as np
 
-from .._validation import MAX_KERNEL_SIZE, check_dilation
+from .. import banks, wavelet
+from .._shared.convert import to_float32
+from .._shared.geometry import check_same_stride, torch_pads
+from .._shared.modes import SCIPY_MODES, TORCH_PADDING_MODES
+from .._validation import MAX_KERNEL_SIZE, as_padding, check_dilation
 from .._validation import is_int as _is_int
 from .._validation import show as _show
 from ._params import (
@@ -23,6 +27,7 @@ from ._params import (
     _real,
     _resolve,
 )
+from ..conv import conv2d
 from ._step_type import _StepType
 
 
@@ -30,26 +35,20 @@ from ._step_type import _StepType
 
 def _float_image(image):
     """float32 (float64 stays float64); integers scaled like skimage.util.img_as_float32."""
-    from ..io import image_to_float32
-
     image = np.asarray(image)
     if image.dtype == np.float64:
         return image
-    return image_to_float32(image)
+    return to_float32(image)
 
 
 def _run_to_float32(image, params, cache):
-    from ..io import image_to_float32
-
-    return image_to_float32(image)
+    return to_float32(image)  # imgconv.io.image_to_float32
 
 
 _LUMA = (0.2125, 0.7154, 0.0721)  # skimage.color.rgb2gray
 
 
 def _run_to_gray(image, params, cache):
-    from ..conv import conv2d
-
     x = _float_image(image)
     if x.ndim == 2:
         return x
@@ -103,8 +102,6 @@ _BANK_FACTORIES = ("edges", "gabor", "leung_malik", "mr8", "schmid")
 
 
 def _bank_factory(name):
-    from .. import banks
-
     return getattr(banks, name)
 
 
@@ -121,8 +118,6 @@ def _keyword_names(function, skip=1):
 
 
 def _prepare_bank(params):
-    from ..banks import FilterBank
-
     name, kernels = params["name"], params["kernels"]
     if (name is None) == (kernels is None):
         raise ValueError(
@@ -145,7 +140,7 @@ def _prepare_bank(params):
             raise ValueError(f"`options` goes with a named bank; got {_show(params['options'])} with inline `kernels`")
         if not isinstance(kernels, dict) or not kernels:
             raise TypeError(f"`kernels` must be a non-empty mapping name -> 2-D list; got {_show(kernels)}")
-        bank = FilterBank(kernels, dilations=params["kernel_dilations"])
+        bank = banks.FilterBank(kernels, dilations=params["kernel_dilations"])
     rates = params["dilations"]
     if rates != [1]:
         bank = bank.at_dilations([tuple(r) if isinstance(r, list) else r for r in rates])
@@ -191,15 +186,13 @@ def _bank_names(params, cache, in_names):
 
 
 def _bank_params():
-    from ..banks import MODES
-
     return {
         "name": (None, lambda v: v if v is None else _choice("name", _BANK_FACTORIES)(v)),
         "kernels": (None, _any_json("kernels")),
         "kernel_dilations": (None, lambda v: None if v is None else _rates("kernel_dilations")(v)),
         "options": ({}, _options_check),
         "dilations": ([1], _rates("dilations")),
-        "mode": ("reflect", _choice("mode", MODES)),
+        "mode": ("reflect", _choice("mode", SCIPY_MODES)),
         "cval": (0.0, _real("cval")),
         "per_channel": (True, _boolean("per_channel")),
         "channel_axis": (-1, _channel_axis("channel_axis")),
@@ -233,8 +226,6 @@ def _in_dtype(array, dtype, name):
 
 
 def _prepare_conv2d(params):
-    from .._validation import as_padding
-
     dtype = np.dtype(params["dtype"])
     weight = _numbers(params["weight"], "weight")
     if weight.ndim not in (2, 4) or weight.size == 0:
@@ -255,17 +246,13 @@ def _prepare_conv2d(params):
         raise ValueError(f"`groups` goes with a 4-D `weight`; got groups={groups} with a 2-D weight")
     if weight.ndim == 4 and weight.shape[0] % params["groups"]:
         raise ValueError(f"`weight` out_channels ({weight.shape[0]}) must be divisible by groups={groups}")
-    padding = as_padding(params["padding"])
-    if padding == "same" and params["stride"] != 1:
-        raise ValueError(f"padding='same' is not supported for strided convolutions; got stride={params['stride']}")
+    check_same_stride(as_padding(params["padding"]), _pair_tuple(params["stride"]))
     check_dilation(weight.shape[-2:], _pair_tuple(params["dilation"]), "dilation", params["dilation"])
     return {"weight": _in_dtype(weight, dtype, "weight"),
             "bias": None if bias is None else _in_dtype(bias, dtype, "bias"), "dtype": dtype}
 
 
 def _run_conv2d(image, params, cache):
-    from ..conv import conv2d
-
     x = np.asarray(image)
     dtype = cache["dtype"]
     x = _float_image(x).astype(dtype, copy=False)
@@ -292,13 +279,11 @@ def _pad_tuple(value):
 
 
 def _conv2d_geometry(params, cache):
-    from ..shape import resolve_pads
-
     weight = cache["weight"]
     kernel = weight.shape[-2:]
     dilation = _pair_tuple(params["dilation"])
     padding = params["padding"] if isinstance(params["padding"], str) else _pad_tuple(params["padding"])
-    top, bottom, left, right = resolve_pads(padding, kernel, dilation)
+    top, _, left, _ = torch_pads(padding, kernel, dilation)
     th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
     return (max(top, th - top), max(left, tw - left))
 
@@ -316,8 +301,6 @@ def _conv2d_names(params, cache, in_names):
 
 
 def _padding_check(value):
-    from .._validation import as_padding
-
     if isinstance(value, tuple):
         value = list(value)
     padding = as_padding(value)
@@ -328,8 +311,6 @@ def _padding_check(value):
 
 
 def _conv2d_params():
-    from ..conv import PADDING_MODES
-
     return {
         "weight": (_REQUIRED, _any_json("weight")),
         "bias": (None, _any_json("bias")),
@@ -337,7 +318,7 @@ def _conv2d_params():
         "padding": (0, _padding_check),
         "dilation": (1, _pair("dilation")),
         "groups": (1, _positive_int("groups")),
-        "padding_mode": ("zeros", _choice("padding_mode", PADDING_MODES)),
+        "padding_mode": ("zeros", _choice("padding_mode", TORCH_PADDING_MODES)),
         "dtype": ("float32", _choice("dtype", ("float32", "float64"))),
     }
 
@@ -402,10 +383,8 @@ def _starlet_halo(params, cache):
 
 
 def _run_starlet(image, params, cache):
-    from ..wavelet import starlet
-
     axis = _apply_channel_axis(image, params["channel_axis"])
-    coeffs = starlet(image, params["n_scales"], mode=params["mode"], channel_axis=axis)
+    coeffs = wavelet.starlet(image, params["n_scales"], mode=params["mode"], channel_axis=axis)
     planes = np.moveaxis(coeffs, 0, -1)  # (H, W, J + 1) or the image layout + planes last
     if planes.ndim == 4:  # (.., C, J + 1) with channels last -> (H, W, C * (J + 1)), channel-major
         if axis is not None and axis % 3 != 2:
@@ -423,26 +402,20 @@ def _starlet_names(params, cache, in_names):
 
 
 def _run_istarlet(image, params, cache):
-    from ..wavelet import istarlet
-
     image = np.asarray(image)
     if image.ndim != 3:
         raise ValueError(f"`istarlet` needs the planes on the last axis, shape (H, W, J + 1); got shape {image.shape}")
-    return istarlet(np.moveaxis(image, -1, 0))
+    return wavelet.istarlet(np.moveaxis(image, -1, 0))
 
 
 def _run_starlet_denoise(image, params, cache):
-    from ..wavelet import starlet_denoise
-
     axis = _apply_channel_axis(image, params["channel_axis"])
     kwargs = {k: v for k, v in params.items() if k != "channel_axis"}
-    return _channel_axis_last(starlet_denoise(image, channel_axis=axis, **kwargs), image, axis)
+    return _channel_axis_last(wavelet.starlet_denoise(image, channel_axis=axis, **kwargs), image, axis)
 
 
 def _make_wavelet_types():
-    from ..filters import MODES
-
-    common = {"mode": ("nearest", _choice("mode", MODES)), "channel_axis": (-1, _channel_axis("channel_axis"))}
+    common = {"mode": ("nearest", _choice("mode", SCIPY_MODES)), "channel_axis": (-1, _channel_axis("channel_axis"))}
     return {
         "starlet": _StepType("starlet", _run_starlet,
                              {"n_scales": (_REQUIRED, _positive_int("n_scales", _MAX_STARLET_SCALES)), **common},
