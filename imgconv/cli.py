@@ -476,7 +476,7 @@ def _cmd_explain(args):
     print(pipeline.describe())
     for step in pipeline:
         if step.name == "bank":
-            bank = step._cache
+            bank = step.prepared
             print(f"\nbank {step.params.get('name') or '(inline)'}: {len(bank)} filters of "
                   f"{bank.kernel_size[0]}x{bank.kernel_size[1]}; widest:")
             widest = max(bank.dilations, key=lambda d: d[0] * d[1])

@@ -23,12 +23,14 @@ import tifffile
 from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin
 
 from . import _output
+from ._shared.convert import to_float32
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DTYPE_POLICIES",
     "SUPPORTED_EXTENSIONS",
     "ImageReadError",
+    "can_store",
     "encoder",
     "image_to_float32",
     "imread",
@@ -174,6 +176,52 @@ def _check_array(array):
 
 def _channels(array):
     return 1 if array.ndim == 2 else array.shape[2]
+
+
+def can_store(extension, dtype, channels):
+    """Whether `imwrite` stores an array of `dtype` with `channels` channels in that format as is.
+
+    As is: without a `dtype_policy` conversion, so that reading the file back
+    gives the same dtype and values (JPEG's compression aside).
+
+    Parameters
+    ----------
+    extension : str
+        A file extension of :data:`SUPPORTED_EXTENSIONS` (any case, with or
+        without the dot).
+    dtype : dtype_like
+    channels : int
+        1 for an ``(H, W)`` array, else the size of the last axis.
+
+    Returns
+    -------
+    bool
+        TIFF and NPY store any bool, integer or float array; PNG, JPEG and BMP
+        what Pillow writes (see the formats table in the module notes).
+
+    Raises
+    ------
+    ValueError
+        For an extension imgconv does not write.
+
+    Examples
+    --------
+    >>> from imgconv.io import can_store
+    >>> can_store(".png", "uint16", 1), can_store(".png", "uint16", 3), can_store(".tif", "float32", 7)
+    (True, False, True)
+    """
+    ext = extension.lower() if isinstance(extension, str) else extension
+    ext = ext if not isinstance(ext, str) or ext.startswith(".") else "." + ext
+    if ext not in _EXTENSION_TO_FORMAT:
+        raise ValueError(
+            f"`extension` must be one of {list(SUPPORTED_EXTENSIONS)}; got {extension!r}"
+        )
+    fmt = _EXTENSION_TO_FORMAT[ext]
+    dtype = np.dtype(dtype)
+    if fmt not in _PILLOW_CAPABILITIES:
+        return dtype.kind in "biuf"
+    allowed, _ = _PILLOW_CAPABILITIES[fmt]
+    return channels in allowed.get(dtype.name, ())
 
 
 # --------------------------------------------------------------------------
@@ -936,18 +984,4 @@ def image_to_float32(image):
     >>> image_to_float32(np.array([0, 65535], dtype=np.uint16))
     array([0., 1.], dtype=float32)
     """
-    image = np.asarray(image)
-    kind = image.dtype.kind
-    if kind == "f":
-        return image.astype(np.float32, copy=False)
-    if kind == "b":
-        return image.astype(np.float32)
-    if kind not in "ui":
-        raise TypeError(
-            f"`image` must be a bool, integer or float array; got dtype {image.dtype}"
-        )
-    compute = np.float32 if image.dtype.itemsize <= 4 else np.float64
-    out = np.multiply(image, 1.0 / np.iinfo(image.dtype).max, dtype=compute)
-    if kind == "i":
-        np.maximum(out, -1.0, out=out)
-    return out.astype(np.float32, copy=False)
+    return to_float32(image)  # the one integer -> float rule: imgconv._shared.convert

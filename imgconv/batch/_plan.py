@@ -29,7 +29,7 @@ def _predict_extensions(pipeline, out_format, dtype_policy):
 
     if out_format is not None:
         return {}
-    if any(step.name == "callable" or step._kind.function is not None for step in pipeline):
+    if any(step.user_function is not None for step in pipeline):
         return {}
     halo = pipeline.receptive_field
     size = (max(16, 2 * halo[0] + 8), max(16, 2 * halo[1] + 8))

@@ -194,13 +194,9 @@ def _format_can_hold(ext, shape, dtype, dtype_policy):
         if policy == "float":
             return False
         dtype = np.dtype(np.uint8)
-    if ext == ".png":
-        allowed = {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1,)}
-    elif ext == ".bmp":
-        allowed = {"bool": (1,), "uint8": (1, 3)}
-    else:
-        return False
-    return channels in allowed.get(dtype.name, ())
+    from ..io import can_store  # io's own table of what each format holds
+
+    return ext in (".png", ".bmp") and can_store(ext, dtype, channels)
 
 
 def _choose_output(task, result, out_format, dtype_policy):

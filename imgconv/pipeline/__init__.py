@@ -240,6 +240,18 @@ class Step:
         """(int, int): input pixels between adjacent outputs (1 except for strided conv2d)."""
         return self._kind.stride(self._params, self._cache)
 
+    @property
+    def prepared(self):
+        """What the step built once from its parameters, or None: the FilterBank of a 'bank' step."""
+        return self._cache
+
+    @property
+    def user_function(self):
+        """The user's function this step runs ('callable' and registered steps), or None for imgconv's own."""
+        if self._name == "callable":
+            return self._params["function"]
+        return self._kind.function
+
     def output_names(self, in_names):
         """Labels of the output channels given those of the input (None: unknown)."""
         return self._kind.names(self._params, self._cache, in_names)
