@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 
-from .. import filters
+from .. import filters, kernels
+from .._shared import geometry
 from .._shared.geometry import gaussian_radius
 from .._validation import (
-    MAX_KERNEL_SIZE,
     as_pair,
     check_dilation,
     check_kernel_size,
@@ -16,7 +16,6 @@ from .._validation import (
     gabor_half_size,
     gabor_sigmas,
 )
-from .._validation import is_int as _is_int
 from .._validation import is_real as _is_real
 from .._validation import to_float as _to_float
 from ._params import _REQUIRED, _any_json, _channel_axis, _json_value, _jsonable
@@ -46,14 +45,6 @@ def _filter_functions():
     return out
 
 
-# Half-extent of the kernels of the fixed-size filters.
-_FIXED_RADIUS = {
-    "sobel": 1, "sobel_h": 1, "sobel_v": 1, "scharr": 1, "scharr_h": 1, "scharr_v": 1,
-    "prewitt": 1, "prewitt_h": 1, "prewitt_v": 1, "farid": 2, "farid_h": 2, "farid_v": 2,
-    "roberts": 1, "roberts_pos_diag": 1, "roberts_neg_diag": 1,
-}
-
-
 def _positive(value):
     """`value` as a positive finite float, or None (malformed: the filter's own check reports it)."""
     if not _is_real(value):
@@ -70,17 +61,27 @@ def _positive_pair(value):
     return None if None in pair else pair
 
 
-def _filter_radius(name, params):
-    """Kernel half-extent ``(rh, rw)`` of a filter at dilation 1 and the parameters that set it.
+def _edge_kernel(name):
+    """The kernel builder of an edge filter (``sobel``, ``sobel_h``, ...): ``imgconv.kernels.<name>_h``, or None."""
+    return getattr(kernels, f"{name.removesuffix('_h').removesuffix('_v')}_h", None)
 
-    The radii are floats (inf) when absurdly large.  None for a filter of unknown
+
+def _filter_kernel_size(name, params):
+    """Kernel size ``(kh, kw)`` of a filter at dilation 1 and the parameters that set it.
+
+    From the code the filter builds its kernel with: the kernels of
+    :mod:`imgconv.kernels`, the Gaussian radius, the Gabor half-size.  The sizes
+    are floats (inf) when absurdly large.  None for a filter of unknown
     geometry, or when a parameter is malformed (the filter's dry run names it).
     """
-    if name in _FIXED_RADIUS:
-        return (_FIXED_RADIUS[name],) * 2, {}
+    edge = _edge_kernel(name)
+    if edge is not None:
+        return edge().shape, {}
     if name == "laplace":
-        ksize = params.get("ksize", 3)
-        return ((ksize // 2,) * 2, {}) if _is_int(ksize) and 1 <= ksize <= MAX_KERNEL_SIZE else None
+        try:
+            return kernels.laplace(params.get("ksize", 3)).shape, {}
+        except (TypeError, ValueError):
+            return None
     if name in ("gaussian", "difference_of_gaussians"):
         # scipy's radius int(truncate * sigma + 0.5) per axis; the wider Gaussian of the pair
         if name == "gaussian":
@@ -92,8 +93,8 @@ def _filter_radius(name, params):
         sigma, truncate = _positive_pair(params.get(key, 1.0)), _positive(params.get("truncate", 4.0))
         if sigma is None or truncate is None:
             return None
-        radii = tuple(gaussian_radius(factor * s, truncate) for s in sigma)
-        return radii, {key: params.get(key, 1.0), "truncate": params.get("truncate", 4.0)}
+        size = tuple(2 * gaussian_radius(factor * s, truncate) + 1 for s in sigma)
+        return size, {key: params.get(key, 1.0), "truncate": params.get("truncate", 4.0)}
     if name == "gabor":
         values = {key: params.get(key, default) for key, default in
                   (("frequency", None), ("bandwidth", 1), ("sigma_x", None), ("sigma_y", None), ("n_stds", 3))}
@@ -105,7 +106,8 @@ def _filter_radius(name, params):
             return None
         sx, sy = gabor_sigmas(checked["frequency"], checked["bandwidth"], checked["sigma_x"], checked["sigma_y"])
         named = {k: v for k, v in values.items() if v is not None}
-        return gabor_half_size(_to_float(theta), sx, sy, checked["n_stds"]), named
+        size = tuple(2 * r + 1 for r in gabor_half_size(_to_float(theta), sx, sy, checked["n_stds"]))
+        return size, named
     return None
 
 
@@ -113,12 +115,11 @@ def _check_filter_size(name, params):
     """Refuse a filter kernel larger than MAX_KERNEL_SIZE, dilated or not, before the dry run builds it."""
     dilation = params.get("dilation", 1)
     rates = as_pair(dilation, "dilation")  # the filters' own check, and message
-    found = _filter_radius(name, params)
+    found = _filter_kernel_size(name, params)
     if found is None:
         check_dilation((1, 1), rates, "dilation", dilation)  # rates still reach the engine's C ints
         return
-    (rh, rw), named = found
-    size = (2 * rh + 1, 2 * rw + 1)
+    size, named = found
     if named:
         check_kernel_size(max(size), f"a {name} kernel", **named)
     check_dilation(size, rates, "dilation", dilation)
@@ -152,12 +153,12 @@ def _filter_step_type(name, function):
         return _channel_axis_last(result, image, kwargs.get("channel_axis"))
 
     def halo(step_params, cache):
-        found = _filter_radius(name, step_params)
+        # the pads the filter gives its kernel (scipy's anchor), widest side per axis
+        found = _filter_kernel_size(name, step_params)
         if found is None:
             return (0, 0)
-        (rh, rw), _ = found
-        dh, dw = as_pair(step_params.get("dilation", 1), "dilation")
-        return (rh * dh, rw * dw)
+        top, bottom, left, right = geometry.halo(found[0], as_pair(step_params.get("dilation", 1), "dilation"))
+        return (max(top, bottom), max(left, right))
 
     def names(step_params, cache, in_names):
         if in_names is None:

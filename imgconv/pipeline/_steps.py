@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import banks, wavelet
 from .._shared.convert import to_float32
+from .._shared import geometry
 from .._shared.geometry import check_same_stride, torch_pads
 from .._shared.modes import SCIPY_MODES, TORCH_PADDING_MODES
 from .._validation import MAX_KERNEL_SIZE, as_padding, check_dilation
@@ -173,10 +174,9 @@ def _run_bank(image, params, cache):
 
 
 def _bank_halo(params, cache):
-    kh, kw = cache.kernel_size
-    th = max(d[0] for d in cache.dilations) * (kh - 1)
-    tw = max(d[1] for d in cache.dilations) * (kw - 1)
-    return (th - th // 2, tw - tw // 2)
+    # the bank pads each rate as torch 'same' does; the widest rate, widest side per axis
+    pads = [geometry.halo(cache.kernel_size, d, anchor="same") for d in cache.dilations]
+    return (max(max(p[0], p[1]) for p in pads), max(max(p[2], p[3]) for p in pads))
 
 
 def _bank_names(params, cache, in_names):
@@ -378,8 +378,9 @@ _MAX_STARLET_SCALES = int(math.log2((MAX_KERNEL_SIZE - 1) / 4)) + 1
 
 
 def _starlet_halo(params, cache):
-    # c_J reads sum_j 2 * 2**(j-1) = 2 (2**J - 1) pixels on each side (B3 spline radius 2).
-    return 2 * (2 ** params["n_scales"] - 1)
+    # c_J is J passes of the B3 spline at dilations 1, 2, ..., 2**(J-1): 2 (2**J - 1) pixels per side
+    taps = (len(wavelet.B3_SPLINE),) * 2
+    return sum(max(geometry.halo(taps, (d, d))) for d in (2 ** j for j in range(params["n_scales"])))
 
 
 def _run_starlet(image, params, cache):
