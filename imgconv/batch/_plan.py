@@ -107,7 +107,7 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
 
     def names(entry, long):
         """(output, fallback) relative names; `long` keeps the input's extension in the name."""
-        path, relative, stem, ext = entry
+        _path, relative, stem, ext = entry
         target = out_ext if out_ext is not None else predicted.get(ext, ext)
         if long:
             output = relative if target == ext else relative + target
@@ -139,7 +139,7 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
     still = collisions(assigned)
 
     tasks = []
-    for i, (path, relative, stem, ext) in enumerate(entries):
+    for i, (path, relative, _stem, _ext) in enumerate(entries):
         if i in still:
             failed.append((path, f"output name {assigned[i][0]!r} collides with the output of another input"))
             continue
