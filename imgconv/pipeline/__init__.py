@@ -127,16 +127,18 @@ be read) -- never a MemoryError, a RecursionError or a hang:
 
 import contextlib
 import hashlib
-import json
 import os
 
 import numpy as np
 
-from .. import _output
+from .. import __version__
+from .._threads import num_threads as threads_context
 from .._validation import show as _show
+from ..banks import FilterBank
+from ..conv import Conv2d
 from ._params import MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_VALUES, _REQUIRED, _describe_function, _import_path
 from ._registry import _lookup, register_step, step_names, step_parameters
-from ._spec import _canonical_json, _check_spec_shape, _read_spec_file
+from ._spec import _canonical_json, _check_spec_shape, _read_spec_file, _write_spec_file
 from ._step_type import _registered_type  # noqa: F401  (pickles of registered steps made before the split)
 from ._steps import _conv2d_layer_params
 
@@ -348,9 +350,6 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
             return Step(item[0], **item[1])
         if from_spec:
             raise TypeError(f"a step must be a mapping with a 'step' key or a step name; got {_show(item)}")
-        from ..banks import FilterBank
-        from ..conv import Conv2d
-
         if isinstance(item, Conv2d):
             name = "conv2d"
             return Step("conv2d", **_conv2d_layer_params(item))
@@ -554,18 +553,7 @@ class Pipeline:
                 raise ValueError(f"{_step_label(index, step.name)}: {exc}") from None
         spec = {"version": SPEC_VERSION, "steps": steps}
         if path is not None:
-            path = os.fspath(path)
-            if os.path.splitext(path)[1].lower() in (".yaml", ".yml"):
-                try:
-                    import yaml
-                except ImportError:
-                    raise ImportError(f"writing the YAML spec {path!r} needs PyYAML (pip install pyyaml); "
-                                      "or write the spec as JSON") from None
-                text = yaml.safe_dump(spec, sort_keys=False)
-            else:
-                text = json.dumps(spec, indent=2) + "\n"
-            # imgconv._output owns every write: atomic, never through a link
-            _output.write_atomic(path, lambda file: file.write(text.encode("utf-8")), what="`path`")
+            _write_spec_file(path, spec)
         return spec
 
     def fingerprint(self):
@@ -584,8 +572,6 @@ class Pipeline:
             not hashed).  Recorded by :func:`imgconv.batch.process` in its
             manifest, to resume only work done by the same pipeline.
         """
-        from .. import __version__
-
         data = {"imgconv": __version__,
                 "pipeline": {"version": SPEC_VERSION, "steps": [s._fingerprint_data() for s in self._steps]}}
         return hashlib.sha256(_canonical_json(data).encode("ascii")).hexdigest()
@@ -655,8 +641,6 @@ class Pipeline:
         if num_threads is None:
             context = contextlib.nullcontext()
         else:
-            from .._threads import num_threads as threads_context
-
             context = threads_context(num_threads)
         with context:
             for index, step in enumerate(self._steps):

@@ -1,10 +1,11 @@
-"""Spec files: reading JSON / YAML within the limits, the shape check, canonical JSON."""
+"""Spec files: reading and writing JSON / YAML, the limits of what is read, canonical JSON."""
 
 import errno
 import json
 import math
 import os
 
+from .. import _output
 from ._params import MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_VALUES
 
 
@@ -76,6 +77,23 @@ def _read_spec_file(path):
         raise ValueError(f"spec {path!r}: {exc}") from None
     except RecursionError:  # the C decoder's own depth limit, for [[[[...
         raise ValueError(too_deep) from None
+
+
+
+def _write_spec_file(path, spec):
+    """Write `spec` to `path`: YAML for ``.yaml`` / ``.yml`` (needs PyYAML), JSON (indent 2) otherwise."""
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError(f"writing the YAML spec {path!r} needs PyYAML (pip install pyyaml); "
+                              "or write the spec as JSON") from None
+        text = yaml.safe_dump(spec, sort_keys=False)
+    else:
+        text = json.dumps(spec, indent=2) + "\n"
+    # imgconv._output owns every write: atomic, never through a link
+    _output.write_atomic(path, lambda file: file.write(text.encode("utf-8")), what="`path`")
 
 
 def _spec_children(value):
