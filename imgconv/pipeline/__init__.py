@@ -136,7 +136,7 @@ from .._threads import num_threads as threads_context
 from .._validation import show as _show
 from ..banks import FilterBank
 from ..conv import Conv2d
-from ._params import MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_VALUES, _REQUIRED, _describe_function, _import_path
+from ._params import _REQUIRED, MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_VALUES, _describe_function, _import_path
 from ._registry import _lookup, register_step, step_names, step_parameters
 from ._spec import _canonical_json, _check_spec_shape, _read_spec_file, _write_spec_file
 from ._step_type import _registered_type  # noqa: F401  (pickles of registered steps made before the split)
@@ -336,7 +336,8 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
             return Step(item)
         if isinstance(item, dict):
             if "step" not in item:
-                raise ValueError(f"a step mapping needs a 'step' key naming the step; got keys {sorted(map(str, item))}")
+                raise ValueError("a step mapping needs a 'step' key naming the step; "
+                                 f"got keys {sorted(map(str, item))}")
             name = item["step"]
             params = {k: v for k, v in item.items() if k != "step"}
             if name == "callable" and not allow_callables:

@@ -6,13 +6,14 @@ import math
 import numpy as np
 
 from .. import banks, wavelet
-from .._shared.convert import to_float32
 from .._shared import geometry
+from .._shared.convert import to_float32
 from .._shared.geometry import check_same_stride, torch_pads
 from .._shared.modes import SCIPY_MODES, TORCH_PADDING_MODES
 from .._validation import MAX_KERNEL_SIZE, as_padding, check_dilation
 from .._validation import is_int as _is_int
 from .._validation import show as _show
+from ..conv import conv2d
 from ._params import (
     _REQUIRED,
     _any_json,
@@ -28,9 +29,7 @@ from ._params import (
     _real,
     _resolve,
 )
-from ..conv import conv2d
 from ._step_type import _StepType
-
 
 # -- dtype / scale steps --------------------------------------------------------------
 
@@ -240,7 +239,8 @@ def _prepare_conv2d(params):
         if weight.ndim == 2:
             raise ValueError("`bias` goes with a 4-D `weight`; a 2-D weight is applied to each channel without bias")
         if bias.shape != (weight.shape[0],):
-            raise ValueError(f"`bias` must have one value per output channel ({weight.shape[0]}); got shape {bias.shape}")
+            raise ValueError(f"`bias` must have one value per output channel ({weight.shape[0]}); "
+                             f"got shape {bias.shape}")
     groups = _show(params["groups"])
     if weight.ndim == 2 and params["groups"] != 1:
         raise ValueError(f"`groups` goes with a 4-D `weight`; got groups={groups} with a 2-D weight")
