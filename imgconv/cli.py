@@ -148,6 +148,18 @@ def _add_pipeline_options(parser):
                        help="let --pipeline specs name Python functions (imports their modules: trusted specs only)")
 
 
+def _add_codec_options(group):
+    from .io import COMPRESSIONS
+
+    group.add_argument("--compression", choices=COMPRESSIONS["TIFF"],
+                       help="TIFF codec (default zlib, i.e. deflate, at level 1; zstd is faster and read by "
+                            "libtiff-based tools but not by ImageJ's own reader)")
+    group.add_argument("--compression-level", metavar="N", type=int,
+                       help="codec level: zlib 0-12, zstd 1-22, lzma 0-9")
+    group.add_argument("--predictor", action="store_true",
+                       help="TIFF predictor (horizontal / floating point): smaller smooth images, slower")
+
+
 def _build_parser():
     from . import __version__
 
@@ -181,14 +193,17 @@ def _build_parser():
     run.add_argument("--on-error", choices=("skip", "raise"), default="skip",
                      help="skip (default): report bad files and go on; raise: stop at the first")
     run.add_argument("--dry-run", action="store_true", help="list input -> output pairs; write nothing")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary (errors still shown)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary (errors still shown)")
+    run.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
+                     help="auto (default): a bar on a terminal, a line every 5 s in a log; bar; lines; none")
     out = batch.add_argument_group("output")
     out.add_argument("--out-format", metavar="EXT",
                      help="output extension (.tif, .png, .npy, ...; default: the input's when it can hold "
                           "the result, else .tif)")
-    out.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float"), default="auto",
+    out.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float", "float16"), default="auto",
                      help="how float results are stored (default auto: float32 in TIFF/.npy, rescaled "
-                          "to the integer range in PNG/JPEG/BMP)")
+                          "to the integer range in PNG/JPEG/BMP; float16: half the bytes)")
+    _add_codec_options(out)
     out.add_argument("--preview", metavar="PNG", help="contact sheet path (default DST/preview.png)")
     out.add_argument("--no-preview", action="store_true", help="do not write a contact sheet")
 
@@ -200,8 +215,9 @@ def _build_parser():
     filt.add_argument("output", metavar="OUT")
     _add_pipeline_options(filt)
     filt.add_argument("--threads", type=_positive_int, help="engine threads")
-    filt.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float"), default="auto",
+    filt.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float", "float16"), default="auto",
                       help="how a float result is stored (default auto)")
+    _add_codec_options(filt)
     filt.add_argument("--preview", metavar="PNG", help="also write a contact sheet of IN and its responses")
     filt.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
@@ -312,6 +328,7 @@ def _print_failures(failed, limit=20):
 def _cmd_batch(args):
     from . import batch
     from ._output import DestinationError, shown
+    from .io import check_compression
 
     src = args.src[0] if len(args.src) == 1 else args.src
     pipeline = _pipeline_from_args(args)
@@ -330,6 +347,10 @@ def _cmd_batch(args):
     try:
         work = batch.plan(src, args.dst, pipeline, pattern=args.pattern, recursive=args.recursive,
                           out_format=args.out_format, dtype_policy=args.dtype_policy)
+    except (ValueError, TypeError) as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        check_compression("TIFF", args.compression, args.compression_level, args.predictor)
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     if not work.tasks and not work.failed:
@@ -353,8 +374,9 @@ def _cmd_batch(args):
         report = batch.process(
             src, args.dst, pipeline, pattern=args.pattern, recursive=args.recursive, workers=args.workers,
             resume=args.resume, overwrite=args.overwrite, on_error=args.on_error, out_format=args.out_format,
-            dtype_policy=args.dtype_policy, progress=not args.quiet, backend=backend, num_threads=args.threads,
-            client=args.scheduler, preview=preview)
+            dtype_policy=args.dtype_policy, progress="none" if args.quiet else args.progress, backend=backend,
+            num_threads=args.threads, client=args.scheduler, preview=preview, compression=args.compression,
+            level=args.compression_level, predictor=args.predictor)
     except DestinationError as exc:  # bad dst, busy dst, unsafe manifest or preview
         raise _UsageError(str(exc)) from None
     except Exception as exc:
@@ -382,7 +404,7 @@ def _cmd_filter(args):
     from ._output import Destination, UnsafePathError, shown
     from .batch import _normalise_extension, _policy_for
     from .contact_sheet import draw_sheet, sheet_row
-    from .io import encoder, imread
+    from .io import check_compression, encoder, imread
 
     pipeline = _pipeline_from_args(args)
     if not os.path.lexists(args.input):
@@ -392,6 +414,15 @@ def _cmd_filter(args):
         ext = _normalise_extension(os.path.splitext(args.output)[1] or "none")
     except (ValueError, TypeError) as exc:
         raise _UsageError(f"OUT: {exc}") from None
+    codec = {}
+    if (args.compression, args.compression_level, args.predictor) != (None, None, False):
+        if ext not in (".tif", ".tiff"):
+            raise _UsageError(f"--compression, --compression-level and --predictor go with a .tif OUT; got {ext}")
+        try:
+            check_compression("TIFF", args.compression, args.compression_level, args.predictor)
+        except (ValueError, TypeError) as exc:
+            raise _UsageError(str(exc)) from None
+        codec = {"compression": args.compression, "level": args.compression_level, "predictor": args.predictor}
     try:
         destination.check(args.output, what="OUT")
         if args.preview:
@@ -407,7 +438,8 @@ def _cmd_filter(args):
         image = imread(args.input)
         result = pipeline(image, num_threads=args.threads)
         destination.write(args.output, encoder(args.output, result,
-                                               dtype_policy=_policy_for(ext, args.dtype_policy)), what="OUT")
+                                               dtype_policy=_policy_for(ext, args.dtype_policy), **codec),
+                          what="OUT")
     except UnsafePathError as exc:
         raise _UsageError(str(exc)) from None
     except (OSError, ValueError, TypeError) as exc:

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def visible_files(folder):
 def hidden_files(folder):
     """Hidden files, and whatever lies in imgconv's temporary folder (its lock file is expected)."""
     out = []
-    for root, dirs, files in os.walk(folder):
+    for _root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if d != ".imgconv"]
         out += [f for f in files if f.startswith(".")]
     temporary = os.path.join(folder, ".imgconv", "tmp")
@@ -186,10 +187,28 @@ def test_submission_window_is_bounded():
     assert yielded == 50 and most <= 4 + 1  # the window in flight, plus the record being handed over
 
 
-def test_progress_is_silent_without_a_tty(src, tmp_path, capsys):
-    process(src, tmp_path / "out", progress=True)
+def test_progress_in_a_log_is_a_line_every_few_seconds(src, tmp_path, capsys, monkeypatch):
+    process(src, tmp_path / "out", progress=True)  # stderr is not a terminal here: lines, not a bar
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert captured.out == ""
+    last = captured.err.strip().splitlines()[-1]
+    assert re.fullmatch(r"imgconv: 4/4 files \(100%\), [0-9.]+ files/s, 0 failed, ETA 0 s", last)
+    process(src, tmp_path / "quiet", progress=False)
+    assert capsys.readouterr().err == ""
+    # one line per interval of the clock, and the last one always
+    now = [0.0]
+    bar = batch._progress._Progress(10, "lines", clock=lambda: now[0], interval=5.0)
+    for i in range(10):
+        now[0] = 2.0 * (i + 1)  # a file every 2 s
+        bar.update("failed" if i == 3 else "done")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["imgconv: 3/10 files (30%), 0.5 files/s, 0 failed, ETA 14 s",
+                     "imgconv: 6/10 files (60%), 0.5 files/s, 1 failed, ETA 8 s",
+                     "imgconv: 9/10 files (90%), 0.5 files/s, 1 failed, ETA 2 s",
+                     "imgconv: 10/10 files (100%), 0.5 files/s, 1 failed, ETA 0 s"]
+    with pytest.raises(ValueError, match=r"`progress` must be True, False or one of \['auto', 'bar', 'lines', "
+                                         r"'none'\]; got 'loud'"):
+        process(src, tmp_path / "x", progress="loud")
 
 
 class FakeTerminal(io.StringIO):
@@ -266,7 +285,7 @@ def test_bad_files_are_reported_and_skipped(messy, tmp_path):
 
 
 def test_on_error_raise(messy, tmp_path):
-    with pytest.raises(ImageReadError, match="corrupt.png"):
+    with pytest.raises(ImageReadError, match=r"corrupt\.png"):
         process(messy, tmp_path / "out", on_error="raise", workers=1, progress=False)
     last = records(tmp_path / "out")[-1]
     assert last["status"] == "failed" and last["input"].endswith("corrupt.png")
@@ -477,7 +496,8 @@ def test_bad_arguments(src, tmp_path):
         process(src, tmp_path / "o", on_error="ignore")
     with pytest.raises(ValueError, match=r"`out_format` must be one of \[.*\] or None; got '.gif'"):
         process(src, tmp_path / "o", out_format=".gif")
-    with pytest.raises(ValueError, match=r"`dtype_policy` must be one of \['auto', 'clip', 'float', 'rescale'\]"):
+    with pytest.raises(ValueError,
+                       match=r"`dtype_policy` must be one of \['auto', 'clip', 'float', 'float16', 'rescale'\]"):
         process(src, tmp_path / "o", dtype_policy="round")
     with pytest.raises(ValueError, match=r"`workers` must be a positive int; got 0"):
         process(src, tmp_path / "o", workers=0)

@@ -392,7 +392,7 @@ def test_unknown_extension(tmp_path, name):
 @pytest.mark.parametrize(
     "policy, error, pattern",
     [
-        ("round", ValueError, r"`dtype_policy` must be one of 'clip', 'float', 'rescale'; got 'round'"),
+        ("round", ValueError, r"`dtype_policy` must be one of 'clip', 'float', 'float16', 'rescale'; got 'round'"),
         ("CLIP", ValueError, r"got 'CLIP'"),
         (None, TypeError, r"`dtype_policy` must be one of .*; got NoneType None"),
     ],
@@ -796,13 +796,13 @@ def test_imread_leaves_file_untouched(tmp_path, ext):
 # --------------------------------------------------------------------------
 
 
-def _failing_writer(file, data, fmt):
+def _failing_writer(file, data, fmt, options):
     file.write(b"partial data")
     file.flush()
     raise OSError("disk full (simulated)")
 
 
-def _interrupting_writer(file, data, fmt):
+def _interrupting_writer(file, data, fmt, options):
     file.write(b"partial data")
     raise KeyboardInterrupt
 

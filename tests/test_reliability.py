@@ -362,7 +362,8 @@ def test_file_names_that_are_not_utf8(tmp_path, rng, capsys):
     dst = tmp_path / "out"
     status, out, err = cli(capsys, "batch", src, dst, "--filter", "gaussian", "--out-format", ".png")
     assert status == 0, err
-    assert "1 done" in out and err == ""
+    assert "1 done" in out and err == "imgconv: 1/1 files (100%), " + err.split(", ", 1)[1]  # progress only
+    assert err.endswith(", 0 failed, ETA 0 s\n")
     with open(dst / batch.MANIFEST_NAME, encoding="ascii") as file:  # escaped: plain ASCII JSON
         record = json.loads(file.readline())
     assert record["input"] == os.path.join(str(src), name)

@@ -102,6 +102,7 @@ import numpy as np
 
 from .._output import DestinationError, UnsafePathError, shown
 from ..contact_sheet import MAX_IMAGES, contact_sheet, draw_sheet, render_contact_sheet, sheet_row
+from ..io import check_compression
 from ..pipeline import Pipeline
 from ._backends import (
     _check_picklable,
@@ -115,7 +116,7 @@ from ._backends import (
 from ._discover import _natural_key
 from ._manifest import _input_stat, _Manifest, _read_manifest, _up_to_date
 from ._plan import plan
-from ._progress import _Progress
+from ._progress import _Progress, check_progress
 from ._tasks import (
     _ON_ERROR,
     BACKENDS,
@@ -160,7 +161,8 @@ def _check_workers(workers):
 
 def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=None, resume=True,
             overwrite=False, on_error="skip", out_format=None, dtype_policy="auto", progress=True,
-            backend="threads", num_threads=None, client=None, preview=None):
+            backend="threads", num_threads=None, client=None, preview=None, compression=None, level=None,
+            predictor=False):
     """Apply a pipeline to every image of a folder, glob or file list; write the results under `dst`.
 
     Parameters
@@ -199,11 +201,13 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     out_format : str, optional
         Output extension (``'.tif'``, ``'.png'``, ``'.npy'``, ...); default:
         see "Output names and formats" in the module notes.
-    dtype_policy : {'auto', 'clip', 'float', 'rescale'}, default 'auto'
+    dtype_policy : {'auto', 'clip', 'float', 'float16', 'rescale'}, default 'auto'
         How float results are stored (see the module notes and
         :func:`imgconv.io.imwrite`).
-    progress : bool, default True
-        Show a tqdm progress bar on stderr when it is a terminal.
+    progress : bool or {'auto', 'bar', 'lines', 'none'}, default True
+        Progress on stderr.  True (``'auto'``): a tqdm bar on a terminal,
+        else (a log file, CI, a cluster job) one line every 5 seconds with
+        done/total, files/s and the time left.  False (``'none'``): nothing.
     backend : {'threads', 'processes', 'dask'}, default 'threads'
     num_threads : int, optional
         Total engine threads shared by the workers (default
@@ -213,6 +217,9 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     client : distributed.Client or str, optional
         For ``backend='dask'``: a client or scheduler address; default a local
         cluster of `workers` processes.
+    compression, level, predictor : optional
+        Codec of TIFF outputs, as for :func:`imgconv.io.imwrite` (default
+        deflate at level 1); other formats keep their defaults.
     preview : True, str, os.PathLike or None, default None
         Also write a contact sheet (:func:`contact_sheet`) of the first
         outputs: True for ``dst/preview.png``, or a ``.png`` path, which must
@@ -257,8 +264,8 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
         raise ValueError(f"`backend` must be one of {list(BACKENDS)}; got {backend!r}")
     if on_error not in _ON_ERROR:
         raise ValueError(f"`on_error` must be one of {list(_ON_ERROR)}; got {on_error!r}")
-    for name, value in (("resume", resume), ("overwrite", overwrite), ("recursive", recursive),
-                        ("progress", progress)):
+    progress = check_progress(progress)
+    for name, value in (("resume", resume), ("overwrite", overwrite), ("recursive", recursive)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"`{name}` must be True or False; got {value!r}")
     workers = _check_workers(workers)
@@ -272,6 +279,9 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
                 dtype_policy=dtype_policy)
     destination = work.destination
     preview = None if preview is None else _check_preview(preview, work)
+    codec = None
+    if (compression, level, predictor) != (None, None, False):
+        codec = check_compression("TIFF", compression, level, predictor)
     budget = _cpu_budget(num_threads)
     fingerprint = pipeline.fingerprint()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -290,6 +300,8 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
         sheet_rows = {}  # input -> contact-sheet row, made by the workers from the arrays in memory
         if preview is not None:
             work.tasks[:MAX_IMAGES] = [dataclasses.replace(t, preview=True) for t in work.tasks[:MAX_IMAGES]]
+        if codec is not None:
+            work.tasks[:] = [dataclasses.replace(t, compression=codec) for t in work.tasks]
         try:
             _run(work, pipeline, report, manifest, fingerprint, run_id, resume=resume, overwrite=overwrite,
                  on_error=on_error, out_ext=out_ext, dtype_policy=dtype_policy, progress=progress,

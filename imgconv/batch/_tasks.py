@@ -17,7 +17,7 @@ from ..contact_sheet import sheet_row
 #: Accepted values of ``process(..., backend=...)``.
 BACKENDS = ("dask", "processes", "threads")
 #: Accepted values of ``process(..., dtype_policy=...)``: ``'auto'`` plus those of imgconv.io.imwrite.
-DTYPE_POLICIES = ("auto", "clip", "float", "rescale")
+DTYPE_POLICIES = ("auto", "clip", "float", "float16", "rescale")
 #: File name of the manifest inside ``dst``.
 MANIFEST_NAME = "manifest.jsonl"
 #: File name of the contact sheet written by ``imgconv batch`` inside ``dst``.
@@ -47,6 +47,9 @@ class BatchTask:
     root : str or None
         The destination folder: the output is written under its rules
         (:class:`imgconv._output.Destination`).  None: `output`'s folder.
+    compression : tuple or None
+        ``(compression, level, predictor)`` for a TIFF output
+        (:func:`imgconv.io.imwrite`); None: imgconv's default codec.
     preview : bool
         Also return a contact-sheet row of the input and its result
         (``record["sheet_row"]``, :func:`imgconv.contact_sheet.sheet_row`),
@@ -59,6 +62,7 @@ class BatchTask:
     fallback: str = None
     root: str = None
     preview: bool = False
+    compression: tuple = None
 
 
 @dataclasses.dataclass
@@ -191,7 +195,7 @@ def _format_can_hold(ext, shape, dtype, dtype_policy):
     channels = 1 if len(shape) == 2 else shape[2]
     policy = _policy_for(ext, dtype_policy)
     if dtype.kind == "f":
-        if policy == "float":
+        if policy in ("float", "float16"):
             return False
         dtype = np.dtype(np.uint8)
     from ..io import can_store  # io's own table of what each format holds
@@ -253,7 +257,10 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         result = pipeline(image, num_threads=num_threads)
         output, policy = _choose_output(task, result, out_format, dtype_policy)
         destination = Destination(task.root if task.root is not None else os.path.dirname(output))
-        destination.write(output, encoder(output, result, dtype_policy=policy))
+        codec = {}
+        if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
+            codec = dict(zip(("compression", "level", "predictor"), task.compression))
+        destination.write(output, encoder(output, result, dtype_policy=policy, **codec))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype))
         if task.preview:
             names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
