@@ -3,13 +3,13 @@
 Two independent tools, both thin layers over the one engine
 (:func:`imgconv._engine.correlate`):
 
-* :func:`run_tasks` runs a picklable function over many small tasks (one image
+* :func:`run_tasks` (``_tasks.py``) runs a picklable function over many small tasks (one image
   file each) on a Dask cluster and yields the small result records in
   completion order.  :func:`imgconv.batch.process` uses it for
   ``backend="dask"``.  Only task descriptions (paths) and records travel over
   the network; workers read and write the files themselves.
-* :func:`conv2d`, :func:`correlate` and :func:`apply` filter a
-  :class:`dask.array.Array` tile by tile, and :func:`process_large` streams a
+* :func:`conv2d`, :func:`correlate` and :func:`apply` (``_tiled.py``) filter a
+  :class:`dask.array.Array` tile by tile, and :func:`process_large` (``_large.py``) streams a
   large TIFF or zarr image to a zarr store with memory bounded by the tile size.
   Every tiled result equals the in-memory result on the whole image, for every
   border mode: the border is built at the true image edges only, and tiles
@@ -20,7 +20,9 @@ This module needs the optional dependencies ``dask[distributed]`` and ``zarr``::
     pip install "imgconv[dask]"
 
 It is imported on demand (``import imgconv.dask``); ``import imgconv`` does not
-need Dask.
+need Dask.  ``import imgconv.dask`` without Dask raises an ImportError that says
+how to install it, before any part of the package loads; ``_optional.py`` imports
+``distributed`` and ``zarr`` when a function needs them.
 """
 
 from ._optional import _INSTALL_HINT

@@ -16,6 +16,17 @@ All convolution arithmetic happens in imgconv's engine, through the public
 layers (:mod:`imgconv.filters`, :class:`imgconv.banks.FilterBank`,
 :func:`imgconv.conv2d`, :mod:`imgconv.wavelet`).
 
+Where things are
+----------------
+:class:`Step` and :class:`Pipeline` live here; the rest in private modules:
+``_params.py`` (checks of parameter values, spec limits, function references),
+``_step_type.py`` (what a step name means: parameters, run, halo, stride),
+``_steps.py`` (the built-in steps), ``_filter_steps.py`` (the functions of
+:mod:`imgconv.filters` as steps), ``_registry.py`` (step names, lookup,
+:func:`register_step`), ``_spec.py`` (reading and writing spec files).  A new
+built-in step goes into ``_steps.py`` and its table ``_builtin_types``; its halo
+comes from :mod:`imgconv._shared.geometry`, the pads its filter uses.
+
 Spec format
 -----------
 ::
