@@ -126,7 +126,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     array([420., 531., 642.])
     """
     _engine.check_method(method)
-    call = _Checked(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
+    call = Conv2dArguments(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
     if call.n == 0:
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
@@ -189,7 +189,7 @@ def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, pa
     check_float_dtypes(input=input, column=factors[0], row=factors[1])
     # Validated as the equivalent dense depthwise convolution (shapes, sizes, torch's limits).
     dense = np.einsum("ci,cj->cij", *factors)[:, None]
-    call = _Checked(input, dense, bias, stride, padding, dilation, channels, padding_mode, out)
+    call = Conv2dArguments(input, dense, bias, stride, padding, dilation, channels, padding_mode, out)
     if call.n == 0:
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
@@ -199,8 +199,13 @@ def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, pa
     return call.finish(result)
 
 
-class _Checked:
-    """conv2d's arguments, validated once, in torch's terms, ready for the engine."""
+class Conv2dArguments:
+    """conv2d's arguments, validated once, in torch's terms, ready for the engine.
+
+    Shared by :func:`conv2d`, :func:`sepconv2d` and :func:`imgconv.dask.conv2d` (which
+    validates on a zero-memory stand-in of the dask array), so that every torch-style
+    layer refuses the same inputs with the same messages.
+    """
 
     def __init__(self, input, weight, bias, stride, padding, dilation, groups, padding_mode, out):
         input = _as_array(input, "input")

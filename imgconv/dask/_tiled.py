@@ -8,10 +8,11 @@ import numpy as np
 from .. import _engine
 from .._shared.convert import as_engine_image, compute_dtype
 from .._shared.geometry import check_origin_fits, extent, output_hw, output_size, scipy_pads
+from .._shared.layout import check_channel_axis, spatial_axes
 from .._shared.modes import check_scipy_mode
 from .._threads import num_threads as threads_context
 from .._validation import as_array, as_cval, as_int, as_origin, as_pair
-from ..conv import _Checked
+from ..conv import Conv2dArguments
 
 
 def _as_dask(array, name):
@@ -245,7 +246,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     # Validated exactly as imgconv.conv2d validates, on a zero-memory stand-in with
     # the dask array's shape and dtype (nothing is computed).
     stand_in = np.broadcast_to(np.zeros((), dtype=input.dtype), input.shape)
-    call = _Checked(stand_in, weight, bias, stride, padding, dilation, groups, padding_mode, None)
+    call = Conv2dArguments(stand_in, weight, bias, stride, padding, dilation, groups, padding_mode, None)
     dtype, stride, dilation, groups, pads = call.dtype, call.stride, call.dilation, call.groups, call.pads
     weight, bias, unbatched = call.weight, call.bias, call.unbatched
     x = input[None] if unbatched else input
@@ -265,20 +266,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
 
 def _spatial_layout(image, channel_axis, name="image"):
-    """Return ``(channel_axis or None, (row_axis, col_axis))`` for a 2-D or 3-D image."""
-    if channel_axis is None:
-        if image.ndim != 2:
-            raise ValueError(
-                f"`{name}` must be 2-D (H, W) when channel_axis is None, or 3-D with a channel_axis; "
-                f"got shape {image.shape}")
-        return None, (0, 1)
-    channel_axis = as_int(channel_axis, "channel_axis")
-    if image.ndim != 3:
-        raise ValueError(f"`{name}` must be 3-D when channel_axis is given; got shape {image.shape}")
-    if not -3 <= channel_axis < 3:
-        raise ValueError(f"`channel_axis` must be in [-3, 2] for a 3-D `{name}`; got {channel_axis}")
-    channel_axis %= 3
-    return channel_axis, tuple(a for a in range(3) if a != channel_axis)
+    """Return ``(channel_axis or None, (row_axis, col_axis))`` for a 2-D or 3-D image (or dask array)."""
+    channel_axis = check_channel_axis(channel_axis, image.ndim, image.shape, name)
+    return channel_axis, spatial_axes(channel_axis)
 
 
 def _float_dtype(dtype, name="dtype"):
