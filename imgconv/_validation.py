@@ -43,18 +43,6 @@ __all__ = [
     "to_float",
 ]
 
-# Moved to imgconv._shared (their one home), still importable from here.
-_MOVED = {"as_float_image": "convert", "as_engine_image": "convert", "gaussian_radius": "geometry"}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"._shared.{_MOVED[name]}", __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 #: Largest kernel, in pixels along one axis, that imgconv builds from parameters:
 #: a kernel made from a `sigma`, a `frequency` or a `support`, and any kernel
 #: spread out by a dilation ``d > 1`` (its extent ``d * (k - 1) + 1``).  4097

@@ -348,11 +348,7 @@ def test_no_copies_of_the_mode_tables():
             assert not pattern.search(text), f"{path}: a copy of a border-mode table ({pattern.pattern})"
 
 
-# Copies still to remove (the pipeline package raises its own until it calls geometry.check_same_stride).
-_KNOWN_SAME_STRIDE_COPIES = {pathlib.Path("pipeline/_steps.py")}
-
-
 def test_one_same_stride_message():
     message = "padding='same' is not supported for strided convolutions"
     owners = {path.relative_to(PACKAGE) for path in _top_level_modules() if message in path.read_text()}
-    assert owners - _KNOWN_SAME_STRIDE_COPIES == {pathlib.Path("_shared/geometry.py")}, owners
+    assert owners == {pathlib.Path("_shared/geometry.py")}, owners

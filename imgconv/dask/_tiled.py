@@ -286,7 +286,7 @@ def _float_dtype(dtype, name="dtype"):
 def _image_pixels(image_dtype):
     """What :mod:`imgconv.filters` does with images of this dtype: (compute dtype, scale).
 
-    Probed on an empty array; see :func:`imgconv._validation.as_engine_image`.
+    Probed on an empty array; see :func:`imgconv._shared.convert.as_engine_image`.
     """
     empty, scale = as_engine_image(np.empty((0,), dtype=image_dtype))
     return compute_dtype(empty), scale
