@@ -2,8 +2,10 @@
 
 import io
 import os
+import pathlib
 import subprocess
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -28,9 +30,14 @@ def no_settings(monkeypatch):
 
 
 def _in_fresh_process(code, **env):
+    """Run `code` in a new interpreter with the imgconv under test (never an uncompiled source folder)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "IMGCONV_NUM_THREADS")}
     environ.update(env)
-    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120)
+    package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
+    inherited = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    environ["PYTHONPATH"] = os.pathsep.join([package_parent, *inherited])
+    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120,
+                          cwd=tempfile.gettempdir(), check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
