@@ -236,8 +236,10 @@ def _build_parser():
                            description="List the pipeline steps, or the parameters and defaults of one.")
     steps.add_argument("name", nargs="?", metavar="NAME")
 
-    sub.add_parser("info", help="version, compiled kernel path, OpenMP, threads",
-                   description="Show how imgconv runs on this machine.")
+    info = sub.add_parser("info", help="version, compiled kernel path, OpenMP, threads; or what image files hold",
+                          description="Show how imgconv runs on this machine; with FILEs, each image's shape, "
+                                      "dtype, channel names and metadata (from the header, no pixel decoded).")
+    info.add_argument("files", metavar="FILE", nargs="*")
 
     bench = sub.add_parser("bench", help="a short speed run",
                            description="Run benchmarks/bench_conv.py --quick when the source checkout is "
@@ -537,12 +539,40 @@ def _cmd_steps(args):
     return 0
 
 
+def _print_file_info(path):
+    from ._output import shown
+    from .io import read_info
+
+    try:
+        info = read_info(path)
+    except FileNotFoundError:
+        raise _UsageError(f"FILE {shown(path)!r} does not exist") from None
+    except (OSError, ValueError) as exc:
+        print(shown(f"imgconv: {path}: {exc}"), file=sys.stderr)
+        return 1
+    shape = "x".join(str(n) for n in info["shape"])
+    print(shown(f"{path}: {info['format']} {shape} {info['dtype']}"))
+    names = info["channel_names"]
+    if names is not None:
+        print(f"  channels    : {', '.join(names)}")
+    if info["resolution"] is not None:
+        print(f"  resolution  : {info['resolution'][0]:g} x {info['resolution'][1]:g} pixels per inch")
+    if info["icc_profile"] is not None:
+        print(f"  ICC profile : {len(info['icc_profile'])} bytes")
+    for key, value in info["metadata"].items():
+        print(f"  {key:12s}: {json.dumps(value)}")
+    return 0
+
+
 def _cmd_info(args):
     import numpy
 
     from . import show_config
     from .io import SUPPORTED_EXTENSIONS
     from .pipeline import DEFAULT_PIPELINE
+
+    if args.files:
+        return max(_print_file_info(path) for path in args.files)
 
     show_config()
     optional = []

@@ -12,6 +12,7 @@ imgconv may write; reading depends on nothing else of imgconv.
 
 import collections
 import errno
+import json
 import math
 import numbers
 import os
@@ -38,6 +39,7 @@ __all__ = [
     "image_to_float32",
     "imread",
     "imwrite",
+    "read_info",
 ]
 
 #: Default limit of `imread` on the number of samples (values) a file may
@@ -777,47 +779,82 @@ def _check_can_hold(fmt, data, array):
     )
 
 
-def _write_pillow(file, data, fmt, compression=None):
+def _write_pillow(file, data, fmt, options=None):
+    options = options or {}
     if data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]
     image = Image.fromarray(np.ascontiguousarray(data))
-    options = dict(_JPEG_OPTIONS) if fmt == "JPEG" else {}
+    save = dict(_JPEG_OPTIONS) if fmt == "JPEG" else {}
     if fmt == "PNG":
-        name, level = compression or check_compression("PNG", None, None, False)
-        options["compress_level"] = 0 if name == "none" else level
-    image.save(file, format=fmt, **options)
+        name, level = options.get("compression") or check_compression("PNG", None, None, False)
+        save["compress_level"] = 0 if name == "none" else level
+        text = _description(options)
+        if text is not None:
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("imgconv", text)
+            save["pnginfo"] = info
+    if options.get("resolution") is not None:
+        save["dpi"] = options["resolution"]
+    if options.get("icc") is not None:
+        save["icc_profile"] = options["icc"]
+    image.save(file, format=fmt, **save)
 
 
-def _write_tiff(file, data, fmt, compression=None):
+def _description(options):
+    """The JSON that describes a result (channel names, imgconv's metadata), or None."""
+    names, info = options.get("names"), options.get("info")
+    if names is None and info is None:
+        return None
+    return json.dumps({"channels": names, **(info or {})}, ensure_ascii=True, allow_nan=False)
+
+
+def _write_tiff(file, data, fmt, options=None):
+    options = options or {}
+    names, text = options.get("names"), _description(options)
+    tags = {}
     if data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]
-    if data.ndim == 2:
-        options = {"photometric": "minisblack"}
+    if (names is not None and data.ndim == 3 and data.shape[2] not in (3, 4)
+            and data.dtype in (np.uint8, np.uint16, np.float32)):
+        # An ImageJ hyperstack, one plane per channel, labelled: Fiji and napari show the names;
+        # imread reads the planes back as (H, W, C).
+        data = np.moveaxis(data, -1, 0)
+        tags = {"imagej": True, "metadata": {"axes": "CYX", "Labels": list(names), "Info": text}}
+    elif data.ndim == 2:
+        layout = {"photometric": "minisblack"}
     elif data.dtype == bool:
         # tifffile packs contiguous 1-bit samples plane by plane, not pixel by
         # pixel as TIFF requires, and so cannot read them back; separate
         # planes are plain bilevel images, read back as (H, W, C)
         data = np.moveaxis(data, -1, 0)
-        options = {"photometric": "minisblack", "planarconfig": "separate"}
+        layout = {"photometric": "minisblack", "planarconfig": "separate"}
     elif data.shape[2] in (3, 4):
         # 3 channels: RGB; 4 channels: RGB + unassociated alpha
-        options = {"photometric": "rgb", "planarconfig": "contig"}
+        layout = {"photometric": "rgb", "planarconfig": "contig"}
     else:
-        options = {"photometric": "minisblack", "planarconfig": "contig"}
+        layout = {"photometric": "minisblack", "planarconfig": "contig"}
     if not isinstance(getattr(file, "name", ""), str):
         # tifffile splits a file object's name as a path: os.fdopen gives an int
         file = tifffile.FileHandle(file, name="image.tif")
-    name, level, predictor = compression or check_compression("TIFF", None, None, False)
+    if tags:
+        layout = tags
+    elif text is not None:
+        layout["description"], layout["metadata"] = text, None  # our JSON instead of tifffile's shape
+    name, level, predictor = options.get("compression") or check_compression("TIFF", None, None, False)
     if name != "none":
-        options["compression"] = name
+        layout["compression"] = name
         if level is not None:
-            options["compressionargs"] = {"level": level}
+            layout["compressionargs"] = {"level": level}
         if predictor and data.dtype != bool:  # horizontal for integers, floating point for floats
-            options["predictor"] = True
-    tifffile.imwrite(file, data, **options)
+            layout["predictor"] = True
+    if options.get("resolution") is not None:
+        layout["resolution"], layout["resolutionunit"] = options["resolution"], "INCH"
+    if options.get("icc") is not None:
+        layout["iccprofile"] = options["icc"]
+    tifffile.imwrite(file, data, **layout)
 
 
-def _write_npy(file, data, fmt, compression=None):
+def _write_npy(file, data, fmt, options=None):
     np.save(file, data, allow_pickle=False)
 
 
@@ -865,7 +902,8 @@ def check_compression(fmt, compression, level, predictor):
     return (compression, level, bool(predictor)) if fmt == "TIFF" else (compression, level)
 
 
-def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False):
+def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
+            channel_names=None, metadata=None, resolution=None, icc_profile=None):
     """Write an array to an image file, atomically.
 
     Parameters
@@ -911,6 +949,19 @@ def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, p
         TIFF only: apply the horizontal (integers) or floating-point
         (floats) predictor before compressing; smaller files for smooth
         images, slower to write.
+    channel_names : sequence of str, optional
+        A name per channel (``'sobel_h@d1'``), stored with the image: a
+        multi-channel uint8/uint16/float32 TIFF becomes an ImageJ hyperstack
+        (one plane per channel, the names as its labels, so Fiji and napari
+        show them); other TIFFs and PNG keep a JSON description. `read_info`
+        reads them back. Not stored in ``.npy``.
+    metadata : dict, optional
+        JSON-serialisable description (imgconv stores its version and the
+        pipeline), kept beside the channel names.
+    resolution : (float, float), optional
+        Pixels per inch (x, y), for TIFF, PNG, JPEG and BMP.
+    icc_profile : bytes, optional
+        An ICC colour profile, for TIFF, PNG and JPEG.
 
     Raises
     ------
@@ -987,10 +1038,40 @@ def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, p
     ValueError: PNG cannot store a uint8 array of shape (4, 4, 6); ...; use .tif or .npy
     """
     _output.write_atomic(path, encoder(path, array, dtype_policy=dtype_policy, compression=compression,
-                                       level=level, predictor=predictor))
+                                       level=level, predictor=predictor, channel_names=channel_names,
+                                       metadata=metadata, resolution=resolution, icc_profile=icc_profile))
 
 
-def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False):
+def _check_description(array, channel_names, metadata, resolution, icc_profile):
+    """The options that describe a result, checked: names, metadata, resolution, ICC profile."""
+    if channel_names is not None:
+        if isinstance(channel_names, str) or not all(isinstance(n, str) for n in channel_names):
+            raise TypeError(f"`channel_names` must be a sequence of str or None; got {channel_names!r}")
+        channel_names = list(channel_names)
+        if len(channel_names) != _channels(array):
+            raise ValueError(f"`channel_names` must name each of the {_channels(array)} channels; got "
+                             f"{len(channel_names)} names")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"`metadata` must be a dict or None; got {type(metadata).__name__}")
+        try:
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"`metadata` must be JSON-serialisable; {exc}") from None
+    if resolution is not None:
+        try:
+            resolution = tuple(float(v) for v in resolution)
+        except (TypeError, ValueError):
+            resolution = ()
+        if len(resolution) != 2 or not all(math.isfinite(v) and v > 0 for v in resolution):
+            raise ValueError(f"`resolution` must be (x, y) pixels per inch, positive; got {resolution!r}")
+    if icc_profile is not None and not isinstance(icc_profile, bytes):
+        raise TypeError(f"`icc_profile` must be bytes or None; got {type(icc_profile).__name__}")
+    return {"names": channel_names, "info": metadata, "resolution": resolution, "icc": icc_profile}
+
+
+def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
+            channel_names=None, metadata=None, resolution=None, icc_profile=None):
     """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
 
     The checks and conversions of `imwrite`, without the writing: every
@@ -1013,11 +1094,112 @@ def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, p
     array = _check_array(array)
     if fmt in _PILLOW_CAPABILITIES and _channels(array) > 4:
         _check_can_hold(fmt, array, array)  # raises: names format, dtype, shape
-    options = check_compression(fmt, compression, level, predictor)
+    options = _check_description(array, channel_names, metadata, resolution, icc_profile)
+    options["compression"] = check_compression(fmt, compression, level, predictor)
     data = _apply_dtype_policy(array, fmt, dtype_policy, path)
     _check_can_hold(fmt, data, array)
     writer = _WRITERS[fmt]
     return lambda file: writer(file, data, fmt, options)
+
+
+def _parse_description(text):
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def read_info(path):
+    """What a file says about its image, from its header: no pixel is decoded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    info : dict
+        ``format``, ``shape`` (as `imread` returns it), ``dtype``,
+        ``channel_names`` (list or None), ``metadata`` (imgconv's JSON, e.g.
+        ``{"imgconv": "0.1.0", "pipeline": {...}}``, or {}), ``resolution``
+        ((x, y) pixels per inch, or None), ``icc_profile`` (bytes or None).
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not an image `imread` reads.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from imgconv.io import imwrite, read_info
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "r.tif")
+    ...     imwrite(path, np.zeros((4, 5, 2), np.float32), dtype_policy="float", channel_names=["a", "b"])
+    ...     info = read_info(path)
+    >>> info["shape"], info["dtype"], info["channel_names"]
+    ((4, 5, 2), 'float32', ['a', 'b'])
+    """
+    path = _check_path(path)
+    with open(path, "rb") as file:
+        head = file.read(64)
+    fmt = _sniff(head)
+    if fmt is None:
+        raise ImageReadError(f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP or NPY file")
+    info = {"format": fmt, "shape": None, "dtype": None, "channel_names": None, "metadata": {},
+            "resolution": None, "icc_profile": None}
+    try:
+        if fmt == "TIFF":
+            with tifffile.TiffFile(path) as tif:
+                series, page = tif.series[0], tif.pages[0]
+                _, _, order = _tiff_layout(path, tuple(series.shape), series.axes)
+                info["shape"] = tuple(int(series.shape[i]) for i in order)
+                info["dtype"] = str(series.dtype)
+                described = {}
+                if tif.is_imagej:
+                    meta = tif.imagej_metadata or {}
+                    labels = meta.get("Labels")
+                    info["channel_names"] = list(labels) if labels else None
+                    described = _parse_description(meta.get("Info"))
+                elif page.description:
+                    described = _parse_description(page.description)
+                    if "channels" not in described:  # not imgconv's (tifffile's own shape record, say)
+                        described = {}
+                    if isinstance(described.get("channels"), list):
+                        info["channel_names"] = described["channels"]
+                info["metadata"] = {k: v for k, v in described.items() if k != "channels"}
+                tags = page.tags
+                if "XResolution" in tags and "YResolution" in tags:
+                    x, y = (tags[n].value for n in ("XResolution", "YResolution"))
+                    unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
+                    scale = 2.54 if unit == 3 else 1.0  # centimetres to inches
+                    if unit in (2, 3) and x[1] and y[1]:
+                        info["resolution"] = (x[0] / x[1] * scale, y[0] / y[1] * scale)
+                if "InterColorProfile" in tags:
+                    info["icc_profile"] = bytes(tags["InterColorProfile"].value)
+        elif fmt == "NPY":
+            shape, dtype = _npy_header(path)
+            info["shape"], info["dtype"] = tuple(shape), str(dtype)
+        else:
+            with Image.open(path) as image:
+                bands = len(image.getbands())
+                mode = image.mode
+                info["shape"] = (image.height, image.width) if bands == 1 else (image.height, image.width, bands)
+                info["dtype"] = "uint16" if mode.startswith("I") else "bool" if mode == "1" else "uint8"
+                described = _parse_description(image.info.get("imgconv"))
+                if isinstance(described.get("channels"), list):
+                    info["channel_names"] = described["channels"]
+                info["metadata"] = {k: v for k, v in described.items() if k != "channels"}
+                if "dpi" in image.info:
+                    info["resolution"] = tuple(float(v) for v in image.info["dpi"])
+                info["icc_profile"] = image.info.get("icc_profile")
+    except ImageReadError:
+        raise
+    except Exception as exc:  # a corrupt header: named, never a traceback  # noqa: BLE001
+        raise ImageReadError(f"cannot read {_shown(path)}: {type(exc).__name__}: {exc}") from exc
+    return info
 
 
 # --------------------------------------------------------------------------

@@ -62,6 +62,7 @@ the coordinating process, appended, flushed and fsynced record by record::
 
     {"input": "/abs/src/a.png", "output": "/abs/dst/a.tif", "relative": "a.png",
      "status": "done", "shape": [512, 512, 18], "dtype": "float32", "error": null,
+     "channels": ["sobel_h@d1", ...],
      "seconds": 0.041, "fingerprint": "<sha256 of the pipeline>", "dtype_policy": "auto",
      "input_size": 142314, "input_mtime_ns": 1700000000000000000,
      "run": "2024-05-01T12:00:00.123456Z-4242"}
@@ -406,6 +407,7 @@ def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overw
                 finish(task.input, {
                     "input": task.input, "output": previous["output"], "relative": task.relative,
                     "status": "skipped", "shape": previous.get("shape"), "dtype": previous.get("dtype"),
+                    "channels": previous.get("channels"),
                     "error": None, "seconds": 0.0})
             else:
                 todo.append(task)

@@ -245,7 +245,8 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
     record : dict
         ``input``, ``output`` (the path written, or None), ``relative``,
         ``status`` (``'done'`` / ``'failed'``), ``shape`` and ``dtype`` of the
-        result, ``error`` (``'ExceptionType: message'`` or None), ``seconds``.
+        result, ``channels`` (the channel names stored in the output, or
+        None), ``error`` (``'ExceptionType: message'`` or None), ``seconds``.
     """
     from ..io import encoder, imread
 
@@ -260,10 +261,13 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         codec = {}
         if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
             codec = dict(zip(("compression", "level", "predictor"), task.compression))
-        destination.write(output, encoder(output, result, dtype_policy=policy, **codec))
-        record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype))
+        names = _channel_names(pipeline, image, result)
+        described = _description(task.input, pipeline, image, result)
+        destination.write(output, encoder(output, result, dtype_policy=policy, channel_names=names, **described,
+                                          **codec))
+        record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype),
+                      channels=names)
         if task.preview:
-            names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
             record["sheet_row"] = sheet_row(os.path.basename(task.input), image, result, names=names)
     except Exception as exc:
         if raise_errors:
@@ -271,6 +275,44 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         record["error"] = _error_text(exc)
     record["seconds"] = round(time.perf_counter() - start, 6)
     return record
+
+
+def _channel_names(pipeline, image, result):
+    """The pipeline's names of the result's channels, or None when it cannot tell."""
+    try:
+        names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
+    except Exception:  # a user step that does not say  # noqa: BLE001
+        return None
+    channels = 1 if result.ndim == 2 else result.shape[2]
+    return [str(n) for n in names] if names is not None and len(names) == channels else None
+
+
+def _description(source, pipeline, image, result):
+    """What an output keeps: imgconv's version and the pipeline, and the input's resolution and colour profile.
+
+    The resolution is scaled by the change of size (a strided step halves it);
+    the ICC profile is kept only when the result has the input's channels (an
+    RGB profile does not describe 18 filter responses).
+    """
+    from .. import __version__
+    from ..io import read_info
+
+    try:
+        spec = pipeline.to_spec()
+    except ValueError:  # a user function without an import path
+        spec = None
+    metadata = {"imgconv": __version__, "pipeline": spec}
+    try:
+        info = read_info(source)
+    except (OSError, ValueError):
+        return {"metadata": metadata}
+    resolution = info["resolution"]
+    if resolution is not None:
+        resolution = (resolution[0] * result.shape[1] / image.shape[1],
+                      resolution[1] * result.shape[0] / image.shape[0])
+    same_channels = (1 if image.ndim == 2 else image.shape[2]) == (1 if result.ndim == 2 else result.shape[2])
+    icc = info["icc_profile"] if same_channels else None
+    return {"metadata": metadata, "resolution": resolution, "icc_profile": icc}
 
 
 # The processes backend sends the pipeline once per worker process, not once per task.
