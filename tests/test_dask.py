@@ -590,7 +590,7 @@ def test_process_large_errors(small_tiff, tmp_path):
         icd.process_large(tmp_path / "missing.tif", tmp_path / "o.zarr", SOBEL_Y)
     with pytest.raises(ValueError, match="`tile`"):
         icd.process_large(path, tmp_path / "o.zarr", SOBEL_Y, tile=0)
-    with pytest.raises(ValueError, match="3-D .* when `channel_axis` is given"):
+    with pytest.raises(ValueError, match=r"3-D .* when `channel_axis` is given"):
         icd.process_large(path, tmp_path / "o.zarr", SOBEL_Y, channel_axis=-1)
     with pytest.raises(ValueError, match="`zarr_options` must not set \\['chunks'\\]"):
         icd.process_large(path, tmp_path / "o.zarr", SOBEL_Y, zarr_options={"chunks": 5})
