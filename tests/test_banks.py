@@ -11,9 +11,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from skimage.util import img_as_float32, img_as_float64
 
 import imgconv._engine
-from _reference import reference_correlate
 from imgconv import banks, kernels
 from imgconv.banks import FilterBank
+
+from _reference import reference_correlate
 
 SCIPY_MODES = ["constant", "grid-constant", "grid-mirror", "grid-wrap", "mirror", "nearest", "reflect", "wrap"]
 
@@ -597,7 +598,7 @@ def test_gabor_bank_layout():
                               "gabor_f0.1_t120", "gabor_f0.1_t150", "gabor_f0.2_t0")
     largest = kernels.gabor(0.1)[0]
     assert bank.kernel_size == largest.shape
-    real, imag = kernels.gabor(0.4, theta=math.pi / 2)
+    real, _ = kernels.gabor(0.4, theta=math.pi / 2)
     k = bank["gabor_f0.4_t90"]
     c, r = bank.kernel_size[0] // 2, real.shape[0] // 2
     assert_allclose(k[c - r:c + r + 1, c - r:c + r + 1], real[::-1, ::-1], rtol=0, atol=0)
