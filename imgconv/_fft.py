@@ -53,7 +53,7 @@ __all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tile
 #: Upper bound, in bytes, on the kernel spectra one call keeps (and the cache holds).
 SPECTRUM_BYTES = 256 << 20
 # Bytes of tile buffers (input, and output spectra) transformed per batch.
-_BATCH_BYTES = 32 << 20
+_BATCH_BYTES = 2 << 20
 # FFT lengths tried per axis; each is a 5-smooth number (pocketfft is fastest there).
 _LENGTHS = tuple(sorted({scipy.fft.next_fast_len(n, real=True) for n in
                          (16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
