@@ -48,6 +48,8 @@ import threading
 import numpy as np
 import scipy.fft
 
+from ._shared.geometry import output_size
+
 __all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tiles", "source_index"]
 
 #: Upper bound, in bytes, on the kernel spectra one call keeps (and the cache holds).
@@ -132,8 +134,8 @@ def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, 
     o, cg, kh, kw = weight_shape
     (sh, sw), (dh, dw) = stride, dilation
     top, bottom, left, right = pads
-    hout = (h + top + bottom - (kh - 1) * dh - 1) // sh + 1
-    wout = (w + left + right - (kw - 1) * dw - 1) // sw + 1
+    hout = output_size(h, kh, sh, dh, top, bottom)
+    wout = output_size(w, kw, sw, dw, left, right)
     kph, kpw = -(-((kh - 1) * dh + 1) // sh), -(-((kw - 1) * dw + 1) // sw)
     phases = _phase_count(kh, sh, dh) * _phase_count(kw, sw, dw)
     shape, tiles_ns = plan_tiles(hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases,
@@ -313,8 +315,8 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     og = o // groups
     top, bottom, left, right = pads
     (sh, sw), (dh, dw) = stride, dilation
-    hout = (h + top + bottom - (kh - 1) * dh - 1) // sh + 1
-    wout = (w + left + right - (kw - 1) * dw - 1) // sw + 1
+    hout = output_size(h, kh, sh, dh, top, bottom)
+    wout = output_size(w, kw, sw, dw, left, right)
     if out is None:
         out = np.empty((n, o, hout, wout), dtype)
     kph = -(-((kh - 1) * dh + 1) // sh)
