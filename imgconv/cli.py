@@ -440,7 +440,7 @@ def _cmd_filter(args):
         image = imread(args.input)
         result = pipeline(image, num_threads=args.threads)
         destination.write(args.output, encoder(args.output, result,
-                                               dtype_policy=_policy_for(ext, args.dtype_policy), **codec),
+                                               dtype_policy=_policy_for(ext, args.dtype_policy, result), **codec),
                           what="OUT")
     except UnsafePathError as exc:
         raise _UsageError(str(exc)) from None

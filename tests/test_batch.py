@@ -124,7 +124,14 @@ def test_out_format_and_dtype_policy(src, tmp_path):
                        "img3.png": "img3.png"}
     png = imread(tmp_path / "auto" / "img0.png")
     expected = smooth(imread(src / "img0.png"))
-    assert png.dtype == np.uint8 and png.max() == 255 and png.min() == 0  # 'rescale' for PNG
+    # a smoothed image in [0, 1] keeps its intensities ('clip'), a signed response is 'rescale'd
+    assert png.dtype == np.uint8 and 0 <= expected.min() and expected.max() <= 1
+    np.testing.assert_array_equal(png, np.rint(expected.astype(np.float64) * 255))
+    signed = Pipeline([("sobel_h", {})])
+    report = process(src, tmp_path / "signed", signed, progress=False)
+    png = imread(tmp_path / "signed" / "img0.png")
+    expected = signed(imread(src / "img0.png"))
+    assert png.max() == 255 and png.min() == 0 and expected.min() < 0
     low, high = expected.min(), expected.max()
     np.testing.assert_array_equal(png, np.rint((expected.astype(np.float64) - low) / (high - low) * 255))
     assert imread(tmp_path / "auto" / "img2.tif").dtype == np.float32  # 'float' for TIFF

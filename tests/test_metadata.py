@@ -98,3 +98,28 @@ def test_batch_outputs_carry_names_spec_resolution_and_profile(tmp_path, rng, ca
     out = capsys.readouterr().out
     assert "TIFF 20x16x18 float32" in out and "channels    : sobel_h@d1, sobel_v@d1" in out
     assert main(["info", str(tmp_path / "missing.tif")]) == 2
+
+
+def test_intensities_are_kept_in_8_bit_outputs(tmp_path, rng, capsys):
+    skimage_filters = pytest.importorskip("skimage.filters")
+    dim = (62 + rng.random((40, 30)) * 125).astype(np.uint8)  # an input range of 62-187
+    imwrite(tmp_path / "dim.png", dim)
+    assert main(["filter", str(tmp_path / "dim.png"), str(tmp_path / "out.png"), "--filter", "gaussian",
+                 "--param", "sigma=1", "-q"]) == 0
+    expected = skimage_filters.gaussian(dim, sigma=1, preserve_range=True)  # float, in the input's range
+    assert np.abs(imread(tmp_path / "out.png").astype(float) - expected).max() <= 1.0
+    # through batch, with the mapping recorded
+    src = tmp_path / "src"
+    os.makedirs(src)
+    imwrite(src / "dim.png", dim)
+    process(src, tmp_path / "b", [{"step": "gaussian", "sigma": 1}], progress=False)
+    assert np.abs(imread(tmp_path / "b" / "dim.png").astype(float) - expected).max() <= 1.0
+    with open(tmp_path / "b" / MANIFEST_NAME) as file:
+        assert json.loads(file.readline())["stored"] == {"scale": 255, "offset": 0.0}
+    # a signed response is mapped to the full range, and the mapping lets a user recover the values
+    process(src, tmp_path / "s", [{"step": "sobel_h"}], out_format=".png", progress=False)
+    with open(tmp_path / "s" / MANIFEST_NAME) as file:
+        mapping = json.loads(file.readline())["stored"]
+    sobel = Pipeline.from_spec([{"step": "sobel_h"}])(dim)
+    recovered = (imread(tmp_path / "s" / "dim.png") - mapping["offset"]) / mapping["scale"]
+    assert np.abs(recovered - sobel).max() <= 0.5 / mapping["scale"] + 1e-6

@@ -51,9 +51,14 @@ The output of ``SRC/sub/name.ext`` is ``DST/sub/name<out_ext>``:
 
 ``dtype_policy`` is passed to :func:`imgconv.io.imwrite`; the default
 ``'auto'`` keeps float results as float32 in TIFF and ``.npy`` (``'float'``:
-the responses exactly as computed, readable with :func:`imgconv.io.imread`)
-and rescales them to the full integer range in PNG, JPEG and BMP
-(``'rescale'``, per image).  Integer and bool results are written as they are.
+the responses exactly as computed, readable with :func:`imgconv.io.imread`).
+In PNG, JPEG and BMP it keeps the intensities of a result in [0, 1] -- the
+scale an 8- or 16-bit input gets, so a smoothed photo is as bright as it was
+(``'clip'``, as scikit-image's ``preserve_range=True``) -- and maps anything
+else (signed responses, values above 1) to the full range (``'rescale'``, per
+image).  The manifest then records the mapping, ``"stored": {"scale": s,
+"offset": o}`` with ``stored = round(value * s + o)``, so values can be
+recovered.  Integer and bool results are written as they are.
 
 Manifest
 --------

@@ -178,10 +178,42 @@ def _normalise_extension(out_format):
     return ext
 
 
-def _policy_for(ext, dtype_policy):
+def _policy_for(ext, dtype_policy, result=None):
+    """The imwrite policy for a result going to `ext`; 'auto' looks at the values when it has them.
+
+    'auto' keeps floats in TIFF and .npy.  For PNG, JPEG and BMP it keeps the
+    intensities of a result in [0, 1] (the scale imgconv gives an 8- or
+    16-bit image: a smoothed photo stays as bright as it was, as
+    scikit-image's ``preserve_range=True``) with 'clip', and maps anything
+    else -- signed responses, values above 1 -- with 'rescale'.
+    """
     if dtype_policy != "auto":
         return dtype_policy
-    return "float" if ext in _LOSSLESS_ANY else "rescale"
+    if ext in _LOSSLESS_ANY:
+        return "float"
+    if result is not None and result.dtype.kind == "f" and result.size:
+        low, high = np.nanmin(result), np.nanmax(result)
+        if np.isfinite(result).all() and 0.0 <= low and high <= 1.0:
+            return "clip"
+    return "rescale"
+
+
+def stored_mapping(result, ext, policy):
+    """``{"scale": s, "offset": o}`` with stored = round(value * s + o) for a float result in an integer format.
+
+    None when the values are stored as they are (floats, integers).  With it a
+    user recovers ``value = (stored - o) / s`` (for 'clip', within [0, 1]).
+    """
+    if result.dtype.kind != "f" or policy in ("float", "float16"):
+        return None
+    maxval = 255 if ext in (".png", ".jpg", ".jpeg", ".bmp") else 65535
+    if policy == "clip":
+        return {"scale": maxval, "offset": 0.0}
+    low, high = float(np.min(result)), float(np.max(result))
+    if high == low:
+        return {"scale": 0.0, "offset": 0.0}
+    scale = maxval / (high - low)
+    return {"scale": scale, "offset": -low * scale}
 
 
 def _format_can_hold(ext, shape, dtype, dtype_policy):
@@ -211,7 +243,7 @@ def _choose_output(task, result, out_format, dtype_policy):
             ext, result.shape, result.dtype, dtype_policy):
         output = task.fallback
         ext = os.path.splitext(output)[1].lower()
-    return output, _policy_for(ext, dtype_policy)
+    return output, _policy_for(ext, dtype_policy, result)
 
 
 # --------------------------------------------------------------------------------------
@@ -267,6 +299,9 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
                                           **codec))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype),
                       channels=names)
+        mapping = stored_mapping(result, os.path.splitext(output)[1].lower(), policy)
+        if mapping is not None:
+            record["stored"] = mapping
         if task.preview:
             record["sheet_row"] = sheet_row(os.path.basename(task.input), image, result, names=names)
     except Exception as exc:
