@@ -6,17 +6,10 @@ pads as ``(top, bottom, left, right)``, a border mode in ``numpy.pad`` vocabular
 stride, dilation, groups.  The engine picks the compiled kernel for this CPU,
 allocates the output (Python allocates, the kernel fills) and releases the GIL.
 
-Border modes (``numpy.pad`` names) and what other libraries call them:
-
-============  ===============  ================  =====================================
-engine        torch            scipy / skimage   values for a row ``1 2 3`` padded by 2
-============  ===============  ================  =====================================
-constant      zeros (cval 0)   constant          ``c c | 1 2 3 | c c``
-reflect       reflect          mirror            ``3 2 | 1 2 3 | 2 1`` (whole-sample)
-symmetric     --               reflect           ``2 1 | 1 2 3 | 3 2`` (half-sample)
-edge          replicate        nearest           ``1 1 | 1 2 3 | 3 3``
-wrap          circular         wrap, grid-wrap   ``2 3 | 1 2 3 | 1 2``
-============  ===============  ================  =====================================
+Border modes are ``numpy.pad`` names (:data:`ENGINE_MODES`); what torch and
+scipy call them, the tables between the vocabularies and their checkers live in
+:mod:`imgconv._shared.modes` (re-exported here: :data:`SCIPY_TO_ENGINE_MODE`,
+:data:`TORCH_TO_ENGINE_MODE`).
 
 Pads wider than the image follow ``numpy.pad`` (repeated reflection / wrapping);
 torch's narrower limits are enforced by the torch-compatible layer, not here.
