@@ -19,9 +19,10 @@ import os
 import stat
 import struct
 
+import imagecodecs
 import numpy as np
 import tifffile
-from PIL import BmpImagePlugin, Image, JpegImagePlugin, PngImagePlugin
+from PIL import BmpImagePlugin, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from . import _output
 from ._shared.convert import to_float32
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_COMPRESSION",
     "DEFAULT_MAX_PIXELS",
     "DTYPE_POLICIES",
+    "READ_EXTENSIONS",
     "SUPPORTED_EXTENSIONS",
     "ImageReadError",
     "can_store",
@@ -54,6 +56,10 @@ DEFAULT_MAX_PIXELS = 178_956_970
 #: File extensions understood by `imwrite` (lower case, sorted). Matching is
 #: case-insensitive.
 SUPPORTED_EXTENSIONS = (".bmp", ".jpeg", ".jpg", ".npy", ".png", ".tif", ".tiff")
+
+#: File extensions `imread` reads by name in a folder (lower case, sorted): those
+#: of `SUPPORTED_EXTENSIONS` plus GIF (its first frame) and WebP, read-only.
+READ_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".npy", ".png", ".tif", ".tiff", ".webp")
 
 #: Accepted values of ``imwrite(..., dtype_policy=...)`` (sorted).
 DTYPE_POLICIES = ("clip", "float", "float16", "rescale")
@@ -90,9 +96,8 @@ _EXTENSION_TO_FORMAT = {
 # sentence used in error messages.
 _PILLOW_CAPABILITIES = {
     "PNG": (
-        {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1,)},
-        "bool or uint8 with 1 to 4 channels (gray, gray+alpha, RGB, RGBA), "
-        "or uint16 with 1 channel",
+        {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1, 2, 3, 4)},
+        "bool, uint8 or uint16 with 1 to 4 channels (gray, gray+alpha, RGB, RGBA)",
     ),
     "JPEG": (
         {"uint8": (1, 3)},
@@ -111,6 +116,8 @@ _PILLOW_OPENERS = {
     "PNG": PngImagePlugin.PngImageFile,
     "JPEG": JpegImagePlugin.JpegImageFile,
     "BMP": BmpImagePlugin.BmpImageFile,
+    "GIF": GifImagePlugin.GifImageFile,
+    "WEBP": WebPImagePlugin.WebPImageFile,
 }
 
 _JPEG_OPTIONS = {"quality": 95, "subsampling": 0}  # 0 = 4:4:4 chroma
@@ -264,6 +271,10 @@ def _sniff(head):
         return "NPY"
     if head.startswith(b"BM"):
         return "BMP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
     return None
 
 
@@ -365,12 +376,14 @@ def _read_pillow(file, path, fmt, head, max_pixels):
         if image.mode in ("P", "PA"):  # expanded to RGB or RGBA below
             bands = 4 if image.mode == "PA" or "transparency" in image.info else 3
         _check_samples(path, (height, width) if bands == 1 else (height, width, bands), max_pixels)
-        if _is_16bit_colour_png(head):
-            raise ImageReadError(
-                f"cannot read {_shown(path)}: 16-bit {_PNG_COLOUR_TYPES[head[25]]} PNG is "
-                f"not supported (Pillow would cut it to 8 bits); only 16-bit "
-                f"gray PNG is; convert the file to 16-bit TIFF"
-            )
+        if _is_16bit_colour_png(head):  # Pillow would cut it to 8 bits: libpng through imagecodecs
+            try:
+                file.seek(0)
+                return np.asarray(imagecodecs.png_decode(file.read()))
+            except MemoryError:
+                raise
+            except Exception as exc:
+                raise _read_error(path, fmt, exc) from exc
         try:
             image.load()
             mode = image.mode
@@ -581,6 +594,8 @@ _READERS = {
     "PNG": _read_pillow,
     "JPEG": _read_pillow,
     "BMP": _read_pillow,
+    "GIF": _read_pillow,
+    "WEBP": _read_pillow,
     "TIFF": _read_tiff,
     "NPY": _read_npy,
 }
@@ -595,7 +610,7 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         Regular file to read (a symbolic link to one is followed). The format
         is recognised from the file's first bytes, not from its name: PNG,
         JPEG, TIFF (classic and BigTIFF, any compression imagecodecs
-        decodes), BMP or a NumPy ``.npy`` file.
+        decodes), BMP, GIF (the first frame), WebP or a NumPy ``.npy`` file.
     max_pixels : int or None, optional
         Largest accepted number of samples (values) decoded, ``H * W * C``:
         every channel counts, so an RGB image of ``H * W`` pixels counts
@@ -630,7 +645,7 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     ImageReadError
         (a `ValueError`) If the file is empty, truncated, corrupt, of an
         unknown format, or holds data that is not one image (a TIFF stack or
-        a TIFF without pages, a 16-bit colour PNG, a complex or object
+        a TIFF without pages, a complex or object
         array); if `path` is not a regular file (a directory, FIFO, socket
         or device, refused without waiting on it) or is a symbolic link
         loop. The message names the file.
@@ -659,8 +674,9 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     multi-frame file (animated PNG, MPO) gives its first frame; a TIFF gives
     its first series and refuses it if it is a stack.
 
-    16-bit gray PNG is read as ``uint16``; 16-bit colour PNG (gray+alpha, RGB,
-    RGBA) is refused because Pillow can decode it only to 8 bits.
+    16-bit PNG is read as ``uint16``, gray or colour (16-bit gray+alpha, RGB
+    and RGBA through libpng, since Pillow decodes them only to 8 bits).  A GIF
+    gives its first frame, as RGB (RGBA with transparency) or gray.
 
     The file is opened read-only, once, and never modified: the checks
     apply to the opened file, whatever happens to `path` meanwhile. Names
@@ -691,7 +707,7 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         fmt = _sniff(head)
         if fmt is None:
             raise ImageReadError(
-                f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP or NPY file "
+                f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP, GIF, WebP or NPY file "
                 f"(it starts with {head[:8]!r})"
             )
         file.seek(0)
@@ -783,6 +799,10 @@ def _write_pillow(file, data, fmt, options=None):
     options = options or {}
     if data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]
+    if fmt == "PNG" and data.dtype == np.uint16 and data.ndim == 3:  # Pillow has no 16-bit colour modes
+        name, level = options.get("compression") or check_compression("PNG", None, None, False)
+        file.write(imagecodecs.png_encode(np.ascontiguousarray(data), level=0 if name == "none" else level))
+        return
     image = Image.fromarray(np.ascontiguousarray(data))
     save = dict(_JPEG_OPTIONS) if fmt == "JPEG" else {}
     if fmt == "PNG":
@@ -1147,7 +1167,7 @@ def read_info(path):
         head = file.read(64)
     fmt = _sniff(head)
     if fmt is None:
-        raise ImageReadError(f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP or NPY file")
+        raise ImageReadError(f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP, GIF, WebP or NPY file")
     info = {"format": fmt, "shape": None, "dtype": None, "channel_names": None, "metadata": {},
             "resolution": None, "icc_profile": None}
     try:

@@ -272,7 +272,7 @@ def test_bad_files_are_reported_and_skipped(messy, tmp_path):
     assert sorted(failed) == ["corrupt.png", "empty.tif", "notes.png", "truncated.jpg"]
     assert report.done == 3  # img0.png, img1.jpg, good.png; nested/ not visited
     assert failed["empty.tif"].startswith("ImageReadError:") and "empty" in failed["empty.tif"]
-    assert "not a PNG, JPEG, TIFF, BMP or NPY file" in failed["notes.png"]
+    assert "not a PNG, JPEG, TIFF, BMP, GIF, WebP or NPY file" in failed["notes.png"]
     for name in ("corrupt.png", "truncated.jpg"):
         assert failed[name].startswith("ImageReadError: cannot read")
     assert_outputs_equal_in_memory(report, pipeline)

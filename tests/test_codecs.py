@@ -108,3 +108,33 @@ def test_batch_and_cli_codec_options(tmp_path, rng, capsys):
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "c").exists() and not (tmp_path / "o.png").exists()
+
+
+def test_sixteen_bit_colour_png_round_trips(tmp_path, rng):
+    imagecodecs = pytest.importorskip("imagecodecs")
+    for channels in (2, 3, 4):
+        data = (rng.random((7, 9, channels)) * 65535).astype(np.uint16)
+        imwrite(tmp_path / f"c{channels}.png", data)
+        np.testing.assert_array_equal(imagecodecs.png_decode((tmp_path / f"c{channels}.png").read_bytes()), data)
+        np.testing.assert_array_equal(imread(tmp_path / f"c{channels}.png"), data)
+
+
+def test_gif_and_webp_are_read(tmp_path, rng):
+    from PIL import Image
+
+    rgb = (rng.random((10, 12, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.webp", lossless=True)
+    np.testing.assert_array_equal(imread(tmp_path / "a.webp"), rgb)
+    gray = (rng.random((10, 12)) * 255).astype(np.uint8)
+    frames = [Image.fromarray(gray, "L"), Image.fromarray(255 - gray, "L")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "a.gif") as image:  # Pillow's reading of the first frame is the reference
+        expected = np.asarray(image.convert("RGB"))
+    back = imread(tmp_path / "a.gif")
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back if back.ndim == 3 else np.dstack([back] * 3), expected)
+    # a folder with them goes through batch, the results as TIFF
+    report = process(tmp_path, tmp_path / "out", [{"step": "gaussian", "sigma": 1}], progress=False)
+    assert sorted(os.path.basename(o) for _, o in report.outputs) == ["a.tif", "a.tif"] or \
+        sorted(os.path.basename(o) for _, o in report.outputs) == ["a.gif.tif", "a.webp.tif"]
+    assert report.failed == []

@@ -31,9 +31,9 @@ def _natural_key(relative):
 
 
 def _supported(name):
-    from ..io import SUPPORTED_EXTENSIONS
+    from ..io import READ_EXTENSIONS
 
-    return os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+    return os.path.splitext(name)[1].lower() in READ_EXTENSIONS
 
 
 def _glob_root(pattern):
@@ -169,7 +169,7 @@ def _discover(src, dst_real, pattern, recursive):
 
 
 def _unsupported_reason(path):
-    from ..io import SUPPORTED_EXTENSIONS
+    from ..io import READ_EXTENSIONS as SUPPORTED_EXTENSIONS
 
     ext = os.path.splitext(path)[1] or "(none)"
     return f"unsupported file extension {ext}; supported: {', '.join(SUPPORTED_EXTENSIONS)}"

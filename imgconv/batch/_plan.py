@@ -98,6 +98,8 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
     predicted = {} if out_ext is not None else _predict_extensions(
         Pipeline.coerce(pipeline), out_ext, dtype_policy)
 
+    from ..io import SUPPORTED_EXTENSIONS as writable
+
     entries = []
     for path, root in found:
         relative = os.path.relpath(path, root)
@@ -108,7 +110,8 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
     def names(entry, long):
         """(output, fallback) relative names; `long` keeps the input's extension in the name."""
         _path, relative, stem, ext = entry
-        target = out_ext if out_ext is not None else predicted.get(ext, ext)
+        # an input imgconv reads but does not write (GIF, WebP) gets a TIFF
+        target = out_ext if out_ext is not None else predicted.get(ext, ext if ext in writable else ".tif")
         if long:
             output = relative if target == ext else relative + target
             base = relative
