@@ -188,13 +188,17 @@ def _check_policy(dtype_policy):
     return dtype_policy
 
 
-def _check_array(array):
+def _check_array(array, stack=False):
     array = np.asarray(array)
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"`array` must be a bool, integer or float array; got dtype {array.dtype}"
         )
-    if array.ndim not in (2, 3):
+    if stack and array.ndim not in (3, 4):
+        raise ValueError(
+            f"`array` must have shape (P, H, W) or (P, H, W, C) with stack=True; got shape {array.shape}"
+        )
+    if not stack and array.ndim not in (2, 3):
         raise ValueError(
             f"`array` must have shape (H, W) or (H, W, C); got shape {array.shape}"
         )
@@ -237,7 +241,7 @@ def can_store(extension, dtype, channels):
     Examples
     --------
     >>> from imgconv.io import can_store
-    >>> can_store(".png", "uint16", 1), can_store(".png", "uint16", 3), can_store(".tif", "float32", 7)
+    >>> can_store(".png", "uint16", 3), can_store(".png", "uint16", 5), can_store(".tif", "float32", 7)
     (True, False, True)
     """
     ext = extension.lower() if isinstance(extension, str) else extension
@@ -470,7 +474,20 @@ def _check_tiff_data(path, data, file_size, max_pixels):
                 )
 
 
-def _read_tiff(file, path, fmt, head, max_pixels):
+def _tiff_stack_layout(path, shape, axes):
+    """(axis order to (planes..., Y, X[, C]), decoded shape (P, H, W[, C])) of a TIFF series."""
+    channels = [a for a in axes if a in "SC"]
+    planes = [a for a in axes if a not in "YXSC"]
+    if "Y" not in axes or "X" not in axes or len(channels) > 1:
+        raise ImageReadError(f"cannot read {_shown(path)}: the TIFF holds a series of shape {shape} with "
+                             f"axes {axes!r}, not a stack of (H, W) or (H, W, C) planes")
+    order = [axes.index(a) for a in planes] + [axes.index("Y"), axes.index("X")] + [axes.index(a) for a in channels]
+    count = math.prod(shape[axes.index(a)] for a in planes)
+    plane = (shape[axes.index("Y")], shape[axes.index("X")]) + tuple(shape[axes.index(a)] for a in channels)
+    return order, (count,) + plane
+
+
+def _read_tiff(file, path, fmt, head, max_pixels, stack=False):
     file_size = os.fstat(file.fileno()).st_size
     try:
         tif = tifffile.TiffFile(file)
@@ -502,10 +519,15 @@ def _read_tiff(file, path, fmt, head, max_pixels):
                 f"cannot read {_shown(path)}: the TIFF holds no image (no readable IFD; "
                 f"the first IFD offset is 0 or invalid)"
             )
-        height, width, order = _tiff_layout(path, shape, axes)  # refuses stacks
-        decoded = tuple(shape[axis] for axis in order)
-        if colormap is not None and len(decoded) == 2:
-            decoded = (height, width, 3)  # indices become RGB
+        if stack:
+            order, decoded = _tiff_stack_layout(path, shape, axes)
+            if colormap is not None and len(decoded) == 3:
+                decoded = decoded + (3,)  # indices become RGB
+        else:
+            height, width, order = _tiff_layout(path, shape, axes)  # refuses stacks
+            decoded = tuple(shape[axis] for axis in order)
+            if colormap is not None and len(decoded) == 2:
+                decoded = (height, width, 3)  # indices become RGB
         _check_samples(path, decoded, max_pixels)
         if dtype is None or dtype.kind not in "biuf":
             raise ImageReadError(
@@ -520,6 +542,15 @@ def _read_tiff(file, path, fmt, head, max_pixels):
         except Exception as exc:
             raise _read_error(path, fmt, exc) from exc
     array = np.transpose(array, order)
+    if stack:
+        n_planes = sum(a not in "YXSC" for a in axes)
+        array = array.reshape((-1,) + array.shape[n_planes:])
+        if colormap is not None and array.ndim == 3:
+            try:
+                array = np.moveaxis(np.asarray(colormap)[:, array], 0, -1)
+            except IndexError as exc:
+                raise _read_error(path, fmt, exc) from exc
+        return array
     if colormap is not None and array.ndim == 2:
         # palette -> RGB with the file's 16-bit colour map, (H, W, 3)
         try:
@@ -601,7 +632,7 @@ _READERS = {
 }
 
 
-def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS, stack=False):
     """Read an image file into a NumPy array, in the file's own dtype.
 
     Parameters
@@ -623,6 +654,12 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         `DEFAULT_MAX_PIXELS` (178_956_970, the pixel count at which Pillow
         refuses a file). ``None`` disables the check. Pillow's global
         ``Image.MAX_IMAGE_PIXELS`` is not consulted.
+    stack : bool, default False
+        Return every plane: shape ``(P, H, W)`` or ``(P, H, W, C)``. A TIFF
+        stack (multi-page, or any series with axes beyond Y, X and the
+        channels, e.g. ZYX or TZCYX) gives its planes in file order, the
+        extra axes flattened; any other image gives ``P = 1``. Without it a
+        stack is refused. `max_pixels` counts the whole stack.
 
     Returns
     -------
@@ -711,8 +748,12 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS):
                 f"(it starts with {head[:8]!r})"
             )
         file.seek(0)
-        array = _READERS[fmt](file, path, fmt, head, max_pixels)
-    if array.dtype.kind not in "biuf" or array.ndim not in (2, 3):
+        if stack and fmt == "TIFF":
+            array = _read_tiff(file, path, fmt, head, max_pixels, stack=True)
+        else:
+            array = _READERS[fmt](file, path, fmt, head, max_pixels)
+            array = array[None] if stack else array
+    if array.dtype.kind not in "biuf" or array.ndim - bool(stack) not in (2, 3):
         raise ImageReadError(
             f"cannot read {_shown(path)}: decoded to an unsupported array "
             f"(dtype {array.dtype}, shape {array.shape})"
@@ -830,6 +871,8 @@ def _description(options):
 
 def _write_tiff(file, data, fmt, options=None):
     options = options or {}
+    if options.get("stack"):
+        return _write_tiff_stack(file, data, options)
     names, text = options.get("names"), _description(options)
     tags = {}
     if data.ndim == 3 and data.shape[2] == 1:
@@ -872,6 +915,39 @@ def _write_tiff(file, data, fmt, options=None):
     if options.get("icc") is not None:
         layout["iccprofile"] = options["icc"]
     tifffile.imwrite(file, data, **layout)
+
+
+def _write_tiff_stack(file, data, options):
+    """A stack (P, H, W[, C]) as one page per plane (and channel), labelled as an ImageJ hyperstack if it can be."""
+    names = options.get("names")
+    layout = {}
+    if data.dtype in (np.uint8, np.uint16, np.float32):
+        axes = "ZYX" if data.ndim == 3 else "ZCYX"
+        planes = data if data.ndim == 3 else np.moveaxis(data, -1, 1)
+        metadata = {"axes": axes}
+        if _description(options) is not None:
+            metadata["Info"] = _description(options)
+        if names is not None and data.ndim == 4:
+            metadata["Labels"] = list(names) * data.shape[0]
+        layout = {"imagej": True, "metadata": metadata}
+    elif data.dtype == bool and data.ndim == 4:  # 1-bit samples as separate planes (see _write_tiff)
+        planes = np.moveaxis(data, -1, 1)
+        layout = {"photometric": "minisblack", "planarconfig": "separate"}
+    else:  # tifffile's own shape record: read back as the same (P, H, W[, C]) series
+        planes = data
+        layout = {"photometric": "minisblack", "planarconfig": "contig" if data.ndim == 4 else None}
+    name, level, predictor = options.get("compression") or check_compression("TIFF", None, None, False)
+    if name != "none":
+        layout["compression"] = name
+        if level is not None:
+            layout["compressionargs"] = {"level": level}
+        if predictor and data.dtype != bool:
+            layout["predictor"] = True
+    if options.get("resolution") is not None:
+        layout["resolution"], layout["resolutionunit"] = options["resolution"], "INCH"
+    if not isinstance(getattr(file, "name", ""), str):
+        file = tifffile.FileHandle(file, name="image.tif")
+    tifffile.imwrite(file, planes, **layout)
 
 
 def _write_npy(file, data, fmt, options=None):
@@ -923,7 +999,7 @@ def check_compression(fmt, compression, level, predictor):
 
 
 def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
-            channel_names=None, metadata=None, resolution=None, icc_profile=None):
+            channel_names=None, metadata=None, resolution=None, icc_profile=None, stack=False):
     """Write an array to an image file, atomically.
 
     Parameters
@@ -982,6 +1058,10 @@ def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, p
         Pixels per inch (x, y), for TIFF, PNG, JPEG and BMP.
     icc_profile : bytes, optional
         An ICC colour profile, for TIFF, PNG and JPEG.
+    stack : bool, default False
+        `array` is a stack of planes ``(P, H, W)`` or ``(P, H, W, C)``,
+        written as a multi-page TIFF (an ImageJ hyperstack, ZYX or ZCYX, for
+        uint8/uint16/float32); ``imread(path, stack=True)`` reads it back.
 
     Raises
     ------
@@ -1059,7 +1139,8 @@ def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, p
     """
     _output.write_atomic(path, encoder(path, array, dtype_policy=dtype_policy, compression=compression,
                                        level=level, predictor=predictor, channel_names=channel_names,
-                                       metadata=metadata, resolution=resolution, icc_profile=icc_profile))
+                                       metadata=metadata, resolution=resolution, icc_profile=icc_profile,
+                                       stack=stack))
 
 
 def _check_description(array, channel_names, metadata, resolution, icc_profile):
@@ -1091,7 +1172,7 @@ def _check_description(array, channel_names, metadata, resolution, icc_profile):
 
 
 def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
-            channel_names=None, metadata=None, resolution=None, icc_profile=None):
+            channel_names=None, metadata=None, resolution=None, icc_profile=None, stack=False):
     """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
 
     The checks and conversions of `imwrite`, without the writing: every
@@ -1111,10 +1192,15 @@ def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, p
     path = _check_path(path)
     fmt = _format_from_extension(path)
     dtype_policy = _check_policy(dtype_policy)
-    array = _check_array(array)
+    if not isinstance(stack, (bool, np.bool_)):
+        raise TypeError(f"`stack` must be True or False; got {stack!r}")
+    if stack and fmt != "TIFF":
+        raise ValueError(f"`stack` writes a stack of planes to TIFF (.tif, .tiff) only; got path {path!r}")
+    array = _check_array(array, stack)
     if fmt in _PILLOW_CAPABILITIES and _channels(array) > 4:
         _check_can_hold(fmt, array, array)  # raises: names format, dtype, shape
-    options = _check_description(array, channel_names, metadata, resolution, icc_profile)
+    options = _check_description(array[0] if stack else array, channel_names, metadata, resolution, icc_profile)
+    options["stack"] = bool(stack)
     options["compression"] = check_compression(fmt, compression, level, predictor)
     data = _apply_dtype_policy(array, fmt, dtype_policy, path)
     _check_can_hold(fmt, data, array)
@@ -1174,8 +1260,11 @@ def read_info(path):
         if fmt == "TIFF":
             with tifffile.TiffFile(path) as tif:
                 series, page = tif.series[0], tif.pages[0]
-                _, _, order = _tiff_layout(path, tuple(series.shape), series.axes)
-                info["shape"] = tuple(int(series.shape[i]) for i in order)
+                try:
+                    _, _, order = _tiff_layout(path, tuple(series.shape), series.axes)
+                    info["shape"] = tuple(int(series.shape[i]) for i in order)
+                except ImageReadError:  # a stack: (P, H, W[, C]), as imread(path, stack=True) gives it
+                    info["shape"] = tuple(int(n) for n in _tiff_stack_layout(path, series.shape, series.axes)[1])
                 info["dtype"] = str(series.dtype)
                 described = {}
                 if tif.is_imagej:

@@ -11,7 +11,8 @@ import tifffile
 
 from imgconv.batch import process
 from imgconv.cli import main
-from imgconv.io import DEFAULT_COMPRESSION, imread, imwrite
+from imgconv.io import DEFAULT_COMPRESSION, ImageReadError, imread, imwrite, read_info
+from imgconv.pipeline import Pipeline
 
 TAGS = {"zlib": "ADOBE_DEFLATE", "zstd": "ZSTD", "lzw": "LZW", "lzma": "LZMA", "packbits": "PACKBITS",
         "none": "NONE"}
@@ -138,3 +139,28 @@ def test_gif_and_webp_are_read(tmp_path, rng):
     assert sorted(os.path.basename(o) for _, o in report.outputs) == ["a.tif", "a.tif"] or \
         sorted(os.path.basename(o) for _, o in report.outputs) == ["a.gif.tif", "a.webp.tif"]
     assert report.failed == []
+
+
+def test_tiff_stacks_are_filtered_plane_by_plane_and_written_back(tmp_path, rng, capsys):
+    src = tmp_path / "src"
+    os.makedirs(src)
+    planes = (rng.random((5, 24, 20)) * 65535).astype(np.uint16)
+    tifffile.imwrite(src / "z.tif", planes, imagej=True, metadata={"axes": "ZYX"})  # as Fiji saves a z-stack
+    with pytest.raises(ImageReadError, match=r"series of shape \(5, 24, 20\)"):
+        imread(src / "z.tif")  # one image: refused, not cut to its first plane
+    np.testing.assert_array_equal(imread(src / "z.tif", stack=True), planes)
+    pipeline = Pipeline.default()
+    report = process(src, tmp_path / "out", pipeline, progress=False)
+    assert (report.done, report.failed) == (1, [])
+    result = imread(tmp_path / "out" / "z.tif", stack=True)
+    assert result.shape == (5, 24, 20, 18)
+    for k in range(5):
+        np.testing.assert_array_equal(result[k], pipeline(planes[k]))
+    with tifffile.TiffFile(tmp_path / "out" / "z.tif") as tif:  # Fiji's view: Z slices of labelled channels
+        assert tif.is_imagej and tif.series[0].axes == "ZCYX"
+        assert list(tif.imagej_metadata["Labels"][:18]) == pipeline.channel_names(1)
+    assert read_info(tmp_path / "out" / "z.tif")["shape"] == (5, 24, 20, 18)
+    bad = process(src, tmp_path / "png", [{"step": "gaussian", "sigma": 1}], out_format=".png", progress=False)
+    assert "only TIFF can hold" in bad.failed[0][1]
+    with pytest.raises(ValueError, match=r"`stack` writes a stack of planes to TIFF"):
+        imwrite(tmp_path / "s.png", planes, stack=True)

@@ -235,6 +235,15 @@ def _format_can_hold(ext, shape, dtype, dtype_policy):
     return ext in (".png", ".bmp") and can_store(ext, dtype, channels)
 
 
+def _choose_stack_output(task, out_format, dtype_policy):
+    """(path, imwrite policy) for a stack of results: TIFF, the only format that holds one."""
+    for output in (task.output, task.fallback):
+        if output is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
+            return output, _policy_for(".tif", dtype_policy)
+    raise ValueError(f"{shown(task.input)!r} is a stack of planes, which only TIFF can hold; got out_format "
+                     f"{out_format!r}: use out_format='.tif' (or the default)")
+
+
 def _choose_output(task, result, out_format, dtype_policy):
     """(path, imwrite policy) for `result`."""
     output = task.output
@@ -286,24 +295,33 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
     record = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
               "shape": None, "dtype": None, "error": None, "seconds": None}
     try:
-        image = imread(task.input)
-        result = pipeline(image, num_threads=num_threads)
-        output, policy = _choose_output(task, result, out_format, dtype_policy)
+        planes = imread(task.input, stack=True)  # a TIFF stack: every plane filtered, written back as a stack
+        stack = len(planes) > 1
+        image = planes[0]
+        if stack:
+            result = np.stack([pipeline(plane, num_threads=num_threads) for plane in planes])
+            output, policy = _choose_stack_output(task, out_format, dtype_policy)
+        else:
+            result = pipeline(image, num_threads=num_threads)
+            output, policy = _choose_output(task, result, out_format, dtype_policy)
+        first = result[0] if stack else result
         destination = Destination(task.root if task.root is not None else os.path.dirname(output))
         codec = {}
         if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
             codec = dict(zip(("compression", "level", "predictor"), task.compression))
-        names = _channel_names(pipeline, image, result)
-        described = _description(task.input, pipeline, image, result)
-        destination.write(output, encoder(output, result, dtype_policy=policy, channel_names=names, **described,
-                                          **codec))
+        names = _channel_names(pipeline, image, first)
+        described = _description(task.input, pipeline, image, first)
+        if stack:
+            described.pop("icc_profile", None)
+        destination.write(output, encoder(output, result, dtype_policy=policy, channel_names=names, stack=stack,
+                                          **described, **codec))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype),
                       channels=names)
         mapping = stored_mapping(result, os.path.splitext(output)[1].lower(), policy)
         if mapping is not None:
             record["stored"] = mapping
         if task.preview:
-            record["sheet_row"] = sheet_row(os.path.basename(task.input), image, result, names=names)
+            record["sheet_row"] = sheet_row(os.path.basename(task.input), image, first, names=names)
     except Exception as exc:
         if raise_errors:
             raise
