@@ -66,7 +66,7 @@ _LENGTHS = tuple(sorted({scipy.fft.next_fast_len(n, real=True) for n in
 # grows with the transform size (cache); the inverse of a bank's many filters
 # batches better than a single tile's forward.
 _SIZE_FACTOR = ((10, 1.0), (18, 1.0), (20, 1.3), (22, 1.9), (24, 2.2))  # (log2 samples, factor)
-_FORWARD_NS, _INVERSE_NS = 6.5, 5.0
+_FORWARD_NS, _INVERSE_NS = 8.5, 6.5
 # ns per sample to gather a tile's input window and per sample and (filter, channel)
 # spectrum product; the Python cost of one tile and of one call (hashing the weights,
 # looking their spectra up, allocating the buffers).
