@@ -262,7 +262,13 @@ def _all_finite(*arrays_or_numbers):
         if a is None:
             continue
         a = np.asarray(a)
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
+        # A finite sum proves every value finite (a NaN or inf never cancels out) in one
+        # pass without a temporary; only an overflowing sum needs the element test.
+        if a.dtype.kind != "f":
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = a.sum()
+        if not np.isfinite(total) and not np.isfinite(a).all():
             return False
     return True
 
