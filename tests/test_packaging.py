@@ -1,0 +1,88 @@
+"""The package's declared dependencies are what imgconv/ imports: nothing missing, nothing for nothing.
+
+Oracle: the import statements of the source files (read with ast, not run) against pyproject.toml.
+"""
+
+import ast
+import pathlib
+import re
+import sys
+import tomllib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "imgconv"
+# import name -> distribution name, where they differ
+DISTRIBUTIONS = {"PIL": "pillow", "skimage": "scikit-image", "yaml": "pyyaml", "cv2": "opencv-python-headless"}
+
+
+def _requirement_names(text):
+    """{'dask', 'distributed'} for 'dask[distributed]>=2024.1': the distribution and what its extras bring."""
+    match = re.match(r"([A-Za-z0-9_.\-]+)(?:\[([^\]]*)\])?", text)
+    names = {match.group(1)} | {e.strip() for e in (match.group(2) or "").split(",") if e.strip()}
+    return {name.lower().replace("_", "-") for name in names}
+
+
+def _requirement_name(text):
+    """'dask' for 'dask[distributed]>=2024.1'."""
+    return re.match(r"[A-Za-z0-9_.\-]+", text).group(0).lower().replace("_", "-")
+
+
+def _imports():
+    """(module-level third-party imports, every third-party import) of imgconv/, as distribution names.
+
+    imgconv.dask is the optional layer of the dask extra: its module-level imports count as optional.
+    """
+    top, anywhere = set(), set()
+    for path in PACKAGE.rglob("*.py"):
+        optional_layer = (PACKAGE / "dask") in path.parents
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                if root in sys.stdlib_module_names or root == "imgconv":
+                    continue
+                distribution = DISTRIBUTIONS.get(root, root).lower()
+                anywhere.add(distribution)
+                if id(node) in module_level and not optional_layer:
+                    top.add(distribution)
+    return top, anywhere
+
+
+@pytest.fixture(scope="module")
+def project():
+    source = ROOT / "pyproject.toml"
+    if not source.is_file():
+        pytest.skip("not a source checkout (no pyproject.toml)")
+    return tomllib.loads(source.read_text(encoding="utf-8"))["project"]
+
+
+def test_runtime_dependencies_are_what_the_package_imports(project):
+    declared = {_requirement_name(r) for r in project["dependencies"]}
+    top, anywhere = _imports()
+    assert top <= declared, f"imported at module level but not required: {sorted(top - declared)}"
+    unused = declared - anywhere
+    assert not unused, f"required but never imported by imgconv/: {sorted(unused)}"
+
+
+def test_optional_imports_have_an_extra(project):
+    declared = {_requirement_name(r) for r in project["dependencies"]}
+    extras = {name for reqs in project["optional-dependencies"].values() for r in reqs
+              for name in _requirement_names(r)}
+    _, anywhere = _imports()
+    missing = anywhere - declared - extras
+    assert not missing, f"imported lazily but in no extra: {sorted(missing)}"
+
+
+def test_requires_python_admits_only_pythons_the_extras_resolve_on(project):
+    # zarr 3 (the dask and test extras) needs Python 3.11: requires-python must not admit 3.10
+    minimum = re.search(r">=\s*3\.(\d+)", project["requires-python"])
+    assert minimum is not None and int(minimum.group(1)) >= 11
