@@ -7,9 +7,9 @@ import ast
 import pathlib
 import re
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "imgconv"
