@@ -169,6 +169,8 @@ def write_atomic(path, encode, *, what="`path`"):
     target = os.path.abspath(path)
     _refuse_link_or_special(target, what)
     folder = os.path.dirname(target)
+    if not os.path.isdir(folder):  # name the user's folder, not the temporary file inside it
+        raise FileNotFoundError(f"cannot write {shown(target)!r}: the folder {shown(folder)!r} does not exist")
     _write_temp_and_rename(os.path.join(folder, _temp_name(".imgconv-")), target, encode)
     return target
 

@@ -181,7 +181,7 @@ def _build_parser():
     run = batch.add_argument_group("run")
     run.add_argument("--pattern", default="*", help="file-name pattern inside folders (default '*')")
     run.add_argument("--recursive", action="store_true", help="descend into sub-folders")
-    run.add_argument("--workers", type=_positive_int, help="parallel workers (default: by core count)")
+    run.add_argument("-j", "--workers", type=_positive_int, help="parallel workers (default: by core count)")
     run.add_argument("--threads", type=_positive_int,
                      help="total engine threads shared by the workers (default: imgconv.get_num_threads())")
     run.add_argument("--backend", choices=("threads", "processes", "dask"),

@@ -535,3 +535,10 @@ def test_hostile_spec_files_are_one_line_and_exit_2(tmp_path, rng, capsys, spec_
     line = assert_one_line_error(err)
     assert message.lower() in line.lower()
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_output_folder_is_named_not_a_temporary(tmp_path, rng, capsys):
+    src = make_inputs(tmp_path / "src", rng, names=("a.png",))
+    status, _, err = cli(capsys, "filter", src / "a.png", tmp_path / "missing" / "out.tif")
+    line = assert_one_line_error(err)
+    assert status == 1 and "the folder" in line and "missing' does not exist" in line and ".part" not in line
