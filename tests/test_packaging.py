@@ -86,3 +86,33 @@ def test_requires_python_admits_only_pythons_the_extras_resolve_on(project):
     # zarr 3 (the dask and test extras) needs Python 3.11: requires-python must not admit 3.10
     minimum = re.search(r">=\s*3\.(\d+)", project["requires-python"])
     assert minimum is not None and int(minimum.group(1)) >= 11
+
+
+def test_the_sdist_holds_what_pytest_needs(tmp_path):
+    """Build the sdist from the tracked files, unpack it, and collect and run tests from it."""
+    import shutil
+    import subprocess
+    import tarfile
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs the git checkout to know the tracked files")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tree = tmp_path / "tree"
+    for name in tracked:  # a copy, so the build writes nothing into the checkout
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name)
+    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")], cwd=tree,
+                   check=True, capture_output=True)
+    (archive,) = (tmp_path / "dist").glob("imgconv-*.tar.gz")
+    with tarfile.open(archive) as sdist:
+        members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+        sdist.extractall(tmp_path / "unpacked", filter="data")
+    needed = [n for n in tracked if n.split("/")[0] in ("tests", "data", "examples", "benchmarks", "imgconv")]
+    missing = sorted(set(needed) - members)
+    assert not missing, f"tracked files missing from the sdist: {missing[:10]}"
+    assert not [m for m in members if m.endswith((".so", ".pyd", "_cy.c"))]  # no build products
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fixtures.py",
+                          "tests/test_packaging.py", "-k", "not sdist"], cwd=unpacked, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
