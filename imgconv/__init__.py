@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from . import banks, explain, filters, kernels, wavelet
+from . import banks, explain, filters, kernels, wavelet, weights
 from ._dispatch import show_config
 from ._engine import choose_method
 from ._threads import get_num_threads, num_threads, set_num_threads
@@ -30,4 +30,5 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "wavelet",
+    "weights",
 ]
