@@ -21,7 +21,6 @@ import numpy as np
 from . import _output
 from ._shared import geometry
 from ._validation import as_pair
-from .conv import Conv2d
 from .shape import receptive_field
 
 __all__ = ["explain", "explain_png", "footprint"]
@@ -40,8 +39,8 @@ def _fmt_pair(pair):
 
 def _layer_params(layer, index):
     """(kernel, stride, padding, dilation) of a dict or Conv2d, normalised to pairs (padding as given)."""
-    if isinstance(layer, Conv2d):
-        return layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    if isinstance(layer, geometry.ConvLayer):  # a Conv2d
+        return layer.layer_geometry()
     # receptive_field() has validated keys and values already.
     return (as_pair(layer["kernel_size"], f"layers[{index}]['kernel_size']"),
             as_pair(layer.get("stride", 1), f"layers[{index}]['stride']"),

@@ -15,9 +15,9 @@ extra column to the right, exactly as PyTorch does.
 from dataclasses import dataclass
 
 from ._shared import geometry
-from ._validation import as_pair, as_padding
+from ._validation import as_padding, as_pair
 
-__all__ = ["conv_output_shape", "receptive_field", "ReceptiveField", "same_pads", "resolve_pads"]
+__all__ = ["ReceptiveField", "conv_output_shape", "receptive_field", "resolve_pads", "same_pads"]
 
 
 def same_pads(kernel_size, dilation=1):
@@ -104,10 +104,8 @@ class ReceptiveField:
 
 
 def _layer_params(layer, index):
-    from .conv import Conv2d  # local import: conv imports this module
-
-    if isinstance(layer, Conv2d):
-        return layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    if isinstance(layer, geometry.ConvLayer):  # a Conv2d
+        return layer.layer_geometry()
     if isinstance(layer, dict):
         allowed = {"kernel_size", "stride", "padding", "dilation"}
         unknown = sorted(set(layer) - allowed)

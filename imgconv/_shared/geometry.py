@@ -19,11 +19,16 @@ differ by one pixel for even extents:
 
 The halo of a filter is its pads: the number of input pixels beyond a tile that
 one output pixel reads on each side (:func:`halo`).
+
+A layer of a stack (:class:`ConvLayer`, the base of :class:`imgconv.Conv2d`) is
+known here by its geometry alone, so that the shape arithmetic of
+:mod:`imgconv.shape` reads layers without importing :mod:`imgconv.conv`.
 """
 
 import math
 
 __all__ = [
+    "ConvLayer",
     "check_origin_fits",
     "check_same_stride",
     "extent",
@@ -35,6 +40,22 @@ __all__ = [
     "scipy_pads",
     "torch_pads",
 ]
+
+
+class ConvLayer:
+    """Base of the layer classes whose geometry :func:`imgconv.receptive_field` reads.
+
+    A subclass has the attributes ``kernel_size``, ``stride``, ``padding`` and
+    ``dilation`` (torch's meaning); :class:`imgconv.Conv2d` is one.  With this
+    base here, :mod:`imgconv.shape` recognises a layer without importing
+    :mod:`imgconv.conv` (which imports :mod:`imgconv.shape`).
+    """
+
+    __slots__ = ()
+
+    def layer_geometry(self):
+        """``(kernel_size, stride, padding, dilation)`` of the layer, as its attributes hold them."""
+        return self.kernel_size, self.stride, self.padding, self.dilation
 
 
 def extent(kernel, dilation):
