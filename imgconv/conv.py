@@ -364,6 +364,8 @@ class Conv2d(ConvLayer):
         self._bias = None if value is None else self._coerce(value, "bias", (self.out_channels,))
 
     def _coerce(self, value, name, shape):
+        if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor or nn.Parameter (grad or not)
+            value = value.detach().cpu().numpy()
         array = _as_array(value, name)
         if array.dtype.kind not in "fiu":
             raise TypeError(f"`{name}` must be a real numeric array; got dtype {array.dtype}")
@@ -371,6 +373,56 @@ class Conv2d(ConvLayer):
             raise ValueError(f"`{name}` must have shape {shape}; got {array.shape}")
         # A copy: later changes to the caller's array do not leak into the layer.
         return np.array(array, dtype=self.dtype, order="C", copy=True)
+
+    def state_dict(self):
+        """``{"weight": ..., "bias": ...}`` (copies; no "bias" without one), as torch's ``state_dict``."""
+        state = {"weight": self._weight.copy()}
+        if self._bias is not None:
+            state["bias"] = self._bias.copy()
+        return state
+
+    def load_state_dict(self, state, *, strict=True, prefix=""):
+        """Load ``weight`` (and ``bias``) from a mapping, as torch's ``load_state_dict``.
+
+        Parameters
+        ----------
+        state : mapping
+            Arrays or torch tensors (including ``nn.Parameter`` that require
+            grad), e.g. ``torch_layer.state_dict()`` or
+            :func:`imgconv.weights.load_safetensors` of a file torch wrote.
+        strict : bool, default True
+            Refuse missing and unexpected keys (under `prefix`).
+        prefix : str, default ''
+            Key prefix of this layer in a whole model's state, e.g. ``'conv1.'``.
+
+        Raises
+        ------
+        KeyError
+            With `strict`, naming the missing or unexpected keys.
+        ValueError, TypeError
+            For a tensor of the wrong shape or dtype (naming it).
+        """
+        expected = {prefix + "weight"} | ({prefix + "bias"} if self._bias is not None else set())
+        ours = {key for key in state if key.startswith(prefix) and "." not in key[len(prefix):]}
+        if strict and (expected - ours or ours - expected):
+            raise KeyError(f"`state` must hold exactly {sorted(expected)}; missing {sorted(expected - ours)}, "
+                           f"unexpected {sorted(ours - expected)}")
+        if prefix + "weight" in state:
+            self.weight = state[prefix + "weight"]
+        if prefix + "bias" in state:
+            if self._bias is None:
+                raise ValueError("`state` holds a bias, but this layer was made with bias=False")
+            self.bias = state[prefix + "bias"]
+
+    @classmethod
+    def from_torch(cls, module):
+        """The same layer as a ``torch.nn.Conv2d`` (hyper-parameters, weight and bias), without importing torch."""
+        padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
+        layer = cls(module.in_channels, module.out_channels, tuple(module.kernel_size), tuple(module.stride),
+                    padding, tuple(module.dilation), module.groups, module.bias is not None,
+                    module.padding_mode, dtype=str(module.weight.dtype).replace("torch.", ""))
+        layer.load_state_dict(module.state_dict())
+        return layer
 
     def __call__(self, input, *, out=None, num_threads=None, method="auto"):
         """Apply the layer: see :func:`conv2d` for shapes, errors and `method`."""
