@@ -1,0 +1,51 @@
+"""A faster drop-in for scipy.ndimage's convolution filters: the same signatures, defaults and results.
+
+``from imgconv import ndimage`` in place of ``from scipy import ndimage`` for
+
+=====================================  ==============================================================
+``correlate1d``, ``convolve1d``        a 1-D pass: one engine call (axis as H or W, other axes batch)
+``correlate``, ``convolve``            N-D: sums of 2-D engine correlations over the kernel's
+                                       leading axes
+``gaussian_filter1d``, ``gaussian_filter``, ``uniform_filter1d``, ``uniform_filter``
+                                       one 1-D pass per axis, per-axis `mode` / `radius` / `order`
+``sobel``, ``prewitt``, ``laplace``,   scipy's compositions of 1-D passes
+``gaussian_laplace``,
+``gaussian_gradient_magnitude``
+=====================================  ==============================================================
+
+Every function takes scipy's parameters (``output`` as array or dtype, ``mode``
+as a scipy name or, where scipy allows it, one per axis, ``cval``, ``origin``,
+``axes``, ``truncate``, ``radius``, ``order``) and keyword-only ``num_threads``.
+Every multiply-add runs in :func:`imgconv._engine.correlate`.
+
+Rules kept from scipy, on purpose:
+
+* arithmetic in float64 for every input dtype (float32 too: scipy's line
+  buffers are ``double``), then a C cast into the output dtype -- truncation
+  toward zero into integer outputs; multi-axis filters store their
+  intermediate in the output dtype, as scipy does;
+* complex input or weights as real correlations of the real and imaginary parts;
+* scipy's exception types (RuntimeError for a bad `output`, an unknown mode or
+  a sequence of the wrong length), so code that catches them keeps working.
+
+Known differences: results equal scipy's to float64 rounding (the engine sums
+in another order), so an integer output can differ by one where the exact
+float64 value is within rounding of a whole number.
+"""
+
+from ._correlate import convolve, convolve1d, correlate, correlate1d
+from ._filters import (
+    gaussian_filter,
+    gaussian_filter1d,
+    gaussian_gradient_magnitude,
+    gaussian_laplace,
+    laplace,
+    prewitt,
+    sobel,
+    uniform_filter,
+    uniform_filter1d,
+)
+
+__all__ = ["convolve", "convolve1d", "correlate", "correlate1d", "gaussian_filter", "gaussian_filter1d",
+           "gaussian_gradient_magnitude", "gaussian_laplace", "laplace", "prewitt", "sobel", "uniform_filter",
+           "uniform_filter1d"]

@@ -1,0 +1,361 @@
+"""correlate1d / convolve1d / correlate / convolve: scipy.ndimage's, every multiply-add in the 2-D engine.
+
+How an N-D array becomes engine work, without a transpose:
+
+* a 1-D pass along ``axis`` of an array of shape ``S``: the axis is the engine's
+  H with ``prod(S[axis+1:])`` as W and ``prod(S[:axis])`` as the batch, the kernel
+  ``(k, 1)``; along the last axis the axis is W and every other axis folds into H
+  (kernel ``(1, k)``).  Both are reshapes of a C-contiguous array: one engine call.
+* an N-D correlation with ``N > 2``: the last two axes are the engine's plane, the
+  kernel's leading axes are summed over.  The input is extended along the leading
+  axes by its border mode (``numpy.pad``, data movement only), and each leading tap
+  ``t`` adds the 2-D correlation of the shifted slab with the plane ``weights[t]``
+  (planes that are zero are skipped).
+
+scipy computes in float64 whatever the input (``double`` line buffers) and casts
+the result to the output dtype (C casts: truncation toward zero into integers);
+so does this module, for float32 input too, so that results match scipy to
+float64 rounding (summation order) rather than to float32.  Like scipy's C
+correlate, taps of the N-D `weights` whose magnitude is at most ``DBL_EPSILON``
+are left out (an inf under a zero tap does not make NaN).
+"""
+
+import numpy as np
+
+from .. import _engine
+from . import _support
+
+__all__ = ["convolve", "convolve1d", "correlate", "correlate1d", "run_pass", "store"]
+
+_DBL_EPSILON = np.finfo(np.float64).eps
+
+
+def _float64(x):
+    """`x` as a C-contiguous, native float64 array (no copy when it already is one)."""
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def store(result, output):
+    """Write the float64 `result` into `output` with a C cast (scipy's truncation into integers)."""
+    if result is not output:
+        with np.errstate(invalid="ignore", over="ignore"):  # a C cast warns of nothing
+            np.copyto(output, result, casting="unsafe")
+    return output
+
+
+def _direct_out(output, x):
+    """`output` when the engine may fill it directly (float64, C-contiguous, not overlapping `x`), else None."""
+    if (output.dtype == np.float64 and output.dtype.isnative and output.flags.c_contiguous
+            and not np.may_share_memory(output, x)):
+        return output
+    return None
+
+
+def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
+    """Correlate the float64 array `x` with 1-D float64 `weights` along `axis` into `output`: one engine call.
+
+    `mode` is an engine mode; `origin` has been checked.  Returns `output`.
+    """
+    shape = x.shape
+    if x.size == 0:
+        return output
+    k = len(weights)
+    before = k // 2 + origin
+    after = k - 1 - before
+    lead = int(np.prod(shape[:axis], dtype=np.int64))
+    trail = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    if trail == 1:  # the axis is (or acts as) the last one: it is W, every other axis folds into H
+        batch = (1, 1, lead, shape[axis])
+        kernel = weights.reshape(1, 1, 1, k)
+        pads = (0, 0, before, after)
+    else:
+        batch = (lead, 1, shape[axis], trail)
+        kernel = weights.reshape(1, 1, k, 1)
+        pads = (before, after, 0, 0)
+    out = _direct_out(output, x)
+    result = _engine.correlate(x.reshape(batch), kernel, pads=pads, mode=mode, cval=float(cval),
+                               out=None if out is None else out.reshape(batch), num_threads=num_threads,
+                               method="direct")
+    return store(result.reshape(shape), output)
+
+
+def _complex_via_real_components(func, input, weights, output, cval, **kwargs):
+    """Complex correlation as real ones: real and imaginary parts each through the engine (scipy's rule)."""
+    complex_input = input.dtype.kind == "c"
+    complex_weights = weights.dtype.kind == "c"
+    if complex_input and complex_weights:
+        func(input.real, weights.real, output=output.real, cval=np.real(cval), **kwargs)
+        output.real -= func(input.imag, weights.imag, output=None, cval=np.imag(cval), **kwargs)
+        func(input.real, weights.imag, output=output.imag, cval=np.real(cval), **kwargs)
+        output.imag += func(input.imag, weights.real, output=None, cval=np.imag(cval), **kwargs)
+    elif complex_input:
+        func(input.real, weights, output=output.real, cval=np.real(cval), **kwargs)
+        func(input.imag, weights, output=output.imag, cval=np.imag(cval), **kwargs)
+    else:
+        if np.iscomplexobj(cval):
+            raise ValueError(f"Cannot provide a complex-valued cval when the input is real; got cval={cval!r}")
+        func(input, weights.real, output=output.real, cval=cval, **kwargs)
+        func(input, weights.imag, output=output.imag, cval=cval, **kwargs)
+    return output
+
+
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+                num_threads=None):
+    """Calculate a 1-D correlation along the given axis (``scipy.ndimage.correlate1d``).
+
+    The lines of the array along the given axis are correlated with the given
+    weights.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array, any number of dimensions, real or complex.
+    weights : array_like, shape (k,)
+        1-D sequence of numbers (complex weights are conjugated, as ``numpy.correlate``).
+    axis : int, default -1
+        The axis of `input` along which to calculate.
+    output : ndarray or dtype, optional
+        The array in which to place the output, or its dtype; by default the dtype of `input`.
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', 'grid-mirror', 'grid-wrap'}
+        How the input is extended beyond its border, default 'reflect' (scipy's names).
+    cval : scalar, default 0.0
+        Value beyond the border for 'constant' / 'grid-constant'.
+    origin : int, default 0
+        Shift of the filter: the tap ``k // 2 + origin`` sits on each output.
+    num_threads : int, optional
+        Threads of the engine (keyword only); None: all the process may use.
+
+    Returns
+    -------
+    result : ndarray
+        Same shape as `input`.
+
+    Notes
+    -----
+    Computed in float64 as scipy computes, then cast to the output dtype
+    (truncation toward zero into integers).  One engine call per real pass.
+
+    Examples
+    --------
+    >>> from imgconv.ndimage import correlate1d
+    >>> correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([ 8, 26,  8, 12,  7, 28, 36,  9])
+    """
+    input = np.asarray(input)
+    weights = np.asarray(weights)
+    if input.dtype.kind == "c" or weights.dtype.kind == "c":
+        if weights.dtype.kind == "c":
+            weights = weights.conj().astype(np.complex128, copy=False)
+        output = _support.get_output(output, input, complex_output=True)
+        return _complex_via_real_components(correlate1d, input, weights, output, cval, axis=axis, mode=mode,
+                                            origin=origin, num_threads=num_threads)
+    output = _support.get_output(output, input)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if weights.ndim != 1 or weights.shape[0] < 1:
+        raise RuntimeError(f"no filter weights given: `weights` must be 1-D and not empty; got shape {weights.shape}")
+    axis = _support.normalize_axis(axis, input.ndim)
+    _support.check_array_dtypes(input, output)
+    if _support.invalid_origin(origin, len(weights)):
+        raise ValueError("Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= "
+                         f"(len(weights)-1) // 2; got origin={origin} for {len(weights)} weights")
+    return run_pass(_float64(input), weights, axis, output, _support.engine_mode(mode), cval, origin,
+                    num_threads)
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
+               num_threads=None):
+    """Calculate a 1-D convolution along the given axis (``scipy.ndimage.convolve1d``).
+
+    Parameters are those of :func:`correlate1d`; the weights are reversed (and,
+    for an even length, the origin moved by one) as scipy does.
+
+    Examples
+    --------
+    >>> from imgconv.ndimage import convolve1d
+    >>> convolve1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
+    array([14, 24,  4, 13, 12, 36, 27,  0])
+    """
+    weights = np.asarray(weights)
+    weights = weights[::-1]
+    origin = -origin
+    if not weights.shape[0] & 1:
+        origin -= 1
+    if weights.dtype.kind == "c":
+        weights = weights.conj()  # undone by correlate1d's conjugation
+    return correlate1d(input, weights, axis, output, mode, cval, origin, num_threads=num_threads)
+
+
+def _expand_weights(ndim, axes, weights):
+    """`weights` with length-1 axes inserted for the axes of `input` that are not filtered."""
+    if len(axes) < ndim:
+        if weights.ndim != len(axes):
+            raise RuntimeError(f"weights.ndim ({weights.ndim}) must match len(axes) ({len(axes)})")
+        weights = np.expand_dims(weights, tuple(ax for ax in range(ndim) if ax not in axes))
+    return weights
+
+
+def _expand_origin(ndim, axes, origin):
+    """Per-axis origins of `input` (0 on the axes that are not filtered)."""
+    origins = _support.normalize_sequence(origin, len(axes), "origin")
+    if len(axes) < ndim:
+        full = [0] * ndim
+        for o, ax in zip(origins, axes):
+            full[ax] = o
+        origins = full
+    return origins
+
+
+def _correlate_nd(x, weights, origins, mode, cval, num_threads):
+    """float64 N-D correlation of `x` (C-contiguous float64) with float64 `weights` of the same ndim."""
+    if x.ndim < 2:
+        x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
+        w2 = weights.reshape((1,) * (2 - weights.ndim) + weights.shape)
+        o2 = [0] * (2 - x.ndim) + list(origins)
+        return _correlate_nd(x2, w2, o2, mode, cval, num_threads).reshape(x.shape)
+    lead = x.ndim - 2
+    pads = []
+    for k, o in zip(weights.shape, origins):
+        before = k // 2 + o
+        pads.append((before, k - 1 - before))
+    (top, bottom), (left, right) = pads[-2:]
+    h, w = x.shape[-2:]
+    kh, kw = weights.shape[-2:]
+    result = np.zeros(x.shape, np.float64)
+    if lead == 0:
+        planes, slabs = [((), weights)], None
+    else:
+        # Extend the leading axes by the border rule (the engine extends the plane itself).
+        pad_kw = {"constant_values": cval} if mode == "constant" else {}
+        extended = np.pad(x, pads[:lead] + [(0, 0), (0, 0)], mode=mode, **pad_kw)
+        planes = [(t, weights[t]) for t in np.ndindex(weights.shape[:lead])]
+        slabs = extended
+    batch = int(np.prod(x.shape[:lead], dtype=np.int64))
+    first = True
+    for t, plane in planes:
+        if not plane.any():
+            continue
+        if slabs is None:
+            slab = x
+        else:
+            slab = slabs[tuple(slice(i, i + n) for i, n in zip(t, x.shape[:lead]))]
+        part = _engine.correlate(np.ascontiguousarray(slab).reshape(batch, 1, h, w),
+                                 np.ascontiguousarray(plane).reshape(1, 1, kh, kw),
+                                 pads=(top, bottom, left, right), mode=mode, cval=float(cval),
+                                 out=result.reshape(batch, 1, h, w) if first else None,
+                                 num_threads=num_threads, method="direct")
+        if not first:
+            result += part.reshape(x.shape)
+        first = False
+    return result
+
+
+def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution, axes, num_threads):
+    input = np.asarray(input)
+    weights = np.asarray(weights)
+    complex_input = input.dtype.kind == "c"
+    complex_weights = weights.dtype.kind == "c"
+    if complex_input or complex_weights:
+        if complex_weights and not convolution:
+            weights = weights.conj()  # as numpy.correlate: conjugate the weights, not the input
+        output = _support.get_output(output, input, complex_output=True)
+        return _complex_via_real_components(_correlate_or_convolve_real, input, weights, output, cval, mode=mode,
+                                            origin=origin, convolution=convolution, axes=axes,
+                                            num_threads=num_threads)
+    return _correlate_or_convolve_real(input, weights, output=output, mode=mode, cval=cval, origin=origin,
+                                       convolution=convolution, axes=axes, num_threads=num_threads)
+
+
+def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, convolution, axes, num_threads):
+    input = np.asarray(input)
+    axes = _support.check_axes(axes, input.ndim)
+    weights = np.asarray(weights, dtype=np.float64)
+    weights = _expand_weights(input.ndim, axes, weights)
+    origins = _expand_origin(input.ndim, axes, origin)
+    wshape = [n for n in weights.shape if n > 0]
+    if len(wshape) != input.ndim:
+        raise RuntimeError(f"weights.ndim ({len(wshape)}) must match len(axes) ({len(axes)})")
+    if convolution:
+        weights = weights[(slice(None, None, -1),) * weights.ndim]
+        for i in range(len(origins)):
+            origins[i] = -origins[i]
+            if not weights.shape[i] & 1:
+                origins[i] -= 1
+    for o, n in zip(origins, wshape):
+        if _support.invalid_origin(o, n):
+            raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+                             f"(weights.shape[k]-1) // 2; got origin={tuple(origins)} for weights of shape "
+                             f"{weights.shape}")
+    output = _support.get_output(output, input)
+    if _support.is_mode_sequence(mode):
+        raise RuntimeError(f"A sequence of modes is not supported by correlate / convolve; got mode={mode!r}")
+    mode = _support.engine_mode(mode)
+    _support.check_array_dtypes(input, output)
+    if input.size == 0:
+        return output
+    # scipy's C correlate leaves out the taps with |w| <= DBL_EPSILON.
+    weights = np.where(np.abs(weights) > _DBL_EPSILON, weights, 0.0)
+    result = _correlate_nd(_float64(input), weights, origins, mode, cval, num_threads)
+    return store(result, output)
+
+
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
+    """Multidimensional correlation (``scipy.ndimage.correlate``).
+
+    The array is correlated with the given kernel.
+
+    Parameters
+    ----------
+    input : array_like
+        The input array, any number of dimensions, real or complex.
+    weights : array_like
+        Array of weights, same number of dimensions as `input` (or as ``len(axes)``).
+    output : ndarray or dtype, optional
+        The array in which to place the output, or its dtype; by default the dtype of `input`.
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', 'grid-mirror', 'grid-wrap'}
+        How the input is extended beyond its border, default 'reflect'.  One name
+        (scipy refuses a sequence here, and so does this function).
+    cval : scalar, default 0.0
+        Value beyond the border for 'constant'.
+    origin : int or sequence of int, default 0
+        Per-axis shift of the kernel.
+    axes : tuple of int, optional
+        The axes to filter; `weights` then has ``len(axes)`` dimensions.
+    num_threads : int, optional
+        Threads of the engine (keyword only).
+
+    Returns
+    -------
+    result : ndarray
+        Same shape as `input`.
+
+    Notes
+    -----
+    The last two axes are correlated by the 2-D engine; a kernel's leading axes
+    are sums of such 2-D correlations (one engine call per nonzero plane of the
+    kernel).  float64 arithmetic, then a C cast to the output dtype, as scipy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.ndimage import correlate
+    >>> correlate(np.arange(25).reshape(5, 5), [[0, 1, 0], [1, 1, 1], [0, 1, 0]])[2]
+    array([51, 55, 60, 65, 69])
+    """
+    return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes, num_threads)
+
+
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
+    """Multidimensional convolution (``scipy.ndimage.convolve``).
+
+    Parameters are those of :func:`correlate`; the kernel is reversed along
+    every axis (and the origin moved by one along even axes) as scipy does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.ndimage import convolve
+    >>> a = np.array([[1, 2, 0, 0], [5, 3, 0, 4], [0, 0, 0, 7], [9, 3, 0, 0]])
+    >>> convolve(a, [[1, 1, 1], [1, 1, 0], [1, 0, 0]], mode='constant')[0]
+    array([11, 10,  7,  4])
+    """
+    return _correlate_or_convolve(input, weights, output, mode, cval, origin, True, axes, num_threads)
