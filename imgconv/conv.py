@@ -414,6 +414,17 @@ class Conv2d(ConvLayer):
                 raise ValueError("`state` holds a bias, but this layer was made with bias=False")
             self.bias = state[prefix + "bias"]
 
+    def load_weights(self, path, *, prefix="", strict=True):
+        """Load this layer's ``weight`` and ``bias`` from a ``.safetensors`` or ``.npz`` file (torch's key names).
+
+        `prefix` selects the layer in a whole model's file, e.g. ``'features.0.'``;
+        see :meth:`load_state_dict` for `strict` and :func:`imgconv.weights.load_weights`.
+        """
+        from .weights import load_weights
+
+        self.load_state_dict(load_weights(path), prefix=prefix, strict=strict)
+        return self
+
     @classmethod
     def from_torch(cls, module):
         """The same layer as a ``torch.nn.Conv2d`` (hyper-parameters, weight and bias), without importing torch."""

@@ -14,12 +14,13 @@ import json
 import math
 import os
 import struct
+import zipfile
 
 import numpy as np
 
 from . import _output
 
-__all__ = ["load_safetensors", "save_safetensors"]
+__all__ = ["load_safetensors", "load_weights", "save_safetensors"]
 
 #: Largest JSON header accepted (the format's own readers use 100 MB).
 MAX_HEADER_BYTES = 100_000_000
@@ -161,3 +162,32 @@ def save_safetensors(path, tensors, *, metadata=None):
             file.write(chunk)
 
     return _output.write_atomic(os.fspath(path), encode, what="`path`")
+
+
+def load_weights(path):
+    """Tensors of a ``.safetensors`` or NumPy ``.npz`` file, by its content (not its name).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    tensors : dict of str to ndarray
+
+    Raises
+    ------
+    ValueError
+        If the file is neither (or a corrupt one); ``.npz`` is read with
+        ``allow_pickle=False``.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        head = file.read(4)
+    if head.startswith(b"PK"):  # a zip archive: NumPy's .npz
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return {name: np.array(archive[name]) for name in archive.files}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"`path` {_output.shown(path)!r} is not a valid .npz file: {exc}") from None
+    return load_safetensors(path)

@@ -132,3 +132,20 @@ def test_from_torch_matches_torch(rng):
     x = rng.random((1, 3, 17, 19)).astype(np.float32)
     expected = module(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(imgconv.Conv2d.from_torch(module)(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_two_layer_dilated_network_from_files(tmp_path, rng):
+    first, second = imgconv.Conv2d(1, 4, 3, padding=2, dilation=2, seed=3), imgconv.Conv2d(4, 2, 3, padding=1, seed=4)
+    state = {f"net.0.{k}": v for k, v in first.state_dict().items()}
+    state.update({f"net.2.{k}": v for k, v in second.state_dict().items()})
+    save_safetensors(tmp_path / "net.safetensors", state)
+    np.savez(tmp_path / "net.npz", **state)
+    x = rng.random((1, 16, 16)).astype(np.float32)
+    expected = second(np.maximum(first(x), 0))
+    for name in ("net.safetensors", "net.npz"):
+        a = imgconv.Conv2d(1, 4, 3, padding=2, dilation=2).load_weights(tmp_path / name, prefix="net.0.")
+        b = imgconv.Conv2d(4, 2, 3, padding=1).load_weights(tmp_path / name, prefix="net.2.")
+        np.testing.assert_array_equal(b(np.maximum(a(x), 0)), expected)
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match=r"is not a valid \.npz file"):
+        imgconv.weights.load_weights(tmp_path / "bad.npz")
