@@ -1,7 +1,9 @@
 """What every example shares: the input image, the command line and writing the figure."""
 
 import argparse
+import importlib
 import pathlib
+import sys
 
 from imgconv.io import image_to_float32, imread
 
@@ -25,6 +27,14 @@ def load_image(path=None, default="camera.png", fallback="camera", *, gray=False
     if image.ndim == 3:
         image = image[..., :3].mean(axis=-1) if gray else image[..., :3]
     return image
+
+
+def require(module, install):
+    """Exit with one line saying what to install when the optional `module` is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        sys.exit(f"this example needs {module}: {install}")
 
 
 def argument_parser(doc, default_image):

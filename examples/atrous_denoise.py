@@ -18,7 +18,7 @@ import numpy as np
 
 from imgconv import wavelet
 
-from _common import argument_parser, load_image, save_figure
+from _common import argument_parser, load_image, require, save_figure
 
 
 def psnr(reference, image):
@@ -33,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--scales", type=int, default=4, help="number of starlet scales (default 4)")
     args = parser.parse_args(argv)
 
+    require("matplotlib", 'pip install "imgconv[plot]" (or matplotlib)')
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from imgconv import banks, filters
 
-from _common import argument_parser, load_image, save_figure
+from _common import argument_parser, load_image, require, save_figure
 
 RATES = (1, 2, 4)
 N_ORIENTATIONS = 4
@@ -29,6 +29,7 @@ def main(argv=None):
     parser = argument_parser(__doc__, "clock.jpg")
     args = parser.parse_args(argv)
 
+    require("matplotlib", 'pip install "imgconv[plot]" (or matplotlib)')
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -19,7 +19,7 @@ import numpy as np
 import imgconv
 from imgconv import filters
 
-from _common import argument_parser, load_image, save_figure
+from _common import argument_parser, load_image, require, save_figure
 
 DILATIONS = (1, 2, 4, 8)
 
@@ -28,6 +28,7 @@ def main(argv=None):
     parser = argument_parser(__doc__, "camera.png")
     args = parser.parse_args(argv)
 
+    require("matplotlib", 'pip install "imgconv[plot]" (or matplotlib)')
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

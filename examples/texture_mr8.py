@@ -18,13 +18,14 @@ import numpy as np
 
 from imgconv import banks
 
-from _common import argument_parser, load_image, save_figure
+from _common import argument_parser, load_image, require, save_figure
 
 
 def main(argv=None):
     parser = argument_parser(__doc__, "coffee.jpg")
     args = parser.parse_args(argv)
 
+    require("matplotlib", 'pip install "imgconv[plot]" (or matplotlib)')
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -9,8 +9,6 @@ import pytest
 
 import imgconv
 
-pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = {
     "edges_at_dilations.py": "edges_at_dilations.png",
@@ -20,8 +18,31 @@ EXAMPLES = {
 }
 
 
+def _environment():
+    env = dict(os.environ)
+    # The imgconv under test (installed or built in place), never the uncompiled source folder.
+    package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([package_parent, *inherited])
+    return env
+
+
+@pytest.mark.parametrize("script", sorted(EXAMPLES))
+def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
+    blocker = tmp_path / "blocker" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    env = _environment()
+    env["PYTHONPATH"] = os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]])
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'this example needs matplotlib: pip install "imgconv[plot]" (or matplotlib)'
+
+
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_writes_png(script, tmp_path):
+    pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
     env = dict(os.environ)
     # The imgconv under test (installed or built in place), never the uncompiled source folder.
     package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
