@@ -30,7 +30,10 @@ Rules kept from scipy, on purpose:
 
 Known differences: results equal scipy's to float64 rounding (the engine sums
 in another order), so an integer output can differ by one where the exact
-float64 value is within rounding of a whole number.
+float64 value is within rounding of a whole number; an inf or NaN under a zero
+tap of `weights` gives NaN (scipy's correlate skips zero taps); and
+``gaussian_gradient_magnitude(..., axes=...)`` smooths only `axes` (scipy 1.17
+also smooths the other axes with `sigma`, unlike its ``gaussian_laplace``).
 """
 
 from ._correlate import convolve, convolve1d, correlate, correlate1d

@@ -17,7 +17,8 @@ the result to the output dtype (C casts: truncation toward zero into integers);
 so does this module, for float32 input too, so that results match scipy to
 float64 rounding (summation order) rather than to float32.  Like scipy's C
 correlate, taps of the N-D `weights` whose magnitude is at most ``DBL_EPSILON``
-are left out (an inf under a zero tap does not make NaN).
+count as 0.  A difference: scipy skips zero taps, the engine multiplies by them,
+so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
 """
 
 import numpy as np

@@ -1,0 +1,173 @@
+"""imgconv.ndimage against scipy.ndimage, the independent reference: N-D volumes, axes, modes, dtypes, complex."""
+
+import numpy as np
+import pytest
+import scipy.ndimage as sn
+
+from imgconv import ndimage
+from imgconv._shared.modes import SCIPY_TO_ENGINE_MODE
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror", "grid-wrap"]
+RTOL = 1e-12
+
+
+def _close(actual, expected, rtol=RTOL):
+    """Equal to float64 rounding: relative to the largest magnitude of the reference."""
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    scale = max(1.0, float(np.abs(expected).max())) if expected.size else 1.0
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
+
+
+@pytest.fixture
+def volume():
+    return np.random.default_rng(0).standard_normal((9, 12, 14))
+
+
+def test_grid_mode_aliases_map_like_their_scipy_twins():
+    # scipy's filters treat grid-constant / grid-mirror / grid-wrap as constant / reflect / wrap.
+    assert SCIPY_TO_ENGINE_MODE["grid-constant"] == SCIPY_TO_ENGINE_MODE["constant"]
+    assert SCIPY_TO_ENGINE_MODE["grid-mirror"] == SCIPY_TO_ENGINE_MODE["reflect"]
+    assert SCIPY_TO_ENGINE_MODE["grid-wrap"] == SCIPY_TO_ENGINE_MODE["wrap"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_correlate1d_3d_every_mode_and_axis(volume, mode, axis):
+    w = [0.5, -1.0, 2.0, 0.25]
+    for origin in (-2, 0, 1):
+        _close(ndimage.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+               sn.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin))
+        _close(ndimage.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+               sn.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("kshape", [(3, 3, 3), (2, 5, 4), (1, 1, 7), (4, 1, 1)])
+def test_correlate_3d_kernels(volume, mode, kshape):
+    w = np.random.default_rng(1).standard_normal(kshape)
+    _close(ndimage.correlate(volume, w, mode=mode, cval=-0.5), sn.correlate(volume, w, mode=mode, cval=-0.5))
+    origin = (0, -1, 0) if kshape[1] > 1 else 0
+    _close(ndimage.convolve(volume, w, mode=mode, origin=origin), sn.convolve(volume, w, mode=mode, origin=origin))
+
+
+def test_correlate_4d_and_1d():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((4, 5, 6, 7)), rng.standard_normal((3, 2, 3, 3))
+    _close(ndimage.correlate(x, w, mode="wrap"), sn.correlate(x, w, mode="wrap"))
+    x1 = rng.standard_normal(50)
+    _close(ndimage.correlate(x1, [1.0, 2.0, -3.0]), sn.correlate(x1, [1.0, 2.0, -3.0]))
+
+
+@pytest.mark.parametrize("axes", [(0,), (2,), (0, 2), (-1, 1)])
+def test_axes_subsets(volume, axes):
+    _close(ndimage.gaussian_filter(volume, 1.5, axes=axes), sn.gaussian_filter(volume, 1.5, axes=axes))
+    _close(ndimage.uniform_filter(volume, 4, axes=axes), sn.uniform_filter(volume, 4, axes=axes))
+    _close(ndimage.laplace(volume, axes=axes), sn.laplace(volume, axes=axes))
+    _close(ndimage.gaussian_laplace(volume, 1.0, axes=axes), sn.gaussian_laplace(volume, 1.0, axes=axes))
+    # scipy 1.17 smooths the axes outside `axes` too (its sigma is not restricted to them, unlike
+    # gaussian_laplace's); imgconv filters `axes` only: scipy's result with sigma 0 elsewhere.
+    sigma = [1.0 if ax in [a % 3 for a in axes] else 0.0 for ax in range(3)]
+    _close(ndimage.gaussian_gradient_magnitude(volume, 1.0, axes=axes),
+           sn.gaussian_gradient_magnitude(volume, sigma, axes=axes))
+    w = np.arange(1.0, 1.0 + 3 ** len(axes)).reshape((3,) * len(axes))
+    _close(ndimage.correlate(volume, w, axes=axes), sn.correlate(volume, w, axes=axes))
+
+
+def test_per_axis_modes_and_parameters(volume):
+    modes = ["constant", "wrap", "mirror"]
+    kw = dict(mode=modes, cval=2.0)
+    _close(ndimage.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw),
+           sn.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw))
+    _close(ndimage.gaussian_filter(volume, 1.2, truncate=2.0, **kw), sn.gaussian_filter(volume, 1.2, truncate=2.0,
+                                                                                     **kw))
+    _close(ndimage.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw),
+           sn.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw))
+    for f in ("sobel", "prewitt"):
+        for axis in (0, 1, 2):
+            _close(getattr(ndimage, f)(volume, axis, **kw), getattr(sn, f)(volume, axis, **kw))
+    for f in ("laplace", "gaussian_laplace", "gaussian_gradient_magnitude"):
+        args = () if f == "laplace" else (1.0,)
+        _close(getattr(ndimage, f)(volume, *args, **kw), getattr(sn, f)(volume, *args, **kw))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.int64, np.float32])
+def test_integer_and_float32_outputs_match_scipys_casts(dtype):
+    x = np.random.default_rng(3).integers(0, 200, (30, 40)).astype(dtype)
+    for f, args in [("gaussian_filter", (1.3,)), ("uniform_filter", (3,)), ("sobel", ()), ("prewitt", ()),
+                    ("laplace", ()), ("gaussian_laplace", (1.0,)), ("gaussian_gradient_magnitude", (1.0,))]:
+        a, b = getattr(ndimage, f)(x, *args), getattr(sn, f)(x, *args)
+        assert a.dtype == b.dtype == dtype
+        # float64 sums in another order: an integer output may differ by one where the exact value is integral
+        diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        assert diff.max() <= (1 if dtype != np.float32 else 1e-3)
+        assert np.count_nonzero(diff) <= x.size // 20
+    w = [[0.25, -0.75], [1.5, 0.5]]  # dyadic: exact float64 sums in any order, so equal casts
+    for out in (np.uint8, np.int16, np.float32):
+        np.testing.assert_array_equal(ndimage.correlate(x, w, output=out), sn.correlate(x, w, output=out))
+        np.testing.assert_array_equal(ndimage.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out),
+                                      sn.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out))
+
+
+def test_float32_computed_in_float64_like_scipy():
+    x = np.random.default_rng(4).random((64, 64)).astype(np.float32)
+    a, b = ndimage.gaussian_filter(x, 2.0), sn.gaussian_filter(x, 2.0)
+    assert a.dtype == np.float32
+    # each pass rounds a float64 sum to float32, as scipy's: equal but for rare ties
+    assert np.count_nonzero(a != b) <= x.size // 100
+    np.testing.assert_allclose(a, b, rtol=2e-7)
+
+
+def test_output_array_and_in_place(volume):
+    out = np.empty_like(volume)
+    r = ndimage.gaussian_filter(volume, 1.0, output=out)
+    assert r is out
+    _close(out, sn.gaussian_filter(volume, 1.0))
+    x = volume.copy()
+    ndimage.correlate1d(x, [1.0, 2.0, 3.0], 1, output=x)
+    _close(x, sn.correlate1d(volume, [1.0, 2.0, 3.0], 1))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_input_and_weights(volume, dtype):
+    z = (volume + 1j * volume[::-1]).astype(dtype)
+    wz = np.array([1 + 2j, -0.5j, 3.0])
+    for a, b in [(ndimage.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j),
+                  sn.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j)),
+                 (ndimage.convolve(z, np.outer(wz, wz)[None], mode="wrap"),
+                  sn.convolve(z, np.outer(wz, wz)[None], mode="wrap")),
+                 (ndimage.uniform_filter(z, 3), sn.uniform_filter(z, 3)),
+                 (ndimage.correlate(volume, np.outer(wz, wz)[None]), sn.correlate(volume, np.outer(wz, wz)[None]))]:
+        _close(a, b, rtol=1e-12 if a.dtype == np.complex128 else 1e-6)
+
+
+def test_empty_arrays():
+    for shape in [(0,), (0, 5), (3, 0, 4)]:
+        x = np.zeros(shape)
+        for f, args in [("gaussian_filter", (1.0,)), ("uniform_filter", (3,)), ("sobel", ()), ("laplace", ()),
+                        ("correlate1d", ([1.0, 2.0],)),
+                        ("correlate", (np.ones((3,) * len(shape)),))]:
+            a, b = getattr(ndimage, f)(x, *args), getattr(sn, f)(x, *args)
+            assert a.shape == b.shape == shape and a.dtype == b.dtype
+
+
+def test_threads_do_not_change_results(volume):
+    a = ndimage.gaussian_filter(volume, 2.0, num_threads=1)
+    b = ndimage.gaussian_filter(volume, 2.0, num_threads=2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_errors_are_scipys_types():
+    x = np.zeros((4, 4))
+    with pytest.raises(RuntimeError, match="mode"):
+        ndimage.correlate1d(x, [1.0], mode="edge")
+    with pytest.raises(RuntimeError, match="sequence of modes"):
+        ndimage.correlate(x, np.ones((3, 3)), mode=["reflect", "wrap"])
+    with pytest.raises(ValueError, match="origin"):
+        ndimage.correlate1d(x, [1.0, 2.0, 3.0], origin=2)
+    with pytest.raises(RuntimeError, match="array type not supported"):
+        ndimage.gaussian_filter(x.astype(np.float16), 1.0)
+    with pytest.raises(RuntimeError, match="length equal to input rank"):
+        ndimage.gaussian_filter(x, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="axes must be unique"):
+        ndimage.uniform_filter(x, axes=(0, 0))
