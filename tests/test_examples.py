@@ -43,11 +43,7 @@ def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_writes_png(script, tmp_path):
     pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
-    env = dict(os.environ)
-    # The imgconv under test (installed or built in place), never the uncompiled source folder.
-    package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
-    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([package_parent, *inherited])
+    env = _environment()
     env["MPLBACKEND"] = "Agg"
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
