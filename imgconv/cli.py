@@ -193,6 +193,8 @@ def _build_parser():
     run.add_argument("--on-error", choices=("skip", "raise"), default="skip",
                      help="skip (default): report bad files and go on; raise: stop at the first")
     run.add_argument("--dry-run", action="store_true", help="list input -> output pairs; write nothing")
+    run.add_argument("--allow-empty", action="store_true",
+                     help="a SRC with no image files is a success (exit 0), not a usage error")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary (errors still shown)")
     run.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                      help="auto (default): a bar on a terminal, a line every 5 s in a log; bar; lines; none")
@@ -355,7 +357,7 @@ def _cmd_batch(args):
         check_compression("TIFF", args.compression, args.compression_level, args.predictor)
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
-    if not work.tasks and not work.failed:
+    if not work.tasks and not work.failed and not args.allow_empty:
         raise _UsageError(f"no image files found in {' '.join(shown(s) for s in args.src)}"
                           + (f" matching --pattern {args.pattern!r}" if args.pattern != "*" else ""))
 

@@ -469,6 +469,8 @@ def test_pattern_matching_nothing_is_a_usage_error(tmp_path, rng, capsys):
     status, _, err = cli(capsys, "batch", src, tmp_path / "out", "--pattern", "*.nothing")
     assert status == 2 and "no image files found" in assert_one_line_error(err)
     assert not (tmp_path / "out").exists()
+    status, out, _ = cli(capsys, "batch", src, tmp_path / "out", "--pattern", "*.nothing", "--allow-empty")
+    assert status == 0 and out.startswith("0 done, 0 skipped, 0 failed")
 
 
 def test_missing_filter_input_is_a_usage_error(tmp_path, capsys):
