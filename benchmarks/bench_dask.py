@@ -132,11 +132,11 @@ def bench_tiles(args):
     bank = rng.standard_normal((8, 1, 7, 7)).astype(np.float32)
     cases = [
         ("correlate 3x3 reflect", lambda: filters.correlate(image, sobel, num_threads=args.threads),
-         lambda c: icd.correlate(da.from_array(image, chunks=c), sobel)),
+         lambda c: icd.correlate(da.from_array(image, chunks=c), sobel, num_threads=1)),
         ("correlate 9x9 d2 wrap", lambda: filters.correlate(image, np.ones((9, 9), np.float32), mode="wrap",
                                                             dilation=2, num_threads=args.threads),
          lambda c: icd.correlate(da.from_array(image, chunks=c), np.ones((9, 9), np.float32), mode="wrap",
-                                 dilation=2)),
+                                 dilation=2, num_threads=1)),
         ("conv2d 1->8 7x7 'same' reflect",
          lambda: imgconv.conv2d(image[None, None], bank, padding="same", padding_mode="reflect",
                                 num_threads=args.threads),

@@ -6,6 +6,7 @@ and the float64 NumPy reference in tests/_reference.py.
 """
 
 import functools
+import inspect
 import os
 import shutil
 import subprocess
@@ -251,6 +252,37 @@ def test_correlate_equals_filters_and_scipy(mode, kernel, dilation, origin, chun
 
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def test_correlate_takes_the_arguments_of_filters_correlate(rng):
+    """dtype, mode, cval, origin by position (in filters.correlate's order) or by keyword, as before."""
+    x = rng.standard_normal((7, 9))
+    k = rng.standard_normal((3, 4))
+    image = da.from_array(x, chunks=4)
+    expected = filters.correlate(x, k, np.float32, "constant", 0.5, (1, -1))
+    positional = icd.correlate(image, k, np.float32, "constant", 0.5, (1, -1)).compute()
+    keywords = icd.correlate(image, k, mode="constant", cval=0.5, origin=(1, -1), dtype=np.float32).compute()
+    assert positional.dtype == keywords.dtype == expected.dtype == np.float32
+    np.testing.assert_array_equal(positional, keywords)
+    np.testing.assert_allclose(positional, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(TypeError):
+        icd.correlate(image, k, None, "reflect", 0.0, 0, 1)  # dilation stays keyword-only, as in filters
+
+
+def test_correlate_num_threads_defaults_to_get_num_threads(rng, monkeypatch):
+    import imgconv.dask._tiled as tiled
+
+    assert inspect.signature(icd.correlate).parameters["num_threads"].default is None
+    seen = []
+    real = tiled._tiled_correlate
+    monkeypatch.setattr(tiled, "_tiled_correlate", lambda *a, **kw: seen.append(kw["num_threads"]) or real(*a, **kw))
+    x = rng.standard_normal((6, 6))
+    with imgconv.num_threads(2):
+        icd.correlate(x, np.ones((3, 3)))
+    icd.correlate(x, np.ones((3, 3)), num_threads=1)
+    assert seen == [2, 1]
+    with pytest.raises(ValueError, match="num_threads"):
+        icd.correlate(x, np.ones((3, 3)), num_threads=0)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float16, np.float32, np.float64, bool])

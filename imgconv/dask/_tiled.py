@@ -10,6 +10,7 @@ from .._shared.convert import as_engine_image, compute_dtype
 from .._shared.geometry import check_origin_fits, extent, output_hw, output_size, scipy_pads
 from .._shared.layout import check_channel_axis, spatial_axes
 from .._shared.modes import check_scipy_mode
+from .._threads import get_num_threads
 from .._threads import num_threads as threads_context
 from .._validation import as_array, as_cval, as_int, as_origin, as_pair
 from ..conv import Conv2dArguments
@@ -334,15 +335,18 @@ def _nchw_to_image(y, channel_axis):
     return da.moveaxis(y[:, 0], 0, channel_axis)
 
 
-def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1, channel_axis=None,
-              dtype=None, chunks=None, num_threads=1):
+def correlate(image, weights, dtype=None, mode="reflect", cval=0.0, origin=0, *, dilation=1, channel_axis=None,
+              chunks=None, num_threads=None):
     """:func:`imgconv.filters.correlate` on a dask image, tile by tile.
 
     Same semantics and result as ``imgconv.filters.correlate(image, weights,
     mode=mode, cval=cval, origin=origin, dilation=dilation,
     channel_axis=channel_axis)`` on the computed image (which equals
     ``scipy.ndimage.correlate`` on the image converted to float), for every
-    border mode and any chunking.
+    border mode and any chunking.  The arguments are those of
+    :func:`imgconv.filters.correlate`, in its order: `dtype`, `mode`, `cval`
+    and `origin` may be given by position (`dtype` in the place of its
+    `output`), the rest by keyword.
 
     Parameters
     ----------
@@ -353,6 +357,9 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
         float64 above). A NumPy array is wrapped.
     weights : array_like, shape (kh, kw)
         Correlation kernel (not flipped), any size, even sizes included.
+    dtype : {None, numpy.float32, numpy.float64}, optional
+        Output dtype (as ``output=dtype`` of :func:`imgconv.filters.correlate`;
+        there is no array to fill); default: the compute dtype.
     mode : {'constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', 'reflect', 'wrap'}
         Default 'reflect'. scipy.ndimage names: 'reflect' repeats the edge sample (half-sample
         symmetric), 'mirror' does not (whole-sample, torch's 'reflect').
@@ -363,18 +370,18 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
     origin : int or pair of ints, default 0
         Shift of the kernel anchor, as scipy: the anchor is ``K // 2 + origin``
         with ``K = dilation*(k-1) + 1``.
-    dilation : int or pair of ints, default 1
+    dilation : int or pair of ints, default 1, keyword-only
         Spacing of the kernel taps.
-    channel_axis : int, optional
+    channel_axis : int, optional, keyword-only
         Axis of a 3-D image holding channels (each correlated with `weights`).
         None: the image is 2-D.
-    dtype : {None, numpy.float32, numpy.float64}
-        Output dtype (as ``output=dtype`` of :func:`imgconv.filters.correlate`);
-        default: the compute dtype.
-    chunks : int or pair of ints, optional
+    chunks : int or pair of ints, optional, keyword-only
         Spatial chunk size of the output; default follows the input's chunks.
-    num_threads : int, default 1
-        Engine threads per tile (Dask already runs tiles in parallel).
+    num_threads : int, optional, keyword-only
+        Engine threads per tile; None (default) uses
+        :func:`imgconv.get_num_threads`, read when the graph is built, as
+        every other imgconv function does.  Dask's threaded scheduler already
+        runs tiles in parallel: pass 1 to keep one engine thread per tile.
 
     Returns
     -------
@@ -410,7 +417,7 @@ def correlate(image, weights, *, mode="reflect", cval=0.0, origin=0, dilation=1,
     if 0 in image.shape:
         raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {image.shape}")
     tile = _check_tile(chunks)
-    num_threads = as_int(num_threads, "num_threads", minimum=1)
+    num_threads = get_num_threads() if num_threads is None else as_int(num_threads, "num_threads", minimum=1)
     compute, scale = _image_pixels(image.dtype)
     x = _image_to_nchw(image, channel_axis)
     # As imgconv.filters: uint8/uint16 tiles read as stored, the engine applies `scale`.
