@@ -373,6 +373,8 @@ def separable_factors(weight):
     """
     c, _, kh, kw = weight.shape
     kernels = weight.reshape(c, kh, kw).astype(np.float64)
+    if not np.isfinite(kernels).all():
+        return None  # NaN/inf taps: the direct kernels give their exact meaning
     tolerance = 16 * np.finfo(weight.dtype).eps
     # A cheap test first, without LAPACK (whose BLAS threads keep spinning into the
     # next call: a 63x63 FFT ran 1.6 times slower after an SVD): the cross through a
