@@ -1,0 +1,340 @@
+"""Roberts and Farid edge filters, unsharp masking and the complex Gabor kernel, as scikit-image.
+
+Thin layers over :func:`imgconv.filters.convolve` (scikit-image convolves with
+these kernels), :func:`imgconv.filters.correlate` (the mask erosion) and the
+N-D Gaussian passes of :mod:`imgconv._shared.ndpasses`; the Gabor values come
+from :func:`imgconv.kernels.gabor`.  Keyword-only extras: ``mode``, ``cval``,
+``dilation``, ``channel_axis``, ``num_threads`` (scikit-image's Roberts and
+``farid_h`` / ``farid_v`` always use 'reflect').  Integer images are converted
+as :mod:`imgconv.filters` converts them (float32 up to 16 bits, where
+scikit-image gives float64).
+"""
+
+import math
+
+import numpy as np
+
+from . import kernels as _kernels
+from ._shared.convert import as_float_image
+from ._shared.layout import check_channel_axis, spatial_axes
+from ._shared.ndpasses import gaussian_passes
+from ._threads import effective_num_threads
+from ._validation import as_array, is_real, show
+
+__all__ = ["farid", "farid_h", "farid_v", "gabor_kernel", "roberts", "roberts_neg_diag", "roberts_pos_diag",
+           "unsharp_mask"]
+
+ROBERTS_PD_WEIGHTS = np.array([[1, 0], [0, -1]], dtype=np.float64)
+ROBERTS_ND_WEIGHTS = np.array([[0, 1], [-1, 0]], dtype=np.float64)
+# Farid & Simoncelli (2004), Table 1, with scikit-image's extra digits.
+_FARID_SMOOTH = np.array([0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344,
+                          0.0376593171958126])
+_FARID_EDGE = np.array([0.109603762960254, 0.276690988455557, 0, -0.276690988455557, -0.109603762960254])
+HFARID_WEIGHTS = _FARID_EDGE[:, None] * _FARID_SMOOTH[None, :]
+VFARID_WEIGHTS = np.ascontiguousarray(HFARID_WEIGHTS.T)
+
+
+def _filters():
+    from . import filters  # imgconv.filters re-exports this module's names: imported when first used
+
+    return filters
+
+
+def _mask(result, mask, image, channel_axis, num_threads):
+    """scikit-image's ``_mask_filter_result``: zero outside the mask eroded by a full 3x3 (outside = masked)."""
+    if mask is None:
+        return result
+    mask = as_array(mask, "mask")
+    shape = tuple(np.shape(image)[a] for a in spatial_axes(channel_axis))
+    if mask.shape != shape:
+        raise ValueError(f"`mask` must have the spatial shape of the image {shape}; got shape {mask.shape}")
+    holes = np.logical_not(mask.astype(bool)).astype(np.float32)
+    counts = _filters().correlate(holes, np.ones((3, 3)), mode="constant", cval=1.0, num_threads=num_threads)
+    keep = counts == 0
+    if channel_axis is not None:
+        keep = np.expand_dims(keep, channel_axis)
+    result *= keep
+    return result
+
+
+def _convolve(image, weights, mode, cval, dilation, channel_axis, num_threads):
+    return _filters().convolve(image, weights, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis,
+                               num_threads=num_threads)
+
+
+def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
+                     num_threads=None):
+    """Cross edges with Roberts' ``[[1, 0], [0, -1]]`` kernel, as :func:`skimage.filters.roberts_pos_diag`.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W), or 3-D with a channel axis
+    mask : ndarray of bool, (H, W), optional
+        Outputs whose 3x3 neighbourhood leaves the mask (or the image) are 0.
+    mode, cval, dilation, channel_axis, num_threads : keyword-only
+        As for :func:`imgconv.filters.sobel`.
+
+    Returns
+    -------
+    output : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import roberts_pos_diag
+    >>> roberts_pos_diag(np.eye(3))
+    array([[ 0., -1.,  0.],
+           [ 1.,  0., -1.],
+           [ 0.,  1.,  0.]])
+    """
+    result = _convolve(image, ROBERTS_PD_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
+    return _mask(result, mask, image, channel_axis, num_threads)
+
+
+def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
+                     num_threads=None):
+    """Cross edges with Roberts' ``[[0, 1], [-1, 0]]`` kernel, as :func:`skimage.filters.roberts_neg_diag`.
+
+    Parameters
+    ----------
+    image, mask, mode, cval, dilation, channel_axis, num_threads
+        As for :func:`roberts_pos_diag`.
+
+    Returns
+    -------
+    output : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import roberts_neg_diag
+    >>> float(np.abs(roberts_neg_diag(np.eye(3))).max())
+    0.0
+    """
+    result = _convolve(image, ROBERTS_ND_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
+    return _mask(result, mask, image, channel_axis, num_threads)
+
+
+def roberts(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+    """Edge magnitude with Roberts' cross, as :func:`skimage.filters.roberts`.
+
+    Parameters
+    ----------
+    image, mask, mode, cval, dilation, channel_axis, num_threads
+        As for :func:`roberts_pos_diag`.
+
+    Returns
+    -------
+    output : ndarray
+        ``sqrt(pos ** 2 + neg ** 2) / sqrt(2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import roberts
+    >>> float(roberts(np.ones((4, 4))).max())
+    0.0
+    """
+    kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
+    pos = roberts_pos_diag(image, mask, **kw)
+    neg = roberts_neg_diag(image, mask, **kw)
+    out = np.sqrt(pos ** 2 + neg ** 2)
+    out /= np.sqrt(2)
+    return out
+
+
+def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
+          num_threads=None):
+    """Edge magnitude with the 5-tap Farid and Simoncelli derivatives, as :func:`skimage.filters.farid`.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W), or 3-D with a channel axis
+    mask : ndarray of bool, (H, W), optional
+    axis : int or sequence of int, optional
+        One spatial axis: the derivative along it; None or several: the
+        magnitude ``sqrt(sum r**2) / sqrt(2)``.
+    mode, cval, dilation, channel_axis, num_threads : keyword-only
+
+    Returns
+    -------
+    output : ndarray
+
+    Raises
+    ------
+    ValueError
+        An `axis` that is not a spatial axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import farid
+    >>> float(farid(np.ones((6, 6))).max()) < 1e-12
+    True
+    """
+    image = as_array(image, "image")
+    check_channel_axis(channel_axis, image.ndim, image.shape)
+    spatial = spatial_axes(None if channel_axis is None else channel_axis % image.ndim)
+    if axis is None:
+        axes = [0, 1]
+    else:
+        items = [axis] if np.isscalar(axis) else list(axis)
+        axes = []
+        for a in items:
+            if not -image.ndim <= a < image.ndim or (a % image.ndim) not in spatial:
+                raise ValueError(f"`axis` must name spatial axes of the image {list(spatial)}; got {show(axis)}")
+            axes.append(spatial.index(a % image.ndim))
+    kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
+    weights = (HFARID_WEIGHTS, VFARID_WEIGHTS)
+    if len(axes) == 1:
+        output = _convolve(image, weights[axes[0]], **kw)
+    else:
+        output = None
+        for a in axes:
+            r = _convolve(image, weights[a], **kw)
+            r *= r
+            output = r if output is None else output + r
+        output = np.sqrt(output) / np.sqrt(2, dtype=output.dtype)
+    return _mask(output, mask, image, channel_axis, num_threads)
+
+
+def farid_h(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+    """Horizontal edges (derivative along rows) with the Farid transform, as :func:`skimage.filters.farid_h`.
+
+    Parameters
+    ----------
+    image, mask, mode, cval, dilation, channel_axis, num_threads
+        As for :func:`farid`; `mask` is keyword-only, as in scikit-image.
+
+    Returns
+    -------
+    output : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import farid_h
+    >>> farid_h(np.ones((6, 6))).shape
+    (6, 6)
+    """
+    result = _convolve(image, HFARID_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
+    return _mask(result, mask, image, channel_axis, num_threads)
+
+
+def farid_v(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+    """Vertical edges (derivative along columns) with the Farid transform, as :func:`skimage.filters.farid_v`.
+
+    Parameters
+    ----------
+    image, mask, mode, cval, dilation, channel_axis, num_threads
+        As for :func:`farid`.
+
+    Returns
+    -------
+    output : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import farid_v
+    >>> farid_v(np.ones((6, 6))).shape
+    (6, 6)
+    """
+    result = _convolve(image, VFARID_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
+    return _mask(result, mask, image, channel_axis, num_threads)
+
+
+def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel_axis=None, num_threads=None):
+    """Unsharp masking, as :func:`skimage.filters.unsharp_mask` (N-D, Gaussian passes in the engine).
+
+    Parameters
+    ----------
+    image : ndarray, (M[, ...][, C])
+    radius : float or sequence of float, default 1.0
+        Gaussian sigma per spatial axis; 0: no blurring along that axis.
+    amount : float, default 1.0
+    preserve_range : bool, default False
+        False: the result is clipped to [0, 1] ([-1, 1] if the image has negative values).
+    channel_axis : int, optional, keyword-only
+    num_threads : int, optional, keyword-only
+
+    Returns
+    -------
+    output : ndarray, float
+        ``image + (image - gaussian(image, radius, mode='reflect')) * amount``.
+
+    Raises
+    ------
+    ValueError
+        Negative `radius`, or one of the wrong length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.filters import unsharp_mask
+    >>> unsharp_mask(np.full((4, 4), 0.5))[0]
+    array([0.5, 0.5, 0.5, 0.5])
+    """
+    image = as_array(image, "image")
+    fimg = as_float_image(image, preserve_range=bool(preserve_range))
+    if channel_axis is None:
+        batch = fimg[None]
+    else:
+        if not -image.ndim <= channel_axis < image.ndim:
+            raise ValueError(f"`channel_axis` must be in [{-image.ndim}, {image.ndim - 1}]; got {show(channel_axis)}")
+        batch = np.moveaxis(fimg, channel_axis, 0)
+    ndim = batch.ndim - 1
+    radii = (radius,) * ndim if is_real(radius) else tuple(radius)
+    if len(radii) != ndim or not all(is_real(r) and math.isfinite(r) and r >= 0 for r in radii):
+        raise ValueError(f"`radius` must be a non-negative number or one per spatial axis ({ndim}); got {show(radius)}")
+    blurred = gaussian_passes(np.ascontiguousarray(batch), tuple(float(r) for r in radii), (0,) * ndim,
+                              mode="reflect", cval=0.0, truncate=4.0, num_threads=effective_num_threads(num_threads))
+    if channel_axis is not None:
+        blurred = np.moveaxis(blurred, 0, channel_axis)
+    else:
+        blurred = blurred[0]
+    result = fimg + (fimg - blurred) * amount
+    if not preserve_range:
+        low = -1.0 if np.any(fimg < 0) else 0.0
+        np.clip(result, low, 1.0, out=result)
+    return result
+
+
+def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0,
+                 dtype=np.complex128):
+    """Complex 2-D Gabor kernel, as :func:`skimage.filters.gabor_kernel` (values of :func:`imgconv.kernels.gabor`).
+
+    Parameters
+    ----------
+    frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset
+        As for :func:`imgconv.kernels.gabor`; ``frequency=0`` is accepted when
+        both sigmas are given (a complex Gaussian).
+    dtype : {np.complex128, np.complex64}, default np.complex128
+
+    Returns
+    -------
+    g : ndarray, complex, (2 y0 + 1, 2 x0 + 1)
+
+    Raises
+    ------
+    ValueError
+        A `dtype` that is not complex, or bad Gabor parameters.
+
+    Examples
+    --------
+    >>> from imgconv.filters import gabor_kernel
+    >>> gabor_kernel(0.25).shape
+    (15, 15)
+    """
+    if np.dtype(dtype).kind != "c":
+        raise ValueError(f"`dtype` must be a complex floating point type (complex64 or complex128); got {dtype}")
+    if is_real(frequency) and frequency == 0 and sigma_x is not None and sigma_y is not None:
+        # kernels.gabor wants a positive frequency; at 1e-300 cycles per pixel the harmonic is
+        # exp(i offset) to within 1e-297 over any kernel it can build.
+        frequency = 1e-300
+    real, imag = _kernels.gabor(frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y,
+                                n_stds=n_stds, offset=offset)
+    g = np.empty(real.shape, dtype=dtype)
+    g.real = real
+    g.imag = imag
+    return g

@@ -1,0 +1,170 @@
+"""1-D passes along any axis of an N-D image, through the engine: scipy.ndimage's ``correlate1d``.
+
+scikit-image's N-D filters (``gaussian_filter`` with derivative orders, ``sobel``,
+``np.gradient``) are sequences of 1-D correlations, each extending its input by
+the border mode along its own axis.  The engine correlates 2-D planes, and a
+1-D pass along axis ``a`` of an N-D array is a 2-D correlation of the array seen
+as ``(prod(shape[:a]), 1, shape[a], prod(shape[a + 1:]))`` with a ``(k, 1)``
+kernel (or ``(1, k)`` for the last axis): the pads reach along that axis only,
+so every border mode means what it means for ``correlate1d``.
+
+Several kernels on the same input are one engine call (a bank of ``O``
+filters), which reads the input once.
+"""
+
+import math
+
+import numpy as np
+
+from .. import _engine
+from .modes import check_scipy_mode
+
+__all__ = ["correlate1d_bank", "fix_gradient_edges", "gaussian_kernel1d", "gaussian_passes", "gradient_kernel",
+           "separable_bank"]
+
+
+def gaussian_kernel1d(sigma, order, radius):
+    """scipy.ndimage's 1-D Gaussian (derivative of `order`) *as correlation weights* (already reversed).
+
+    ``scipy.ndimage.gaussian_filter1d`` correlates with the reversed kernel of
+    ``_gaussian_kernel1d``; this returns those reversed weights.
+    """
+    x = np.arange(-radius, radius + 1)
+    sigma2 = sigma * sigma
+    phi = np.exp(-0.5 / sigma2 * x ** 2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    exponents = np.arange(order + 1)
+    q = np.zeros(order + 1)
+    q[0] = 1
+    deriv = np.diag(exponents[1:], 1) + np.diag(np.ones(order) / -sigma2, -1)
+    for _ in range(order):
+        q = deriv.dot(q)
+    q = (x[:, None] ** exponents).dot(q)
+    return (q * phi)[::-1]
+
+
+def gradient_kernel():
+    """``[-0.5, 0, 0.5]``: the central difference of ``np.gradient`` as correlation weights.
+
+    With a ``'nearest'`` (or ``'reflect'``) border the first output along the
+    axis is ``(f[1] - f[0]) / 2``; :func:`fix_gradient_edges` doubles the two end
+    slices, which gives ``np.gradient``'s one-sided ``f[1] - f[0]`` exactly
+    (a product by 2 is exact).
+    """
+    return np.array([-0.5, 0.0, 0.5])
+
+
+def fix_gradient_edges(y, axis):
+    """Double the first and last slices of `y` along `axis` in place (see :func:`gradient_kernel`)."""
+    first = [slice(None)] * y.ndim
+    last = [slice(None)] * y.ndim
+    first[axis] = 0
+    last[axis] = -1
+    y[tuple(first)] *= 2
+    y[tuple(last)] *= 2
+    return y
+
+
+def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto"):
+    """Correlate every image of the batch `x` ``(B, *spatial)`` with each 1-D kernel along `axis`.
+
+    Parameters
+    ----------
+    x : ndarray, (B, *spatial), float32 or float64, C-contiguous
+    kernels : ndarray, (O, k), k odd
+        Centred correlation weights (scipy's anchor ``k // 2``).
+    axis : int
+        Spatial axis (0-based, not counting the batch axis).
+    mode : str
+        scipy border mode.
+
+    Returns
+    -------
+    y : ndarray, (B, O, *spatial), the dtype of `x`.
+    """
+    kernels = np.atleast_2d(np.asarray(kernels, dtype=np.float64))
+    n_out, k = kernels.shape
+    r = k // 2
+    batch, spatial = x.shape[0], x.shape[1:]
+    pre = math.prod(spatial[:axis])
+    length = spatial[axis]
+    post = math.prod(spatial[axis + 1:])
+    x = np.ascontiguousarray(x)
+    if post == 1:
+        view = x.reshape(batch * pre, 1, 1, length)
+        weight = kernels.reshape(n_out, 1, 1, k)
+        pads = (0, 0, r, r)
+    else:
+        view = x.reshape(batch * pre, 1, length, post)
+        weight = kernels.reshape(n_out, 1, k, 1)
+        pads = (r, r, 0, 0)
+    weight = np.ascontiguousarray(weight, dtype=x.dtype)
+    y = _engine.correlate(view, weight, pads=pads, mode=check_scipy_mode(mode), cval=float(cval),
+                          num_threads=num_threads, method=method)
+    y = y.reshape(batch, pre, n_out, length * post)
+    if n_out > 1 and pre > 1:
+        y = np.ascontiguousarray(np.moveaxis(y, 2, 1))
+    return y.reshape((batch, n_out) + tuple(spatial))
+
+
+def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, method="auto", exact=False):
+    """``scipy.ndimage.gaussian_filter(x[b], sigmas, order=orders, mode, cval, truncate)`` for each `b`.
+
+    `x` is ``(B, *spatial)``; one pass per axis whose sigma exceeds 1e-15,
+    axis 0 first, as scipy.  ``exact=True``: a float32 `x` is filtered in
+    float64 and each pass rounded to float32, as scipy does (its lines are
+    accumulated in double); for results that finite differences follow, where
+    float32 accumulation error would be amplified by cancellation.
+    """
+    dtype = x.dtype
+    for axis, (sigma, order) in enumerate(zip(sigmas, orders)):
+        if sigma <= 1e-15:
+            continue
+        radius = int(truncate * sigma + 0.5)
+        if exact:
+            x = x.astype(np.float64)
+        x = correlate1d_bank(x, gaussian_kernel1d(sigma, order, radius)[None], axis, mode=mode, cval=cval,
+                             num_threads=num_threads, method=method)[:, 0]
+        x = x.astype(dtype, copy=False)
+    return x
+
+
+def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto"):
+    """Many separable filters of one image, sharing their passes: ``{code: array}``.
+
+    `x` is one image ``(*spatial)``; each entry of `codes` is a tuple with one
+    item per spatial axis, and ``kernel_of(axis, item)`` gives the 1-D
+    correlation weights of that item along that axis (None: no pass along it).
+    Filters are applied axis 0 first, as scipy's separable filters.  Filters
+    whose codes agree on the first axes share those passes, and all the
+    distinct kernels of one length applied to one intermediate are one engine
+    call (a bank read in one sweep of the input).
+    """
+    ndim = x.ndim
+    results = {}
+
+    def walk(image, axis, members):
+        if axis == ndim:
+            for code in members:
+                results[code] = image
+            return
+        children = {}
+        for code in members:
+            children.setdefault(code[axis], []).append(code)
+        kernels = {item: kernel_of(axis, item) for item in children}
+        by_length = {}
+        for item, kernel in kernels.items():
+            if kernel is None:
+                walk(image, axis + 1, children[item])
+            else:
+                by_length.setdefault(len(kernel), []).append(item)
+        for items in by_length.values():
+            y = correlate1d_bank(image[None], np.stack([kernels[i] for i in items]), axis, mode=mode, cval=cval,
+                                 num_threads=num_threads, method=method)[0]
+            for i, item in enumerate(items):
+                walk(y[i], axis + 1, children[item])
+
+    walk(np.ascontiguousarray(x), 0, list(dict.fromkeys(codes)))
+    return results

@@ -1,0 +1,382 @@
+"""Hessian matrix, structure tensor, their eigenvalues and the shape index, as ``skimage.feature``.
+
+Every convolution is a 1-D pass of the engine along one axis
+(:mod:`imgconv._shared.ndpasses`), so N-D images (2-D and 3-D, as scikit-image)
+are filtered exactly as scipy.ndimage filters them: axis 0 first, each pass
+extending its own input by `mode`.  All the derivative orders of one call are
+one bank: the passes they share run once, and the kernels of one pass on one
+intermediate are one engine call.
+"""
+
+import math
+import warnings
+from itertools import combinations_with_replacement
+
+import numpy as np
+
+from .._shared.convert import as_float_image
+from .._shared.modes import check_scipy_mode
+from .._shared.ndpasses import fix_gradient_edges, gaussian_kernel1d, gaussian_passes, gradient_kernel, separable_bank
+from .._threads import effective_num_threads
+from .._validation import as_array, show
+
+__all__ = ["hessian_matrix", "hessian_matrix_det", "hessian_matrix_eigvals", "shape_index", "structure_tensor",
+           "structure_tensor_eigenvalues"]
+
+
+def _check_order(order, ndim):
+    if order not in ("rc", "xy"):
+        raise ValueError(f"`order` must be one of ['rc', 'xy']; got {show(order)}")
+    if ndim > 2 and order == "xy":
+        raise ValueError(f"`order='xy'` is only supported for 2-D images; got a {ndim}-D image")
+
+
+def _sigmas(sigma, ndim):
+    if np.isscalar(sigma):
+        values = (float(sigma),) * ndim
+    else:
+        values = tuple(float(s) for s in sigma)
+        if len(values) != ndim:
+            raise ValueError(f"`sigma` must be a number or one per image axis ({ndim}); got {show(sigma)}")
+    if any(not math.isfinite(s) or s < 0 for s in values):
+        raise ValueError(f"`sigma` must be non-negative and finite; got {show(sigma)}")
+    return values
+
+
+def _float_image(image, name="image"):
+    image = as_float_image(as_array(image, name), name=name)
+    if image.ndim < 2:
+        raise ValueError(f"`{name}` must have at least 2 dimensions; got shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def _gradient_bank(image, pairs, *, num_threads):
+    """``np.gradient(np.gradient(image)[a0], axis=a1)`` for each pair, sharing passes: a list."""
+    ndim = image.ndim
+    diff = gradient_kernel()
+
+    def kernel_of(axis, item):
+        return diff if item else None
+
+    firsts = sorted({a0 for a0, _ in pairs})
+    grads = separable_bank(image, [tuple(int(a == a0) for a in range(ndim)) for a0 in firsts], kernel_of,
+                           mode="nearest", cval=0.0, num_threads=num_threads)
+    grads = {a0: fix_gradient_edges(grads[tuple(int(a == a0) for a in range(ndim))], a0) for a0 in firsts}
+    out = {}
+    for a0 in firsts:
+        seconds = [a1 for b0, a1 in pairs if b0 == a0]
+        second = separable_bank(grads[a0], [tuple(int(a == a1) for a in range(ndim)) for a1 in seconds], kernel_of,
+                                mode="nearest", cval=0.0, num_threads=num_threads)
+        for a1 in seconds:
+            out[a0, a1] = fix_gradient_edges(second[tuple(int(a == a1) for a in range(ndim))], a1)
+    return [out[p] for p in pairs]
+
+
+def _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads):
+    """scikit-image's ``_hessian_matrix_with_gaussian``: two first-order Gaussian derivatives in a row."""
+    ndim = image.ndim
+    truncate = 8 if all(s > 1 for s in sigmas) else 100
+    scaled = tuple(s / math.sqrt(2) for s in sigmas)
+    radii = tuple(int(truncate * s + 0.5) for s in scaled)
+
+    def kernel_of(axis, item):
+        if scaled[axis] <= 1e-15:
+            return None
+        return gaussian_kernel1d(scaled[axis], item, radii[axis])
+
+    units = [tuple(int(a == d) for a in range(ndim)) for d in range(ndim)]
+    grads = separable_bank(image, units, kernel_of, mode=mode, cval=cval, num_threads=num_threads)
+    axes = range(ndim) if order == "rc" else reversed(range(ndim))
+    pairs = list(combinations_with_replacement(axes, 2))
+    out = {}
+    for a0 in dict.fromkeys(a for a, _ in pairs):
+        seconds = [units[a1] for b0, a1 in pairs if b0 == a0]
+        out.update({(a0, code.index(1)): y for code, y in
+                    separable_bank(grads[units[a0]], seconds, kernel_of, mode=mode, cval=cval,
+                                   num_threads=num_threads).items()})
+    return [out[p] for p in pairs]
+
+
+def _hessian(image, sigmas, mode, cval, order, use_gaussian_derivatives, num_threads):
+    if use_gaussian_derivatives:
+        return _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
+    smoothed = gaussian_passes(image[None], sigmas, (0,) * image.ndim, mode=mode, cval=cval, truncate=4.0,
+                               num_threads=num_threads, exact=True)[0]
+    axes = range(image.ndim) if order == "rc" else reversed(range(image.ndim))
+    return _gradient_bank(smoothed, list(combinations_with_replacement(axes, 2)), num_threads=num_threads)
+
+
+def hessian_matrix(image, sigma=1, mode="constant", cval=0, order="rc", use_gaussian_derivatives=None, *,
+                   num_threads=None):
+    """The Hessian matrix of an N-D image, as :func:`skimage.feature.hessian_matrix`.
+
+    Parameters
+    ----------
+    image : ndarray, 2-D or more
+        Integer images are converted to float as :mod:`imgconv.filters` does
+        (float32 up to 16 bits; scikit-image converts them to float64).
+    sigma : float or sequence of float, default 1
+        Standard deviation of the Gaussian, per axis.
+    mode : {'constant', 'reflect', 'wrap', 'nearest', 'mirror', 'grid-constant', 'grid-mirror', 'grid-wrap'}
+        Border extension (default 'constant').
+    cval : float, default 0
+        Value outside the image for ``mode='constant'``.
+    order : {'rc', 'xy'}, default 'rc'
+        Axis order of the elements ('xy' only for 2-D images).
+    use_gaussian_derivatives : bool, optional
+        True: convolve with Gaussian derivatives (two first-order passes of
+        ``sigma / sqrt(2)``, as scikit-image); False: finite differences
+        (``np.gradient``) of the Gaussian-smoothed image.  None: False, with
+        scikit-image's FutureWarning.
+    num_threads : int, optional, keyword-only
+        Engine threads; None uses :func:`imgconv.get_num_threads`.
+
+    Returns
+    -------
+    H_elems : list of ndarray
+        The upper-diagonal elements ``[Hrr, Hrc, Hcc]`` in 2-D, ``ndim (ndim + 1) / 2`` arrays in N-D.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad `image`, `sigma`, `mode` or `order`.
+
+    See Also
+    --------
+    skimage.feature.hessian_matrix, hessian_matrix_eigvals
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.feature import hessian_matrix
+    >>> square = np.zeros((5, 5)); square[2, 2] = 4
+    >>> Hrr, Hrc, Hcc = hessian_matrix(square, sigma=0.1, use_gaussian_derivatives=False)
+    >>> Hrc
+    array([[ 0.,  0.,  0.,  0.,  0.],
+           [ 0.,  1.,  0., -1.,  0.],
+           [ 0.,  0.,  0.,  0.,  0.],
+           [ 0., -1.,  0.,  1.,  0.],
+           [ 0.,  0.,  0.,  0.,  0.]])
+    """
+    image = _float_image(image)
+    _check_order(order, image.ndim)
+    check_scipy_mode(mode)
+    sigmas = _sigmas(sigma, image.ndim)
+    if use_gaussian_derivatives is None:
+        use_gaussian_derivatives = False
+        warnings.warn("use_gaussian_derivatives currently defaults to False, but will change to True in a future "
+                      "version. Please specify this argument explicitly to maintain the current behavior",
+                      FutureWarning, stacklevel=2)
+    return _hessian(image, sigmas, mode, float(cval), order, bool(use_gaussian_derivatives),
+                    effective_num_threads(num_threads))
+
+
+def _symmetric_image(elems):
+    image = elems[0]
+    full = np.zeros(image.shape + (image.ndim, image.ndim), dtype=image.dtype)
+    for idx, (row, col) in enumerate(combinations_with_replacement(range(image.ndim), 2)):
+        full[..., row, col] = elems[idx]
+        full[..., col, row] = elems[idx]
+    return full
+
+
+def _symmetric_eigenvalues(elems):
+    """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D."""
+    if len(elems) == 3:
+        m00, m01, m11 = elems
+        eigs = np.empty((2, *m00.shape), m00.dtype)
+        eigs[:] = (m00 + m11) / 2
+        hsqrtdet = np.sqrt(m01 ** 2 + ((m00 - m11) / 2) ** 2)
+        eigs[0] += hsqrtdet
+        eigs[1] -= hsqrtdet
+        return eigs
+    eigs = np.linalg.eigvalsh(_symmetric_image(elems))[..., ::-1]
+    return np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
+
+
+def hessian_matrix_eigvals(H_elems):
+    """Eigenvalues of the Hessian matrix, largest first, as :func:`skimage.feature.hessian_matrix_eigvals`.
+
+    Parameters
+    ----------
+    H_elems : list of ndarray
+        Upper-diagonal elements, as returned by :func:`hessian_matrix`.
+
+    Returns
+    -------
+    eigs : ndarray, (ndim, *image.shape)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.feature import hessian_matrix, hessian_matrix_eigvals
+    >>> square = np.zeros((5, 5)); square[2, 2] = 4
+    >>> H = hessian_matrix(square, sigma=0.1, use_gaussian_derivatives=False)
+    >>> hessian_matrix_eigvals(H)[0, 2]
+    array([ 2.,  0., -2.,  0.,  2.])
+    """
+    return _symmetric_eigenvalues(H_elems)
+
+
+def structure_tensor_eigenvalues(A_elems):
+    """Eigenvalues of the structure tensor, largest first, as scikit-image.
+
+    Parameters
+    ----------
+    A_elems : list of ndarray
+        Upper-diagonal elements, as returned by :func:`structure_tensor`.
+
+    Returns
+    -------
+    eigs : ndarray, (ndim, *image.shape)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.feature import structure_tensor, structure_tensor_eigenvalues
+    >>> square = np.zeros((5, 5)); square[2, 2] = 1
+    >>> structure_tensor_eigenvalues(structure_tensor(square, sigma=0.1))[0, 1]
+    array([0., 2., 4., 2., 0.])
+    """
+    return _symmetric_eigenvalues(A_elems)
+
+
+def hessian_matrix_det(image, sigma=1, approximate=True, *, num_threads=None):
+    """Determinant of the Hessian matrix, as :func:`skimage.feature.hessian_matrix_det` with ``approximate=False``.
+
+    Parameters
+    ----------
+    image : ndarray, 2-D or more
+    sigma : float, default 1
+    approximate : bool, default True
+        scikit-image's SURF box-filter approximation (2-D) is not implemented:
+        True raises a NotImplementedError for 2-D images (see Notes).
+    num_threads : int, optional, keyword-only
+
+    Returns
+    -------
+    det : ndarray
+        ``det`` of the finite-difference Hessian of the Gaussian-smoothed image
+        (``mode='constant'``).
+
+    Raises
+    ------
+    NotImplementedError
+        ``approximate=True`` on a 2-D image.
+
+    Notes
+    -----
+    The approximation sums box filters over an integral image, not a
+    convolution; it has no place in the engine yet.
+    """
+    image = _float_image(image)
+    if image.ndim == 2 and approximate:
+        raise NotImplementedError("`approximate=True` (SURF box filters) is not implemented for 2-D images; "
+                                  "pass approximate=False")
+    elems = _hessian(image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False,
+                     effective_num_threads(num_threads))
+    return np.linalg.det(_symmetric_image(elems))
+
+
+def sobel_bank(image, *, mode, cval, num_threads, scipy_weights=True):
+    """scipy.ndimage.sobel along every axis: ``[-1, 0, 1]`` along it, ``[1, 2, 1]`` along the others.
+
+    ``scipy_weights=False``: scikit-image's ``[1, 2, 1] / 4`` smoothing (``skimage.filters.sobel``).
+    """
+    ndim = image.ndim
+    edge = np.array([-1.0, 0.0, 1.0])
+    smooth = np.array([1.0, 2.0, 1.0]) if scipy_weights else np.array([1.0, 2.0, 1.0]) / 4
+
+    def kernel_of(axis, item):
+        return edge if item else smooth
+
+    codes = [tuple(int(a == d) for a in range(ndim)) for d in range(ndim)]
+    out = separable_bank(image, codes, kernel_of, mode=mode, cval=cval, num_threads=num_threads)
+    return [out[c] for c in codes]
+
+
+def structure_tensor(image, sigma=1, mode="constant", cval=0, order="rc", *, num_threads=None):
+    """The structure tensor of an N-D image, as :func:`skimage.feature.structure_tensor`.
+
+    Parameters
+    ----------
+    image : ndarray, 2-D or more (squeezed)
+    sigma : float or sequence of float, default 1
+        Standard deviation of the Gaussian window, per axis.
+    mode : str, default 'constant'
+    cval : float, default 0
+    order : {'rc', 'xy'}, default 'rc'
+    num_threads : int, optional, keyword-only
+
+    Returns
+    -------
+    A_elems : list of ndarray
+        Upper-diagonal elements ``[Arr, Arc, Acc]`` (2-D).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad `image`, `sigma`, `mode` or `order`.
+
+    Notes
+    -----
+    The derivatives are scipy's Sobel (``[-1, 0, 1]`` and ``[1, 2, 1]``, one
+    bank per axis), their products are smoothed by Gaussian passes
+    (``truncate=4``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.feature import structure_tensor
+    >>> square = np.zeros((5, 5)); square[2, 2] = 1
+    >>> structure_tensor(square, sigma=0.1)[2][2]
+    array([0., 4., 0., 4., 0.])
+    """
+    image = np.squeeze(as_array(image, "image"))
+    if order not in ("rc", "xy"):
+        raise ValueError(f"`order` must be one of ['rc', 'xy']; got {show(order)}")
+    if order == "xy" and image.ndim > 2:
+        raise ValueError(f"`order='xy'` is only supported for 2-D images; got a {image.ndim}-D image")
+    sigmas = _sigmas(sigma, image.ndim)
+    image = _float_image(image)
+    check_scipy_mode(mode)
+    threads = effective_num_threads(num_threads)
+    derivatives = sobel_bank(image, mode=mode, cval=float(cval), num_threads=threads)
+    if order == "xy":
+        derivatives = derivatives[::-1]
+    products = np.stack([d0 * d1 for d0, d1 in combinations_with_replacement(derivatives, 2)])
+    smoothed = gaussian_passes(products, sigmas, (0,) * image.ndim, mode=mode, cval=float(cval), truncate=4.0,
+                               num_threads=threads)
+    return list(smoothed)
+
+
+def shape_index(image, sigma=1, mode="constant", cval=0, *, num_threads=None):
+    """The shape index of Koenderink and van Doorn, as :func:`skimage.feature.shape_index`.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W)
+    sigma : float, default 1
+    mode : str, default 'constant'
+    cval : float, default 0
+    num_threads : int, optional, keyword-only
+
+    Returns
+    -------
+    s : ndarray
+        ``(2 / pi) arctan((l2 + l1) / (l2 - l1))`` of the Hessian eigenvalues
+        ``l1 >= l2``; NaN where the image is flat.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.feature import shape_index
+    >>> square = np.zeros((5, 5)); square[2, 2] = 4
+    >>> shape_index(square, sigma=0.1)[2]
+    array([-0.5,  nan, -1. ,  nan, -0.5])
+    """
+    H = hessian_matrix(image, sigma=sigma, mode=mode, cval=cval, order="rc", use_gaussian_derivatives=False,
+                       num_threads=num_threads)
+    l1, l2 = hessian_matrix_eigvals(H)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (2.0 / np.pi) * np.arctan((l2 + l1) / (l2 - l1))

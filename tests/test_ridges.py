@@ -1,0 +1,66 @@
+"""imgconv's ridge filters (sato, meijering, frangi, hessian) against scikit-image 0.26."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("skimage")
+from skimage import data  # noqa: E402
+from skimage import filters as sk_filters  # noqa: E402
+
+from imgconv import _ridges as ridges  # noqa: E402
+
+FUNCS = ["sato", "meijering", "frangi", "hessian"]
+
+
+def _images():
+    rng = np.random.default_rng(7)
+    return {"camera": data.camera()[150:278, 100:260] / 255.0,
+            "astronaut": data.astronaut()[50:178, 200:320, 0] / 255.0, "random2d": rng.random((50, 43)), "random3d": rng.random((14, 17, 15))}
+
+
+IMAGES = _images()
+
+
+def _err(actual, expected):
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    return np.abs(actual - expected).max() / max(np.abs(expected).max(), 1e-300)
+
+
+@pytest.mark.parametrize("name", sorted(IMAGES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize("black_ridges", [True, False])
+def test_ridge_filters(name, dtype, func, black_ridges):
+    image = IMAGES[name].astype(dtype)
+    kwargs = dict(sigmas=[0.8, 2, 3.5], black_ridges=black_ridges)
+    actual = getattr(ridges, func)(image, **kwargs)
+    expected = getattr(sk_filters, func)(image, **kwargs)
+    assert actual.dtype == expected.dtype
+    # float32 3-D: eigvalsh and the exponentials of ratios amplify the Hessian's float32 rounding
+    # (the Hessian itself is within 1e-6, tests/test_feature.py)
+    tol = 1e-10 if dtype == np.float64 else (1e-6 if image.ndim == 2 else 5e-5)
+    assert _err(actual, expected) <= tol
+
+
+@pytest.mark.parametrize("func", FUNCS)
+@pytest.mark.parametrize("mode", ["constant", "nearest", "mirror", "wrap"])
+def test_ridge_modes(func, mode):
+    image = IMAGES["camera"]
+    actual = getattr(ridges, func)(image, sigmas=[1, 3], mode=mode, cval=0.2)
+    expected = getattr(sk_filters, func)(image, sigmas=[1, 3], mode=mode, cval=0.2)
+    assert _err(actual, expected) <= 1e-10
+
+
+def test_integer_images_are_not_rescaled():
+    image = data.camera()[:64, :64]
+    assert _err(ridges.hessian(image, sigmas=[1, 2]), sk_filters.hessian(image, sigmas=[1, 2])) <= 1e-10
+
+
+def test_threads_agree():
+    image = IMAGES["camera"]
+    assert np.array_equal(ridges.frangi(image, num_threads=1), ridges.frangi(image, num_threads=2))
+
+
+def test_bad_dimensions():
+    with pytest.raises(ValueError, match="image"):
+        ridges.sato(np.zeros((3, 3, 3, 3)))
