@@ -19,7 +19,7 @@ import collections
 
 import numpy as np
 
-from . import _dispatch, _fft
+from . import _dispatch
 from ._shared.convert import INTEGER_PIXELS, compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
@@ -115,6 +115,8 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
         cval = cval / scale
     plan = _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method)
     if plan.method == "fft":
+        from . import _fft  # scipy.fft costs 0.4 s to import: only calls that take the FFT pay it
+
         return _fft.correlate(x, weight, None if bias is None else _native(bias), pads=pads, mode=mode,
                               cval=cval, stride=stride, dilation=dilation, groups=groups, out=out,
                               num_threads=effective_num_threads(num_threads))
@@ -303,6 +305,8 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     rate = _DIRECT_NS_PER_MAC[kind] * (_DIRECT_FLOAT64 if itemsize == 8 else 1.0)
     rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
     direct_ns = _DIRECT_CALL_NS + macs * rate / threads
+    from . import _fft  # imported on the first call that weighs an FFT, not by `import imgconv`
+
     fft_ns, shape = _fft.cost_ns(x.shape, weight.shape, pads=pads, stride=stride, dilation=dilation, groups=groups,
                                  itemsize=itemsize, num_threads=threads)
     costs = {"direct": direct_ns * 1e-9, "fft": fft_ns * 1e-9}

@@ -116,3 +116,15 @@ def test_the_sdist_holds_what_pytest_needs(tmp_path):
                           "tests/test_packaging.py", "-k", "not sdist"], cwd=unpacked, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+def test_import_imgconv_stays_lean():
+    """`import imgconv` (every CLI start) loads no optional or heavy package; scipy waits for an FFT."""
+    import subprocess
+
+    code = ("import sys, imgconv; heavy = [m for m in ('scipy', 'dask', 'zarr', 'matplotlib', 'skimage', 'torch') "
+            "if m in sys.modules]; print(heavy)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=pathlib.Path(__file__).parent)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
