@@ -48,13 +48,19 @@ cdef extern from "_microkernel.h" nogil:
                           Py_ssize_t nrows, Py_ssize_t in_stride, Py_ssize_t out_stride)
     int imgconv_cpu_has(const char *name)
 
-# Border modes, in numpy.pad vocabulary (order shared with imgconv._engine).
+# Border modes, in numpy.pad vocabulary; mode_codes() hands them to imgconv._engine, which checks them
+# against imgconv._shared.modes at import.
 cdef enum:
     CONSTANT = 0
     EDGE = 1
     REFLECT = 2
     SYMMETRIC = 3
     WRAP = 4
+
+
+def mode_codes():
+    """The border-mode codes these kernels understand, by numpy.pad name: the engine passes these."""
+    return {"constant": CONSTANT, "edge": EDGE, "reflect": REFLECT, "symmetric": SYMMETRIC, "wrap": WRAP}
 
 
 def simd_name():

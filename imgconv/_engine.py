@@ -23,6 +23,11 @@ from . import _dispatch
 from ._shared.convert import INTEGER_PIXELS, compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
+
+# The contract with the compiled kernels held in code, not by comments: they say which code means which mode.
+if _dispatch.kernel_module().mode_codes() != _MODE_CODES:  # pragma: no cover - a stale build
+    raise ImportError("imgconv's compiled kernels and imgconv._shared.modes disagree on the border-mode codes "
+                      f"({_dispatch.kernel_module().mode_codes()} != {_MODE_CODES}): rebuild imgconv (pip install .)")
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
 from ._threads import effective_num_threads, team_starting
 

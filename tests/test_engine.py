@@ -261,3 +261,13 @@ def test_integer_images_through_the_separable_path(rng):
     got = _engine.correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)
     want = reference_correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+
+
+def test_every_kernel_build_states_the_border_mode_codes_the_engine_passes():
+    from imgconv import _dispatch
+    from imgconv._shared.modes import ENGINE_MODE_CODES, ENGINE_MODES
+
+    assert sorted(ENGINE_MODE_CODES) == sorted(ENGINE_MODES)
+    for path in _dispatch.available_paths():
+        with _dispatch.using(path):
+            assert _dispatch.kernel_module().mode_codes() == ENGINE_MODE_CODES, path
