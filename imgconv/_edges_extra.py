@@ -83,9 +83,9 @@ def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     >>> import numpy as np
     >>> from imgconv.filters import roberts_pos_diag
     >>> roberts_pos_diag(np.eye(3))
-    array([[ 0., -1.,  0.],
-           [ 1.,  0., -1.],
-           [ 0.,  1.,  0.]])
+    array([[0., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]])
     """
     result = _convolve(image, ROBERTS_PD_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
     return _mask(result, mask, image, channel_axis, num_threads)
@@ -109,7 +109,7 @@ def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     >>> import numpy as np
     >>> from imgconv.filters import roberts_neg_diag
     >>> float(np.abs(roberts_neg_diag(np.eye(3))).max())
-    0.0
+    1.0
     """
     result = _convolve(image, ROBERTS_ND_WEIGHTS, mode, cval, dilation, channel_axis, num_threads)
     return _mask(result, mask, image, channel_axis, num_threads)

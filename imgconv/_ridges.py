@@ -12,7 +12,7 @@ import numpy as np
 from ._shared.modes import check_scipy_mode
 from ._threads import effective_num_threads
 from ._validation import as_array
-from .feature._corner import _hessian, _symmetric_eigenvalues
+from .feature._corner import gaussian_hessian, symmetric_eigenvalues
 
 __all__ = ["frangi", "hessian", "meijering", "sato"]
 
@@ -30,7 +30,7 @@ def _prepare(image, black_ridges, mode, ndims=None):
     return -image if not black_ridges else image
 
 def _eigvals(image, sigma, mode, cval, threads):
-    return _symmetric_eigenvalues(_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True,
+    return symmetric_eigenvalues(gaussian_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True,
                                            threads))
 
 def meijering(image, sigmas=range(1, 10, 2), alpha=None, black_ridges=True, mode="reflect", cval=0, *,

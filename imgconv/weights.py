@@ -66,7 +66,7 @@ def load_safetensors(path):
     >>> from imgconv.weights import load_safetensors, save_safetensors
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "layer.safetensors")
-    ...     save_safetensors(path, {"weight": np.ones((2, 1, 3, 3), np.float32)})
+    ...     _ = save_safetensors(path, {"weight": np.ones((2, 1, 3, 3), np.float32)})
     ...     loaded = load_safetensors(path)
     >>> loaded["weight"].shape, loaded["weight"].dtype
     ((2, 1, 3, 3), dtype('float32'))

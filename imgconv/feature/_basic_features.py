@@ -7,7 +7,7 @@ from .._shared.convert import to_float32
 from .._shared.ndpasses import fix_gradient_edges, gaussian_passes, gradient_kernel, separable_bank
 from .._threads import effective_num_threads
 from .._validation import as_array, as_int, check_positive_real, show
-from ._corner import _symmetric_eigenvalues
+from ._corner import symmetric_eigenvalues
 
 __all__ = ["multiscale_basic_features"]
 
@@ -53,7 +53,7 @@ def _single_scale(img, sigma, intensity, edges, texture, threads):
             elems = []
             for a0, a1 in pairs:
                 elems.append(_second_gradient(grads[a0], a1, threads))
-            results.extend(_symmetric_eigenvalues(elems))
+            results.extend(symmetric_eigenvalues(elems))
     return results
 
 

@@ -97,7 +97,7 @@ def _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
     return [out[p] for p in pairs]
 
 
-def _hessian(image, sigmas, mode, cval, order, use_gaussian_derivatives, num_threads):
+def gaussian_hessian(image, sigmas, mode, cval, order, use_gaussian_derivatives, num_threads):
     if use_gaussian_derivatives:
         return _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
     smoothed = gaussian_passes(image[None], sigmas, (0,) * image.ndim, mode=mode, cval=cval, truncate=4.0,
@@ -167,7 +167,7 @@ def hessian_matrix(image, sigma=1, mode="constant", cval=0, order="rc", use_gaus
         warnings.warn("use_gaussian_derivatives currently defaults to False, but will change to True in a future "
                       "version. Please specify this argument explicitly to maintain the current behavior",
                       FutureWarning, stacklevel=2)
-    return _hessian(image, sigmas, mode, float(cval), order, bool(use_gaussian_derivatives),
+    return gaussian_hessian(image, sigmas, mode, float(cval), order, bool(use_gaussian_derivatives),
                     effective_num_threads(num_threads))
 
 
@@ -180,7 +180,7 @@ def _symmetric_image(elems):
     return full
 
 
-def _symmetric_eigenvalues(elems):
+def symmetric_eigenvalues(elems):
     """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D."""
     if len(elems) == 3:
         m00, m01, m11 = elems
@@ -215,7 +215,7 @@ def hessian_matrix_eigvals(H_elems):
     >>> hessian_matrix_eigvals(H)[0, 2]
     array([ 2.,  0., -2.,  0.,  2.])
     """
-    return _symmetric_eigenvalues(H_elems)
+    return symmetric_eigenvalues(H_elems)
 
 
 def structure_tensor_eigenvalues(A_elems):
@@ -238,7 +238,7 @@ def structure_tensor_eigenvalues(A_elems):
     >>> structure_tensor_eigenvalues(structure_tensor(square, sigma=0.1))[0, 1]
     array([0., 2., 4., 2., 0.])
     """
-    return _symmetric_eigenvalues(A_elems)
+    return symmetric_eigenvalues(A_elems)
 
 
 def hessian_matrix_det(image, sigma=1, approximate=True, *, num_threads=None):
@@ -273,7 +273,7 @@ def hessian_matrix_det(image, sigma=1, approximate=True, *, num_threads=None):
     if image.ndim == 2 and approximate:
         raise NotImplementedError("`approximate=True` (SURF box filters) is not implemented for 2-D images; "
                                   "pass approximate=False")
-    elems = _hessian(image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False,
+    elems = gaussian_hessian(image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False,
                      effective_num_threads(num_threads))
     return np.linalg.det(_symmetric_image(elems))
 

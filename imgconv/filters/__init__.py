@@ -62,6 +62,17 @@ goes into the kernel weights, which agrees with filtering the converted image
 to float32 rounding.
 """
 
+from .._edges_extra import (
+    farid,
+    farid_h,
+    farid_v,
+    gabor_kernel,
+    roberts,
+    roberts_neg_diag,
+    roberts_pos_diag,
+    unsharp_mask,
+)
+from .._ridges import frangi, hessian, meijering, sato
 from .._shared.modes import SCIPY_MODES
 from ._bank import apply_bank
 from ._correlate import convolve, correlate
@@ -75,18 +86,30 @@ __all__ = [
     "convolve",
     "correlate",
     "difference_of_gaussians",
+    "farid",
+    "farid_h",
+    "farid_v",
+    "frangi",
     "gabor",
+    "gabor_kernel",
     "gaussian",
+    "hessian",
     "laplace",
+    "meijering",
     "prewitt",
     "prewitt_h",
     "prewitt_v",
+    "roberts",
+    "roberts_neg_diag",
+    "roberts_pos_diag",
+    "sato",
     "scharr",
     "scharr_h",
     "scharr_v",
     "sobel",
     "sobel_h",
     "sobel_v",
+    "unsharp_mask",
 ]
 
 #: Border modes accepted by every function (scipy.ndimage names, sorted;
