@@ -112,9 +112,12 @@ def test_the_sdist_holds_what_pytest_needs(tmp_path):
     assert not missing, f"tracked files missing from the sdist: {missing[:10]}"
     assert not [m for m in members if m.endswith((".so", ".pyd", "_cy.c"))]  # no build products
     (unpacked,) = (tmp_path / "unpacked").iterdir()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fixtures.py",
-                          "tests/test_packaging.py", "-k", "not sdist"], cwd=unpacked, capture_output=True, text=True,
-                         timeout=600)
+    # The installed imgconv under test, not the unpacked source folder (which has no compiled kernels):
+    # `python -m` would put the working directory first on sys.path.
+    code = ("import sys, pytest; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+            "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_fixtures.py', "
+            "'tests/test_packaging.py', '-k', 'not sdist']))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=unpacked, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
 
 
