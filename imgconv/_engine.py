@@ -23,16 +23,28 @@ from . import _dispatch
 from ._shared.convert import INTEGER_PIXELS, compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
-
-# The contract with the compiled kernels held in code, not by comments: they say which code means which mode.
-if _dispatch.kernel_module().mode_codes() != _MODE_CODES:  # pragma: no cover - a stale build
-    raise ImportError("imgconv's compiled kernels and imgconv._shared.modes disagree on the border-mode codes "
-                      f"({_dispatch.kernel_module().mode_codes()} != {_MODE_CODES}): rebuild imgconv (pip install .)")
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
 from ._threads import effective_num_threads, team_starting
 
 __all__ = ["ENGINE_MODES", "METHODS", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "Plan", "check_method",
            "choose_method", "correlate", "correlate_separable", "output_size"]
+
+_CHECKED_KERNELS = set()
+
+
+def _kernel():
+    """The dispatched kernel module, its contract checked once: it says which code means which mode.
+
+    Checked on first use, not at import, so that `import imgconv` stays cheap and works before a build.
+    """
+    kernel = _dispatch.kernel_module()
+    if kernel.__name__ not in _CHECKED_KERNELS:
+        if kernel.mode_codes() != _MODE_CODES:  # pragma: no cover - a stale build
+            raise ImportError(f"imgconv's compiled kernels and imgconv._shared.modes disagree on the border-mode "
+                              f"codes ({kernel.mode_codes()} != {_MODE_CODES}): rebuild imgconv (pip install .)")
+        _CHECKED_KERNELS.add(kernel.__name__)
+    return kernel
+
 
 #: Values of the ``method`` argument (``scipy.signal.convolve``'s convention).
 METHODS = ("auto", "direct", "fft")
@@ -148,7 +160,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     num_threads = min(effective_num_threads(num_threads), max(1, n * groups * hout))
     if n * o * hout * wout * cg * kh * kw < _MIN_MACS_FOR_A_TEAM:
         num_threads = 1  # waking a thread team costs more than this work (milliseconds on a busy machine)
-    kernel = _dispatch.kernel_module()
+    kernel = _kernel()
     dtype = weight.dtype
     og = o // groups
     blocks = _channel_blocks(og)
