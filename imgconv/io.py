@@ -896,13 +896,15 @@ def _write_tiff(file, data, fmt, options=None):
         layout = {"photometric": "rgb", "planarconfig": "contig"}
     else:
         layout = {"photometric": "minisblack", "planarconfig": "contig"}
-    if not isinstance(getattr(file, "name", ""), str):
-        # tifffile splits a file object's name as a path: os.fdopen gives an int
-        file = tifffile.FileHandle(file, name="image.tif")
     if tags:
         layout = tags
     elif text is not None:
         layout["description"], layout["metadata"] = text, None  # our JSON instead of tifffile's shape
+    _tiff_save(file, data, layout, options)
+
+
+def _tiff_save(file, data, layout, options):
+    """Write `data` with the layout tags chosen by the caller plus the codec, resolution and ICC profile."""
     name, level, predictor = options.get("compression") or check_compression("TIFF", None, None, False)
     if name != "none":
         layout["compression"] = name
@@ -914,6 +916,9 @@ def _write_tiff(file, data, fmt, options=None):
         layout["resolution"], layout["resolutionunit"] = options["resolution"], "INCH"
     if options.get("icc") is not None:
         layout["iccprofile"] = options["icc"]
+    if not isinstance(getattr(file, "name", ""), str):
+        # tifffile splits a file object's name as a path: os.fdopen gives an int
+        file = tifffile.FileHandle(file, name="image.tif")
     tifffile.imwrite(file, data, **layout)
 
 
@@ -936,18 +941,7 @@ def _write_tiff_stack(file, data, options):
     else:  # tifffile's own shape record: read back as the same (P, H, W[, C]) series
         planes = data
         layout = {"photometric": "minisblack", "planarconfig": "contig" if data.ndim == 4 else None}
-    name, level, predictor = options.get("compression") or check_compression("TIFF", None, None, False)
-    if name != "none":
-        layout["compression"] = name
-        if level is not None:
-            layout["compressionargs"] = {"level": level}
-        if predictor and data.dtype != bool:
-            layout["predictor"] = True
-    if options.get("resolution") is not None:
-        layout["resolution"], layout["resolutionunit"] = options["resolution"], "INCH"
-    if not isinstance(getattr(file, "name", ""), str):
-        file = tifffile.FileHandle(file, name="image.tif")
-    tifffile.imwrite(file, planes, **layout)
+    _tiff_save(file, planes, layout, options)
 
 
 def _write_npy(file, data, fmt, options=None):
