@@ -42,6 +42,7 @@ __all__ = [
     "imread",
     "imwrite",
     "read_info",
+    "stored_mapping",
 ]
 
 #: Default limit of `imread` on the number of samples (values) a file may
@@ -814,6 +815,42 @@ def _apply_dtype_policy(array, fmt, dtype_policy, path):
             unit = (values / 2 - low / 2) / (high / 2 - low / 2)
         scaled = np.clip(unit, 0.0, 1.0) * maxval
     return np.rint(scaled).astype(target)
+
+
+def stored_mapping(path, array, *, dtype_policy="clip"):
+    """How `imwrite` maps a float `array` to the integers of the format of `path`: scale and offset.
+
+    Parameters
+    ----------
+    path, array, dtype_policy
+        As for `imwrite`.
+
+    Returns
+    -------
+    mapping : dict or None
+        ``{"scale": s, "offset": o}`` with ``stored = round(value * s + o)``
+        (for 'clip', values first clipped to [0, 1]); a user recovers
+        ``value = (stored - o) / s``. None when the values are stored as they
+        are (integer or bool arrays, the 'float' policies).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imgconv.io import stored_mapping
+    >>> stored_mapping("a.png", np.array([[-1.0, 1.0]]), dtype_policy="rescale")
+    {'scale': 127.5, 'offset': 127.5}
+    """
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or _check_policy(dtype_policy) in ("float", "float16"):
+        return None
+    maxval = float(np.iinfo(_float_target_dtype(_format_from_extension(_check_path(path)))).max)
+    if dtype_policy == "clip":
+        return {"scale": maxval, "offset": 0.0}
+    low, high = float(np.min(array)), float(np.max(array))  # the same range _apply_dtype_policy maps
+    if high == low:
+        return {"scale": 0.0, "offset": 0.0}
+    scale = maxval / (high - low)
+    return {"scale": scale, "offset": -low * scale}
 
 
 def _check_can_hold(fmt, data, array):

@@ -198,24 +198,6 @@ def _policy_for(ext, dtype_policy, result=None):
     return "rescale"
 
 
-def stored_mapping(result, ext, policy):
-    """``{"scale": s, "offset": o}`` with stored = round(value * s + o) for a float result in an integer format.
-
-    None when the values are stored as they are (floats, integers).  With it a
-    user recovers ``value = (stored - o) / s`` (for 'clip', within [0, 1]).
-    """
-    if result.dtype.kind != "f" or policy in ("float", "float16"):
-        return None
-    maxval = 255 if ext in (".png", ".jpg", ".jpeg", ".bmp") else 65535
-    if policy == "clip":
-        return {"scale": maxval, "offset": 0.0}
-    low, high = float(np.min(result)), float(np.max(result))
-    if high == low:
-        return {"scale": 0.0, "offset": 0.0}
-    scale = maxval / (high - low)
-    return {"scale": scale, "offset": -low * scale}
-
-
 def _format_can_hold(ext, shape, dtype, dtype_policy):
     """True when `ext` stores an array of `shape`/`dtype` losslessly under `dtype_policy`."""
     ext = ext.lower()
@@ -289,7 +271,7 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         result, ``channels`` (the channel names stored in the output, or
         None), ``error`` (``'ExceptionType: message'`` or None), ``seconds``.
     """
-    from ..io import encoder, imread
+    from ..io import encoder, imread, stored_mapping
 
     start = time.perf_counter()
     record = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
@@ -317,7 +299,7 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
                                           **described, **codec))
         record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype),
                       channels=names)
-        mapping = stored_mapping(result, os.path.splitext(output)[1].lower(), policy)
+        mapping = stored_mapping(output, result, dtype_policy=policy)
         if mapping is not None:
             record["stored"] = mapping
         if task.preview:
