@@ -12,33 +12,12 @@ import numbers
 import numpy as np
 
 from .._shared.geometry import gaussian_radius
+from .._shared.ndpasses import gaussian_kernel1d
 from . import _support
 from ._correlate import correlate1d, run_pass, store
 
 __all__ = ["gaussian_filter", "gaussian_filter1d", "gaussian_gradient_magnitude", "gaussian_laplace", "laplace",
            "prewitt", "sobel", "uniform_filter", "uniform_filter1d"]
-
-
-def _gaussian_kernel1d(sigma, order, radius):
-    """The 1-D Gaussian convolution kernel of `order` (0: smoothing), ``2 radius + 1`` taps (scipy's formula)."""
-    if order < 0:
-        raise ValueError(f"`order` must be non-negative; got {order}")
-    exponent_range = np.arange(order + 1)
-    sigma2 = sigma * sigma
-    x = np.arange(-radius, radius + 1)
-    phi_x = np.exp(-0.5 / sigma2 * x ** 2)
-    phi_x = phi_x / phi_x.sum()
-    if order == 0:
-        return phi_x
-    # f(x) = q(x) exp(p(x)): apply q' + q p' to the coefficients of q, `order` times.
-    q = np.zeros(order + 1)
-    q[0] = 1
-    derivative = np.diag(exponent_range[1:], 1)
-    times_p = np.diag(np.ones(order) / -sigma2, -1)
-    for _ in range(order):
-        q = (derivative + times_p).dot(q)
-    q = (x[:, None] ** exponent_range).dot(q)
-    return q * phi_x
 
 
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
@@ -80,7 +59,9 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError(f"Radius must be a nonnegative integer; got radius={lw!r}")
-    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]  # correlation, not convolution
+    if order < 0:
+        raise ValueError(f"`order` must be non-negative; got {order}")
+    weights = gaussian_kernel1d(sigma, order, lw)  # the one builder of scipy's kernel, as correlation weights
     return correlate1d(input, weights, axis, output, mode, cval, 0, num_threads=num_threads)
 
 
