@@ -45,8 +45,14 @@ def make_photos(folder, count, megapixels):
 
     from imgconv.io import imwrite
 
-    sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), data.camera(),
-               data.immunohistochemistry()]
+    sources = [
+        data.astronaut(),
+        data.coffee(),
+        data.chelsea(),
+        data.rocket(),
+        data.camera(),
+        data.immunohistochemistry(),
+    ]
     os.makedirs(folder, exist_ok=True)
     for i in range(count):
         image = sources[i % len(sources)]
@@ -63,8 +69,7 @@ def folder_bytes(folder):
 
 def run(src, dst, options, threads):
     shutil.rmtree(dst, ignore_errors=True)
-    command = [sys.executable, "-m", "imgconv.cli", "batch", src, dst, "--quiet", "--threads", str(threads),
-               *options]
+    command = [sys.executable, "-m", "imgconv.cli", "batch", src, dst, "--quiet", "--threads", str(threads), *options]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - start, folder_bytes(dst)
@@ -96,8 +101,7 @@ def main(argv=None):
         for name in CASES:
             median = statistics.median(times[name])
             ratio = statistics.median(t / f for t, f in zip(times[name], floor))
-            rows.append((name, median, args.images / median, sizes[name] / 1e6 / median, sizes[name] / 1e6,
-                         ratio))
+            rows.append((name, median, args.images / median, sizes[name] / 1e6 / median, sizes[name] / 1e6, ratio))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = ("case", "median s", "images/s", "MB/s written", "MB written", "x floor")

@@ -270,8 +270,12 @@ def imgconv_runner(case: Case, threads: int, use_out: bool = False) -> Runner:
     imgconv = load_imgconv()
     s = case.shape
     kwargs = dict(
-        stride=s.stride, padding=s.padding, dilation=s.dilation, groups=s.groups,
-        padding_mode=s.mode, num_threads=threads,
+        stride=s.stride,
+        padding=s.padding,
+        dilation=s.dilation,
+        groups=s.groups,
+        padding_mode=s.mode,
+        num_threads=threads,
     )
     if use_out:
         kwargs["out"] = np.empty((s.n, s.out, *s.out_hw), dtype=case.x.dtype)
@@ -300,8 +304,16 @@ def torch_runner(case: Case, threads: int) -> Runner:
 
         return run
     module = torch.nn.Conv2d(
-        s.c, s.out, s.k, stride=s.stride, padding=s.padding, dilation=s.dilation,
-        groups=s.groups, bias=True, padding_mode=s.mode, dtype=weight.dtype,
+        s.c,
+        s.out,
+        s.k,
+        stride=s.stride,
+        padding=s.padding,
+        dilation=s.dilation,
+        groups=s.groups,
+        bias=True,
+        padding_mode=s.mode,
+        dtype=weight.dtype,
     ).requires_grad_(False)
     with torch.no_grad():
         module.weight.copy_(weight)
@@ -353,8 +365,9 @@ def cv2_runner(case: Case, threads: int) -> Runner:
     try:  # BORDER_WRAP is rejected by filter2D in OpenCV 4.x/5.x: probe instead of assuming.
         cv2.filter2D(np.zeros((8, 8), case.x.dtype), -1, np.ones((3, 3), case.x.dtype), borderType=border)
     except cv2.error:
-        raise PeerSkip(f"cv2.filter2D does not support {CV2_BORDER[case.shape.mode]} "
-                       f"(padding_mode={case.shape.mode!r})") from None
+        raise PeerSkip(
+            f"cv2.filter2D does not support {CV2_BORDER[case.shape.mode]} (padding_mode={case.shape.mode!r})"
+        ) from None
 
     def correlate_2d(image, kernel, bias):
         delta = 0.0 if bias is None else float(bias)
@@ -521,7 +534,7 @@ class MachineReference:
         fns = [imgconv_fn] + ([imgconv_out_fn] if imgconv_out_fn is not None else [])
         with self.blas_limits():
             times = alternate(fns + [self.matmul, self.copy_single, self.copy_threads], runs)
-        result = dict(zip(["matmul", "copy_single", "copy_threads"], times[len(fns):]))
+        result = dict(zip(["matmul", "copy_single", "copy_threads"], times[len(fns) :]))
         result["imgconv"] = times[0]
         if imgconv_out_fn is not None:
             result["imgconv_out"] = times[1]
@@ -563,8 +576,10 @@ def add_efficiency(rec: dict[str, Any], shape: Shape, itemsize: int, times: dict
     copy_gbs = [max(a, b) for a, b in zip(c1_gbs, ct_gbs)]
     rec["reference"] = {
         "times": times,
-        "matmul_gflops": spread(mm_gflops), "copy_single_gbs": spread(c1_gbs),
-        "copy_threads_gbs": spread(ct_gbs), "copy_gbs": spread(copy_gbs),
+        "matmul_gflops": spread(mm_gflops),
+        "copy_single_gbs": spread(c1_gbs),
+        "copy_threads_gbs": spread(ct_gbs),
+        "copy_gbs": spread(copy_gbs),
     }
     for run, suffix in (("imgconv", ""), ("imgconv_out", "_out")):
         if run in times:
@@ -602,8 +617,13 @@ def bench_shape(shape: Shape, args: argparse.Namespace, machine: MachineReferenc
     """
     case = make_case(shape, dtype=np.dtype(args.dtype))
     rec: dict[str, Any] = {
-        "shape": dataclasses.asdict(shape), "describe": shape.describe(), "flop": shape.flop,
-        "check": {}, "peers": {}, "skipped": {}, "mismatch": False,
+        "shape": dataclasses.asdict(shape),
+        "describe": shape.describe(),
+        "flop": shape.flop,
+        "check": {},
+        "peers": {},
+        "skipped": {},
+        "mismatch": False,
     }
     log(f"== {shape.name}: {shape.describe()}  ({shape.flop / 1e9:.2f} GFLOP per call)")
 
@@ -680,8 +700,10 @@ def bench_shape(shape: Shape, args: argparse.Namespace, machine: MachineReferenc
         imgconv_times += base
         stats = median_ratio(peer, base)
         rec["peers"][name] = {"pairs": n_pairs, "imgconv_times": base, "peer_times": peer, **stats}
-        log(f"   {name}: {n_pairs} pairs, ratio {name}/imgconv median {stats['median']:.2f} "
-            f"(min {stats['min']:.2f}, max {stats['max']:.2f})")
+        log(
+            f"   {name}: {n_pairs} pairs, ratio {name}/imgconv median {stats['median']:.2f} "
+            f"(min {stats['min']:.2f}, max {stats['max']:.2f})"
+        )
     if not runners:  # no peer at all: still report imgconv's GFLOP/s
         (imgconv_times,) = alternate([imgconv_fn], args.repeats)
         rec["imgconv_only_times"] = imgconv_times
@@ -695,11 +717,17 @@ def bench_shape(shape: Shape, args: argparse.Namespace, machine: MachineReferenc
     add_efficiency(rec, shape, np.dtype(args.dtype).itemsize, times)
     if times is not None:
         ref = rec["reference"]
-        log(f"   references ({args.ref_repeats} rounds): matmul {ref['matmul_gflops']['median']:.1f} GFLOP/s, "
+        log(
+            f"   references ({args.ref_repeats} rounds): matmul {ref['matmul_gflops']['median']:.1f} GFLOP/s, "
             f"copy {ref['copy_gbs']['median']:.1f} GB/s; imgconv {ref['frac_matmul']['median']:.0%} of matmul, "
             f"{rec['bandwidth_gbs']:.2f} GB/s = {ref['frac_copy']['median']:.0%} of copy"
-            + (f"; with out=: {ref['frac_matmul_out']['median']:.0%} of matmul, "
-               f"{ref['frac_copy_out']['median']:.0%} of copy" if "frac_matmul_out" in ref else ""))
+            + (
+                f"; with out=: {ref['frac_matmul_out']['median']:.0%} of matmul, "
+                f"{ref['frac_copy_out']['median']:.0%} of copy"
+                if "frac_matmul_out" in ref
+                else ""
+            )
+        )
     return rec
 
 
@@ -771,8 +799,19 @@ def target_peers(peers: list[str]) -> list[str]:
 
 def table_rows(records: list[dict[str, Any]], peers: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows and footnotes of the result table."""
-    header = ["shape", "config", "GFLOP", "imgconv GFLOP/s", "% of matmul", "% of matmul, out=", "matmul target",
-              "imgconv GB/s", "% of copy", "% of copy, out=", "copy target"]
+    header = [
+        "shape",
+        "config",
+        "GFLOP",
+        "imgconv GFLOP/s",
+        "% of matmul",
+        "% of matmul, out=",
+        "matmul target",
+        "imgconv GB/s",
+        "% of copy",
+        "% of copy, out=",
+        "copy target",
+    ]
     with_target = target_peers(peers)
     for p in peers:
         header += [f"{p}/imgconv"] + ([f"{p} target"] if p in with_target else [])
@@ -905,24 +944,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(peer/imgconv, > 1 means imgconv is faster) and imgconv GFLOP/s.",
     )
     parser.add_argument("--threads", type=int, default=2, help="thread count for every library (default 2)")
-    parser.add_argument("--repeats", type=int, default=7,
-                        help=f"alternating pairs per peer (default 7, >= {MIN_PAIRS})")
+    parser.add_argument(
+        "--repeats", type=int, default=7, help=f"alternating pairs per peer (default 7, >= {MIN_PAIRS})"
+    )
     parser.add_argument("--shapes", default=",".join(names), help=f"comma-separated subset of: {', '.join(names)}")
     parser.add_argument("--peers", default=",".join(PEER_NAMES), help="comma-separated subset of: torch, cv2, scipy")
     parser.add_argument("--quick", action="store_true", help="divide H and W by 4")
     parser.add_argument("--markdown", action="store_true", help="print the table as GitHub markdown")
     parser.add_argument("--json", metavar="FILE", help="write per-run times and per-pair ratios to FILE")
-    parser.add_argument("--peer-cap", type=parse_cap, default={}, metavar="NAME=R[,NAME=R]",
-                        help="at most R pairs for that peer, e.g. scipy=3")
-    parser.add_argument("--budget", type=float, default=30.0, metavar="SECONDS",
-                        help=f"a peer whose run takes > {SLOW_RUN_SECONDS:g} s gets about SECONDS of pairs "
-                        f"(never fewer than {MIN_PAIRS} pairs; default 30)")
+    parser.add_argument(
+        "--peer-cap",
+        type=parse_cap,
+        default={},
+        metavar="NAME=R[,NAME=R]",
+        help="at most R pairs for that peer, e.g. scipy=3",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help=f"a peer whose run takes > {SLOW_RUN_SECONDS:g} s gets about SECONDS of pairs "
+        f"(never fewer than {MIN_PAIRS} pairs; default 30)",
+    )
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    parser.add_argument("--ref-repeats", type=int, default=7, metavar="R",
-                        help="rounds of (imgconv, imgconv with out=, matmul, copy, threaded copy) per shape for the "
-                        f"%% columns (default 7, at least {MIN_REF_RUNS})")
-    parser.add_argument("--use-out", action="store_true",
-                        help="pass a preallocated out= to imgconv (unfair: torch allocates its output)")
+    parser.add_argument(
+        "--ref-repeats",
+        type=int,
+        default=7,
+        metavar="R",
+        help="rounds of (imgconv, imgconv with out=, matmul, copy, threaded copy) per shape for the "
+        f"%% columns (default 7, at least {MIN_REF_RUNS})",
+    )
+    parser.add_argument(
+        "--use-out",
+        action="store_true",
+        help="pass a preallocated out= to imgconv (unfair: torch allocates its output)",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be a positive int; got {args.threads}")
@@ -949,9 +1007,15 @@ def main(argv: list[str] | None = None) -> int:
     shapes = [s.scaled(4) for s in args.shapes] if args.quick else args.shapes
     meta = {
         "imgconv": f"{getattr(imgconv, '__version__', '?')} ({getattr(imgconv, '__file__', '?')})",
-        "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "threads": args.threads, "dtype": args.dtype, "quick": args.quick,
-        "use_out": args.use_out, "thread_setup": thread_info,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+        "dtype": args.dtype,
+        "quick": args.quick,
+        "use_out": args.use_out,
+        "thread_setup": thread_info,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     log(f"imgconv {meta['imgconv']}; numpy {np.__version__}; {meta['platform']}; {meta['cpus']} CPUs")
@@ -972,16 +1036,24 @@ def main(argv: list[str] | None = None) -> int:
         if limiter is not None:
             limiter.restore_original_limits()
 
-    flags = ((", --quick" if args.quick else "")
-             + (", imgconv gets a preallocated out= (unfair)" if args.use_out else ""))
-    print(f"imgconv.conv2d vs peers: {args.threads} threads, {args.dtype}{flags}. "
-          f"Ratio = peer time / imgconv time, median over alternating pairs (min-max); > 1 means imgconv is faster.")
-    print("scipy.ndimage is single-threaded; cv2/scipy loop over channel pairs in Python and compute the "
-          "stride-1 result before subsampling.")
+    flags = (", --quick" if args.quick else "") + (
+        ", imgconv gets a preallocated out= (unfair)" if args.use_out else ""
+    )
+    print(
+        f"imgconv.conv2d vs peers: {args.threads} threads, {args.dtype}{flags}. "
+        f"Ratio = peer time / imgconv time, median over alternating pairs (min-max); > 1 means imgconv is faster."
+    )
+    print(
+        "scipy.ndimage is single-threaded; cv2/scipy loop over channel pairs in Python and compute the "
+        "stride-1 result before subsampling."
+    )
     print(reference_line(records, args))
     print(render(records, args.peers, args.markdown))
-    print("\n" + target_summary(records) + (" (The targets are for the full-size shapes; this run used --quick.)"
-                                             if args.quick else ""))
+    print(
+        "\n"
+        + target_summary(records)
+        + (" (The targets are for the full-size shapes; this run used --quick.)" if args.quick else "")
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": records}, fh, indent=1)

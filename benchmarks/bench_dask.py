@@ -84,16 +84,17 @@ def bench_folders(args, work):
 
     src = os.path.join(work, "images")
     _make_images(src, args.images, args.size)
-    print(f"\n## Folder throughput: {args.images} RGB images of {args.size}x{args.size} (PNG), "
-          f"default pipeline, {args.out_format} out, median of {args.repeats} run(s)\n")
+    print(
+        f"\n## Folder throughput: {args.images} RGB images of {args.size}x{args.size} (PNG), "
+        f"default pipeline, {args.out_format} out, median of {args.repeats} run(s)\n"
+    )
     print("| backend | workers | images/s | median s | runs (s) |")
     print("|---|---:|---:|---:|---|")
 
     def run_once(**kwargs):
         dst = tempfile.mkdtemp(prefix="out-", dir=work)
         try:
-            report = batch.process(src, dst, overwrite=True, progress=False, out_format=args.out_format,
-                                   **kwargs)
+            report = batch.process(src, dst, overwrite=True, progress=False, out_format=args.out_format, **kwargs)
             if report.failed or report.done != args.images:
                 raise SystemExit(f"batch run failed: {report.summary()}")
         finally:
@@ -101,21 +102,35 @@ def bench_folders(args, work):
 
     rows = []
     for workers in args.workers:
-        configs = [("threads", {"backend": "threads"}), ("processes", {"backend": "processes"}),
-                   ("dask (own cluster)", {"backend": "dask"})]
+        configs = [
+            ("threads", {"backend": "threads"}),
+            ("processes", {"backend": "processes"}),
+            ("dask (own cluster)", {"backend": "dask"}),
+        ]
         for name, kwargs in configs:
             run_once(workers=workers, **kwargs)  # warm-up (imports, process start-up paths)
             median, times = _median_time(functools.partial(run_once, workers=workers, **kwargs), args.repeats)
             rows.append((name, workers, median, times))
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=":0", scheduler_kwargs={"dashboard": False}) as cluster, \
-                Client(cluster, set_as_default=False) as client:
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",
+                scheduler_kwargs={"dashboard": False},
+            ) as cluster,
+            Client(cluster, set_as_default=False) as client,
+        ):
             run_once(backend="dask", client=client)
             median, times = _median_time(lambda: run_once(backend="dask", client=client), args.repeats)
             rows.append(("dask (running cluster)", workers, median, times))
         for name, w, median, times in rows[-4:]:
-            print(f"| {name} | {w} | {args.images / median:.1f} | {median:.2f} | "
-                  f"{', '.join(f'{t:.2f}' for t in times)} |", flush=True)
+            print(
+                f"| {name} | {w} | {args.images / median:.1f} | {median:.2f} | "
+                f"{', '.join(f'{t:.2f}' for t in times)} |",
+                flush=True,
+            )
 
 
 def bench_tiles(args):
@@ -131,23 +146,36 @@ def bench_tiles(args):
     sobel = np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], np.float32)
     bank = rng.standard_normal((8, 1, 7, 7)).astype(np.float32)
     cases = [
-        ("correlate 3x3 reflect", lambda: filters.correlate(image, sobel, num_threads=args.threads),
-         lambda c: icd.correlate(da.from_array(image, chunks=c), sobel, num_threads=1)),
-        ("correlate 9x9 d2 wrap", lambda: filters.correlate(image, np.ones((9, 9), np.float32), mode="wrap",
-                                                            dilation=2, num_threads=args.threads),
-         lambda c: icd.correlate(da.from_array(image, chunks=c), np.ones((9, 9), np.float32), mode="wrap",
-                                 dilation=2, num_threads=1)),
-        ("conv2d 1->8 7x7 'same' reflect",
-         lambda: imgconv.conv2d(image[None, None], bank, padding="same", padding_mode="reflect",
-                                num_threads=args.threads),
-         lambda c: icd.conv2d(da.from_array(image[None, None], chunks=(1, 1, c, c)), bank, padding="same",
-                              padding_mode="reflect")),
-        ("conv2d 1->8 7x7 stride 2 zeros",
-         lambda: imgconv.conv2d(image[None, None], bank, stride=2, padding=3, num_threads=args.threads),
-         lambda c: icd.conv2d(da.from_array(image[None, None], chunks=(1, 1, c, c)), bank, stride=2, padding=3)),
+        (
+            "correlate 3x3 reflect",
+            lambda: filters.correlate(image, sobel, num_threads=args.threads),
+            lambda c: icd.correlate(da.from_array(image, chunks=c), sobel, num_threads=1),
+        ),
+        (
+            "correlate 9x9 d2 wrap",
+            lambda: filters.correlate(
+                image, np.ones((9, 9), np.float32), mode="wrap", dilation=2, num_threads=args.threads
+            ),
+            lambda c: icd.correlate(
+                da.from_array(image, chunks=c), np.ones((9, 9), np.float32), mode="wrap", dilation=2, num_threads=1
+            ),
+        ),
+        (
+            "conv2d 1->8 7x7 'same' reflect",
+            lambda: imgconv.conv2d(
+                image[None, None], bank, padding="same", padding_mode="reflect", num_threads=args.threads
+            ),
+            lambda c: icd.conv2d(
+                da.from_array(image[None, None], chunks=(1, 1, c, c)), bank, padding="same", padding_mode="reflect"
+            ),
+        ),
+        (
+            "conv2d 1->8 7x7 stride 2 zeros",
+            lambda: imgconv.conv2d(image[None, None], bank, stride=2, padding=3, num_threads=args.threads),
+            lambda c: icd.conv2d(da.from_array(image[None, None], chunks=(1, 1, c, c)), bank, stride=2, padding=3),
+        ),
     ]
-    print(f"\n## Tiled vs in-memory: {n}x{n} float32, {args.threads} thread(s), median of {args.tile_repeats} "
-          "runs\n")
+    print(f"\n## Tiled vs in-memory: {n}x{n} float32, {args.threads} thread(s), median of {args.tile_repeats} runs\n")
     print("| operation | in-memory s | " + " | ".join(f"tiles {c}: s (x)" for c in args.chunks) + " |")
     print("|---|---:|" + "---:|" * len(args.chunks))
     with dask.config.set(scheduler="threads", num_workers=args.threads):
@@ -191,16 +219,19 @@ def bench_large(args, work):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     seconds, peak = (float(v) for v in out.split())
-    print(f"\n## process_large: {n}x{n} uint8 tiled TIFF -> float32 zarr, 3x3 kernel, tile {args.large_tile}, "
-          f"{args.threads} thread(s)\n")
+    print(
+        f"\n## process_large: {n}x{n} uint8 tiled TIFF -> float32 zarr, 3x3 kernel, tile {args.large_tile}, "
+        f"{args.threads} thread(s)\n"
+    )
     print("| TIFF write s | process_large s | Mpixel/s | peak RSS MB | float32 image MB |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {written:.1f} | {seconds:.1f} | {n * n / seconds / 1e6:.0f} | {peak:.0f} | {n * n * 4 / 2**20:.0f} |")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=50, help="images in the folder (default 50)")
     parser.add_argument("--size", type=int, default=512, help="image height and width (default 512)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
@@ -208,8 +239,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed folder runs per configuration (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="threads for part 2 and 3 (default 2)")
     parser.add_argument("--tiled-size", type=int, default=4096, help="image size of part 2 (default 4096)")
-    parser.add_argument("--chunks", type=int, nargs="+", default=[512, 1024, 2048],
-                        help="tile sizes of part 2 (default 512 1024 2048)")
+    parser.add_argument(
+        "--chunks", type=int, nargs="+", default=[512, 1024, 2048], help="tile sizes of part 2 (default 512 1024 2048)"
+    )
     parser.add_argument("--tile-repeats", type=int, default=5, help="timed runs per case of part 2 (default 5)")
     parser.add_argument("--large", type=int, default=0, help="run part 3 on an N x N TIFF (default off)")
     parser.add_argument("--large-tile", type=int, default=2048, help="tile of part 3 (default 2048)")
@@ -219,8 +251,11 @@ def main(argv=None):
 
     import dask
 
-    print(f"imgconv {imgconv.__version__} ({os.path.dirname(imgconv.__file__)}), dask {dask.__version__}, "
-          f"numpy {np.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)", file=sys.stderr)
+    print(
+        f"imgconv {imgconv.__version__} ({os.path.dirname(imgconv.__file__)}), dask {dask.__version__}, "
+        f"numpy {np.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)",
+        file=sys.stderr,
+    )
     work = tempfile.mkdtemp(prefix="imgconv-bench-dask-")
     try:
         if not args.skip_folders:

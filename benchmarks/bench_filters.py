@@ -99,8 +99,11 @@ def _cases(image, threads):
         print("note: OpenCV (cv2) not installed; skipped", file=sys.stderr)
     return [
         ("gaussian sigma=3", lambda: filters.gaussian(image, 3, num_threads=threads), peers_g),
-        ("difference_of_gaussians sigma=3", lambda: filters.difference_of_gaussians(image, 3, num_threads=threads),
-         peers_dog),
+        (
+            "difference_of_gaussians sigma=3",
+            lambda: filters.difference_of_gaussians(image, 3, num_threads=threads),
+            peers_dog,
+        ),
         ("sobel (magnitude)", lambda: filters.sobel(image, num_threads=threads), peers_sobel),
     ]
 
@@ -120,9 +123,9 @@ def _run(pairs, threads, size, dtype="float32"):
     rows = []
     failures = 0
     for case, ours, peers in _cases(image, threads):
-        reference = ours()                                    # warm-up and reference
+        reference = ours()  # warm-up and reference
         for peer_name, peer in peers:
-            result = peer()                                   # warm-up and check
+            result = peer()  # warm-up and check
             error = float(np.abs(np.asarray(result, np.float64) - reference).max())
             scale = float(np.abs(reference).max())
             if not error <= TOLERANCE * scale:
@@ -134,8 +137,16 @@ def _run(pairs, threads, size, dtype="float32"):
                 ours_t.append(_time(ours))
                 peer_t.append(_time(peer))
             ratios = [p / o for p, o in zip(peer_t, ours_t)]
-            rows.append((case, peer_name, statistics.median(ratios), min(ratios), max(ratios),
-                         f"{1e3 * statistics.median(ours_t):.0f} ms"))
+            rows.append(
+                (
+                    case,
+                    peer_name,
+                    statistics.median(ratios),
+                    min(ratios),
+                    max(ratios),
+                    f"{1e3 * statistics.median(ours_t):.0f} ms",
+                )
+            )
             del result
     return rows, failures
 
@@ -148,8 +159,10 @@ def _print(rows, markdown, threads, size, pairs, dtype="float32"):
             table.append([case, peer, note, "", ""])
         else:
             table.append([case, peer, f"{median:.2f}x", f"{lo:.2f}-{hi:.2f}", note])
-    print(f"imgconv.filters benchmark: {size}x{size} {dtype}, {threads} threads (imgconv, OpenCV), "
-          f"{pairs} alternating pairs; ratio > 1 means imgconv is faster. {platform.processor() or platform.machine()}")
+    print(
+        f"imgconv.filters benchmark: {size}x{size} {dtype}, {threads} threads (imgconv, OpenCV), "
+        f"{pairs} alternating pairs; ratio > 1 means imgconv is faster. {platform.processor() or platform.machine()}"
+    )
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join(["---"] * len(header)) + "|")
@@ -168,8 +181,12 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=4096, help="image side (default 4096)")
     parser.add_argument("--threads", type=int, default=2, help="threads for imgconv and OpenCV (default 2)")
     parser.add_argument("--pairs", type=int, default=7, help="alternating timing pairs per peer (default 7)")
-    parser.add_argument("--dtype", choices=("float32", "uint8"), default="float32",
-                        help="image dtype (default float32); uint8 results are compared in [0, 1] units")
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "uint8"),
+        default="float32",
+        help="image dtype (default float32); uint8 results are compared in [0, 1] units",
+    )
     parser.add_argument("--markdown", action="store_true", help="print a GitHub markdown table")
     args = parser.parse_args(argv)
     rows, failures = _run(args.pairs, args.threads, args.size, args.dtype)

@@ -68,12 +68,14 @@ def _peers(threads):
     found = {}
     try:
         import cv2
+
         cv2.setNumThreads(threads)
         found["cv2"] = cv2
     except ImportError:
         print("note: OpenCV (cv2) not installed: pip install opencv-python-headless", file=sys.stderr)
     try:
         import torch
+
         torch.set_num_threads(threads)
         found["torch"] = torch
     except ImportError:
@@ -81,6 +83,7 @@ def _peers(threads):
     import scipy.fft
     import scipy.ndimage
     import scipy.signal
+
     found["scipy"] = scipy
     return found
 
@@ -90,7 +93,7 @@ def alternate(contenders, repeats):
     names = list(contenders)
     times = {name: [] for name in names}
     for r in range(repeats if names else 0):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             t0 = time.perf_counter()
             contenders[name]()
@@ -130,19 +133,23 @@ def single_filters(size, ks, threads, repeats, peers, ndimage_max_k):
             w = rng.standard_normal((k, k)).astype(np.float32)
             p = k // 2
             contenders = {
-                "imgconv": lambda w=w, b=border: imgconv.conv2d(x, w[None, None], padding="same", padding_mode=b,
-                                                                num_threads=threads),
-                "direct": lambda w=w, b=border: imgconv.conv2d(x, w[None, None], padding="same", padding_mode=b,
-                                                               num_threads=threads, method="direct"),
-                "fft": lambda w=w, b=border: imgconv.conv2d(x, w[None, None], padding="same", padding_mode=b,
-                                                            num_threads=threads, method="fft"),
+                "imgconv": lambda w=w, b=border: imgconv.conv2d(
+                    x, w[None, None], padding="same", padding_mode=b, num_threads=threads
+                ),
+                "direct": lambda w=w, b=border: imgconv.conv2d(
+                    x, w[None, None], padding="same", padding_mode=b, num_threads=threads, method="direct"
+                ),
+                "fft": lambda w=w, b=border: imgconv.conv2d(
+                    x, w[None, None], padding="same", padding_mode=b, num_threads=threads, method="fft"
+                ),
             }
             if cv2 is not None:
                 flag = cv2.BORDER_CONSTANT if border == "zeros" else cv2.BORDER_REFLECT_101
                 contenders["cv2"] = lambda w=w, f=flag: cv2.filter2D(image, -1, w, borderType=f)
             np_mode = "constant" if border == "zeros" else "reflect"
             contenders["oaconvolve"] = lambda w=w, m=np_mode, p=p: scipy.signal.oaconvolve(
-                np.pad(image, p, mode=m), w[::-1, ::-1], mode="valid")
+                np.pad(image, p, mode=m), w[::-1, ::-1], mode="valid"
+            )
             if k <= ndimage_max_k:
                 nd_mode = "constant" if border == "zeros" else "mirror"
                 contenders["ndimage"] = lambda w=w, m=nd_mode: scipy.ndimage.correlate(image, w, mode=m)
@@ -152,7 +159,8 @@ def single_filters(size, ks, threads, repeats, peers, ndimage_max_k):
                     contenders["torch"] = lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, padding="same")
                 else:
                     contenders["torch"] = lambda tx=tx, tw=tw, p=p: torch.nn.functional.conv2d(
-                        torch.nn.functional.pad(tx, (p, p, p, p), mode="reflect"), tw)
+                        torch.nn.functional.pad(tx, (p, p, p, p), mode="reflect"), tw
+                    )
             results = {name: np.squeeze(np.asarray(f())) for name, f in contenders.items()}
             _checked(f"{border} k={k}", results["imgconv"], contenders, results)
             # The slow direct paths get a single round past a few seconds.
@@ -161,14 +169,18 @@ def single_filters(size, ks, threads, repeats, peers, ndimage_max_k):
             times.update(alternate({n: contenders[n] for n in slow}, 1))
             plan = imgconv.choose_method(x, w[None, None], pads=p, mode="constant" if border == "zeros" else "reflect")
             rows.append({"border": border, "k": k, "times": times, "method": plan.method})
-            print(f"  {border:7s} k={k:3d}: {plan.method:9s} "
-                  + " ".join(f"{n}={np.median(t) * 1e3:.1f}ms" for n, t in times.items()), file=sys.stderr)
+            print(
+                f"  {border:7s} k={k:3d}: {plan.method:9s} "
+                + " ".join(f"{n}={np.median(t) * 1e3:.1f}ms" for n, t in times.items()),
+                file=sys.stderr,
+            )
     return rows
 
 
 def plain_fft_bank(image, kernels, workers):
     """The baseline of issue #13: pad, one rfft2 of the image, per filter a product and an irfft2."""
     import scipy.fft
+
     kh, kw = kernels.shape[1:]
     xp = np.pad(image, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="symmetric")
     shape = xp.shape
@@ -177,7 +189,7 @@ def plain_fft_bank(image, kernels, workers):
     for i, kernel in enumerate(kernels):
         k_spec = scipy.fft.rfft2(kernel[::-1, ::-1], s=shape, workers=workers)
         y = scipy.fft.irfft2(spectrum * k_spec, s=shape, workers=workers)
-        out[i] = y[kh - 1:kh - 1 + image.shape[0], kw - 1:kw - 1 + image.shape[1]]
+        out[i] = y[kh - 1 : kh - 1 + image.shape[0], kw - 1 : kw - 1 + image.shape[1]]
     return out
 
 
@@ -196,14 +208,17 @@ def filter_banks(sizes, threads, repeats, peers):
             }
             if cv2 is not None:
                 contenders["cv2"] = lambda k=kernels, im=image: np.stack(
-                    [cv2.filter2D(im, -1, f, borderType=cv2.BORDER_REFLECT) for f in k])
+                    [cv2.filter2D(im, -1, f, borderType=cv2.BORDER_REFLECT) for f in k]
+                )
             results = {n: f() for n, f in contenders.items()}
             _checked(f"{name} {size}", results["imgconv"], contenders, results)
             times = alternate(contenders, repeats)
             taps = int(np.prod(kernels.shape))
             rows.append({"bank": name, "size": size, "shape": kernels.shape, "taps": taps, "times": times})
-            print(f"  {name:12s} {size}: " + " ".join(f"{n}={np.median(t) * 1e3:.0f}ms" for n, t in times.items()),
-                  file=sys.stderr)
+            print(
+                f"  {name:12s} {size}: " + " ".join(f"{n}={np.median(t) * 1e3:.0f}ms" for n, t in times.items()),
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -218,8 +233,9 @@ def small_images(threads, repeats, peers):
         w = rng.standard_normal((filters, 1, 3, 3)).astype(np.float32)
         contenders = {"imgconv": lambda x=x, w=w: imgconv.conv2d(x, w, padding=1, num_threads=threads)}
         if cv2 is not None:
-            contenders["cv2"] = lambda x=x, w=w: [cv2.filter2D(x[0, 0], -1, f[0], borderType=cv2.BORDER_CONSTANT)
-                                                  for f in w]
+            contenders["cv2"] = lambda x=x, w=w: [
+                cv2.filter2D(x[0, 0], -1, f[0], borderType=cv2.BORDER_CONSTANT) for f in w
+            ]
         if torch is not None:
             tx, tw = torch.from_numpy(x), torch.from_numpy(w)
             contenders["torch"] = lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, padding=1)
@@ -238,55 +254,85 @@ def _fmt_ratio(r):
 
 
 def markdown(single, bank_rows, small, size, threads):
-    lines = [f"### One random k×k float32 filter on {size}², {threads} threads",
-             "",
-             "Ratios are peer time / imgconv time (median over alternating rounds; > 1: imgconv faster). "
-             "GFLOP/s counts the direct algorithm's 2·k²·H·W.",
-             "",
-             "| border | k | path | imgconv ms | GFLOP/s | OpenCV filter2D | scipy oaconvolve | scipy.ndimage | "
-             "torch | forced direct | forced fft |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### One random k×k float32 filter on {size}², {threads} threads",
+        "",
+        "Ratios are peer time / imgconv time (median over alternating rounds; > 1: imgconv faster). "
+        "GFLOP/s counts the direct algorithm's 2·k²·H·W.",
+        "",
+        "| border | k | path | imgconv ms | GFLOP/s | OpenCV filter2D | scipy oaconvolve | scipy.ndimage | "
+        "torch | forced direct | forced fft |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in single:
         t = row["times"]
         ms = np.median(t["imgconv"]) * 1e3
         gflops = 2 * row["k"] ** 2 * size * size / (ms * 1e-3) / 1e9
-        lines.append(f"| {row['border']} | {row['k']} | {row['method']} | {ms:.1f} | {gflops:.0f} | "
-                     f"{_fmt_ratio(ratio(t, 'cv2'))} | {_fmt_ratio(ratio(t, 'oaconvolve'))} | "
-                     f"{_fmt_ratio(ratio(t, 'ndimage'))} | {_fmt_ratio(ratio(t, 'torch'))} | "
-                     f"{_fmt_ratio(ratio(t, 'direct'))} | {_fmt_ratio(ratio(t, 'fft'))} |")
-    lines += ["", f"### Filter banks (`FilterBank.apply`, scipy 'reflect'), {threads} threads", "",
-              "| bank | filters × taps | image | imgconv ms | GFLOP/s | OpenCV filter2D per filter | "
-              "plain scipy.fft bank |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {row['border']} | {row['k']} | {row['method']} | {ms:.1f} | {gflops:.0f} | "
+            f"{_fmt_ratio(ratio(t, 'cv2'))} | {_fmt_ratio(ratio(t, 'oaconvolve'))} | "
+            f"{_fmt_ratio(ratio(t, 'ndimage'))} | {_fmt_ratio(ratio(t, 'torch'))} | "
+            f"{_fmt_ratio(ratio(t, 'direct'))} | {_fmt_ratio(ratio(t, 'fft'))} |"
+        )
+    lines += [
+        "",
+        f"### Filter banks (`FilterBank.apply`, scipy 'reflect'), {threads} threads",
+        "",
+        "| bank | filters × taps | image | imgconv ms | GFLOP/s | OpenCV filter2D per filter | plain scipy.fft bank |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in bank_rows:
         t = row["times"]
         ms = np.median(t["imgconv"]) * 1e3
         gflops = 2 * row["taps"] * row["size"] ** 2 / (ms * 1e-3) / 1e9
         n, kh, _ = row["shape"]
-        lines.append(f"| {row['bank']} | {n} × {kh}² | {row['size']}² | {ms:.0f} | {gflops:.0f} | "
-                     f"{_fmt_ratio(ratio(t, 'cv2'))} | {_fmt_ratio(ratio(t, 'plain_fft'))} |")
-    lines += ["", f"### Small images (fixed cost per call), {threads} threads", "",
-              "| case | imgconv µs | OpenCV filter2D | torch |", "|---|---|---|---|"]
+        lines.append(
+            f"| {row['bank']} | {n} × {kh}² | {row['size']}² | {ms:.0f} | {gflops:.0f} | "
+            f"{_fmt_ratio(ratio(t, 'cv2'))} | {_fmt_ratio(ratio(t, 'plain_fft'))} |"
+        )
+    lines += [
+        "",
+        f"### Small images (fixed cost per call), {threads} threads",
+        "",
+        "| case | imgconv µs | OpenCV filter2D | torch |",
+        "|---|---|---|---|",
+    ]
     for row in small:
         t = row["times"]
-        lines.append(f"| {row['case']} | {np.median(t['imgconv']) * 1e6:.1f} | {_fmt_ratio(ratio(t, 'cv2'))} | "
-                     f"{_fmt_ratio(ratio(t, 'torch'))} |")
+        lines.append(
+            f"| {row['case']} | {np.median(t['imgconv']) * 1e6:.1f} | {_fmt_ratio(ratio(t, 'cv2'))} | "
+            f"{_fmt_ratio(ratio(t, 'torch'))} |"
+        )
     return "\n".join(lines)
 
 
 def plot(single, size, path):
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         print("note: matplotlib not installed; no plot", file=sys.stderr)
         return
-    labels = {"imgconv": "imgconv (auto)", "direct": "imgconv direct", "fft": "imgconv fft",
-              "cv2": "OpenCV filter2D", "oaconvolve": "scipy oaconvolve", "ndimage": "scipy.ndimage",
-              "torch": "torch"}
-    styles = {"imgconv": "k-o", "direct": "b--", "fft": "r--", "cv2": "g-s", "oaconvolve": "m-^",
-              "ndimage": "c-v", "torch": "y-d"}
+    labels = {
+        "imgconv": "imgconv (auto)",
+        "direct": "imgconv direct",
+        "fft": "imgconv fft",
+        "cv2": "OpenCV filter2D",
+        "oaconvolve": "scipy oaconvolve",
+        "ndimage": "scipy.ndimage",
+        "torch": "torch",
+    }
+    styles = {
+        "imgconv": "k-o",
+        "direct": "b--",
+        "fft": "r--",
+        "cv2": "g-s",
+        "oaconvolve": "m-^",
+        "ndimage": "c-v",
+        "torch": "y-d",
+    }
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, border in zip(axes, ("zeros", "reflect")):
         rows = [r for r in single if r["border"] == border]
@@ -321,8 +367,11 @@ def main(argv=None):
     parser.add_argument("--ndimage-max-k", type=int, default=21, help="largest k timed with scipy.ndimage")
     parser.add_argument("--parts", default="single,banks,small", help="subset of single,banks,small")
     parser.add_argument("--quick", action="store_true", help="512² singles, 256² banks")
-    parser.add_argument("--plot", default=str(Path(__file__).resolve().parent.parent / "docs" /
-                                              "methods_crossover.png"), help="crossover plot path")
+    parser.add_argument(
+        "--plot",
+        default=str(Path(__file__).resolve().parent.parent / "docs" / "methods_crossover.png"),
+        help="crossover plot path",
+    )
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1:

@@ -36,10 +36,12 @@ def _cases(size, volume):
     k7 = rng.standard_normal((7, 7))
     cases = []
     for name, x in ((f"{size}^2", image), (f"{volume}^3", vol)):
-        cases += [(f"gaussian_filter sigma=2, {name}", "gaussian_filter", x, (2.0,)),
-                  (f"gaussian_filter sigma=8, {name}", "gaussian_filter", x, (8.0,)),
-                  (f"uniform_filter size=5, {name}", "uniform_filter", x, (5,)),
-                  (f"sobel, {name}", "sobel", x, ())]
+        cases += [
+            (f"gaussian_filter sigma=2, {name}", "gaussian_filter", x, (2.0,)),
+            (f"gaussian_filter sigma=8, {name}", "gaussian_filter", x, (8.0,)),
+            (f"uniform_filter size=5, {name}", "uniform_filter", x, (5,)),
+            (f"sobel, {name}", "sobel", x, ()),
+        ]
     cases.append((f"correlate 7x7, {size}^2", "correlate", image, (k7,)))
     return cases
 
@@ -73,8 +75,14 @@ def main(argv=None):
             t_peer = _time(peer, x, *params)
             ratios.append(t_peer / t_ours)
             times.append(t_ours)
-        rows.append((label, f"{statistics.median(ratios):.2f}x", f"{min(ratios):.2f}-{max(ratios):.2f}",
-                     f"{statistics.median(times) * 1e3:.0f} ms"))
+        rows.append(
+            (
+                label,
+                f"{statistics.median(ratios):.2f}x",
+                f"{min(ratios):.2f}-{max(ratios):.2f}",
+                f"{statistics.median(times) * 1e3:.0f} ms",
+            )
+        )
         print(f"{label}: {rows[-1][1]}", flush=True)
     header = ("case", f"scipy / imgconv ({args.threads} threads)", "min-max", "imgconv median")
     if args.markdown:

@@ -138,8 +138,7 @@ def bench_size_point(workload: Workload, side: int, args: argparse.Namespace) ->
     """Check, then time imgconv and the available peers at one side, alternating the libraries."""
     shape = workload.shape(side)
     case = make_case(shape)
-    rec: dict[str, Any] = {"side": side, "megapixels": side * side / 1e6, "check": {}, "skipped": {},
-                           "mismatch": False}
+    rec: dict[str, Any] = {"side": side, "megapixels": side * side / 1e6, "check": {}, "skipped": {}, "mismatch": False}
     runners: dict[str, Callable[[], Any]] = {}
     for name in LIBS:
         if name != "imgconv" and name not in args.peers:
@@ -177,10 +176,13 @@ def bench_size_point(workload: Workload, side: int, args: argparse.Namespace) ->
     rounds = rounds_for(time.perf_counter() - t0, args.repeats, args.budget)
     times = dict(zip(samples, alternate(list(samples.values()), rounds)))
     per_call = {name: [t / counts[name] for t in ts] for name, ts in times.items()}
-    rec.update(rounds=rounds, inner=counts, times=per_call,
-               median_s={name: statistics.median(ts) for name, ts in per_call.items()})
-    rec["ratio"] = {name: median_ratio(ts, per_call["imgconv"]) for name, ts in per_call.items()
-                    if name != "imgconv"}
+    rec.update(
+        rounds=rounds,
+        inner=counts,
+        times=per_call,
+        median_s={name: statistics.median(ts) for name, ts in per_call.items()},
+    )
+    rec["ratio"] = {name: median_ratio(ts, per_call["imgconv"]) for name, ts in per_call.items() if name != "imgconv"}
     summary = ", ".join(f"{name} {rec['median_s'][name] * 1e3:.3g} ms" for name in per_call)
     log(f"   {workload.key} side {side}: {rounds} rounds: {summary}")
     return rec
@@ -225,13 +227,19 @@ def bench_threads(args: argparse.Namespace) -> list[dict[str, Any]]:
         rounds = rounds_for(time.perf_counter() - t0, args.repeats, args.budget)
         times = alternate(runners, rounds)
         rec = {
-            "shape": shape.name, "describe": shape.describe(), "flop": shape.flop, "threads": counts,
-            "rounds": rounds, "times": times,
+            "shape": shape.name,
+            "describe": shape.describe(),
+            "flop": shape.flop,
+            "threads": counts,
+            "rounds": rounds,
+            "times": times,
             "gflops": [shape.flop / statistics.median(ts) / 1e9 for ts in times],
             "speedup": [median_ratio(times[0], ts) for ts in times],
         }
-        log(f"   {rounds} rounds; speed-up " + ", ".join(
-            f"{t}: {s['median']:.2f}" for t, s in zip(counts, rec["speedup"])))
+        log(
+            f"   {rounds} rounds; speed-up "
+            + ", ".join(f"{t}: {s['median']:.2f}" for t, s in zip(counts, rec["speedup"]))
+        )
         records.append(rec)
     return records
 
@@ -270,8 +278,9 @@ def thread_table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot(sizes: dict[str, list[dict[str, Any]]], threads: list[dict[str, Any]], args: argparse.Namespace,
-         title: str) -> bool:
+def plot(
+    sizes: dict[str, list[dict[str, Any]]], threads: list[dict[str, Any]], args: argparse.Namespace, title: str
+) -> bool:
     """Write the two-panel PNG to ``args.out``; False (and a note) when matplotlib is missing."""
     try:
         import matplotlib
@@ -294,8 +303,14 @@ def plot(sizes: dict[str, list[dict[str, Any]]], threads: list[dict[str, Any]], 
         # Slope 1 in pixel count (t proportional to side**2) through imgconv's largest-side point.
         side_max, t_max = points[-1]["side"], points[-1]["median_s"]["imgconv"]
         xs = np.array([p["side"] for p in points], dtype=float)
-        ax_a.plot(xs, t_max * (xs / side_max) ** 2, ":", color="0.45", linewidth=1.2,
-                  label="time ∝ H·W (through imgconv's largest side)" if workload is WORKLOADS[0] else None)
+        ax_a.plot(
+            xs,
+            t_max * (xs / side_max) ** 2,
+            ":",
+            color="0.45",
+            linewidth=1.2,
+            label="time ∝ H·W (through imgconv's largest side)" if workload is WORKLOADS[0] else None,
+        )
     ax_a.set_xscale("log", base=2)
     ax_a.set_yscale("log")
     sides = [p["side"] for p in next(iter(sizes.values()))]
@@ -311,10 +326,15 @@ def plot(sizes: dict[str, list[dict[str, Any]]], threads: list[dict[str, Any]], 
         counts = threads[0]["threads"]
         for rec, marker in zip(threads, "o^"):
             med = np.array([s["median"] for s in rec["speedup"]])
-            err = np.array([[m - s["min"] for m, s in zip(med, rec["speedup"])],
-                            [s["max"] - m for m, s in zip(med, rec["speedup"])]])
-            ax_b.errorbar(counts, med, yerr=err, marker=marker, capsize=3,
-                          label=f"imgconv {rec['shape']} ({rec['describe']})")
+            err = np.array(
+                [
+                    [m - s["min"] for m, s in zip(med, rec["speedup"])],
+                    [s["max"] - m for m, s in zip(med, rec["speedup"])],
+                ]
+            )
+            ax_b.errorbar(
+                counts, med, yerr=err, marker=marker, capsize=3, label=f"imgconv {rec['shape']} ({rec['describe']})"
+            )
         ax_b.plot(counts, counts, "--", color="0.45", label="ideal (speed-up = threads)")
         ax_b.set_xticks(counts)
         ax_b.set_xlim(0.8, counts[-1] + 0.2)
@@ -335,20 +355,40 @@ def plot(sizes: dict[str, list[dict[str, Any]]], threads: list[dict[str, Any]], 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cpus = _available_cpus()
-    parser = argparse.ArgumentParser(description="imgconv scaling with image size (vs torch, OpenCV) and threads; "
-                                     "writes a two-panel PNG and prints markdown tables.")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "scaling.png"),
-                        help="PNG to write (default benchmarks/results/scaling.png; any path, e.g. docs/scaling.png)")
-    parser.add_argument("--threads", type=int, default=cpus,
-                        help=f"thread count of every library in panel (a) (default: the {cpus} CPUs available)")
-    parser.add_argument("--quick", action="store_true",
-                        help="panel (b) shapes with H and W divided by 4; largest side 2048 unless --max-side")
-    parser.add_argument("--max-side", type=int, default=None,
-                        help=f"largest image side of panel (a), one of {list(SIDES)} (default 8192, 2048 with --quick)")
+    parser = argparse.ArgumentParser(
+        description="imgconv scaling with image size (vs torch, OpenCV) and threads; "
+        "writes a two-panel PNG and prints markdown tables."
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).resolve().parent / "results" / "scaling.png"),
+        help="PNG to write (default benchmarks/results/scaling.png; any path, e.g. docs/scaling.png)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=cpus,
+        help=f"thread count of every library in panel (a) (default: the {cpus} CPUs available)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="panel (b) shapes with H and W divided by 4; largest side 2048 unless --max-side",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=None,
+        help=f"largest image side of panel (a), one of {list(SIDES)} (default 8192, 2048 with --quick)",
+    )
     parser.add_argument("--repeats", type=int, default=7, help=f"rounds per point (default 7, >= {MIN_ROUNDS})")
-    parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
-                        help=f"a point whose round is slow gets about SECONDS of rounds (never fewer than "
-                        f"{MIN_ROUNDS}; default 10)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help=f"a point whose round is slow gets about SECONDS of rounds (never fewer than {MIN_ROUNDS}; default 10)",
+    )
     parser.add_argument("--peers", default="torch,cv2", help="comma-separated subset of: torch, cv2")
     parser.add_argument("--skip-threads", action="store_true", help="panel (a) only")
     parser.add_argument("--json", metavar="FILE", help="also write every time to FILE")
@@ -380,8 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     imgconv = load_imgconv()
     started = time.perf_counter()
     limiter, thread_info = thread_setup(args.threads)
-    log(f"imgconv {getattr(imgconv, '__version__', '?')} ({imgconv.__file__}); numpy {np.__version__}; "
-        f"{platform.platform()}; {args.cpus} CPUs available")
+    log(
+        f"imgconv {getattr(imgconv, '__version__', '?')} ({imgconv.__file__}); numpy {np.__version__}; "
+        f"{platform.platform()}; {args.cpus} CPUs available"
+    )
     for lib, text in thread_info.items():
         log(f"  {lib}: {text}")
     try:
@@ -392,29 +434,37 @@ def main(argv: list[str] | None = None) -> int:
     threads = [] if args.skip_threads else bench_threads(args)
 
     date = time.strftime("%Y-%m-%d")
-    title = (f"imgconv {getattr(imgconv, '__version__', '?')}, float32, {args.cpus} CPUs ({platform.machine()}), "
-             f"{date}{', --quick' if args.quick else ''}. Shared machine: medians of alternating runs.")
+    title = (
+        f"imgconv {getattr(imgconv, '__version__', '?')}, float32, {args.cpus} CPUs ({platform.machine()}), "
+        f"{date}{', --quick' if args.quick else ''}. Shared machine: medians of alternating runs."
+    )
     wrote = plot(sizes, threads, args, title)
 
-    print(f"imgconv scaling: {args.threads} threads in the size sweep; {args.cpus} CPUs; float32"
-          f"{'; --quick' if args.quick else ''}. Times are per call, median of alternating rounds; "
-          "ratio = peer time / imgconv time, median over rounds (min-max).")
+    print(
+        f"imgconv scaling: {args.threads} threads in the size sweep; {args.cpus} CPUs; float32"
+        f"{'; --quick' if args.quick else ''}. Times are per call, median of alternating rounds; "
+        "ratio = peer time / imgconv time, median over rounds (min-max)."
+    )
     for workload in WORKLOADS:
         print(f"\nTime per megapixel, {workload.label}:\n")
         print(size_table(workload, sizes[workload.key], args.peers))
     if threads:
         print("\nimgconv thread scaling (speed-up = 1-thread time / t-thread time, median over rounds, min-max):\n")
         print(thread_table(threads))
-    skipped = sorted({f"{w}: {name}: {why}" for w, pts in sizes.items() for p in pts
-                      for name, why in p["skipped"].items()})
+    skipped = sorted(
+        {f"{w}: {name}: {why}" for w, pts in sizes.items() for p in pts for name, why in p["skipped"].items()}
+    )
     if skipped:
         print("\n" + "\n".join(f"- {s}" for s in skipped))
     print(f"\nPNG: {args.out}" if wrote else "\nPNG not written (matplotlib missing)")
     log(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"args": dict(vars(args)), "thread_setup": thread_info,
-                       "sizes": sizes, "threads": threads}, fh, indent=1)
+            json.dump(
+                {"args": dict(vars(args)), "thread_setup": thread_info, "sizes": sizes, "threads": threads},
+                fh,
+                indent=1,
+            )
     mismatch = any(p["mismatch"] for pts in sizes.values() for p in pts)
     return 1 if mismatch else 0
 

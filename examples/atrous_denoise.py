@@ -51,8 +51,11 @@ def main(argv=None):
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3)
     cmap = None if clean.ndim == 3 else "gray"
-    for ax, img, title in zip(axes, (clean, noisy, denoised),
-                              ("original", f"noisy, PSNR {before:.2f} dB", f"starlet denoised, PSNR {after:.2f} dB")):
+    for ax, img, title in zip(
+        axes,
+        (clean, noisy, denoised),
+        ("original", f"noisy, PSNR {before:.2f} dB", f"starlet denoised, PSNR {after:.2f} dB"),
+    ):
         ax.imshow(np.clip(img, 0, 1), cmap=cmap, vmin=0, vmax=1)
         ax.set_title(title)
         ax.set_axis_off()

@@ -35,7 +35,7 @@ def main(argv=None):
 
     image = load_image(args.image, "clock.jpg", "camera", gray=True)
     bank = banks.gabor(frequencies=(0.25,), n_orientations=N_ORIENTATIONS).at_dilations(RATES)
-    responses = filters.apply_bank(image, bank, mode="reflect")          # (H, W, rates * orientations)
+    responses = filters.apply_bank(image, bank, mode="reflect")  # (H, W, rates * orientations)
     amplitude = np.abs(responses)
 
     fig = Figure(figsize=(2.8 * N_ORIENTATIONS, 2.9 * len(RATES)), layout="constrained")
@@ -49,7 +49,7 @@ def main(argv=None):
         ax.set_axis_off()
     target = save_figure(fig, args.out, "atrous_gabor_pyramid.png")
     for r, rate in enumerate(RATES):
-        energy = amplitude[..., r * N_ORIENTATIONS:(r + 1) * N_ORIENTATIONS].mean(axis=(0, 1))
+        energy = amplitude[..., r * N_ORIENTATIONS : (r + 1) * N_ORIENTATIONS].mean(axis=(0, 1))
         print(f"dilation {rate}: mean amplitude per orientation " + " ".join(f"{e:.4f}" for e in energy))
     print(f"wrote {target}")
     return target

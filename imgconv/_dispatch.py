@@ -18,7 +18,8 @@ _chosen = None
 _BUILD_HINT = (
     "imgconv's compiled kernels could not be imported ({error}). If you are running from a source "
     "checkout, build them first: `pip install .` (or `python setup.py build_ext --inplace` for "
-    "development). A C compiler, Cython and NumPy are needed to build.")
+    "development). A C compiler, Cython and NumPy are needed to build."
+)
 
 
 def _load(path):
@@ -55,8 +56,7 @@ def kernel_module(path=None):
         forced = os.environ.get("IMGCONV_SIMD", "").strip().lower()
         if forced:
             if forced not in paths:
-                raise ValueError(
-                    f"IMGCONV_SIMD must be one of {sorted(paths)} on this machine; got {forced!r}")
+                raise ValueError(f"IMGCONV_SIMD must be one of {sorted(paths)} on this machine; got {forced!r}")
             _chosen = forced
         else:
             _chosen = paths[0]
@@ -104,8 +104,11 @@ def show_config(file=None):
     }
     out = file or sys.stdout
     print(f"imgconv {info['version']}", file=out)
-    print(f"  kernel path : {info['simd_path']} (available: {', '.join(info['available_paths'])}; "
-          "IMGCONV_SIMD forces one)", file=out)
+    print(
+        f"  kernel path : {info['simd_path']} (available: {', '.join(info['available_paths'])}; "
+        "IMGCONV_SIMD forces one)",
+        file=out,
+    )
     print(f"  OpenMP      : {'on' if info['openmp'] else 'off (kernels run serially)'}", file=out)
     print(f"  threads     : {info['num_threads']}", file=out)
     return info

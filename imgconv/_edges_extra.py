@@ -21,14 +21,23 @@ from ._shared.ndpasses import gaussian_passes
 from ._threads import effective_num_threads
 from ._validation import as_array, is_real, show
 
-__all__ = ["farid", "farid_h", "farid_v", "gabor_kernel", "roberts", "roberts_neg_diag", "roberts_pos_diag",
-           "unsharp_mask"]
+__all__ = [
+    "farid",
+    "farid_h",
+    "farid_v",
+    "gabor_kernel",
+    "roberts",
+    "roberts_neg_diag",
+    "roberts_pos_diag",
+    "unsharp_mask",
+]
 
 ROBERTS_PD_WEIGHTS = np.array([[1, 0], [0, -1]], dtype=np.float64)
 ROBERTS_ND_WEIGHTS = np.array([[0, 1], [-1, 0]], dtype=np.float64)
 # Farid & Simoncelli (2004), Table 1, with scikit-image's extra digits.
-_FARID_SMOOTH = np.array([0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344,
-                          0.0376593171958126])
+_FARID_SMOOTH = np.array(
+    [0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344, 0.0376593171958126]
+)
 _FARID_EDGE = np.array([0.109603762960254, 0.276690988455557, 0, -0.276690988455557, -0.109603762960254])
 HFARID_WEIGHTS = _FARID_EDGE[:, None] * _FARID_SMOOTH[None, :]
 VFARID_WEIGHTS = np.ascontiguousarray(HFARID_WEIGHTS.T)
@@ -58,12 +67,12 @@ def _mask(result, mask, image, channel_axis, num_threads):
 
 
 def _convolve(image, weights, mode, cval, dilation, channel_axis, num_threads):
-    return _filters().convolve(image, weights, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis,
-                               num_threads=num_threads)
+    return _filters().convolve(
+        image, weights, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads
+    )
 
 
-def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-                     num_threads=None):
+def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     """Cross edges with Roberts' ``[[1, 0], [0, -1]]`` kernel, as :func:`skimage.filters.roberts_pos_diag`.
 
     Parameters
@@ -91,8 +100,7 @@ def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     return _mask(result, mask, image, channel_axis, num_threads)
 
 
-def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-                     num_threads=None):
+def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     """Cross edges with Roberts' ``[[0, 1], [-1, 0]]`` kernel, as :func:`skimage.filters.roberts_neg_diag`.
 
     Parameters
@@ -138,13 +146,12 @@ def roberts(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_a
     kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
     pos = roberts_pos_diag(image, mask, **kw)
     neg = roberts_neg_diag(image, mask, **kw)
-    out = np.sqrt(pos ** 2 + neg ** 2)
+    out = np.sqrt(pos**2 + neg**2)
     out /= np.sqrt(2)
     return out
 
 
-def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-          num_threads=None):
+def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     """Edge magnitude with the 5-tap Farid and Simoncelli derivatives, as :func:`skimage.filters.farid`.
 
     Parameters
@@ -287,8 +294,15 @@ def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel
     radii = (radius,) * ndim if is_real(radius) else tuple(radius)
     if len(radii) != ndim or not all(is_real(r) and math.isfinite(r) and r >= 0 for r in radii):
         raise ValueError(f"`radius` must be a non-negative number or one per spatial axis ({ndim}); got {show(radius)}")
-    blurred = gaussian_passes(np.ascontiguousarray(batch), tuple(float(r) for r in radii), (0,) * ndim,
-                              mode="reflect", cval=0.0, truncate=4.0, num_threads=effective_num_threads(num_threads))
+    blurred = gaussian_passes(
+        np.ascontiguousarray(batch),
+        tuple(float(r) for r in radii),
+        (0,) * ndim,
+        mode="reflect",
+        cval=0.0,
+        truncate=4.0,
+        num_threads=effective_num_threads(num_threads),
+    )
     if channel_axis is not None:
         blurred = np.moveaxis(blurred, 0, channel_axis)
     else:
@@ -300,8 +314,7 @@ def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel
     return result
 
 
-def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0,
-                 dtype=np.complex128):
+def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0, dtype=np.complex128):
     """Complex 2-D Gabor kernel, as :func:`skimage.filters.gabor_kernel` (values of :func:`imgconv.kernels.gabor`).
 
     Parameters
@@ -332,8 +345,9 @@ def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
         # kernels.gabor wants a positive frequency; at 1e-300 cycles per pixel the harmonic is
         # exp(i offset) to within 1e-297 over any kernel it can build.
         frequency = 1e-300
-    real, imag = _kernels.gabor(frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y,
-                                n_stds=n_stds, offset=offset)
+    real, imag = _kernels.gabor(
+        frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y, n_stds=n_stds, offset=offset
+    )
     g = np.empty(real.shape, dtype=dtype)
     g.real = real
     g.imag = imag

@@ -26,8 +26,18 @@ from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
 from ._threads import effective_num_threads, team_starting
 
-__all__ = ["ENGINE_MODES", "METHODS", "SCIPY_TO_ENGINE_MODE", "TORCH_TO_ENGINE_MODE", "Plan", "check_method",
-           "choose_method", "correlate", "correlate_separable", "output_size"]
+__all__ = [
+    "ENGINE_MODES",
+    "METHODS",
+    "SCIPY_TO_ENGINE_MODE",
+    "TORCH_TO_ENGINE_MODE",
+    "Plan",
+    "check_method",
+    "choose_method",
+    "correlate",
+    "correlate_separable",
+    "output_size",
+]
 
 _CHECKED_KERNELS = set()
 
@@ -40,8 +50,10 @@ def _kernel():
     kernel = _dispatch.kernel_module()
     if kernel.__name__ not in _CHECKED_KERNELS:
         if kernel.mode_codes() != _MODE_CODES:  # pragma: no cover - a stale build
-            raise ImportError(f"imgconv's compiled kernels and imgconv._shared.modes disagree on the border-mode "
-                              f"codes ({kernel.mode_codes()} != {_MODE_CODES}): rebuild imgconv (pip install .)")
+            raise ImportError(
+                f"imgconv's compiled kernels and imgconv._shared.modes disagree on the border-mode "
+                f"codes ({kernel.mode_codes()} != {_MODE_CODES}): rebuild imgconv (pip install .)"
+            )
         _CHECKED_KERNELS.add(kernel.__name__)
     return kernel
 
@@ -72,9 +84,22 @@ _MIN_MACS_FOR_A_TEAM = 1 << 20
 _FFT_MIN_TAPS = 64
 
 
-def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
-              stride=(1, 1), dilation=(1, 1), groups=1, out=None, num_threads=None, scale=1.0,
-              method="auto"):
+def correlate(
+    x,
+    weight,
+    bias=None,
+    *,
+    pads=(0, 0, 0, 0),
+    mode="constant",
+    cval=0.0,
+    stride=(1, 1),
+    dilation=(1, 1),
+    groups=1,
+    out=None,
+    num_threads=None,
+    scale=1.0,
+    method="auto",
+):
     """Cross-correlate a batch of multichannel images with a bank of filters.
 
     Parameters
@@ -134,14 +159,45 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     if plan.method == "fft":
         from . import _fft  # scipy.fft costs 0.4 s to import: only calls that take the FFT pay it
 
-        return _fft.correlate(x, weight, None if bias is None else _native(bias), pads=pads, mode=mode,
-                              cval=cval, stride=stride, dilation=dilation, groups=groups, out=out,
-                              num_threads=effective_num_threads(num_threads))
+        return _fft.correlate(
+            x,
+            weight,
+            None if bias is None else _native(bias),
+            pads=pads,
+            mode=mode,
+            cval=cval,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+            out=out,
+            num_threads=effective_num_threads(num_threads),
+        )
     if plan.method == "separable":  # rank-1 kernels: kh + kw taps per pixel instead of kh * kw
-        return correlate_separable(x, *plan.factors, bias, pads=pads, mode=mode, cval=cval, stride=stride,
-                                   dilation=dilation, out=out, num_threads=num_threads)
-    return _correlate_direct(x, weight, bias, pads=pads, mode=mode, cval=cval, stride=stride,
-                             dilation=dilation, groups=groups, out=out, num_threads=num_threads)
+        return correlate_separable(
+            x,
+            *plan.factors,
+            bias,
+            pads=pads,
+            mode=mode,
+            cval=cval,
+            stride=stride,
+            dilation=dilation,
+            out=out,
+            num_threads=num_threads,
+        )
+    return _correlate_direct(
+        x,
+        weight,
+        bias,
+        pads=pads,
+        mode=mode,
+        cval=cval,
+        stride=stride,
+        dilation=dilation,
+        groups=groups,
+        out=out,
+        num_threads=num_threads,
+    )
 
 
 def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, out, num_threads):
@@ -180,8 +236,15 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     # Values per buffered input row: bounded by kw * (widest buffered segment).
     row_len = kernel.row_buffer_length(max(ja, wout - jb) if jb > ja else wout, sw, dw, kw)
     nrows = cg * kh
-    block_rows = _block_rows(n * groups, hout, og * cg * kh * kw * wout, num_threads,
-                             phase_row_bytes=cg * row_len * dtype.itemsize, sh=sh, reach_h=(kh - 1) * dh)
+    block_rows = _block_rows(
+        n * groups,
+        hout,
+        og * cg * kh * kw * wout,
+        num_threads,
+        phase_row_bytes=cg * row_len * dtype.itemsize,
+        sh=sh,
+        reach_h=(kh - 1) * dh,
+    )
     buf_rows = _buffer_rows(block_rows, kh, sh, dh)
     ptr_scratch = _per_thread(num_threads, 2 * nrows + 8 + nrows * kw, np.intp)
     tap_scratch = _per_thread(num_threads, nrows * kw, np.intc)
@@ -192,15 +255,52 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     cval_row = np.full(max(w, 1) if mode == "constant" and cval != 0 else 1, cval, dtype=dtype)
     team_starting(num_threads)
     kernel.correlate_nchw(
-        x, wpack, np.array([b[0] for b in blocks], np.intc), np.array([b[1] for b in blocks], np.intc),
-        offsets, bias_arr, has_bias, out, cval_row, ptr_scratch, tap_scratch, buf_scratch,
-        top, left, _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads,
-        block_rows, buf_rows)
+        x,
+        wpack,
+        np.array([b[0] for b in blocks], np.intc),
+        np.array([b[1] for b in blocks], np.intc),
+        offsets,
+        bias_arr,
+        has_bias,
+        out,
+        cval_row,
+        ptr_scratch,
+        tap_scratch,
+        buf_scratch,
+        top,
+        left,
+        _MODE_CODES[mode],
+        float(cval),
+        sh,
+        sw,
+        dh,
+        dw,
+        groups,
+        kh,
+        kw,
+        ja,
+        jb,
+        num_threads,
+        block_rows,
+        buf_rows,
+    )
     return out
 
 
-def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0,
-                        stride=(1, 1), dilation=(1, 1), out=None, num_threads=None):
+def correlate_separable(
+    x,
+    column,
+    row,
+    bias=None,
+    *,
+    pads=(0, 0, 0, 0),
+    mode="constant",
+    cval=0.0,
+    stride=(1, 1),
+    dilation=(1, 1),
+    out=None,
+    num_threads=None,
+):
     """Filter every channel with the separable kernel ``outer(column[c], row[c])``.
 
     Two passes of :func:`correlate` (a column pass, then a row pass), each
@@ -231,25 +331,56 @@ def correlate_separable(x, column, row, bias=None, *, pads=(0, 0, 0, 0), mode="c
     column = np.ascontiguousarray(column, dtype=dtype).reshape(c, 1, -1, 1)
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, 1, 1, -1)
     top, bottom, left, right = pads
-    tmp = correlate(x, column, pads=(top, bottom, 0, 0), mode=mode, cval=cval, stride=(stride[0], 1),
-                    dilation=(dilation[0], 1), groups=c, num_threads=num_threads, method="direct")
+    tmp = correlate(
+        x,
+        column,
+        pads=(top, bottom, 0, 0),
+        mode=mode,
+        cval=cval,
+        stride=(stride[0], 1),
+        dilation=(dilation[0], 1),
+        groups=c,
+        num_threads=num_threads,
+        method="direct",
+    )
     # A column of constant border pixels has been filtered into cval * sum(column).
     row_cvals = cval * column.reshape(c, -1).sum(axis=1) if mode == "constant" else [cval] * c
     if mode == "constant" and len(set(np.asarray(row_cvals).tolist())) > 1:
         # Channels with different column sums need different border values.
-        parts = [correlate(tmp[:, k:k + 1], row[k:k + 1], None if bias is None else bias[k:k + 1],
-                           pads=(0, 0, left, right), mode=mode, cval=float(row_cvals[k]),
-                           stride=(1, stride[1]), dilation=(1, dilation[1]), num_threads=num_threads,
-                           method="direct")
-                 for k in range(c)]
+        parts = [
+            correlate(
+                tmp[:, k : k + 1],
+                row[k : k + 1],
+                None if bias is None else bias[k : k + 1],
+                pads=(0, 0, left, right),
+                mode=mode,
+                cval=float(row_cvals[k]),
+                stride=(1, stride[1]),
+                dilation=(1, dilation[1]),
+                num_threads=num_threads,
+                method="direct",
+            )
+            for k in range(c)
+        ]
         result = np.concatenate(parts, axis=1)
         if out is None:
             return result
         out[...] = result
         return out
-    return correlate(tmp, row, bias, pads=(0, 0, left, right), mode=mode, cval=float(row_cvals[0]),
-                     stride=(1, stride[1]), dilation=(1, dilation[1]), groups=c, out=out,
-                     num_threads=num_threads, method="direct")
+    return correlate(
+        tmp,
+        row,
+        bias,
+        pads=(0, 0, left, right),
+        mode=mode,
+        cval=float(row_cvals[0]),
+        stride=(1, stride[1]),
+        dilation=(1, dilation[1]),
+        groups=c,
+        out=out,
+        num_threads=num_threads,
+        method="direct",
+    )
 
 
 Plan = collections.namedtuple("Plan", ["method", "reason", "costs", "factors"])
@@ -303,15 +434,21 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
         factors = separable_factors(weight)
     if method == "direct":
         if factors is not None:
-            return Plan("separable", "method='direct' was asked for; the kernels have rank 1 (two 1-D passes)",
-                        {}, factors)
+            return Plan(
+                "separable", "method='direct' was asked for; the kernels have rank 1 (two 1-D passes)", {}, factors
+            )
         return Plan("direct", "method='direct' was asked for", {}, None)
     if factors is not None:
-        return Plan("separable", f"the {kh}x{kw} kernels have rank 1: {kh + kw} taps per pixel in two 1-D passes "
-                    f"instead of {kh * kw}", {}, factors)
+        return Plan(
+            "separable",
+            f"the {kh}x{kw} kernels have rank 1: {kh + kw} taps per pixel in two 1-D passes instead of {kh * kw}",
+            {},
+            factors,
+        )
     if cg * kh * kw < _FFT_MIN_TAPS:
-        return Plan("direct", f"{cg * kh * kw} taps per output and filter: below {_FFT_MIN_TAPS}, an FFT never pays",
-                    {}, None)
+        return Plan(
+            "direct", f"{cg * kh * kw} taps per output and filter: below {_FFT_MIN_TAPS}, an FFT never pays", {}, None
+        )
     threads = effective_num_threads(num_threads)
     top, bottom, left, right = pads
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
@@ -324,22 +461,49 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     direct_ns = _DIRECT_CALL_NS + macs * rate / threads
     from . import _fft  # imported on the first call that weighs an FFT, not by `import imgconv`
 
-    fft_ns, shape = _fft.cost_ns(x.shape, weight.shape, pads=pads, stride=stride, dilation=dilation, groups=groups,
-                                 itemsize=itemsize, num_threads=threads)
+    fft_ns, shape = _fft.cost_ns(
+        x.shape,
+        weight.shape,
+        pads=pads,
+        stride=stride,
+        dilation=dilation,
+        groups=groups,
+        itemsize=itemsize,
+        num_threads=threads,
+    )
     costs = {"direct": direct_ns * 1e-9, "fft": fft_ns * 1e-9}
     ratio = direct_ns / fft_ns
     if ratio <= 1:
-        return Plan("direct", f"direct modelled {1 / ratio:.3g}x faster than FFT ({macs:.3g} multiply-adds)",
-                    costs, None)
+        return Plan(
+            "direct", f"direct modelled {1 / ratio:.3g}x faster than FFT ({macs:.3g} multiply-adds)", costs, None
+        )
     if not _all_finite(x, weight, bias, cval):
-        return Plan("direct", f"FFT modelled {ratio:.3g}x faster, but the input holds NaN or inf, which an FFT "
-                    "would spread through its whole tile", costs, None)
-    return Plan("fft", f"FFT modelled {ratio:.3g}x faster than direct ({shape[0]}x{shape[1]} overlap-save tiles)",
-                costs, None)
+        return Plan(
+            "direct",
+            f"FFT modelled {ratio:.3g}x faster, but the input holds NaN or inf, which an FFT "
+            "would spread through its whole tile",
+            costs,
+            None,
+        )
+    return Plan(
+        "fft", f"FFT modelled {ratio:.3g}x faster than direct ({shape[0]}x{shape[1]} overlap-save tiles)", costs, None
+    )
 
 
-def choose_method(x, weight, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1), dilation=(1, 1),
-                  groups=1, bias=None, num_threads=None, method="auto"):
+def choose_method(
+    x,
+    weight,
+    *,
+    pads=(0, 0, 0, 0),
+    mode="constant",
+    cval=0.0,
+    stride=(1, 1),
+    dilation=(1, 1),
+    groups=1,
+    bias=None,
+    num_threads=None,
+    method="auto",
+):
     """Which algorithm :func:`imgconv._engine.correlate` would take for these arguments, and why.
 
     Like ``scipy.signal.choose_conv_method``, but from a cost model (no timing).
@@ -476,7 +640,7 @@ def _pack_weights(weight, groups, blocks):
     parts, offsets, offset = [], [], 0
     for g in range(groups):
         for start, size in blocks:
-            block = weight[g * og + start: g * og + start + size]
+            block = weight[g * og + start : g * og + start + size]
             parts.append(np.ascontiguousarray(block.transpose(1, 2, 3, 0)).ravel())
             offsets.append(offset)
             offset += block.size

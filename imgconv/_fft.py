@@ -57,9 +57,14 @@ SPECTRUM_BYTES = 256 << 20
 # Bytes of tile buffers (input, and output spectra) transformed per batch.
 _BATCH_BYTES = 2 << 20
 # FFT lengths tried per axis; each is a 5-smooth number (pocketfft is fastest there).
-_LENGTHS = tuple(sorted({scipy.fft.next_fast_len(n, real=True) for n in
-                         (16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
-                          1280, 1536, 2048)}))
+_LENGTHS = tuple(
+    sorted(
+        {
+            scipy.fft.next_fast_len(n, real=True)
+            for n in (16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024, 1280, 1536, 2048)
+        }
+    )
+)
 # Cost model, fitted to alternating runs on the project's benchmark machine (2 shared
 # cores, pocketfft, float32; float64 transforms cost about 1.6 times as much).
 # ns per sample of one forward / one inverse transform of a batch of tiles, which
@@ -102,8 +107,11 @@ def _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize):
     """Modelled ns for one tile: `n_in` forward planes, `n_out` inverse planes, `macs` spectrum products."""
     samples = fh * fw
     size = _size_factor(samples, itemsize)
-    return (_TILE_NS + samples * (n_in * (_GATHER_NS + _FORWARD_NS * size) + n_out * _INVERSE_NS * size
-                                  + macs * _MAC_NS) + n_out * th * tw)
+    return (
+        _TILE_NS
+        + samples * (n_in * (_GATHER_NS + _FORWARD_NS * size) + n_out * _INVERSE_NS * size + macs * _MAC_NS)
+        + n_out * th * tw
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -138,8 +146,9 @@ def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, 
     wout = output_size(w, kw, sw, dw, left, right)
     kph, kpw = -(-((kh - 1) * dh + 1) // sh), -(-((kw - 1) * dw + 1) // sw)
     phases = _phase_count(kh, sh, dh) * _phase_count(kw, sw, dw)
-    shape, tiles_ns = plan_tiles(hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases,
-                                 itemsize=itemsize)
+    shape, tiles_ns = plan_tiles(
+        hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases, itemsize=itemsize
+    )
     # The kernel spectra, once per call at worst (they are cached).
     spectra_ns = o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
     return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + _THREAD_GAIN * (num_threads - 1)), shape
@@ -187,8 +196,7 @@ def axis_segments(start, count, step, pad_before, length, mode):
         first = int(coords[lo])
         segments.append((slice(lo, hi), slice(first, first + step * (hi - lo - 1) + 1, step)))
     if hi < count:
-        segments.append((slice(hi, count),
-                         None if mode == "constant" else source_index(coords[hi:], length, mode)))
+        segments.append((slice(hi, count), None if mode == "constant" else source_index(coords[hi:], length, mode)))
     return segments
 
 
@@ -266,7 +274,7 @@ def _phase_kernels(weight, stride, dilation):
     split = np.zeros((o, cg, len(phases), kph, kpw), weight.dtype)
     for p, (rh, rw) in enumerate(phases):
         sub = dense[:, :, rh::sh, rw::sw]
-        split[:, :, p, :sub.shape[2], :sub.shape[3]] = sub
+        split[:, :, p, : sub.shape[2], : sub.shape[3]] = sub
     return split.reshape(o, cg * len(phases), kph, kpw), phases, (kph, kpw)
 
 
@@ -287,8 +295,21 @@ def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
     return value
 
 
-def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1),
-              dilation=(1, 1), groups=1, out=None, num_threads=1, tile_shape=None):
+def correlate(
+    x,
+    weight,
+    bias=None,
+    *,
+    pads=(0, 0, 0, 0),
+    mode="constant",
+    cval=0.0,
+    stride=(1, 1),
+    dilation=(1, 1),
+    groups=1,
+    out=None,
+    num_threads=1,
+    tile_shape=None,
+):
     """FFT version of :func:`imgconv._engine.correlate` (same arguments, same result).
 
     Parameters
@@ -322,8 +343,16 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     kph = -(-((kh - 1) * dh + 1) // sh)
     kpw = -(-((kw - 1) * dw + 1) // sw)
     if tile_shape is None:
-        _, tile_shape = cost_ns(x.shape, weight.shape, pads=pads, stride=stride, dilation=dilation,
-                                groups=groups, itemsize=dtype.itemsize, num_threads=num_threads)
+        _, tile_shape = cost_ns(
+            x.shape,
+            weight.shape,
+            pads=pads,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+            itemsize=dtype.itemsize,
+            num_threads=num_threads,
+        )
     fh, fw = tile_shape
     th, tw = fh - kph + 1, fw - kpw + 1
     spectra, phases, _ = _kernel_spectra(weight, groups, stride, dilation, (fh, fw), num_threads)
@@ -345,13 +374,15 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
     cval = dtype.type(cval)
     maps = {}
     for t0 in range(0, len(tiles), batch):
-        work = tiles[t0:t0 + batch]
+        work = tiles[t0 : t0 + batch]
         for slot, (b, i0, j0) in enumerate(work):
             ti, tj = min(th, hout - i0), min(tw, wout - j0)
             nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
             if (i0, j0) not in maps:
-                maps[(i0, j0)] = ([axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
-                                  [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases])
+                maps[(i0, j0)] = (
+                    [axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
+                    [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases],
+                )
             row_maps, col_maps = maps[(i0, j0)]
             # The circular wrap must read zeros, never what another tile left there.
             if nr < fh:
@@ -361,16 +392,16 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
             for ch in range(c):
                 g, ci = divmod(ch, cg)
                 for p in range(n_phases):
-                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc],
-                            cval)
+                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc], cval)
         m_items = len(work)
         spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=num_threads).reshape(
-            m_items, groups, cp, fh, fw // 2 + 1)
+            m_items, groups, cp, fh, fw // 2 + 1
+        )
         for g in range(groups):
             for f0 in range(0, og, chunk):
                 m = min(chunk, og - f0)
                 y_spec, t = acc[:m_items, :m], tmp[:m_items, :m]
-                kern = spectra[g, f0:f0 + m]
+                kern = spectra[g, f0 : f0 + m]
                 np.multiply(kern[None, :, 0], spectra_x[:, g, 0, None], out=y_spec)
                 for k in range(1, cp):
                     np.multiply(kern[None, :, k], spectra_x[:, g, k, None], out=t)
@@ -379,9 +410,9 @@ def correlate(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=
                 o0 = g * og + f0
                 for slot, (b, i0, j0) in enumerate(work):
                     ti, tj = min(th, hout - i0), min(tw, wout - j0)
-                    dest = out[b, o0:o0 + m, i0:i0 + ti, j0:j0 + tj]
+                    dest = out[b, o0 : o0 + m, i0 : i0 + ti, j0 : j0 + tj]
                     if bias_col is None:
                         dest[...] = y[slot, :, :ti, :tj]
                     else:
-                        np.add(y[slot, :, :ti, :tj], bias_col[o0:o0 + m], out=dest)
+                        np.add(y[slot, :, :ti, :tj], bias_col[o0 : o0 + m], out=dest)
     return out

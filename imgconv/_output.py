@@ -35,8 +35,16 @@ import secrets
 import shutil
 import stat
 
-__all__ = ["Destination", "DestinationBusyError", "DestinationError", "UnsafePathError", "is_within", "replace_folder",
-           "shown", "write_atomic"]
+__all__ = [
+    "Destination",
+    "DestinationBusyError",
+    "DestinationError",
+    "UnsafePathError",
+    "is_within",
+    "replace_folder",
+    "shown",
+    "write_atomic",
+]
 
 #: The folder inside a destination root that belongs to imgconv alone.
 PRIVATE_FOLDER = ".imgconv"
@@ -139,11 +147,12 @@ def _refuse_link_or_special(path, what):
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafePathError(f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a "
-                              f"link it did not create (remove the link or choose another path)")
+        raise UnsafePathError(
+            f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a "
+            f"link it did not create (remove the link or choose another path)"
+        )
     if not stat.S_ISREG(st.st_mode):
-        raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces "
-                              f"only files")
+        raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces only files")
 
 
 def write_atomic(path, encode, *, what="`path`"):
@@ -245,12 +254,15 @@ class Destination:
         real = os.path.realpath(path)
         identity = _identity(path)
         if real in self._paths or (identity is not None and identity in self._ids):
-            raise UnsafePathError(f"{what} {shown(path)!r} is an input of this run; imgconv never "
-                                  f"overwrites its inputs")
+            raise UnsafePathError(
+                f"{what} {shown(path)!r} is an input of this run; imgconv never overwrites its inputs"
+            )
         for folder in self.source_folders:
             if is_within(real, folder) and (self.root_real is None or not is_within(self.root_real, folder)):
-                raise UnsafePathError(f"{what} {shown(path)!r} lies inside the source folder "
-                                      f"{shown(folder)!r}; imgconv never writes there")
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} lies inside the source folder "
+                    f"{shown(folder)!r}; imgconv never writes there"
+                )
         return path
 
     def _check_inside(self, path, what):
@@ -259,8 +271,10 @@ class Destination:
         if relative == os.curdir or parts[0] == os.pardir or os.path.isabs(relative):
             raise UnsafePathError(f"{what} {shown(path)!r} lies outside the destination {shown(self.root)!r}")
         if parts[0] == PRIVATE_FOLDER:
-            raise UnsafePathError(f"{what} {shown(path)!r} lies in {PRIVATE_FOLDER}/, the folder imgconv "
-                                  f"keeps for itself in the destination")
+            raise UnsafePathError(
+                f"{what} {shown(path)!r} lies in {PRIVATE_FOLDER}/, the folder imgconv "
+                f"keeps for itself in the destination"
+            )
         current = self.root
         for depth, part in enumerate(parts):
             current = os.path.join(current, part)
@@ -269,16 +283,20 @@ class Destination:
             except (FileNotFoundError, NotADirectoryError):  # to be created (or refused when created)
                 return
             if stat.S_ISLNK(st.st_mode):
-                raise UnsafePathError(f"{what} {shown(path)!r} goes through the symbolic link "
-                                      f"{shown(current)!r}; imgconv never writes through a link it did "
-                                      f"not create")
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} goes through the symbolic link "
+                    f"{shown(current)!r}; imgconv never writes through a link it did "
+                    f"not create"
+                )
             last = depth == len(parts) - 1
             if not last and not stat.S_ISDIR(st.st_mode):
-                raise UnsafePathError(f"{what} {shown(path)!r} needs the folder {shown(current)!r}, which "
-                                      f"is not a folder")
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} needs the folder {shown(current)!r}, which is not a folder"
+                )
             if last and not stat.S_ISREG(st.st_mode):
-                raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a regular file; imgconv "
-                                      f"replaces only files")
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces only files"
+                )
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -331,14 +349,14 @@ class Destination:
         """Open `path` for appending (created if needed), refusing links and non-files."""
         path = self.check(path, what=what)
         self.makedirs(os.path.dirname(path))
-        flags = (os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0))
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
             descriptor = os.open(path, flags, 0o666)
         except OSError:
             if os.path.islink(path):
-                raise UnsafePathError(f"{what} {shown(path)!r} is a symbolic link; imgconv never writes "
-                                      f"through a link it did not create") from None
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a link it did not create"
+                ) from None
             raise
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             os.close(descriptor)
@@ -381,7 +399,8 @@ class Destination:
                 holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip() or "?"
                 raise DestinationBusyError(
                     f"`dst` {shown(self.root)!r} is in use by another imgconv run (pid {holder}); wait for it "
-                    f"to finish or choose another dst") from None
+                    f"to finish or choose another dst"
+                ) from None
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
             try:
@@ -432,17 +451,22 @@ def replace_folder(dst, build, *, overwrite=False, is_ours=None, protect=(), wha
     for path in protect:
         source = os.path.realpath(os.fspath(path))
         if is_within(real, source) or is_within(source, real):
-            raise UnsafePathError(f"{what} {shown(dst)!r} must neither be, hold nor lie inside the source "
-                                  f"{shown(source)!r}; imgconv never overwrites its input")
+            raise UnsafePathError(
+                f"{what} {shown(dst)!r} must neither be, hold nor lie inside the source "
+                f"{shown(source)!r}; imgconv never overwrites its input"
+            )
     if os.path.islink(dst):
-        raise UnsafePathError(f"{what} {shown(dst)!r} is a symbolic link; imgconv never writes through a link "
-                              f"it did not create")
+        raise UnsafePathError(
+            f"{what} {shown(dst)!r} is a symbolic link; imgconv never writes through a link it did not create"
+        )
     exists = os.path.lexists(dst)
     if exists and not overwrite:
         raise FileExistsError(f"{what} already exists: {shown(dst)!r}; pass overwrite=True to replace it")
     if exists and not (os.path.isdir(dst) and is_ours is not None and is_ours(dst)):
-        raise UnsafePathError(f"{what} {shown(dst)!r} holds data imgconv did not write; overwrite=True replaces "
-                              f"only an earlier result of imgconv, so remove it yourself or choose another dst")
+        raise UnsafePathError(
+            f"{what} {shown(dst)!r} holds data imgconv did not write; overwrite=True replaces "
+            f"only an earlier result of imgconv, so remove it yourself or choose another dst"
+        )
     if check_only:
         return dst
     parent = os.path.dirname(dst)

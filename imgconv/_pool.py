@@ -112,6 +112,7 @@ def _traceback_text(exc):
 # worker side
 # --------------------------------------------------------------------------------------
 
+
 def exit_with_coordinator(lifeline, coordinator_pid):
     """Make this worker process exit soon after the coordinating process dies.
 
@@ -141,8 +142,7 @@ def exit_with_coordinator(lifeline, coordinator_pid):
             libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         except (OSError, AttributeError):  # no prctl in this libc: the watchdog still guards
             pass
-    threading.Thread(target=_watch, args=(lifeline, coordinator_pid), name="imgconv-watchdog",
-                     daemon=True).start()
+    threading.Thread(target=_watch, args=(lifeline, coordinator_pid), name="imgconv-watchdog", daemon=True).start()
 
 
 def _coordinator_alive(pid):
@@ -223,14 +223,14 @@ def _worker_main(conn, lifeline, coordinator_pid, payload):
 # coordinator side
 # --------------------------------------------------------------------------------------
 
+
 class _Worker:
     """One worker process, its pipe, and the task it holds."""
 
     def __init__(self, context, name, lifeline, payload):
         self.conn, child = context.Pipe()
         try:
-            self.process = context.Process(target=_worker_main, args=(child, lifeline, os.getpid(), payload),
-                                           name=name)
+            self.process = context.Process(target=_worker_main, args=(child, lifeline, os.getpid(), payload), name=name)
             self.process.start()
         except BaseException:
             self.conn.close()
@@ -323,8 +323,9 @@ class _Pool:
                 finished.append((job[0], job[1], exc))
                 continue
             if self._slots[slot] is None:
-                self._slots[slot] = _Worker(self._context, f"imgconv-worker-{next(self._numbers)}",
-                                            self._lifeline, self._payload)
+                self._slots[slot] = _Worker(
+                    self._context, f"imgconv-worker-{next(self._numbers)}", self._lifeline, self._payload
+                )
             if not self._slots[slot].give(job, data):  # it died while idle
                 self._backlog.appendleft(job)
                 self._retire(slot, finished)
@@ -346,7 +347,8 @@ class _Pool:
                 self._start_failures = 0
             elif kind == "init-error":
                 raise BrokenProcessPool(f"worker processes could not start: {message[1]}") from _RemoteTraceback(
-                    message[2])
+                    message[2]
+                )
             elif worker.job is not None:
                 outcome = message[1]
                 if kind == "error" and message[2] is not None:
@@ -374,7 +376,8 @@ class _Pool:
         if self._start_failures >= _START_ATTEMPTS:
             raise BrokenProcessPool(
                 f"worker processes could not start: {self._start_failures} in a row ended "
-                f"({_describe_exit(exitcode)}) before they were ready")
+                f"({_describe_exit(exitcode)}) before they were ready"
+            )
 
     def shutdown(self):
         workers = [w for w in self._slots if w is not None]

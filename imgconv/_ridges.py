@@ -16,6 +16,7 @@ from .feature._corner import gaussian_hessian, symmetric_eigenvalues
 
 __all__ = ["frangi", "hessian", "meijering", "sato"]
 
+
 def _prepare(image, black_ridges, mode, ndims=None):
     image = as_array(image, "image")
     if image.dtype.kind not in "biuf":
@@ -29,12 +30,16 @@ def _prepare(image, black_ridges, mode, ndims=None):
     image = np.ascontiguousarray(image.astype(dtype, copy=False))
     return -image if not black_ridges else image
 
-def _eigvals(image, sigma, mode, cval, threads):
-    return symmetric_eigenvalues(gaussian_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True,
-                                           threads))
 
-def meijering(image, sigmas=range(1, 10, 2), alpha=None, black_ridges=True, mode="reflect", cval=0, *,
-              num_threads=None):
+def _eigvals(image, sigma, mode, cval, threads):
+    return symmetric_eigenvalues(
+        gaussian_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True, threads)
+    )
+
+
+def meijering(
+    image, sigmas=range(1, 10, 2), alpha=None, black_ridges=True, mode="reflect", cval=0, *, num_threads=None
+):
     """Meijering neuriteness filter, as :func:`skimage.filters.meijering`.
 
     Parameters
@@ -80,6 +85,7 @@ def meijering(image, sigmas=range(1, 10, 2), alpha=None, black_ridges=True, mode
         filtered_max = np.maximum(filtered_max, vals)
     return filtered_max
 
+
 def sato(image, sigmas=range(1, 10, 2), black_ridges=True, mode="reflect", cval=0, *, num_threads=None):
     """Sato tubeness filter, as :func:`skimage.filters.sato`.
 
@@ -109,12 +115,25 @@ def sato(image, sigmas=range(1, 10, 2), black_ridges=True, mode="reflect", cval=
     filtered_max = np.zeros_like(image)
     for sigma in sigmas:
         eigvals = _eigvals(image, sigma, mode, cval, threads)[:-1]
-        vals = sigma ** 2 * np.prod(np.maximum(eigvals, 0), 0) ** (1 / len(eigvals))
+        vals = sigma**2 * np.prod(np.maximum(eigvals, 0), 0) ** (1 / len(eigvals))
         filtered_max = np.maximum(filtered_max, vals)
     return filtered_max
 
-def frangi(image, sigmas=range(1, 10, 2), scale_range=None, scale_step=None, alpha=0.5, beta=0.5, gamma=None,
-           black_ridges=True, mode="reflect", cval=0, *, num_threads=None):
+
+def frangi(
+    image,
+    sigmas=range(1, 10, 2),
+    scale_range=None,
+    scale_step=None,
+    alpha=0.5,
+    beta=0.5,
+    gamma=None,
+    black_ridges=True,
+    mode="reflect",
+    cval=0,
+    *,
+    num_threads=None,
+):
     """Frangi vesselness filter, as :func:`skimage.filters.frangi`.
 
     Parameters
@@ -160,19 +179,32 @@ def frangi(image, sigmas=range(1, 10, 2), scale_range=None, scale_step=None, alp
             lambda2, lambda3 = np.maximum(eigvals[1:], 1e-10)
             r_a = lambda2 / lambda3
             r_b = abs(lambda1) / np.sqrt(lambda2 * lambda3)
-        s = np.sqrt((eigvals ** 2).sum(0))
+        s = np.sqrt((eigvals**2).sum(0))
         if gamma is None:
             gamma = s.max() / 2
             if gamma == 0:
                 gamma = 1
-        vals = 1.0 - np.exp(-(r_a ** 2) / (2 * alpha ** 2), dtype=image.dtype)
-        vals *= np.exp(-(r_b ** 2) / (2 * beta ** 2), dtype=image.dtype)
-        vals *= 1.0 - np.exp(-(s ** 2) / (2 * gamma ** 2), dtype=image.dtype)
+        vals = 1.0 - np.exp(-(r_a**2) / (2 * alpha**2), dtype=image.dtype)
+        vals *= np.exp(-(r_b**2) / (2 * beta**2), dtype=image.dtype)
+        vals *= 1.0 - np.exp(-(s**2) / (2 * gamma**2), dtype=image.dtype)
         filtered_max = np.maximum(filtered_max, vals)
     return filtered_max
 
-def hessian(image, sigmas=range(1, 10, 2), scale_range=None, scale_step=None, alpha=0.5, beta=0.5, gamma=15,
-            black_ridges=True, mode="reflect", cval=0, *, num_threads=None):
+
+def hessian(
+    image,
+    sigmas=range(1, 10, 2),
+    scale_range=None,
+    scale_step=None,
+    alpha=0.5,
+    beta=0.5,
+    gamma=15,
+    black_ridges=True,
+    mode="reflect",
+    cval=0,
+    *,
+    num_threads=None,
+):
     """Hybrid Hessian ridge filter, as :func:`skimage.filters.hessian`: :func:`frangi`, with 1 where it is <= 0.
 
     Parameters
@@ -193,7 +225,18 @@ def hessian(image, sigmas=range(1, 10, 2), scale_range=None, scale_step=None, al
     >>> float(hessian(np.zeros((4, 4))).min())
     1.0
     """
-    filtered = frangi(image, sigmas=sigmas, scale_range=scale_range, scale_step=scale_step, alpha=alpha, beta=beta,
-                      gamma=gamma, black_ridges=black_ridges, mode=mode, cval=cval, num_threads=num_threads)
+    filtered = frangi(
+        image,
+        sigmas=sigmas,
+        scale_range=scale_range,
+        scale_step=scale_step,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        black_ridges=black_ridges,
+        mode=mode,
+        cval=cval,
+        num_threads=num_threads,
+    )
     filtered[filtered <= 0] = 1
     return filtered

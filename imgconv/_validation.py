@@ -59,8 +59,7 @@ def is_int(value):
 
 def is_real(value):
     """True for Python and NumPy real numbers, False for bools."""
-    return (isinstance(value, (numbers.Real, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_)))
+    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _digits(value):
@@ -69,32 +68,34 @@ def _digits(value):
     n = int(math.log10(value)) + 1
     if 10 ** (n - 1) > value:  # log10 rounded up near a power of ten
         n -= 1
-    elif 10 ** n <= value:
+    elif 10**n <= value:
         n += 1
     return n
 
 
 def show(value):
     """Readable form of a user value for error messages (no ``np.float64(...)``, no huge dumps)."""
-    if is_int(value) and abs(int(value)) >= 10 ** 77:  # would be cut at 80 characters anyway
+    if is_int(value) and abs(int(value)) >= 10**77:  # would be cut at 80 characters anyway
         return f"an int of {_digits(value)} digits"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return repr(value.item())
-        return repr(tuple(value.tolist())) if value.ndim == 1 and value.size <= 8 else (
-            f"array of shape {value.shape}")
+        return repr(tuple(value.tolist())) if value.ndim == 1 and value.size <= 8 else (f"array of shape {value.shape}")
     if isinstance(value, np.generic):
         return repr(value.item())
     try:
-        if isinstance(value, (tuple, list)) and any(is_int(v) and abs(int(v)) >= 10 ** 77 for v in value[:8]):
+        if isinstance(value, (tuple, list)) and any(is_int(v) and abs(int(v)) >= 10**77 for v in value[:8]):
             text = "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
         elif isinstance(value, (tuple, list)):
             text = repr(tuple(v.item() if isinstance(v, np.generic) else v for v in value))
         else:
             text = repr(value)
     except (ValueError, RecursionError):  # an int of over 4300 digits inside, or nesting too deep to print
-        return f"a {type(value).__name__} of {len(value)} items" if isinstance(value, (tuple, list, dict)) else (
-            f"a {type(value).__name__}")
+        return (
+            f"a {type(value).__name__} of {len(value)} items"
+            if isinstance(value, (tuple, list, dict))
+            else (f"a {type(value).__name__}")
+        )
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -159,8 +160,9 @@ def as_pair(value, name, *, minimum=1, odd=False, maximum=None):
     """
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
-    rule = "a positive int or a pair of positive ints" if minimum == 1 else (
-        f"an int >= {minimum} or a pair of such ints")
+    rule = (
+        "a positive int or a pair of positive ints" if minimum == 1 else (f"an int >= {minimum} or a pair of such ints")
+    )
     if odd:
         rule = "an odd positive int or a pair of odd positive ints"
     if maximum is not None:
@@ -176,8 +178,11 @@ def as_pair(value, name, *, minimum=1, odd=False, maximum=None):
         pair = (int(items[0]), int(items[-1]))
     else:
         raise TypeError(f"`{name}` must be {rule}; got {show(value)} of type {type(value).__name__}")
-    if min(pair) < minimum or (odd and not all(v % 2 == 1 for v in pair)) or (
-            maximum is not None and max(pair) > maximum):
+    if (
+        min(pair) < minimum
+        or (odd and not all(v % 2 == 1 for v in pair))
+        or (maximum is not None and max(pair) > maximum)
+    ):
         raise ValueError(f"`{name}` must be {rule}; got {show(value)}")
     return pair
 
@@ -192,7 +197,8 @@ def as_padding(padding):
         if padding not in ("same", "valid"):
             raise ValueError(
                 f"`padding` must be 'same', 'valid', an int or a pair of ints; got {padding!r} "
-                "(strings are case-sensitive)")
+                "(strings are case-sensitive)"
+            )
         return padding
     return as_pair(padding, "padding", minimum=0)
 
@@ -210,12 +216,14 @@ def check_float_dtypes(**arrays):
     if dtype not in (np.float32, np.float64):
         raise TypeError(
             f"`{first_name}` must be float32 or float64; got dtype {dtype}. Convert with "
-            f"`{first_name}.astype(np.float32)`, or use imgconv.filters, which converts images.")
+            f"`{first_name}.astype(np.float32)`, or use imgconv.filters, which converts images."
+        )
     for name, a in items[1:]:
         if a.dtype.newbyteorder("=") != dtype:
             raise TypeError(
                 f"`{name}` must have the same dtype as `{first_name}` ({dtype}); got {a.dtype}. "
-                "imgconv does not promote dtypes.")
+                "imgconv does not promote dtypes."
+            )
     return dtype
 
 
@@ -240,8 +248,9 @@ def as_origin(origin):
     if isinstance(origin, (tuple, list, np.ndarray)):
         items = list(np.asarray(origin).ravel().tolist()) if isinstance(origin, np.ndarray) else list(origin)
         if len(items) not in (1, 2):
-            raise ValueError(f"`origin` must be an int or one int per spatial axis (2); got {show(origin)} "
-                             f"(length {len(items)})")
+            raise ValueError(
+                f"`origin` must be an int or one int per spatial axis (2); got {show(origin)} (length {len(items)})"
+            )
         if not all(is_int(v) for v in items):
             raise TypeError(f"`origin` must be an int or a pair of ints; got {show(origin)}")
         return (int(items[0]), int(items[-1]))
@@ -251,8 +260,7 @@ def as_origin(origin):
 def check_positive_real(value, name):
     """A positive, finite real number as a float (the image filters' wording: "a positive real number")."""
     if not is_real(value):
-        raise TypeError(f"`{name}` must be a positive real number; got {show(value)} of type "
-                        f"{type(value).__name__}")
+        raise TypeError(f"`{name}` must be a positive real number; got {show(value)} of type {type(value).__name__}")
     value = float(value)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be positive and finite; got {show(value)}")
@@ -267,15 +275,19 @@ def check_sigma_pair(sigma, name):
     if isinstance(sigma, (tuple, list, np.ndarray)):
         items = list(np.asarray(sigma).ravel().tolist()) if isinstance(sigma, np.ndarray) else list(sigma)
         if len(items) not in (1, 2):
-            raise ValueError(f"`{name}` must be a positive number or one per spatial axis (2); got "
-                             f"{show(sigma)} (length {len(items)})")
+            raise ValueError(
+                f"`{name}` must be a positive number or one per spatial axis (2); got "
+                f"{show(sigma)} (length {len(items)})"
+            )
         if not all(is_real(v) for v in items):
             raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)}")
         if not all(math.isfinite(float(v)) and float(v) > 0 for v in items):
             raise ValueError(f"`{name}` must be positive and finite; got {show(sigma)}")
         return (float(items[0]), float(items[-1]))
-    raise TypeError(f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)} "
-                    f"of type {type(sigma).__name__}")
+    raise TypeError(
+        f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)} "
+        f"of type {type(sigma).__name__}"
+    )
 
 
 def as_real(value, name, *, rule="positive"):
@@ -290,7 +302,8 @@ def as_real(value, name, *, rule="positive"):
         raise TypeError(f"`{name}` must be a real number; got {show(value)} of type {type(value).__name__}")
     number = to_float(value)
     ok = math.isfinite(number) and (
-        rule == "finite" or (rule == "positive" and number > 0) or (rule == "non-negative" and number >= 0))
+        rule == "finite" or (rule == "positive" and number > 0) or (rule == "non-negative" and number >= 0)
+    )
     if not ok:
         rule = "finite" if rule == "finite" else f"{rule} and finite"
         raise ValueError(f"`{name}` must be {rule}; got {show(number if math.isfinite(number) else value)}")
@@ -307,16 +320,19 @@ def as_real_pair(value, name, *, rule="positive"):
     if isinstance(value, (tuple, list, np.ndarray)):
         items = list(value.tolist() if isinstance(value, np.ndarray) else value)
         if len(items) not in (1, 2) or not all(is_real(v) for v in items):
-            raise TypeError(
-                f"`{name}` must be a real number or a pair of real numbers (y, x); got {show(value)}")
+            raise TypeError(f"`{name}` must be a real number or a pair of real numbers (y, x); got {show(value)}")
         pair = tuple(to_float(v) for v in (items[0], items[-1]))
-        if not all(math.isfinite(v) and (rule == "finite" or (rule == "positive" and v > 0)
-                                         or (rule == "non-negative" and v >= 0)) for v in pair):
+        if not all(
+            math.isfinite(v)
+            and (rule == "finite" or (rule == "positive" and v > 0) or (rule == "non-negative" and v >= 0))
+            for v in pair
+        ):
             raise ValueError(f"`{name}` must be {rule} and finite; got {show(value)}")
         return pair
     raise TypeError(
         f"`{name}` must be a real number or a pair of real numbers (y, x); got {show(value)} "
-        f"of type {type(value).__name__}")
+        f"of type {type(value).__name__}"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -324,15 +340,16 @@ def as_real_pair(value, name, *, rule="positive"):
 # checked against MAX_KERNEL_SIZE before any array is allocated
 # --------------------------------------------------------------------------------------
 
+
 def _sigma_prefactor(bandwidth):
     # skimage.filters._gabor._sigma_prefactor, without its OverflowError (2.0 ** b for b > 1023) and
     # ZeroDivisionError (2.0 ** b == 1 for b < 1e-16): beyond 2 ** 60 the ratio is 1.0 exactly.
     b = bandwidth
     if b > 60:
         return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0)
-    if 2.0 ** b == 1.0:
+    if 2.0**b == 1.0:
         return math.inf
-    return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (2.0 ** b + 1) / (2.0 ** b - 1)
+    return 1.0 / np.pi * math.sqrt(math.log(2) / 2.0) * (2.0**b + 1) / (2.0**b - 1)
 
 
 def gabor_sigmas(frequency, bandwidth, sigma_x=None, sigma_y=None):
@@ -358,7 +375,7 @@ def describe_params(params):
 
 def _taps(size):
     if is_int(size):
-        return str(size) if size < 10 ** 15 else f"about 10**{_digits(size) - 1}"
+        return str(size) if size < 10**15 else f"about 10**{_digits(size) - 1}"
     return "infinitely many" if math.isinf(size) else (str(int(size)) if size < 1e15 else f"about {size:.3g}")
 
 
@@ -374,7 +391,8 @@ def check_kernel_size(size, what, **params):
     verb = "gives" if len(params) == 1 else "give"
     raise ValueError(
         f"{names} {verb} {what} of {_taps(size)} taps along an axis; imgconv builds kernels of at most "
-        f"{MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE); got {got}")
+        f"{MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE); got {got}"
+    )
 
 
 def check_dilation(kernel_size, dilation, name="dilation", value=None):
@@ -392,4 +410,5 @@ def check_dilation(kernel_size, dilation, name="dilation", value=None):
             raise ValueError(
                 f"`{name}` must keep a dilated kernel within {MAX_KERNEL_SIZE} pixels per axis "
                 f"(d * (k - 1) + 1 <= imgconv.kernels.MAX_KERNEL_SIZE, and d <= {MAX_KERNEL_SIZE}); got {shown}, "
-                f"which spreads a {kernel_size[0]}x{kernel_size[1]} kernel over {_taps(extent)} pixels")
+                f"which spreads a {kernel_size[0]}x{kernel_size[1]} kernel over {_taps(extent)} pixels"
+            )

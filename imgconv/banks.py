@@ -73,7 +73,7 @@ MODES = SCIPY_MODES  # imgconv._shared.modes: the one scipy-mode vocabulary
 
 #: Most taps a :class:`FilterBank` holds: filters x common kernel size (2**25 float64 = 256 MB).
 #: The standard banks check it before building their kernels.
-MAX_BANK_TAPS = 2 ** 25
+MAX_BANK_TAPS = 2**25
 
 #: Names of the 8 responses returned by :func:`mr8_reduce`, in order.
 MR8_RESPONSE_NAMES = ("edge_s1", "edge_s2", "edge_s4", "bar_s1", "bar_s2", "bar_s4", "gaussian", "log")
@@ -83,6 +83,7 @@ MR8_RESPONSE_NAMES = ("edge_s1", "edge_s2", "edge_s4", "bar_s1", "bar_s2", "bar_
 # helpers
 # --------------------------------------------------------------------------------------
 
+
 def _place(kernel, shape):
     """Zero-pad `kernel` to `shape` keeping its anchor ``((k - 1) // 2)`` on the new anchor."""
     kh, kw = kernel.shape
@@ -90,7 +91,7 @@ def _place(kernel, shape):
     top = (h - 1) // 2 - (kh - 1) // 2
     left = (w - 1) // 2 - (kw - 1) // 2
     out = np.zeros((h, w))
-    out[top:top + kh, left:left + kw] = kernel
+    out[top : top + kh, left : left + kw] = kernel
     return out
 
 
@@ -98,8 +99,7 @@ def _as_kernel(value, label):
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{label} must be a 2-D array of real numbers; got {type(value).__name__} ({exc})") \
-            from None
+        raise TypeError(f"{label} must be a 2-D array of real numbers; got {type(value).__name__} ({exc})") from None
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{label} must be a 2-D array of real numbers; got dtype {arr.dtype}")
     if arr.ndim != 2:
@@ -119,7 +119,8 @@ def _check_taps(n_filters, size, what, got):
         raise ValueError(
             f"{what} would make a bank of {n_filters} filters of {size[0]}x{size[1]} taps ({taps} taps); a filter "
             f"bank holds at most {MAX_BANK_TAPS} taps (imgconv.banks.MAX_BANK_TAPS), counting every filter "
-            f"zero-padded to the largest size; got {got}")
+            f"zero-padded to the largest size; got {got}"
+        )
 
 
 def _rate_label(pair):
@@ -138,6 +139,7 @@ def _engine_weights(stack, in_channels, per_channel, dtype):
 # --------------------------------------------------------------------------------------
 # FilterBank
 # --------------------------------------------------------------------------------------
+
 
 class FilterBank:
     """An ordered, named stack of 2-D correlation kernels.
@@ -204,19 +206,22 @@ class FilterBank:
             if names is not None:
                 raise ValueError(
                     f"`names` must be omitted when `kernels` is a mapping (its keys are the names); "
-                    f"got names={_show(names)}")
+                    f"got names={_show(names)}"
+                )
             names = list(kernels.keys())
             arrays = list(kernels.values())
         elif isinstance(kernels, np.ndarray):
             if kernels.ndim != 3:
                 raise ValueError(
                     f"`kernels` given as an array must be 3-D (F, kh, kw); got shape {kernels.shape} "
-                    "(wrap a single kernel in a list)")
+                    "(wrap a single kernel in a list)"
+                )
             arrays = list(kernels)
         elif isinstance(kernels, (str, bytes)) or not hasattr(kernels, "__iter__"):
             raise TypeError(
                 "`kernels` must be a sequence of 2-D arrays, a 3-D array or a mapping name -> array; "
-                f"got {type(kernels).__name__}")
+                f"got {type(kernels).__name__}"
+            )
         else:
             arrays = list(kernels)
         if not arrays:
@@ -253,8 +258,7 @@ class FilterBank:
                 raise TypeError(f"`dilations` must be a sequence with one rate per kernel; got {_show(dilations)}")
             dilations = list(dilations)
             if len(dilations) != len(arrays):
-                raise ValueError(
-                    f"`dilations` must have one entry per kernel ({len(arrays)}); got {len(dilations)}")
+                raise ValueError(f"`dilations` must have one entry per kernel ({len(arrays)}); got {len(dilations)}")
             dilations = [as_pair(d, f"dilations[{i}]") for i, d in enumerate(dilations)]
             for i, d in enumerate(dilations):
                 check_dilation(size, d, f"dilations[{i}]")
@@ -324,12 +328,12 @@ class FilterBank:
             items = key.tolist() if isinstance(key, np.ndarray) else list(key)
             idx = [self._position(k) for k in items]
         else:
-            raise TypeError(
-                f"a filter bank is indexed by int, str, slice or a sequence of them; got {_show(key)}")
+            raise TypeError(f"a filter bank is indexed by int, str, slice or a sequence of them; got {_show(key)}")
         if not idx:
             raise IndexError(f"the selection {_show(key)} selects no filter")
-        return FilterBank(self._kernels[idx], names=[self._names[i] for i in idx],
-                          dilations=[self._dilations[i] for i in idx])
+        return FilterBank(
+            self._kernels[idx], names=[self._names[i] for i in idx], dilations=[self._dilations[i] for i in idx]
+        )
 
     def __repr__(self):
         n = len(self)
@@ -345,9 +349,12 @@ class FilterBank:
     def __eq__(self, other):
         if not isinstance(other, FilterBank):
             return NotImplemented
-        return (self._names == other._names and self._dilations == other._dilations
-                and self._kernels.shape == other._kernels.shape
-                and bool(np.array_equal(self._kernels, other._kernels)))
+        return (
+            self._names == other._names
+            and self._dilations == other._dilations
+            and self._kernels.shape == other._kernels.shape
+            and bool(np.array_equal(self._kernels, other._kernels))
+        )
 
     def __add__(self, other):
         """Concatenate two banks (``self`` first); duplicate names are refused."""
@@ -356,8 +363,11 @@ class FilterBank:
         dups = [n for n in other._names if n in self._index]
         if dups:
             raise ValueError(f"cannot concatenate filter banks with duplicate names: {dups}")
-        return FilterBank(list(self._kernels) + list(other._kernels), names=self._names + other._names,
-                          dilations=self._dilations + other._dilations)
+        return FilterBank(
+            list(self._kernels) + list(other._kernels),
+            names=self._names + other._names,
+            dilations=self._dilations + other._dilations,
+        )
 
     # -- engine interface ------------------------------------------------------------------
 
@@ -439,8 +449,18 @@ class FilterBank:
             stacks.append(self._kernels)
         return FilterBank(np.concatenate(stacks), names=names, dilations=dilations)
 
-    def apply(self, image, *, dilation=1, mode="reflect", cval=0.0, channel_axis=None, per_channel=True,
-              num_threads=None, method="auto"):
+    def apply(
+        self,
+        image,
+        *,
+        dilation=1,
+        mode="reflect",
+        cval=0.0,
+        channel_axis=None,
+        per_channel=True,
+        num_threads=None,
+        method="auto",
+    ):
         """Filter an image with every kernel of the bank ('same' output size).
 
         Parameters
@@ -531,11 +551,22 @@ class FilterBank:
                 weight, groups = _engine_weights(stack, c, per_channel, dtype)
             if not np.all(np.isfinite(weight)):  # float64 taps beyond float32's range become inf
                 largest = float(np.max(np.abs(stack)))
-                raise ValueError(f"`kernels` must be finite in the compute dtype {dtype} (magnitudes up to "
-                                 f"{np.finfo(dtype).max:.4g}); got a tap of magnitude {largest:.4g}")
-            y = _engine.correlate(x, weight, pads=same_pads(self.kernel_size, rate), mode=engine_mode,
-                                  cval=cval, dilation=rate, groups=groups, num_threads=threads, scale=scale,
-                                  method=method)
+                raise ValueError(
+                    f"`kernels` must be finite in the compute dtype {dtype} (magnitudes up to "
+                    f"{np.finfo(dtype).max:.4g}); got a tap of magnitude {largest:.4g}"
+                )
+            y = _engine.correlate(
+                x,
+                weight,
+                pads=same_pads(self.kernel_size, rate),
+                mode=engine_mode,
+                cval=cval,
+                dilation=rate,
+                groups=groups,
+                num_threads=threads,
+                scale=scale,
+                method=method,
+            )
             out[:, idx] = y.reshape(out_c, len(idx), h, w)
         if channel_axis is None or not per_channel:
             return np.ascontiguousarray(out[0].transpose(1, 2, 0))
@@ -546,6 +577,7 @@ class FilterBank:
 # standard banks
 # --------------------------------------------------------------------------------------
 
+
 def _normalise(f):
     """makeLMfilters.m's ``normalise``: subtract the mean, divide by the L1 norm."""
     f = f - f.mean()
@@ -554,13 +586,13 @@ def _normalise(f):
 
 def _check_support(support, n_filters):
     if not _is_int(support):
-        raise TypeError(f"`support` must be an odd positive int; got {_show(support)} of type "
-                        f"{type(support).__name__}")
+        raise TypeError(f"`support` must be an odd positive int; got {_show(support)} of type {type(support).__name__}")
     if support < 1 or support % 2 == 0:
         raise ValueError(f"`support` must be an odd positive int; got {_show(support)}")
     if support > MAX_KERNEL_SIZE:
-        raise ValueError(f"`support` must be at most {MAX_KERNEL_SIZE} (imgconv.kernels.MAX_KERNEL_SIZE); "
-                         f"got {_show(support)}")
+        raise ValueError(
+            f"`support` must be at most {MAX_KERNEL_SIZE} (imgconv.kernels.MAX_KERNEL_SIZE); got {_show(support)}"
+        )
     _check_taps(n_filters, (int(support), int(support)), "`support`", f"support={int(support)}")
     return int(support)
 
@@ -660,8 +692,12 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
     size = (2 * half[0] + 1, 2 * half[1] + 1)
     check_kernel_size(max(size), "a Gabor kernel", frequencies=min(frequencies), bandwidth=bw, n_stds=stds)
     n_filters = len(frequencies) * n_orientations * (2 if part == "both" else 1)
-    _check_taps(n_filters, size, "`frequencies` and `n_orientations`",
-                f"{len(frequencies)} frequencies, n_orientations={n_orientations}, part={part!r}")
+    _check_taps(
+        n_filters,
+        size,
+        "`frequencies` and `n_orientations`",
+        f"{len(frequencies)} frequencies, n_orientations={n_orientations}, part={part!r}",
+    )
     kernels, names = [], []
     for freq in frequencies:
         for theta in thetas:
@@ -753,16 +789,31 @@ def leung_malik(scale="small", *, support=49, zero_mean_gaussians=False):
     edges_, bars, edge_names, bar_names = _oriented(basic[:3], 6, support, "lm")
     rot, rot_names = [], []
     for s in basic:
-        rot += [_gaussian_filter(s, support, zero_mean_gaussians),
-                _normalise(_kernels.log(s, size=support)),
-                _normalise(_kernels.log(3 * s, size=support))]
+        rot += [
+            _gaussian_filter(s, support, zero_mean_gaussians),
+            _normalise(_kernels.log(s, size=support)),
+            _normalise(_kernels.log(3 * s, size=support)),
+        ]
         rot_names += [f"lm_gaussian_s{_fmt(s)}", f"lm_log_s{_fmt(s)}", f"lm_log_s{_fmt(3 * s)}"]
     return FilterBank(edges_ + bars + rot, names=edge_names + bar_names + rot_names)
 
 
 #: (sigma, tau) pairs of the Schmid bank, in order.
-_SCHMID_PARAMS = ((2, 1), (4, 1), (4, 2), (6, 1), (6, 2), (6, 3), (8, 1), (8, 2), (8, 3),
-                  (10, 1), (10, 2), (10, 3), (10, 4))
+_SCHMID_PARAMS = (
+    (2, 1),
+    (4, 1),
+    (4, 2),
+    (6, 1),
+    (6, 2),
+    (6, 3),
+    (8, 1),
+    (8, 2),
+    (8, 3),
+    (10, 1),
+    (10, 2),
+    (10, 3),
+    (10, 4),
+)
 
 
 def schmid(*, support=49):
@@ -791,7 +842,7 @@ def schmid(*, support=49):
     """
     support = _check_support(support, len(_SCHMID_PARAMS))
     h = (support - 1) // 2
-    y, x = np.mgrid[-h:h + 1, -h:h + 1].astype(np.float64)
+    y, x = np.mgrid[-h : h + 1, -h : h + 1].astype(np.float64)
     r = np.sqrt(x * x + y * y)
     kernels, names = [], []
     for sigma, tau in _SCHMID_PARAMS:
@@ -872,16 +923,24 @@ def mr8_reduce(responses):
     """
     responses = np.asarray(responses)
     if responses.ndim < 1 or responses.shape[-1] != 38:
-        raise ValueError(
-            f"`responses` must have the 38 RFS responses on its last axis; got shape {responses.shape}")
+        raise ValueError(f"`responses` must have the 38 RFS responses on its last axis; got shape {responses.shape}")
     lead = responses.shape[:-1]
     edge = np.abs(responses[..., :18]).reshape(lead + (3, 6)).max(axis=-1)
     bar = responses[..., 18:36].reshape(lead + (3, 6)).max(axis=-1)
     return np.concatenate([edge, bar, responses[..., 36:38]], axis=-1)
 
 
-def mr8_responses(image, *, mode="reflect", cval=0.0, channel_axis=None, per_channel=True, num_threads=None,
-                  support=49, zero_mean_gaussian=False):
+def mr8_responses(
+    image,
+    *,
+    mode="reflect",
+    cval=0.0,
+    channel_axis=None,
+    per_channel=True,
+    num_threads=None,
+    support=49,
+    zero_mean_gaussian=False,
+):
     """The 8 maximum responses (MR8) of an image.
 
     Parameters
@@ -905,5 +964,8 @@ def mr8_responses(image, *, mode="reflect", cval=0.0, channel_axis=None, per_cha
            :DOI:`10.1007/s11263-005-4635-4`
     """
     bank = mr8(support=support, zero_mean_gaussian=zero_mean_gaussian)
-    return mr8_reduce(bank.apply(image, mode=mode, cval=cval, channel_axis=channel_axis,
-                                 per_channel=per_channel, num_threads=num_threads))
+    return mr8_reduce(
+        bank.apply(
+            image, mode=mode, cval=cval, channel_axis=channel_axis, per_channel=per_channel, num_threads=num_threads
+        )
+    )

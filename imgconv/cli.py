@@ -94,6 +94,7 @@ examples:
 # errors
 # --------------------------------------------------------------------------------------
 
+
 class _UsageError(Exception):
     """A bad command line found after parsing (exit status 2)."""
 
@@ -107,6 +108,7 @@ def _error(message):
 # --------------------------------------------------------------------------------------
 # parser
 # --------------------------------------------------------------------------------------
+
 
 def _positive_int(text):
     try:
@@ -132,120 +134,194 @@ def _add_pipeline_options(parser):
     choice = group.add_mutually_exclusive_group()
     choice.add_argument("--pipeline", metavar="SPEC", help="pipeline spec file (.json, or .yaml with PyYAML)")
     choice.add_argument("--filter", metavar="NAME", help="a single filter step, e.g. gaussian, sobel, laplace")
-    choice.add_argument("--bank", metavar="NAME",
-                        help="a filter bank: edges, gabor, leung_malik, schmid or mr8")
-    group.add_argument("--param", metavar="KEY=VALUE", action="append", default=[],
-                       help="a parameter of --filter/--bank (VALUE read as JSON, else as a string); repeatable")
-    group.add_argument("--dilation", metavar="D", type=_positive_int, nargs="+",
-                       help="--filter: D or DH DW; --bank: the rates, e.g. 1 2 4")
-    group.add_argument("--stride", metavar="S", type=_positive_int, nargs="+",
-                       help="stride of the step (for steps that have one)")
+    choice.add_argument("--bank", metavar="NAME", help="a filter bank: edges, gabor, leung_malik, schmid or mr8")
+    group.add_argument(
+        "--param",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a parameter of --filter/--bank (VALUE read as JSON, else as a string); repeatable",
+    )
+    group.add_argument(
+        "--dilation",
+        metavar="D",
+        type=_positive_int,
+        nargs="+",
+        help="--filter: D or DH DW; --bank: the rates, e.g. 1 2 4",
+    )
+    group.add_argument(
+        "--stride", metavar="S", type=_positive_int, nargs="+", help="stride of the step (for steps that have one)"
+    )
     group.add_argument("--mode", metavar="MODE", help="border mode, scipy names (reflect, mirror, nearest, ...)")
-    group.add_argument("--channel-axis", metavar="AXIS", type=_channel_axis, default=argparse.SUPPRESS,
-                       help="channel axis of colour images (default -1, channels last; 'none')")
+    group.add_argument(
+        "--channel-axis",
+        metavar="AXIS",
+        type=_channel_axis,
+        default=argparse.SUPPRESS,
+        help="channel axis of colour images (default -1, channels last; 'none')",
+    )
     group.add_argument("--gray", action="store_true", help="convert to gray (rgb2gray weights) before --filter/--bank")
-    group.add_argument("--allow-callables", action="store_true",
-                       help="let --pipeline specs name Python functions (imports their modules: trusted specs only)")
+    group.add_argument(
+        "--allow-callables",
+        action="store_true",
+        help="let --pipeline specs name Python functions (imports their modules: trusted specs only)",
+    )
 
 
 def _add_codec_options(group):
     from .io import COMPRESSIONS
 
-    group.add_argument("--compression", choices=COMPRESSIONS["TIFF"],
-                       help="TIFF codec (default zlib, i.e. deflate, at level 1; zstd is faster and read by "
-                            "libtiff-based tools but not by ImageJ's own reader)")
-    group.add_argument("--compression-level", metavar="N", type=int,
-                       help="codec level: zlib 0-12, zstd 1-22, lzma 0-9")
-    group.add_argument("--predictor", action="store_true",
-                       help="TIFF predictor (horizontal / floating point): smaller smooth images, slower")
+    group.add_argument(
+        "--compression",
+        choices=COMPRESSIONS["TIFF"],
+        help="TIFF codec (default zlib, i.e. deflate, at level 1; zstd is faster and read by "
+        "libtiff-based tools but not by ImageJ's own reader)",
+    )
+    group.add_argument("--compression-level", metavar="N", type=int, help="codec level: zlib 0-12, zstd 1-22, lzma 0-9")
+    group.add_argument(
+        "--predictor",
+        action="store_true",
+        help="TIFF predictor (horizontal / floating point): smaller smooth images, slower",
+    )
 
 
 def _build_parser():
     from . import __version__
 
     parser = argparse.ArgumentParser(
-        prog="imgconv", description="Filter images with dilated convolutions (PyTorch Conv2d semantics).",
-        epilog=_MAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="imgconv",
+        description="Filter images with dilated convolutions (PyTorch Conv2d semantics).",
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"imgconv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    batch = sub.add_parser("batch", help="filter every image of a folder, glob or file list",
-                           description="Apply a pipeline to every image of SRC and write the results under DST "
-                                       "(mirroring SRC), with DST/manifest.jsonl and a contact sheet.",
-                           epilog=_BATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    batch.add_argument("src", metavar="SRC", nargs="+",
-                       help="a folder, a glob pattern (quote it) or image files")
+    batch = sub.add_parser(
+        "batch",
+        help="filter every image of a folder, glob or file list",
+        description="Apply a pipeline to every image of SRC and write the results under DST "
+        "(mirroring SRC), with DST/manifest.jsonl and a contact sheet.",
+        epilog=_BATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("src", metavar="SRC", nargs="+", help="a folder, a glob pattern (quote it) or image files")
     batch.add_argument("dst", metavar="DST", help="output folder (never the same as SRC)")
     _add_pipeline_options(batch)
     run = batch.add_argument_group("run")
     run.add_argument("--pattern", default="*", help="file-name pattern inside folders (default '*')")
     run.add_argument("--recursive", action="store_true", help="descend into sub-folders")
     run.add_argument("-j", "--workers", type=_positive_int, help="parallel workers (default: by core count)")
-    run.add_argument("--threads", type=_positive_int,
-                     help="total engine threads shared by the workers (default: imgconv.get_num_threads())")
-    run.add_argument("--backend", choices=("threads", "processes", "dask"),
-                     help="threads (default), processes (user steps that hold the GIL), dask")
+    run.add_argument(
+        "--threads",
+        type=_positive_int,
+        help="total engine threads shared by the workers (default: imgconv.get_num_threads())",
+    )
+    run.add_argument(
+        "--backend",
+        choices=("threads", "processes", "dask"),
+        help="threads (default), processes (user steps that hold the GIL), dask",
+    )
     run.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler address (implies --backend dask)")
-    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                     help="skip files already done by the same pipeline (default: on)")
+    run.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="skip files already done by the same pipeline (default: on)",
+    )
     run.add_argument("--overwrite", action="store_true", help="recompute every file")
-    run.add_argument("--on-error", choices=("skip", "raise"), default="skip",
-                     help="skip (default): report bad files and go on; raise: stop at the first")
+    run.add_argument(
+        "--on-error",
+        choices=("skip", "raise"),
+        default="skip",
+        help="skip (default): report bad files and go on; raise: stop at the first",
+    )
     run.add_argument("--dry-run", action="store_true", help="list input -> output pairs; write nothing")
-    run.add_argument("--allow-empty", action="store_true",
-                     help="a SRC with no image files is a success (exit 0), not a usage error")
+    run.add_argument(
+        "--allow-empty", action="store_true", help="a SRC with no image files is a success (exit 0), not a usage error"
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary (errors still shown)")
-    run.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
-                     help="auto (default): a bar on a terminal, a line every 5 s in a log; bar; lines; none")
+    run.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "none"),
+        default="auto",
+        help="auto (default): a bar on a terminal, a line every 5 s in a log; bar; lines; none",
+    )
     out = batch.add_argument_group("output")
-    out.add_argument("--out-format", metavar="EXT",
-                     help="output extension (.tif, .png, .npy, ...; default: the input's when it can hold "
-                          "the result, else .tif)")
-    out.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float", "float16"), default="auto",
-                     help="how float results are stored (default auto: float32 in TIFF/.npy, rescaled "
-                          "to the integer range in PNG/JPEG/BMP; float16: half the bytes)")
+    out.add_argument(
+        "--out-format",
+        metavar="EXT",
+        help="output extension (.tif, .png, .npy, ...; default: the input's when it can hold the result, else .tif)",
+    )
+    out.add_argument(
+        "--dtype-policy",
+        choices=("auto", "clip", "rescale", "float", "float16"),
+        default="auto",
+        help="how float results are stored (default auto: float32 in TIFF/.npy, rescaled "
+        "to the integer range in PNG/JPEG/BMP; float16: half the bytes)",
+    )
     _add_codec_options(out)
     out.add_argument("--preview", metavar="PNG", help="contact sheet path (default DST/preview.png)")
     out.add_argument("--no-preview", action="store_true", help="do not write a contact sheet")
 
-    filt = sub.add_parser("filter", help="filter one image file",
-                          description="Apply a pipeline to the image IN and write the result to OUT "
-                                      "(format from OUT's extension).",
-                          epilog=_FILTER_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    filt = sub.add_parser(
+        "filter",
+        help="filter one image file",
+        description="Apply a pipeline to the image IN and write the result to OUT (format from OUT's extension).",
+        epilog=_FILTER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     filt.add_argument("input", metavar="IN")
     filt.add_argument("output", metavar="OUT")
     _add_pipeline_options(filt)
     filt.add_argument("--threads", type=_positive_int, help="engine threads")
-    filt.add_argument("--dtype-policy", choices=("auto", "clip", "rescale", "float", "float16"), default="auto",
-                      help="how a float result is stored (default auto)")
+    filt.add_argument(
+        "--dtype-policy",
+        choices=("auto", "clip", "rescale", "float", "float16"),
+        default="auto",
+        help="how a float result is stored (default auto)",
+    )
     _add_codec_options(filt)
     filt.add_argument("--preview", metavar="PNG", help="also write a contact sheet of IN and its responses")
     filt.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
-    explain = sub.add_parser("explain", help="dilated kernels, receptive fields, pipeline halos",
-                             description="Explain a dilated kernel (tap grid), a stack of layers (receptive "
-                                         "field, holes) or a pipeline (steps and halo).",
-                             epilog=_EXPLAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    explain.add_argument("kernel_size", metavar="K", type=_positive_int, nargs="*",
-                         help="kernel size: K or KH KW")
-    explain.add_argument("--layers", metavar="LIST",
-                         help="comma-separated layers K[xK][dD][sS][pP|psame], e.g. 3d1,3d2,3d4")
+    explain = sub.add_parser(
+        "explain",
+        help="dilated kernels, receptive fields, pipeline halos",
+        description="Explain a dilated kernel (tap grid), a stack of layers (receptive "
+        "field, holes) or a pipeline (steps and halo).",
+        epilog=_EXPLAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explain.add_argument("kernel_size", metavar="K", type=_positive_int, nargs="*", help="kernel size: K or KH KW")
+    explain.add_argument(
+        "--layers", metavar="LIST", help="comma-separated layers K[xK][dD][sS][pP|psame], e.g. 3d1,3d2,3d4"
+    )
     explain.add_argument("--png", metavar="PATH", help="also draw the taps / footprint to a PNG (matplotlib)")
     _add_pipeline_options(explain)
 
-    steps = sub.add_parser("steps", help="list pipeline steps, or one step's parameters",
-                           description="List the pipeline steps, or the parameters and defaults of one.")
+    steps = sub.add_parser(
+        "steps",
+        help="list pipeline steps, or one step's parameters",
+        description="List the pipeline steps, or the parameters and defaults of one.",
+    )
     steps.add_argument("name", nargs="?", metavar="NAME")
 
-    info = sub.add_parser("info", help="version, compiled kernel path, OpenMP, threads; or what image files hold",
-                          description="Show how imgconv runs on this machine; with FILEs, each image's shape, "
-                                      "dtype, channel names and metadata (from the header, no pixel decoded).")
+    info = sub.add_parser(
+        "info",
+        help="version, compiled kernel path, OpenMP, threads; or what image files hold",
+        description="Show how imgconv runs on this machine; with FILEs, each image's shape, "
+        "dtype, channel names and metadata (from the header, no pixel decoded).",
+    )
     info.add_argument("files", metavar="FILE", nargs="*")
 
-    bench = sub.add_parser("bench", help="a short speed run",
-                           description="Run benchmarks/bench_conv.py --quick when the source checkout is "
-                                       "present, else time imgconv.conv2d on a few shapes (GFLOP/s).")
+    bench = sub.add_parser(
+        "bench",
+        help="a short speed run",
+        description="Run benchmarks/bench_conv.py --quick when the source checkout is "
+        "present, else time imgconv.conv2d on a few shapes (GFLOP/s).",
+    )
     bench.add_argument("--builtin", action="store_true", help="the built-in timing even if benchmarks/ exists")
     bench.add_argument("--threads", type=_positive_int, help="engine threads")
     return parser
@@ -254,6 +330,7 @@ def _build_parser():
 # --------------------------------------------------------------------------------------
 # pipeline from the options
 # --------------------------------------------------------------------------------------
+
 
 def _parse_param(text):
     if "=" not in text:
@@ -292,8 +369,10 @@ def _pipeline_from_args(args):
     try:
         if args.pipeline is not None:
             if quick or args.dilation or args.gray:
-                raise _UsageError("--param, --dilation, --stride, --mode, --channel-axis and --gray go with "
-                                  "--filter or --bank, not with --pipeline (put them in the spec)")
+                raise _UsageError(
+                    "--param, --dilation, --stride, --mode, --channel-axis and --gray go with "
+                    "--filter or --bank, not with --pipeline (put them in the spec)"
+                )
             return Pipeline.from_spec(args.pipeline, allow_callables=args.allow_callables)
         steps = [{"step": "to_gray"}] if args.gray else []
         if args.filter is not None:
@@ -309,8 +388,9 @@ def _pipeline_from_args(args):
             steps.append({"step": "bank", "name": args.bank, **quick})
             return Pipeline.from_spec(steps)
         if quick or args.dilation or args.gray:
-            raise _UsageError("--param, --dilation, --stride, --mode, --channel-axis and --gray need --filter "
-                              "or --bank")
+            raise _UsageError(
+                "--param, --dilation, --stride, --mode, --channel-axis and --gray need --filter or --bank"
+            )
         return Pipeline.default()
     except (ValueError, TypeError, ImportError, OSError) as exc:
         raise _UsageError(str(exc) if not isinstance(exc, OSError) else f"cannot read the spec: {exc}") from None
@@ -319,6 +399,7 @@ def _pipeline_from_args(args):
 # --------------------------------------------------------------------------------------
 # subcommands
 # --------------------------------------------------------------------------------------
+
 
 def _print_failures(failed, limit=20):
     from ._output import shown
@@ -349,8 +430,15 @@ def _cmd_batch(args):
         except ImportError as exc:
             raise _UsageError(str(exc)) from None
     try:
-        work = batch.plan(src, args.dst, pipeline, pattern=args.pattern, recursive=args.recursive,
-                          out_format=args.out_format, dtype_policy=args.dtype_policy)
+        work = batch.plan(
+            src,
+            args.dst,
+            pipeline,
+            pattern=args.pattern,
+            recursive=args.recursive,
+            out_format=args.out_format,
+            dtype_policy=args.dtype_policy,
+        )
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     try:
@@ -358,8 +446,10 @@ def _cmd_batch(args):
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     if not work.tasks and not work.failed and not args.allow_empty:
-        raise _UsageError(f"no image files found in {' '.join(shown(s) for s in args.src)}"
-                          + (f" matching --pattern {args.pattern!r}" if args.pattern != "*" else ""))
+        raise _UsageError(
+            f"no image files found in {' '.join(shown(s) for s in args.src)}"
+            + (f" matching --pattern {args.pattern!r}" if args.pattern != "*" else "")
+        )
 
     if args.dry_run:
         print(pipeline.describe())
@@ -376,11 +466,26 @@ def _cmd_batch(args):
     preview = None if args.no_preview else (args.preview or True)
     try:
         report = batch.process(
-            src, args.dst, pipeline, pattern=args.pattern, recursive=args.recursive, workers=args.workers,
-            resume=args.resume, overwrite=args.overwrite, on_error=args.on_error, out_format=args.out_format,
-            dtype_policy=args.dtype_policy, progress="none" if args.quiet else args.progress, backend=backend,
-            num_threads=args.threads, client=args.scheduler, preview=preview, compression=args.compression,
-            level=args.compression_level, predictor=args.predictor)
+            src,
+            args.dst,
+            pipeline,
+            pattern=args.pattern,
+            recursive=args.recursive,
+            workers=args.workers,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            on_error=args.on_error,
+            out_format=args.out_format,
+            dtype_policy=args.dtype_policy,
+            progress="none" if args.quiet else args.progress,
+            backend=backend,
+            num_threads=args.threads,
+            client=args.scheduler,
+            preview=preview,
+            compression=args.compression,
+            level=args.compression_level,
+            predictor=args.predictor,
+        )
     except DestinationError as exc:  # bad dst, busy dst, unsafe manifest or preview
         raise _UsageError(str(exc)) from None
     except Exception as exc:
@@ -391,8 +496,10 @@ def _cmd_batch(args):
         if args.on_error != "raise":  # the manifest could not be written (a full disk)
             print(shown(f"imgconv: error: {exc}"), file=sys.stderr)
             return 1
-        print(shown(f"imgconv: stopped at the first failure (--on-error raise): {type(exc).__name__}: {exc}"),
-              file=sys.stderr)
+        print(
+            shown(f"imgconv: stopped at the first failure (--on-error raise): {type(exc).__name__}: {exc}"),
+            file=sys.stderr,
+        )
         return 1
     _print_failures(report.failed)
     for warning in report.warnings:
@@ -441,9 +548,11 @@ def _cmd_filter(args):
     try:
         image = imread(args.input)
         result = pipeline(image, num_threads=args.threads)
-        destination.write(args.output, encoder(args.output, result,
-                                               dtype_policy=_policy_for(ext, args.dtype_policy, result), **codec),
-                          what="OUT")
+        destination.write(
+            args.output,
+            encoder(args.output, result, dtype_policy=_policy_for(ext, args.dtype_policy, result), **codec),
+            what="OUT",
+        )
     except UnsafePathError as exc:
         raise _UsageError(str(exc)) from None
     except (OSError, ValueError, TypeError) as exc:
@@ -457,12 +566,16 @@ def _cmd_filter(args):
             if not args.quiet:
                 print(f"preview: {shown(args.preview)}")
         except Exception as exc:  # a preview is a convenience: never fail the run for it
-            print(f"imgconv: warning: could not write the preview {shown(args.preview)}: "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"imgconv: warning: could not write the preview {shown(args.preview)}: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
     if not args.quiet:
         shape = "x".join(str(n) for n in result.shape)
-        print(f"{shown(args.input)} -> {shown(args.output)} ({shape} {result.dtype}) in "
-              f"{time.perf_counter() - start:.2f} s")
+        print(
+            f"{shown(args.input)} -> {shown(args.output)} ({shape} {result.dtype}) in "
+            f"{time.perf_counter() - start:.2f} s"
+        )
     return 0
 
 
@@ -513,8 +626,10 @@ def _cmd_explain(args):
     for step in pipeline:
         if step.name == "bank":
             bank = step.prepared
-            print(f"\nbank {step.params.get('name') or '(inline)'}: {len(bank)} filters of "
-                  f"{bank.kernel_size[0]}x{bank.kernel_size[1]}; widest:")
+            print(
+                f"\nbank {step.params.get('name') or '(inline)'}: {len(bank)} filters of "
+                f"{bank.kernel_size[0]}x{bank.kernel_size[1]}; widest:"
+            )
             widest = max(bank.dilations, key=lambda d: d[0] * d[1])
             print(explain_module.explain(bank.kernel_size, widest))
     return 0
@@ -636,15 +751,22 @@ def _cmd_bench(args):
         return subprocess.call(command)
     from ._threads import effective_num_threads
 
-    print(f"imgconv.conv2d, float32, padding 'same', {effective_num_threads(args.threads)} thread(s), "
-          "median of 5 runs:")
+    print(
+        f"imgconv.conv2d, float32, padding 'same', {effective_num_threads(args.threads)} thread(s), median of 5 runs:"
+    )
     for name, shape, rate in _builtin_bench(args.threads):
         print(f"  {name:18s} {shape:40s} {rate:8.2f} GFLOP/s")
     return 0
 
 
-_COMMANDS = {"batch": _cmd_batch, "filter": _cmd_filter, "explain": _cmd_explain, "steps": _cmd_steps,
-             "info": _cmd_info, "bench": _cmd_bench}
+_COMMANDS = {
+    "batch": _cmd_batch,
+    "filter": _cmd_filter,
+    "explain": _cmd_explain,
+    "steps": _cmd_steps,
+    "info": _cmd_info,
+    "bench": _cmd_bench,
+}
 
 
 def main(argv=None):
@@ -672,8 +794,11 @@ def main(argv=None):
         _error(str(exc))
         return 2
     except KeyboardInterrupt:
-        print("\nimgconv: interrupted; finished files are recorded in the manifest; rerun the same command "
-              "to finish the rest", file=sys.stderr)
+        print(
+            "\nimgconv: interrupted; finished files are recorded in the manifest; rerun the same command "
+            "to finish the rest",
+            file=sys.stderr,
+        )
         return 130
     except BrokenPipeError:  # e.g. `imgconv batch ... --dry-run | head`
         try:
@@ -686,8 +811,9 @@ def main(argv=None):
             raise
         from ._output import shown
 
-        print(shown(f"imgconv: error: {type(exc).__name__}: {exc} (set IMGCONV_TRACEBACK=1 for details)"),
-              file=sys.stderr)
+        print(
+            shown(f"imgconv: error: {type(exc).__name__}: {exc} (set IMGCONV_TRACEBACK=1 for details)"), file=sys.stderr
+        )
         return 1
 
 

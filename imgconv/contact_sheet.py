@@ -149,9 +149,12 @@ def render_contact_sheet(pairs, *, names=None, max_images=MAX_IMAGES, max_channe
     """
     from .io import imread
 
-    rows = [sheet_row(os.path.basename(source), imread(source), imread(output), names=names,
-                      max_channels=max_channels, tile=tile)
-            for source, output in list(pairs)[:max_images]]
+    rows = [
+        sheet_row(
+            os.path.basename(source), imread(source), imread(output), names=names, max_channels=max_channels, tile=tile
+        )
+        for source, output in list(pairs)[:max_images]
+    ]
     if not rows:
         raise ValueError("`pairs` must contain at least one (input, output) pair; got none")
     return draw_sheet(rows, columns=columns, tile=tile)
@@ -199,6 +202,10 @@ def contact_sheet(pairs, path, *, names=None, max_images=MAX_IMAGES, max_channel
     from .io import imwrite
 
     path = os.fspath(path)
-    imwrite(path, render_contact_sheet(pairs, names=names, max_images=max_images, max_channels=max_channels,
-                                       columns=columns, tile=tile))
+    imwrite(
+        path,
+        render_contact_sheet(
+            pairs, names=names, max_images=max_images, max_channels=max_channels, columns=columns, tile=tile
+        ),
+    )
     return path

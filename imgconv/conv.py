@@ -14,35 +14,38 @@ from . import _engine
 from ._shared.geometry import ConvLayer, check_same_stride, output_hw
 from ._shared.modes import TORCH_PADDING_MODES, TORCH_TO_ENGINE_MODE, check_padding_mode
 from ._validation import as_array as _as_array
-from ._validation import as_int, as_pair, as_padding, check_float_dtypes
+from ._validation import as_int, as_padding, as_pair, check_float_dtypes
 from ._validation import show as _show
 from .shape import ReceptiveField, receptive_field, resolve_pads
 
-__all__ = ["conv2d", "sepconv2d", "Conv2d", "PADDING_MODES"]
+__all__ = ["PADDING_MODES", "Conv2d", "conv2d", "sepconv2d"]
 
 #: Values of `padding_mode` (torch names, sorted; :data:`imgconv._shared.modes.TORCH_PADDING_MODES`).
 PADDING_MODES = TORCH_PADDING_MODES
 
 
 def _check_mode_limits(padding_mode, shape, pads):
-    """torch's per-side limits for non-zero padding modes (spec section 3)."""
+    """torch's per-side pad limits: below the side for 'reflect', at most the side for 'circular'."""
     if padding_mode == "zeros" or not any(pads):
         return
     c, h, w = shape[1:]
     if padding_mode in ("reflect", "replicate") and 0 in (c, h, w):
         raise ValueError(
             f"padding_mode={padding_mode!r} needs non-empty channel and spatial dimensions; "
-            f"got input of shape {tuple(shape)}")
+            f"got input of shape {tuple(shape)}"
+        )
     for axis, length, before, after in ((2, h, pads[0], pads[1]), (3, w, pads[2], pads[3])):
         if padding_mode == "reflect" and (before >= length or after >= length):
             raise ValueError(
                 f"padding_mode='reflect' needs each pad to be less than the input size along its axis; "
-                f"got pads ({before}, {after}) at dimension {axis} of input {tuple(shape)}")
+                f"got pads ({before}, {after}) at dimension {axis} of input {tuple(shape)}"
+            )
         if padding_mode == "circular" and (before > length or after > length):
             raise ValueError(
                 f"padding_mode='circular' needs each pad to be at most the input size along its axis "
                 f"(no wrapping around more than once); got pads ({before}, {after}) at dimension {axis} "
-                f"of input {tuple(shape)}")
+                f"of input {tuple(shape)}"
+            )
 
 
 def _check_out(out, shape, dtype, inputs):
@@ -61,8 +64,20 @@ def _check_out(out, shape, dtype, inputs):
             raise ValueError(f"`out` must not overlap `{name}`")
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros", *, out=None, num_threads=None, method="auto"):
+def conv2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    *,
+    out=None,
+    num_threads=None,
+    method="auto",
+):
     """2-D cross-correlation with exactly the semantics of ``torch.nn.Conv2d``.
 
     Parameters
@@ -131,14 +146,25 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
         result = _engine.correlate(
-            call.x, call.weight, call.bias, pads=call.pads, mode=call.engine_mode, cval=0.0,
-            stride=call.stride, dilation=call.dilation, groups=call.groups, out=call.out4,
-            num_threads=num_threads, method=method)
+            call.x,
+            call.weight,
+            call.bias,
+            pads=call.pads,
+            mode=call.engine_mode,
+            cval=0.0,
+            stride=call.stride,
+            dilation=call.dilation,
+            groups=call.groups,
+            out=call.out4,
+            num_threads=num_threads,
+            method=method,
+        )
     return call.finish(result)
 
 
-def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros",
-              *, out=None, num_threads=None):
+def sepconv2d(
+    input, column, row, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros", *, out=None, num_threads=None
+):
     """Filter every channel with the separable kernel ``outer(column, row)``.
 
     The same result as :func:`conv2d` with ``groups = C`` and the depthwise weight
@@ -173,8 +199,10 @@ def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, pa
     """
     input = _as_array(input, "input")
     if input.ndim not in (3, 4) or input.shape[-3] == 0:
-        raise ValueError("`input` must be 3-D (C, H, W) or 4-D (N, C, H, W) with at least one channel; "
-                         f"got an array of shape {input.shape}")
+        raise ValueError(
+            "`input` must be 3-D (C, H, W) or 4-D (N, C, H, W) with at least one channel; "
+            f"got an array of shape {input.shape}"
+        )
     channels = input.shape[-3]
     factors = []
     for name, factor in (("column", column), ("row", row)):
@@ -194,8 +222,18 @@ def sepconv2d(input, column, row, bias=None, stride=1, padding=0, dilation=1, pa
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
         result = _engine.correlate_separable(
-            call.x, factors[0], factors[1], call.bias, pads=call.pads, mode=call.engine_mode, cval=0.0,
-            stride=call.stride, dilation=call.dilation, out=call.out4, num_threads=num_threads)
+            call.x,
+            factors[0],
+            factors[1],
+            call.bias,
+            pads=call.pads,
+            mode=call.engine_mode,
+            cval=0.0,
+            stride=call.stride,
+            dilation=call.dilation,
+            out=call.out4,
+            num_threads=num_threads,
+        )
     return call.finish(result)
 
 
@@ -213,10 +251,11 @@ class Conv2dArguments:
         if bias is not None:
             bias = _as_array(bias, "bias")
         if input.ndim not in (3, 4):
-            raise ValueError(
-                f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
+            raise ValueError(f"`input` must be 3-D (C, H, W) or 4-D (N, C, H, W); got an array of shape {input.shape}")
         if weight.ndim != 4:
-            raise ValueError(f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}")
+            raise ValueError(
+                f"`weight` must be 4-D (out_channels, in_channels/groups, kh, kw); got shape {weight.shape}"
+            )
         dtype = check_float_dtypes(input=input, weight=weight, bias=bias)
         stride = as_pair(stride, "stride")
         dilation = as_pair(dilation, "dilation")
@@ -232,13 +271,16 @@ class Conv2dArguments:
         if o == 0:
             raise ValueError(f"`weight` must have at least one output channel; got shape {weight.shape}")
         if o % groups:
-            raise ValueError(f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}")
+            raise ValueError(
+                f"`weight` out_channels ({o}) must be divisible by groups={groups}; got shape {weight.shape}"
+            )
         if c == 0:
             raise ValueError(f"`input` must have at least one channel; got shape {input.shape}")
         if c != cg * groups:
             raise ValueError(
                 f"Given groups={groups}, `weight` of shape {weight.shape} expects `input` to have "
-                f"{cg * groups} channels; got {c} channels (input shape {input.shape})")
+                f"{cg * groups} channels; got {c} channels (input shape {input.shape})"
+            )
         if kh == 0 or kw == 0:
             raise ValueError(f"`weight` kernel size must be at least 1x1; got shape {weight.shape}")
         if bias is not None and bias.shape != (o,):
@@ -248,12 +290,14 @@ class Conv2dArguments:
         _check_mode_limits(padding_mode, x.shape, pads)
         hout, wout = output_hw((h, w), (kh, kw), stride, dilation, pads)
         if (h == 0 or w == 0) and n > 0:
-            raise ValueError(f"`input` has an empty spatial dimension; got shape {input.shape} "
-                             "(only an empty batch is supported)")
+            raise ValueError(
+                f"`input` has an empty spatial dimension; got shape {input.shape} (only an empty batch is supported)"
+            )
         out_shape = (n, o, hout, wout)
         if out is not None:
-            _check_out(out, out_shape[1:] if unbatched else out_shape, dtype,
-                       {"input": input, "weight": weight, "bias": bias})
+            _check_out(
+                out, out_shape[1:] if unbatched else out_shape, dtype, {"input": input, "weight": weight, "bias": bias}
+            )
             out4 = out[None] if unbatched else out
         else:
             out4 = None
@@ -307,8 +351,21 @@ class Conv2d(ConvLayer):
     (5, 5)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, seed=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        *,
+        dtype=np.float32,
+        seed=None,
+    ):
         self.in_channels = as_int(in_channels, "in_channels", minimum=1)
         self.out_channels = as_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = as_pair(kernel_size, "kernel_size")
@@ -403,10 +460,12 @@ class Conv2d(ConvLayer):
             For a tensor of the wrong shape or dtype (naming it).
         """
         expected = {prefix + "weight"} | ({prefix + "bias"} if self._bias is not None else set())
-        ours = {key for key in state if key.startswith(prefix) and "." not in key[len(prefix):]}
+        ours = {key for key in state if key.startswith(prefix) and "." not in key[len(prefix) :]}
         if strict and (expected - ours or ours - expected):
-            raise KeyError(f"`state` must hold exactly {sorted(expected)}; missing {sorted(expected - ours)}, "
-                           f"unexpected {sorted(ours - expected)}")
+            raise KeyError(
+                f"`state` must hold exactly {sorted(expected)}; missing {sorted(expected - ours)}, "
+                f"unexpected {sorted(ours - expected)}"
+            )
         if prefix + "weight" in state:
             self.weight = state[prefix + "weight"]
         if prefix + "bias" in state:
@@ -429,16 +488,36 @@ class Conv2d(ConvLayer):
     def from_torch(cls, module):
         """The same layer as a ``torch.nn.Conv2d`` (hyper-parameters, weight and bias), without importing torch."""
         padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
-        layer = cls(module.in_channels, module.out_channels, tuple(module.kernel_size), tuple(module.stride),
-                    padding, tuple(module.dilation), module.groups, module.bias is not None,
-                    module.padding_mode, dtype=str(module.weight.dtype).replace("torch.", ""))
+        layer = cls(
+            module.in_channels,
+            module.out_channels,
+            tuple(module.kernel_size),
+            tuple(module.stride),
+            padding,
+            tuple(module.dilation),
+            module.groups,
+            module.bias is not None,
+            module.padding_mode,
+            dtype=str(module.weight.dtype).replace("torch.", ""),
+        )
         layer.load_state_dict(module.state_dict())
         return layer
 
     def __call__(self, input, *, out=None, num_threads=None, method="auto"):
         """Apply the layer: see :func:`conv2d` for shapes, errors and `method`."""
-        return conv2d(input, self._weight, self._bias, self.stride, self.padding, self.dilation,
-                      self.groups, self.padding_mode, out=out, num_threads=num_threads, method=method)
+        return conv2d(
+            input,
+            self._weight,
+            self._bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            out=out,
+            num_threads=num_threads,
+            method=method,
+        )
 
     forward = __call__
 

@@ -42,10 +42,12 @@ def _layer_params(layer, index):
     if isinstance(layer, geometry.ConvLayer):  # a Conv2d
         return layer.layer_geometry()
     # receptive_field() has validated keys and values already.
-    return (as_pair(layer["kernel_size"], f"layers[{index}]['kernel_size']"),
-            as_pair(layer.get("stride", 1), f"layers[{index}]['stride']"),
-            layer.get("padding", 0),
-            as_pair(layer.get("dilation", 1), f"layers[{index}]['dilation']"))
+    return (
+        as_pair(layer["kernel_size"], f"layers[{index}]['kernel_size']"),
+        as_pair(layer.get("stride", 1), f"layers[{index}]['stride']"),
+        layer.get("padding", 0),
+        as_pair(layer.get("dilation", 1), f"layers[{index}]['dilation']"),
+    )
 
 
 def _check_layers(layers):
@@ -147,26 +149,43 @@ def _stack_report(params, fields, draw=True):
         pad = padding if isinstance(padding, str) else _fmt_pair(as_pair(padding, "padding", minimum=0))
         count = len(sr) * len(sc)
         box = field.extent[0] * field.extent[1]
-        rows.append([i + 1, _fmt_pair(kernel), _fmt_pair(stride), pad, _fmt_pair(dilation), _fmt_pair(keff),
-                     _fmt_pair(field.extent), _fmt_pair(field.jump), f"{len(sr)}x{len(sc)} = {count}",
-                     f"{100.0 * count / box:.1f}%"])
-    text = [f"Receptive field of a stack of {len(params)} layer{'s' if len(params) != 1 else ''}",
-            "(RF_l = RF_{l-1} + (keff_l - 1) * J_{l-1},  J_l = J_{l-1} * s_l,  keff = d*(k-1)+1;",
-            " contributing = input pixels some path of taps reaches, out of the RF box)",
-            _table(rows, header)]
+        rows.append(
+            [
+                i + 1,
+                _fmt_pair(kernel),
+                _fmt_pair(stride),
+                pad,
+                _fmt_pair(dilation),
+                _fmt_pair(keff),
+                _fmt_pair(field.extent),
+                _fmt_pair(field.jump),
+                f"{len(sr)}x{len(sc)} = {count}",
+                f"{100.0 * count / box:.1f}%",
+            ]
+        )
+    text = [
+        f"Receptive field of a stack of {len(params)} layer{'s' if len(params) != 1 else ''}",
+        "(RF_l = RF_{l-1} + (keff_l - 1) * J_{l-1},  J_l = J_{l-1} * s_l,  keff = d*(k-1)+1;",
+        " contributing = input pixels some path of taps reaches, out of the RF box)",
+        _table(rows, header),
+    ]
     sr, sc = history[-1]
     extent = fields[-1].extent
     count = len(sr) * len(sc)
     if count == extent[0] * extent[1]:
         text.append(f"Every pixel of the {_fmt_pair(extent)} receptive field contributes.")
     else:
-        text.append(f"Only {len(sr)}x{len(sc)} = {count} of the {_fmt_pair(extent)} = {extent[0] * extent[1]} "
-                    "pixels of the receptive field contribute; the others are holes.")
+        text.append(
+            f"Only {len(sr)}x{len(sc)} = {count} of the {_fmt_pair(extent)} = {extent[0] * extent[1]} "
+            "pixels of the receptive field contribute; the others are holes."
+        )
     if not draw or count == extent[0] * extent[1]:
         pass
     elif max(extent) <= MAX_GRID:
-        text += ["Footprint of one output ('#' contributes, '.' does not):",
-                 _grid(_binned_mask(sr, sc, extent, MAX_GRID)[0])]
+        text += [
+            "Footprint of one output ('#' contributes, '.' does not):",
+            _grid(_binned_mask(sr, sc, extent, MAX_GRID)[0]),
+        ]
     else:
         text.append(f"(footprint grid not drawn: larger than {MAX_GRID} pixels)")
     return "\n".join(text)
@@ -175,8 +194,12 @@ def _stack_report(params, fields, draw=True):
 def _kernel_report(kernel, dilation):
     rows, cols, keff = _kernel_taps(kernel, dilation)
     spacing = "" if dilation == (1, 1) else f", tap spacing {_fmt_pair(dilation)}"
-    text = [(f"Kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dilation)}: effective extent {_fmt_pair(keff)} "
-             f"= d*(k-1)+1; {kernel[0] * kernel[1]} taps in {keff[0] * keff[1]} pixels{spacing}")]
+    text = [
+        (
+            f"Kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dilation)}: effective extent {_fmt_pair(keff)} "
+            f"= d*(k-1)+1; {kernel[0] * kernel[1]} taps in {keff[0] * keff[1]} pixels{spacing}"
+        )
+    ]
     if max(keff) <= MAX_GRID:
         text.append(_grid(_binned_mask(rows, cols, keff, MAX_GRID)[0]))
     else:
@@ -186,8 +209,10 @@ def _kernel_report(kernel, dilation):
 
 def _resolve(kernel_size, dilation, layers, stride):
     if layers is not None and as_pair(stride, "stride") != (1, 1):
-        raise ValueError(f"`stride` describes the single layer given by `kernel_size`; with `layers`, put the "
-                         f"stride in each layer instead; got stride={stride!r}")
+        raise ValueError(
+            f"`stride` describes the single layer given by `kernel_size`; with `layers`, put the "
+            f"stride in each layer instead; got stride={stride!r}"
+        )
     if kernel_size is None and layers is None:
         raise ValueError("`kernel_size` may be None only when `layers` is given; got kernel_size=None, layers=None")
     kernel = dil = None
@@ -329,21 +354,27 @@ def explain_png(path, kernel_size, dilation=1, *, layers=None, stride=1):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError("imgconv.explain.explain_png needs matplotlib, which is not installed; "
-                          "install it with `pip install matplotlib`") from exc
+        raise ImportError(
+            "imgconv.explain.explain_png needs matplotlib, which is not installed; "
+            "install it with `pip install matplotlib`"
+        ) from exc
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
     kernel, dil, params, fields = _resolve(kernel_size, dilation, layers, stride)
     panels = []
     if kernel is not None:
         rows, cols, keff = _kernel_taps(kernel, dil)
-        title = (f"kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dil)}\n"
-                 f"extent {_fmt_pair(keff)}, {len(rows) * len(cols)} taps")
+        title = (
+            f"kernel {_fmt_pair(kernel)}, dilation {_fmt_pair(dil)}\n"
+            f"extent {_fmt_pair(keff)}, {len(rows) * len(cols)} taps"
+        )
         panels.append((rows, cols, keff, title))
     rows, cols = _axis_offsets(params)[-1]
     extent = fields[-1].extent
-    title = (f"{len(params)} layer{'s' if len(params) != 1 else ''}: RF {_fmt_pair(extent)}\n"
-             f"{len(rows) * len(cols)} of {extent[0] * extent[1]} pixels contribute")
+    title = (
+        f"{len(params)} layer{'s' if len(params) != 1 else ''}: RF {_fmt_pair(extent)}\n"
+        f"{len(rows) * len(cols)} of {extent[0] * extent[1]} pixels contribute"
+    )
     panels.append((rows, cols, extent, title))
     fig = Figure(figsize=(4.2 * len(panels), 4.8), layout="constrained")
     FigureCanvasAgg(fig)

@@ -145,20 +145,14 @@ def _check_path(path, name="path"):
         fspath = os.fspath(path)
         if isinstance(fspath, str):
             return fspath
-    raise TypeError(
-        f"`{name}` must be a str or os.PathLike (str); got "
-        f"{type(path).__name__} {path!r}"
-    )
+    raise TypeError(f"`{name}` must be a str or os.PathLike (str); got {type(path).__name__} {path!r}")
 
 
 def _check_max_pixels(max_pixels):
     if max_pixels is None:
         return None
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, numbers.Integral):
-        raise TypeError(
-            f"`max_pixels` must be a positive int or None; got "
-            f"{type(max_pixels).__name__} {max_pixels!r}"
-        )
+        raise TypeError(f"`max_pixels` must be a positive int or None; got {type(max_pixels).__name__} {max_pixels!r}")
     if max_pixels < 1:
         raise ValueError(f"`max_pixels` must be a positive int or None; got {max_pixels!r}")
     return int(max_pixels)
@@ -170,8 +164,7 @@ def _format_from_extension(path):
         return _EXTENSION_TO_FORMAT[extension]
     except KeyError:
         raise ValueError(
-            f"`path` must end with one of {', '.join(SUPPORTED_EXTENSIONS)} "
-            f"(case-insensitive); got {path!r}"
+            f"`path` must end with one of {', '.join(SUPPORTED_EXTENSIONS)} (case-insensitive); got {path!r}"
         ) from None
 
 
@@ -182,27 +175,18 @@ def _check_policy(dtype_policy):
             f"got {type(dtype_policy).__name__} {dtype_policy!r}"
         )
     if dtype_policy not in DTYPE_POLICIES:
-        raise ValueError(
-            f"`dtype_policy` must be one of {', '.join(map(repr, DTYPE_POLICIES))}; "
-            f"got {dtype_policy!r}"
-        )
+        raise ValueError(f"`dtype_policy` must be one of {', '.join(map(repr, DTYPE_POLICIES))}; got {dtype_policy!r}")
     return dtype_policy
 
 
 def _check_array(array, stack=False):
     array = np.asarray(array)
     if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"`array` must be a bool, integer or float array; got dtype {array.dtype}"
-        )
+        raise TypeError(f"`array` must be a bool, integer or float array; got dtype {array.dtype}")
     if stack and array.ndim not in (3, 4):
-        raise ValueError(
-            f"`array` must have shape (P, H, W) or (P, H, W, C) with stack=True; got shape {array.shape}"
-        )
+        raise ValueError(f"`array` must have shape (P, H, W) or (P, H, W, C) with stack=True; got shape {array.shape}")
     if not stack and array.ndim not in (2, 3):
-        raise ValueError(
-            f"`array` must have shape (H, W) or (H, W, C); got shape {array.shape}"
-        )
+        raise ValueError(f"`array` must have shape (H, W) or (H, W, C); got shape {array.shape}")
     if 0 in array.shape:
         raise ValueError(f"`array` must not be empty; got shape {array.shape}")
     # native byte order for Pillow and tifffile; no copy when already native
@@ -248,9 +232,7 @@ def can_store(extension, dtype, channels):
     ext = extension.lower() if isinstance(extension, str) else extension
     ext = ext if not isinstance(ext, str) or ext.startswith(".") else "." + ext
     if ext not in _EXTENSION_TO_FORMAT:
-        raise ValueError(
-            f"`extension` must be one of {list(SUPPORTED_EXTENSIONS)}; got {extension!r}"
-        )
+        raise ValueError(f"`extension` must be one of {list(SUPPORTED_EXTENSIONS)}; got {extension!r}")
     fmt = _EXTENSION_TO_FORMAT[ext]
     dtype = np.dtype(dtype)
     if fmt not in _PILLOW_CAPABILITIES:
@@ -325,8 +307,7 @@ def _refuse_special(path, mode):
     if not stat.S_ISREG(mode):
         kind = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
         raise ImageReadError(
-            f"cannot read {_shown(path)}: it is {kind}, not a regular file; imread "
-            f"reads regular files only"
+            f"cannot read {_shown(path)}: it is {kind}, not a regular file; imread reads regular files only"
         )
 
 
@@ -338,8 +319,7 @@ def _open_regular(path):
         if exc.errno != getattr(errno, "ELOOP", None):
             raise
         raise ImageReadError(
-            f"cannot read {_shown(path)}: too many levels of symbolic links (a symbolic "
-            f"link loop)"
+            f"cannot read {_shown(path)}: too many levels of symbolic links (a symbolic link loop)"
         ) from None
 
     def opener(name, flags):
@@ -412,9 +392,7 @@ def _read_pillow(file, path, fmt, head, max_pixels):
 def _tiff_layout(path, shape, axes):
     """Return (height, width, axis order to (H, W[, C])) of a TIFF series."""
     extra = [axis for axis in axes if axis not in "YX"]
-    if "Y" not in axes or "X" not in axes or len(extra) > 1 or (
-        extra and extra[0] not in "SC"
-    ):
+    if "Y" not in axes or "X" not in axes or len(extra) > 1 or (extra and extra[0] not in "SC"):
         raise ImageReadError(
             f"cannot read {_shown(path)}: the TIFF holds a series of shape {shape} with "
             f"axes {axes!r}; imread reads one image of shape (H, W) or (H, W, C) "
@@ -424,9 +402,7 @@ def _tiff_layout(path, shape, axes):
     return shape[axes.index("Y")], shape[axes.index("X")], order
 
 
-_TiffData = collections.namedtuple(
-    "_TiffData", "tiled compression chunks needed offsets counts shape bits"
-)
+_TiffData = collections.namedtuple("_TiffData", "tiled compression chunks needed offsets counts shape bits")
 
 
 def _tiff_data(series):
@@ -435,9 +411,17 @@ def _tiff_data(series):
     for page in series.pages:
         key = None if page is None else page.keyframe
         data.append(
-            None if key is None else _TiffData(
-                key.is_tiled, key.compression, key.chunks, math.prod(key.chunked),
-                page.dataoffsets, page.databytecounts, key.shape, key.bitspersample,
+            None
+            if key is None
+            else _TiffData(
+                key.is_tiled,
+                key.compression,
+                key.chunks,
+                math.prod(key.chunked),
+                page.dataoffsets,
+                page.databytecounts,
+                key.shape,
+                key.bitspersample,
             )
         )
     return data
@@ -480,8 +464,10 @@ def _tiff_stack_layout(path, shape, axes):
     channels = [a for a in axes if a in "SC"]
     planes = [a for a in axes if a not in "YXSC"]
     if "Y" not in axes or "X" not in axes or len(channels) > 1:
-        raise ImageReadError(f"cannot read {_shown(path)}: the TIFF holds a series of shape {shape} with "
-                             f"axes {axes!r}, not a stack of (H, W) or (H, W, C) planes")
+        raise ImageReadError(
+            f"cannot read {_shown(path)}: the TIFF holds a series of shape {shape} with "
+            f"axes {axes!r}, not a stack of (H, W) or (H, W, C) planes"
+        )
     order = [axes.index(a) for a in planes] + [axes.index("Y"), axes.index("X")] + [axes.index(a) for a in channels]
     count = math.prod(shape[axes.index(a)] for a in planes)
     plane = (shape[axes.index("Y")], shape[axes.index("X")]) + tuple(shape[axes.index(a)] for a in channels)
@@ -503,18 +489,14 @@ def _read_tiff(file, path, fmt, head, max_pixels, stack=False):
             series = tif.series[0] if first is not None and not empty and tif.series else None
             if series is not None:
                 shape, axes, dtype = tuple(series.shape), series.axes, series.dtype
-                colormap = (
-                    first.colormap if first.photometric == tifffile.PHOTOMETRIC.PALETTE else None
-                )
+                colormap = first.colormap if first.photometric == tifffile.PHOTOMETRIC.PALETTE else None
                 data = _tiff_data(series)
         except MemoryError:
             raise
         except Exception as exc:
             raise _read_error(path, fmt, exc) from exc
         if empty:
-            raise ImageReadError(
-                f"cannot read {_shown(path)}: the TIFF image is empty (shape {first.shape})"
-            )
+            raise ImageReadError(f"cannot read {_shown(path)}: the TIFF image is empty (shape {first.shape})")
         if series is None:
             raise ImageReadError(
                 f"cannot read {_shown(path)}: the TIFF holds no image (no readable IFD; "
@@ -602,8 +584,7 @@ def _read_npy(file, path, fmt, head, max_pixels):
         )
     if dtype.kind not in "biuf" or dtype.fields is not None:
         raise ImageReadError(
-            f"cannot read {_shown(path)}: .npy dtype {dtype} is not supported "
-            f"(only bool, integer and float images are)"
+            f"cannot read {_shown(path)}: .npy dtype {dtype} is not supported (only bool, integer and float images are)"
         )
     _check_samples(path, shape, max_pixels)
     data_bytes = math.prod(shape) * dtype.itemsize
@@ -756,8 +737,7 @@ def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS, stack=False):
             array = array[None] if stack else array
     if array.dtype.kind not in "biuf" or array.ndim - bool(stack) not in (2, 3):
         raise ImageReadError(
-            f"cannot read {_shown(path)}: decoded to an unsupported array "
-            f"(dtype {array.dtype}, shape {array.shape})"
+            f"cannot read {_shown(path)}: decoded to an unsupported array (dtype {array.dtype}, shape {array.shape})"
         )
     array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
     if not array.flags.writeable:
@@ -868,8 +848,7 @@ def _check_can_hold(fmt, data, array):
         hint = "use .tif or .npy"
     stored = "" if data.dtype == array.dtype else f" (stored as {data.dtype})"
     raise ValueError(
-        f"{fmt} cannot store a {array.dtype}{stored} array of shape {array.shape}; "
-        f"{fmt} holds {description}; {hint}"
+        f"{fmt} cannot store a {array.dtype}{stored} array of shape {array.shape}; {fmt} holds {description}; {hint}"
     )
 
 
@@ -914,8 +893,12 @@ def _write_tiff(file, data, fmt, options=None):
     tags = {}
     if data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]
-    if (names is not None and data.ndim == 3 and data.shape[2] not in (3, 4)
-            and data.dtype in (np.uint8, np.uint16, np.float32)):
+    if (
+        names is not None
+        and data.ndim == 3
+        and data.shape[2] not in (3, 4)
+        and data.dtype in (np.uint8, np.uint16, np.float32)
+    ):
         # An ImageJ hyperstack, one plane per channel, labelled: Fiji and napari show the names;
         # imread reads the planes back as (H, W, C).
         data = np.moveaxis(data, -1, 0)
@@ -1006,16 +989,19 @@ def check_compression(fmt, compression, level, predictor):
         compression, default_level = DEFAULT_COMPRESSION.get(fmt, ("none", None))
         level = default_level if level is None else level
     if not isinstance(compression, str) or compression.lower() not in choices:
-        raise ValueError(f"`compression` must be one of {', '.join(map(repr, choices))} or None for {fmt}; "
-                         f"got {compression!r}")
+        raise ValueError(
+            f"`compression` must be one of {', '.join(map(repr, choices))} or None for {fmt}; got {compression!r}"
+        )
     compression = compression.lower()
     if level is not None:
         if isinstance(level, bool) or not isinstance(level, numbers.Integral):
             raise TypeError(f"`level` must be an int or None; got {type(level).__name__} {level!r}")
         low, high = _LEVELS.get(compression, (None, None))
         if low is None:
-            raise ValueError(f"`level` goes with compression 'zlib', 'zstd' or 'lzma'; got level={level!r} "
-                             f"with compression {compression!r}")
+            raise ValueError(
+                f"`level` goes with compression 'zlib', 'zstd' or 'lzma'; got level={level!r} "
+                f"with compression {compression!r}"
+            )
         if not low <= level <= high:
             raise ValueError(f"`level` must be from {low} to {high} for {compression!r}; got {level!r}")
         level = int(level)
@@ -1024,13 +1010,26 @@ def check_compression(fmt, compression, level, predictor):
     if not isinstance(predictor, (bool, np.bool_)):
         raise TypeError(f"`predictor` must be True or False; got {predictor!r}")
     if predictor and (fmt != "TIFF" or compression == "none"):
-        raise ValueError(f"`predictor` goes with a compressed TIFF; got predictor=True for {fmt} with "
-                         f"compression {compression!r}")
+        raise ValueError(
+            f"`predictor` goes with a compressed TIFF; got predictor=True for {fmt} with compression {compression!r}"
+        )
     return (compression, level, bool(predictor)) if fmt == "TIFF" else (compression, level)
 
 
-def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
-            channel_names=None, metadata=None, resolution=None, icc_profile=None, stack=False):
+def imwrite(
+    path,
+    array,
+    *,
+    dtype_policy="clip",
+    compression=None,
+    level=None,
+    predictor=False,
+    channel_names=None,
+    metadata=None,
+    resolution=None,
+    icc_profile=None,
+    stack=False,
+):
     """Write an array to an image file, atomically.
 
     Parameters
@@ -1168,10 +1167,22 @@ def imwrite(path, array, *, dtype_policy="clip", compression=None, level=None, p
     ...
     ValueError: PNG cannot store a uint8 array of shape (4, 4, 6); ...; use .tif or .npy
     """
-    _output.write_atomic(path, encoder(path, array, dtype_policy=dtype_policy, compression=compression,
-                                       level=level, predictor=predictor, channel_names=channel_names,
-                                       metadata=metadata, resolution=resolution, icc_profile=icc_profile,
-                                       stack=stack))
+    _output.write_atomic(
+        path,
+        encoder(
+            path,
+            array,
+            dtype_policy=dtype_policy,
+            compression=compression,
+            level=level,
+            predictor=predictor,
+            channel_names=channel_names,
+            metadata=metadata,
+            resolution=resolution,
+            icc_profile=icc_profile,
+            stack=stack,
+        ),
+    )
 
 
 def _check_description(array, channel_names, metadata, resolution, icc_profile):
@@ -1181,8 +1192,9 @@ def _check_description(array, channel_names, metadata, resolution, icc_profile):
             raise TypeError(f"`channel_names` must be a sequence of str or None; got {channel_names!r}")
         channel_names = list(channel_names)
         if len(channel_names) != _channels(array):
-            raise ValueError(f"`channel_names` must name each of the {_channels(array)} channels; got "
-                             f"{len(channel_names)} names")
+            raise ValueError(
+                f"`channel_names` must name each of the {_channels(array)} channels; got {len(channel_names)} names"
+            )
     if metadata is not None:
         if not isinstance(metadata, dict):
             raise TypeError(f"`metadata` must be a dict or None; got {type(metadata).__name__}")
@@ -1202,8 +1214,20 @@ def _check_description(array, channel_names, metadata, resolution, icc_profile):
     return {"names": channel_names, "info": metadata, "resolution": resolution, "icc": icc_profile}
 
 
-def encoder(path, array, *, dtype_policy="clip", compression=None, level=None, predictor=False,
-            channel_names=None, metadata=None, resolution=None, icc_profile=None, stack=False):
+def encoder(
+    path,
+    array,
+    *,
+    dtype_policy="clip",
+    compression=None,
+    level=None,
+    predictor=False,
+    channel_names=None,
+    metadata=None,
+    resolution=None,
+    icc_profile=None,
+    stack=False,
+):
     """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
 
     The checks and conversions of `imwrite`, without the writing: every
@@ -1285,8 +1309,15 @@ def read_info(path):
     fmt = _sniff(head)
     if fmt is None:
         raise ImageReadError(f"cannot read {_shown(path)}: not a PNG, JPEG, TIFF, BMP, GIF, WebP or NPY file")
-    info = {"format": fmt, "shape": None, "dtype": None, "channel_names": None, "metadata": {},
-            "resolution": None, "icc_profile": None}
+    info = {
+        "format": fmt,
+        "shape": None,
+        "dtype": None,
+        "channel_names": None,
+        "metadata": {},
+        "resolution": None,
+        "icc_profile": None,
+    }
     try:
         if fmt == "TIFF":
             with tifffile.TiffFile(path) as tif:

@@ -108,13 +108,14 @@ def _gaussian_1d(sigma, radius):
     if sigma * sigma == 0.0 or math.isinf(0.5 / (sigma * sigma)):
         # sigma below ~1e-154: exp(-inf * 0) would be NaN; the limit is a unit impulse
         return (x == 0).astype(np.float64)
-    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
     return phi / phi.sum()
 
 
 # --------------------------------------------------------------------------------------
 # smoothing and trivial kernels
 # --------------------------------------------------------------------------------------
+
 
 def box(size):
     """Uniform (mean) filter kernel.
@@ -241,6 +242,7 @@ def gaussian(sigma, truncate=4.0):
 # --------------------------------------------------------------------------------------
 # scikit-image edge kernels (correlation form)
 # --------------------------------------------------------------------------------------
+
 
 def _edge_kernel(smooth):
     # skimage.filters.edges builds its convolution kernel as EDGE[:, None] * SMOOTH[None, :]
@@ -400,14 +402,14 @@ def laplace(ksize=3):
     if not _is_int(ksize):
         raise TypeError(f"`ksize` must be an int; got {_show(ksize)} of type {type(ksize).__name__}")
     if int(ksize) != 3:
-        raise ValueError(
-            f"`ksize` must be 3 (the only Laplace operator scikit-image implements); got {_show(ksize)}")
+        raise ValueError(f"`ksize` must be 3 (the only Laplace operator scikit-image implements); got {_show(ksize)}")
     return np.array([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
 
 
 # --------------------------------------------------------------------------------------
 # Gaussian family
 # --------------------------------------------------------------------------------------
+
 
 def _support(size, radii, what, **params):
     """Half-sizes from `size` (odd, at most MAX_KERNEL_SIZE) or, without it, the checked `radii`."""
@@ -421,8 +423,10 @@ def _support(size, radii, what, **params):
 def _finite(kernel, what, **params):
     if not np.all(np.isfinite(kernel)):  # tiny sigmas: powers of sigma underflow to 0
         names, got = describe_params(params)
-        raise ValueError(f"{names} {'gives' if len(params) == 1 else 'give'} {what} with non-finite values "
-                         f"(a sigma too small for float64); got {got}")
+        raise ValueError(
+            f"{names} {'gives' if len(params) == 1 else 'give'} {what} with non-finite values "
+            f"(a sigma too small for float64); got {got}"
+        )
     return kernel
 
 
@@ -504,8 +508,8 @@ def _rotated_grid(theta, ry, rx):
     y = np.arange(-ry, ry + 1, dtype=np.float64)[:, None]
     x = np.arange(-rx, rx + 1, dtype=np.float64)[None, :]
     ct, st = math.cos(theta), math.sin(theta)
-    u = x * ct + y * st           # along the rotated x axis
-    v = -x * st + y * ct          # along the rotated y axis
+    u = x * ct + y * st  # along the rotated x axis
+    v = -x * st + y * ct  # along the rotated y axis
     return v, u
 
 
@@ -581,7 +585,7 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
     theta = as_real(theta, "theta", rule="finite")
     truncate = as_real(truncate, "truncate")
     ct, st = math.cos(theta), math.sin(theta)
-    ay, ax = truncate * sy, truncate * sx          # semi-axes along v and u
+    ay, ax = truncate * sy, truncate * sx  # semi-axes along v and u
     ry = gaussian_radius(math.hypot(ax * st, ay * ct), 1.0)
     rx = gaussian_radius(math.hypot(ax * ct, ay * st), 1.0)
     sigma = sy if sy == sx else (sy, sx)
@@ -601,6 +605,7 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
 # --------------------------------------------------------------------------------------
 # Gabor
 # --------------------------------------------------------------------------------------
+
 
 def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0):
     """Gabor kernel pair, value for value the same as :func:`skimage.filters.gabor_kernel`.
@@ -668,9 +673,12 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     n_stds = as_real(n_stds, "n_stds")
     offset = as_real(offset, "offset", rule="finite")
     given = {"sigma_x": sigma_x, "sigma_y": sigma_y}
-    sigma_x, sigma_y = gabor_sigmas(frequency, bandwidth,
-                                    None if sigma_x is None else as_real(sigma_x, "sigma_x"),
-                                    None if sigma_y is None else as_real(sigma_y, "sigma_y"))
+    sigma_x, sigma_y = gabor_sigmas(
+        frequency,
+        bandwidth,
+        None if sigma_x is None else as_real(sigma_x, "sigma_x"),
+        None if sigma_y is None else as_real(sigma_y, "sigma_y"),
+    )
     params = _gabor_size_params(frequency, bandwidth, n_stds, **given)
     y0, x0 = gabor_half_size(theta, sigma_x, sigma_y, n_stds)
     check_kernel_size(2 * max(y0, x0) + 1, "a Gabor kernel", **params)
@@ -678,9 +686,11 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     # MAX_KERNEL_SIZE needs unless n_stds is absurd.
     if not (0 < sigma_x * sigma_x < math.inf and 0 < sigma_y * sigma_y < math.inf):
         names, got = describe_params(params)
-        raise ValueError(f"{names} give Gaussian widths out of float64's range "
-                         f"(sigma_x={sigma_x:.3g}, sigma_y={sigma_y:.3g}; their squares must be positive and "
-                         f"finite); got {got}")
+        raise ValueError(
+            f"{names} give Gaussian widths out of float64's range "
+            f"(sigma_x={sigma_x:.3g}, sigma_y={sigma_y:.3g}; their squares must be positive and "
+            f"finite); got {got}"
+        )
     # Same operations, in the same order, as skimage.filters.gabor_kernel (0.26).
     ct = math.cos(theta)
     st = math.sin(theta)
@@ -688,8 +698,7 @@ def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
     rotx = x * ct + y * st
     roty = -x * st + y * ct
     g = np.empty(roty.shape, dtype=np.complex128)
-    np.exp(-0.5 * (rotx ** 2 / sigma_x ** 2 + roty ** 2 / sigma_y ** 2)
-           + 1j * (2 * np.pi * frequency * rotx + offset), out=g)
+    np.exp(-0.5 * (rotx**2 / sigma_x**2 + roty**2 / sigma_y**2) + 1j * (2 * np.pi * frequency * rotx + offset), out=g)
     g *= 1 / (2 * np.pi * sigma_x * sigma_y)
     return np.ascontiguousarray(g.real), np.ascontiguousarray(g.imag)
 

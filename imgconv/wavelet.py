@@ -24,6 +24,7 @@ References
 """
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -51,7 +52,7 @@ def _max_scales(height, width):
     side = min(height, width)
     if side < 5:
         return 0
-    return int(math.floor(math.log2((side - 1) / 4))) + 1
+    return math.floor(math.log2((side - 1) / 4)) + 1
 
 
 def _check_n_scales(n_scales, spatial_shape):
@@ -61,7 +62,8 @@ def _check_n_scales(n_scales, spatial_shape):
         raise ValueError(
             f"`n_scales` is too large for an image of spatial shape {tuple(spatial_shape)}: the widest "
             f"smoothing kernel at scale J spans 4 * 2**(J - 1) + 1 pixels, which must not exceed the smaller "
-            f"side, so at most {limit} scales fit; got n_scales={n_scales}")
+            f"side, so at most {limit} scales fit; got n_scales={n_scales}"
+        )
     return n_scales
 
 
@@ -71,9 +73,10 @@ def _transform(x, n_scales, engine_mode, threads):
     coeffs = np.empty((n_scales + 1, c, h, w), dtype=x.dtype)
     current = x
     for j in range(n_scales):
-        d = 2 ** j
-        smooth = correlate_1d_passes(current, B3_SPLINE, B3_SPLINE, mode=engine_mode, cval=0.0,
-                                     dilation=(d, d), num_threads=threads)
+        d = 2**j
+        smooth = correlate_1d_passes(
+            current, B3_SPLINE, B3_SPLINE, mode=engine_mode, cval=0.0, dilation=(d, d), num_threads=threads
+        )
         detail, prev, nxt = coeffs[j], current[:, 0], smooth[:, 0]
 
         def work(rows, detail=detail, prev=prev, nxt=nxt):
@@ -190,28 +193,35 @@ def istarlet(coeffs):
     if planes.dtype.kind not in "iuf":
         raise TypeError(f"`coeffs` must be real-valued; got dtype {planes.dtype}")
     if planes.ndim < 2 or planes.shape[0] < 2:
-        raise ValueError(f"`coeffs` must hold at least one detail plane and the coarse plane; got an array of "
-                         f"shape {planes.shape}")
+        raise ValueError(
+            f"`coeffs` must hold at least one detail plane and the coarse plane; got an array of shape {planes.shape}"
+        )
     return planes.sum(axis=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _noise_std(n_scales):
     """Per-scale std of the starlet of unit white noise (see starlet_noise_std), as a tuple."""
     # 1-D smoothing sequences a_j = h_0 * ... * h_{j-1} (a_0 = delta), computed by the engine on
     # a 1 x L impulse; a_J has support 4 (2**J - 1) + 1.
-    half = 4 * (2 ** n_scales - 1)
+    half = 4 * (2**n_scales - 1)
     length = 2 * half + 1
     a = np.zeros((1, 1, 1, length))
     a[0, 0, 0, half] = 1.0
     seqs = [a[0, 0, 0].copy()]
     for j in range(n_scales):
-        d = 2 ** j
-        a = _engine.correlate(a, B3_SPLINE[None, None, None, :].copy(), pads=(0, 0, 2 * d, 2 * d),
-                              mode="constant", dilation=(1, d), num_threads=1)
+        d = 2**j
+        a = _engine.correlate(
+            a,
+            B3_SPLINE[None, None, None, :].copy(),
+            pads=(0, 0, 2 * d, 2 * d),
+            mode="constant",
+            dilation=(1, d),
+            num_threads=1,
+        )
         seqs.append(a[0, 0, 0].copy())
     std = []
-    for prev, nxt in zip(seqs[:-1], seqs[1:]):
+    for prev, nxt in itertools.pairwise(seqs):
         # psi_j = a_{j-1} (x) a_{j-1} - a_j (x) a_j;  <A (x) A, B (x) B> = <A, B>**2
         var = np.dot(prev, prev) ** 2 - 2 * np.dot(prev, nxt) ** 2 + np.dot(nxt, nxt) ** 2
         std.append(math.sqrt(var))
@@ -326,8 +336,9 @@ def starlet_denoise(image, n_scales=4, k=3.0, *, sigma=None, mode="nearest", cha
     k = check_positive_real(k, "k")
     if sigma is not None:
         if not is_real(sigma):
-            raise TypeError(f"`sigma` must be a positive real number or None; got {show(sigma)} of type "
-                            f"{type(sigma).__name__}")
+            raise TypeError(
+                f"`sigma` must be a positive real number or None; got {show(sigma)} of type {type(sigma).__name__}"
+            )
         sigma = check_positive_real(sigma, "sigma")
     engine_mode = check_scipy_mode(mode)
     threads = effective_num_threads(num_threads)

@@ -26,9 +26,17 @@ __all__ = ["load_safetensors", "load_weights", "save_safetensors"]
 MAX_HEADER_BYTES = 100_000_000
 
 _DTYPES = {
-    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
-    "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
-    "U64": np.dtype("<u8"), "U32": np.dtype("<u4"), "U16": np.dtype("<u2"), "U8": np.dtype("u1"),
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U64": np.dtype("<u8"),
+    "U32": np.dtype("<u4"),
+    "U16": np.dtype("<u2"),
+    "U8": np.dtype("u1"),
     "BOOL": np.dtype("?"),
 }
 _CODES = {dtype.newbyteorder("=").str: code for code, dtype in _DTYPES.items()}
@@ -101,11 +109,15 @@ def load_safetensors(path):
                 raise _bad(path, f"tensor {name!r} has the shape {shape!r}")
             itemsize = 2 if code == "BF16" else _DTYPES[code].itemsize
             if not (isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= data_size):
-                raise _bad(path, f"tensor {name!r} has the byte range {[begin, end]!r}, outside the "
-                                 f"{data_size} bytes of data")
+                raise _bad(
+                    path, f"tensor {name!r} has the byte range {[begin, end]!r}, outside the {data_size} bytes of data"
+                )
             if end - begin != math.prod(shape) * itemsize:
-                raise _bad(path, f"tensor {name!r} of shape {shape} and dtype {code} needs "
-                                 f"{math.prod(shape) * itemsize} bytes; its range holds {end - begin}")
+                raise _bad(
+                    path,
+                    f"tensor {name!r} of shape {shape} and dtype {code} needs "
+                    f"{math.prod(shape) * itemsize} bytes; its range holds {end - begin}",
+                )
             file.seek(8 + length + begin)
             buffer = file.read(end - begin)
             if code == "BF16":
@@ -148,8 +160,9 @@ def save_safetensors(path, tensors, *, metadata=None):
         chunks.append(data)
         offset += len(data)
     if metadata is not None:
-        if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in metadata.items()):
+        if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
             raise TypeError(f"`metadata` must be a mapping of str to str or None; got {metadata!r}")
         entries["__metadata__"] = dict(metadata)
     header = json.dumps(entries, separators=(",", ":")).encode("utf-8")

@@ -46,13 +46,13 @@ TORCH_VERSION = "2.13.0"  # the release the committed fixtures were computed wit
 
 CONVENTIONS = {
     "arrays": "x_<id> input, w_<id> weight (out, in/groups, kh, kw), b_<id> bias (only when params.bias), "
-              "y_<id> expected output",
+    "y_<id> expected output",
     "api": "'F.conv2d' = functional call (padding_mode always zeros); 'nn.Conv2d' = module call with padding_mode",
     "padding": "int -> same pad on all four sides; [ph, pw] -> ph top & bottom, pw left & right; "
-               "'same'/'valid' strings",
+    "'same'/'valid' strings",
     "stride_dilation": "int or [h, w]",
     "data": "'randn' = standard normal; 'integer' = small integer values, result is exact in any summation order "
-            "(compare bit-exactly)",
+    "(compare bit-exactly)",
     "tolerance": {
         "float64": {"rtol": 1e-12, "atol": 1e-12},
         "float32": {"rtol": 1e-05, "atol": 1e-05},
@@ -61,140 +61,479 @@ CONVENTIONS = {
 }
 
 
-def _case(id, api, input_shape, weight_shape, *, stride=1, padding=0, dilation=1, groups=1, bias=True,
-          padding_mode="zeros", dtype="float32", data="randn", torch_quirk=False, note=None):
-    return dict(id=id, api=api, input_shape=input_shape, weight_shape=weight_shape,
-                params=dict(stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias,
-                            padding_mode=padding_mode),
-                dtype=dtype, data=data, torch_quirk=torch_quirk, note=note)
+def _case(
+    id,
+    api,
+    input_shape,
+    weight_shape,
+    *,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    bias=True,
+    padding_mode="zeros",
+    dtype="float32",
+    data="randn",
+    torch_quirk=False,
+    note=None,
+):
+    return dict(
+        id=id,
+        api=api,
+        input_shape=input_shape,
+        weight_shape=weight_shape,
+        params=dict(
+            stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias, padding_mode=padding_mode
+        ),
+        dtype=dtype,
+        data=data,
+        torch_quirk=torch_quirk,
+        note=note,
+    )
 
 
 def _error(id, api, input_shape, weight_shape, *, bias_shape=None, dtype="float32", **params):
-    return dict(id=id, api=api, input_shape=input_shape, weight_shape=weight_shape, bias_shape=bias_shape,
-                dtype=dtype, params=params)
+    return dict(
+        id=id,
+        api=api,
+        input_shape=input_shape,
+        weight_shape=weight_shape,
+        bias_shape=bias_shape,
+        dtype=dtype,
+        params=params,
+    )
 
 
 CASES = [
     _case("zeros_int", "F.conv2d", (2, 3, 7, 9), (4, 3, 3, 3), padding=1, note="int padding"),
-    _case("zeros_tuple", "F.conv2d", (1, 3, 6, 8), (2, 3, 5, 3), stride=(1, 2), padding=(2, 1), bias=False,
-          note="tuple padding, asymmetric stride"),
-    _case("zeros_same_evenk_dil", "F.conv2d", (2, 2, 8, 7), (3, 2, 4, 3), padding="same", dilation=(1, 2),
-          dtype="float64", note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2"),
-    _case("zeros_valid", "F.conv2d", (1, 2, 9, 8), (2, 2, 3, 3), stride=2, padding="valid",
-          note="'valid' = no padding; padding_mode irrelevant"),
-    _case("reflect_int", "nn.Conv2d", (2, 3, 7, 9), (4, 3, 3, 3), padding=1, padding_mode="reflect",
-          dtype="float64", note="int padding"),
-    _case("reflect_tuple", "nn.Conv2d", (1, 3, 6, 8), (2, 3, 5, 3), stride=(1, 2), padding=(2, 1), bias=False,
-          padding_mode="reflect", note="tuple padding, asymmetric stride"),
-    _case("reflect_same_evenk_dil", "nn.Conv2d", (2, 2, 8, 7), (3, 2, 4, 3), padding="same", dilation=(1, 2),
-          padding_mode="reflect", dtype="float64",
-          note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2"),
-    _case("reflect_valid", "nn.Conv2d", (1, 2, 9, 8), (2, 2, 3, 3), stride=2, padding="valid", bias=False,
-          padding_mode="reflect", note="'valid' = no padding; padding_mode irrelevant"),
-    _case("replicate_int", "nn.Conv2d", (2, 3, 7, 9), (4, 3, 3, 3), padding=1, padding_mode="replicate",
-          note="int padding"),
-    _case("replicate_tuple", "nn.Conv2d", (1, 3, 6, 8), (2, 3, 5, 3), stride=(1, 2), padding=(2, 1), bias=False,
-          padding_mode="replicate", note="tuple padding, asymmetric stride"),
-    _case("replicate_same_evenk_dil", "nn.Conv2d", (2, 2, 8, 7), (3, 2, 4, 3), padding="same", dilation=(1, 2),
-          padding_mode="replicate", dtype="float64",
-          note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2"),
-    _case("replicate_valid", "nn.Conv2d", (1, 2, 9, 8), (2, 2, 3, 3), stride=2, padding="valid",
-          padding_mode="replicate", note="'valid' = no padding; padding_mode irrelevant"),
-    _case("circular_int", "nn.Conv2d", (2, 3, 7, 9), (4, 3, 3, 3), padding=1, padding_mode="circular",
-          dtype="float64", note="int padding"),
-    _case("circular_tuple", "nn.Conv2d", (1, 3, 6, 8), (2, 3, 5, 3), stride=(1, 2), padding=(2, 1), bias=False,
-          padding_mode="circular", note="tuple padding, asymmetric stride"),
-    _case("circular_same_evenk_dil", "nn.Conv2d", (2, 2, 8, 7), (3, 2, 4, 3), padding="same", dilation=(1, 2),
-          padding_mode="circular", dtype="float64",
-          note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2"),
-    _case("circular_valid", "nn.Conv2d", (1, 2, 9, 8), (2, 2, 3, 3), stride=2, padding="valid", bias=False,
-          padding_mode="circular", note="'valid' = no padding; padding_mode irrelevant"),
-    _case("zeros_module_same", "nn.Conv2d", (1, 2, 6, 5), (2, 2, 2, 3), padding="same",
-          note="nn.Conv2d zeros 'same', even kh"),
-    _case("asym_s21_d13_p02_g2", "F.conv2d", (2, 4, 10, 11), (6, 2, 3, 2), stride=(2, 1), padding=(0, 2),
-          dilation=(1, 3), groups=2),
-    _case("asym_s32_p10_k14", "F.conv2d", (1, 3, 8, 12), (2, 3, 1, 4), stride=(3, 2), padding=(1, 0), bias=False,
-          dtype="float64"),
+    _case(
+        "zeros_tuple",
+        "F.conv2d",
+        (1, 3, 6, 8),
+        (2, 3, 5, 3),
+        stride=(1, 2),
+        padding=(2, 1),
+        bias=False,
+        note="tuple padding, asymmetric stride",
+    ),
+    _case(
+        "zeros_same_evenk_dil",
+        "F.conv2d",
+        (2, 2, 8, 7),
+        (3, 2, 4, 3),
+        padding="same",
+        dilation=(1, 2),
+        dtype="float64",
+        note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2",
+    ),
+    _case(
+        "zeros_valid",
+        "F.conv2d",
+        (1, 2, 9, 8),
+        (2, 2, 3, 3),
+        stride=2,
+        padding="valid",
+        note="'valid' = no padding; padding_mode irrelevant",
+    ),
+    _case(
+        "reflect_int",
+        "nn.Conv2d",
+        (2, 3, 7, 9),
+        (4, 3, 3, 3),
+        padding=1,
+        padding_mode="reflect",
+        dtype="float64",
+        note="int padding",
+    ),
+    _case(
+        "reflect_tuple",
+        "nn.Conv2d",
+        (1, 3, 6, 8),
+        (2, 3, 5, 3),
+        stride=(1, 2),
+        padding=(2, 1),
+        bias=False,
+        padding_mode="reflect",
+        note="tuple padding, asymmetric stride",
+    ),
+    _case(
+        "reflect_same_evenk_dil",
+        "nn.Conv2d",
+        (2, 2, 8, 7),
+        (3, 2, 4, 3),
+        padding="same",
+        dilation=(1, 2),
+        padding_mode="reflect",
+        dtype="float64",
+        note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2",
+    ),
+    _case(
+        "reflect_valid",
+        "nn.Conv2d",
+        (1, 2, 9, 8),
+        (2, 2, 3, 3),
+        stride=2,
+        padding="valid",
+        bias=False,
+        padding_mode="reflect",
+        note="'valid' = no padding; padding_mode irrelevant",
+    ),
+    _case(
+        "replicate_int",
+        "nn.Conv2d",
+        (2, 3, 7, 9),
+        (4, 3, 3, 3),
+        padding=1,
+        padding_mode="replicate",
+        note="int padding",
+    ),
+    _case(
+        "replicate_tuple",
+        "nn.Conv2d",
+        (1, 3, 6, 8),
+        (2, 3, 5, 3),
+        stride=(1, 2),
+        padding=(2, 1),
+        bias=False,
+        padding_mode="replicate",
+        note="tuple padding, asymmetric stride",
+    ),
+    _case(
+        "replicate_same_evenk_dil",
+        "nn.Conv2d",
+        (2, 2, 8, 7),
+        (3, 2, 4, 3),
+        padding="same",
+        dilation=(1, 2),
+        padding_mode="replicate",
+        dtype="float64",
+        note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2",
+    ),
+    _case(
+        "replicate_valid",
+        "nn.Conv2d",
+        (1, 2, 9, 8),
+        (2, 2, 3, 3),
+        stride=2,
+        padding="valid",
+        padding_mode="replicate",
+        note="'valid' = no padding; padding_mode irrelevant",
+    ),
+    _case(
+        "circular_int",
+        "nn.Conv2d",
+        (2, 3, 7, 9),
+        (4, 3, 3, 3),
+        padding=1,
+        padding_mode="circular",
+        dtype="float64",
+        note="int padding",
+    ),
+    _case(
+        "circular_tuple",
+        "nn.Conv2d",
+        (1, 3, 6, 8),
+        (2, 3, 5, 3),
+        stride=(1, 2),
+        padding=(2, 1),
+        bias=False,
+        padding_mode="circular",
+        note="tuple padding, asymmetric stride",
+    ),
+    _case(
+        "circular_same_evenk_dil",
+        "nn.Conv2d",
+        (2, 2, 8, 7),
+        (3, 2, 4, 3),
+        padding="same",
+        dilation=(1, 2),
+        padding_mode="circular",
+        dtype="float64",
+        note="'same', even kh=4 (total pad 3 -> top 1 / bottom 2), dw=2",
+    ),
+    _case(
+        "circular_valid",
+        "nn.Conv2d",
+        (1, 2, 9, 8),
+        (2, 2, 3, 3),
+        stride=2,
+        padding="valid",
+        bias=False,
+        padding_mode="circular",
+        note="'valid' = no padding; padding_mode irrelevant",
+    ),
+    _case(
+        "zeros_module_same",
+        "nn.Conv2d",
+        (1, 2, 6, 5),
+        (2, 2, 2, 3),
+        padding="same",
+        note="nn.Conv2d zeros 'same', even kh",
+    ),
+    _case(
+        "asym_s21_d13_p02_g2",
+        "F.conv2d",
+        (2, 4, 10, 11),
+        (6, 2, 3, 2),
+        stride=(2, 1),
+        padding=(0, 2),
+        dilation=(1, 3),
+        groups=2,
+    ),
+    _case(
+        "asym_s32_p10_k14",
+        "F.conv2d",
+        (1, 3, 8, 12),
+        (2, 3, 1, 4),
+        stride=(3, 2),
+        padding=(1, 0),
+        bias=False,
+        dtype="float64",
+    ),
     _case("asym_d21_p21", "F.conv2d", (1, 1, 9, 6), (1, 1, 3, 3), padding=(2, 1), dilation=(2, 1)),
-    _case("asym_k52_s13_p20", "F.conv2d", (3, 2, 7, 13), (3, 2, 5, 2), stride=(1, 3), padding=(2, 0),
-          dtype="float64"),
-    _case("asym_reflect_s12_d21", "nn.Conv2d", (1, 2, 9, 10), (3, 2, 3, 3), stride=(1, 2), padding=(2, 3),
-          dilation=(2, 1), bias=False, padding_mode="reflect"),
-    _case("same_k2", "F.conv2d", (1, 1, 5, 5), (1, 1, 2, 2), padding="same",
-          note="total pad 1: top/left 0, bottom/right 1"),
-    _case("same_k24_d31", "F.conv2d", (2, 2, 9, 8), (2, 2, 2, 4), padding="same", dilation=(3, 1), dtype="float64",
-          note="H total 3 -> (1,2); W total 3 -> (1,2)"),
-    _case("same_k4_d2_reflect", "nn.Conv2d", (1, 2, 8, 9), (2, 2, 4, 4), padding="same", dilation=2,
-          padding_mode="reflect", note="total 6 -> (3,3)"),
-    _case("same_k62_d12_replicate", "nn.Conv2d", (2, 1, 7, 6), (2, 1, 6, 2), padding="same", dilation=(1, 2),
-          bias=False, padding_mode="replicate", dtype="float64", note="H total 5 -> (2,3); W total 2 -> (1,1)"),
-    _case("same_k2_circular_small", "nn.Conv2d", (1, 2, 3, 3), (2, 2, 2, 2), padding="same",
-          padding_mode="circular"),
+    _case("asym_k52_s13_p20", "F.conv2d", (3, 2, 7, 13), (3, 2, 5, 2), stride=(1, 3), padding=(2, 0), dtype="float64"),
+    _case(
+        "asym_reflect_s12_d21",
+        "nn.Conv2d",
+        (1, 2, 9, 10),
+        (3, 2, 3, 3),
+        stride=(1, 2),
+        padding=(2, 3),
+        dilation=(2, 1),
+        bias=False,
+        padding_mode="reflect",
+    ),
+    _case(
+        "same_k2",
+        "F.conv2d",
+        (1, 1, 5, 5),
+        (1, 1, 2, 2),
+        padding="same",
+        note="total pad 1: top/left 0, bottom/right 1",
+    ),
+    _case(
+        "same_k24_d31",
+        "F.conv2d",
+        (2, 2, 9, 8),
+        (2, 2, 2, 4),
+        padding="same",
+        dilation=(3, 1),
+        dtype="float64",
+        note="H total 3 -> (1,2); W total 3 -> (1,2)",
+    ),
+    _case(
+        "same_k4_d2_reflect",
+        "nn.Conv2d",
+        (1, 2, 8, 9),
+        (2, 2, 4, 4),
+        padding="same",
+        dilation=2,
+        padding_mode="reflect",
+        note="total 6 -> (3,3)",
+    ),
+    _case(
+        "same_k62_d12_replicate",
+        "nn.Conv2d",
+        (2, 1, 7, 6),
+        (2, 1, 6, 2),
+        padding="same",
+        dilation=(1, 2),
+        bias=False,
+        padding_mode="replicate",
+        dtype="float64",
+        note="H total 5 -> (2,3); W total 2 -> (1,1)",
+    ),
+    _case("same_k2_circular_small", "nn.Conv2d", (1, 2, 3, 3), (2, 2, 2, 2), padding="same", padding_mode="circular"),
     _case("same_k16", "F.conv2d", (1, 1, 4, 7), (1, 1, 1, 6), padding="same", note="W total 5 -> left 2, right 3"),
     _case("same_k1", "F.conv2d", (2, 3, 4, 5), (2, 3, 1, 1), padding="same", note="no padding needed"),
-    _case("same_stride_tuple11", "F.conv2d", (1, 2, 5, 6), (1, 2, 3, 2), stride=(1, 1), padding="same",
-          dtype="float64", note="stride (1,1) is allowed with 'same'"),
-    _case("same_k5_dil3_large", "F.conv2d", (1, 1, 4, 4), (1, 1, 5, 5), padding="same", dilation=3,
-          note="effective kernel 13 > input 4; zeros same still valid"),
+    _case(
+        "same_stride_tuple11",
+        "F.conv2d",
+        (1, 2, 5, 6),
+        (1, 2, 3, 2),
+        stride=(1, 1),
+        padding="same",
+        dtype="float64",
+        note="stride (1,1) is allowed with 'same'",
+    ),
+    _case(
+        "same_k5_dil3_large",
+        "F.conv2d",
+        (1, 1, 4, 4),
+        (1, 1, 5, 5),
+        padding="same",
+        dilation=3,
+        note="effective kernel 13 > input 4; zeros same still valid",
+    ),
     _case("groups2", "F.conv2d", (2, 4, 6, 7), (6, 2, 3, 3), padding=1, groups=2),
     _case("groups3_out1pergroup", "F.conv2d", (1, 6, 5, 6), (3, 2, 3, 1), groups=3, bias=False, dtype="float64"),
-    _case("depthwise_reflect_same", "nn.Conv2d", (2, 4, 6, 6), (4, 1, 3, 3), padding="same", groups=4,
-          padding_mode="reflect"),
-    _case("depthwise_mult2_s2", "F.conv2d", (1, 3, 9, 8), (6, 1, 3, 3), stride=2, padding=1, groups=3,
-          dtype="float64", note="channel multiplier 2: out channel o reads input channel o//2"),
-    _case("depthwise_mult3_same_d2", "F.conv2d", (2, 2, 7, 9), (6, 1, 5, 3), padding="same", dilation=2, groups=2,
-          bias=False),
-    _case("groups2_circular", "nn.Conv2d", (1, 4, 5, 6), (2, 2, 3, 3), padding=(1, 2), groups=2,
-          padding_mode="circular"),
-    _case("groups2_valid_dil2", "F.conv2d", (1, 4, 9, 9), (4, 2, 3, 3), padding="valid", dilation=2, groups=2,
-          dtype="float64"),
+    _case(
+        "depthwise_reflect_same",
+        "nn.Conv2d",
+        (2, 4, 6, 6),
+        (4, 1, 3, 3),
+        padding="same",
+        groups=4,
+        padding_mode="reflect",
+    ),
+    _case(
+        "depthwise_mult2_s2",
+        "F.conv2d",
+        (1, 3, 9, 8),
+        (6, 1, 3, 3),
+        stride=2,
+        padding=1,
+        groups=3,
+        dtype="float64",
+        note="channel multiplier 2: out channel o reads input channel o//2",
+    ),
+    _case(
+        "depthwise_mult3_same_d2",
+        "F.conv2d",
+        (2, 2, 7, 9),
+        (6, 1, 5, 3),
+        padding="same",
+        dilation=2,
+        groups=2,
+        bias=False,
+    ),
+    _case(
+        "groups2_circular", "nn.Conv2d", (1, 4, 5, 6), (2, 2, 3, 3), padding=(1, 2), groups=2, padding_mode="circular"
+    ),
+    _case(
+        "groups2_valid_dil2",
+        "F.conv2d",
+        (1, 4, 9, 9),
+        (4, 2, 3, 3),
+        padding="valid",
+        dilation=2,
+        groups=2,
+        dtype="float64",
+    ),
     _case("stride3_k2", "F.conv2d", (1, 2, 11, 10), (2, 2, 2, 2), stride=3),
     _case("pointwise_stride45", "F.conv2d", (2, 3, 9, 13), (4, 3, 1, 1), stride=(4, 5), dtype="float64"),
     _case("stride5_k3_p2", "F.conv2d", (1, 1, 12, 12), (1, 1, 3, 3), stride=5, padding=2, bias=False),
     _case("dil4_k2", "F.conv2d", (1, 2, 9, 9), (2, 2, 2, 2), dilation=4),
-    _case("dil53_k3_p23", "F.conv2d", (1, 1, 12, 10), (2, 1, 3, 3), padding=(2, 3), dilation=(5, 3),
-          dtype="float64"),
+    _case("dil53_k3_p23", "F.conv2d", (1, 1, 12, 10), (2, 1, 3, 3), padding=(2, 3), dilation=(5, 3), dtype="float64"),
     _case("tiny_1x1_k3_p1", "F.conv2d", (1, 1, 1, 1), (1, 1, 3, 3), padding=1),
     _case("tiny_2x2_k4_p1", "F.conv2d", (2, 2, 2, 2), (3, 2, 4, 4), padding=1, dtype="float64"),
     _case("tiny_3x3_k2_d2", "F.conv2d", (1, 1, 3, 3), (1, 1, 2, 2), dilation=2, bias=False),
-    _case("tiny_reflect_2x2_k4_p1", "nn.Conv2d", (1, 1, 2, 2), (1, 1, 4, 4), padding=1, padding_mode="reflect",
-          note="reflect pad = dim-1 (max)"),
-    _case("tiny_circular_pad_eq_dim", "nn.Conv2d", (1, 1, 2, 3), (1, 1, 6, 9), padding=(2, 3),
-          padding_mode="circular", dtype="float64", note="circular pad == dim (max allowed)"),
-    _case("tiny_replicate_1x1_p3", "nn.Conv2d", (1, 2, 1, 1), (1, 2, 3, 3), padding=3, padding_mode="replicate",
-          note="replicate has no size limit"),
-    _case("reflect_pad_dim_minus1", "nn.Conv2d", (1, 1, 3, 4), (2, 1, 3, 3), padding=(2, 3), padding_mode="reflect",
-          dtype="float64"),
+    _case(
+        "tiny_reflect_2x2_k4_p1",
+        "nn.Conv2d",
+        (1, 1, 2, 2),
+        (1, 1, 4, 4),
+        padding=1,
+        padding_mode="reflect",
+        note="reflect pad = dim-1 (max)",
+    ),
+    _case(
+        "tiny_circular_pad_eq_dim",
+        "nn.Conv2d",
+        (1, 1, 2, 3),
+        (1, 1, 6, 9),
+        padding=(2, 3),
+        padding_mode="circular",
+        dtype="float64",
+        note="circular pad == dim (max allowed)",
+    ),
+    _case(
+        "tiny_replicate_1x1_p3",
+        "nn.Conv2d",
+        (1, 2, 1, 1),
+        (1, 2, 3, 3),
+        padding=3,
+        padding_mode="replicate",
+        note="replicate has no size limit",
+    ),
+    _case(
+        "reflect_pad_dim_minus1",
+        "nn.Conv2d",
+        (1, 1, 3, 4),
+        (2, 1, 3, 3),
+        padding=(2, 3),
+        padding_mode="reflect",
+        dtype="float64",
+    ),
     _case("tiny_row_1x5", "F.conv2d", (1, 1, 1, 5), (1, 1, 1, 5)),
-    _case("zeros_pad_gt_input", "F.conv2d", (1, 1, 2, 2), (1, 1, 1, 1), padding=3,
-          note="output border = bias only"),
+    _case("zeros_pad_gt_input", "F.conv2d", (1, 1, 2, 2), (1, 1, 1, 1), padding=3, note="output border = bias only"),
     _case("unbatched_zeros", "F.conv2d", (3, 5, 6), (2, 3, 3, 3), padding=1, note="3-D input -> 3-D output"),
-    _case("unbatched_reflect_same", "nn.Conv2d", (2, 6, 5), (3, 2, 2, 3), padding="same", padding_mode="reflect",
-          dtype="float64"),
+    _case(
+        "unbatched_reflect_same",
+        "nn.Conv2d",
+        (2, 6, 5),
+        (3, 2, 2, 3),
+        padding="same",
+        padding_mode="reflect",
+        dtype="float64",
+    ),
     _case("unbatched_depthwise", "F.conv2d", (4, 7, 7), (8, 1, 3, 3), stride=2, groups=4, bias=False),
     _case("exact_int_f32_s2", "F.conv2d", (2, 3, 9, 9), (4, 3, 3, 3), stride=2, padding=1, data="integer"),
-    _case("exact_int_f64_circular", "nn.Conv2d", (1, 2, 6, 7), (3, 2, 3, 2), padding=(1, 1),
-          padding_mode="circular", dtype="float64", data="integer"),
-    _case("exact_int_f32_same_even", "F.conv2d", (1, 1, 6, 6), (2, 1, 4, 2), padding="same", dilation=(1, 2),
-          data="integer"),
+    _case(
+        "exact_int_f64_circular",
+        "nn.Conv2d",
+        (1, 2, 6, 7),
+        (3, 2, 3, 2),
+        padding=(1, 1),
+        padding_mode="circular",
+        dtype="float64",
+        data="integer",
+    ),
+    _case(
+        "exact_int_f32_same_even",
+        "F.conv2d",
+        (1, 1, 6, 6),
+        (2, 1, 4, 2),
+        padding="same",
+        dilation=(1, 2),
+        data="integer",
+    ),
     _case("pointwise_mix", "F.conv2d", (3, 5, 4, 6), (7, 5, 1, 1)),
     _case("realistic_32x32", "F.conv2d", (2, 8, 32, 32), (16, 8, 3, 3), padding=1),
     _case("down_k4_s2_p1_odd", "F.conv2d", (1, 3, 15, 15), (4, 3, 4, 4), stride=2, padding=1, dtype="float64"),
-    _case("stem_reflect_k7_s2_p3", "nn.Conv2d", (1, 3, 20, 18), (4, 3, 7, 7), stride=2, padding=3,
-          padding_mode="reflect"),
-    _case("replicate_d2_p24", "nn.Conv2d", (1, 2, 8, 9), (2, 2, 3, 3), padding=(2, 4), dilation=2,
-          padding_mode="replicate", dtype="float64"),
-    _case("circular_s23", "nn.Conv2d", (2, 2, 7, 11), (3, 2, 3, 3), stride=(2, 3), padding=1,
-          padding_mode="circular"),
-    _case("reflect_padding0", "nn.Conv2d", (1, 2, 5, 5), (2, 2, 3, 3), padding_mode="reflect",
-          note="padding 0: mode irrelevant"),
+    _case(
+        "stem_reflect_k7_s2_p3", "nn.Conv2d", (1, 3, 20, 18), (4, 3, 7, 7), stride=2, padding=3, padding_mode="reflect"
+    ),
+    _case(
+        "replicate_d2_p24",
+        "nn.Conv2d",
+        (1, 2, 8, 9),
+        (2, 2, 3, 3),
+        padding=(2, 4),
+        dilation=2,
+        padding_mode="replicate",
+        dtype="float64",
+    ),
+    _case("circular_s23", "nn.Conv2d", (2, 2, 7, 11), (3, 2, 3, 3), stride=(2, 3), padding=1, padding_mode="circular"),
+    _case(
+        "reflect_padding0",
+        "nn.Conv2d",
+        (1, 2, 5, 5),
+        (2, 2, 3, 3),
+        padding_mode="reflect",
+        note="padding 0: mode irrelevant",
+    ),
     _case("batch3_nonsquare", "F.conv2d", (3, 2, 5, 11), (2, 2, 3, 5), padding=(1, 2), bias=False, dtype="float64"),
     _case("empty_batch_N0", "F.conv2d", (0, 3, 5, 5), (4, 3, 3, 3), note="N=0 is accepted; output (0,4,3,3)"),
-    _case("empty_batch_N0_reflect", "nn.Conv2d", (0, 2, 4, 4), (3, 2, 3, 3), padding=1, padding_mode="reflect",
-          dtype="float64"),
-    _case("zero_in_channels_quirk", "F.conv2d", (1, 0, 5, 5), (4, 0, 3, 3), torch_quirk=True,
-          note="TORCH QUIRK: C_in=0 gives an empty output with 0 channels (not 4), bias ignored; "
-               "libraries may reject C_in=0 instead"),
+    _case(
+        "empty_batch_N0_reflect",
+        "nn.Conv2d",
+        (0, 2, 4, 4),
+        (3, 2, 3, 3),
+        padding=1,
+        padding_mode="reflect",
+        dtype="float64",
+    ),
+    _case(
+        "zero_in_channels_quirk",
+        "F.conv2d",
+        (1, 0, 5, 5),
+        (4, 0, 3, 3),
+        torch_quirk=True,
+        note="TORCH QUIRK: C_in=0 gives an empty output with 0 channels (not 4), bias ignored; "
+        "libraries may reject C_in=0 instead",
+    ),
 ]
 
 ERROR_CASES = [
@@ -211,10 +550,21 @@ ERROR_CASES = [
     _error("err_dilation_negative", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), dilation=-1),
     _error("err_padding_negative", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), padding=-1),
     _error("err_groups_zero", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), groups=0),
-    _error("err_dtype_mismatch_x64_w32", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3),
-           dtype={"input": "float64", "weight": "float32", "bias": None}),
-    _error("err_dtype_mismatch_bias", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), bias_shape=(4,),
-           dtype={"input": "float32", "weight": "float32", "bias": "float64"}),
+    _error(
+        "err_dtype_mismatch_x64_w32",
+        "F.conv2d",
+        (1, 3, 5, 5),
+        (4, 3, 3, 3),
+        dtype={"input": "float64", "weight": "float32", "bias": None},
+    ),
+    _error(
+        "err_dtype_mismatch_bias",
+        "F.conv2d",
+        (1, 3, 5, 5),
+        (4, 3, 3, 3),
+        bias_shape=(4,),
+        dtype={"input": "float32", "weight": "float32", "bias": "float64"},
+    ),
     _error("err_bias_wrong_size", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), bias_shape=(3,)),
     _error("err_height_zero", "F.conv2d", (1, 3, 0, 5), (4, 3, 3, 3)),
     _error("err_height_zero_padded", "F.conv2d", (1, 3, 0, 5), (4, 3, 3, 3), padding=2),
@@ -223,14 +573,10 @@ ERROR_CASES = [
     _error("err_same_with_stride2", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), padding="same", stride=2),
     _error("err_same_with_stride2_module", "nn.Conv2d", (1, 3, 5, 5), (4, 3, 3, 3), padding="same", stride=2),
     _error("err_padding_3tuple", "F.conv2d", (1, 3, 5, 5), (4, 3, 3, 3), padding=(1, 1, 1)),
-    _error("err_reflect_pad_eq_dim", "nn.Conv2d", (1, 3, 3, 5), (4, 3, 1, 1), padding=(3, 0),
-           padding_mode="reflect"),
-    _error("err_reflect_same_too_big", "nn.Conv2d", (1, 1, 3, 3), (1, 1, 6, 1), padding="same",
-           padding_mode="reflect"),
-    _error("err_circular_pad_gt_dim", "nn.Conv2d", (1, 3, 3, 5), (4, 3, 1, 1), padding=(4, 0),
-           padding_mode="circular"),
-    _error("err_replicate_empty_spatial", "nn.Conv2d", (1, 3, 0, 5), (4, 3, 1, 1), padding=1,
-           padding_mode="replicate"),
+    _error("err_reflect_pad_eq_dim", "nn.Conv2d", (1, 3, 3, 5), (4, 3, 1, 1), padding=(3, 0), padding_mode="reflect"),
+    _error("err_reflect_same_too_big", "nn.Conv2d", (1, 1, 3, 3), (1, 1, 6, 1), padding="same", padding_mode="reflect"),
+    _error("err_circular_pad_gt_dim", "nn.Conv2d", (1, 3, 3, 5), (4, 3, 1, 1), padding=(4, 0), padding_mode="circular"),
+    _error("err_replicate_empty_spatial", "nn.Conv2d", (1, 3, 0, 5), (4, 3, 1, 1), padding=1, padding_mode="replicate"),
     _error("err_bad_padding_mode", "nn.Conv2d", (1, 3, 5, 5), (4, 3, 3, 3), padding=1, padding_mode="symmetric"),
     _error("err_module_in_not_div_groups", "nn.Conv2d", (1, 6, 5, 5), (4, 1, 3, 3), groups=4),
     _error("err_module_out_not_div_groups", "nn.Conv2d", (1, 6, 5, 5), (5, 3, 3, 3), groups=2),
@@ -285,12 +631,22 @@ def _conv(torch, case, x, w, b, dtype):
     bt = None if b is None else torch.from_numpy(b).to(dtype)
     with torch.no_grad():
         if case["api"] == "F.conv2d":
-            return torch.nn.functional.conv2d(xt, wt, bt, stride=p["stride"], padding=p["padding"],
-                                              dilation=p["dilation"], groups=p["groups"])
+            return torch.nn.functional.conv2d(
+                xt, wt, bt, stride=p["stride"], padding=p["padding"], dilation=p["dilation"], groups=p["groups"]
+            )
         o, _, kh, kw = w.shape
-        layer = torch.nn.Conv2d(x.shape[-3], o, (kh, kw), stride=p["stride"], padding=p["padding"],
-                                dilation=p["dilation"], groups=p["groups"], bias=p["bias"],
-                                padding_mode=p["padding_mode"], dtype=dtype)
+        layer = torch.nn.Conv2d(
+            x.shape[-3],
+            o,
+            (kh, kw),
+            stride=p["stride"],
+            padding=p["padding"],
+            dilation=p["dilation"],
+            groups=p["groups"],
+            bias=p["bias"],
+            padding_mode=p["padding_mode"],
+            dtype=dtype,
+        )
         layer.weight.copy_(wt)
         if bt is not None:
             layer.bias.copy_(bt)
@@ -309,8 +665,14 @@ def _error_result(torch, case):
             if case["api"] == "F.conv2d":
                 torch.nn.functional.conv2d(x, w, b, **p)
             else:
-                layer = torch.nn.Conv2d(case["input_shape"][1], case["weight_shape"][0], case["weight_shape"][2:],
-                                        bias=b is not None, dtype=x.dtype, **p)
+                layer = torch.nn.Conv2d(
+                    case["input_shape"][1],
+                    case["weight_shape"][0],
+                    case["weight_shape"][2:],
+                    bias=b is not None,
+                    dtype=x.dtype,
+                    **p,
+                )
                 layer(x)
     except Exception as exc:  # noqa: BLE001 - recording what torch raises is the point
         return type(exc).__name__, str(exc).split("\n")[0]
@@ -343,10 +705,16 @@ def generate(stored=None, stored_messages=None, new_inputs=False):
             f32_gap = max(f32_gap, float(np.abs(native.astype(np.float64) - y).max()))
         cid = case["id"]
         entry = {
-            "id": cid, "api": case["api"], "params": _json_value(case["params"]),
-            "input_shape": list(x.shape), "weight_shape": list(w.shape),
-            "bias_shape": None if b is None else list(b.shape), "output_shape": list(y.shape),
-            "dtype": case["dtype"], "unbatched": x.ndim == 3, "data": case["data"],
+            "id": cid,
+            "api": case["api"],
+            "params": _json_value(case["params"]),
+            "input_shape": list(x.shape),
+            "weight_shape": list(w.shape),
+            "bias_shape": None if b is None else list(b.shape),
+            "output_shape": list(y.shape),
+            "dtype": case["dtype"],
+            "unbatched": x.ndim == 3,
+            "data": case["data"],
             "torch_quirk": case["torch_quirk"],
             "arrays": {"x": f"x_{cid}", "w": f"w_{cid}", "b": None if b is None else f"b_{cid}", "y": f"y_{cid}"},
         }
@@ -362,18 +730,26 @@ def generate(stored=None, stored_messages=None, new_inputs=False):
         kept = stored_messages.get(case["id"])
         if kept is not None and _message_key(kept) == _message_key(message):
             message = kept
-        error_cases.append({
-            "id": case["id"], "api": case["api"], "params": _json_value(case["params"]),
-            "input_shape": list(case["input_shape"]), "weight_shape": list(case["weight_shape"]),
-            "bias_shape": _json_value(case["bias_shape"]), "dtype": case["dtype"],
-            "exception": exception, "torch_message": message,
-        })
+        error_cases.append(
+            {
+                "id": case["id"],
+                "api": case["api"],
+                "params": _json_value(case["params"]),
+                "input_shape": list(case["input_shape"]),
+                "weight_shape": list(case["weight_shape"]),
+                "bias_shape": _json_value(case["bias_shape"]),
+                "dtype": case["dtype"],
+                "exception": exception,
+                "torch_message": message,
+            }
+        )
     conventions = json.loads(json.dumps(CONVENTIONS))
-    conventions["tolerance"]["note"] = (f"torch's own native-float32 result differs from the float64-then-cast "
-                                        f"fixture by up to {f32_gap:.3g} abs")
+    conventions["tolerance"]["note"] = (
+        f"torch's own native-float32 result differs from the float64-then-cast fixture by up to {f32_gap:.3g} abs"
+    )
     index = {
         "description": "conv2d test vectors; expected outputs computed by PyTorch "
-                       f"{'.'.join(torch.__version__.split('.')[:2])} in float64 and cast to the case dtype",
+        f"{'.'.join(torch.__version__.split('.')[:2])} in float64 and cast to the case dtype",
         "torch_version": torch.__version__.split("+")[0],
         "npz": NPZ_NAME,
         "conventions": conventions,
@@ -421,8 +797,10 @@ def check(index, arrays, folder=HERE):
                     worst[str(a.dtype)] = max(worst.get(str(a.dtype), 0.0), gap)
             elif not np.array_equal(a, b):
                 problems.append(f"{name}: the inputs differ")
-    print("largest |regenerated - stored| of an expected output: "
-          + ", ".join(f"{k} {v:.2g}" for k, v in sorted(worst.items())))
+    print(
+        "largest |regenerated - stored| of an expected output: "
+        + ", ".join(f"{k} {v:.2g}" for k, v in sorted(worst.items()))
+    )
     return problems
 
 
@@ -437,26 +815,32 @@ def main(argv=None):
     except ImportError:
         parser.error("torch is not installed: pip install torch==2.13.0")
     if torch.__version__.split("+")[0] != TORCH_VERSION:
-        print(f"note: torch {torch.__version__}; the committed fixtures were made with {TORCH_VERSION}",
-              file=sys.stderr)
+        print(
+            f"note: torch {torch.__version__}; the committed fixtures were made with {TORCH_VERSION}", file=sys.stderr
+        )
     stored, stored_messages = None, None
     if (HERE / NPZ_NAME).exists():
         with np.load(HERE / NPZ_NAME) as f:
             stored = {name: f[name] for name in f.files}
     if (HERE / JSON_NAME).exists():
-        stored_messages = {c["id"]: c["torch_message"]
-                           for c in json.loads((HERE / JSON_NAME).read_text())["error_cases"]}
+        stored_messages = {
+            c["id"]: c["torch_message"] for c in json.loads((HERE / JSON_NAME).read_text())["error_cases"]
+        }
     index, arrays = generate(stored, stored_messages, new_inputs=args.new_inputs)
     if args.check:
         problems = check(index, arrays)
         for p in problems:
             print(p)
-        print(f"{len(index['cases'])} cases, {len(index['error_cases'])} error cases: "
-              + ("the files match" if not problems else f"{len(problems)} differences"))
+        print(
+            f"{len(index['cases'])} cases, {len(index['error_cases'])} error cases: "
+            + ("the files match" if not problems else f"{len(problems)} differences")
+        )
         return 1 if problems else 0
     write(index, arrays, args.out)
-    print(f"wrote {args.out / JSON_NAME} and {args.out / NPZ_NAME}: {len(index['cases'])} cases, "
-          f"{len(index['error_cases'])} error cases")
+    print(
+        f"wrote {args.out / JSON_NAME} and {args.out / NPZ_NAME}: {len(index['cases'])} cases, "
+        f"{len(index['error_cases'])} error cases"
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ SCIPY_MODES = ["constant", "grid-constant", "grid-mirror", "grid-wrap", "mirror"
 # references
 # --------------------------------------------------------------------------------------
 
+
 def scipy_same(image2d, kernel, mode="reflect", cval=0.0, dilation=(1, 1)):
     """'same' correlation with torch's split (extra row/col after) via scipy.ndimage.correlate.
 
@@ -52,16 +53,17 @@ def tolerance(dtype):
 
 # NumPy transliterations of the VGG MATLAB reference code (column-major reshapes kept).
 
+
 def m_gauss1d(sigma, mean, x, order):
     x = x - mean
     num = x * x
-    variance = sigma ** 2
+    variance = sigma**2
     denom = 2 * variance
     g = np.exp(-num / denom) / (np.pi * denom) ** 0.5
     if order == 1:
         g = -g * (x / variance)
     elif order == 2:
-        g = g * ((num - variance) / (variance ** 2))
+        g = g * ((num - variance) / (variance**2))
     return g
 
 
@@ -84,7 +86,7 @@ def m_fspecial(kind, sup, std):
     g = g / g.sum()
     if kind == "gaussian":
         return g
-    h1 = g * (x * x + y * y - 2 * std * std) / (std ** 4)
+    h1 = g * (x * x + y * y - 2 * std * std) / (std**4)
     return h1 - h1.sum() / h1.size
 
 
@@ -110,8 +112,11 @@ def m_oriented(scalex, sup):
 def m_make_lm(scalex, scales, sup=49):
     out = m_oriented(scalex, sup)
     for s in scales:
-        out += [m_normalise(m_fspecial("gaussian", sup, s)), m_normalise(m_fspecial("log", sup, s)),
-                m_normalise(m_fspecial("log", sup, 3 * s))]
+        out += [
+            m_normalise(m_fspecial("gaussian", sup, s)),
+            m_normalise(m_fspecial("log", sup, s)),
+            m_normalise(m_fspecial("log", sup, 3 * s)),
+        ]
     return np.stack(out)
 
 
@@ -126,8 +131,21 @@ def m_make_s(sup=49):
     x, y = np.meshgrid(np.arange(-hsup, hsup + 1), np.arange(-hsup, hsup + 1))
     r = (x * x + y * y) ** 0.5
     out = []
-    for sigma, tau in [(2, 1), (4, 1), (4, 2), (6, 1), (6, 2), (6, 3), (8, 1), (8, 2), (8, 3), (10, 1), (10, 2),
-                       (10, 3), (10, 4)]:
+    for sigma, tau in [
+        (2, 1),
+        (4, 1),
+        (4, 2),
+        (6, 1),
+        (6, 2),
+        (6, 3),
+        (8, 1),
+        (8, 2),
+        (8, 3),
+        (10, 1),
+        (10, 2),
+        (10, 3),
+        (10, 4),
+    ]:
         f = np.cos(r * (np.pi * tau / sigma)) * np.exp(-(r * r) / (2 * sigma * sigma))
         f = f - f.mean()
         out.append(f / np.abs(f).sum())
@@ -137,13 +155,15 @@ def m_make_s(sup=49):
 @pytest.fixture
 def mixed_bank(rng):
     """Odd, even and non-square kernels of different sizes."""
-    return FilterBank({
-        "sobel_h": kernels.sobel_h(),
-        "box2x4": kernels.box((2, 4)),
-        "rand5x3": rng.standard_normal((5, 3)),
-        "deriv": kernels.gaussian_derivative(1.0, (1, 0), 0.5, size=7),
-        "rand4x4": rng.standard_normal((4, 4)),
-    })
+    return FilterBank(
+        {
+            "sobel_h": kernels.sobel_h(),
+            "box2x4": kernels.box((2, 4)),
+            "rand5x3": rng.standard_normal((5, 3)),
+            "deriv": kernels.gaussian_derivative(1.0, (1, 0), 0.5, size=7),
+            "rand4x4": rng.standard_normal((4, 4)),
+        }
+    )
 
 
 @pytest.fixture
@@ -154,6 +174,7 @@ def smooth_image(rng):
 # --------------------------------------------------------------------------------------
 # construction and container protocol
 # --------------------------------------------------------------------------------------
+
 
 def test_construction_forms_agree():
     ks = [kernels.sobel_h(), kernels.sobel_v()]
@@ -180,13 +201,16 @@ def test_kernels_are_read_only_and_copied():
         bank.kernels[0, 0, 0] = 2.0
 
 
-@pytest.mark.parametrize("small, big, rows, cols", [
-    ((3, 3), (5, 5), slice(1, 4), slice(1, 4)),
-    ((3, 3), (4, 4), slice(0, 3), slice(0, 3)),      # odd in even: extra zero row/col at bottom/right
-    ((2, 2), (3, 3), slice(1, 3), slice(1, 3)),      # even in odd: anchor (0, 0) moves to (1, 1)
-    ((2, 4), (7, 7), slice(3, 5), slice(2, 6)),
-    ((1, 3), (4, 6), slice(1, 2), slice(1, 4)),
-])
+@pytest.mark.parametrize(
+    "small, big, rows, cols",
+    [
+        ((3, 3), (5, 5), slice(1, 4), slice(1, 4)),
+        ((3, 3), (4, 4), slice(0, 3), slice(0, 3)),  # odd in even: extra zero row/col at bottom/right
+        ((2, 2), (3, 3), slice(1, 3), slice(1, 3)),  # even in odd: anchor (0, 0) moves to (1, 1)
+        ((2, 4), (7, 7), slice(3, 5), slice(2, 6)),
+        ((1, 3), (4, 6), slice(1, 2), slice(1, 4)),
+    ],
+)
 def test_padding_keeps_the_same_anchor(small, big, rows, cols, rng):
     k = rng.random(small) + 0.5
     bank = FilterBank([k, np.zeros(big)])
@@ -213,14 +237,17 @@ def test_indexing(mixed_bank):
     assert all(np.array_equal(a, b) for a, b in zip(mixed_bank, mixed_bank.kernels))
 
 
-@pytest.mark.parametrize("key, exc, match", [
-    ("missing", KeyError, r"no filter named 'missing'"),
-    (5, IndexError, r"filter index 5 is out of range for a bank of 5 filters"),
-    (-6, IndexError, r"filter index -6"),
-    (1.0, TypeError, r"indexed by int, str, slice"),
-    (slice(3, 3), IndexError, r"selects no filter"),
-    ([0, "missing"], KeyError, r"missing"),
-])
+@pytest.mark.parametrize(
+    "key, exc, match",
+    [
+        ("missing", KeyError, r"no filter named 'missing'"),
+        (5, IndexError, r"filter index 5 is out of range for a bank of 5 filters"),
+        (-6, IndexError, r"filter index -6"),
+        (1.0, TypeError, r"indexed by int, str, slice"),
+        (slice(3, 3), IndexError, r"selects no filter"),
+        ([0, "missing"], KeyError, r"missing"),
+    ],
+)
 def test_indexing_errors(mixed_bank, key, exc, match):
     with pytest.raises(exc, match=match):
         mixed_bank[key]
@@ -228,10 +255,13 @@ def test_indexing_errors(mixed_bank, key, exc, match):
 
 def test_repr():
     assert repr(banks.edges()) == (
-        "FilterBank(6 filters of 3x3: sobel_h, sobel_v, scharr_h, scharr_v, prewitt_h, prewitt_v)")
+        "FilterBank(6 filters of 3x3: sobel_h, sobel_v, scharr_h, scharr_v, prewitt_h, prewitt_v)"
+    )
     r = repr(banks.edges().at_dilations([1, (2, 3)]))
-    assert r == ("FilterBank(12 filters of 3x3: sobel_h@d1, sobel_v@d1, scharr_h@d1, ..., prewitt_h@d2x3, "
-                 "prewitt_v@d2x3; dilations 1, 2x3)")
+    assert r == (
+        "FilterBank(12 filters of 3x3: sobel_h@d1, sobel_v@d1, scharr_h@d1, ..., prewitt_h@d2x3, "
+        "prewitt_v@d2x3; dilations 1, 2x3)"
+    )
 
 
 def test_equality_and_concatenation(mixed_bank):
@@ -252,22 +282,30 @@ def test_equality_and_concatenation(mixed_bank):
         e + 1
 
 
-@pytest.mark.parametrize("args, kwargs, exc, match", [
-    (([],), {}, ValueError, r"`kernels` must contain at least one kernel"),
-    ((np.ones((3, 3)),), {}, ValueError, r"must be 3-D \(F, kh, kw\); got shape \(3, 3\)"),
-    (([np.ones(3)],), {}, ValueError, r"`kernels\['f0'\]` must be a 2-D array; got 1-D"),
-    (([np.ones((0, 3))],), {}, ValueError, r"must not be empty"),
-    (([np.ones((3, 3), complex)],), {}, TypeError, r"real numbers; got dtype complex128"),
-    (([np.full((3, 3), np.nan)],), {}, ValueError, r"finite"),
-    (([np.ones((3, 3))] * 2,), {"names": ["a", "a"]}, ValueError, r"`names` must be unique; got duplicates \['a'\]"),
-    (([np.ones((3, 3))] * 2,), {"names": ["a"]}, ValueError, r"one entry per kernel \(2\); got 1"),
-    (([np.ones((3, 3))],), {"names": [3]}, TypeError, r"non-empty strings; got 3"),
-    (([np.ones((3, 3))],), {"names": "a"}, TypeError, r"`names` must be a sequence of str"),
-    (({"a": np.ones((3, 3))},), {"names": ["b"]}, ValueError, r"`names` must be omitted"),
-    ((5,), {}, TypeError, r"`kernels` must be a sequence"),
-    (([np.ones((3, 3))],), {"dilations": [0]}, ValueError, r"`dilations\[0\]` must be a positive int"),
-    (([np.ones((3, 3))],), {"dilations": [1, 2]}, ValueError, r"`dilations` must have one entry per kernel"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        (([],), {}, ValueError, r"`kernels` must contain at least one kernel"),
+        ((np.ones((3, 3)),), {}, ValueError, r"must be 3-D \(F, kh, kw\); got shape \(3, 3\)"),
+        (([np.ones(3)],), {}, ValueError, r"`kernels\['f0'\]` must be a 2-D array; got 1-D"),
+        (([np.ones((0, 3))],), {}, ValueError, r"must not be empty"),
+        (([np.ones((3, 3), complex)],), {}, TypeError, r"real numbers; got dtype complex128"),
+        (([np.full((3, 3), np.nan)],), {}, ValueError, r"finite"),
+        (
+            ([np.ones((3, 3))] * 2,),
+            {"names": ["a", "a"]},
+            ValueError,
+            r"`names` must be unique; got duplicates \['a'\]",
+        ),
+        (([np.ones((3, 3))] * 2,), {"names": ["a"]}, ValueError, r"one entry per kernel \(2\); got 1"),
+        (([np.ones((3, 3))],), {"names": [3]}, TypeError, r"non-empty strings; got 3"),
+        (([np.ones((3, 3))],), {"names": "a"}, TypeError, r"`names` must be a sequence of str"),
+        (({"a": np.ones((3, 3))},), {"names": ["b"]}, ValueError, r"`names` must be omitted"),
+        ((5,), {}, TypeError, r"`kernels` must be a sequence"),
+        (([np.ones((3, 3))],), {"dilations": [0]}, ValueError, r"`dilations\[0\]` must be a positive int"),
+        (([np.ones((3, 3))],), {"dilations": [1, 2]}, ValueError, r"`dilations` must have one entry per kernel"),
+    ],
+)
 def test_construction_errors(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         FilterBank(*args, **kwargs)
@@ -276,6 +314,7 @@ def test_construction_errors(args, kwargs, exc, match):
 # --------------------------------------------------------------------------------------
 # weights
 # --------------------------------------------------------------------------------------
+
 
 def test_weights_per_channel_layout(mixed_bank):
     weight, groups = mixed_bank.weights(3)
@@ -309,13 +348,16 @@ def test_weights_with_reference_correlate_equal_apply(mixed_bank, per_channel, r
     assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"in_channels": 0}, ValueError, r"`in_channels` must be a positive int; got 0"),
-    ({"in_channels": 2.0}, TypeError, r"`in_channels` must be an int"),
-    ({"in_channels": 1, "dtype": np.int32}, TypeError, r"`dtype` must be float32 or float64; got int32"),
-    ({"in_channels": 1, "dtype": "nonsense"}, TypeError, r"`dtype` must be float32 or float64"),
-    ({"in_channels": 1, "per_channel": "yes"}, TypeError, r"`per_channel` must be a bool"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"in_channels": 0}, ValueError, r"`in_channels` must be a positive int; got 0"),
+        ({"in_channels": 2.0}, TypeError, r"`in_channels` must be an int"),
+        ({"in_channels": 1, "dtype": np.int32}, TypeError, r"`dtype` must be float32 or float64; got int32"),
+        ({"in_channels": 1, "dtype": "nonsense"}, TypeError, r"`dtype` must be float32 or float64"),
+        ({"in_channels": 1, "per_channel": "yes"}, TypeError, r"`per_channel` must be a bool"),
+    ],
+)
 def test_weights_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         banks.edges().weights(**kwargs)
@@ -324,6 +366,7 @@ def test_weights_errors(kwargs, exc, match):
 # --------------------------------------------------------------------------------------
 # apply against scipy.ndimage.correlate
 # --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", SCIPY_MODES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16, np.uint16, np.float16])
@@ -341,7 +384,7 @@ def test_apply_grey_matches_scipy_correlate(mixed_bank, mode, dtype, rng):
     assert got.shape == (19, 16, len(mixed_bank))
     original = {"sobel_h": kernels.sobel_h(), "box2x4": kernels.box((2, 4))}
     for i, name in enumerate(mixed_bank.names):
-        k = original.get(name, mixed_bank[name])     # unpadded kernel where we know it
+        k = original.get(name, mixed_bank[name])  # unpadded kernel where we know it
         expected = scipy_same(conv, k, mode=mode, cval=cval)
         assert_allclose(got[..., i], expected, **tolerance(got.dtype))
 
@@ -364,15 +407,23 @@ def test_padded_kernel_of_same_parity_responds_as_alone_at_any_dilation(dilation
     alone = FilterBank([k]).apply(image, dilation=dilation, mode="wrap")
     in_bank = FilterBank([k, np.zeros((6, 7))]).apply(image, dilation=dilation, mode="wrap")
     assert_allclose(in_bank[..., 0], alone[..., 0], rtol=1e-12, atol=1e-12)
-    assert_allclose(alone[..., 0], scipy_same(image, k, mode="wrap", dilation=(dilation, dilation)), rtol=1e-12,
-                    atol=1e-12)
+    assert_allclose(
+        alone[..., 0], scipy_same(image, k, mode="wrap", dilation=(dilation, dilation)), rtol=1e-12, atol=1e-12
+    )
 
 
-@pytest.mark.parametrize("small, big, dilation, shift", [
-    ((2, 4), (5, 7), 1, (0, 0)), ((2, 4), (5, 7), 2, (1, 1)), ((2, 4), (5, 7), 3, (1, 1)),
-    ((3, 3), (4, 4), 1, (0, 0)), ((3, 3), (4, 4), 2, (-1, -1)), ((3, 3), (4, 4), 5, (-2, -2)),
-    ((3, 2), (4, 5), 4, (-2, 2)),
-])
+@pytest.mark.parametrize(
+    "small, big, dilation, shift",
+    [
+        ((2, 4), (5, 7), 1, (0, 0)),
+        ((2, 4), (5, 7), 2, (1, 1)),
+        ((2, 4), (5, 7), 3, (1, 1)),
+        ((3, 3), (4, 4), 1, (0, 0)),
+        ((3, 3), (4, 4), 2, (-1, -1)),
+        ((3, 3), (4, 4), 5, (-2, -2)),
+        ((3, 2), (4, 5), 4, (-2, 2)),
+    ],
+)
 def test_padded_kernel_of_other_parity_is_shifted_by_half_the_dilation(small, big, dilation, shift, rng):
     """Documented: alone at dilation 1; taps move by floor(d / 2) pixels (sign: see Notes) at d > 1."""
     image = rng.standard_normal((17, 18))
@@ -389,8 +440,7 @@ def test_apply_image_smaller_than_kernel(mode, rng):
     got = bank.apply(image, mode=mode, cval=0.25)
     assert got.shape == (3, 4, 2)
     for i in range(2):
-        assert_allclose(got[..., i], scipy_same(image, bank.kernels[i], mode=mode, cval=0.25), rtol=1e-12,
-                        atol=1e-12)
+        assert_allclose(got[..., i], scipy_same(image, bank.kernels[i], mode=mode, cval=0.25), rtol=1e-12, atol=1e-12)
 
 
 def test_identity_kernels_reproduce_the_image(rng):
@@ -401,8 +451,16 @@ def test_identity_kernels_reproduce_the_image(rng):
         assert_array_equal(got[..., i], image)
 
 
-@pytest.mark.parametrize("dtype, expected", [(np.int32, np.float64), (np.uint32, np.float64), (bool, np.float32),
-                                             (np.int8, np.float32), (np.float64, np.float64)])
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.int32, np.float64),
+        (np.uint32, np.float64),
+        (bool, np.float32),
+        (np.int8, np.float32),
+        (np.float64, np.float64),
+    ],
+)
 def test_apply_compute_dtype(dtype, expected, rng):
     image = (rng.random((8, 8)) * 100).astype(dtype)
     got = banks.edges().apply(image)
@@ -422,6 +480,7 @@ def test_integer_extremes_converted_like_skimage():
 # --------------------------------------------------------------------------------------
 # colour
 # --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("channel_axis", [-1, 2, 0, -3, 1])
 def test_apply_colour_per_channel(mixed_bank, channel_axis, rng):
@@ -444,8 +503,7 @@ def test_apply_colour_mixing_filters_the_channel_mean(mixed_bank, mode, rng):
     assert got.shape == (13, 11, len(mixed_bank)) and got.dtype == np.float32
     mean = image.astype(np.float64).mean(axis=-1)
     for i in range(len(mixed_bank)):
-        assert_allclose(got[..., i], scipy_same(mean, mixed_bank.kernels[i], mode=mode, cval=2.0), rtol=2e-5,
-                        atol=2e-5)
+        assert_allclose(got[..., i], scipy_same(mean, mixed_bank.kernels[i], mode=mode, cval=2.0), rtol=2e-5, atol=2e-5)
 
 
 def test_grey_per_channel_flag_is_irrelevant(mixed_bank, rng):
@@ -456,6 +514,7 @@ def test_grey_per_channel_flag_is_irrelevant(mixed_bank, rng):
 # --------------------------------------------------------------------------------------
 # dilated banks
 # --------------------------------------------------------------------------------------
+
 
 def test_at_dilations_names_and_rates():
     e = banks.edges()[["sobel_h", "sobel_v"]]
@@ -484,12 +543,16 @@ def test_at_dilations_apply_one_engine_call_per_rate(monkeypatch, mixed_bank, rn
     assert calls == [(1, 1), (2, 2), (4, 4), (8, 8)]
     assert_array_equal(got, expected)
     calls.clear()
-    got2 = dilated.apply(image, dilation=(1, 2))         # extra dilation multiplies the rates
+    got2 = dilated.apply(image, dilation=(1, 2))  # extra dilation multiplies the rates
     assert calls == [(1, 2), (2, 4), (4, 8), (8, 16)]
     for j, d in enumerate((1, 2, 4, 8)):
         for i in range(len(mixed_bank)):
-            assert_allclose(got2[..., j * len(mixed_bank) + i],
-                            scipy_same(image, mixed_bank.kernels[i], dilation=(d, 2 * d)), rtol=1e-12, atol=1e-12)
+            assert_allclose(
+                got2[..., j * len(mixed_bank) + i],
+                scipy_same(image, mixed_bank.kernels[i], dilation=(d, 2 * d)),
+                rtol=1e-12,
+                atol=1e-12,
+            )
 
 
 def test_interleaved_rates_are_grouped_and_returned_in_filter_order(monkeypatch, rng):
@@ -498,22 +561,23 @@ def test_interleaved_rates_are_grouped_and_returned_in_filter_order(monkeypatch,
     bank = FilterBank(ks, dilations=[1, 2, 1, 2])
     calls = []
     real = imgconv._engine.correlate
-    monkeypatch.setattr(imgconv._engine, "correlate",
-                        lambda *a, **kw: calls.append(kw["dilation"]) or real(*a, **kw))
+    monkeypatch.setattr(imgconv._engine, "correlate", lambda *a, **kw: calls.append(kw["dilation"]) or real(*a, **kw))
     got = bank.apply(image, mode="mirror")
     assert sorted(calls) == [(1, 1), (2, 2)]
     for i, d in enumerate([1, 2, 1, 2]):
-        assert_allclose(got[..., i], scipy_same(image, ks[i], mode="mirror", dilation=(d, d)), rtol=1e-12,
-                        atol=1e-12)
+        assert_allclose(got[..., i], scipy_same(image, ks[i], mode="mirror", dilation=(d, d)), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("rates, exc, match", [
-    ([], ValueError, r"at least one rate"),
-    ([1, 0], ValueError, r"`rates\[1\]` must be a positive int or a pair of positive ints; got 0"),
-    ([1.5], TypeError, r"`rates\[0\]`"),
-    (3, TypeError, r"`rates` must be a sequence"),
-    ([2, 2], ValueError, r"`names` must be unique"),
-])
+@pytest.mark.parametrize(
+    "rates, exc, match",
+    [
+        ([], ValueError, r"at least one rate"),
+        ([1, 0], ValueError, r"`rates\[1\]` must be a positive int or a pair of positive ints; got 0"),
+        ([1.5], TypeError, r"`rates\[0\]`"),
+        (3, TypeError, r"`rates` must be a sequence"),
+        ([2, 2], ValueError, r"`names` must be unique"),
+    ],
+)
 def test_at_dilations_errors(rates, exc, match):
     with pytest.raises(exc, match=match):
         banks.edges().at_dilations(rates)
@@ -523,30 +587,50 @@ def test_at_dilations_errors(rates, exc, match):
 # apply validation, threads
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("image, kwargs, exc, match", [
-    (np.zeros((5, 5, 3)), {}, ValueError,
-     r"`image` must be 2-D when `channel_axis` is None \(every axis is spatial\); got a 3-D"),
-    (np.zeros((5, 5)), {"channel_axis": -1}, ValueError,
-     r"`image` must be 3-D .* when `channel_axis` is given; got a 2-D"),
-    (np.zeros((5, 5, 3)), {"channel_axis": 3}, ValueError, r"`channel_axis` must be in \[-3, 2\] .*; got 3"),
-    (np.zeros((5, 5, 3)), {"channel_axis": -4}, ValueError, r"`channel_axis` .*; got -4"),
-    (np.zeros((5, 5, 3)), {"channel_axis": 1.0}, TypeError, r"`channel_axis` must be an int or None; got 1\.0"),
-    (np.zeros((0, 5)), {}, ValueError, r"non-empty .*; got shape \(0, 5\)"),
-    (np.zeros((5, 5), complex), {}, TypeError, r"`image` must be a real-valued array .*complex128"),
-    ("image", {}, TypeError, r"`image` must be an array; got str"),
-    (np.zeros((5, 5)), {"mode": "reflect101"}, ValueError,
-     r"`mode` must be one of \['constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', "
-     r"'reflect', 'wrap'\]; got 'reflect101'"),
-    (np.zeros((5, 5)), {"mode": "symmetric"}, ValueError, r"`mode` must be one of .*got 'symmetric'"),
-    (np.zeros((5, 5)), {"mode": None}, TypeError, r"`mode` must be one of"),
-    (np.zeros((5, 5)), {"dilation": 0}, ValueError,
-     r"`dilation` must be a positive int or a pair of positive ints; got 0"),
-    (np.zeros((5, 5)), {"dilation": (1, 2, 3)}, ValueError, r"`dilation`.*\(1, 2, 3\)"),
-    (np.zeros((5, 5)), {"dilation": 1.5}, TypeError, r"`dilation`.*1\.5"),
-    (np.zeros((5, 5)), {"cval": "0"}, TypeError, r"`cval` must be a real number; got '0'"),
-    (np.zeros((5, 5)), {"per_channel": 1}, TypeError, r"`per_channel` must be a bool; got 1"),
-    (np.zeros((5, 5)), {"num_threads": 0}, ValueError, r"`num_threads` must be a positive int or None; got 0"),
-])
+
+@pytest.mark.parametrize(
+    "image, kwargs, exc, match",
+    [
+        (
+            np.zeros((5, 5, 3)),
+            {},
+            ValueError,
+            r"`image` must be 2-D when `channel_axis` is None \(every axis is spatial\); got a 3-D",
+        ),
+        (
+            np.zeros((5, 5)),
+            {"channel_axis": -1},
+            ValueError,
+            r"`image` must be 3-D .* when `channel_axis` is given; got a 2-D",
+        ),
+        (np.zeros((5, 5, 3)), {"channel_axis": 3}, ValueError, r"`channel_axis` must be in \[-3, 2\] .*; got 3"),
+        (np.zeros((5, 5, 3)), {"channel_axis": -4}, ValueError, r"`channel_axis` .*; got -4"),
+        (np.zeros((5, 5, 3)), {"channel_axis": 1.0}, TypeError, r"`channel_axis` must be an int or None; got 1\.0"),
+        (np.zeros((0, 5)), {}, ValueError, r"non-empty .*; got shape \(0, 5\)"),
+        (np.zeros((5, 5), complex), {}, TypeError, r"`image` must be a real-valued array .*complex128"),
+        ("image", {}, TypeError, r"`image` must be an array; got str"),
+        (
+            np.zeros((5, 5)),
+            {"mode": "reflect101"},
+            ValueError,
+            r"`mode` must be one of \['constant', 'grid-constant', 'grid-mirror', 'grid-wrap', 'mirror', 'nearest', "
+            r"'reflect', 'wrap'\]; got 'reflect101'",
+        ),
+        (np.zeros((5, 5)), {"mode": "symmetric"}, ValueError, r"`mode` must be one of .*got 'symmetric'"),
+        (np.zeros((5, 5)), {"mode": None}, TypeError, r"`mode` must be one of"),
+        (
+            np.zeros((5, 5)),
+            {"dilation": 0},
+            ValueError,
+            r"`dilation` must be a positive int or a pair of positive ints; got 0",
+        ),
+        (np.zeros((5, 5)), {"dilation": (1, 2, 3)}, ValueError, r"`dilation`.*\(1, 2, 3\)"),
+        (np.zeros((5, 5)), {"dilation": 1.5}, TypeError, r"`dilation`.*1\.5"),
+        (np.zeros((5, 5)), {"cval": "0"}, TypeError, r"`cval` must be a real number; got '0'"),
+        (np.zeros((5, 5)), {"per_channel": 1}, TypeError, r"`per_channel` must be a bool; got 1"),
+        (np.zeros((5, 5)), {"num_threads": 0}, ValueError, r"`num_threads` must be a positive int or None; got 0"),
+    ],
+)
 def test_apply_errors(image, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         banks.edges().apply(image, **kwargs)
@@ -579,6 +663,7 @@ def test_apply_accepts_non_contiguous_and_byteswapped_input(mixed_bank, rng):
 # standard banks
 # --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float64, np.uint8])
 def test_edges_bank_reproduces_skimage(dtype, rng):
     image = (rng.random((21, 18)) * 255).astype(dtype)
@@ -594,14 +679,21 @@ def test_edges_bank_reproduces_skimage(dtype, rng):
 def test_gabor_bank_layout():
     bank = banks.gabor()
     assert len(bank) == 18
-    assert bank.names[:7] == ("gabor_f0.1_t0", "gabor_f0.1_t30", "gabor_f0.1_t60", "gabor_f0.1_t90",
-                              "gabor_f0.1_t120", "gabor_f0.1_t150", "gabor_f0.2_t0")
+    assert bank.names[:7] == (
+        "gabor_f0.1_t0",
+        "gabor_f0.1_t30",
+        "gabor_f0.1_t60",
+        "gabor_f0.1_t90",
+        "gabor_f0.1_t120",
+        "gabor_f0.1_t150",
+        "gabor_f0.2_t0",
+    )
     largest = kernels.gabor(0.1)[0]
     assert bank.kernel_size == largest.shape
     real, _ = kernels.gabor(0.4, theta=math.pi / 2)
     k = bank["gabor_f0.4_t90"]
     c, r = bank.kernel_size[0] // 2, real.shape[0] // 2
-    assert_allclose(k[c - r:c + r + 1, c - r:c + r + 1], real[::-1, ::-1], rtol=0, atol=0)
+    assert_allclose(k[c - r : c + r + 1, c - r : c + r + 1], real[::-1, ::-1], rtol=0, atol=0)
     both = banks.gabor([0.25], n_orientations=4, part="both")
     assert len(both) == 8 and both.names[:2] == ("gabor_f0.25_t0_re", "gabor_f0.25_t0_im")
     assert banks.gabor([0.25], n_orientations=4, part="imag").names[1] == "gabor_f0.25_t45_im"
@@ -621,12 +713,15 @@ def test_gabor_bank_reproduces_skimage_gabor(rng):
             i += 2
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"frequencies": []}, ValueError, r"at least one frequency"),
-    ({"frequencies": [0.1, -0.2]}, ValueError, r"`frequencies` must be positive"),
-    ({"n_orientations": 0}, ValueError, r"`n_orientations` must be a positive int; got 0"),
-    ({"part": "complex"}, ValueError, r"`part` must be one of \['both', 'imag', 'real'\]; got 'complex'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"frequencies": []}, ValueError, r"at least one frequency"),
+        ({"frequencies": [0.1, -0.2]}, ValueError, r"`frequencies` must be positive"),
+        ({"n_orientations": 0}, ValueError, r"`n_orientations` must be a positive int; got 0"),
+        ({"part": "complex"}, ValueError, r"`part` must be one of \['both', 'imag', 'real'\]; got 'complex'"),
+    ],
+)
 def test_gabor_bank_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         banks.gabor(**kwargs)
@@ -635,7 +730,7 @@ def test_gabor_bank_errors(kwargs, exc, match):
 def _assert_rotation_relations(bank, n_scales, prefix_edge, prefix_bar):
     """theta=90 is the theta=0 filter rotated by 90 degrees (clockwise: np.rot90 k=-1), etc."""
     for s in range(n_scales):
-        for k in range(3):                   # 0->90, 30->120, 60->150 degrees
+        for k in range(3):  # 0->90, 30->120, 60->150 degrees
             e0, e90 = bank.kernels[6 * s + k], bank.kernels[6 * s + k + 3]
             b0, b90 = bank.kernels[18 + 6 * s + k], bank.kernels[18 + 6 * s + k + 3]
             assert_allclose(e90, np.rot90(e0, k=-1), rtol=0, atol=1e-12 * np.abs(e0).max())
@@ -646,10 +741,13 @@ def _assert_rotation_relations(bank, n_scales, prefix_edge, prefix_bar):
     assert bank.names[0].startswith(prefix_edge) and bank.names[18].startswith(prefix_bar)
 
 
-@pytest.mark.parametrize("scale, scalex, scales", [
-    ("large", np.sqrt(2) ** np.arange(1, 4), np.sqrt(2) ** np.arange(1, 5)),      # makeLMfilters.m as published
-    ("small", [1, np.sqrt(2), 2], [1, np.sqrt(2), 2, 2 * np.sqrt(2)]),
-])
+@pytest.mark.parametrize(
+    "scale, scalex, scales",
+    [
+        ("large", np.sqrt(2) ** np.arange(1, 4), np.sqrt(2) ** np.arange(1, 5)),  # makeLMfilters.m as published
+        ("small", [1, np.sqrt(2), 2], [1, np.sqrt(2), 2, 2 * np.sqrt(2)]),
+    ],
+)
 def test_leung_malik_matches_reference_code(scale, scalex, scales):
     ref = m_make_lm(scalex, scales)
     bank = banks.leung_malik(scale, zero_mean_gaussians=True)
@@ -670,13 +768,17 @@ def test_leung_malik_properties():
     for i, k in enumerate(bank.kernels):
         if i in gauss:
             assert k.sum() == pytest.approx(1.0) and k.min() >= 0
-            assert_allclose(k, kernels.gaussian_derivative(1.0 * math.sqrt(2) ** (gauss.index(i)), (0, 0),
-                                                           size=49), rtol=1e-12, atol=1e-16)
+            assert_allclose(
+                k,
+                kernels.gaussian_derivative(1.0 * math.sqrt(2) ** (gauss.index(i)), (0, 0), size=49),
+                rtol=1e-12,
+                atol=1e-16,
+            )
         else:
             assert abs(k.sum()) < 1e-13, names[i]
             assert np.abs(k).sum() == pytest.approx(1.0)
     _assert_rotation_relations(bank, 3, "lm_edge", "lm_bar")
-    for i in range(36, 48):       # rotationally symmetric filters
+    for i in range(36, 48):  # rotationally symmetric filters
         k = bank.kernels[i]
         assert_allclose(k, np.rot90(k), rtol=0, atol=1e-15)
         assert_allclose(k, k.T, rtol=0, atol=1e-15)
@@ -727,8 +829,8 @@ def test_mr8_reduce_semantics(rng):
     out = banks.mr8_reduce(r)
     assert out.shape == (4, 5, 8)
     for s in range(3):
-        assert_array_equal(out[..., s], np.max(np.abs(r[..., 6 * s:6 * s + 6]), axis=-1))
-        assert_array_equal(out[..., 3 + s], np.max(r[..., 18 + 6 * s:24 + 6 * s], axis=-1))
+        assert_array_equal(out[..., s], np.max(np.abs(r[..., 6 * s : 6 * s + 6]), axis=-1))
+        assert_array_equal(out[..., 3 + s], np.max(r[..., 18 + 6 * s : 24 + 6 * s], axis=-1))
     assert_array_equal(out[..., 6:], r[..., 36:])
     assert len(banks.MR8_RESPONSE_NAMES) == 8
     with pytest.raises(ValueError, match=r"38 RFS responses .*got shape \(4, 37\)"):
@@ -766,13 +868,21 @@ def test_mr8_signed_edge_maximum_would_not_be_rotation_invariant(smooth_image):
     assert not np.allclose(signed_rot, np.rot90(signed), atol=1e-6)
 
 
-@pytest.mark.parametrize("func, kwargs, exc, match", [
-    (banks.leung_malik, {"scale": "medium"}, ValueError, r"`scale` must be one of \['large', 'small'\]; got 'medium'"),
-    (banks.leung_malik, {"support": 48}, ValueError, r"`support` must be an odd positive int; got 48"),
-    (banks.schmid, {"support": 49.0}, TypeError, r"`support` must be an odd positive int; got 49\.0"),
-    (banks.mr8, {"support": -1}, ValueError, r"`support`.*got -1"),
-    (banks.mr8, {"zero_mean_gaussian": "yes"}, TypeError, r"`zero_mean_gaussian` must be a bool"),
-])
+@pytest.mark.parametrize(
+    "func, kwargs, exc, match",
+    [
+        (
+            banks.leung_malik,
+            {"scale": "medium"},
+            ValueError,
+            r"`scale` must be one of \['large', 'small'\]; got 'medium'",
+        ),
+        (banks.leung_malik, {"support": 48}, ValueError, r"`support` must be an odd positive int; got 48"),
+        (banks.schmid, {"support": 49.0}, TypeError, r"`support` must be an odd positive int; got 49\.0"),
+        (banks.mr8, {"support": -1}, ValueError, r"`support`.*got -1"),
+        (banks.mr8, {"zero_mean_gaussian": "yes"}, TypeError, r"`zero_mean_gaussian` must be a bool"),
+    ],
+)
 def test_standard_bank_errors(func, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         func(**kwargs)

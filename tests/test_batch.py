@@ -31,6 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(imgconv.__file__)))
 # fixtures
 # --------------------------------------------------------------------------------------
 
+
 def make_images(folder, rng, n=3, size=(20, 24)):
     """A few small images of several formats, dtypes and channel counts."""
     os.makedirs(folder, exist_ok=True)
@@ -95,6 +96,7 @@ def src(tmp_path, rng):
 # results equal the in-memory pipeline, for every backend
 # --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", ["threads", "processes"])
 def test_results_equal_in_memory(src, tmp_path, backend):
     pipeline = Pipeline.default()
@@ -120,8 +122,7 @@ def test_out_format_and_dtype_policy(src, tmp_path):
     # default: keep the input's format when it can hold the result (PNG, TIFF); JPEG -> TIFF
     report = process(src, tmp_path / "auto", smooth, progress=False)
     outputs = {os.path.basename(s): os.path.basename(o) for s, o in report.outputs}
-    assert outputs == {"img0.png": "img0.png", "img1.jpg": "img1.tif", "img2.tif": "img2.tif",
-                       "img3.png": "img3.png"}
+    assert outputs == {"img0.png": "img0.png", "img1.jpg": "img1.tif", "img2.tif": "img2.tif", "img3.png": "img3.png"}
     png = imread(tmp_path / "auto" / "img0.png")
     expected = smooth(imread(src / "img0.png"))
     # a smoothed image in [0, 1] keeps its intensities ('clip'), a signed response is 'rescale'd
@@ -209,12 +210,17 @@ def test_progress_in_a_log_is_a_line_every_few_seconds(src, tmp_path, capsys, mo
         now[0] = 2.0 * (i + 1)  # a file every 2 s
         bar.update("failed" if i == 3 else "done")
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["imgconv: 3/10 files (30%), 0.5 files/s, 0 failed, ETA 14 s",
-                     "imgconv: 6/10 files (60%), 0.5 files/s, 1 failed, ETA 8 s",
-                     "imgconv: 9/10 files (90%), 0.5 files/s, 1 failed, ETA 2 s",
-                     "imgconv: 10/10 files (100%), 0.5 files/s, 1 failed, ETA 0 s"]
-    with pytest.raises(ValueError, match=r"`progress` must be True, False or one of \['auto', 'bar', 'lines', "
-                                         r"'none'\]; got 'loud'"):
+    assert lines == [
+        "imgconv: 3/10 files (30%), 0.5 files/s, 0 failed, ETA 14 s",
+        "imgconv: 6/10 files (60%), 0.5 files/s, 1 failed, ETA 8 s",
+        "imgconv: 9/10 files (90%), 0.5 files/s, 1 failed, ETA 2 s",
+        "imgconv: 10/10 files (100%), 0.5 files/s, 1 failed, ETA 0 s",
+    ]
+    with pytest.raises(
+        ValueError,
+        match=r"`progress` must be True, False or one of \['auto', 'bar', 'lines', "
+        r"'none'\]; got 'loud'",
+    ):
         process(src, tmp_path / "x", progress="loud")
 
 
@@ -242,6 +248,7 @@ def test_processes_backend_needs_a_picklable_pipeline(src, tmp_path):
 # --------------------------------------------------------------------------------------
 # bad files
 # --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def messy(tmp_path, rng):
@@ -312,7 +319,10 @@ def test_listed_and_globbed_files(messy, tmp_path):
     assert globbed.done == 3
     deep = process(str(messy / "**" / "*.png"), tmp_path / "deep", recursive=True, progress=False)
     assert sorted(os.path.relpath(o, tmp_path / "deep") for _, o in deep.outputs) == [
-        "good.tif", "img0.tif", os.path.join("nested", "img0.tif")]
+        "good.tif",
+        "img0.tif",
+        os.path.join("nested", "img0.tif"),
+    ]
 
 
 def test_process_one_records_and_raises(messy, tmp_path):
@@ -331,6 +341,7 @@ def test_process_one_records_and_raises(messy, tmp_path):
 # --------------------------------------------------------------------------------------
 # resume, overwrite, interrupted runs
 # --------------------------------------------------------------------------------------
+
 
 def test_resume_and_overwrite(src, tmp_path):
     dst = tmp_path / "out"
@@ -368,8 +379,9 @@ def test_truncated_manifest_line_and_stale_temporaries(src, tmp_path):
     assert report.skipped == 4
     assert not any(path.exists() for path in stale)
     assert all(path.read_text() == "not ours" for path in unrelated)
-    assert report.warnings == ["manifest line 5 is corrupt (Unterminated string starting at); ignored, its file "
-                               "is recomputed"]
+    assert report.warnings == [
+        "manifest line 5 is corrupt (Unterminated string starting at); ignored, its file is recomputed"
+    ]
     lines = (dst / batch.MANIFEST_NAME).read_text().splitlines()
     assert lines[4] == '{"input": "/cut/short'
     assert all(json.loads(line)["status"] == "skipped" for line in lines[5:])
@@ -395,16 +407,36 @@ def test_resume_after_sigkill(tmp_path, rng, monkeypatch):
     for i in range(30):
         imwrite(src / f"img{i}.png", (rng.random((24, 24)) * 255).astype(np.uint8))
     (tmp_path / "slowstep.py").write_text(
-        "import time\n\n\ndef slow(image, delay=0.05):\n    time.sleep(delay)\n    return image\n")
-    spec = {"version": 1, "steps": [{"step": "to_float32"},
-                                    {"step": "callable", "function": "slowstep:slow", "kwargs": {"delay": 0.1}},
-                                    {"step": "gaussian", "sigma": 1.0}]}
+        "import time\n\n\ndef slow(image, delay=0.05):\n    time.sleep(delay)\n    return image\n"
+    )
+    spec = {
+        "version": 1,
+        "steps": [
+            {"step": "to_float32"},
+            {"step": "callable", "function": "slowstep:slow", "kwargs": {"delay": 0.1}},
+            {"step": "gaussian", "sigma": 1.0},
+        ],
+    }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     dst = tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), REPO, os.environ.get("PYTHONPATH", "")]))
-    command = [sys.executable, "-m", "imgconv.cli", "batch", str(src), str(dst), "--pipeline",
-               str(tmp_path / "spec.json"), "--allow-callables", "--workers", "2", "--quiet", "--no-preview",
-               "--out-format", ".tif"]
+    command = [
+        sys.executable,
+        "-m",
+        "imgconv.cli",
+        "batch",
+        str(src),
+        str(dst),
+        "--pipeline",
+        str(tmp_path / "spec.json"),
+        "--allow-callables",
+        "--workers",
+        "2",
+        "--quiet",
+        "--no-preview",
+        "--out-format",
+        ".tif",
+    ]
     # cwd outside the source tree: `-m` puts the cwd first on sys.path.
     proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -441,6 +473,7 @@ def test_resume_after_sigkill(tmp_path, rng, monkeypatch):
 # --------------------------------------------------------------------------------------
 # never write into src, never outside dst
 # --------------------------------------------------------------------------------------
+
 
 def test_dst_equal_to_src_is_refused(src, tmp_path):
     with pytest.raises(ValueError, match=r"`dst` must differ from `src`"):
@@ -503,8 +536,9 @@ def test_bad_arguments(src, tmp_path):
         process(src, tmp_path / "o", on_error="ignore")
     with pytest.raises(ValueError, match=r"`out_format` must be one of \[.*\] or None; got '.gif'"):
         process(src, tmp_path / "o", out_format=".gif")
-    with pytest.raises(ValueError,
-                       match=r"`dtype_policy` must be one of \['auto', 'clip', 'float', 'float16', 'rescale'\]"):
+    with pytest.raises(
+        ValueError, match=r"`dtype_policy` must be one of \['auto', 'clip', 'float', 'float16', 'rescale'\]"
+    ):
         process(src, tmp_path / "o", dtype_policy="round")
     with pytest.raises(ValueError, match=r"`workers` must be a positive int; got 0"):
         process(src, tmp_path / "o", workers=0)
@@ -519,6 +553,7 @@ def test_bad_arguments(src, tmp_path):
 # contact sheet
 # --------------------------------------------------------------------------------------
 
+
 def test_contact_sheet_layout_and_tiles(src, tmp_path):
     report = process(src, tmp_path / "out", progress=False)
     names = Pipeline.default().channel_names()
@@ -531,7 +566,7 @@ def test_contact_sheet_layout_and_tiles(src, tmp_path):
     low, high = np.percentile(first.astype(np.float32), [0.5, 99.5])
     expected = np.rint(np.clip((first - low) / (high - low), 0, 1) * 255).astype(np.uint8)
     x, y = 4 + 36, 4 + 12  # second column, below the label
-    np.testing.assert_array_equal(sheet[y:y + 20, x:x + 24, 0], expected)
+    np.testing.assert_array_equal(sheet[y : y + 20, x : x + 24, 0], expected)
 
 
 def test_batch_preview_is_drawn_from_memory(src, tmp_path, monkeypatch):
@@ -543,6 +578,7 @@ def test_batch_preview_is_drawn_from_memory(src, tmp_path, monkeypatch):
     def counting(path, **kwargs):
         calls.append(os.path.basename(path))
         return original(path, **kwargs)
+
     monkeypatch.setattr(io_module, "imread", counting)
     report = process(src, tmp_path / "out", preview=True, progress=False)
     assert sorted(calls) == sorted(os.listdir(src))  # each input read once, no output read back
@@ -558,6 +594,10 @@ def test_tasks_finishing_together_are_reported_in_submission_order():
     for i, future in enumerate(futures):
         future.set_result(i)
     handed_out = iter(np.random.default_rng(3).permutation(64).tolist())
-    yielded = [task for task, _ in batch._run_pool(None, lambda executor, task: futures[next(handed_out)],
-                                                   list(range(64)), window=64)]
+    yielded = [
+        task
+        for task, _ in batch._run_pool(
+            None, lambda executor, task: futures[next(handed_out)], list(range(64)), window=64
+        )
+    ]
     assert yielded == list(range(64))

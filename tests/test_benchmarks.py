@@ -33,11 +33,14 @@ def test_help_runs():
     assert "--ref-repeats" in result.stdout and "% columns" in result.stdout
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--threads", "0"], "--threads must be a positive int"),
-    (["--ref-repeats", "2"], "--ref-repeats must be >= 5"),
-    (["--shapes", "no-such-shape"], "no-such-shape"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threads", "0"], "--threads must be a positive int"),
+        (["--ref-repeats", "2"], "--ref-repeats must be >= 5"),
+        (["--shapes", "no-such-shape"], "no-such-shape"),
+    ],
+)
 def test_bad_arguments_exit_2_naming_the_option(argv, message):
     result = subprocess.run([sys.executable, str(BENCH_CONV), *argv], capture_output=True, text=True)
     assert result.returncode == 2
@@ -46,7 +49,8 @@ def test_bad_arguments_exit_2_naming_the_option(argv, message):
 
 def _record(name, frac_matmul, frac_matmul_out, torch_ratio):
     return {
-        "shape": {"name": name}, "frac_matmul": frac_matmul,
+        "shape": {"name": name},
+        "frac_matmul": frac_matmul,
         "reference": {"frac_matmul": {"median": frac_matmul}, "frac_matmul_out": {"median": frac_matmul_out}},
         "peers": {"torch": {"median": torch_ratio}},
     }
@@ -55,7 +59,7 @@ def _record(name, frac_matmul, frac_matmul_out, torch_ratio):
 def test_target_summary_counts_fresh_output_and_lists_out_only_separately(bench_conv):
     records = [
         _record("gray-7x7-d3-reflect", 0.50, 0.85, 4.5),  # matmul met only with out=, torch met
-        _record("cnn-batch-3x3-d2", 0.61, 0.66, 1.1),     # matmul met, torch missed
+        _record("cnn-batch-3x3-d2", 0.61, 0.66, 1.1),  # matmul met, torch missed
     ]
     summary = bench_conv.target_summary(records)
     assert summary.startswith("Targets met: 2 of 4.")

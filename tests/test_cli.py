@@ -58,32 +58,39 @@ def test_batch_some_failed_exit_1(src, tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith("3 done, 0 skipped, 1 failed in ")
     assert f"failed: {src / 'broken.png'}: ImageReadError: cannot read" in captured.err
-    assert main(["batch", str(src), str(tmp_path / "out2"), "--no-preview", "--on-error", "raise",
-                 "--workers", "1"]) == 1
+    assert (
+        main(["batch", str(src), str(tmp_path / "out2"), "--no-preview", "--on-error", "raise", "--workers", "1"]) == 1
+    )
     assert "stopped at the first failure (--on-error raise): ImageReadError" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["batch", "{src}", "{src}"], "`dst` must differ from `src`"),
-    (["batch", "{src}", "{out}", "--filter", "gaussian", "--param", "sigmaa=2"],
-     "step 0 ('gaussian'): unknown parameter 'sigmaa' (did you mean 'sigma'?); valid: ["),
-    (["batch", "{src}", "{out}", "--pipeline", "{spec}"], "step 1 ('sobel'): unknown parameter 'moode'"),
-    (["batch", "{src}", "{out}", "--pipeline", "{missing}"], "cannot read the spec"),
-    (["batch", "{tmp}/nothing", "{out}"], "`src` must be an existing folder, file or a glob pattern"),
-    (["batch", "{src}", "{out}", "--dilation", "2"], "need --filter or --bank"),
-    (["batch", "{src}", "{out}", "--bank", "edges", "--mode", "zeros"], "step 0 ('bank'): `mode` must be one of"),
-    (["batch", "{src}", "{out}", "--out-format", "gif"], "`out_format` must be one of"),
-    (["batch", "{src}", "{out}", "--scheduler", "tcp://x:1", "--backend", "threads"],
-     "--scheduler goes with --backend dask"),
-    (["filter", "{src}/a.png", "{out}.gif"], "OUT: `out_format` must be one of"),
-    (["explain", "--layers", "3q2"], "--layers item 0 must look like K[xK][dD][sS][pP]"),
-    (["steps", "gausian"], "unknown step 'gausian' (did you mean 'gaussian'?)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["batch", "{src}", "{src}"], "`dst` must differ from `src`"),
+        (
+            ["batch", "{src}", "{out}", "--filter", "gaussian", "--param", "sigmaa=2"],
+            "step 0 ('gaussian'): unknown parameter 'sigmaa' (did you mean 'sigma'?); valid: [",
+        ),
+        (["batch", "{src}", "{out}", "--pipeline", "{spec}"], "step 1 ('sobel'): unknown parameter 'moode'"),
+        (["batch", "{src}", "{out}", "--pipeline", "{missing}"], "cannot read the spec"),
+        (["batch", "{tmp}/nothing", "{out}"], "`src` must be an existing folder, file or a glob pattern"),
+        (["batch", "{src}", "{out}", "--dilation", "2"], "need --filter or --bank"),
+        (["batch", "{src}", "{out}", "--bank", "edges", "--mode", "zeros"], "step 0 ('bank'): `mode` must be one of"),
+        (["batch", "{src}", "{out}", "--out-format", "gif"], "`out_format` must be one of"),
+        (
+            ["batch", "{src}", "{out}", "--scheduler", "tcp://x:1", "--backend", "threads"],
+            "--scheduler goes with --backend dask",
+        ),
+        (["filter", "{src}/a.png", "{out}.gif"], "OUT: `out_format` must be one of"),
+        (["explain", "--layers", "3q2"], "--layers item 0 must look like K[xK][dD][sS][pP]"),
+        (["steps", "gausian"], "unknown step 'gausian' (did you mean 'gaussian'?)"),
+    ],
+)
 def test_usage_errors_exit_2(src, tmp_path, capsys, args, message):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"version": 1, "steps": [{"step": "abs"}, {"step": "sobel", "moode": "wrap"}]}))
-    values = {"src": src, "out": tmp_path / "out", "spec": spec, "missing": tmp_path / "missing.json",
-              "tmp": tmp_path}
+    values = {"src": src, "out": tmp_path / "out", "spec": spec, "missing": tmp_path / "missing.json", "tmp": tmp_path}
     assert main([a.format(**values) for a in args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("imgconv: error: ") and message in err
@@ -107,32 +114,86 @@ def test_dry_run_writes_nothing(src, tmp_path, capsys):
     assert "0: Step('gaussian', sigma=2)" in out and "receptive field (halo per side, (h, w)): (8, 8)" in out
     assert f"{src / 'a.png'} -> {dst / 'a.png'} (or {dst / 'a.tif'} if the result does not fit)" in out
     assert f"{src / 'c.jpg'} -> {dst / 'c.tif'}" in out
-    assert "notes.txt" not in out and out.rstrip().endswith("3 file(s) to process, 0 refused; nothing written "
-                                                           "(--dry-run)")
+    assert "notes.txt" not in out and out.rstrip().endswith(
+        "3 file(s) to process, 0 refused; nothing written (--dry-run)"
+    )
 
 
 def test_quick_options_build_the_pipeline(src, tmp_path, capsys):
     dst = tmp_path / "out"
-    assert main(["batch", str(src), str(dst), "--bank", "edges", "--dilation", "1", "3", "--mode", "mirror",
-                 "--gray", "--quiet", "--out-format", ".npy", "--no-preview", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(src),
+                str(dst),
+                "--bank",
+                "edges",
+                "--dilation",
+                "1",
+                "3",
+                "--mode",
+                "mirror",
+                "--gray",
+                "--quiet",
+                "--out-format",
+                ".npy",
+                "--no-preview",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""
-    pipeline = Pipeline.from_spec([{"step": "to_gray"}, {"step": "bank", "name": "edges", "dilations": [1, 3],
-                                                         "mode": "mirror"}])
+    pipeline = Pipeline.from_spec(
+        [{"step": "to_gray"}, {"step": "bank", "name": "edges", "dilations": [1, 3], "mode": "mirror"}]
+    )
     np.testing.assert_array_equal(np.load(dst / "a.npy"), pipeline(imread(src / "a.png")))
     last = [json.loads(line) for line in (dst / "manifest.jsonl").read_text().splitlines()][-1]
     assert last["fingerprint"] == pipeline.fingerprint()
 
     spec = tmp_path / "spec.json"
     Pipeline([("sobel", {"dilation": 2})]).to_spec(spec)
-    assert main(["batch", str(src / "a.png"), str(src / "b.tif"), str(tmp_path / "listed"), "--pipeline", str(spec),
-                 "--no-preview", "--backend", "processes", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "batch",
+                str(src / "a.png"),
+                str(src / "b.tif"),
+                str(tmp_path / "listed"),
+                "--pipeline",
+                str(spec),
+                "--no-preview",
+                "--backend",
+                "processes",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert sorted(os.listdir(tmp_path / "listed")) == [".imgconv", "a.png", "b.tif", "manifest.jsonl"]
 
 
 def test_filter_subcommand(src, tmp_path, capsys):
     out = tmp_path / "edges.tif"
-    assert main(["filter", str(src / "a.png"), str(out), "--filter", "sobel", "--dilation", "2",
-                 "--preview", str(tmp_path / "sheet.png")]) == 0
+    assert (
+        main(
+            [
+                "filter",
+                str(src / "a.png"),
+                str(out),
+                "--filter",
+                "sobel",
+                "--dilation",
+                "2",
+                "--preview",
+                str(tmp_path / "sheet.png"),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"{src / 'a.png'} -> {out} (20x16x3 float32) in " in printed
     from imgconv import filters
@@ -194,9 +255,21 @@ def test_bench_builtin(capsys):
 
 def test_python_dash_m(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "imgconv.cli", "--help"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "imgconv.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0 and "examples:" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "imgconv.cli", "batch", str(tmp_path), str(tmp_path)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "imgconv.cli", "batch", str(tmp_path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2 and "`dst` must differ from `src`" in done.stderr

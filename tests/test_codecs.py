@@ -14,8 +14,7 @@ from imgconv.cli import main
 from imgconv.io import DEFAULT_COMPRESSION, ImageReadError, imread, imwrite, read_info
 from imgconv.pipeline import Pipeline
 
-TAGS = {"zlib": "ADOBE_DEFLATE", "zstd": "ZSTD", "lzw": "LZW", "lzma": "LZMA", "packbits": "PACKBITS",
-        "none": "NONE"}
+TAGS = {"zlib": "ADOBE_DEFLATE", "zstd": "ZSTD", "lzw": "LZW", "lzma": "LZMA", "packbits": "PACKBITS", "none": "NONE"}
 
 
 @pytest.fixture
@@ -77,15 +76,22 @@ def test_float16_policy(tmp_path, responses):
         imwrite(tmp_path / "h.png", responses[:, :, 0], dtype_policy="float16")
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"compression": "gzip"}, ValueError, r"`compression` must be one of 'lzma', 'lzw', 'none', 'packbits', "
-                                          r"'zlib', 'zstd' or None for TIFF; got 'gzip'"),
-    ({"compression": "zstd", "level": 30}, ValueError, r"`level` must be from 1 to 22 for 'zstd'; got 30"),
-    ({"compression": "lzw", "level": 3}, ValueError, r"`level` goes with compression 'zlib', 'zstd' or 'lzma'"),
-    ({"level": True}, TypeError, r"`level` must be an int or None; got bool True"),
-    ({"predictor": "yes"}, TypeError, r"`predictor` must be True or False; got 'yes'"),
-    ({"compression": "none", "predictor": True}, ValueError, r"`predictor` goes with a compressed TIFF"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            {"compression": "gzip"},
+            ValueError,
+            r"`compression` must be one of 'lzma', 'lzw', 'none', 'packbits', "
+            r"'zlib', 'zstd' or None for TIFF; got 'gzip'",
+        ),
+        ({"compression": "zstd", "level": 30}, ValueError, r"`level` must be from 1 to 22 for 'zstd'; got 30"),
+        ({"compression": "lzw", "level": 3}, ValueError, r"`level` goes with compression 'zlib', 'zstd' or 'lzma'"),
+        ({"level": True}, TypeError, r"`level` must be an int or None; got bool True"),
+        ({"predictor": "yes"}, TypeError, r"`predictor` must be True or False; got 'yes'"),
+        ({"compression": "none", "predictor": True}, ValueError, r"`predictor` goes with a compressed TIFF"),
+    ],
+)
 def test_bad_codec_options(tmp_path, responses, kwargs, error, message):
     with pytest.raises(error, match=message):
         imwrite(tmp_path / "x.tif", responses, dtype_policy="float", **kwargs)
@@ -103,8 +109,10 @@ def test_batch_and_cli_codec_options(tmp_path, rng, capsys):
     assert all(tiff_tags(tmp_path / "b" / f"i{i}.tif")[0] == "LZW" for i in range(2))
     np.testing.assert_array_equal(imread(tmp_path / "a" / "i0.tif"), imread(tmp_path / "b" / "i0.tif"))
     capsys.readouterr()
-    for args in (["batch", str(src), str(tmp_path / "c"), "--compression-level", "99"],
-                 ["filter", str(src / "i0.png"), str(tmp_path / "o.png"), "--compression", "zstd"]):
+    for args in (
+        ["batch", str(src), str(tmp_path / "c"), "--compression-level", "99"],
+        ["filter", str(src / "i0.png"), str(tmp_path / "o.png"), "--compression", "zstd"],
+    ):
         assert main(args) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

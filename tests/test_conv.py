@@ -17,6 +17,7 @@ TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "
 
 def _reference_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     """torch semantics spelled out with the reference and imgconv.shape only for the pads."""
+
     def pair(v):
         return (v, v) if isinstance(v, int) else tuple(v)
 
@@ -31,8 +32,9 @@ def _reference_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, p
         ph, pw = pair(padding)
         pads = (ph, ph, pw, pw)
     x4 = x[None] if x.ndim == 3 else x
-    y = reference_correlate(x4, w, b, pads=pads, mode=TORCH_MODES[padding_mode], stride=pair(stride),
-                            dilation=(dh, dw), groups=groups)
+    y = reference_correlate(
+        x4, w, b, pads=pads, mode=TORCH_MODES[padding_mode], stride=pair(stride), dilation=(dh, dw), groups=groups
+    )
     return y[0] if x.ndim == 3 else y
 
 
@@ -46,8 +48,7 @@ def test_one_dimensional_dilation_example():
         assert y.shape == (lout,)
         assert y[0] == 2 * xs[0] + 3 * xs[d] + 5 * xs[2 * d]
     # stride 2, dilation 2, padding 1: tap w2 of output i reads x[2i + 3]
-    y = imgconv.conv2d(x, np.array([0.0, 0.0, 1.0]).reshape(1, 1, 1, 3), stride=2, dilation=2,
-                       padding=(0, 1)).ravel()
+    y = imgconv.conv2d(x, np.array([0.0, 0.0, 1.0]).reshape(1, 1, 1, 3), stride=2, dilation=2, padding=(0, 1)).ravel()
     np.testing.assert_array_equal(y[:3], xs[[3, 5, 7]])
 
 
@@ -71,8 +72,14 @@ def _layouts(x):
     ro.setflags(write=False)
     swapped = x.astype(x.dtype.newbyteorder(">" if np.little_endian else "<"))
     transposed = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    return {"fortran": f, "strided": strided, "negative": neg, "readonly": ro,
-            "nonnative": swapped, "channels_last": transposed}
+    return {
+        "fortran": f,
+        "strided": strided,
+        "negative": neg,
+        "readonly": ro,
+        "nonnative": swapped,
+        "channels_last": transposed,
+    }
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -261,19 +268,25 @@ def test_context_is_per_python_thread():
     assert seen["other"] == before
 
 
-@pytest.mark.parametrize("bad, exc, match", [
-    ({"stride": 1.0}, TypeError, "`stride`"),
-    ({"stride": (1, 2, 3)}, ValueError, "`stride`.*length 3"),
-    ({"stride": "ab"}, TypeError, "`stride`"),
-    ({"dilation": (1, 0)}, ValueError, r"`dilation`.*\(1, 0\)"),
-    ({"dilation": True}, TypeError, "`dilation`"),
-    ({"padding": 1.5}, TypeError, "`padding`"),
-    ({"padding": (-1, 0)}, ValueError, "`padding`"),
-    ({"padding": -1, "padding_mode": "reflect"}, ValueError, "`padding`"),
-    ({"groups": 2.0}, TypeError, "`groups`"),
-    ({"padding_mode": "ZEROS"}, ValueError,
-     r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', 'zeros'\]"),
-])
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        ({"stride": 1.0}, TypeError, "`stride`"),
+        ({"stride": (1, 2, 3)}, ValueError, "`stride`.*length 3"),
+        ({"stride": "ab"}, TypeError, "`stride`"),
+        ({"dilation": (1, 0)}, ValueError, r"`dilation`.*\(1, 0\)"),
+        ({"dilation": True}, TypeError, "`dilation`"),
+        ({"padding": 1.5}, TypeError, "`padding`"),
+        ({"padding": (-1, 0)}, ValueError, "`padding`"),
+        ({"padding": -1, "padding_mode": "reflect"}, ValueError, "`padding`"),
+        ({"groups": 2.0}, TypeError, "`groups`"),
+        (
+            {"padding_mode": "ZEROS"},
+            ValueError,
+            r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', 'zeros'\]",
+        ),
+    ],
+)
 def test_bad_hyper_parameters(bad, exc, match):
     x = np.ones((1, 2, 6, 6), np.float32)
     w = np.ones((2, 2, 3, 3), np.float32)
@@ -311,6 +324,7 @@ def test_array_likes_are_accepted():
 
 # --- Conv2d --------------------------------------------------------------------------
 
+
 def test_conv2d_module_initialisation_like_torch():
     layer = imgconv.Conv2d(6, 8, (3, 5), groups=2, seed=0)
     bound = 1 / np.sqrt(3 * 3 * 5)
@@ -327,14 +341,28 @@ def test_conv2d_module_initialisation_like_torch():
 
 
 def test_conv2d_module_call_equals_functional(rng):
-    layer = imgconv.Conv2d(4, 6, 3, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2,
-                           padding_mode="replicate", dtype=np.float64, seed=3)
+    layer = imgconv.Conv2d(
+        4,
+        6,
+        3,
+        stride=(2, 1),
+        padding=(1, 2),
+        dilation=(1, 2),
+        groups=2,
+        padding_mode="replicate",
+        dtype=np.float64,
+        seed=3,
+    )
     x = rng.standard_normal((2, 4, 15, 16))
     np.testing.assert_array_equal(
-        layer(x), imgconv.conv2d(x, layer.weight, layer.bias, (2, 1), (1, 2), (1, 2), 2, "replicate"))
+        layer(x), imgconv.conv2d(x, layer.weight, layer.bias, (2, 1), (1, 2), (1, 2), 2, "replicate")
+    )
     np.testing.assert_allclose(
-        layer(x), _reference_conv2d(x, layer.weight, layer.bias, (2, 1), (1, 2), (1, 2), 2, "replicate"),
-        rtol=1e-12, atol=1e-12)
+        layer(x),
+        _reference_conv2d(x, layer.weight, layer.bias, (2, 1), (1, 2), (1, 2), 2, "replicate"),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     assert layer.output_shape((15, 16)) == layer(x).shape[2:]
 
 
@@ -374,10 +402,22 @@ def test_conv2d_module_validates_at_construction():
 
 def test_conv2d_module_repr_and_pickle():
     assert repr(imgconv.Conv2d(3, 16, 3)) == "Conv2d(3, 16, kernel_size=(3, 3))"
-    layer = imgconv.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilation=(1, 2), groups=2, bias=False,
-                           padding_mode="circular", dtype=np.float64)
-    assert repr(layer) == ("Conv2d(4, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 1), "
-                           "dilation=(1, 2), groups=2, bias=False, padding_mode='circular', dtype=float64)")
+    layer = imgconv.Conv2d(
+        4,
+        8,
+        (3, 5),
+        stride=2,
+        padding=1,
+        dilation=(1, 2),
+        groups=2,
+        bias=False,
+        padding_mode="circular",
+        dtype=np.float64,
+    )
+    assert repr(layer) == (
+        "Conv2d(4, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 1), "
+        "dilation=(1, 2), groups=2, bias=False, padding_mode='circular', dtype=float64)"
+    )
     clone = pickle.loads(pickle.dumps(layer))
     np.testing.assert_array_equal(clone.weight, layer.weight)
     assert repr(clone) == repr(layer)
@@ -391,22 +431,27 @@ def test_conv2d_module_receptive_field():
 
 # --- shape arithmetic ------------------------------------------------------------------
 
-@pytest.mark.parametrize("hw, kwargs, want", [
-    ((10, 10), dict(kernel_size=3), (8, 8)),
-    ((10, 10), dict(kernel_size=3, dilation=2), (6, 6)),
-    ((10, 10), dict(kernel_size=3, dilation=3), (4, 4)),
-    ((7, 9), dict(kernel_size=(4, 2), padding="same", dilation=(1, 3)), (7, 9)),
-    ((15, 15), dict(kernel_size=4, stride=2, padding=1), (7, 7)),
-    ((12, 12), dict(kernel_size=3, stride=5, padding=2), (3, 3)),
-    ((1, 1), dict(kernel_size=3, padding=1), (1, 1)),
-    ((4, 4), dict(kernel_size=5, dilation=3, padding="same"), (4, 4)),
-])
+
+@pytest.mark.parametrize(
+    "hw, kwargs, want",
+    [
+        ((10, 10), dict(kernel_size=3), (8, 8)),
+        ((10, 10), dict(kernel_size=3, dilation=2), (6, 6)),
+        ((10, 10), dict(kernel_size=3, dilation=3), (4, 4)),
+        ((7, 9), dict(kernel_size=(4, 2), padding="same", dilation=(1, 3)), (7, 9)),
+        ((15, 15), dict(kernel_size=4, stride=2, padding=1), (7, 7)),
+        ((12, 12), dict(kernel_size=3, stride=5, padding=2), (3, 3)),
+        ((1, 1), dict(kernel_size=3, padding=1), (1, 1)),
+        ((4, 4), dict(kernel_size=5, dilation=3, padding="same"), (4, 4)),
+    ],
+)
 def test_conv_output_shape(hw, kwargs, want, rng):
     assert imgconv.conv_output_shape(hw, **kwargs) == want
     k = kwargs["kernel_size"]
     kh, kw = (k, k) if isinstance(k, int) else k
-    y = imgconv.conv2d(np.zeros((1, 1) + hw), np.zeros((1, 1, kh, kw)), **{
-        key: v for key, v in kwargs.items() if key != "kernel_size"})
+    y = imgconv.conv2d(
+        np.zeros((1, 1) + hw), np.zeros((1, 1, kh, kw)), **{key: v for key, v in kwargs.items() if key != "kernel_size"}
+    )
     assert y.shape[2:] == want
 
 
@@ -417,12 +462,15 @@ def test_conv_output_shape_errors():
         imgconv.conv_output_shape((5, 5), 3, stride=2, padding="same")
 
 
-@pytest.mark.parametrize("dilations, strides, extent, jump", [
-    ((1, 2, 4), (1, 1, 1), 15, 1),
-    ((1, 2, 4), (2, 1, 1), 27, 2),
-    ((1, 2, 4), (1, 2, 2), 23, 4),
-    ((2, 2, 2), (1, 1, 1), 13, 1),
-])
+@pytest.mark.parametrize(
+    "dilations, strides, extent, jump",
+    [
+        ((1, 2, 4), (1, 1, 1), 15, 1),
+        ((1, 2, 4), (2, 1, 1), 27, 2),
+        ((1, 2, 4), (1, 2, 2), 23, 4),
+        ((2, 2, 2), (1, 1, 1), 13, 1),
+    ],
+)
 def test_receptive_field_spec_table(dilations, strides, extent, jump):
     layers = [{"kernel_size": 3, "dilation": d, "stride": s} for d, s in zip(dilations, strides)]
     rf = imgconv.receptive_field(layers)[-1]
@@ -431,9 +479,11 @@ def test_receptive_field_spec_table(dilations, strides, extent, jump):
 
 def test_receptive_field_matches_impulse_response():
     """Bounding extent and start agree with where an impulse response really lands."""
-    layers = [imgconv.Conv2d(1, 1, 3, padding=1, dilation=1, bias=False, dtype=np.float64),
-              imgconv.Conv2d(1, 1, 3, padding=2, dilation=2, bias=False, dtype=np.float64),
-              imgconv.Conv2d(1, 1, 3, stride=2, padding=1, bias=False, dtype=np.float64)]
+    layers = [
+        imgconv.Conv2d(1, 1, 3, padding=1, dilation=1, bias=False, dtype=np.float64),
+        imgconv.Conv2d(1, 1, 3, padding=2, dilation=2, bias=False, dtype=np.float64),
+        imgconv.Conv2d(1, 1, 3, stride=2, padding=1, bias=False, dtype=np.float64),
+    ]
     for layer in layers:
         layer.weight = np.ones((1, 1, 3, 3))
     fields = imgconv.receptive_field(layers)
@@ -463,6 +513,7 @@ def test_receptive_field_errors():
 
 # --- optional cross-check with PyTorch ---------------------------------------------------
 
+
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 def test_against_torch_when_installed(padding_mode, rng):
     torch = pytest.importorskip("torch")
@@ -477,6 +528,7 @@ def test_against_torch_when_installed(padding_mode, rng):
 
 
 # --- separable path ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -493,8 +545,13 @@ def test_sepconv2d_equals_dense_depthwise_conv(padding_mode, dtype, rng):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     # one shared factor for every channel, unbatched input
     got1 = imgconv.sepconv2d(x[0], col[0], row[0], padding="same", padding_mode=padding_mode)
-    want1 = _reference_conv2d(x[0], np.repeat(np.outer(col[0], row[0])[None, None], 3, 0).astype(np.float64),
-                              padding="same", groups=3, padding_mode=padding_mode)
+    want1 = _reference_conv2d(
+        x[0],
+        np.repeat(np.outer(col[0], row[0])[None, None], 3, 0).astype(np.float64),
+        padding="same",
+        groups=3,
+        padding_mode=padding_mode,
+    )
     np.testing.assert_allclose(got1, want1, rtol=tol, atol=tol)
 
 
@@ -505,12 +562,13 @@ def test_rank_one_depthwise_kernels_take_the_separable_path(rng, monkeypatch):
     real = _engine.correlate_separable
     monkeypatch.setattr(_engine, "correlate_separable", lambda *a, **k: calls.append(1) or real(*a, **k))
     x = rng.standard_normal((1, 2, 30, 31))
-    g = np.exp(-np.linspace(-2, 2, 7) ** 2)
+    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
     w = np.stack([np.outer(g, g), np.outer(g[::-1] * 2, g)])[:, None]
     y = imgconv.conv2d(x, w, padding=3, groups=2, padding_mode="reflect")
     assert calls, "rank-1 kernels should use two 1-D passes"
-    np.testing.assert_allclose(y, _reference_conv2d(x, w, padding=3, groups=2, padding_mode="reflect"),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        y, _reference_conv2d(x, w, padding=3, groups=2, padding_mode="reflect"), rtol=1e-12, atol=1e-12
+    )
     calls.clear()
     w_full = rng.standard_normal((2, 1, 7, 7))  # rank 7: the direct path
     y = imgconv.conv2d(x, w_full, padding=3, groups=2)

@@ -52,12 +52,19 @@ def _stuffed(kernel, dilation):
 # a local cluster shared by the module (loopback, 2 single-threaded worker processes)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", scheduler_kwargs={"dashboard": False}) as cluster:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
+    ) as cluster:
         with Client(cluster, set_as_default=False) as c:  # never the default scheduler of other tests
             yield c
 
@@ -65,6 +72,7 @@ def client():
 # ---------------------------------------------------------------------------------------------
 # optional dependency
 # ---------------------------------------------------------------------------------------------
+
 
 def test_imgconv_imports_without_dask_and_names_the_extra():
     code = textwrap.dedent("""
@@ -80,21 +88,24 @@ def test_imgconv_imports_without_dask_and_names_the_extra():
         else:
             raise SystemExit("imgconv.dask imported without dask")
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tempfile.gettempdir()).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    ).stdout
     assert 'pip install "imgconv[dask]"' in out
 
 
 def test_import_imgconv_does_not_import_dask():
     code = "import sys, imgconv; print('dask' in sys.modules, 'imgconv.dask' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tempfile.gettempdir()).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    ).stdout
     assert out.split() == ["False", "False"]
 
 
 # ---------------------------------------------------------------------------------------------
 # the border: numpy.pad semantics for any width
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "symmetric", "edge", "wrap"])
 @pytest.mark.parametrize("pads", [(0, 3), (2, 1), (4, 4), (7, 3), (12, 9)])
@@ -114,20 +125,20 @@ CONV_CASES = [
     # (kernel, dilation, stride, padding)
     ((3, 3), 1, 1, 1),
     ((3, 3), 2, 1, "same"),
-    ((4, 2), 1, 1, "same"),        # even kernel: asymmetric 'same' pads (extra after)
+    ((4, 2), 1, 1, "same"),  # even kernel: asymmetric 'same' pads (extra after)
     ((4, 4), (2, 1), 1, (3, 2)),
-    ((2, 5), 1, (2, 3), (1, 2)),   # strided, even and odd
-    ((3, 3), 2, 2, 2),             # stride and dilation
+    ((2, 5), 1, (2, 3), (1, 2)),  # strided, even and odd
+    ((3, 3), 2, 2, 2),  # stride and dilation
     ((5, 1), (1, 3), (3, 1), 0),
-    ((1, 1), 1, 2, 0),             # no halo at all (keff <= stride)
-    ((3, 2), 1, 4, 1),             # stride larger than the kernel
+    ((1, 1), 1, 2, 0),  # no halo at all (keff <= stride)
+    ((3, 2), 1, 4, 1),  # stride larger than the kernel
 ]
 
 CHUNKINGS = [
-    (1, 2, 2, 3),                                  # chunks smaller than the halo
+    (1, 2, 2, 3),  # chunks smaller than the halo
     (2, 2, 7, 6),
-    (1, 2, (3, 5, 2, 7, 1), (4, 4, 9, 1, 2)),      # irregular
-    (2, 2, 18, 20),                                # one chunk
+    (1, 2, (3, 5, 2, 7, 1), (4, 4, 9, 1, 2)),  # irregular
+    (2, 2, 18, 20),  # one chunk
 ]
 
 
@@ -150,14 +161,21 @@ def test_conv2d_matches_numpy_reference_float32_groups(padding_mode, rng):
     x = rng.standard_normal((3, 4, 13, 16)).astype(np.float32)
     w = rng.standard_normal((6, 2, 3, 4)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
-    y = icd.conv2d(da.from_array(x, chunks=(1, 1, 4, 3)), w, b, stride=(2, 1), padding=(2, 3), dilation=(1, 2),
-                   groups=2, padding_mode=padding_mode).compute()
+    y = icd.conv2d(
+        da.from_array(x, chunks=(1, 1, 4, 3)),
+        w,
+        b,
+        stride=(2, 1),
+        padding=(2, 3),
+        dilation=(1, 2),
+        groups=2,
+        padding_mode=padding_mode,
+    ).compute()
     mode = imgconv._engine.TORCH_TO_ENGINE_MODE[padding_mode]
     ref = reference_correlate(x, w, b, pads=(2, 2, 3, 3), mode=mode, stride=(2, 1), dilation=(1, 2), groups=2)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, ref, **_tol(np.float32))
-    np.testing.assert_allclose(
-        y, imgconv.conv2d(x, w, b, (2, 1), (2, 3), (1, 2), 2, padding_mode), **_tol(np.float32))
+    np.testing.assert_allclose(y, imgconv.conv2d(x, w, b, (2, 1), (2, 3), (1, 2), 2, padding_mode), **_tol(np.float32))
 
 
 def test_conv2d_unbatched_and_output_chunks(rng):
@@ -166,8 +184,9 @@ def test_conv2d_unbatched_and_output_chunks(rng):
     y = icd.conv2d(da.from_array(x, chunks=(3, 9, 9)), w, padding=1, padding_mode="circular", chunks=(16, 10))
     assert y.shape == (2, 40, 37)
     assert y.chunks[1:] == ((16, 16, 8), (10, 10, 10, 7))
-    np.testing.assert_allclose(y.compute(), imgconv.conv2d(x, w, padding=1, padding_mode="circular"),
-                               **_tol(np.float64))
+    np.testing.assert_allclose(
+        y.compute(), imgconv.conv2d(x, w, padding=1, padding_mode="circular"), **_tol(np.float64)
+    )
 
 
 def test_conv2d_strided_chunks_start_on_the_stride_grid(rng):
@@ -187,16 +206,19 @@ def test_conv2d_same_result_for_one_and_two_engine_threads(rng):
     np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"padding_mode": "mirror"}, ValueError, "padding_mode"),
-    ({"stride": 0}, ValueError, "`stride` must be a positive int"),
-    ({"stride": 1.5}, TypeError, "`stride`"),
-    ({"padding": "same", "stride": 2}, ValueError, "padding='same' is not supported for strided"),
-    ({"padding": 6, "padding_mode": "reflect"}, ValueError, "padding_mode='reflect' needs each pad"),
-    ({"groups": 3}, ValueError, "divisible by groups"),
-    ({"dilation": 9}, ValueError, "Kernel size can't be greater"),
-    ({"chunks": 0}, ValueError, "`chunks`"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"padding_mode": "mirror"}, ValueError, "padding_mode"),
+        ({"stride": 0}, ValueError, "`stride` must be a positive int"),
+        ({"stride": 1.5}, TypeError, "`stride`"),
+        ({"padding": "same", "stride": 2}, ValueError, "padding='same' is not supported for strided"),
+        ({"padding": 6, "padding_mode": "reflect"}, ValueError, "padding_mode='reflect' needs each pad"),
+        ({"groups": 3}, ValueError, "divisible by groups"),
+        ({"dilation": 9}, ValueError, "Kernel size can't be greater"),
+        ({"chunks": 0}, ValueError, "`chunks`"),
+    ],
+)
 def test_conv2d_rejects_what_imgconv_conv2d_rejects(kwargs, exc, match, rng):
     x = rng.standard_normal((1, 2, 6, 6))
     w = rng.standard_normal((2, 2, 3, 3))
@@ -227,10 +249,10 @@ def test_conv2d_rejects_dtype_mismatch_and_bad_shapes(rng):
 CORR_CASES = [
     # (kernel shape, dilation, origin)
     ((3, 3), 1, 0),
-    ((4, 2), 1, 0),              # even: anchor K // 2 as scipy
+    ((4, 2), 1, 0),  # even: anchor K // 2 as scipy
     ((2, 5), (2, 3), 0),
     ((3, 4), (3, 1), (1, -1)),
-    ((9, 11), 1, 0),             # wider than the image: repeated reflection / wrap
+    ((9, 11), 1, 0),  # wider than the image: repeated reflection / wrap
     ((15, 3), 2, 0),
 ]
 
@@ -241,8 +263,9 @@ CORR_CASES = [
 def test_correlate_equals_filters_and_scipy(mode, kernel, dilation, origin, chunks, rng):
     x = rng.standard_normal((6, 8))
     k = rng.standard_normal(kernel)
-    y = icd.correlate(da.from_array(x, chunks=chunks), k, mode=mode, cval=1.5, dilation=dilation,
-                      origin=origin).compute()
+    y = icd.correlate(
+        da.from_array(x, chunks=chunks), k, mode=mode, cval=1.5, dilation=dilation, origin=origin
+    ).compute()
     expected = filters.correlate(x, k, mode=mode, cval=1.5, dilation=dilation, origin=origin)
     np.testing.assert_allclose(y, expected, **_tol(np.float64))
     scipy_mode = {"grid-constant": "constant"}.get(mode, mode)
@@ -310,15 +333,18 @@ def test_correlate_channel_axis_first_and_output_dtype(rng):
     np.testing.assert_allclose(y.compute(), expected, **_tol(np.float32))
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"mode": "zeros"}, ValueError, "`mode` must be one of"),
-    ({"mode": 3}, TypeError, "`mode`"),
-    ({"cval": "a"}, TypeError, "`cval`"),
-    ({"origin": 5}, ValueError, "`origin`"),
-    ({"dilation": 0}, ValueError, "`dilation`"),
-    ({"dtype": np.int16}, TypeError, "`dtype`"),
-    ({"channel_axis": 0}, ValueError, "3-D .* when `channel_axis` is given"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"mode": "zeros"}, ValueError, "`mode` must be one of"),
+        ({"mode": 3}, TypeError, "`mode`"),
+        ({"cval": "a"}, TypeError, "`cval`"),
+        ({"origin": 5}, ValueError, "`origin`"),
+        ({"dilation": 0}, ValueError, "`dilation`"),
+        ({"dtype": np.int16}, TypeError, "`dtype`"),
+        ({"channel_axis": 0}, ValueError, "3-D .* when `channel_axis` is given"),
+    ],
+)
 def test_correlate_errors(kwargs, exc, match):
     x = da.zeros((8, 8), chunks=4)
     with pytest.raises(exc, match=match):
@@ -337,6 +363,7 @@ def test_correlate_shape_errors():
 # ---------------------------------------------------------------------------------------------
 # apply: any local function, the border left to the function at the true edges
 # ---------------------------------------------------------------------------------------------
+
 
 def _stacked(tile):
     """Two filters that each handle the border themselves (halo 1 + 2 = 3)."""
@@ -365,6 +392,7 @@ def test_apply_channels_filter_bank_and_small_image(rng):
 
     def bank(tile):
         return np.stack([ndi.sobel(tile, 0), ndi.sobel(tile, 1), ndi.laplace(tile)], axis=-1)
+
     gray = rgb[..., 0]
     y = icd.apply(da.from_array(gray, chunks=7), bank, halo=1)
     assert y.shape == (30, 31, 3)
@@ -379,6 +407,7 @@ def test_apply_drops_channel_axis(rng):
 
     def gray_edges(tile):
         return ndi.sobel(tile.mean(axis=-1), axis=1)
+
     y = icd.apply(da.from_array(rgb, chunks=(6, 7, 3)), gray_edges, halo=1, channel_axis=2)
     assert y.shape == (25, 26)
     np.testing.assert_array_equal(y.compute(), gray_edges(rgb))
@@ -409,6 +438,7 @@ def test_apply_errors(rng):
 # ---------------------------------------------------------------------------------------------
 # run_tasks on the cluster
 # ---------------------------------------------------------------------------------------------
+
 
 def _write_square(task, out_dir):
     """A picklable task function: writes task**2 atomically, returns a small record."""
@@ -464,9 +494,9 @@ def test_run_tasks_survives_a_worker_killed_mid_run(client, tmp_path):
     func = functools.partial(_dies_once, out_dir=str(out_dir), marker_dir=str(marker_dir), victims={7})
     records = list(icd.run_tasks(range(16), func, client=client, max_in_flight=4))
     assert sorted(r["task"] for r in records) == list(range(16))  # every task exactly once
-    assert (marker_dir / "killed-7").exists()                     # the worker really died
+    assert (marker_dir / "killed-7").exists()  # the worker really died
     runs_of_7 = [n for n in os.listdir(marker_dir) if n.startswith("runs-7-")]
-    assert len(runs_of_7) >= 2                                     # ... and task 7 ran again elsewhere
+    assert len(runs_of_7) >= 2  # ... and task 7 ran again elsewhere
     assert sorted(os.listdir(out_dir)) == sorted(f"{i}.npy" for i in range(16))  # no temporary leftovers
     for i in range(16):
         np.testing.assert_array_equal(np.load(out_dir / f"{i}.npy"), np.full((4, 5), i * i, np.float32))
@@ -482,9 +512,9 @@ def test_run_tasks_keeps_a_bounded_window(client, tmp_path):
 
     func = functools.partial(_write_square, out_dir=str(tmp_path))
     iterator = icd.run_tasks(tasks(), func, client=client, max_in_flight=3)
-    assert pulled == []                 # nothing happens before the iteration starts
+    assert pulled == []  # nothing happens before the iteration starts
     first = next(iterator)
-    assert len(pulled) <= 4             # the window (3) plus one refill
+    assert len(pulled) <= 4  # the window (3) plus one refill
     rest = list(iterator)
     assert sorted(r["task"] for r in [first] + rest) == list(range(30))
 
@@ -497,8 +527,11 @@ def test_run_tasks_retries_and_errors(client, tmp_path):
 
     (tmp_path / "b").mkdir()
     func = functools.partial(_fails, marker_dir=str(tmp_path / "b"), failures=1)
-    records = list(icd.run_tasks(range(3), func, client=client, retries=0,
-                                 on_error=lambda task, exc: {"task": task, "error": str(exc)}))
+    records = list(
+        icd.run_tasks(
+            range(3), func, client=client, retries=0, on_error=lambda task, exc: {"task": task, "error": str(exc)}
+        )
+    )
     assert sorted(r["task"] for r in records) == [0, 1, 2]
     assert all("failed on attempt 0" in r["error"] for r in records)
 
@@ -512,20 +545,23 @@ def test_run_tasks_scheduler_address_and_own_local_cluster(client, tmp_path):
     func = functools.partial(_write_square, out_dir=str(tmp_path))
     records = list(icd.run_tasks(range(4), func, client=client.scheduler.address))
     assert sorted(r["task"] for r in records) == [0, 1, 2, 3]
-    records = list(icd.run_tasks(range(4), func, workers=1))   # starts and closes its own cluster
+    records = list(icd.run_tasks(range(4), func, workers=1))  # starts and closes its own cluster
     assert sorted(r["task"] for r in records) == [0, 1, 2, 3]
     assert len({r["pid"] for r in records}) == 1 and records[0]["pid"] != os.getpid()
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"func": 3}, TypeError, "`func` must be callable"),
-    ({"workers": 0}, ValueError, "`workers`"),
-    ({"retries": -1}, ValueError, "`retries`"),
-    ({"max_in_flight": 0}, ValueError, "`max_in_flight`"),
-    ({"client": 5}, TypeError, "`client`"),
-    ({"on_error": "x"}, TypeError, "`on_error`"),
-    ({"tasks": "abc"}, TypeError, "`tasks`"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"func": 3}, TypeError, "`func` must be callable"),
+        ({"workers": 0}, ValueError, "`workers`"),
+        ({"retries": -1}, ValueError, "`retries`"),
+        ({"max_in_flight": 0}, ValueError, "`max_in_flight`"),
+        ({"client": 5}, TypeError, "`client`"),
+        ({"on_error": "x"}, TypeError, "`on_error`"),
+        ({"tasks": "abc"}, TypeError, "`tasks`"),
+    ],
+)
 def test_run_tasks_checks_arguments_at_once(kwargs, exc, match):
     args = {"tasks": [1], "func": abs, **kwargs}
     with pytest.raises(exc, match=match):
@@ -540,14 +576,20 @@ def test_batch_dask_backend_equals_local_backend(client, tmp_path):
     for i in range(6):
         imwrite(src / f"img{i}.png", rng.integers(0, 256, (40 + i, 50, 3), dtype=np.uint8))
     local_out, dask_out, own_out = tmp_path / "local", tmp_path / "dask", tmp_path / "own"
-    reports = [batch.process(str(src), str(local_out), backend="threads", workers=1, progress=False),
-               batch.process(str(src), str(dask_out), backend="dask", client=client, progress=False),
-               batch.process(str(src), str(own_out), backend="dask", workers=1, progress=False)]
+    reports = [
+        batch.process(str(src), str(local_out), backend="threads", workers=1, progress=False),
+        batch.process(str(src), str(dask_out), backend="dask", client=client, progress=False),
+        batch.process(str(src), str(own_out), backend="dask", workers=1, progress=False),
+    ]
     assert [(r.done, len(r.failed)) for r in reports] == [(6, 0)] * 3
 
     def outputs(folder):
-        return sorted(p.relative_to(folder) for p in folder.rglob("*")
-                      if p.is_file() and "manifest" not in p.name and ".imgconv" not in p.parts)
+        return sorted(
+            p.relative_to(folder)
+            for p in folder.rglob("*")
+            if p.is_file() and "manifest" not in p.name and ".imgconv" not in p.parts
+        )
+
     assert len(outputs(local_out)) == 6
     assert outputs(local_out) == outputs(dask_out) == outputs(own_out)
     for rel in outputs(local_out):
@@ -585,12 +627,14 @@ def test_process_large_callable_zarr_source_and_overwrite(small_tiff, tmp_path):
     np.testing.assert_array_equal(z[:], _stacked(x))
     # a zarr source, a dilated kernel, and the same store overwritten
     z2 = icd.process_large(tmp_path / "a.zarr", tmp_path / "b.zarr", SOBEL_Y, tile=70, dilation=2, mode="wrap")
-    np.testing.assert_allclose(z2[:], filters.correlate(_stacked(x), SOBEL_Y, dilation=2, mode="wrap"),
-                               **_tol(np.float64))
+    np.testing.assert_allclose(
+        z2[:], filters.correlate(_stacked(x), SOBEL_Y, dilation=2, mode="wrap"), **_tol(np.float64)
+    )
     with pytest.raises(FileExistsError, match="overwrite=True"):
         icd.process_large(path, tmp_path / "b.zarr", SOBEL_Y)
-    z3 = icd.process_large(path, tmp_path / "b.zarr", SOBEL_Y, tile=80, overwrite=True,
-                           zarr_options={"compressors": None})
+    z3 = icd.process_large(
+        path, tmp_path / "b.zarr", SOBEL_Y, tile=80, overwrite=True, zarr_options={"compressors": None}
+    )
     assert z3.chunks == (80, 80) and not z3.compressors
     np.testing.assert_allclose(z3[:], filters.correlate(x, SOBEL_Y), **_tol(np.float32))
 
@@ -605,8 +649,7 @@ def test_process_large_rgb_pipeline_on_the_cluster(client, tmp_path, rng):
     expected = pipe(rgb)
     assert z.shape == expected.shape and z.chunks == (64, 64, expected.shape[2])
     np.testing.assert_allclose(z[:], expected, **_tol(np.float32))
-    z = icd.process_large(path, tmp_path / "k.zarr", SOBEL_Y, tile=64, channel_axis=-1,
-                          client=client.scheduler.address)
+    z = icd.process_large(path, tmp_path / "k.zarr", SOBEL_Y, tile=64, channel_axis=-1, client=client.scheduler.address)
     np.testing.assert_allclose(z[:], filters.correlate(rgb, SOBEL_Y, channel_axis=-1), **_tol(np.float32))
 
 
@@ -649,6 +692,7 @@ def _write_big_tiff(path, size, tile=512):
         for r0 in range(0, size, tile):
             for c0 in range(0, size, tile):
                 yield _pattern(np.arange(r0, r0 + tile), np.arange(c0, c0 + tile))
+
     tifffile.imwrite(path, tiles(), shape=(size, size), dtype=np.uint8, tile=(tile, tile))
 
 
@@ -658,7 +702,7 @@ def _expected_window(size, r0, r1, c0, c1, kernel, mode):
     a0, a1 = max(r0 - halo, 0), min(r1 + halo, size)
     b0, b1 = max(c0 - halo, 0), min(c1 + halo, size)
     region = _pattern(np.arange(a0, a1), np.arange(b0, b1))
-    return filters.correlate(region, kernel, mode=mode)[r0 - a0: r1 - a0, c0 - b0: c1 - b0]
+    return filters.correlate(region, kernel, mode=mode)[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
 
 
 def test_process_large_20000_square_tiff_in_bounded_memory(tmp_path):
@@ -673,8 +717,9 @@ def test_process_large_20000_square_tiff_in_bounded_memory(tmp_path):
             print(z.shape, z.dtype, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         """)
         # cwd outside the source tree: `-c` puts the cwd first on sys.path.
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                             cwd=tmp_path).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+        ).stdout
         shape_text, dtype_text, maxrss_kb = out.rsplit(maxsplit=2)
         peak_mb = int(maxrss_kb) / 1024
         assert dtype_text == "float32" and shape_text.replace(" ", "") == f"({BIG},{BIG})"
@@ -682,17 +727,22 @@ def test_process_large_20000_square_tiff_in_bounded_memory(tmp_path):
 
         z = zarr.open_array(str(dst), mode="r")
         windows = [
-            (0, 40, 0, 40),                       # top-left corner
-            (BIG - 33, BIG, BIG - 50, BIG),       # bottom-right corner
-            (2040, 2056, 4090, 4102),             # a tile seam crossing (tile 2048)
-            (0, 10, 6140, 6150),                  # top edge on a column seam
-            (12282, 12292, BIG - 9, BIG),         # right edge on a row seam
-            (10000, 10100, 9000, 9030),           # interior
-            (BIG - 1, BIG, 0, BIG),               # the whole last row
+            (0, 40, 0, 40),  # top-left corner
+            (BIG - 33, BIG, BIG - 50, BIG),  # bottom-right corner
+            (2040, 2056, 4090, 4102),  # a tile seam crossing (tile 2048)
+            (0, 10, 6140, 6150),  # top edge on a column seam
+            (12282, 12292, BIG - 9, BIG),  # right edge on a row seam
+            (10000, 10100, 9000, 9030),  # interior
+            (BIG - 1, BIG, 0, BIG),  # the whole last row
         ]
         for r0, r1, c0, c1 in windows:
-            np.testing.assert_allclose(z[r0:r1, c0:c1], _expected_window(BIG, r0, r1, c0, c1, SOBEL_Y, "reflect"),
-                                       rtol=1e-6, atol=1e-6, err_msg=f"window {(r0, r1, c0, c1)}")
+            np.testing.assert_allclose(
+                z[r0:r1, c0:c1],
+                _expected_window(BIG, r0, r1, c0, c1, SOBEL_Y, "reflect"),
+                rtol=1e-6,
+                atol=1e-6,
+                err_msg=f"window {(r0, r1, c0, c1)}",
+            )
     finally:
         shutil.rmtree(dst, ignore_errors=True)
         if src.exists():

@@ -28,8 +28,9 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 NOT_IMPORTED = {"imgconv.__main__": "importing it runs the imgconv command line (`python -m imgconv`)"}
 
 _unwalkable = []  # packages walk_packages could not import (it would skip their modules silently)
-MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(imgconv.__path__, prefix="imgconv.",
-                                                               onerror=_unwalkable.append))
+MODULES = sorted(
+    name for _, name, _ in pkgutil.walk_packages(imgconv.__path__, prefix="imgconv.", onerror=_unwalkable.append)
+)
 _ran = {}  # module name -> examples run
 
 

@@ -22,7 +22,7 @@ def _fit_kernel(kh, kw, h, w, pads, dh, dw):
 def configs(draw):
     groups = draw(st.sampled_from([1, 1, 2, 3]))
     cg = draw(st.integers(1, 3))
-    og = draw(st.integers(1, 11))          # exercises channel blocks 8, 4, 2, 1
+    og = draw(st.integers(1, 11))  # exercises channel blocks 8, 4, 2, 1
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     dh, dw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -31,12 +31,25 @@ def configs(draw):
     # Pads of any width, wider than the image too (numpy.pad semantics).
     pads = tuple(draw(st.integers(0, 2 * max(h, w) + 3)) for _ in range(4))
     kh, kw = _fit_kernel(kh, kw, h, w, pads, dh, dw)
-    return dict(n=draw(st.integers(1, 2)), groups=groups, cg=cg, og=og, kh=kh, kw=kw, h=h, w=w,
-                pads=pads, stride=(sh, sw), dilation=(dh, dw), mode=mode,
-                cval=draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])),
-                dtype=draw(st.sampled_from([np.float32, np.float64])),
-                bias=draw(st.booleans()), path=draw(st.sampled_from(_dispatch.available_paths())),
-                threads=draw(st.sampled_from([1, 2, 3])))
+    return dict(
+        n=draw(st.integers(1, 2)),
+        groups=groups,
+        cg=cg,
+        og=og,
+        kh=kh,
+        kw=kw,
+        h=h,
+        w=w,
+        pads=pads,
+        stride=(sh, sw),
+        dilation=(dh, dw),
+        mode=mode,
+        cval=draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        bias=draw(st.booleans()),
+        path=draw(st.sampled_from(_dispatch.available_paths())),
+        threads=draw(st.sampled_from([1, 2, 3])),
+    )
 
 
 def _run_and_check(cfg, seed):
@@ -45,8 +58,14 @@ def _run_and_check(cfg, seed):
     x = rng.standard_normal((cfg["n"], c, cfg["h"], cfg["w"])).astype(cfg["dtype"])
     wt = rng.standard_normal((o, cfg["cg"], cfg["kh"], cfg["kw"])).astype(cfg["dtype"])
     b = rng.standard_normal(o).astype(cfg["dtype"]) if cfg["bias"] else None
-    kwargs = dict(pads=cfg["pads"], mode=cfg["mode"], cval=cfg["cval"], stride=cfg["stride"],
-                  dilation=cfg["dilation"], groups=cfg["groups"])
+    kwargs = dict(
+        pads=cfg["pads"],
+        mode=cfg["mode"],
+        cval=cfg["cval"],
+        stride=cfg["stride"],
+        dilation=cfg["dilation"],
+        groups=cfg["groups"],
+    )
     x_before = x.copy()
     got = _engine.correlate(x, wt, b, num_threads=cfg["threads"], **kwargs)
     np.testing.assert_array_equal(x, x_before)
@@ -71,9 +90,25 @@ def test_engine_matches_reference(cfg, seed):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_path_and_mode_on_a_realistic_shape(path, mode, dtype):
     """Wide rows exercise the full vector tiles, narrow pads the in-place interior."""
-    cfg = dict(n=2, groups=1, cg=3, og=13, kh=3, kw=5, h=21, w=131, pads=(2, 3, 4, 5),
-               stride=(1, 1), dilation=(2, 1), mode=mode, cval=0.5, dtype=dtype, bias=True,
-               path=path, threads=2)
+    cfg = dict(
+        n=2,
+        groups=1,
+        cg=3,
+        og=13,
+        kh=3,
+        kw=5,
+        h=21,
+        w=131,
+        pads=(2, 3, 4, 5),
+        stride=(1, 1),
+        dilation=(2, 1),
+        mode=mode,
+        cval=0.5,
+        dtype=dtype,
+        bias=True,
+        path=path,
+        threads=2,
+    )
     with _dispatch.using(path):
         _run_and_check(cfg, 7)
         _run_and_check(dict(cfg, stride=(2, 3), groups=3, cg=1, og=2), 8)
@@ -95,8 +130,16 @@ def test_tall_images_run_in_row_blocks(path, mode, layout):
         cfg = dict(groups=2, cg=2, og=3, kh=5, kw=5, h=97, w=45, dilation=(1, 2), stride=(3, 2))
     else:
         cfg = dict(groups=1, cg=1, og=1, kh=3, kw=3, h=257, w=33, dilation=(2, 2), stride=(1, 1))
-    cfg.update(n=2, mode=mode, pads=(5, 2, 3, 6), cval=0.0 if layout.startswith("uint8") else 1.5,
-               dtype=np.float32, bias=True, path=path, threads=2)
+    cfg.update(
+        n=2,
+        mode=mode,
+        pads=(5, 2, 3, 6),
+        cval=0.0 if layout.startswith("uint8") else 1.5,
+        dtype=np.float32,
+        bias=True,
+        path=path,
+        threads=2,
+    )
     if layout.startswith("uint8"):
         rng = np.random.default_rng(11)
         x = rng.integers(0, 255, size=(2, 1, cfg["h"], cfg["w"]), endpoint=True).astype(np.uint8)
@@ -123,11 +166,25 @@ def tall_single_channel_configs(draw):
     h, w = draw(st.integers(1, 90)), draw(st.integers(1, 40))
     pads = (draw(st.integers(0, 12)), draw(st.integers(0, 12)), draw(st.integers(0, 4)), draw(st.integers(0, 4)))
     kh, kw = _fit_kernel(kh, kw, h, w, pads, dh, dw)
-    return dict(n=draw(st.integers(1, 2)), groups=draw(st.sampled_from([1, 3])), cg=1, og=draw(st.integers(1, 3)),
-                kh=kh, kw=kw, h=h, w=w, pads=pads, stride=(sh, 1), dilation=(dh, dw),
-                mode=draw(st.sampled_from(MODES)), cval=draw(st.sampled_from([0.0, 1.5])),
-                dtype=draw(st.sampled_from([np.float32, np.float64])), bias=draw(st.booleans()),
-                path=draw(st.sampled_from(_dispatch.available_paths())), threads=draw(st.sampled_from([1, 2])))
+    return dict(
+        n=draw(st.integers(1, 2)),
+        groups=draw(st.sampled_from([1, 3])),
+        cg=1,
+        og=draw(st.integers(1, 3)),
+        kh=kh,
+        kw=kw,
+        h=h,
+        w=w,
+        pads=pads,
+        stride=(sh, 1),
+        dilation=(dh, dw),
+        mode=draw(st.sampled_from(MODES)),
+        cval=draw(st.sampled_from([0.0, 1.5])),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        bias=draw(st.booleans()),
+        path=draw(st.sampled_from(_dispatch.available_paths())),
+        threads=draw(st.sampled_from([1, 2])),
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,8 +195,9 @@ def test_tall_single_channel_kernels_match_reference(cfg, seed):
 
 
 @pytest.mark.parametrize("path", _dispatch.available_paths())
-@pytest.mark.parametrize("kh, stride, dilation", [(3, 1, 1), (8, 1, 2), (9, 1, 3), (25, 1, 1), (6, 2, 4),
-                                                  (9, 2, 4), (5, 2, 3), (40, 1, 1)])
+@pytest.mark.parametrize(
+    "kh, stride, dilation", [(3, 1, 1), (8, 1, 2), (9, 1, 3), (25, 1, 1), (6, 2, 4), (9, 2, 4), (5, 2, 3), (40, 1, 1)]
+)
 @pytest.mark.parametrize("og", [1, 2, 3])
 @pytest.mark.parametrize("kw", [1, 3])
 def test_single_channel_kernels_share_input_rows_across_output_rows(path, kh, stride, dilation, og, kw):
@@ -152,10 +210,25 @@ def test_single_channel_kernels_share_input_rows_across_output_rows(path, kh, st
     rows and columns that do not fill whole tiles."""
     for i, mode in enumerate(MODES):
         wide = mode == "reflect" and kw == 1  # no column padding: uint8 rows convert to 4 KB too
-        cfg = dict(n=1, groups=2, cg=1, og=og, kh=kh, kw=kw, h=203 + i, w=1024 if wide else (70, 9, 33, 16, 47)[i],
-                   pads=(kh * dilation // 2, kh * dilation - kh * dilation // 2) + ((0, 0) if wide else (1, 2 * kw)),
-                   stride=(stride, 1), dilation=(dilation, kw), mode=mode, cval=1.5, dtype=np.float32,
-                   bias=i % 2 == 0, path=path, threads=2)
+        cfg = dict(
+            n=1,
+            groups=2,
+            cg=1,
+            og=og,
+            kh=kh,
+            kw=kw,
+            h=203 + i,
+            w=1024 if wide else (70, 9, 33, 16, 47)[i],
+            pads=(kh * dilation // 2, kh * dilation - kh * dilation // 2) + ((0, 0) if wide else (1, 2 * kw)),
+            stride=(stride, 1),
+            dilation=(dilation, kw),
+            mode=mode,
+            cval=1.5,
+            dtype=np.float32,
+            bias=i % 2 == 0,
+            path=path,
+            threads=2,
+        )
         with _dispatch.using(path):
             _run_and_check(cfg, 20 + i)
             _run_and_check(dict(cfg, dtype=np.float64, threads=1, w=512 if wide else cfg["w"]), 30 + i)
@@ -239,8 +312,7 @@ def test_integer_images_are_read_directly(path, pixel, mode, rng):
     x = rng.integers(0, np.iinfo(pixel).max, size=(2, 3, 19, 45), endpoint=True).astype(pixel)
     w = rng.standard_normal((5, 3, 3, 4)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32)
-    kwargs = dict(pads=(2, 1, 3, 4), mode=mode, cval=0.0 if mode != "constant" else 7.0,
-                  stride=(1, 2), dilation=(2, 1))
+    kwargs = dict(pads=(2, 1, 3, 4), mode=mode, cval=0.0 if mode != "constant" else 7.0, stride=(1, 2), dilation=(2, 1))
     with _dispatch.using(path):
         got = _engine.correlate(x, w, b, **kwargs)
         direct = _engine.correlate(x, w, b, **dict(kwargs, stride=(1, 1)))
@@ -256,7 +328,7 @@ def test_integer_images_are_read_directly(path, pixel, mode, rng):
 
 def test_integer_images_through_the_separable_path(rng):
     x = rng.integers(0, 255, size=(1, 2, 40, 50), endpoint=True).astype(np.uint8)
-    g = np.exp(-np.linspace(-2, 2, 9) ** 2).astype(np.float32)
+    g = np.exp(-(np.linspace(-2, 2, 9) ** 2)).astype(np.float32)
     w = np.repeat(np.outer(g, g)[None, None], 2, axis=0).astype(np.float32)
     got = _engine.correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)
     want = reference_correlate(x, w, pads=(4, 4, 4, 4), mode="symmetric", groups=2)

@@ -34,8 +34,14 @@ def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
     (blocker / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
     env = _environment()
     env["PYTHONPATH"] = os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]])
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == 'this example needs matplotlib: pip install "imgconv[plot]" (or matplotlib)'
 
@@ -45,16 +51,22 @@ def test_example_writes_png(script, tmp_path):
     pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
     env = _environment()
     env["MPLBACKEND"] = "Agg"
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     png = tmp_path / EXAMPLES[script]
     assert png.is_file()
     assert png.stat().st_size > 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png) in result.stdout
-    if script == "atrous_denoise.py":   # prints PSNR before / after; denoising must improve it
-        values = [float(line.split(":")[1].split("dB")[0]) for line in result.stdout.splitlines()
-                  if line.startswith("PSNR")]
+    if script == "atrous_denoise.py":  # prints PSNR before / after; denoising must improve it
+        values = [
+            float(line.split(":")[1].split("dB")[0]) for line in result.stdout.splitlines() if line.startswith("PSNR")
+        ]
         assert len(values) == 2 and values[1] > values[0]
-

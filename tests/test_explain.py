@@ -16,7 +16,7 @@ def _table_rows(text):
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("-----"))
     rows = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not re.match(r"^\s*\d+\s", line):
             break
         rows.append(re.split(r"\s{2,}", line.strip()))
@@ -49,7 +49,7 @@ def test_extent_formula(k, d):
     text = explain(k, d)
     extent = d * (k - 1) + 1
     assert f"effective extent {extent}x{extent}" in text
-    grid = text.splitlines()[1:1 + extent]
+    grid = text.splitlines()[1 : 1 + extent]
     assert all(len(row.split()) == extent for row in grid)
     assert sum(row.count("#") for row in grid) == k * k
 
@@ -65,23 +65,26 @@ def test_context_module_of_yu_and_koltun():
     assert "Every pixel of the 67x67 receptive field contributes." in text
 
 
-@pytest.mark.parametrize("dilations,strides,extent,contributing", [
-    ((1, 2, 4), (1, 1, 1), 15, 15),
-    ((1, 2, 4), (2, 1, 1), 27, 21),
-    ((1, 2, 4), (1, 2, 2), 23, 21),
-    ((2, 2, 2), (1, 1, 1), 13, 7),
-])
+@pytest.mark.parametrize(
+    "dilations,strides,extent,contributing",
+    [
+        ((1, 2, 4), (1, 1, 1), 15, 15),
+        ((1, 2, 4), (2, 1, 1), 27, 21),
+        ((1, 2, 4), (1, 2, 2), 23, 21),
+        ((2, 2, 2), (1, 1, 1), 13, 7),
+    ],
+)
 def test_spec_table_of_contributing_pixels(dilations, strides, extent, contributing):
     layers = [{"kernel_size": 3, "dilation": d, "stride": s} for d, s in zip(dilations, strides)]
     text = explain(None, layers=layers)
     last = _table_rows(text)[-1]
     assert last[6] == f"{extent}x{extent}"
-    assert last[8] == f"{contributing}x{contributing} = {contributing ** 2}"
+    assert last[8] == f"{contributing}x{contributing} = {contributing**2}"
     mask = footprint(layers)
     assert mask.shape == (extent, extent)
-    assert int(mask.sum()) == contributing ** 2
+    assert int(mask.sum()) == contributing**2
     if contributing < extent:
-        assert f"Only {contributing}x{contributing} = {contributing ** 2} of the {extent}x{extent}" in text
+        assert f"Only {contributing}x{contributing} = {contributing**2} of the {extent}x{extent}" in text
 
 
 def test_gridding_footprint_drawn():
@@ -96,10 +99,13 @@ def test_gridding_footprint_drawn():
 def test_footprint_equals_brute_force_enumeration(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 4))
-    per_axis = [[(int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(1, 4))) for _ in range(n)]
-                for _ in range(2)]
-    layers = [{"kernel_size": (a[0], b[0]), "stride": (a[1], b[1]), "dilation": (a[2], b[2])}
-              for a, b in zip(*per_axis)]
+    per_axis = [
+        [(int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(1, 4))) for _ in range(n)]
+        for _ in range(2)
+    ]
+    layers = [
+        {"kernel_size": (a[0], b[0]), "stride": (a[1], b[1]), "dilation": (a[2], b[2])} for a, b in zip(*per_axis)
+    ]
     rows = _brute_force_footprint(per_axis[0])
     cols = _brute_force_footprint(per_axis[1])
     expected = np.zeros((max(rows) + 1, max(cols) + 1), dtype=bool)

@@ -20,8 +20,7 @@ def _images():
     rng = np.random.default_rng(16)
     cam = data.camera()[100:260, 120:312] / 255.0
     astro = data.astronaut()[200:328, 150:300, 1] / 255.0
-    return {"camera": cam, "astronaut": astro, "random2d": rng.random((61, 47)),
-            "random3d": rng.random((18, 21, 16))}
+    return {"camera": cam, "astronaut": astro, "random2d": rng.random((61, 47)), "random3d": rng.random((18, 21, 16))}
 
 
 IMAGES = _images()
@@ -54,8 +53,10 @@ def test_hessian_matrix(name, dtype, gaussian, mode, sigma):
 
 def test_hessian_matrix_xy_and_warning():
     image = IMAGES["camera"]
-    for a, e in zip(feature.hessian_matrix(image, 1.5, order="xy", use_gaussian_derivatives=True),
-                    sk_feature.hessian_matrix(image, 1.5, order="xy", use_gaussian_derivatives=True)):
+    for a, e in zip(
+        feature.hessian_matrix(image, 1.5, order="xy", use_gaussian_derivatives=True),
+        sk_feature.hessian_matrix(image, 1.5, order="xy", use_gaussian_derivatives=True),
+    ):
         assert_scaled(a, e, np.float64)
     with pytest.warns(FutureWarning):
         feature.hessian_matrix(image)
@@ -72,8 +73,9 @@ def test_structure_tensor(name, dtype, mode):
     actual = feature.structure_tensor(image, sigma=1.5, mode=mode)
     for a, e in zip(actual, expected):
         assert_scaled(a, e, dtype)
-    assert_scaled(feature.structure_tensor_eigenvalues(actual), sk_feature.structure_tensor_eigenvalues(expected),
-                  dtype)
+    assert_scaled(
+        feature.structure_tensor_eigenvalues(actual), sk_feature.structure_tensor_eigenvalues(expected), dtype
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -109,8 +111,7 @@ def test_multiscale_basic_features_rgb_and_threads():
 
 @pytest.mark.parametrize("name", ["camera", "astronaut", "random2d"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("func", ["roberts", "roberts_pos_diag", "roberts_neg_diag", "farid", "farid_h",
-                                  "farid_v"])
+@pytest.mark.parametrize("func", ["roberts", "roberts_pos_diag", "roberts_neg_diag", "farid", "farid_h", "farid_v"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_edges(name, dtype, func, masked):
     image = IMAGES[name].astype(dtype)
@@ -139,12 +140,16 @@ def test_unsharp_mask(dtype, radius):
     assert_scaled(edges.unsharp_mask(image, radius, 1.5), sk_filters.unsharp_mask(image, radius, 1.5), dtype)
     volume = IMAGES["random3d"].astype(dtype)
     r3 = radius if np.isscalar(radius) else (*radius, 1)
-    assert_scaled(edges.unsharp_mask(volume, r3, 0.8, preserve_range=True),
-                  sk_filters.unsharp_mask(volume, r3, 0.8, preserve_range=True), dtype)
+    assert_scaled(
+        edges.unsharp_mask(volume, r3, 0.8, preserve_range=True),
+        sk_filters.unsharp_mask(volume, r3, 0.8, preserve_range=True),
+        dtype,
+    )
     rgb = (data.astronaut()[:64, :64] / 255.0).astype(dtype)
     # channel_axis=2, not -1: scikit-image 0.26 slices axis 0 for a negative channel_axis (a bug)
-    assert_scaled(edges.unsharp_mask(rgb, 2, 1, channel_axis=-1), sk_filters.unsharp_mask(rgb, 2, 1, channel_axis=2),
-                  dtype)
+    assert_scaled(
+        edges.unsharp_mask(rgb, 2, 1, channel_axis=-1), sk_filters.unsharp_mask(rgb, 2, 1, channel_axis=2), dtype
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])

@@ -30,10 +30,12 @@ MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
 # data and helpers
 # --------------------------------------------------------------------------------------
 
+
 def _crop(name):
     image = getattr(data, name)()
-    return {"camera": image[120:248, 160:312], "coins": image[40:136, 90:210],
-            "astronaut": image[90:186, 150:262]}[name]
+    return {"camera": image[120:248, 160:312], "coins": image[40:136, 90:210], "astronaut": image[90:186, 150:262]}[
+        name
+    ]
 
 
 IMAGES = {
@@ -107,8 +109,18 @@ def _pair(d):
 # dilation 1: equal to scikit-image / scipy
 # --------------------------------------------------------------------------------------
 
-EDGE_NAMES = ["sobel", "sobel_h", "sobel_v", "scharr", "scharr_h", "scharr_v", "prewitt", "prewitt_h",
-              "prewitt_v", "laplace"]
+EDGE_NAMES = [
+    "sobel",
+    "sobel_h",
+    "sobel_v",
+    "scharr",
+    "scharr_h",
+    "scharr_v",
+    "prewitt",
+    "prewitt_h",
+    "prewitt_v",
+    "laplace",
+]
 
 
 @pytest.mark.parametrize("name", EDGE_NAMES)
@@ -145,8 +157,8 @@ def test_sobel_negative_axis():
 
 
 def test_sobel_axis_with_channel_axis_first():
-    image = np.moveaxis(img_as_float64(_crop("astronaut")), -1, 0)       # (C, H, W)
-    ours = filters.sobel(image, axis=2, channel_axis=0)                 # image axis 2 = columns
+    image = np.moveaxis(img_as_float64(_crop("astronaut")), -1, 0)  # (C, H, W)
+    ours = filters.sobel(image, axis=2, channel_axis=0)  # image axis 2 = columns
     ref = np.stack([skf.sobel(plane, axis=1) for plane in image])
     assert_close(ours, ref, image)
     assert_close(filters.sobel_v(image, channel_axis=0), ref, image)
@@ -193,8 +205,9 @@ def test_gaussian_preserve_range_and_out():
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
 def test_gaussian_out_is_filled_and_may_be_the_image(channel_axis, out_dtype):
     rng = np.random.default_rng(21)
-    image = rng.random((37, 41) if channel_axis is None else (3, 37, 41) if channel_axis == 0 else (37, 41, 3),
-                       dtype=np.float32)
+    image = rng.random(
+        (37, 41) if channel_axis is None else (3, 37, 41) if channel_axis == 0 else (37, 41, 3), dtype=np.float32
+    )
     expected = filters.gaussian(image, 1.7, channel_axis=channel_axis)
     out = np.full(image.shape, np.nan, out_dtype)
     assert filters.gaussian(image, 1.7, channel_axis=channel_axis, out=out) is out
@@ -215,9 +228,15 @@ def test_difference_of_gaussians_equal_skimage(sample):
         assert_close(ours, ref, image)
 
 
-@pytest.mark.parametrize("params", [dict(frequency=0.3), dict(frequency=0.15, theta=0.7),
-                                    dict(frequency=0.2, theta=2.0, bandwidth=1.5, offset=0.4),
-                                    dict(frequency=0.25, sigma_x=2.0, sigma_y=4.0, n_stds=2)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(frequency=0.3),
+        dict(frequency=0.15, theta=0.7),
+        dict(frequency=0.2, theta=2.0, bandwidth=1.5, offset=0.4),
+        dict(frequency=0.25, sigma_x=2.0, sigma_y=4.0, n_stds=2),
+    ],
+)
 def test_gabor_equal_skimage(sample, params):
     image, channel_axis = sample
     real, imag = filters.gabor(image, channel_axis=channel_axis, **params)
@@ -354,8 +373,10 @@ def test_non_finite_pixels_spread_as_in_skimage(value):
     image = np.zeros((48, 53))
     image[20, 30] = value
     with np.errstate(invalid="ignore"):
-        for ours, ref in ((filters.difference_of_gaussians(image, 1, 2), skf.difference_of_gaussians(image, 1, 2)),
-                          (filters.gaussian(image, 1.5), skf.gaussian(image, sigma=1.5))):
+        for ours, ref in (
+            (filters.difference_of_gaussians(image, 1, 2), skf.difference_of_gaussians(image, 1, 2)),
+            (filters.gaussian(image, 1.5), skf.gaussian(image, sigma=1.5)),
+        ):
             np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
             np.testing.assert_array_equal(np.isposinf(ours), np.isposinf(ref))
             np.testing.assert_array_equal(np.isneginf(ours), np.isneginf(ref))
@@ -405,6 +426,7 @@ def test_apply_bank_dilated(dilation):
 # border modes, wide pads, even kernels, random configurations
 # --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES + ["grid-wrap", "grid-mirror", "grid-constant"])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (3, 2), (5, 4)])
 def test_pads_wider_than_image_follow_scipy(mode, shape):
@@ -452,8 +474,13 @@ def test_wrap_and_grid_wrap_agree():
     np.testing.assert_allclose(a, 2 * image.sum(axis=1, keepdims=True) + image, rtol=1e-12)
 
 
-NUMPY_PAD_MODE = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap",
-                  "constant": "constant"}
+NUMPY_PAD_MODE = {
+    "reflect": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap",
+    "constant": "constant",
+}
 
 
 def _numpy_correlate(image, weights, mode, cval, origin, dilation):
@@ -467,15 +494,25 @@ def _numpy_correlate(image, weights, mode, cval, origin, dilation):
     out = np.zeros((h, w))
     for u in range(kh):
         for v in range(kw):
-            out += weights[u, v] * padded[u * dh: u * dh + h, v * dw: v * dw + w]
+            out += weights[u, v] * padded[u * dh : u * dh + h, v * dw : v * dw + w]
     return out
 
 
 @settings(max_examples=80, deadline=None)
-@given(h=st.integers(1, 12), w=st.integers(1, 12), kh=st.integers(1, 6), kw=st.integers(1, 6),
-       dh=st.integers(1, 4), dw=st.integers(1, 4), mode=st.sampled_from(MODES),
-       func=st.sampled_from(["correlate", "convolve"]), seed=st.integers(0, 2 ** 16),
-       oh=st.floats(0, 1), ow=st.floats(0, 1), dtype=st.sampled_from([np.float32, np.float64]))
+@given(
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    kh=st.integers(1, 6),
+    kw=st.integers(1, 6),
+    dh=st.integers(1, 4),
+    dw=st.integers(1, 4),
+    mode=st.sampled_from(MODES),
+    func=st.sampled_from(["correlate", "convolve"]),
+    seed=st.integers(0, 2**16),
+    oh=st.floats(0, 1),
+    ow=st.floats(0, 1),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
 def test_correlate_random_configurations(h, w, kh, kw, dh, dw, mode, func, seed, oh, ow, dtype):
     """Random sizes (image smaller than the kernel included), modes, dilations and origins.
 
@@ -490,7 +527,7 @@ def test_correlate_random_configurations(h, w, kh, kw, dh, dw, mode, func, seed,
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     origin = (int(-(eh // 2) + oh * (eh - 1)), int(-(ew // 2) + ow * (ew - 1)))
     ours = getattr(filters, func)(image, weights, mode=mode, cval=-0.5, origin=origin, dilation=(dh, dw))
-    if func == "convolve":   # scipy's rule: flip, negate the origin, shift even extents by one
+    if func == "convolve":  # scipy's rule: flip, negate the origin, shift even extents by one
         weights = weights[::-1, ::-1]
         origin = tuple(-o - (1 - e % 2) for o, e in zip(origin, (eh, ew)))
     ref = _numpy_correlate(image, weights, mode, -0.5, origin, (dh, dw))
@@ -502,8 +539,8 @@ def test_correlate_random_configurations(h, w, kh, kw, dh, dw, mode, func, seed,
 # dtypes, layouts, outputs, threads
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int8, bool, np.float16, np.uint32,
-                                   np.int64])
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int8, bool, np.float16, np.uint32, np.int64])
 def test_integer_images_are_scaled_like_skimage(dtype):
     rng = np.random.default_rng(5)
     info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
@@ -527,8 +564,7 @@ _DIRECT_CALLS = {
     "gaussian": lambda im, **kw: filters.gaussian(im, 1.5, **kw),
     "difference_of_gaussians": lambda im, **kw: filters.difference_of_gaussians(im, 1, 2, **kw),
     "gabor": lambda im, **kw: filters.gabor(im, 0.2, **kw)[1],
-    "apply_bank": lambda im, **kw: filters.apply_bank(im, {"h": kernels.sobel_h(), "l": kernels.laplace()},
-                                                      **kw),
+    "apply_bank": lambda im, **kw: filters.apply_bank(im, {"h": kernels.sobel_h(), "l": kernels.laplace()}, **kw),
 }
 
 
@@ -628,19 +664,25 @@ def test_correlate_output_argument():
 @pytest.mark.parametrize("name", ["sobel", "gaussian", "difference_of_gaussians", "correlate", "gabor"])
 def test_threads_give_identical_results(name):
     image = img_as_float32(data.camera()[:300, :300])
-    args = {"sobel": (), "gaussian": (2.0,), "difference_of_gaussians": (1.0,), "correlate": (np.ones((3, 4)),),
-            "gabor": (0.2,)}[name]
+    args = {
+        "sobel": (),
+        "gaussian": (2.0,),
+        "difference_of_gaussians": (1.0,),
+        "correlate": (np.ones((3, 4)),),
+        "gabor": (0.2,),
+    }[name]
     one = getattr(filters, name)(image, *args, num_threads=1, dilation=2)
     two = getattr(filters, name)(image, *args, num_threads=3, dilation=2)
-    for a, b in zip(np.atleast_1d(one) if isinstance(one, tuple) else [one],
-                    np.atleast_1d(two) if isinstance(two, tuple) else [two]):
+    for a, b in zip(
+        np.atleast_1d(one) if isinstance(one, tuple) else [one], np.atleast_1d(two) if isinstance(two, tuple) else [two]
+    ):
         np.testing.assert_array_equal(a, b)
 
 
 def test_concurrent_calls_from_python_threads():
     from concurrent.futures import ThreadPoolExecutor
 
-    images = [img_as_float32(data.camera()[i * 50: i * 50 + 200, :200]) for i in range(4)]
+    images = [img_as_float32(data.camera()[i * 50 : i * 50 + 200, :200]) for i in range(4)]
     expected = [filters.gaussian(im, 2.0, num_threads=1) for im in images]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda im: filters.gaussian(im, 2.0, num_threads=2), images))
@@ -651,13 +693,13 @@ def test_concurrent_calls_from_python_threads():
 def test_image_smaller_than_kernel():
     image = np.array([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_allclose(filters.gaussian(image, 3.0), skf.gaussian(image, 3.0), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(filters.sobel(image, dilation=5), _reference_edge("sobel", image, 5),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(filters.sobel(image, dilation=5), _reference_edge("sobel", image, 5), rtol=0, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------
 # errors
 # --------------------------------------------------------------------------------------
+
 
 def test_error_channel_axis():
     image = np.zeros((8, 8, 3))

@@ -32,8 +32,7 @@ def _run(case, x, w, b):
         return imgconv.conv2d(x, w, b, **params)
     o, _, kh, kw = w.shape
     channels_axis = 0 if x.ndim == 3 else 1
-    layer = imgconv.Conv2d(x.shape[channels_axis], o, (kh, kw), bias=b is not None,
-                           dtype=x.dtype, **params)
+    layer = imgconv.Conv2d(x.shape[channels_axis], o, (kh, kw), bias=b is not None, dtype=x.dtype, **params)
     layer.weight = w
     if b is not None:
         layer.bias = b
@@ -129,7 +128,6 @@ def test_error_cases(case):
             imgconv.conv2d(x, w, b, **params)
         else:
             groups = params.get("groups", 1)
-            layer = imgconv.Conv2d(x.shape[1], w.shape[0], w.shape[2:], bias=b is not None,
-                                   dtype=dx, **params)
+            layer = imgconv.Conv2d(x.shape[1], w.shape[0], w.shape[2:], bias=b is not None, dtype=dx, **params)
             layer.weight = w.reshape(w.shape[0], x.shape[1] // groups, *w.shape[2:])
             layer(x)

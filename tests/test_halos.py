@@ -51,15 +51,29 @@ _KERNEL = np.random.default_rng(8).standard_normal((4, 3)).tolist()
 STEP_CASES = [
     ("abs", {}, "signed"),
     ("bank", {"name": "edges", "dilations": [1, 2]}, "gray"),
-    ("bank", {"name": "gabor", "options": {"frequencies": [0.2], "n_orientations": 2}, "dilations": [1, 3],
-              "mode": "mirror"}, "gray"),
+    (
+        "bank",
+        {
+            "name": "gabor",
+            "options": {"frequencies": [0.2], "n_orientations": 2},
+            "dilations": [1, 3],
+            "mode": "mirror",
+        },
+        "gray",
+    ),
     ("bank", {"kernels": {"k": _KERNEL}, "dilations": [[1, 2]], "mode": "wrap"}, "gray"),
     ("callable", {"function": box3, "halo": 1}, "gray"),
     ("clip", {"min": 0.3, "max": 0.7}, "gray"),
-    ("conv2d", {"weight": _WEIGHT, "padding": "same", "dilation": [2, 1], "padding_mode": "reflect",
-                "dtype": "float64"}, "gray"),
-    ("conv2d", {"weight": _WEIGHT, "padding": "same", "dilation": [1, 2], "padding_mode": "circular",
-                "dtype": "float64"}, "gray"),
+    (
+        "conv2d",
+        {"weight": _WEIGHT, "padding": "same", "dilation": [2, 1], "padding_mode": "reflect", "dtype": "float64"},
+        "gray",
+    ),
+    (
+        "conv2d",
+        {"weight": _WEIGHT, "padding": "same", "dilation": [1, 2], "padding_mode": "circular", "dtype": "float64"},
+        "gray",
+    ),
     ("difference_of_gaussians", {"low_sigma": 1, "high_sigma": 2}, "gray"),
     ("difference_of_gaussians", {"low_sigma": 1.5}, "gray"),
     ("gabor", {"frequency": 0.25, "theta": 0.3}, "gray"),
@@ -94,9 +108,17 @@ PIPELINE_CASES = [
     ("gaussian+laplace", lambda: Pipeline([("gaussian", {"sigma": 1}), ("laplace", {"dilation": 2})]), "gray", True),
     ("starlet+clip", lambda: Pipeline([("starlet", {"n_scales": 2}), ("clip", {"min": -0.1})]), "gray", True),
     ("starlet+istarlet", lambda: Pipeline([("starlet", {"n_scales": 3}), "istarlet"]), "gray", False),  # identity
-    ("strided conv2d+gaussian", lambda: Pipeline([
-        {"step": "conv2d", "weight": np.ones((1, 1, 3, 3)).tolist(), "stride": 2, "dtype": "float64"},
-        ("gaussian", {"sigma": 1})]), "gray", True),
+    (
+        "strided conv2d+gaussian",
+        lambda: Pipeline(
+            [
+                {"step": "conv2d", "weight": np.ones((1, 1, 3, 3)).tolist(), "stride": 2, "dtype": "float64"},
+                ("gaussian", {"sigma": 1}),
+            ]
+        ),
+        "gray",
+        True,
+    ),
 ]
 
 
@@ -180,7 +202,8 @@ def check_nothing_outside_counts(func, halo, kind, seed=0, *, room=None):
     for _ in range(2):
         change = probe.change(probe.outside())
         assert change <= _noise_floor(probe.y), (
-            f"perturbing every pixel beyond the halo {halo} changed the output by {change:.3g}")
+            f"perturbing every pixel beyond the halo {halo} changed the output by {change:.3g}"
+        )
 
 
 def check_halo_is_tight(func, halo, kind, seed=0):
@@ -193,8 +216,10 @@ def check_halo_is_tight(func, halo, kind, seed=0):
             if changes[-1] > 100 * _noise_floor(probe.y):
                 break
         else:
-            pytest.fail(f"halo {halo}: the pixels at distance {halo[axis]} along axis {axis} never changed the "
-                        f"output (changes {changes}); the halo is larger than what the step reads")
+            pytest.fail(
+                f"halo {halo}: the pixels at distance {halo[axis]} along axis {axis} never changed the "
+                f"output (changes {changes}); the halo is larger than what the step reads"
+            )
 
 
 def _periodic(params):
@@ -212,12 +237,13 @@ def check_tiled_equals_whole(func, halo, kind, *, halo_arg=True, periodic=False,
     whole = np.asarray(func(image))
     assert got.shape == whole.shape and got.dtype == whole.dtype
     if periodic:  # edge outputs read the opposite edge: compare the pixels farther than the halo from it
-        got, whole = (a[halo[0]:a.shape[0] - halo[0], halo[1]:a.shape[1] - halo[1]] for a in (got, whole))
+        got, whole = (a[halo[0] : a.shape[0] - halo[0], halo[1] : a.shape[1] - halo[1]] for a in (got, whole))
     rtol = 1e-12 if whole.dtype == np.float64 else 1e-5
     np.testing.assert_allclose(got, whole, rtol=rtol, atol=_noise_floor(whole))
 
 
 # -- every step type --------------------------------------------------------------------------------
+
 
 def test_every_step_type_has_a_case():
     covered = {name for name, _, _ in STEP_CASES}
@@ -255,6 +281,7 @@ def test_a_strided_step_reads_its_halo_around_its_anchor():
 
 # -- stacks: Pipeline.receptive_field -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("name, make, kind, tight", PIPELINE_CASES, ids=[c[0] for c in PIPELINE_CASES])
 def test_pipeline_receptive_field_is_its_halo(name, make, kind, tight):
     pipe = make()
@@ -269,8 +296,7 @@ def test_pipeline_receptive_field_is_its_halo(name, make, kind, tight):
 
 # -- imgconv.filters, called directly, with the halo of their step ---------------------------------
 
-FILTER_CASES = [(name, params, kind) for name, params, kind in STEP_CASES
-                if name in filters.__all__ and kind != "rgb"]
+FILTER_CASES = [(name, params, kind) for name, params, kind in STEP_CASES if name in filters.__all__ and kind != "rgb"]
 
 
 @pytest.mark.parametrize("case", FILTER_CASES, ids=_case_id)
@@ -296,8 +322,9 @@ class _Layer:
 
 def test_conv2d_layer_receptive_field_is_its_halo():
     """imgconv.Conv2d.receptive_field: output i reads inputs i + start ... i + start + extent - 1."""
-    layer = imgconv.Conv2d(1, 2, (3, 4), padding="same", dilation=(2, 1), padding_mode="reflect", seed=3,
-                           dtype=np.float64)
+    layer = imgconv.Conv2d(
+        1, 2, (3, 4), padding="same", dilation=(2, 1), padding_mode="reflect", seed=3, dtype=np.float64
+    )
     field = layer.receptive_field
     halo = tuple(max(-start, extent - 1 + start) for extent, start in zip(field.extent, field.start, strict=True))
     check_nothing_outside_counts(_Layer(layer), halo, "gray")
@@ -307,11 +334,18 @@ def test_conv2d_layer_receptive_field_is_its_halo():
 
 # -- steps whose output depends on the whole image ----------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a whole-image statistic (the image's min and max; the MAD of the finest "
-                                       "plane): no halo is exact, yet Step.halo reports a finite one and "
-                                       "imgconv.dask.apply tiles such a step without a word")
-@pytest.mark.parametrize("name, params", [("rescale_intensity", {}), ("starlet_denoise", {"n_scales": 2})],
-                         ids=["rescale_intensity[in_range=image]", "starlet_denoise[sigma=None]"])
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a whole-image statistic (the image's min and max; the MAD of the finest "
+    "plane): no halo is exact, yet Step.halo reports a finite one and "
+    "imgconv.dask.apply tiles such a step without a word",
+)
+@pytest.mark.parametrize(
+    "name, params",
+    [("rescale_intensity", {}), ("starlet_denoise", {"n_scales": 2})],
+    ids=["rescale_intensity[in_range=image]", "starlet_denoise[sigma=None]"],
+)
 def test_whole_image_statistics_have_no_halo(name, params):
     step = Step(name, **params)
     rng = np.random.default_rng(2)

@@ -100,9 +100,7 @@ def expected_rescale(values, maxval):
 def test_constants():
     assert DEFAULT_MAX_PIXELS == 178_956_970 == 2 * 89_478_485
     assert SUPPORTED_EXTENSIONS == tuple(sorted(SUPPORTED_EXTENSIONS))
-    assert set(SUPPORTED_EXTENSIONS) == {
-        ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy"
-    }
+    assert set(SUPPORTED_EXTENSIONS) == {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy"}
 
 
 # --------------------------------------------------------------------------
@@ -201,18 +199,14 @@ def test_jpeg_round_trip_within_tolerance(tmp_path, ext, shape):
     assert error.max() <= 12
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),
     ext=st.sampled_from([".png", ".tif", ".npy", ".bmp"]),
 )
 def test_round_trip_property(tmp_path_factory, data, ext):
     channels = {".png": [1, 2, 3, 4], ".bmp": [1, 3]}.get(ext, [1, 2, 3, 5])
-    dtypes = {".png": [np.uint8, np.uint16], ".bmp": [np.uint8]}.get(
-        ext, [np.uint8, np.uint16, np.int16, np.float32]
-    )
+    dtypes = {".png": [np.uint8, np.uint16], ".bmp": [np.uint8]}.get(ext, [np.uint8, np.uint16, np.int16, np.float32])
     dtype = data.draw(st.sampled_from(dtypes))
     c = data.draw(st.sampled_from(channels))
     if dtype == np.uint16 and ext == ".png":
@@ -232,20 +226,14 @@ def test_round_trip_property(tmp_path_factory, data, ext):
 # float policies, checked against NumPy computations written out here
 # --------------------------------------------------------------------------
 
-FLOAT_DATA = np.array(
-    [[-np.inf, -3.0, -1e-9, 0.0, 0.2, 0.3337, 0.5001, 0.999, 1.0, 1.7, np.inf]]
-)
+FLOAT_DATA = np.array([[-np.inf, -3.0, -1e-9, 0.0, 0.2, 0.3337, 0.5001, 0.999, 1.0, 1.7, np.inf]])
 
 
-@pytest.mark.parametrize(
-    "ext, maxval", [(".png", 255), (".bmp", 255), (".tif", 65535), (".npy", 65535)]
-)
+@pytest.mark.parametrize("ext, maxval", [(".png", 255), (".bmp", 255), (".tif", 65535), (".npy", 65535)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clip_policy(tmp_path, ext, maxval, dtype):
     rng = np.random.default_rng(1)
-    image = np.concatenate(
-        [FLOAT_DATA, rng.uniform(-0.5, 1.5, (3, FLOAT_DATA.shape[1]))]
-    ).astype(dtype)
+    image = np.concatenate([FLOAT_DATA, rng.uniform(-0.5, 1.5, (3, FLOAT_DATA.shape[1]))]).astype(dtype)
     before = image.copy()
     imwrite(tmp_path / f"a{ext}", image, dtype_policy="clip")
     back = imread(tmp_path / f"a{ext}")
@@ -268,9 +256,7 @@ def test_clip_policy_jpeg(tmp_path):
     assert np.abs(back.astype(int) - expected_clip(image, 255)).mean() < 1.5
 
 
-@pytest.mark.parametrize(
-    "ext, maxval", [(".png", 255), (".bmp", 255), (".tif", 65535), (".npy", 65535)]
-)
+@pytest.mark.parametrize("ext, maxval", [(".png", 255), (".bmp", 255), (".tif", 65535), (".npy", 65535)])
 @pytest.mark.parametrize("shape", [(6, 7), (6, 7, 3)])
 def test_rescale_policy(tmp_path, ext, maxval, shape):
     image = np.random.default_rng(2).uniform(-40.0, 13.0, shape)
@@ -527,8 +513,10 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
 def test_planar_tiff_becomes_channels_last(tmp_path):
     image = random_image(np.uint16, (6, 7, 3))
     tifffile.imwrite(
-        tmp_path / "planar.tif", np.moveaxis(image, -1, 0),
-        photometric="rgb", planarconfig="separate",
+        tmp_path / "planar.tif",
+        np.moveaxis(image, -1, 0),
+        photometric="rgb",
+        planarconfig="separate",
     )
     np.testing.assert_array_equal(imread(tmp_path / "planar.tif"), image)
 
@@ -637,17 +625,13 @@ def _bomb_tiff(path, width, height):
         for name, value in (("ImageWidth", width), ("ImageLength", height)):
             tag = tif.pages[0].tags[name]
             code = {3: "H", 4: "I"}[int(tag.dtype)]
-            data[tag.valueoffset : tag.valueoffset + struct.calcsize(code)] = struct.pack(
-                order + code, value
-            )
+            data[tag.valueoffset : tag.valueoffset + struct.calcsize(code)] = struct.pack(order + code, value)
     path.write_bytes(bytes(data))
 
 
 def _bomb_npy(path, width, height):
     with open(path, "wb") as file:  # header only, no data
-        np.lib.format.write_array_header_1_0(
-            file, {"descr": "|u1", "fortran_order": False, "shape": (height, width)}
-        )
+        np.lib.format.write_array_header_1_0(file, {"descr": "|u1", "fortran_order": False, "shape": (height, width)})
 
 
 BOMBS = {
@@ -954,9 +938,7 @@ SAMPLE_IMAGES = {
     "rocket.jpg": ((342, 512, 3), np.uint8),
 }
 
-needs_data = pytest.mark.skipif(
-    not DATA_IMAGES.is_dir(), reason="data/images not available (installed package)"
-)
+needs_data = pytest.mark.skipif(not DATA_IMAGES.is_dir(), reason="data/images not available (installed package)")
 
 
 @needs_data

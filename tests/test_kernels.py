@@ -30,6 +30,7 @@ def impulse(shape):
 # box, identity
 # --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("size, shape", [(1, (1, 1)), (3, (3, 3)), (4, (4, 4)), ((2, 5), (2, 5)), ([3], (3, 3))])
 def test_box_shape_and_normalisation(size, shape):
     k = kernels.box(size)
@@ -40,8 +41,12 @@ def test_box_shape_and_normalisation(size, shape):
 
 def test_box_equals_uniform_filter_for_odd_sizes(rng):
     img = rng.random((15, 12))
-    assert_allclose(ndi.correlate(img, kernels.box((3, 5)), mode="reflect"),
-                    ndi.uniform_filter(img, size=(3, 5), mode="reflect"), rtol=1e-12, atol=1e-14)
+    assert_allclose(
+        ndi.correlate(img, kernels.box((3, 5)), mode="reflect"),
+        ndi.uniform_filter(img, size=(3, 5), mode="reflect"),
+        rtol=1e-12,
+        atol=1e-14,
+    )
 
 
 @pytest.mark.parametrize("size, anchor", [(1, (0, 0)), (3, (1, 1)), (4, (1, 1)), ((2, 5), (0, 2)), ((6, 1), (2, 0))])
@@ -54,8 +59,11 @@ def test_identity_anchor(size, anchor):
 # gaussian
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sigma, truncate", [(1.0, 4.0), (0.5, 4.0), (2.3, 3.0), ((1.0, 2.5), 4.0),
-                                             ((3.0, 0.4), 2.0), (0.2, 4.0), (1.26, 1.0)])
+
+@pytest.mark.parametrize(
+    "sigma, truncate",
+    [(1.0, 4.0), (0.5, 4.0), (2.3, 3.0), ((1.0, 2.5), 4.0), ((3.0, 0.4), 2.0), (0.2, 4.0), (1.26, 1.0)],
+)
 def test_gaussian_equals_scipy_impulse_response(sigma, truncate):
     k = kernels.gaussian(sigma, truncate)
     sy, sx = (sigma, sigma) if np.isscalar(sigma) else sigma
@@ -65,7 +73,7 @@ def test_gaussian_equals_scipy_impulse_response(sigma, truncate):
     frame = impulse((2 * ry + 11, 2 * rx + 11))
     ref = ndi.gaussian_filter(frame, sigma, mode="constant", truncate=truncate)
     cy, cx = ry + 5, rx + 5
-    assert_allclose(k, ref[cy - ry:cy + ry + 1, cx - rx:cx + rx + 1], rtol=1e-13, atol=1e-17)
+    assert_allclose(k, ref[cy - ry : cy + ry + 1, cx - rx : cx + rx + 1], rtol=1e-13, atol=1e-17)
     assert_allclose(ref.sum(), k.sum())  # nothing outside the support
     assert_allclose(k.sum(), 1.0, rtol=1e-14)
 
@@ -96,9 +104,8 @@ def test_edge_kernel_reproduces_skimage_interior(name, rng):
 @pytest.mark.parametrize("name", EDGE_NAMES)
 def test_edge_kernel_reproduces_skimage_full_image(name, rng):
     img = rng.random((13, 10))
-    expected = getattr(skf, name)(img)          # skimage: ndi.convolve, mode='reflect'
-    assert_allclose(ndi.correlate(img, getattr(kernels, name)(), mode="reflect"), expected, rtol=1e-13,
-                    atol=1e-15)
+    expected = getattr(skf, name)(img)  # skimage: ndi.convolve, mode='reflect'
+    assert_allclose(ndi.correlate(img, getattr(kernels, name)(), mode="reflect"), expected, rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("name, smooth", [("sobel", [1, 2, 1]), ("scharr", [3, 10, 3]), ("prewitt", [1, 1, 1])])
@@ -113,14 +120,20 @@ def test_edge_kernel_values(name, smooth):
 
 def test_edge_kernels_are_skimage_weights_rotated_180():
     from skimage.filters import edges as ske
-    for ours, theirs in [("sobel_h", "HSOBEL_WEIGHTS"), ("sobel_v", "VSOBEL_WEIGHTS"),
-                         ("scharr_h", "HSCHARR_WEIGHTS"), ("scharr_v", "VSCHARR_WEIGHTS"),
-                         ("prewitt_h", "HPREWITT_WEIGHTS"), ("prewitt_v", "VPREWITT_WEIGHTS")]:
+
+    for ours, theirs in [
+        ("sobel_h", "HSOBEL_WEIGHTS"),
+        ("sobel_v", "VSOBEL_WEIGHTS"),
+        ("scharr_h", "HSCHARR_WEIGHTS"),
+        ("scharr_v", "VSCHARR_WEIGHTS"),
+        ("prewitt_h", "HPREWITT_WEIGHTS"),
+        ("prewitt_v", "VPREWITT_WEIGHTS"),
+    ]:
         assert_array_equal(getattr(kernels, ours)(), getattr(ske, theirs)[::-1, ::-1])
 
 
 def test_sobel_sign_convention():
-    step_down = np.repeat(np.arange(9.0)[:, None] >= 4, 9, axis=1).astype(float)   # dark top, bright bottom
+    step_down = np.repeat(np.arange(9.0)[:, None] >= 4, 9, axis=1).astype(float)  # dark top, bright bottom
     resp_h = numpy_correlate_valid(step_down, kernels.sobel_h())
     resp_v = numpy_correlate_valid(step_down, kernels.sobel_v())
     assert resp_h.max() == pytest.approx(1.0) and resp_h.min() == 0.0
@@ -131,16 +144,17 @@ def test_sobel_sign_convention():
 
 def test_laplace_matches_skimage(rng):
     from skimage.restoration import uft
+
     assert_array_equal(kernels.laplace(), uft.laplacian(2, (3, 3))[1])
     img = rng.random((12, 14))
-    assert_allclose(ndi.correlate(img, kernels.laplace(), mode="reflect"), skf.laplace(img), rtol=1e-13,
-                    atol=1e-15)
+    assert_allclose(ndi.correlate(img, kernels.laplace(), mode="reflect"), skf.laplace(img), rtol=1e-13, atol=1e-15)
     assert kernels.laplace().sum() == 0.0
 
 
 # --------------------------------------------------------------------------------------
 # log
 # --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("sigma, truncate", [(1.0, 4.0), (2.0, 4.0), (1.41, 3.0), (3.3, 2.0)])
 def test_log_is_scipy_gaussian_laplace_with_mean_removed(sigma, truncate):
@@ -152,7 +166,7 @@ def test_log_is_scipy_gaussian_laplace_with_mean_removed(sigma, truncate):
     ref = ref[5:-5, 5:-5]
     assert_allclose(k, ref - ref.mean(), rtol=1e-12, atol=1e-16)
     assert abs(k.sum()) < 1e-14
-    assert k[r, r] < 0                       # samples the Laplacian of G: negative centre
+    assert k[r, r] < 0  # samples the Laplacian of G: negative centre
 
 
 def test_log_matches_matlab_fspecial_formula():
@@ -161,13 +175,13 @@ def test_log_matches_matlab_fspecial_formula():
     x, y = np.meshgrid(np.arange(-h, h + 1), np.arange(-h, h + 1))
     g = np.exp(-(x * x + y * y) / (2 * s * s))
     g /= g.sum()
-    h1 = g * (x * x + y * y - 2 * s * s) / s ** 4
+    h1 = g * (x * x + y * y - 2 * s * s) / s**4
     expected = h1 - h1.sum() / h1.size
     assert_allclose(kernels.log(s, size=49), expected, rtol=1e-12, atol=1e-18)
 
 
 def test_log_scale_normalized():
-    assert_allclose(kernels.log(2.5, scale_normalized=True), 2.5 ** 2 * kernels.log(2.5), rtol=1e-15)
+    assert_allclose(kernels.log(2.5, scale_normalized=True), 2.5**2 * kernels.log(2.5), rtol=1e-15)
 
 
 def test_log_scale_normalized_responses_are_comparable_across_scales():
@@ -178,7 +192,7 @@ def test_log_scale_normalized_responses_are_comparable_across_scales():
         blob = (x * x + y * y <= 2 * s * s).astype(float)
         k = kernels.log(s, scale_normalized=True)
         r = k.shape[0] // 2
-        peaks.append(float(np.sum(k * blob[40 - r:41 + r, 40 - r:41 + r])))
+        peaks.append(float(np.sum(k * blob[40 - r : 41 + r, 40 - r : 41 + r])))
     assert peaks[0] < 0 and peaks[1] < 0
     assert peaks[0] == pytest.approx(peaks[1], rel=0.1)
 
@@ -187,9 +201,19 @@ def test_log_scale_normalized_responses_are_comparable_across_scales():
 # gaussian_derivative
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sigma, order, truncate", [
-    (1.0, (1, 0), 4.0), (1.0, (0, 1), 4.0), (2.0, (2, 0), 4.0), ((1.5, 0.7), (2, 1), 3.0),
-    (0.8, (3, 2), 2.5), (2.0, (0, 0), 4.0), ((3.0, 1.0), (1, 1), 4.0)])
+
+@pytest.mark.parametrize(
+    "sigma, order, truncate",
+    [
+        (1.0, (1, 0), 4.0),
+        (1.0, (0, 1), 4.0),
+        (2.0, (2, 0), 4.0),
+        ((1.5, 0.7), (2, 1), 3.0),
+        (0.8, (3, 2), 2.5),
+        (2.0, (0, 0), 4.0),
+        ((3.0, 1.0), (1, 1), 4.0),
+    ],
+)
 def test_gaussian_derivative_matches_scipy_gaussian_filter(sigma, order, truncate, rng):
     img = rng.random((31, 29))
     k = kernels.gaussian_derivative(sigma, order, truncate=truncate)
@@ -207,8 +231,13 @@ def test_gaussian_derivative_is_rotated_scipy_impulse_response(sigma, order):
 
 
 @settings(max_examples=40, deadline=None)
-@given(sy=st.floats(0.3, 4.0), sx=st.floats(0.3, 4.0), oy=st.integers(0, 3), ox=st.integers(0, 3),
-       truncate=st.floats(1.0, 4.5))
+@given(
+    sy=st.floats(0.3, 4.0),
+    sx=st.floats(0.3, 4.0),
+    oy=st.integers(0, 3),
+    ox=st.integers(0, 3),
+    truncate=st.floats(1.0, 4.5),
+)
 def test_gaussian_derivative_impulse_hypothesis(sy, sx, oy, ox, truncate):
     k = kernels.gaussian_derivative((sy, sx), (oy, ox), truncate=truncate)
     ry, rx = int(truncate * sy + 0.5), int(truncate * sx + 0.5)
@@ -241,8 +270,8 @@ def test_gaussian_derivative_directional_derivative_of_a_ramp(theta):
     a, b = 0.7, -1.3
     k = kernels.gaussian_derivative((2.0, 2.0), (1, 0), theta, truncate=5.0)
     ry, rx = (s // 2 for s in k.shape)
-    y, x = np.mgrid[-ry:ry + 1, -rx:rx + 1]
-    response = np.sum(k * (a * y + b * x))    # correlation at the centre pixel
+    y, x = np.mgrid[-ry : ry + 1, -rx : rx + 1]
+    response = np.sum(k * (a * y + b * x))  # correlation at the centre pixel
     assert response == pytest.approx(a * math.cos(theta) - b * math.sin(theta), rel=1e-4)
     ku = kernels.gaussian_derivative((2.0, 2.0), (0, 1), theta, truncate=5.0)
     assert np.sum(ku * (a * y + b * x)) == pytest.approx(b * math.cos(theta) + a * math.sin(theta), rel=1e-4)
@@ -266,11 +295,19 @@ def test_gaussian_derivative_size_override():
 # gabor
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs", [
-    dict(frequency=0.1), dict(frequency=0.25, theta=0.3), dict(frequency=0.2, theta=math.pi / 2),
-    dict(frequency=0.4, theta=2.0, bandwidth=0.5), dict(frequency=0.15, sigma_x=2.0, sigma_y=5.0, theta=1.0),
-    dict(frequency=0.3, n_stds=2, offset=0.7), dict(frequency=0.05, theta=-0.8, bandwidth=1.5, n_stds=4.5),
-])
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(frequency=0.1),
+        dict(frequency=0.25, theta=0.3),
+        dict(frequency=0.2, theta=math.pi / 2),
+        dict(frequency=0.4, theta=2.0, bandwidth=0.5),
+        dict(frequency=0.15, sigma_x=2.0, sigma_y=5.0, theta=1.0),
+        dict(frequency=0.3, n_stds=2, offset=0.7),
+        dict(frequency=0.05, theta=-0.8, bandwidth=1.5, n_stds=4.5),
+    ],
+)
 def test_gabor_equals_skimage_gabor_kernel(kwargs):
     real, imag = kernels.gabor(**kwargs)
     expected = skf.gabor_kernel(**kwargs)
@@ -290,34 +327,43 @@ def test_gabor_defaults_match_skimage_defaults():
 # validation
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("func, args, kwargs, exc, match", [
-    (kernels.box, (0,), {}, ValueError,
-     r"`size` must be a positive int or a pair of positive ints, at most 4097; got 0"),
-    (kernels.box, ((3, -1),), {}, ValueError, r"`size` must be .*; got \(3, -1\)"),
-    (kernels.box, (2.5,), {}, TypeError, r"`size` must be .*; got 2\.5"),
-    (kernels.box, (True,), {}, TypeError, r"`size`.*True"),
-    (kernels.box, ((1, 2, 3),), {}, ValueError, r"`size`.*\(1, 2, 3\)"),
-    (kernels.identity, ("3",), {}, TypeError, r"`size`.*'3'"),
-    (kernels.gaussian, (-1,), {}, ValueError, r"`sigma` must be positive and finite; got -1"),
-    (kernels.gaussian, (0,), {}, ValueError, r"`sigma` must be positive.*; got 0"),
-    (kernels.gaussian, ((1.0, float("nan")),), {}, ValueError, r"`sigma`.*nan"),
-    (kernels.gaussian, ("a",), {}, TypeError, r"`sigma`.*'a'"),
-    (kernels.gaussian, (1.0,), {"truncate": 0}, ValueError, r"`truncate` must be positive.*; got 0"),
-    (kernels.log, ((1.0, 2.0),), {}, TypeError, r"`sigma` must be a real number"),
-    (kernels.log, (1.0,), {"size": 4}, ValueError, r"`size` must be an odd positive int.*; got 4"),
-    (kernels.log, (1.0,), {"scale_normalized": 1}, TypeError, r"`scale_normalized` must be a bool; got 1"),
-    (kernels.gaussian_derivative, (1.0, 1), {}, TypeError, r"`order` must be a pair \(oy, ox\).*; got 1"),
-    (kernels.gaussian_derivative, (1.0, (1, -1)), {}, ValueError, r"`order`.*\(1, -1\)"),
-    (kernels.gaussian_derivative, (1.0, (1, 0, 0)), {}, ValueError, r"`order`.*\(1, 0, 0\)"),
-    (kernels.gaussian_derivative, (1.0, (1, 0)), {"theta": float("inf")}, ValueError, r"`theta`.*inf"),
-    (kernels.gaussian_derivative, (-2.0, (1, 0)), {}, ValueError, r"`sigma`.*-2\.0"),
-    (kernels.gabor, (0,), {}, ValueError, r"`frequency` must be positive and finite; got 0"),
-    (kernels.gabor, (0.1,), {"sigma_x": -1}, ValueError, r"`sigma_x` must be positive.*; got -1"),
-    (kernels.gabor, (0.1,), {"bandwidth": "wide"}, TypeError, r"`bandwidth`.*'wide'"),
-    (kernels.gabor, (0.1,), {"n_stds": 0}, ValueError, r"`n_stds`.*0"),
-    (kernels.laplace, (5,), {}, ValueError, r"`ksize` must be 3 .*; got 5"),
-    (kernels.laplace, (3.0,), {}, TypeError, r"`ksize` must be an int; got 3\.0"),
-])
+
+@pytest.mark.parametrize(
+    "func, args, kwargs, exc, match",
+    [
+        (
+            kernels.box,
+            (0,),
+            {},
+            ValueError,
+            r"`size` must be a positive int or a pair of positive ints, at most 4097; got 0",
+        ),
+        (kernels.box, ((3, -1),), {}, ValueError, r"`size` must be .*; got \(3, -1\)"),
+        (kernels.box, (2.5,), {}, TypeError, r"`size` must be .*; got 2\.5"),
+        (kernels.box, (True,), {}, TypeError, r"`size`.*True"),
+        (kernels.box, ((1, 2, 3),), {}, ValueError, r"`size`.*\(1, 2, 3\)"),
+        (kernels.identity, ("3",), {}, TypeError, r"`size`.*'3'"),
+        (kernels.gaussian, (-1,), {}, ValueError, r"`sigma` must be positive and finite; got -1"),
+        (kernels.gaussian, (0,), {}, ValueError, r"`sigma` must be positive.*; got 0"),
+        (kernels.gaussian, ((1.0, float("nan")),), {}, ValueError, r"`sigma`.*nan"),
+        (kernels.gaussian, ("a",), {}, TypeError, r"`sigma`.*'a'"),
+        (kernels.gaussian, (1.0,), {"truncate": 0}, ValueError, r"`truncate` must be positive.*; got 0"),
+        (kernels.log, ((1.0, 2.0),), {}, TypeError, r"`sigma` must be a real number"),
+        (kernels.log, (1.0,), {"size": 4}, ValueError, r"`size` must be an odd positive int.*; got 4"),
+        (kernels.log, (1.0,), {"scale_normalized": 1}, TypeError, r"`scale_normalized` must be a bool; got 1"),
+        (kernels.gaussian_derivative, (1.0, 1), {}, TypeError, r"`order` must be a pair \(oy, ox\).*; got 1"),
+        (kernels.gaussian_derivative, (1.0, (1, -1)), {}, ValueError, r"`order`.*\(1, -1\)"),
+        (kernels.gaussian_derivative, (1.0, (1, 0, 0)), {}, ValueError, r"`order`.*\(1, 0, 0\)"),
+        (kernels.gaussian_derivative, (1.0, (1, 0)), {"theta": float("inf")}, ValueError, r"`theta`.*inf"),
+        (kernels.gaussian_derivative, (-2.0, (1, 0)), {}, ValueError, r"`sigma`.*-2\.0"),
+        (kernels.gabor, (0,), {}, ValueError, r"`frequency` must be positive and finite; got 0"),
+        (kernels.gabor, (0.1,), {"sigma_x": -1}, ValueError, r"`sigma_x` must be positive.*; got -1"),
+        (kernels.gabor, (0.1,), {"bandwidth": "wide"}, TypeError, r"`bandwidth`.*'wide'"),
+        (kernels.gabor, (0.1,), {"n_stds": 0}, ValueError, r"`n_stds`.*0"),
+        (kernels.laplace, (5,), {}, ValueError, r"`ksize` must be 3 .*; got 5"),
+        (kernels.laplace, (3.0,), {}, TypeError, r"`ksize` must be an int; got 3\.0"),
+    ],
+)
 def test_validation_messages(func, args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         func(*args, **kwargs)
@@ -330,11 +376,25 @@ def test_numpy_scalars_accepted_and_shown_plainly():
         kernels.gaussian(np.float64(-1.0))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: kernels.box(3), lambda: kernels.identity(2), lambda: kernels.gaussian(1.0), kernels.sobel_h,
-    kernels.sobel_v, kernels.scharr_h, kernels.scharr_v, kernels.prewitt_h, kernels.prewitt_v, kernels.laplace,
-    lambda: kernels.log(1.0), lambda: kernels.gaussian_derivative(1.0, (1, 0), 0.3),
-    lambda: kernels.gabor(0.2)[0], lambda: kernels.gabor(0.2)[1]])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: kernels.box(3),
+        lambda: kernels.identity(2),
+        lambda: kernels.gaussian(1.0),
+        kernels.sobel_h,
+        kernels.sobel_v,
+        kernels.scharr_h,
+        kernels.scharr_v,
+        kernels.prewitt_h,
+        kernels.prewitt_v,
+        kernels.laplace,
+        lambda: kernels.log(1.0),
+        lambda: kernels.gaussian_derivative(1.0, (1, 0), 0.3),
+        lambda: kernels.gabor(0.2)[0],
+        lambda: kernels.gabor(0.2)[1],
+    ],
+)
 def test_all_constructors_return_fresh_writeable_float64_2d(make):
     a, b = make(), make()
     assert a.ndim == 2 and a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable

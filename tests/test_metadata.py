@@ -30,18 +30,34 @@ def test_multichannel_tiff_is_a_labelled_imagej_hyperstack(tmp_path, rng):
         assert json.loads(tif.imagej_metadata["Info"]) == {"channels": names, "note": "x"}
     np.testing.assert_array_equal(imread(tmp_path / "r.tif"), data)
     info = read_info(tmp_path / "r.tif")
-    assert (info["shape"], info["dtype"], info["channel_names"], info["metadata"]) == \
-        ((9, 7, 5), "float32", names, {"note": "x"})
+    assert (info["shape"], info["dtype"], info["channel_names"], info["metadata"]) == (
+        (9, 7, 5),
+        "float32",
+        names,
+        {"note": "x"},
+    )
 
 
-@pytest.mark.parametrize("shape, dtype, name", [((6, 5, 3), np.float32, "r.tif"), ((6, 5), np.float32, "g.tif"),
-                                                ((6, 5, 4), np.float64, "f.tif"), ((6, 5), np.uint8, "g.png")])
+@pytest.mark.parametrize(
+    "shape, dtype, name",
+    [
+        ((6, 5, 3), np.float32, "r.tif"),
+        ((6, 5), np.float32, "g.tif"),
+        ((6, 5, 4), np.float64, "f.tif"),
+        ((6, 5), np.uint8, "g.png"),
+    ],
+)
 def test_other_layouts_keep_names_in_a_description(tmp_path, rng, shape, dtype, name):
     data = rng.random(shape).astype(dtype) if dtype != np.uint8 else (rng.random(shape) * 255).astype(dtype)
     channels = 1 if len(shape) == 2 else shape[2]
     names = [f"c{k}" for k in range(channels)]
-    imwrite(tmp_path / name, data, dtype_policy="float" if name.endswith(".tif") else "clip", channel_names=names,
-            metadata={"imgconv": "test"})
+    imwrite(
+        tmp_path / name,
+        data,
+        dtype_policy="float" if name.endswith(".tif") else "clip",
+        channel_names=names,
+        metadata={"imgconv": "test"},
+    )
     info = read_info(tmp_path / name)
     assert info["channel_names"] == names and info["metadata"] == {"imgconv": "test"}
     expected = data.astype(np.float32) if dtype == np.float64 else data
@@ -60,13 +76,16 @@ def test_resolution_and_icc_round_trip(tmp_path, rng):
         assert info["icc_profile"] == FAKE_ICC
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"channel_names": ["a"]}, ValueError, r"`channel_names` must name each of the 2 channels; got 1 names"),
-    ({"channel_names": "ab"}, TypeError, r"`channel_names` must be a sequence of str or None"),
-    ({"metadata": {"x": object()}}, ValueError, r"`metadata` must be JSON-serialisable"),
-    ({"resolution": (0, 72)}, ValueError, r"`resolution` must be \(x, y\) pixels per inch, positive"),
-    ({"icc_profile": "text"}, TypeError, r"`icc_profile` must be bytes or None; got str"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"channel_names": ["a"]}, ValueError, r"`channel_names` must name each of the 2 channels; got 1 names"),
+        ({"channel_names": "ab"}, TypeError, r"`channel_names` must be a sequence of str or None"),
+        ({"metadata": {"x": object()}}, ValueError, r"`metadata` must be JSON-serialisable"),
+        ({"resolution": (0, 72)}, ValueError, r"`resolution` must be \(x, y\) pixels per inch, positive"),
+        ({"icc_profile": "text"}, TypeError, r"`icc_profile` must be bytes or None; got str"),
+    ],
+)
 def test_bad_description_options(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
         imwrite(tmp_path / "x.tif", np.zeros((3, 3, 2), np.uint8), **kwargs)
@@ -104,8 +123,21 @@ def test_intensities_are_kept_in_8_bit_outputs(tmp_path, rng, capsys):
     skimage_filters = pytest.importorskip("skimage.filters")
     dim = (62 + rng.random((40, 30)) * 125).astype(np.uint8)  # an input range of 62-187
     imwrite(tmp_path / "dim.png", dim)
-    assert main(["filter", str(tmp_path / "dim.png"), str(tmp_path / "out.png"), "--filter", "gaussian",
-                 "--param", "sigma=1", "-q"]) == 0
+    assert (
+        main(
+            [
+                "filter",
+                str(tmp_path / "dim.png"),
+                str(tmp_path / "out.png"),
+                "--filter",
+                "gaussian",
+                "--param",
+                "sigma=1",
+                "-q",
+            ]
+        )
+        == 0
+    )
     expected = skimage_filters.gaussian(dim, sigma=1, preserve_range=True)  # float, in the input's range
     assert np.abs(imread(tmp_path / "out.png").astype(float) - expected).max() <= 1.0
     # through batch, with the mapping recorded

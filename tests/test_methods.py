@@ -49,9 +49,9 @@ CASES = [  # stride, dilation, groups
     ((1, 1), (1, 1), 1),
     ((2, 3), (1, 1), 1),
     ((1, 1), (2, 3), 2),
-    ((2, 2), (2, 2), 1),      # every stride phase but one is empty
+    ((2, 2), (2, 2), 1),  # every stride phase but one is empty
     ((3, 2), (2, 1), 3),
-    ((1, 1), (1, 1), 6),      # depthwise
+    ((1, 1), (1, 1), 6),  # depthwise
 ]
 
 
@@ -63,8 +63,14 @@ def test_every_path_matches_the_reference(path, mode, stride, dilation, groups, 
     rng = np.random.default_rng(hash((path, mode, stride, dilation, groups)) % 2**32)
     x, w, b = _arrays(rng, 2, 6, 23, 37, 6, 6 // groups, 4, 5, dtype, bias=groups != 2)
     # Pads wider than the image on one side: numpy.pad's repeated reflection / wrapping.
-    kwargs = {"pads": (3, 5, 40, 2), "mode": mode, "cval": 1.5, "stride": stride, "dilation": dilation,
-              "groups": groups}
+    kwargs = {
+        "pads": (3, 5, 40, 2),
+        "mode": mode,
+        "cval": 1.5,
+        "stride": stride,
+        "dilation": dilation,
+        "groups": groups,
+    }
     got = _engine.correlate(x, w, b, method=path, **kwargs)
     assert got.dtype == dtype
     _check(got, x, w, b, kwargs)
@@ -135,13 +141,27 @@ def configs(draw):
     hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
     kh, kw = max(1, min(kh, (hp - 1) // dh + 1)), max(1, min(kw, (wp - 1) // dw + 1))
     return {
-        "n": draw(st.integers(1, 2)), "groups": groups, "cg": cg, "og": og, "h": h, "w": w, "kh": kh, "kw": kw,
-        "kwargs": {"pads": pads, "mode": draw(st.sampled_from(MODES)), "cval": draw(st.sampled_from([0.0, 1.5, -2.0])),
-                   "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 3))), "dilation": (dh, dw),
-                   "groups": groups},
-        "dtype": draw(st.sampled_from([np.float32, np.float64])), "bias": draw(st.booleans()),
+        "n": draw(st.integers(1, 2)),
+        "groups": groups,
+        "cg": cg,
+        "og": og,
+        "h": h,
+        "w": w,
+        "kh": kh,
+        "kw": kw,
+        "kwargs": {
+            "pads": pads,
+            "mode": draw(st.sampled_from(MODES)),
+            "cval": draw(st.sampled_from([0.0, 1.5, -2.0])),
+            "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+            "dilation": (dh, dw),
+            "groups": groups,
+        },
+        "dtype": draw(st.sampled_from([np.float32, np.float64])),
+        "bias": draw(st.booleans()),
         "method": draw(st.sampled_from(["auto", "direct", "fft", "fft-tiled"])),
-        "threads": draw(st.sampled_from([1, 2]))}
+        "threads": draw(st.sampled_from([1, 2])),
+    }
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -149,8 +169,9 @@ def configs(draw):
 def test_property_every_method_matches_the_reference(cfg, seed):
     rng = np.random.default_rng(seed)
     c, o = cfg["cg"] * cfg["groups"], cfg["og"] * cfg["groups"]
-    x, w, b = _arrays(rng, cfg["n"], c, cfg["h"], cfg["w"], o, cfg["cg"], cfg["kh"], cfg["kw"], cfg["dtype"],
-                      cfg["bias"])
+    x, w, b = _arrays(
+        rng, cfg["n"], c, cfg["h"], cfg["w"], o, cfg["cg"], cfg["kh"], cfg["kw"], cfg["dtype"], cfg["bias"]
+    )
     if cfg["method"] == "fft-tiled":
         kwargs = cfg["kwargs"]
         kph = -(-((cfg["kh"] - 1) * kwargs["dilation"][0] + 1) // kwargs["stride"][0])
@@ -165,9 +186,9 @@ def test_property_every_method_matches_the_reference(cfg, seed):
 # the planner
 # ----------------------------------------------------------------------------------
 
-SMALL = {"x": (1, 1, 64, 64), "w": (1, 1, 3, 3)}           # direct by far
-LARGE = {"x": (1, 1, 300, 300), "w": (1, 1, 63, 63)}       # FFT by far
-BANK = {"x": (1, 1, 200, 200), "w": (24, 1, 41, 41)}       # FFT: one forward transform, 24 inverse
+SMALL = {"x": (1, 1, 64, 64), "w": (1, 1, 3, 3)}  # direct by far
+LARGE = {"x": (1, 1, 300, 300), "w": (1, 1, 63, 63)}  # FFT by far
+BANK = {"x": (1, 1, 200, 200), "w": (24, 1, 41, 41)}  # FFT: one forward transform, 24 inverse
 
 
 @pytest.mark.parametrize("case, expected", [(SMALL, "direct"), (LARGE, "fft"), (BANK, "fft")])
@@ -187,20 +208,23 @@ def test_auto_on_both_sides_of_the_crossover(case, expected, mode):
 def test_auto_crossover_moves_with_the_kernel_size():
     """Growing k on one image: direct first, FFT from some k on, never back."""
     x = np.zeros((1, 1, 1024, 1024), np.float32)
-    methods = [imgconv.choose_method(x, np.ones((1, 1, k, k), np.float32) + np.eye(k), pads=k // 2).method
-               for k in (3, 5, 7, 11, 15, 21, 31, 45, 63, 101)]
+    methods = [
+        imgconv.choose_method(x, np.ones((1, 1, k, k), np.float32) + np.eye(k), pads=k // 2).method
+        for k in (3, 5, 7, 11, 15, 21, 31, 45, 63, 101)
+    ]
     assert methods[0] == "direct" and methods[-1] == "fft"
     first_fft = methods.index("fft")
     assert all(m == "fft" for m in methods[first_fft:]), methods
 
 
 def test_choose_method_reports_the_separable_path():
-    g = np.exp(-np.linspace(-2, 2, 9) ** 2)
+    g = np.exp(-(np.linspace(-2, 2, 9) ** 2))
     w = np.broadcast_to(np.outer(g, g), (3, 1, 9, 9)).astype(np.float32)
     plan = imgconv.choose_method(np.zeros((1, 3, 50, 50), np.float32), w, pads=4, groups=3)
     assert plan.method == "separable" and "rank 1" in plan.reason
-    assert imgconv.choose_method(np.zeros((1, 3, 50, 50), np.float32), w, pads=4, groups=3,
-                                 method="fft").method == "fft"
+    assert (
+        imgconv.choose_method(np.zeros((1, 3, 50, 50), np.float32), w, pads=4, groups=3, method="fft").method == "fft"
+    )
 
 
 def test_choose_method_small_kernels_never_consider_the_fft():
@@ -209,8 +233,9 @@ def test_choose_method_small_kernels_never_consider_the_fft():
     assert plan.method == "direct" and "never pays" in plan.reason
 
 
-@pytest.mark.parametrize("bad, error", [("FFT", ValueError), ("spectral", ValueError), (1, TypeError),
-                                        (None, TypeError)])
+@pytest.mark.parametrize(
+    "bad, error", [("FFT", ValueError), ("spectral", ValueError), (1, TypeError), (None, TypeError)]
+)
 def test_method_is_validated_by_name(bad, error):
     x = np.zeros((1, 1, 8, 8), np.float32)
     with pytest.raises(error, match="`method` must be one of"):
@@ -226,6 +251,7 @@ def test_method_is_validated_by_name(bad, error):
 # ----------------------------------------------------------------------------------
 # non-finite input
 # ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("case", [LARGE, BANK])
@@ -250,7 +276,7 @@ def test_method_fft_spreads_a_nan_through_its_tile_as_documented():
     x = np.zeros((1, 1, 40, 40))
     x[0, 0, 20, 20] = np.nan
     got = _fft.correlate(x, np.ones((1, 1, 3, 3)), pads=(1, 1, 1, 1), tile_shape=(16, 16))
-    assert np.isnan(got).any() and not np.isnan(got).all()   # only tiles whose window holds the NaN
+    assert np.isnan(got).any() and not np.isnan(got).all()  # only tiles whose window holds the NaN
     direct = _engine.correlate(x, np.ones((1, 1, 3, 3)), pads=(1, 1, 1, 1), method="direct")
     assert np.isnan(got).sum() >= np.isnan(direct).sum() == 9
 
@@ -267,6 +293,7 @@ def test_non_finite_weights_or_cval_keep_auto_direct():
 # ----------------------------------------------------------------------------------
 # kernel spectra cache
 # ----------------------------------------------------------------------------------
+
 
 def test_kernel_spectra_are_keyed_on_content():
     rng = np.random.default_rng(10)
@@ -314,6 +341,7 @@ def test_spectrum_cache_is_bounded():
 # the layers pass method through
 # ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 def test_conv2d_methods_agree(padding_mode):
     rng = np.random.default_rng(12)
@@ -338,8 +366,10 @@ def test_filters_methods_agree(function, mode):
     np.testing.assert_allclose(fft, direct, rtol=0, atol=2e-5 * scale * np.sqrt(k.size))
 
 
-@pytest.mark.parametrize("bank", [lambda: banks.leung_malik(support=19), lambda: banks.mr8(support=15),
-                                  lambda: banks.gabor(frequencies=(0.2, 0.4))])
+@pytest.mark.parametrize(
+    "bank",
+    [lambda: banks.leung_malik(support=19), lambda: banks.mr8(support=15), lambda: banks.gabor(frequencies=(0.2, 0.4))],
+)
 def test_filter_bank_methods_agree(bank):
     rng = np.random.default_rng(14)
     bank = bank()
@@ -366,14 +396,16 @@ def test_threads_do_not_change_the_fft_result_beyond_rounding():
 # border index maps
 # ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric", "wrap"])
 @pytest.mark.parametrize("length", [1, 2, 3, 7])
 def test_source_index_is_numpy_pad_at_any_width(mode, length):
     row = np.arange(length)
     for before, after in [(0, 0), (1, 2), (length, length), (3 * length + 2, 5 * length + 1)]:
         coords = np.arange(-before, length + after)
-        np.testing.assert_array_equal(row[_fft.source_index(coords, length, mode)],
-                                      np.pad(row, (before, after), mode=mode))
+        np.testing.assert_array_equal(
+            row[_fft.source_index(coords, length, mode)], np.pad(row, (before, after), mode=mode)
+        )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -386,5 +418,5 @@ def test_axis_segments_read_the_padded_axis(mode, step):
         cols = _fft.axis_segments(start, count, step, 9, 7, mode)
         dest = np.empty((count, count))
         _fft._gather(plane, rows, cols, dest, -1.0)
-        want = padded[start:start + step * count:step, start:start + step * count:step]
-        np.testing.assert_array_equal(dest[:want.shape[0], :want.shape[1]], want)
+        want = padded[start : start + step * count : step, start : start + step * count : step]
+        np.testing.assert_array_equal(dest[: want.shape[0], : want.shape[1]], want)

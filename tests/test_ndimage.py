@@ -36,10 +36,14 @@ def test_grid_mode_aliases_map_like_their_scipy_twins():
 def test_correlate1d_3d_every_mode_and_axis(volume, mode, axis):
     w = [0.5, -1.0, 2.0, 0.25]
     for origin in (-2, 0, 1):
-        _close(ndimage.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
-               sn.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin))
-        _close(ndimage.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
-               sn.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin))
+        _close(
+            ndimage.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+            sn.correlate1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+        )
+        _close(
+            ndimage.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+            sn.convolve1d(volume, w, axis, mode=mode, cval=1.5, origin=origin),
+        )
 
 
 @pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
@@ -68,8 +72,10 @@ def test_axes_subsets(volume, axes):
     # scipy 1.17 smooths the axes outside `axes` too (its sigma is not restricted to them, unlike
     # gaussian_laplace's); imgconv filters `axes` only: scipy's result with sigma 0 elsewhere.
     sigma = [1.0 if ax in [a % 3 for a in axes] else 0.0 for ax in range(3)]
-    _close(ndimage.gaussian_gradient_magnitude(volume, 1.0, axes=axes),
-           sn.gaussian_gradient_magnitude(volume, sigma, axes=axes))
+    _close(
+        ndimage.gaussian_gradient_magnitude(volume, 1.0, axes=axes),
+        sn.gaussian_gradient_magnitude(volume, sigma, axes=axes),
+    )
     w = np.arange(1.0, 1.0 + 3 ** len(axes)).reshape((3,) * len(axes))
     _close(ndimage.correlate(volume, w, axes=axes), sn.correlate(volume, w, axes=axes))
 
@@ -77,12 +83,17 @@ def test_axes_subsets(volume, axes):
 def test_per_axis_modes_and_parameters(volume):
     modes = ["constant", "wrap", "mirror"]
     kw = dict(mode=modes, cval=2.0)
-    _close(ndimage.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw),
-           sn.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw))
-    _close(ndimage.gaussian_filter(volume, 1.2, truncate=2.0, **kw), sn.gaussian_filter(volume, 1.2, truncate=2.0,
-                                                                                     **kw))
-    _close(ndimage.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw),
-           sn.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw))
+    _close(
+        ndimage.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw),
+        sn.gaussian_filter(volume, [1.0, 2.0, 0.5], order=[0, 1, 2], radius=[2, 5, 3], **kw),
+    )
+    _close(
+        ndimage.gaussian_filter(volume, 1.2, truncate=2.0, **kw), sn.gaussian_filter(volume, 1.2, truncate=2.0, **kw)
+    )
+    _close(
+        ndimage.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw),
+        sn.uniform_filter(volume, [2, 3, 5], origin=[0, 1, -2], **kw),
+    )
     for f in ("sobel", "prewitt"):
         for axis in (0, 1, 2):
             _close(getattr(ndimage, f)(volume, axis, **kw), getattr(sn, f)(volume, axis, **kw))
@@ -94,8 +105,15 @@ def test_per_axis_modes_and_parameters(volume):
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.int64, np.float32])
 def test_integer_and_float32_outputs_match_scipys_casts(dtype):
     x = np.random.default_rng(3).integers(0, 200, (30, 40)).astype(dtype)
-    for f, args in [("gaussian_filter", (1.3,)), ("uniform_filter", (3,)), ("sobel", ()), ("prewitt", ()),
-                    ("laplace", ()), ("gaussian_laplace", (1.0,)), ("gaussian_gradient_magnitude", (1.0,))]:
+    for f, args in [
+        ("gaussian_filter", (1.3,)),
+        ("uniform_filter", (3,)),
+        ("sobel", ()),
+        ("prewitt", ()),
+        ("laplace", ()),
+        ("gaussian_laplace", (1.0,)),
+        ("gaussian_gradient_magnitude", (1.0,)),
+    ]:
         a, b = getattr(ndimage, f)(x, *args), getattr(sn, f)(x, *args)
         assert a.dtype == b.dtype == dtype
         # float64 sums in another order: an integer output may differ by one where the exact value is integral
@@ -105,8 +123,9 @@ def test_integer_and_float32_outputs_match_scipys_casts(dtype):
     w = [[0.25, -0.75], [1.5, 0.5]]  # dyadic: exact float64 sums in any order, so equal casts
     for out in (np.uint8, np.int16, np.float32):
         np.testing.assert_array_equal(ndimage.correlate(x, w, output=out), sn.correlate(x, w, output=out))
-        np.testing.assert_array_equal(ndimage.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out),
-                                      sn.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out))
+        np.testing.assert_array_equal(
+            ndimage.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out), sn.correlate1d(x, [0.5, -2.0, 1.0], 0, output=out)
+        )
 
 
 def test_float32_computed_in_float64_like_scipy():
@@ -132,21 +151,29 @@ def test_output_array_and_in_place(volume):
 def test_complex_input_and_weights(volume, dtype):
     z = (volume + 1j * volume[::-1]).astype(dtype)
     wz = np.array([1 + 2j, -0.5j, 3.0])
-    for a, b in [(ndimage.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j),
-                  sn.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j)),
-                 (ndimage.convolve(z, np.outer(wz, wz)[None], mode="wrap"),
-                  sn.convolve(z, np.outer(wz, wz)[None], mode="wrap")),
-                 (ndimage.uniform_filter(z, 3), sn.uniform_filter(z, 3)),
-                 (ndimage.correlate(volume, np.outer(wz, wz)[None]), sn.correlate(volume, np.outer(wz, wz)[None]))]:
+    for a, b in [
+        (
+            ndimage.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j),
+            sn.correlate1d(z, wz, 1, mode="constant", cval=1 - 1j),
+        ),
+        (ndimage.convolve(z, np.outer(wz, wz)[None], mode="wrap"), sn.convolve(z, np.outer(wz, wz)[None], mode="wrap")),
+        (ndimage.uniform_filter(z, 3), sn.uniform_filter(z, 3)),
+        (ndimage.correlate(volume, np.outer(wz, wz)[None]), sn.correlate(volume, np.outer(wz, wz)[None])),
+    ]:
         _close(a, b, rtol=1e-12 if a.dtype == np.complex128 else 1e-6)
 
 
 def test_empty_arrays():
     for shape in [(0,), (0, 5), (3, 0, 4)]:
         x = np.zeros(shape)
-        for f, args in [("gaussian_filter", (1.0,)), ("uniform_filter", (3,)), ("sobel", ()), ("laplace", ()),
-                        ("correlate1d", ([1.0, 2.0],)),
-                        ("correlate", (np.ones((3,) * len(shape)),))]:
+        for f, args in [
+            ("gaussian_filter", (1.0,)),
+            ("uniform_filter", (3,)),
+            ("sobel", ()),
+            ("laplace", ()),
+            ("correlate1d", ([1.0, 2.0],)),
+            ("correlate", (np.ones((3,) * len(shape)),)),
+        ]:
             a, b = getattr(ndimage, f)(x, *args), getattr(sn, f)(x, *args)
             assert a.shape == b.shape == shape and a.dtype == b.dtype
 

@@ -75,8 +75,9 @@ def test_runtime_dependencies_are_what_the_package_imports(project):
 
 def test_optional_imports_have_an_extra(project):
     declared = {_requirement_name(r) for r in project["dependencies"]}
-    extras = {name for reqs in project["optional-dependencies"].values() for r in reqs
-              for name in _requirement_names(r)}
+    extras = {
+        name for reqs in project["optional-dependencies"].values() for r in reqs for name in _requirement_names(r)
+    }
     _, anywhere = _imports()
     missing = anywhere - declared - extras
     assert not missing, f"imported lazily but in no extra: {sorted(missing)}"
@@ -101,8 +102,12 @@ def test_the_sdist_holds_what_pytest_needs(tmp_path):
     for name in tracked:  # a copy, so the build writes nothing into the checkout
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tree / name)
-    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")], cwd=tree,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")],
+        cwd=tree,
+        check=True,
+        capture_output=True,
+    )
     (archive,) = (tmp_path / "dist").glob("imgconv-*.tar.gz")
     with tarfile.open(archive) as sdist:
         members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
@@ -114,9 +119,11 @@ def test_the_sdist_holds_what_pytest_needs(tmp_path):
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     # The installed imgconv under test, not the unpacked source folder (which has no compiled kernels):
     # `python -m` would put the working directory first on sys.path.
-    code = ("import sys, pytest; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-            "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_fixtures.py', "
-            "'tests/test_packaging.py', '-k', 'not sdist']))")
+    code = (
+        "import sys, pytest; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_fixtures.py', "
+        "'tests/test_packaging.py', '-k', 'not sdist']))"
+    )
     run = subprocess.run([sys.executable, "-c", code], cwd=unpacked, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
 
@@ -125,9 +132,12 @@ def test_import_imgconv_stays_lean():
     """`import imgconv` (every CLI start) loads no optional or heavy package; scipy waits for an FFT."""
     import subprocess
 
-    code = ("import sys, imgconv; heavy = [m for m in ('scipy', 'dask', 'zarr', 'matplotlib', 'skimage', 'torch') "
-            "if m in sys.modules]; print(heavy)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=pathlib.Path(__file__).parent)
+    code = (
+        "import sys, imgconv; heavy = [m for m in ('scipy', 'dask', 'zarr', 'matplotlib', 'skimage', 'torch') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=pathlib.Path(__file__).parent
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"

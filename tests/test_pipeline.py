@@ -22,6 +22,7 @@ from imgconv.pipeline import DEFAULT_PIPELINE, Pipeline, Step, register_step, st
 # helpers (module level, so that pipelines holding them can be pickled)
 # --------------------------------------------------------------------------------------
 
+
 def double(image, factor=2.0):
     return np.asarray(image, dtype=np.float32) * factor
 
@@ -49,6 +50,7 @@ def rgb(rng):
 # --------------------------------------------------------------------------------------
 # the default pipeline
 # --------------------------------------------------------------------------------------
+
 
 def test_default_pipeline_matches_scipy_reference(rgb):
     result = Pipeline.default()(rgb)
@@ -85,6 +87,7 @@ def test_default_pipeline_gray_and_uint16_inputs(rng):
 # individual steps
 # --------------------------------------------------------------------------------------
 
+
 def test_to_gray_matches_rgb2gray_and_handles_alpha(rng):
     rgba = rng.random((9, 7, 4)).astype(np.float32)
     step = Step("to_gray")
@@ -114,8 +117,17 @@ def test_filter_steps_equal_imgconv_filters(rgb):
 
 def test_bank_step_named_and_inline(rng):
     image = rng.random((15, 17)).astype(np.float32)
-    pipe = Pipeline([{"step": "bank", "name": "gabor", "options": {"frequencies": [0.2], "n_orientations": 2},
-                      "dilations": [1, 3], "mode": "mirror"}])
+    pipe = Pipeline(
+        [
+            {
+                "step": "bank",
+                "name": "gabor",
+                "options": {"frequencies": [0.2], "n_orientations": 2},
+                "dilations": [1, 3],
+                "mode": "mirror",
+            }
+        ]
+    )
     bank = banks.gabor([0.2], 2).at_dilations([1, 3])
     np.testing.assert_array_equal(pipe(image), bank.apply(image, mode="mirror"))  # its halo: tests/test_halos.py
 
@@ -145,15 +157,17 @@ def test_conv2d_step_and_layer(rng):
     assert again.fingerprint() == pipe.fingerprint()
     assert pipe.receptive_field == (2, 2)
 
-    strided = Pipeline([{"step": "conv2d", "weight": np.ones((1, 1, 3, 3)).tolist(), "stride": 2},
-                        ("gaussian", {"sigma": 1})])
+    strided = Pipeline(
+        [{"step": "conv2d", "weight": np.ones((1, 1, 3, 3)).tolist(), "stride": 2}, ("gaussian", {"sigma": 1})]
+    )
     assert strided(image[:, :, 0]).shape == (5, 6)  # its halo: tests/test_halos.py
 
     depthwise = Pipeline([{"step": "conv2d", "weight": kernels.laplace().tolist(), "padding": "same"}])
     out = depthwise(image)
     assert out.shape == image.shape
-    np.testing.assert_allclose(out[:, :, 1], ndi.correlate(image[:, :, 1], kernels.laplace(), mode="constant"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out[:, :, 1], ndi.correlate(image[:, :, 1], kernels.laplace(), mode="constant"), atol=1e-6
+    )
 
 
 def test_starlet_steps(rng):
@@ -172,8 +186,9 @@ def test_scale_steps(rng):
     rescaled = Pipeline([("rescale_intensity", {"out_range": [0, 10]})])(image)
     np.testing.assert_allclose(rescaled, skimage.exposure.rescale_intensity(image, out_range=(0, 10)), atol=1e-5)
     fixed = Pipeline([("rescale_intensity", {"in_range": [-1, 1]})])(image)
-    np.testing.assert_allclose(fixed, skimage.exposure.rescale_intensity(image, in_range=(-1, 1), out_range=(0, 1)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        fixed, skimage.exposure.rescale_intensity(image, in_range=(-1, 1), out_range=(0, 1)), atol=1e-6
+    )
     assert Pipeline(["to_float32"])(np.array([[0, 255]], np.uint8)).tolist() == [[0.0, 1.0]]
 
 
@@ -201,8 +216,11 @@ def test_callable_steps_and_registered_steps(rng):
 
 
 def test_step_output_checked(rng):
-    with pytest.raises(ValueError, match=r"step 1 \('callable'\) returned an array of dtype float64 and shape "
-                                         r"\(2, 2, 2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"step 1 \('callable'\) returned an array of dtype float64 and shape "
+        r"\(2, 2, 2, 2\)",
+    ):
         Pipeline(["abs", bad_output])(np.zeros((4, 4)))
     assert Pipeline([halve_shape])(np.zeros((8, 6))).shape == (4, 3)
 
@@ -230,17 +248,20 @@ def test_threads_do_not_change_results(rgb):
 # specs
 # --------------------------------------------------------------------------------------
 
-FULL_SPEC = {"version": 1, "steps": [
-    {"step": "to_gray"},
-    {"step": "conv2d", "weight": [[[[0.5, 1.0], [1.5, 2.0]]]] * 2, "bias": [0.25, -1.0], "padding": "same"},
-    {"step": "gaussian", "sigma": 1.5},
-    {"step": "bank", "name": "edges", "dilations": [1, [2, 3]]},
-    {"step": "starlet", "n_scales": 1},
-    {"step": "rescale_intensity", "out_range": [-1, 1]},
-    {"step": "clip", "max": 0.5},
-    "abs",
-    {"step": "to_float32"},
-]}
+FULL_SPEC = {
+    "version": 1,
+    "steps": [
+        {"step": "to_gray"},
+        {"step": "conv2d", "weight": [[[[0.5, 1.0], [1.5, 2.0]]]] * 2, "bias": [0.25, -1.0], "padding": "same"},
+        {"step": "gaussian", "sigma": 1.5},
+        {"step": "bank", "name": "edges", "dilations": [1, [2, 3]]},
+        {"step": "starlet", "n_scales": 1},
+        {"step": "rescale_intensity", "out_range": [-1, 1]},
+        {"step": "clip", "max": 0.5},
+        "abs",
+        {"step": "to_float32"},
+    ],
+}
 
 
 def test_spec_round_trip_json_and_yaml(tmp_path):
@@ -262,50 +283,92 @@ def test_spec_round_trip_json_and_yaml(tmp_path):
 def test_fingerprint_is_sha256_of_canonical_spec():
     pipe = Pipeline.default()
     # numbers by value: int-valued floats are written as ints ("cval": 0.0 -> 0)
-    spec = json.loads(json.dumps(pipe.to_spec()), parse_float=lambda t: int(float(t)) if float(t).is_integer()
-                      else float(t))
-    canonical = json.dumps({"imgconv": imgconv.__version__, "pipeline": spec}, sort_keys=True,
-                           separators=(",", ":"))
+    spec = json.loads(
+        json.dumps(pipe.to_spec()), parse_float=lambda t: int(float(t)) if float(t).is_integer() else float(t)
+    )
+    canonical = json.dumps({"imgconv": imgconv.__version__, "pipeline": spec}, sort_keys=True, separators=(",", ":"))
     assert pipe.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
     # defaults spelled out or not: same pipeline, same fingerprint
-    explicit = Pipeline.from_spec([{"step": "to_gray"}, {"step": "bank", "name": "edges", "dilations": [1, 2, 4],
-                                                         "mode": "reflect", "cval": 0.0, "per_channel": True},
-                                   {"step": "abs"}])
+    explicit = Pipeline.from_spec(
+        [
+            {"step": "to_gray"},
+            {
+                "step": "bank",
+                "name": "edges",
+                "dilations": [1, 2, 4],
+                "mode": "reflect",
+                "cval": 0.0,
+                "per_channel": True,
+            },
+            {"step": "abs"},
+        ]
+    )
     assert explicit.fingerprint() == pipe.fingerprint()
-    changed = Pipeline.from_spec([{"step": "to_gray"}, {"step": "bank", "name": "edges", "dilations": [1, 2]},
-                                  {"step": "abs"}])
+    changed = Pipeline.from_spec(
+        [{"step": "to_gray"}, {"step": "bank", "name": "edges", "dilations": [1, 2]}, {"step": "abs"}]
+    )
     assert changed.fingerprint() != pipe.fingerprint()
 
 
-@pytest.mark.parametrize("spec, error, message", [
-    ([{"step": "abs"}, {"step": "to_gray"}, {"step": "gaussian", "sigmaa": 2}], ValueError,
-     r"^step 2 \('gaussian'\): unknown parameter 'sigmaa' \(did you mean 'sigma'\?\); valid: \['channel_axis', "
-     r"'cval', 'dilation', 'mode', 'preserve_range', 'sigma', 'truncate'\]$"),
-    ([{"step": "gausian"}], ValueError, r"^step 0 \('gausian'\): unknown step 'gausian' \(did you mean 'gaussian'\?\)"
-                                        r"; valid: \[.*'abs'.*\]"),
-    ([{"sigma": 1}], ValueError, r"^step 0: a step mapping needs a 'step' key naming the step; got keys \['sigma'\]"),
-    ([{"step": "gaussian", "sigma": -1}], ValueError, r"^step 0 \('gaussian'\): `sigma` must be"),
-    ([{"step": "bank", "name": "edge"}], ValueError,
-     r"^step 0 \('bank'\): `name` must be one of \['edges', 'gabor', 'leung_malik', 'mr8', 'schmid'\]; "
-     r"got 'edge'"),
-    ([{"step": "bank", "name": "edges", "dilations": [1, 0]}], ValueError,
-     r"^step 0 \('bank'\): `dilations\[1\]` must be a positive int or a pair of positive ints; got 0"),
-    ([{"step": "bank", "name": "gabor", "options": {"freqs": [0.1]}}], ValueError,
-     r"^step 0 \('bank'\): unknown option 'freqs' for bank 'gabor'; valid options: \['bandwidth', 'frequencies'"),
-    ([{"step": "bank", "name": "edges", "mode": "zeros"}], ValueError, r"^step 0 \('bank'\): `mode` must be one of"),
-    ([{"step": "conv2d"}], ValueError, r"^step 0 \('conv2d'\): missing required parameter 'weight'"),
-    ([{"step": "conv2d", "weight": [[1, 2], [3]]}], TypeError, r"^step 0 \('conv2d'\): `weight` must be nested"),
-    ([{"step": "clip"}], ValueError, r"^step 0 \('clip'\): at least one of `min` and `max` must be given"),
-    ([{"step": "callable", "function": "numpy:abs"}], ValueError,
-     r"^step 0 \('callable'\): a spec step that names a Python function imports code; pass allow_callables=True"),
-    ([{"step": "starlet", "n_scales": 1.5}], TypeError, r"^step 0 \('starlet'\): `n_scales` must be an int"),
-    ([3], TypeError, r"^step 0: a step must be a mapping with a 'step' key or a step name; got 3"),
-    ({"version": 1, "stpes": []}, ValueError, r"^spec: unknown key 'stpes'; valid: \['steps', 'version'\]$"),
-    ({"version": 2, "steps": []}, ValueError, r"^spec: unsupported 'version' 2"),
-    ({"version": 1}, ValueError, r"^spec: missing key 'steps'"),
-    ({"steps": "abs"}, TypeError, r"^spec: 'steps' must be a list"),
-    (42, TypeError, r"^`spec` must be a mapping, a list of steps or the path of a JSON/YAML file"),
-])
+@pytest.mark.parametrize(
+    "spec, error, message",
+    [
+        (
+            [{"step": "abs"}, {"step": "to_gray"}, {"step": "gaussian", "sigmaa": 2}],
+            ValueError,
+            r"^step 2 \('gaussian'\): unknown parameter 'sigmaa' \(did you mean 'sigma'\?\); valid: \['channel_axis', "
+            r"'cval', 'dilation', 'mode', 'preserve_range', 'sigma', 'truncate'\]$",
+        ),
+        (
+            [{"step": "gausian"}],
+            ValueError,
+            r"^step 0 \('gausian'\): unknown step 'gausian' \(did you mean 'gaussian'\?\)"
+            r"; valid: \[.*'abs'.*\]",
+        ),
+        (
+            [{"sigma": 1}],
+            ValueError,
+            r"^step 0: a step mapping needs a 'step' key naming the step; got keys \['sigma'\]",
+        ),
+        ([{"step": "gaussian", "sigma": -1}], ValueError, r"^step 0 \('gaussian'\): `sigma` must be"),
+        (
+            [{"step": "bank", "name": "edge"}],
+            ValueError,
+            r"^step 0 \('bank'\): `name` must be one of \['edges', 'gabor', 'leung_malik', 'mr8', 'schmid'\]; "
+            r"got 'edge'",
+        ),
+        (
+            [{"step": "bank", "name": "edges", "dilations": [1, 0]}],
+            ValueError,
+            r"^step 0 \('bank'\): `dilations\[1\]` must be a positive int or a pair of positive ints; got 0",
+        ),
+        (
+            [{"step": "bank", "name": "gabor", "options": {"freqs": [0.1]}}],
+            ValueError,
+            r"^step 0 \('bank'\): unknown option 'freqs' for bank 'gabor'; valid options: \['bandwidth', 'frequencies'",
+        ),
+        (
+            [{"step": "bank", "name": "edges", "mode": "zeros"}],
+            ValueError,
+            r"^step 0 \('bank'\): `mode` must be one of",
+        ),
+        ([{"step": "conv2d"}], ValueError, r"^step 0 \('conv2d'\): missing required parameter 'weight'"),
+        ([{"step": "conv2d", "weight": [[1, 2], [3]]}], TypeError, r"^step 0 \('conv2d'\): `weight` must be nested"),
+        ([{"step": "clip"}], ValueError, r"^step 0 \('clip'\): at least one of `min` and `max` must be given"),
+        (
+            [{"step": "callable", "function": "numpy:abs"}],
+            ValueError,
+            r"^step 0 \('callable'\): a spec step that names a Python function imports code; pass allow_callables=True",
+        ),
+        ([{"step": "starlet", "n_scales": 1.5}], TypeError, r"^step 0 \('starlet'\): `n_scales` must be an int"),
+        ([3], TypeError, r"^step 0: a step must be a mapping with a 'step' key or a step name; got 3"),
+        ({"version": 1, "stpes": []}, ValueError, r"^spec: unknown key 'stpes'; valid: \['steps', 'version'\]$"),
+        ({"version": 2, "steps": []}, ValueError, r"^spec: unsupported 'version' 2"),
+        ({"version": 1}, ValueError, r"^spec: missing key 'steps'"),
+        ({"steps": "abs"}, TypeError, r"^spec: 'steps' must be a list"),
+        (42, TypeError, r"^`spec` must be a mapping, a list of steps or the path of a JSON/YAML file"),
+    ],
+)
 def test_bad_specs_name_step_and_key(spec, error, message):
     with pytest.raises(error, match=message):
         Pipeline.from_spec(spec)
@@ -328,8 +391,11 @@ def test_callable_spec_loading(tmp_path):
     spec = {"version": 1, "steps": [{"step": "callable", "function": "test_pipeline:double", "kwargs": {"factor": 5}}]}
     pipe = Pipeline.from_spec(spec, allow_callables=True)
     np.testing.assert_allclose(pipe(np.ones((2, 2))), 5)
-    with pytest.raises(ValueError, match=r"^step 0 \('callable'\): `function` 'test_pipeline:nope': module "
-                                         r"'test_pipeline' has no attribute 'nope'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^step 0 \('callable'\): `function` 'test_pipeline:nope': module "
+        r"'test_pipeline' has no attribute 'nope'",
+    ):
         Pipeline.from_spec([{"step": "callable", "function": "test_pipeline:nope"}], allow_callables=True)
     with pytest.raises(ValueError, match=r"^step 0 \('callable'\): `function` must be 'module:qualified_name'"):
         Pipeline.from_spec([{"step": "callable", "function": "double"}], allow_callables=True)
@@ -337,8 +403,11 @@ def test_callable_spec_loading(tmp_path):
 
 def test_unserialisable_callables_are_refused_with_a_clear_message():
     pipe = Pipeline(["abs", lambda image: image])
-    with pytest.raises(ValueError, match=r"^step 1 \('callable'\): the user function test_pipeline:.*<lambda> cannot "
-                                         r"be written to a spec: only functions importable as 'module:qualified_name'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^step 1 \('callable'\): the user function test_pipeline:.*<lambda> cannot "
+        r"be written to a spec: only functions importable as 'module:qualified_name'",
+    ):
         pipe.to_spec()
     assert len(pipe.fingerprint()) == 64  # still fingerprinted, by name
 
@@ -347,9 +416,12 @@ def test_unserialisable_callables_are_refused_with_a_clear_message():
 # pickling and the container protocol
 # --------------------------------------------------------------------------------------
 
+
 def test_pickle_round_trip(rgb):
     pipe = Pipeline.from_spec(FULL_SPEC)
-    pipe.append(double, )
+    pipe.append(
+        double,
+    )
     restored = pickle.loads(pickle.dumps(pipe))
     assert restored == pipe
     assert restored.fingerprint() == pipe.fingerprint()

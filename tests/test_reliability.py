@@ -59,8 +59,11 @@ def tree_hashes(folder):
 def make_inputs(folder, rng, names=("a.png", "b.tif", "c.jpg")):
     os.makedirs(folder, exist_ok=True)
     for name in names:
-        image = (rng.random((12, 10, 3)) * 255).astype(np.uint8) if name.endswith(".jpg") else \
-            (rng.random((12, 10)) * 255).astype(np.uint8)
+        image = (
+            (rng.random((12, 10, 3)) * 255).astype(np.uint8)
+            if name.endswith(".jpg")
+            else (rng.random((12, 10)) * 255).astype(np.uint8)
+        )
         imwrite(os.path.join(folder, name), image)
     return folder
 
@@ -82,14 +85,16 @@ def assert_one_line_error(err):
 # 1. inputs are never written
 # --------------------------------------------------------------------------------------
 
+
 def test_listed_input_inside_dst_is_never_overwritten(tmp_path, rng, capsys):
     # imgconv batch in/a.tif in/out/a.tif in/out: the output of in/a.tif is in/out/a.tif, a listed input.
     inputs = tmp_path / "in"
     make_inputs(inputs, rng, names=("a.tif",))
     make_inputs(inputs / "out", rng, names=("a.tif",))
     before = tree_hashes(inputs)
-    status, _, err = cli(capsys, "batch", inputs / "a.tif", inputs / "out" / "a.tif", inputs / "out",
-                         "--no-preview", "--quiet")
+    status, _, err = cli(
+        capsys, "batch", inputs / "a.tif", inputs / "out" / "a.tif", inputs / "out", "--no-preview", "--quiet"
+    )
     assert status == 1
     assert "is an input of this run; imgconv never overwrites its inputs" in err
     after = tree_hashes(inputs)
@@ -167,13 +172,18 @@ def test_process_large_overwrite_replaces_its_own_store_atomically(tmp_path, rng
 
     def boom(block):
         raise RuntimeError("tile failed")
+
     with pytest.raises(RuntimeError, match="tile failed"):
         process_large(data, dst, boom, halo=0, tile=16, overwrite=True)
-    np.testing.assert_allclose(np.asarray(zarr.open_array(dst, mode="r")[:]),
-                               ndimage.correlate(data.compute(), np.ones((3, 3)) / 9, mode="reflect"), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(zarr.open_array(dst, mode="r")[:]),
+        ndimage.correlate(data.compute(), np.ones((3, 3)) / 9, mode="reflect"),
+        rtol=1e-12,
+    )
     result = process_large(data, dst, np.eye(3), tile=16, overwrite=True)
-    np.testing.assert_allclose(np.asarray(result[:]), ndimage.correlate(data.compute(), np.eye(3), mode="reflect"),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(result[:]), ndimage.correlate(data.compute(), np.eye(3), mode="reflect"), rtol=1e-12
+    )
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []  # no temporary store left
 
 
@@ -243,6 +253,7 @@ def test_output_named_like_an_old_temporary_survives_reruns(tmp_path, rng):
 # 2. one writer's rules
 # --------------------------------------------------------------------------------------
 
+
 def test_destination_rules(tmp_path):
     root = tmp_path / "dst"
     source = tmp_path / "src"
@@ -251,9 +262,11 @@ def test_destination_rules(tmp_path):
     os.link(source / "in.png", tmp_path / "hardlink.png")
     destination = Destination(root, protect=[source / "in.png"], source_folders=[source])
     assert destination.check(root / "a" / "b.tif") == str(root / "a" / "b.tif")
-    for path, message in [(tmp_path / "elsewhere.tif", "outside the destination"),
-                          (root / ".imgconv" / "x.tif", "the folder imgconv keeps for itself"),
-                          (root, "outside the destination")]:
+    for path, message in [
+        (tmp_path / "elsewhere.tif", "outside the destination"),
+        (root / ".imgconv" / "x.tif", "the folder imgconv keeps for itself"),
+        (root, "outside the destination"),
+    ]:
         with pytest.raises(UnsafePathError, match=message):
             destination.check(path)
     loose = Destination(None, protect=[source / "in.png"], source_folders=[source])
@@ -319,6 +332,7 @@ def test_run_ids_are_distinct(tmp_path, rng):
 # 3. problems are reported, never fatal, never silent
 # --------------------------------------------------------------------------------------
 
+
 @posix_only
 def test_walk_problems_are_reported(tmp_path, rng, monkeypatch):
     src = make_inputs(tmp_path / "src", rng, names=("good.png",))
@@ -333,13 +347,17 @@ def test_walk_problems_are_reported(tmp_path, rng, monkeypatch):
         if os.fspath(path) == str(src / "locked"):
             raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
         return real_scandir(path)
+
     monkeypatch.setattr(os, "scandir", scandir)
     report = process(src, tmp_path / "out", recursive=True, progress=False)
     failed = {os.path.relpath(p, src): reason for p, reason in report.failed}
     assert report.done == 1
-    assert failed == {"dangling.png": "dangling symbolic link (its target does not exist)",
-                      "loop.tif": "symbolic link loop", "pipe.tif": "not a regular file (FIFO)",
-                      "locked": failed["locked"]}
+    assert failed == {
+        "dangling.png": "dangling symbolic link (its target does not exist)",
+        "loop.tif": "symbolic link loop",
+        "pipe.tif": "not a regular file (FIFO)",
+        "locked": failed["locked"],
+    }
     assert failed["locked"].startswith("cannot list the folder: PermissionError")
     with open(tmp_path / "out" / batch.MANIFEST_NAME) as file:
         assert sum(json.loads(line)["status"] == "failed" for line in file) == 4
@@ -372,13 +390,16 @@ def test_file_names_that_are_not_utf8(tmp_path, rng, capsys):
     assert status == 0 and "1 skipped" in out
 
 
-@pytest.mark.parametrize("garbage", [
-    b'{"input": "caf\xc3\n',  # cut inside a UTF-8 character
-    b"[" * 100_000 + b"\n",  # nested deeper than the parser's stack
-    b'{"input_size": ' + b"9" * 5000 + b"}\n",  # longer than int() converts
-    b"\xff\xfe not text at all\n",
-    b"[1, 2, 3]\n",  # JSON, but not a record
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b'{"input": "caf\xc3\n',  # cut inside a UTF-8 character
+        b"[" * 100_000 + b"\n",  # nested deeper than the parser's stack
+        b'{"input_size": ' + b"9" * 5000 + b"}\n",  # longer than int() converts
+        b"\xff\xfe not text at all\n",
+        b"[1, 2, 3]\n",  # JSON, but not a record
+    ],
+)
 def test_corrupt_manifest_lines_never_stop_a_resume(tmp_path, rng, garbage):
     src = make_inputs(tmp_path / "src", rng)
     dst = tmp_path / "out"
@@ -403,6 +424,7 @@ def test_full_disk_is_one_error_with_the_done_files_intact(tmp_path, rng, monkey
             if calls["n"] == 3:
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(descriptor)
+
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("needs /proc to tell the manifest's descriptor")
     monkeypatch.setattr(os, "fsync", fsync)
@@ -427,8 +449,7 @@ def test_sigkill_at_random_moments_then_rerun(tmp_path, rng):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
     chooser = random.Random(11)
     for _ in range(4):
-        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(chooser.uniform(0.3, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -455,6 +476,7 @@ def test_sigkill_at_random_moments_then_rerun(tmp_path, rng):
 # --------------------------------------------------------------------------------------
 # 4. bad input from the shell: one line, exit 2
 # --------------------------------------------------------------------------------------
+
 
 def test_uncreatable_dst_is_a_usage_error(tmp_path, rng, capsys):
     src = make_inputs(tmp_path / "src", rng)
@@ -492,6 +514,7 @@ def test_an_unexpected_error_is_one_line(tmp_path, rng, capsys, monkeypatch):
 
     def broken(*args, **kwargs):
         raise RuntimeError("something imgconv did not foresee")
+
     monkeypatch.setattr(batch, "process", broken)
     status, _, err = cli(capsys, "batch", src, tmp_path / "out")
     assert status == 1
@@ -521,14 +544,17 @@ def test_to_spec_never_writes_through_a_link(tmp_path):
     assert Pipeline.from_spec(tmp_path / "new.json").fingerprint() == Pipeline.default().fingerprint()
 
 
-@pytest.mark.parametrize("spec_bytes, message", [
-    (b"[" * 100_000, "nest"),
-    (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": ' + b"9" * 4000 + b"}]}", "beyond the float range"),
-    (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": 1e9}]}', "sigma"),
-    (b'{"version": 1, "steps": [{"step": "bank", "name": "gabor", "frequency": 1e-9}]}', "frequency"),
-    (b"\xff\xfe\x00garbage", "UTF-8"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "spec_bytes, message",
+    [
+        (b"[" * 100_000, "nest"),
+        (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": ' + b"9" * 4000 + b"}]}", "beyond the float range"),
+        (b'{"version": 1, "steps": [{"step": "gaussian", "sigma": 1e9}]}', "sigma"),
+        (b'{"version": 1, "steps": [{"step": "bank", "name": "gabor", "frequency": 1e-9}]}', "frequency"),
+        (b"\xff\xfe\x00garbage", "UTF-8"),
+        (b"", "empty"),
+    ],
+)
 def test_hostile_spec_files_are_one_line_and_exit_2(tmp_path, rng, capsys, spec_bytes, message):
     src = make_inputs(tmp_path / "src", rng, names=("a.png",))
     (tmp_path / "spec.json").write_bytes(spec_bytes)

@@ -38,8 +38,9 @@ def _index_map(length, before, after, mode):
     return np.pad(idx, (before, after), mode=mode)
 
 
-def tap_reference(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1),
-                  dilation=(1, 1), groups=1):
+def tap_reference(
+    x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", cval=0.0, stride=(1, 1), dilation=(1, 1), groups=1
+):
     """float64 ``y[n,o,i,j] = b[o] + sum w[o,c,u,v] * xp[n, g*Cg+c, i*sh+u*dh, j*sw+v*dw]``, tap by tap."""
     x = np.asarray(x, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
@@ -59,8 +60,9 @@ def tap_reference(x, weight, bias=None, *, pads=(0, 0, 0, 0), mode="constant", c
             cols = cols_of[np.arange(wout) * sw + v * dw]
             tap = framed[:, :, rows][:, :, :, cols]
             for g in range(groups):
-                y[:, g * og:(g + 1) * og] += np.einsum("oc,nchw->nohw", weight[g * og:(g + 1) * og, :, u, v],
-                                                       tap[:, g * cg:(g + 1) * cg])
+                y[:, g * og : (g + 1) * og] += np.einsum(
+                    "oc,nchw->nohw", weight[g * og : (g + 1) * og, :, u, v], tap[:, g * cg : (g + 1) * cg]
+                )
     if bias is not None:
         y += np.asarray(bias, dtype=np.float64)[None, :, None, None]
     return y
@@ -73,20 +75,30 @@ def _sobel_reference(image, dilation):
     kwargs = {"pads": pads, "mode": "symmetric", "dilation": (dilation, dilation)}
     gh = tap_reference(x, SOBEL_H[None, None], **kwargs)[0, 0]
     gv = tap_reference(x, SOBEL_H.T[None, None], **kwargs)[0, 0]
-    return np.sqrt(gh ** 2 + gv ** 2) / np.sqrt(2)
+    return np.sqrt(gh**2 + gv**2) / np.sqrt(2)
 
 
 def _run_isolated(tmp_path, code, *, address_space=2 << 30, timeout=120):
     """Run `code` in a fresh interpreter in `tmp_path`, limited to `address_space` bytes of
     virtual memory (0: no limit); kill its whole process group if it outlives `timeout`."""
     script = tmp_path / "scenario.py"
-    limit = (f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({address_space}, {address_space}))\n"
-             if address_space else "")
+    limit = (
+        f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({address_space}, {address_space}))\n"
+        if address_space
+        else ""
+    )
     script.write_text(limit + textwrap.dedent(code))
     root = str(Path(imgconv.__file__).resolve().parents[1])  # the imgconv under test
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -100,6 +112,7 @@ def _run_isolated(tmp_path, code, *, address_space=2 << 30, timeout=120):
 # ---------------------------------------------------------------------------------------------
 # 1. Scratch memory depends on the output and the kernel, not on dilation or stride.
 
+
 def test_tap_reference_agrees_with_numpy_pad_reference():
     """The oracle itself, against the padded-copy reference of the other engine tests."""
     from _reference import reference_correlate
@@ -110,8 +123,9 @@ def test_tap_reference_agrees_with_numpy_pad_reference():
     b = rng.standard_normal(6)
     for mode in _engine.ENGINE_MODES:
         kwargs = {"pads": (3, 1, 20, 2), "mode": mode, "cval": 1.5, "stride": (2, 3), "dilation": (2, 5), "groups": 2}
-        np.testing.assert_allclose(tap_reference(x, w, b, **kwargs), reference_correlate(x, w, b, **kwargs),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            tap_reference(x, w, b, **kwargs), reference_correlate(x, w, b, **kwargs), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_sobel_reference_agrees_with_scikit_image():
@@ -197,7 +211,9 @@ def test_sparse_taps_match_the_reference(mode, dtype, geometry):
 def test_huge_dilation_and_stride_run_in_little_memory(tmp_path):
     """The calls of the report, under a 2 GiB address-space limit (they asked for 298, 48 and
     27 GiB), against the tap reference."""
-    _run_isolated(tmp_path, """
+    _run_isolated(
+        tmp_path,
+        """
         import numpy as np, imgconv, imgconv.filters
         rng = np.random.default_rng(5)
         x = rng.standard_normal((1, 2, 16, 16)).astype(np.float32)
@@ -208,28 +224,33 @@ def test_huge_dilation_and_stride_run_in_little_memory(tmp_path):
                  replicate=imgconv.conv2d(x, w, dilation=100000, padding="same", padding_mode="replicate"),
                  stride=imgconv.conv2d(x, w, stride=(1, 2 ** 31), num_threads=2),
                  sobel=imgconv.filters.sobel(image, dilation=30000, num_threads=2))
-    """)
+    """,
+    )
     with np.load(tmp_path / "out.npz") as out:
         x, w = out["x"], out["w"]
         same = {"pads": (100000,) * 4, "dilation": (100000, 100000)}
         np.testing.assert_allclose(out["same"], tap_reference(x, w, **same), rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(out["replicate"], tap_reference(x, w, mode="edge", **same), rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(out["stride"], tap_reference(x, w, stride=(1, 2 ** 31)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out["stride"], tap_reference(x, w, stride=(1, 2**31)), rtol=1e-5, atol=1e-5)
         assert out["stride"].shape == (1, 3, 14, 1)
-        np.testing.assert_allclose(out["sobel"], _sobel_reference(out["image"].astype(np.float64), 30000),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            out["sobel"], _sobel_reference(out["image"].astype(np.float64), 30000), rtol=1e-5, atol=1e-6
+        )
 
 
 @needs_rlimit
 def test_explain_huge_dilation_runs_in_little_memory(tmp_path):
     """explain() and explain_png() never build the (d*(k-1)+1)^2 tap grid (37 GiB here)."""
-    out = _run_isolated(tmp_path, """
+    out = _run_isolated(
+        tmp_path,
+        """
         import importlib.util
         from imgconv.explain import explain, explain_png
         print(explain(3, 100000))
         if importlib.util.find_spec("matplotlib") is not None:
             explain_png("taps.png", 3, 100000, layers=[{"kernel_size": 3, "dilation": 100000}] * 2)
-    """)
+    """,
+    )
     assert "effective extent 200001x200001" in out and "9 taps in 40000400001 pixels" in out
     assert "(tap grid not drawn: larger than 80 pixels)" in out
     assert "Only 3x3 = 9 of the 200001x200001" in out
@@ -255,34 +276,40 @@ def test_explain_png_bins_large_boxes(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # 2. The thread count is bounded.
 
+
 def test_num_threads_is_capped_at_threads_per_cpu():
     cap = _threads.THREADS_PER_CPU * len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     if cap is not None:
         assert _threads.max_num_threads() == cap
     cap = _threads.max_num_threads()
-    assert _threads.effective_num_threads(10 ** 6) == cap
+    assert _threads.effective_num_threads(10**6) == cap
     assert _threads.effective_num_threads(1) == 1
     assert _threads.effective_num_threads(min(3, cap)) == min(3, cap)
-    with imgconv.num_threads(10 ** 6):
-        assert imgconv.get_num_threads() == 10 ** 6  # the setting is kept ...
+    with imgconv.num_threads(10**6):
+        assert imgconv.get_num_threads() == 10**6  # the setting is kept ...
         assert _threads.effective_num_threads() == cap  # ... calls get at most the cap
     with pytest.raises(ValueError, match=r"`num_threads` must be a positive int or None; got 0"):
         _threads.effective_num_threads(0)
     x = np.arange(48.0).reshape(1, 1, 6, 8)
     w = np.ones((1, 1, 2, 2))
-    np.testing.assert_allclose(imgconv.conv2d(x, w, num_threads=10 ** 6), tap_reference(x, w), rtol=1e-12)
+    np.testing.assert_allclose(imgconv.conv2d(x, w, num_threads=10**6), tap_reference(x, w), rtol=1e-12)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc/self/task")
 def test_a_huge_num_threads_starts_few_threads(tmp_path):
     """num_threads=10**6 on 20000 rows of work: at most max_num_threads() threads (was 8191)."""
-    out = _run_isolated(tmp_path, """
+    out = _run_isolated(
+        tmp_path,
+        """
         import os, numpy as np, imgconv
         x = np.ones((1, 1, 20000, 3)); w = np.ones((1, 1, 1, 2))
         before = len(os.listdir("/proc/self/task"))
         y = imgconv.conv2d(x, w, num_threads=10 ** 6)
         print(len(os.listdir("/proc/self/task")) - before, y.shape, float(y.sum()))
-    """, address_space=0, timeout=300)
+    """,
+        address_space=0,
+        timeout=300,
+    )
     started, result = out.split(maxsplit=1)
     assert int(started) <= _threads.max_num_threads() - 1  # the calling thread is one of the team
     assert result.strip() == "(1, 1, 20000, 2) 80000.0"
@@ -333,7 +360,9 @@ def test_forked_children_of_a_threaded_parent_finish(tmp_path):
 
 @needs_fork
 def test_a_fork_before_any_threaded_call_keeps_its_threads(tmp_path):
-    out = _run_isolated(tmp_path, """
+    out = _run_isolated(
+        tmp_path,
+        """
         import os, numpy as np, imgconv
         from imgconv import _threads
         imgconv.conv2d(np.ones((1, 1, 40, 40)), np.ones((1, 1, 3, 3)), num_threads=1)  # no team
@@ -346,5 +375,8 @@ def test_a_fork_before_any_threaded_call_keeps_its_threads(tmp_path):
         os.close(write)
         os.waitpid(pid, 0)
         print(os.read(read, 16).decode())
-    """, address_space=0, timeout=90)
+    """,
+        address_space=0,
+        timeout=90,
+    )
     assert out.strip() == "2"

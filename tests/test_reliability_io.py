@@ -76,9 +76,7 @@ def patch_tiff_tags(path, **values):
         for name, value in values.items():
             tag = tif.pages[0].tags[name]
             code = {3: "H", 4: "I", 16: "Q"}[int(tag.dtype)]
-            data[tag.valueoffset : tag.valueoffset + struct.calcsize(code)] = struct.pack(
-                order + code, value
-            )
+            data[tag.valueoffset : tag.valueoffset + struct.calcsize(code)] = struct.pack(order + code, value)
     Path(path).write_bytes(bytes(data))
 
 
@@ -138,15 +136,16 @@ def test_tiff_with_64_samples_per_pixel_is_refused_from_the_header(tmp_path, mon
     # 1 GiB of uint8 but only 16.8 M pixels, far under the pixel-count limit
     path = tmp_path / "bands.tif"
     tifffile.imwrite(
-        path, np.zeros((16, 16, 64), np.uint8),
-        photometric="minisblack", planarconfig="contig", compression="zlib",
+        path,
+        np.zeros((16, 16, 64), np.uint8),
+        photometric="minisblack",
+        planarconfig="contig",
+        compression="zlib",
     )
     patch_tiff_tags(path, ImageWidth=4096, ImageLength=4096)
     assert path.stat().st_size < 17_000
     forbid_decoding(monkeypatch)
-    with pytest.raises(
-        ValueError, match=_samples_message("bands.tif", (4096, 4096, 64), DEFAULT_MAX_PIXELS)
-    ) as info:
+    with pytest.raises(ValueError, match=_samples_message("bands.tif", (4096, 4096, 64), DEFAULT_MAX_PIXELS)) as info:
         imread(path)
     assert not isinstance(info.value, ImageReadError)
     assert "1073741824 samples" in str(info.value)
@@ -170,20 +169,18 @@ def _write_known(path, kind):
         return (5, 6, 3)
     if kind == "bands.tif":
         tifffile.imwrite(
-            path, random_image(np.uint16, (5, 6, 7)),
-            photometric="minisblack", planarconfig="contig",
+            path,
+            random_image(np.uint16, (5, 6, 7)),
+            photometric="minisblack",
+            planarconfig="contig",
         )
         return (5, 6, 7)
     if kind == "planar.tif":
-        tifffile.imwrite(
-            path, random_image(np.uint8, (3, 5, 6)), photometric="rgb", planarconfig="separate"
-        )
+        tifffile.imwrite(path, random_image(np.uint8, (3, 5, 6)), photometric="rgb", planarconfig="separate")
         return (5, 6, 3)
     if kind == "palette.tif":  # one index sample, three uint16 colour samples out
         colormap = np.random.default_rng(1).integers(0, 65535, (3, 256), dtype=np.uint16)
-        tifffile.imwrite(
-            path, random_image(np.uint8, (5, 6)), photometric="palette", colormap=colormap
-        )
+        tifffile.imwrite(path, random_image(np.uint8, (5, 6)), photometric="palette", colormap=colormap)
         return (5, 6, 3)
     if kind == "bands.npy":
         np.save(path, random_image(np.float32, (5, 6, 9)))
@@ -192,8 +189,14 @@ def _write_known(path, kind):
 
 
 KNOWN_FILES = [
-    "rgba.png", "palette.png", "rgb.jpg", "rgb.bmp",
-    "bands.tif", "planar.tif", "palette.tif", "bands.npy",
+    "rgba.png",
+    "palette.png",
+    "rgb.jpg",
+    "rgb.bmp",
+    "bands.tif",
+    "planar.tif",
+    "palette.tif",
+    "bands.npy",
 ]
 
 
@@ -308,15 +311,11 @@ def test_valid_tiff_shortcuts_still_read(tmp_path):
 def test_npy_header_with_negative_axes(tmp_path, shape):
     path = tmp_path / "negative.npy"
     with open(path, "wb") as file:
-        np.lib.format.write_array_header_1_0(
-            file, {"descr": "|u1", "fortran_order": False, "shape": shape}
-        )
+        np.lib.format.write_array_header_1_0(file, {"descr": "|u1", "fortran_order": False, "shape": shape})
         file.write(bytes(30))
     shape_text = re.escape(str(shape))
     for limit in (DEFAULT_MAX_PIXELS, None):
-        with pytest.raises(
-            ImageReadError, match=rf"negative\.npy': the \.npy array has shape {shape_text}; an image"
-        ):
+        with pytest.raises(ImageReadError, match=rf"negative\.npy': the \.npy array has shape {shape_text}; an image"):
             imread(path, max_pixels=limit)
 
 
@@ -472,7 +471,10 @@ def _run_child(script, *args):
     try:
         result = subprocess.run(
             [sys.executable, "-c", script, *map(str, args)],
-            check=False, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"imread did not return within {CHILD_TIMEOUT} s (it blocked)")
@@ -616,8 +618,11 @@ def _hostile_files(folder):
 
     path = folder / "bands.tif"  # 64 samples per pixel: 1 GiB from 566 bytes
     tifffile.imwrite(
-        path, np.zeros((16, 16, 64), np.uint8),
-        photometric="minisblack", planarconfig="contig", compression="zlib",
+        path,
+        np.zeros((16, 16, 64), np.uint8),
+        photometric="minisblack",
+        planarconfig="contig",
+        compression="zlib",
     )
     patch_tiff_tags(path, ImageWidth=4096, ImageLength=4096)
     cases[path.name] = ("default", "ValueError", r"1073741824 samples, more than max_pixels")
@@ -651,23 +656,15 @@ def _hostile_files(folder):
         cases[name] = ("default", "ImageReadError", rf"{re.escape(name)}' as PNG")
 
     # .npy: header length of 4 GiB, data missing, shape beyond any memory
-    (folder / "header_length.npy").write_bytes(
-        b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + b"{'descr'"
-    )
+    (folder / "header_length.npy").write_bytes(b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + b"{'descr'")
     cases["header_length.npy"] = ("default", "ImageReadError", r"header_length\.npy'.*header")
     with open(folder / "truncated.npy", "wb") as file:
-        np.lib.format.write_array_header_1_0(
-            file, {"descr": "<f8", "fortran_order": False, "shape": (20_000, 20_000)}
-        )
+        np.lib.format.write_array_header_1_0(file, {"descr": "<f8", "fortran_order": False, "shape": (20_000, 20_000)})
         file.write(bytes(100))
-    cases["truncated.npy"] = (
-        None, "ImageReadError", r"truncated\.npy'.*truncated.*3200000000 bytes.*holds 100"
-    )
+    cases["truncated.npy"] = (None, "ImageReadError", r"truncated\.npy'.*truncated.*3200000000 bytes.*holds 100")
     cases["truncated.npy default"] = ("default", "ValueError", r"400000000 samples, more than")
     with open(folder / "huge_shape.npy", "wb") as file:
-        np.lib.format.write_array_header_1_0(
-            file, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 10**12)}
-        )
+        np.lib.format.write_array_header_1_0(file, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 10**12)})
     cases["huge_shape.npy"] = ("default", "ValueError", r"more than max_pixels")
     cases["huge_shape.npy none"] = (None, "ImageReadError", r"huge_shape\.npy'")
 
@@ -718,13 +715,27 @@ def hostile(tmp_path_factory):
 
 
 HOSTILE_KEYS = [
-    "claims_huge_tiled.tif", "claims_huge_strip.tif", "claims_huge_deflate.tif",
-    "bands.tif", "bands.tif none", "bigtiff_claims_huge.tif",
-    "no_page.tif", "ifd_outside.tif", "no_page_bigtiff.tif", "zero_width.tif",
-    "iccp.png", "ztxt.png", "text_length.png",
-    "header_length.npy", "truncated.npy", "truncated.npy default",
-    "huge_shape.npy", "huge_shape.npy none",
-    "rgba.png", "rgb.jpg", "loop.png",
+    "claims_huge_tiled.tif",
+    "claims_huge_strip.tif",
+    "claims_huge_deflate.tif",
+    "bands.tif",
+    "bands.tif none",
+    "bigtiff_claims_huge.tif",
+    "no_page.tif",
+    "ifd_outside.tif",
+    "no_page_bigtiff.tif",
+    "zero_width.tif",
+    "iccp.png",
+    "ztxt.png",
+    "text_length.png",
+    "header_length.npy",
+    "truncated.npy",
+    "truncated.npy default",
+    "huge_shape.npy",
+    "huge_shape.npy none",
+    "rgba.png",
+    "rgb.jpg",
+    "loop.png",
 ]
 
 

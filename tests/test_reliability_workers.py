@@ -72,14 +72,14 @@ def pipeline_with(step):
 # a crash fails one file, the run goes on
 # --------------------------------------------------------------------------------------
 
+
 def test_a_crashing_worker_fails_only_its_file(tmp_path, rng):
     marks = [0, _crashing_steps.SEGFAULT, 0, 0, _crashing_steps.EXIT, 0]
     paths = make_images(tmp_path / "src", rng, marks)
     pipeline = pipeline_with(_crashing_steps.crash_if_marked)
     dst = tmp_path / "out"
 
-    report = process(tmp_path / "src", dst, pipeline, backend="processes", workers=2, out_format=".npy",
-                     progress=False)
+    report = process(tmp_path / "src", dst, pipeline, backend="processes", workers=2, out_format=".npy", progress=False)
 
     assert (report.done, report.skipped) == (4, 0)
     failed = dict(report.failed)
@@ -102,8 +102,15 @@ def test_a_killed_worker_with_on_error_raise_stops_the_run_with_its_reason(tmp_p
     paths = make_images(tmp_path / "src", rng, [0, _crashing_steps.SIGKILL, 0])
     pipeline = pipeline_with(_crashing_steps.crash_if_marked)
     with pytest.raises(BatchError, match=r"img1\.png.*worker crashed \(signal SIGKILL\).*ran out of memory"):
-        process(tmp_path / "src", tmp_path / "out", pipeline, backend="processes", workers=2, on_error="raise",
-                progress=False)
+        process(
+            tmp_path / "src",
+            tmp_path / "out",
+            pipeline,
+            backend="processes",
+            workers=2,
+            on_error="raise",
+            progress=False,
+        )
     failed = [r for r in manifest_records(tmp_path / "out") if r["status"] == "failed"]
     assert [r["input"] for r in failed] == [paths[1]]
     assert "signal SIGKILL" in failed[0]["error"]
@@ -113,8 +120,15 @@ def test_an_exception_in_a_worker_is_raised_as_itself_with_the_worker_traceback(
     make_images(tmp_path / "src", rng, [_crashing_steps.RAISE])
     pipeline = pipeline_with(_crashing_steps.crash_if_marked)
     with pytest.raises(ValueError, match="marked to fail") as info:
-        process(tmp_path / "src", tmp_path / "out", pipeline, backend="processes", workers=1, on_error="raise",
-                progress=False)
+        process(
+            tmp_path / "src",
+            tmp_path / "out",
+            pipeline,
+            backend="processes",
+            workers=1,
+            on_error="raise",
+            progress=False,
+        )
     assert "crash_if_marked" in str(info.value.__cause__)  # the worker's traceback
 
 
@@ -129,8 +143,9 @@ def test_workers_that_cannot_load_the_pipeline_stop_the_run(tmp_path, rng, monke
     monkeypatch.setitem(sys.modules, "_ghost_steps", ghost)
     make_images(tmp_path / "src", rng, [0, 0])
     with pytest.raises(Exception, match=r"worker processes could not start: ModuleNotFoundError: .*_ghost_steps"):
-        process(tmp_path / "src", tmp_path / "out", Pipeline([identity]), backend="processes", workers=2,
-                progress=False)
+        process(
+            tmp_path / "src", tmp_path / "out", Pipeline([identity]), backend="processes", workers=2, progress=False
+        )
 
 
 def test_run_processes_yields_every_task_once_with_its_outcome():
@@ -138,8 +153,9 @@ def test_run_processes_yields_every_task_once_with_its_outcome():
 
     marks = _crashing_steps
     tasks = [1, marks.SEGFAULT, 2, marks.RAISE, 3, -1, marks.EXIT, 4, 5]
-    outcomes = dict(run_processes(tasks, marks.crash_task, workers=2,
-                                  context=multiprocessing.get_context("forkserver")))
+    outcomes = dict(
+        run_processes(tasks, marks.crash_task, workers=2, context=multiprocessing.get_context("forkserver"))
+    )
     assert sorted(outcomes) == sorted(tasks)
     assert {t: outcomes[t] for t in (1, 2, 3, 4, 5)} == {1: 2, 2: 4, 3: 6, 4: 8, 5: 10}
     assert isinstance(outcomes[marks.SEGFAULT], WorkerCrashed)
@@ -155,6 +171,7 @@ def test_run_processes_yields_every_task_once_with_its_outcome():
 # --------------------------------------------------------------------------------------
 # a killed coordinator leaves nothing behind
 # --------------------------------------------------------------------------------------
+
 
 def _session_members(sid):
     """Live (not zombie) processes of session `sid`."""
@@ -172,17 +189,28 @@ def test_sigkill_of_the_main_process_leaves_no_process_behind(tmp_path, rng):
     make_images(tmp_path / "src", rng, [0] * 10)
     started = tmp_path / "started"
     started.mkdir()
-    code = ("import sys\n"
-            "import _crashing_steps\n"
-            "from imgconv.batch import process\n"
-            "from imgconv.pipeline import Pipeline\n"
-            "process(sys.argv[1], sys.argv[2], Pipeline([_crashing_steps.slow]), backend='processes', workers=2,\n"
-            "        progress=False)\n")
-    env = dict(os.environ, IMGCONV_TEST_STARTED=str(started),
-               PYTHONPATH=os.pathsep.join([TESTS, REPO, os.environ.get("PYTHONPATH", "")]))
+    code = (
+        "import sys\n"
+        "import _crashing_steps\n"
+        "from imgconv.batch import process\n"
+        "from imgconv.pipeline import Pipeline\n"
+        "process(sys.argv[1], sys.argv[2], Pipeline([_crashing_steps.slow]), backend='processes', workers=2,\n"
+        "        progress=False)\n"
+    )
+    env = dict(
+        os.environ,
+        IMGCONV_TEST_STARTED=str(started),
+        PYTHONPATH=os.pathsep.join([TESTS, REPO, os.environ.get("PYTHONPATH", "")]),
+    )
     # Its own session: everything it starts (forkserver, resource tracker, workers) is found by session id.
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "src"), str(tmp_path / "out")], env=env,
-                            cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "src"), str(tmp_path / "out")],
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     sid = proc.pid
     try:
         deadline = time.monotonic() + 60

@@ -14,9 +14,12 @@ FUNCS = ["sato", "meijering", "frangi", "hessian"]
 
 def _images():
     rng = np.random.default_rng(7)
-    return {"camera": data.camera()[150:278, 100:260] / 255.0,
-            "astronaut": data.astronaut()[50:178, 200:320, 0] / 255.0,
-            "random2d": rng.random((50, 43)), "random3d": rng.random((14, 17, 15))}
+    return {
+        "camera": data.camera()[150:278, 100:260] / 255.0,
+        "astronaut": data.astronaut()[50:178, 200:320, 0] / 255.0,
+        "random2d": rng.random((50, 43)),
+        "random3d": rng.random((14, 17, 15)),
+    }
 
 
 IMAGES = _images()

@@ -26,10 +26,15 @@ PACKAGE = pathlib.Path(imgconv.__file__).parent
 # modes
 # --------------------------------------------------------------------------------------
 
+
 def _pad_1d(row, width, engine_mode):
     """numpy.pad of a row, the engine's definition of its modes."""
-    return np.pad(np.asarray(row, float), width, mode=engine_mode,
-                  **({"constant_values": -1.0} if engine_mode == "constant" else {}))
+    return np.pad(
+        np.asarray(row, float),
+        width,
+        mode=engine_mode,
+        **({"constant_values": -1.0} if engine_mode == "constant" else {}),
+    )
 
 
 @pytest.mark.parametrize("scipy_mode", sorted(modes.SCIPY_TO_ENGINE_MODE))
@@ -43,13 +48,17 @@ def test_scipy_table_agrees_with_scipy(scipy_mode):
         kernel = np.zeros(2 * width + 1)
         kernel[width + shift] = 1.0
         got = ndi.correlate1d(row, kernel, mode=scipy_mode, cval=-1.0)
-        np.testing.assert_array_equal(got, padded[width + shift:width + shift + row.size])
+        np.testing.assert_array_equal(got, padded[width + shift : width + shift + row.size])
 
 
 def test_torch_table_written_out():
     # torch.nn.functional.pad names -> numpy.pad names (torch docs, "padding_mode")
     assert modes.TORCH_TO_ENGINE_MODE == {
-        "zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+        "zeros": "constant",
+        "reflect": "reflect",
+        "replicate": "edge",
+        "circular": "wrap",
+    }
     assert modes.TORCH_PADDING_MODES == ("circular", "reflect", "replicate", "zeros")
 
 
@@ -73,8 +82,11 @@ def test_checkers():
     with pytest.raises(TypeError, match=r"`mode` must be one of .*; got 3 of type int"):
         modes.check_scipy_mode(3)
     assert modes.check_padding_mode("circular") == "circular"
-    with pytest.raises(ValueError, match=r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', "
-                                         r"'zeros'\]; got None"):
+    with pytest.raises(
+        ValueError,
+        match=r"`padding_mode` must be one of \['circular', 'reflect', 'replicate', "
+        r"'zeros'\]; got None",
+    ):
         modes.check_padding_mode(None)
 
 
@@ -82,19 +94,27 @@ def test_checkers():
 # geometry
 # --------------------------------------------------------------------------------------
 
+
 def _torch_out(length, k, s, d, p0, p1):
     # torch.nn.Conv2d: floor((L + 2p - d (k - 1) - 1) / s + 1), with separate pads per side
     return int(np.floor((length + p0 + p1 - d * (k - 1) - 1) / s + 1))
 
 
-@pytest.mark.parametrize("length,k,s,d,p0,p1", [
-    (L, k, s, d, p0, p1) for L, k, s, d, p0, p1 in itertools.product(
-        (5, 8, 13), (1, 2, 3, 4), (1, 2, 3), (1, 2), (0, 1), (0, 2)) if L + p0 + p1 >= d * (k - 1) + 1])
+@pytest.mark.parametrize(
+    "length,k,s,d,p0,p1",
+    [
+        (L, k, s, d, p0, p1)
+        for L, k, s, d, p0, p1 in itertools.product((5, 8, 13), (1, 2, 3, 4), (1, 2, 3), (1, 2), (0, 1), (0, 2))
+        if L + p0 + p1 >= d * (k - 1) + 1
+    ],
+)
 def test_output_size_is_torch_formula(length, k, s, d, p0, p1):
     assert geometry.output_size(length, k, s, d, p0, p1) == _torch_out(length, k, s, d, p0, p1)
     assert _engine.output_size is geometry.output_size
-    assert geometry.output_hw((length, length), (k, k), (s, s), (d, d), (p0, p1, p0, p1)) == (
-        _torch_out(length, k, s, d, p0, p1),) * 2
+    assert (
+        geometry.output_hw((length, length), (k, k), (s, s), (d, d), (p0, p1, p0, p1))
+        == (_torch_out(length, k, s, d, p0, p1),) * 2
+    )
 
 
 def test_output_hw_refuses_a_kernel_larger_than_the_padded_input():
@@ -111,8 +131,16 @@ def test_same_pads_keep_the_size_and_put_the_extra_pixel_after(k, d):
     assert geometry.output_size(9, k, 1, d, top, bottom) == 9
 
 
-@pytest.mark.parametrize("k,d,origin", [(k, d, o) for k in range(1, 6) for d in (1, 2) for o in (-1, 0, 1)
-                                        if -((d * (k - 1) + 1) // 2) <= o <= (d * (k - 1)) // 2])
+@pytest.mark.parametrize(
+    "k,d,origin",
+    [
+        (k, d, o)
+        for k in range(1, 6)
+        for d in (1, 2)
+        for o in (-1, 0, 1)
+        if -((d * (k - 1) + 1) // 2) <= o <= (d * (k - 1)) // 2
+    ],
+)
 def test_scipy_pads_reproduce_scipy_correlate1d(k, d, origin):
     rng = np.random.default_rng(k * 10 + d)
     row = rng.random(11)
@@ -122,7 +150,7 @@ def test_scipy_pads_reproduce_scipy_correlate1d(k, d, origin):
     expected = ndi.correlate1d(row, zero_inserted, mode="constant", origin=origin)
     before, after, _, _ = geometry.scipy_pads((k, 1), (d, 1), (origin, 0))
     padded = np.pad(row, (before, after))
-    got = np.array([padded[i:i + zero_inserted.size] @ zero_inserted for i in range(row.size)])
+    got = np.array([padded[i : i + zero_inserted.size] @ zero_inserted for i in range(row.size)])
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
 
 
@@ -148,15 +176,21 @@ def test_origin_range_and_same_stride_messages():
         geometry.check_origin_fits((2, 0), (3, 3), (1, 1))
     geometry.check_same_stride("same", (1, 1))
     geometry.check_same_stride((1, 1), (2, 2))
-    with pytest.raises(ValueError, match=r"^padding='same' is not supported for strided convolutions; "
-                                         r"got stride=\(2, 1\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^padding='same' is not supported for strided convolutions; "
+        r"got stride=\(2, 1\)$",
+    ):
         geometry.check_same_stride("same", (2, 1))
     # every layer raises that one message
-    for call in (lambda: imgconv.conv_output_shape((8, 8), 3, stride=2, padding="same"),
-                 lambda: imgconv.Conv2d(1, 1, 3, stride=2, padding="same"),
-                 lambda: imgconv.conv2d(np.zeros((1, 5, 5), np.float32), np.zeros((1, 1, 3, 3), np.float32),
-                                        stride=2, padding="same"),
-                 lambda: imgconv.receptive_field([{"kernel_size": 3, "stride": 2, "padding": "same"}])):
+    for call in (
+        lambda: imgconv.conv_output_shape((8, 8), 3, stride=2, padding="same"),
+        lambda: imgconv.Conv2d(1, 1, 3, stride=2, padding="same"),
+        lambda: imgconv.conv2d(
+            np.zeros((1, 5, 5), np.float32), np.zeros((1, 1, 3, 3), np.float32), stride=2, padding="same"
+        ),
+        lambda: imgconv.receptive_field([{"kernel_size": 3, "stride": 2, "padding": "same"}]),
+    ):
         with pytest.raises(ValueError, match=r"padding='same' is not supported for strided convolutions"):
             call()
 
@@ -177,6 +211,7 @@ def test_gaussian_radius_is_scipys(sigma, truncate):
 # convert
 # --------------------------------------------------------------------------------------
 
+
 def _img_as_float32(image):
     # skimage.util.img_as_float32, written out: unsigned / max, signed / max clipped at -1
     if image.dtype.kind == "f":
@@ -189,8 +224,23 @@ def _img_as_float32(image):
     return np.maximum(out, -1.0).astype(np.float32) if info.min < 0 else out.astype(np.float32)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16, np.int32, np.uint32, np.int64,
-                                   np.uint64, bool, np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        np.uint8,
+        np.uint16,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.uint32,
+        np.int64,
+        np.uint64,
+        bool,
+        np.float16,
+        np.float32,
+        np.float64,
+    ],
+)
 def test_one_integer_to_float_rule(dtype):
     info = np.iinfo(dtype) if np.dtype(dtype).kind in "ui" else None
     values = [info.min, 0, 1, info.max // 3, info.max] if info else [0, 1, 0.25, -2.5]
@@ -215,6 +265,7 @@ def test_engine_image_reads_uint8_as_stored():
 # --------------------------------------------------------------------------------------
 # layout
 # --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("channel_axis", [None, 0, 1, 2, -1])
 def test_layout_round_trip(channel_axis):
@@ -245,6 +296,7 @@ def test_layout_messages():
 # passes and blocks
 # --------------------------------------------------------------------------------------
 
+
 def test_two_separable_conventions_differ_only_at_a_constant_border():
     rng = np.random.default_rng(1)
     x = rng.random((1, 1, 7, 8))
@@ -256,12 +308,14 @@ def test_two_separable_conventions_differ_only_at_a_constant_border():
     a = passes.correlate_1d_passes(x, column, row, mode="constant", cval=1.0, dilation=(1, 1), num_threads=1)
     b = _engine.correlate_separable(x, column[None], row[None], pads=(1, 1, 1, 1), mode="constant", cval=1.0)
     # scipy's separable filters: each pass pads with cval
-    expected = ndi.correlate1d(ndi.correlate1d(x[0, 0], column, axis=0, mode="constant", cval=1.0),
-                               row, axis=1, mode="constant", cval=1.0)
+    expected = ndi.correlate1d(
+        ndi.correlate1d(x[0, 0], column, axis=0, mode="constant", cval=1.0), row, axis=1, mode="constant", cval=1.0
+    )
     np.testing.assert_allclose(a[0, 0], expected, rtol=1e-12)
     # the engine's: the 2-D correlation with the outer product
-    np.testing.assert_allclose(b[0, 0], ndi.correlate(x[0, 0], np.outer(column, row), mode="constant", cval=1.0),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        b[0, 0], ndi.correlate(x[0, 0], np.outer(column, row), mode="constant", cval=1.0), rtol=1e-12
+    )
     assert not np.allclose(a, b)
     np.testing.assert_allclose(a[0, 0, 2:-2, 2:-2], b[0, 0, 2:-2, 2:-2], rtol=1e-12)
 
@@ -302,7 +356,7 @@ def _private_imports(path):
     for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom) or node.level == 0:
             continue
-        base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+        base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
         target = base + tuple(node.module.split(".")) if node.module else base
         for alias in node.names:
             name = alias.name
@@ -312,7 +366,7 @@ def _private_imports(path):
             if where.with_suffix(".py").exists() or (where / "__init__.py").exists():
                 continue  # a private module (``from . import _engine``): its public names are meant to be shared
             # the target module's own package: sibling private modules of a subpackage share helpers
-            if target[:len(package)] == package and len(package) > 0 and len(target) > len(package):
+            if target[: len(package)] == package and len(package) > 0 and len(target) > len(package):
                 if target[len(package)].startswith("_"):
                     continue
             yield ".".join(target) or "imgconv", name

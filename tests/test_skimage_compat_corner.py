@@ -3,6 +3,7 @@
 Only the imports are swapped to imgconv; the assertions are unchanged.  Deliberate differences are
 marked ``xfail(strict=True)`` with their reason.
 """
+
 # ruff: noqa
 import numpy as np
 import pytest
@@ -32,8 +33,14 @@ from skimage.feature import (  # the corner detectors stay scikit-image
     structure_tensor_eigenvalues,
 )
 from skimage.morphology import footprint_rectangle, octagon
-from imgconv.feature import (hessian_matrix, hessian_matrix_det, hessian_matrix_eigvals, shape_index,
-                             structure_tensor, structure_tensor_eigenvalues)
+from imgconv.feature import (
+    hessian_matrix,
+    hessian_matrix_det,
+    hessian_matrix_eigvals,
+    shape_index,
+    structure_tensor,
+    structure_tensor_eigenvalues,
+)
 
 
 @pytest.fixture
@@ -41,15 +48,15 @@ def im3d():
     r = 10
     pad = 10
     im3 = draw.ellipsoid(r, r, r)
-    im3 = np.pad(im3, pad, mode='constant').astype(np.uint8)
+    im3 = np.pad(im3, pad, mode="constant").astype(np.uint8)
     return im3
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_structure_tensor(dtype):
     square = np.zeros((5, 5), dtype=dtype)
     square[2, 2] = 1
-    Arr, Arc, Acc = structure_tensor(square, sigma=0.1, order='rc')
+    Arr, Arc, Acc = structure_tensor(square, sigma=0.1, order="rc")
     out_dtype = _supported_float_type(dtype)
     assert all(a.dtype == out_dtype for a in (Arr, Arc, Acc))
     assert_array_equal(
@@ -90,7 +97,7 @@ def test_structure_tensor(dtype):
     )
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_structure_tensor_3d(dtype):
     cube = np.zeros((5, 5, 5), dtype=dtype)
     cube[2, 2, 2] = 1
@@ -138,8 +145,8 @@ def test_structure_tensor_3d(dtype):
 def test_structure_tensor_3d_rc_only():
     cube = np.zeros((5, 5, 5))
     with pytest.raises(ValueError):
-        structure_tensor(cube, sigma=0.1, order='xy')
-    A_elems_rc = structure_tensor(cube, sigma=0.1, order='rc')
+        structure_tensor(cube, sigma=0.1, order="xy")
+    A_elems_rc = structure_tensor(cube, sigma=0.1, order="rc")
     A_elems_none = structure_tensor(cube, sigma=0.1)
     assert_array_equal(A_elems_rc, A_elems_none)
 
@@ -148,34 +155,32 @@ def test_structure_tensor_orders():
     square = np.zeros((5, 5))
     square[2, 2] = 1
     A_elems_default = structure_tensor(square, sigma=0.1)
-    A_elems_xy = structure_tensor(square, sigma=0.1, order='xy')
-    A_elems_rc = structure_tensor(square, sigma=0.1, order='rc')
+    A_elems_xy = structure_tensor(square, sigma=0.1, order="xy")
+    A_elems_rc = structure_tensor(square, sigma=0.1, order="rc")
     assert_array_equal(A_elems_rc, A_elems_default)
     assert_array_equal(A_elems_xy, A_elems_default[::-1])
 
 
-@pytest.mark.parametrize('ndim', [2, 3])
+@pytest.mark.parametrize("ndim", [2, 3])
 def test_structure_tensor_sigma(ndim):
     img = np.zeros((5,) * ndim)
     img[[2] * ndim] = 1
-    A_default = structure_tensor(img, sigma=0.1, order='rc')
-    A_tuple = structure_tensor(img, sigma=(0.1,) * ndim, order='rc')
-    A_list = structure_tensor(img, sigma=[0.1] * ndim, order='rc')
+    A_default = structure_tensor(img, sigma=0.1, order="rc")
+    A_tuple = structure_tensor(img, sigma=(0.1,) * ndim, order="rc")
+    A_list = structure_tensor(img, sigma=[0.1] * ndim, order="rc")
     assert_array_equal(A_tuple, A_default)
     assert_array_equal(A_list, A_default)
     with pytest.raises(ValueError):
-        structure_tensor(img, sigma=(0.1,) * (ndim - 1), order='rc')
+        structure_tensor(img, sigma=(0.1,) * (ndim - 1), order="rc")
     with pytest.raises(ValueError):
-        structure_tensor(img, sigma=[0.1] * (ndim + 1), order='rc')
+        structure_tensor(img, sigma=[0.1] * (ndim + 1), order="rc")
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_hessian_matrix(dtype):
     square = np.zeros((5, 5), dtype=dtype)
     square[2, 2] = 4
-    Hrr, Hrc, Hcc = hessian_matrix(
-        square, sigma=0.1, order='rc', use_gaussian_derivatives=False
-    )
+    Hrr, Hrc, Hcc = hessian_matrix(square, sigma=0.1, order="rc", use_gaussian_derivatives=False)
 
     out_dtype = _supported_float_type(dtype)
     assert all(a.dtype == out_dtype for a in (Hrr, Hrc, Hcc))
@@ -221,21 +226,29 @@ def test_hessian_matrix(dtype):
     with expected_warnings(["use_gaussian_derivatives currently defaults"]):
         # FutureWarning warning when use_gaussian_derivatives is not
         # specified.
-        hessian_matrix(square, sigma=0.1, order='rc')
+        hessian_matrix(square, sigma=0.1, order="rc")
 
 
-@pytest.mark.parametrize('use_gaussian_derivatives', [False, pytest.param(True, marks=pytest.mark.xfail(strict=True, reason='only [True] fails: the same tap-by-tap rounding of antisymmetric derivative kernels (see ridges); to be fixed by pairing taps'))])
+@pytest.mark.parametrize(
+    "use_gaussian_derivatives",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="only [True] fails: the same tap-by-tap rounding of antisymmetric derivative kernels (see ridges); to be fixed by pairing taps",
+            ),
+        ),
+    ],
+)
 def test_hessian_matrix_order(use_gaussian_derivatives):
     square = np.zeros((5, 5), dtype=float)
     square[2, 2] = 4
 
-    Hxx, Hxy, Hyy = hessian_matrix(
-        square, sigma=0.1, order="xy", use_gaussian_derivatives=use_gaussian_derivatives
-    )
+    Hxx, Hxy, Hyy = hessian_matrix(square, sigma=0.1, order="xy", use_gaussian_derivatives=use_gaussian_derivatives)
 
-    Hrr, Hrc, Hcc = hessian_matrix(
-        square, sigma=0.1, order="rc", use_gaussian_derivatives=use_gaussian_derivatives
-    )
+    Hrr, Hrc, Hcc = hessian_matrix(square, sigma=0.1, order="rc", use_gaussian_derivatives=use_gaussian_derivatives)
 
     # verify results are equivalent, just reversed in order
     assert_array_equal(Hxx, Hcc)
@@ -246,7 +259,7 @@ def test_hessian_matrix_order(use_gaussian_derivatives):
 def test_hessian_matrix_3d():
     cube = np.zeros((5, 5, 5))
     cube[2, 2, 2] = 4
-    Hs = hessian_matrix(cube, sigma=0.1, order='rc', use_gaussian_derivatives=False)
+    Hs = hessian_matrix(cube, sigma=0.1, order="rc", use_gaussian_derivatives=False)
     assert len(Hs) == 6, f"incorrect number of Hessian images ({len(Hs)}) for 3D"
     # This test didn't catch the fix in gh-6624 (passes with and without) ...
     assert_almost_equal(
@@ -276,7 +289,7 @@ def test_hessian_matrix_3d():
     )
 
 
-@pytest.mark.parametrize('use_gaussian_derivatives', [False, True])
+@pytest.mark.parametrize("use_gaussian_derivatives", [False, True])
 def test_hessian_matrix_3d_xy(use_gaussian_derivatives):
     img = np.ones((5, 5, 5))
 
@@ -293,16 +306,16 @@ def test_hessian_matrix_3d_xy(use_gaussian_derivatives):
         hessian_matrix(
             img,
             sigma=0.1,
-            order='nonexistant',
+            order="nonexistant",
             use_gaussian_derivatives=use_gaussian_derivatives,
         )
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_structure_tensor_eigenvalues(dtype):
     square = np.zeros((5, 5), dtype=dtype)
     square[2, 2] = 1
-    A_elems = structure_tensor(square, sigma=0.1, order='rc')
+    A_elems = structure_tensor(square, sigma=0.1, order="rc")
     l1, l2 = structure_tensor_eigenvalues(A_elems)
     out_dtype = _supported_float_type(dtype)
     assert all(a.dtype == out_dtype for a in (l1, l2))
@@ -334,10 +347,10 @@ def test_structure_tensor_eigenvalues(dtype):
 
 def test_structure_tensor_eigenvalues_3d():
     image = footprint_rectangle((9, 9, 9), dtype=np.int64)
-    image = np.pad(image, 5, mode='constant') * 1000
+    image = np.pad(image, 5, mode="constant") * 1000
     boundary = (
-        np.pad(footprint_rectangle((9, 9, 9)), 5, mode='constant')
-        - np.pad(footprint_rectangle((7, 7, 7)), 6, mode='constant')
+        np.pad(footprint_rectangle((9, 9, 9)), 5, mode="constant")
+        - np.pad(footprint_rectangle((7, 7, 7)), 6, mode="constant")
     ).astype(bool)
     A_elems = structure_tensor(image, sigma=0.1)
     e0, e1, e2 = structure_tensor_eigenvalues(A_elems)
@@ -345,11 +358,11 @@ def test_structure_tensor_eigenvalues_3d():
     assert np.all(e0[boundary] != 0)
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_hessian_matrix_eigvals(dtype):
     square = np.zeros((5, 5), dtype=dtype)
     square[2, 2] = 4
-    H = hessian_matrix(square, sigma=0.1, order='rc', use_gaussian_derivatives=False)
+    H = hessian_matrix(square, sigma=0.1, order="rc", use_gaussian_derivatives=False)
     l1, l2 = hessian_matrix_eigvals(H)
     out_dtype = _supported_float_type(dtype)
     assert all(a.dtype == out_dtype for a in (l1, l2))
@@ -379,7 +392,7 @@ def test_hessian_matrix_eigvals(dtype):
     )
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_hessian_matrix_eigvals_3d(im3d, dtype):
     im3d = im3d.astype(dtype, copy=False)
     H = hessian_matrix(im3d, use_gaussian_derivatives=False)
@@ -406,7 +419,10 @@ def test_hessian_matrix_eigvals_3d(im3d, dtype):
 
 
 @run_in_parallel()
-@pytest.mark.xfail(strict=True, reason='approximate=True (SURF box filters over an integral image) is not implemented: NotImplementedError')
+@pytest.mark.xfail(
+    strict=True,
+    reason="approximate=True (SURF box filters over an integral image) is not implemented: NotImplementedError",
+)
 def test_hessian_matrix_det():
     image = np.zeros((5, 5))
     image[2, 2] = 1
@@ -414,7 +430,7 @@ def test_hessian_matrix_det():
     assert_almost_equal(det, 0, decimal=3)
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_hessian_matrix_det_3d(im3d, dtype):
     im3d = im3d.astype(dtype, copy=False)
     D = hessian_matrix_det(im3d)
@@ -424,10 +440,7 @@ def test_hessian_matrix_det_3d(im3d, dtype):
     # testing in 3D is hard. We test this by showing that you get the
     # expected flat-then-low-then-high 2nd derivative response in a circle
     # around the midplane of the sphere.
-    circles = [
-        draw.circle_perimeter(row_center, col_center, r, shape=D0.shape)
-        for r in range(1, D0.shape[1] // 2 - 1)
-    ]
+    circles = [draw.circle_perimeter(row_center, col_center, r, shape=D0.shape) for r in range(1, D0.shape[1] // 2 - 1)]
     response = np.array([np.mean(D0[c]) for c in circles])
     lowest = np.argmin(response)
     highest = np.argmax(response)
@@ -441,7 +454,7 @@ def test_shape_index():
     # https://github.com/scikit-image/scikit-image/issues/3335
     square = np.zeros((5, 5))
     square[2, 2] = 4
-    with expected_warnings([r'divide by zero|\A\Z', r'invalid value|\A\Z']):
+    with expected_warnings([r"divide by zero|\A\Z", r"invalid value|\A\Z"]):
         s = shape_index(square, sigma=0.1)
     assert_almost_equal(
         s,

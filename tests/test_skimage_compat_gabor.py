@@ -3,6 +3,7 @@
 Only the imports are swapped to imgconv; the assertions are unchanged.  Deliberate differences are
 marked ``xfail(strict=True)`` with their reason.
 """
+
 # ruff: noqa
 import numpy as np
 import pytest
@@ -39,13 +40,13 @@ def test_gabor_kernel_bandwidth():
     assert_equal(kernel.shape, (9, 9))
 
 
-@pytest.mark.parametrize('dtype', [np.complex64, np.complex128])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 def test_gabor_kernel_dtype(dtype):
     kernel = gabor_kernel(1, bandwidth=1, dtype=dtype)
     assert kernel.dtype == dtype
 
 
-@pytest.mark.parametrize('dtype', [np.uint8, np.float32])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_gabor_kernel_invalid_dtype(dtype):
     with pytest.raises(ValueError):
         kernel = gabor_kernel(1, bandwidth=1, dtype=dtype)
@@ -61,9 +62,7 @@ def test_gabor_kernel_sum():
     for sigma_x in range(1, 10, 2):
         for sigma_y in range(1, 10, 2):
             for frequency in range(0, 10, 2):
-                kernel = gabor_kernel(
-                    frequency + 0.1, theta=0, sigma_x=sigma_x, sigma_y=sigma_y
-                )
+                kernel = gabor_kernel(frequency + 0.1, theta=0, sigma_x=sigma_x, sigma_y=sigma_y)
                 # make sure gaussian distribution is covered nearly 100%
                 assert_almost_equal(np.abs(kernel).sum(), 1, 2)
 
@@ -73,12 +72,8 @@ def test_gabor_kernel_theta():
         for sigma_y in range(1, 10, 2):
             for frequency in range(0, 10, 2):
                 for theta in range(0, 10, 2):
-                    kernel0 = gabor_kernel(
-                        frequency + 0.1, theta=theta, sigma_x=sigma_x, sigma_y=sigma_y
-                    )
-                    kernel180 = gabor_kernel(
-                        frequency, theta=theta + np.pi, sigma_x=sigma_x, sigma_y=sigma_y
-                    )
+                    kernel0 = gabor_kernel(frequency + 0.1, theta=theta, sigma_x=sigma_x, sigma_y=sigma_y)
+                    kernel180 = gabor_kernel(frequency, theta=theta + np.pi, sigma_x=sigma_x, sigma_y=sigma_y)
 
                     assert_array_almost_equal(np.abs(kernel0), np.abs(kernel180))
 
@@ -93,24 +88,25 @@ def test_gabor():
         return np.mean(np.hypot(*gabor_responses))
 
     # Gabor scores: diagonals are frequency-matched, off-diagonals are not.
-    responses = np.array(
-        [[match_score(image, f) for f in frequencies] for image in wave_images]
-    )
+    responses = np.array([[match_score(image, f) for f in frequencies] for image in wave_images])
     assert responses[0, 0] > responses[0, 1]
     assert responses[1, 1] > responses[0, 1]
     assert responses[0, 0] > responses[1, 0]
     assert responses[1, 1] > responses[1, 0]
 
 
-@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_gabor_float_dtype(dtype):
     image = np.ones((16, 16), dtype=dtype)
     y = gabor(image, 0.3)
     assert all(arr.dtype == _supported_float_type(image.dtype) for arr in y)
 
 
-@pytest.mark.xfail(strict=True, reason='imgconv.filters.gabor converts integer images to float (module notes); scikit-image keeps and truncates the integer dtype')
-@pytest.mark.parametrize('dtype', [np.uint8, np.int32, np.intp])
+@pytest.mark.xfail(
+    strict=True,
+    reason="imgconv.filters.gabor converts integer images to float (module notes); scikit-image keeps and truncates the integer dtype",
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.intp])
 def test_gabor_int_dtype(dtype):
     image = np.full((16, 16), 128, dtype=dtype)
     y = gabor(image, 0.3)

@@ -36,8 +36,15 @@ def _in_fresh_process(code, **env):
     package_parent = str(pathlib.Path(imgconv.__file__).resolve().parent.parent)
     inherited = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     environ["PYTHONPATH"] = os.pathsep.join([package_parent, *inherited])
-    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120,
-                          cwd=tempfile.gettempdir(), check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -91,8 +98,9 @@ def test_omp_num_threads_as_openmp_read_it(value, expected):
 
 @needs_openmp
 def test_imgconv_num_threads_wins_over_omp_num_threads():
-    got = _in_fresh_process("import imgconv; print(imgconv.get_num_threads())", OMP_NUM_THREADS="1",
-                            IMGCONV_NUM_THREADS="2")
+    got = _in_fresh_process(
+        "import imgconv; print(imgconv.get_num_threads())", OMP_NUM_THREADS="1", IMGCONV_NUM_THREADS="2"
+    )
     assert got == ["2"]
 
 

@@ -23,7 +23,7 @@ def direct_starlet(image, n_scales, mode="nearest"):
     c = np.asarray(image, dtype=np.float64)
     planes = []
     for j in range(n_scales):
-        k = _b3_at(2 ** j)
+        k = _b3_at(2**j)
         smooth = ndi.correlate1d(ndi.correlate1d(c, k, axis=0, mode=mode), k, axis=1, mode=mode)
         planes.append(c - smooth)
         c = smooth
@@ -79,7 +79,7 @@ def test_detail_planes_zero_mean_for_periodic_image(camera):
 
 
 def test_channel_axis():
-    image = img_as_float64(data.astronaut()[100:164, 200:280])          # (64, 80, 3)
+    image = img_as_float64(data.astronaut()[100:164, 200:280])  # (64, 80, 3)
     coeffs = wavelet.starlet(image, 3, channel_axis=-1)
     assert coeffs.shape == (4, 64, 80, 3)
     for c in range(3):
@@ -91,7 +91,7 @@ def test_channel_axis():
 def test_noise_std_equals_impulse_response_norms():
     """The analytic per-scale noise response equals the L2 norm of each plane's impulse response."""
     n = 5
-    size = 8 * 2 ** n + 1
+    size = 8 * 2**n + 1
     impulse = np.zeros((size, size))
     impulse[size // 2, size // 2] = 1.0
     norms = np.sqrt((direct_starlet(impulse, n, mode="constant")[:-1] ** 2).sum(axis=(1, 2)))
@@ -148,8 +148,11 @@ def test_errors():
         wavelet.starlet(image, 0)
     with pytest.raises(TypeError, match=r"`n_scales` must be an int; got 2.0"):
         wavelet.starlet(image, 2.0)
-    with pytest.raises(ValueError, match=r"`n_scales` is too large for an image of spatial shape \(64, 64\).*"
-                                         r"at most 4 scales fit; got n_scales=5"):
+    with pytest.raises(
+        ValueError,
+        match=r"`n_scales` is too large for an image of spatial shape \(64, 64\).*"
+        r"at most 4 scales fit; got n_scales=5",
+    ):
         wavelet.starlet(image, 5)
     with pytest.raises(ValueError, match=r"at most 0 scales fit; got n_scales=1"):
         wavelet.starlet(np.zeros((4, 40)), 1)

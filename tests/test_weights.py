@@ -28,10 +28,12 @@ def test_a_file_built_from_the_format_description(tmp_path):
     bf16 = np.array([1.5, -2.0, 0.15625], np.float32)  # exact in bfloat16: the top 16 bits of float32
     bf16_bytes = (bf16.view(np.uint32) >> 16).astype("<u2").tobytes()
     data = weight.tobytes() + index.tobytes() + bf16_bytes
-    entries = {"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
-               "i": {"dtype": "I64", "shape": [2], "data_offsets": [24, 40]},
-               "b": {"dtype": "BF16", "shape": [3], "data_offsets": [40, 46]},
-               "__metadata__": {"format": "pt"}}
+    entries = {
+        "w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+        "i": {"dtype": "I64", "shape": [2], "data_offsets": [24, 40]},
+        "b": {"dtype": "BF16", "shape": [3], "data_offsets": [40, 46]},
+        "__metadata__": {"format": "pt"},
+    }
     loaded = load_safetensors(handmade(tmp_path / "a.safetensors", entries, data))
     np.testing.assert_array_equal(loaded["w"], weight)
     np.testing.assert_array_equal(loaded["i"], index)
@@ -39,8 +41,9 @@ def test_a_file_built_from_the_format_description(tmp_path):
     assert loaded["b"].dtype == np.float32 and loaded["w"].flags.writeable
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
-                                   np.uint8, np.bool_])
+@pytest.mark.parametrize(
+    "dtype", [np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_]
+)
 def test_round_trips_with_the_format_package(tmp_path, rng, dtype):
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
     tensors = {"a": (rng.random((3, 4, 5)) * 100).astype(dtype), "b": (rng.random(7) * 100).astype(dtype)}
@@ -55,14 +58,17 @@ def test_round_trips_with_the_format_package(tmp_path, rng, dtype):
         np.testing.assert_array_equal(ours[key], value)
 
 
-@pytest.mark.parametrize("entries, data, length, message", [
-    ({}, b"", 2 ** 60, r"the header announces 1152921504606846976 bytes"),
-    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, None, r"outside the 4 bytes"),
-    ({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, None, r"needs 12 bytes"),
-    ({"w": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, None, r"unsupported dtype 'C64'"),
-    ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, None, r"has the shape \[-1\]"),
-    ({"w": {"shape": [1]}}, b"", None, r"lacks dtype, shape or data_offsets"),
-])
+@pytest.mark.parametrize(
+    "entries, data, length, message",
+    [
+        ({}, b"", 2**60, r"the header announces 1152921504606846976 bytes"),
+        ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, None, r"outside the 4 bytes"),
+        ({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, None, r"needs 12 bytes"),
+        ({"w": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, None, r"unsupported dtype 'C64'"),
+        ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, None, r"has the shape \[-1\]"),
+        ({"w": {"shape": [1]}}, b"", None, r"lacks dtype, shape or data_offsets"),
+    ],
+)
 def test_hostile_files_are_refused_before_any_allocation(tmp_path, entries, data, length, message):
     path = handmade(tmp_path / "bad.safetensors", entries, data, length)
     with pytest.raises(ValueError, match=r"is not a valid \.safetensors file: .*" + message):
@@ -117,10 +123,18 @@ def test_parameters_that_require_grad_are_accepted(rng):
     layer.weight = FakeParameter(weight)
     np.testing.assert_array_equal(layer.weight, weight)
     module = types.SimpleNamespace(  # the attributes from_torch reads of a torch.nn.Conv2d
-        in_channels=2, out_channels=2, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(2, 2),
-        groups=1, bias=FakeParameter(np.ones(2, np.float32)), padding_mode="reflect",
+        in_channels=2,
+        out_channels=2,
+        kernel_size=(3, 3),
+        stride=(1, 1),
+        padding=(1, 1),
+        dilation=(2, 2),
+        groups=1,
+        bias=FakeParameter(np.ones(2, np.float32)),
+        padding_mode="reflect",
         weight=types.SimpleNamespace(dtype="torch.float32"),
-        state_dict=lambda: {"weight": FakeParameter(weight), "bias": FakeParameter(np.ones(2, np.float32))})
+        state_dict=lambda: {"weight": FakeParameter(weight), "bias": FakeParameter(np.ones(2, np.float32))},
+    )
     copy = imgconv.Conv2d.from_torch(module)
     assert (copy.dilation, copy.padding_mode, copy.dtype) == ((2, 2), "reflect", np.float32)
     np.testing.assert_array_equal(copy.weight, weight)

@@ -81,9 +81,12 @@ def output_hw(input_hw, kernel, stride, dilation, pads):
             f"Calculated padded input size per channel: ({hp} x {wp}). Kernel size (dilated): "
             f"({keff[0]} x {keff[1]}). Kernel size can't be greater than actual input size; "
             f"got input (H, W)={tuple(input_hw)}, kernel_size={tuple(kernel)}, dilation={tuple(dilation)}, "
-            f"pads (top, bottom, left, right)={tuple(pads)}")
-    return (output_size(h, kernel[0], stride[0], dilation[0], pads[0], pads[1]),
-            output_size(w, kernel[1], stride[1], dilation[1], pads[2], pads[3]))
+            f"pads (top, bottom, left, right)={tuple(pads)}"
+        )
+    return (
+        output_size(h, kernel[0], stride[0], dilation[0], pads[0], pads[1]),
+        output_size(w, kernel[1], stride[1], dilation[1], pads[2], pads[3]),
+    )
 
 
 def same_pads(kernel, dilation):
@@ -121,7 +124,8 @@ def check_origin_fits(origin, kernel, dilation):
         if not -(size // 2) <= o <= (size - 1) // 2:
             raise ValueError(
                 f"`origin` must satisfy -(K // 2) <= origin <= (K - 1) // 2 along each axis, with K the "
-                f"(dilated) kernel extent; got origin={tuple(origin)} and K={size} along axis {axis}")
+                f"(dilated) kernel extent; got origin={tuple(origin)} and K={size} along axis {axis}"
+            )
     return tuple(origin)
 
 
@@ -132,8 +136,7 @@ def check_same_stride(padding, stride, where=""):
     `where` prefixes the message (``"`layers[2]`: "``).
     """
     if padding == "same" and tuple(stride) != (1, 1):
-        raise ValueError(f"{where}padding='same' is not supported for strided convolutions; "
-                         f"got stride={tuple(stride)}")
+        raise ValueError(f"{where}padding='same' is not supported for strided convolutions; got stride={tuple(stride)}")
 
 
 def torch_pads(padding, kernel, dilation):

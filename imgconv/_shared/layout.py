@@ -20,15 +20,18 @@ def check_channel_axis(channel_axis, ndim, shape, name="image"):
         if ndim != 2:
             raise ValueError(
                 f"`{name}` must be 2-D when `channel_axis` is None (every axis is spatial); got a {ndim}-D "
-                f"array of shape {shape}. Pass channel_axis for a multichannel image, e.g. channel_axis=-1")
+                f"array of shape {shape}. Pass channel_axis for a multichannel image, e.g. channel_axis=-1"
+            )
         return None
     if not is_int(channel_axis):
-        raise TypeError(f"`channel_axis` must be an int or None; got {show(channel_axis)} of type "
-                        f"{type(channel_axis).__name__}")
+        raise TypeError(
+            f"`channel_axis` must be an int or None; got {show(channel_axis)} of type {type(channel_axis).__name__}"
+        )
     if ndim != 3:
         raise ValueError(
             f"`{name}` must be 3-D (two spatial axes and a channel axis) when `channel_axis` is given; "
-            f"got a {ndim}-D array of shape {shape}")
+            f"got a {ndim}-D array of shape {shape}"
+        )
     channel_axis = int(channel_axis)
     if not -ndim <= channel_axis < ndim:
         raise ValueError(f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D {name}; got {channel_axis}")
@@ -78,8 +81,11 @@ class ChannelLayout:
     def x(self):
         """The float batch, equal to ``as_float_image(image)`` in the engine layout."""
         if self._x is None:
-            self._x = (self.pixels if self.pixels.dtype == self.dtype
-                       else np.multiply(self.pixels, self.scale, dtype=self.dtype))
+            self._x = (
+                self.pixels
+                if self.pixels.dtype == self.dtype
+                else np.multiply(self.pixels, self.scale, dtype=self.dtype)
+            )
         return self._x
 
     def spatial_axis(self, axis, name="axis"):
@@ -102,9 +108,15 @@ class ChannelLayout:
         layout (C-contiguous, no channel axis or channels first) and that does not
         overlap the image, which the engine reads while it writes.
         """
-        if (isinstance(out, np.ndarray) and out.shape == self.shape and out.dtype == self.dtype
-                and out.flags.c_contiguous and out.flags.writeable and self.channel_axis in (None, 0)
-                and not np.may_share_memory(out, self.pixels)):
+        if (
+            isinstance(out, np.ndarray)
+            and out.shape == self.shape
+            and out.dtype == self.dtype
+            and out.flags.c_contiguous
+            and out.flags.writeable
+            and self.channel_axis in (None, 0)
+            and not np.may_share_memory(out, self.pixels)
+        ):
             return out.reshape(self.pixels.shape)
         return None
 

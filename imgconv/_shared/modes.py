@@ -38,8 +38,14 @@ TORCH_TO_ENGINE_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": 
 
 #: scipy.ndimage / scikit-image ``mode`` -> engine mode.
 SCIPY_TO_ENGINE_MODE = {
-    "constant": "constant", "grid-constant": "constant", "reflect": "symmetric", "mirror": "reflect",
-    "nearest": "edge", "wrap": "wrap", "grid-wrap": "wrap", "grid-mirror": "symmetric",
+    "constant": "constant",
+    "grid-constant": "constant",
+    "reflect": "symmetric",
+    "mirror": "reflect",
+    "nearest": "edge",
+    "wrap": "wrap",
+    "grid-wrap": "wrap",
+    "grid-mirror": "symmetric",
 }
 
 #: Values of ``mode`` in the image layers (scipy names, sorted).

@@ -19,8 +19,14 @@ import numpy as np
 from .. import _engine
 from .modes import check_scipy_mode
 
-__all__ = ["correlate1d_bank", "fix_gradient_edges", "gaussian_kernel1d", "gaussian_passes", "gradient_kernel",
-           "separable_bank"]
+__all__ = [
+    "correlate1d_bank",
+    "fix_gradient_edges",
+    "gaussian_kernel1d",
+    "gaussian_passes",
+    "gradient_kernel",
+    "separable_bank",
+]
 
 
 def gaussian_kernel1d(sigma, order, radius):
@@ -31,7 +37,7 @@ def gaussian_kernel1d(sigma, order, radius):
     """
     x = np.arange(-radius, radius + 1)
     sigma2 = sigma * sigma
-    phi = np.exp(-0.5 / sigma2 * x ** 2)
+    phi = np.exp(-0.5 / sigma2 * x**2)
     phi = phi / phi.sum()
     if order == 0:
         return phi
@@ -90,7 +96,7 @@ def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method=
     batch, spatial = x.shape[0], x.shape[1:]
     pre = math.prod(spatial[:axis])
     length = spatial[axis]
-    post = math.prod(spatial[axis + 1:])
+    post = math.prod(spatial[axis + 1 :])
     x = np.ascontiguousarray(x)
     if post == 1:
         view = x.reshape(batch * pre, 1, 1, length)
@@ -101,8 +107,9 @@ def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method=
         weight = kernels.reshape(n_out, 1, k, 1)
         pads = (r, r, 0, 0)
     weight = np.ascontiguousarray(weight, dtype=x.dtype)
-    y = _engine.correlate(view, weight, pads=pads, mode=check_scipy_mode(mode), cval=float(cval),
-                          num_threads=num_threads, method=method)
+    y = _engine.correlate(
+        view, weight, pads=pads, mode=check_scipy_mode(mode), cval=float(cval), num_threads=num_threads, method=method
+    )
     y = y.reshape(batch, pre, n_out, length * post)
     if n_out > 1 and pre > 1:
         y = np.ascontiguousarray(np.moveaxis(y, 2, 1))
@@ -125,8 +132,15 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
         radius = int(truncate * sigma + 0.5)
         if exact:
             x = x.astype(np.float64)
-        x = correlate1d_bank(x, gaussian_kernel1d(sigma, order, radius)[None], axis, mode=mode, cval=cval,
-                             num_threads=num_threads, method=method)[:, 0]
+        x = correlate1d_bank(
+            x,
+            gaussian_kernel1d(sigma, order, radius)[None],
+            axis,
+            mode=mode,
+            cval=cval,
+            num_threads=num_threads,
+            method=method,
+        )[:, 0]
         x = x.astype(dtype, copy=False)
     return x
 
@@ -161,8 +175,15 @@ def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto
             else:
                 by_length.setdefault(len(kernel), []).append(item)
         for items in by_length.values():
-            y = correlate1d_bank(image[None], np.stack([kernels[i] for i in items]), axis, mode=mode, cval=cval,
-                                 num_threads=num_threads, method=method)[0]
+            y = correlate1d_bank(
+                image[None],
+                np.stack([kernels[i] for i in items]),
+                axis,
+                mode=mode,
+                cval=cval,
+                num_threads=num_threads,
+                method=method,
+            )[0]
             for i, item in enumerate(items):
                 walk(y[i], axis + 1, children[item])
 

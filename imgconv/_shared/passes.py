@@ -40,8 +40,10 @@ def correlate_1d_passes(x, column, row, *, mode, cval, dilation, num_threads, sc
     rh, rw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
     dtype = compute_dtype(x)
     column = np.ascontiguousarray(np.asarray(column).reshape(1, 1, kh, 1), dtype=dtype)
-    tmp = _engine.correlate(x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval, dilation=(dh, 1),
-                            num_threads=num_threads, scale=scale)
+    tmp = _engine.correlate(
+        x, column, pads=(rh, rh, 0, 0), mode=mode, cval=cval, dilation=(dh, 1), num_threads=num_threads, scale=scale
+    )
     row = np.ascontiguousarray(np.asarray(row).reshape(1, 1, 1, kw), dtype=dtype)
-    return _engine.correlate(tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw),
-                             out=out, num_threads=num_threads)
+    return _engine.correlate(
+        tmp, row, pads=(0, 0, rw, rw), mode=mode, cval=cval, dilation=(1, dw), out=out, num_threads=num_threads
+    )

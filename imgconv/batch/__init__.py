@@ -159,16 +159,35 @@ __all__ = [
 # process
 # --------------------------------------------------------------------------------------
 
+
 def _check_workers(workers):
     from .._validation import as_int
 
     return None if workers is None else as_int(workers, "workers", minimum=1)
 
 
-def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=None, resume=True,
-            overwrite=False, on_error="skip", out_format=None, dtype_policy="auto", progress=True,
-            backend="threads", num_threads=None, client=None, preview=None, compression=None, level=None,
-            predictor=False):
+def process(
+    src,
+    dst,
+    pipeline=None,
+    *,
+    pattern="*",
+    recursive=False,
+    workers=None,
+    resume=True,
+    overwrite=False,
+    on_error="skip",
+    out_format=None,
+    dtype_policy="auto",
+    progress=True,
+    backend="threads",
+    num_threads=None,
+    client=None,
+    preview=None,
+    compression=None,
+    level=None,
+    predictor=False,
+):
     """Apply a pipeline to every image of a folder, glob or file list; write the results under `dst`.
 
     Parameters
@@ -281,8 +300,7 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     if backend == "processes":
         _check_picklable(pipeline)
     out_ext = _normalise_extension(out_format)
-    work = plan(src, dst, pipeline, pattern=pattern, recursive=recursive, out_format=out_ext,
-                dtype_policy=dtype_policy)
+    work = plan(src, dst, pipeline, pattern=pattern, recursive=recursive, out_format=out_ext, dtype_policy=dtype_policy)
     destination = work.destination
     preview = None if preview is None else _check_preview(preview, work)
     codec = None
@@ -296,8 +314,7 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
     try:
         destination.makedirs(work.dst)
     except OSError as exc:
-        raise DestinationError(f"`dst` {shown(work.dst)!r} cannot be created or written: "
-                               f"{_error_text(exc)}") from None
+        raise DestinationError(f"`dst` {shown(work.dst)!r} cannot be created or written: {_error_text(exc)}") from None
     manifest_path = destination.check(os.path.join(work.dst, MANIFEST_NAME), what="manifest")
     report = BatchReport(dst=os.fspath(dst), manifest=manifest_path)
     with _locked(destination):
@@ -309,9 +326,25 @@ def process(src, dst, pipeline=None, *, pattern="*", recursive=False, workers=No
         if codec is not None:
             work.tasks[:] = [dataclasses.replace(t, compression=codec) for t in work.tasks]
         try:
-            _run(work, pipeline, report, manifest, fingerprint, run_id, resume=resume, overwrite=overwrite,
-                 on_error=on_error, out_ext=out_ext, dtype_policy=dtype_policy, progress=progress,
-                 backend=backend, workers=workers, budget=budget, client=client, sheet_rows=sheet_rows)
+            _run(
+                work,
+                pipeline,
+                report,
+                manifest,
+                fingerprint,
+                run_id,
+                resume=resume,
+                overwrite=overwrite,
+                on_error=on_error,
+                out_ext=out_ext,
+                dtype_policy=dtype_policy,
+                progress=progress,
+                backend=backend,
+                workers=workers,
+                budget=budget,
+                client=client,
+                sheet_rows=sheet_rows,
+            )
         finally:
             manifest.close()
         if preview is not None and report.outputs:
@@ -366,8 +399,26 @@ def _write_preview(pairs, path, pipeline, destination, sheet_rows):
     return destination.write(path, encoder(path, pixels), what="preview", inside=False)
 
 
-def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overwrite, on_error, out_ext,
-         dtype_policy, progress, backend, workers, budget, client, sheet_rows):
+def _run(
+    work,
+    pipeline,
+    report,
+    manifest,
+    fingerprint,
+    run_id,
+    *,
+    resume,
+    overwrite,
+    on_error,
+    out_ext,
+    dtype_policy,
+    progress,
+    backend,
+    workers,
+    budget,
+    client,
+    sheet_rows,
+):
     """Process the planned tasks, recording each in the manifest and the report."""
     outputs = {}  # input -> output, for report.outputs in input order
     stats = {task.input: _input_stat(task.input) for task in work.tasks}
@@ -377,8 +428,9 @@ def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overw
         if row is not None:
             sheet_rows[task_input] = row
         size, mtime = stats.get(task_input, (None, None))
-        record.update(fingerprint=fingerprint, dtype_policy=dtype_policy, input_size=size,
-                      input_mtime_ns=mtime, run=run_id)
+        record.update(
+            fingerprint=fingerprint, dtype_policy=dtype_policy, input_size=size, input_mtime_ns=mtime, run=run_id
+        )
         manifest.write(record)
         status = record["status"]
         if status == "done":
@@ -395,8 +447,19 @@ def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overw
     try:
         # Inputs refused before reading (unsupported, missing, collisions, outside dst, walk problems).
         for path, reason in work.failed:
-            finish(path, {"input": path, "output": None, "relative": None, "status": "failed",
-                          "shape": None, "dtype": None, "error": reason, "seconds": None})
+            finish(
+                path,
+                {
+                    "input": path,
+                    "output": None,
+                    "relative": None,
+                    "status": "failed",
+                    "shape": None,
+                    "dtype": None,
+                    "error": reason,
+                    "seconds": None,
+                },
+            )
             if on_error == "raise":
                 raise BatchError(f"cannot process {shown(path)!r}: {reason}")
 
@@ -406,14 +469,26 @@ def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overw
             report.warnings.extend(warnings)
         todo = []
         for task in work.tasks:
-            previous = None if overwrite or not resume else _up_to_date(
-                task, latest, fingerprint, dtype_policy, *stats[task.input])
+            previous = (
+                None
+                if overwrite or not resume
+                else _up_to_date(task, latest, fingerprint, dtype_policy, *stats[task.input])
+            )
             if previous is not None:
-                finish(task.input, {
-                    "input": task.input, "output": previous["output"], "relative": task.relative,
-                    "status": "skipped", "shape": previous.get("shape"), "dtype": previous.get("dtype"),
-                    "channels": previous.get("channels"),
-                    "error": None, "seconds": 0.0})
+                finish(
+                    task.input,
+                    {
+                        "input": task.input,
+                        "output": previous["output"],
+                        "relative": task.relative,
+                        "status": "skipped",
+                        "shape": previous.get("shape"),
+                        "dtype": previous.get("dtype"),
+                        "channels": previous.get("channels"),
+                        "error": None,
+                        "seconds": 0.0,
+                    },
+                )
             else:
                 todo.append(task)
 
@@ -428,14 +503,25 @@ def _run(work, pipeline, report, manifest, fingerprint, run_id, *, resume, overw
             else:
                 # A local cluster gets n_workers single-threaded processes; a given cluster's
                 # workers keep their own thread settings.
-                stream = _run_dask(todo, pipeline, out_ext, dtype_policy,
-                                   None if client is not None else per_call, n_workers, client)
+                stream = _run_dask(
+                    todo, pipeline, out_ext, dtype_policy, None if client is not None else per_call, n_workers, client
+                )
             with contextlib.closing(stream):
                 for task, outcome in stream:
                     if isinstance(outcome, BaseException):
-                        finish(task.input, {
-                            "input": task.input, "output": None, "relative": task.relative, "status": "failed",
-                            "shape": None, "dtype": None, "error": _error_text(outcome), "seconds": None})
+                        finish(
+                            task.input,
+                            {
+                                "input": task.input,
+                                "output": None,
+                                "relative": task.relative,
+                                "status": "failed",
+                                "shape": None,
+                                "dtype": None,
+                                "error": _error_text(outcome),
+                                "seconds": None,
+                            },
+                        )
                         raise outcome
                     finish(task.input, outcome)
                     if raise_errors and outcome["status"] == "failed":  # dask: the exception stayed remote

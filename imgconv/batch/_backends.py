@@ -16,6 +16,7 @@ from ._tasks import (
 # backends
 # --------------------------------------------------------------------------------------
 
+
 def _cpu_budget(num_threads):
     from .._threads import effective_num_threads
 
@@ -61,8 +62,9 @@ def _run_pool(executor, submit, tasks, window):
 
 def _run_threads(tasks, pipeline, out_format, dtype_policy, per_call, workers, raise_errors):
     def submit(executor, task):
-        return executor.submit(process_one, task, pipeline, out_format, dtype_policy, per_call,
-                               raise_errors=raise_errors)
+        return executor.submit(
+            process_one, task, pipeline, out_format, dtype_policy, per_call, raise_errors=raise_errors
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgconv-batch") as ex:
         try:
@@ -81,7 +83,8 @@ def _check_picklable(pipeline):
         raise TypeError(
             "`pipeline` must be picklable for backend='processes': user functions must be defined at module "
             f"level of an importable module (no lambdas, no nested functions); pickling failed with "
-            f"{type(exc).__name__}: {exc}") from None
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _process_context():
@@ -93,26 +96,48 @@ def _run_processes(tasks, pipeline, out_format, dtype_policy, per_call, workers,
     from .._pool import WorkerCrashed, run_processes
 
     # One task per worker, so a worker that dies (segfault, OOM kill) fails only the file it held.
-    stream = run_processes(tasks, _process_in_worker, initializer=_init_process_worker,
-                           initargs=(pipeline, out_format, dtype_policy, per_call, raise_errors),
-                           workers=workers, context=_process_context())
+    stream = run_processes(
+        tasks,
+        _process_in_worker,
+        initializer=_init_process_worker,
+        initargs=(pipeline, out_format, dtype_policy, per_call, raise_errors),
+        workers=workers,
+        context=_process_context(),
+    )
     with contextlib.closing(stream):
         for task, outcome in stream:
             if isinstance(outcome, WorkerCrashed):  # that file's failure, not the run's
-                outcome = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
-                           "shape": None, "dtype": None, "error": _error_text(outcome), "seconds": None}
+                outcome = {
+                    "input": task.input,
+                    "output": None,
+                    "relative": task.relative,
+                    "status": "failed",
+                    "shape": None,
+                    "dtype": None,
+                    "error": _error_text(outcome),
+                    "seconds": None,
+                }
             yield task, outcome
 
 
 def _run_dask(tasks, pipeline, out_format, dtype_policy, per_call, workers, client):
     from ..dask import run_tasks
 
-    func = functools.partial(process_one, pipeline=pipeline, out_format=out_format, dtype_policy=dtype_policy,
-                             num_threads=per_call)
+    func = functools.partial(
+        process_one, pipeline=pipeline, out_format=out_format, dtype_policy=dtype_policy, num_threads=per_call
+    )
 
     def on_error(task, exc):  # the worker died, or the task could not run at all
-        return {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
-                "shape": None, "dtype": None, "error": _error_text(exc), "seconds": None}
+        return {
+            "input": task.input,
+            "output": None,
+            "relative": task.relative,
+            "status": "failed",
+            "shape": None,
+            "dtype": None,
+            "error": _error_text(exc),
+            "seconds": None,
+        }
 
     by_input = {}
 

@@ -138,8 +138,10 @@ def _discover(src, dst_real, pattern, recursive):
                 files.append(path)
         return [(p, root) for p in files], failed, [root]
     if not isinstance(src, (str, os.PathLike)):
-        raise TypeError(f"`src` must be a folder, a glob pattern, a file or a list of files; got {src!r} "
-                        f"of type {type(src).__name__}")
+        raise TypeError(
+            f"`src` must be a folder, a glob pattern, a file or a list of files; got {src!r} "
+            f"of type {type(src).__name__}"
+        )
     src = os.fspath(src)
     if os.path.isdir(src):
         root = os.path.abspath(src)

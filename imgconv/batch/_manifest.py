@@ -12,6 +12,7 @@ from ._tasks import BatchError, _error_text
 # manifest
 # --------------------------------------------------------------------------------------
 
+
 def _read_manifest(path):
     """(latest 'done' record per output path, warnings) from the manifest at `path`.
 
@@ -32,8 +33,7 @@ def _read_manifest(path):
                 record = json.loads(raw.decode("utf-8"))
             except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
                 reason = type(exc).__name__ if not isinstance(exc, ValueError) else str(exc).split(":")[0]
-                warnings.append(f"manifest line {number} is corrupt ({reason[:80]}); ignored, its file is "
-                                f"recomputed")
+                warnings.append(f"manifest line {number} is corrupt ({reason[:80]}); ignored, its file is recomputed")
                 continue
             if not isinstance(record, dict):
                 warnings.append(f"manifest line {number} is not a record; ignored")
@@ -62,8 +62,10 @@ class _Manifest:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
-            raise BatchError(f"cannot write the manifest {shown(self.path)!r}: {_error_text(exc)}; the files "
-                             f"recorded so far are intact, rerun the same command when fixed") from exc
+            raise BatchError(
+                f"cannot write the manifest {shown(self.path)!r}: {_error_text(exc)}; the files "
+                f"recorded so far are intact, rerun the same command when fixed"
+            ) from exc
 
     def close(self):
         with contextlib.suppress(OSError):
@@ -89,9 +91,15 @@ def _up_to_date(task, latest, fingerprint, dtype_policy, size, mtime):
         if candidate is None:
             continue
         record = latest.get(candidate)
-        if (record is not None and record.get("input") == task.input and record.get("fingerprint") == fingerprint
-                and record.get("dtype_policy") == dtype_policy and record.get("input_size") == size
-                and record.get("input_mtime_ns") == mtime and os.path.isfile(candidate)):
+        if (
+            record is not None
+            and record.get("input") == task.input
+            and record.get("fingerprint") == fingerprint
+            and record.get("dtype_policy") == dtype_policy
+            and record.get("input_size") == size
+            and record.get("input_mtime_ns") == mtime
+            and os.path.isfile(candidate)
+        ):
             return record
     return None
 

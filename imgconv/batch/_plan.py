@@ -19,6 +19,7 @@ from ._tasks import (
 # planning
 # --------------------------------------------------------------------------------------
 
+
 def _predict_extensions(pipeline, out_format, dtype_policy):
     """Input extension -> predicted output extension, from a probe of the pipeline, or {}.
 
@@ -81,22 +82,29 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
     out_ext = _normalise_extension(out_format)
     if dtype_policy not in DTYPE_POLICIES:
         raise ValueError(f"`dtype_policy` must be one of {list(DTYPE_POLICIES)}; got {dtype_policy!r}")
-    if not isinstance(src, (list, tuple)) and isinstance(src, (str, os.PathLike)) \
-            and os.path.isdir(os.fspath(src)) and os.path.realpath(os.fspath(src)) == dst_real:
-        raise ValueError(f"`dst` must differ from `src` (imgconv never writes into its input folder); "
-                         f"both resolve to {dst_real!r}")
+    if (
+        not isinstance(src, (list, tuple))
+        and isinstance(src, (str, os.PathLike))
+        and os.path.isdir(os.fspath(src))
+        and os.path.realpath(os.fspath(src)) == dst_real
+    ):
+        raise ValueError(
+            f"`dst` must differ from `src` (imgconv never writes into its input folder); both resolve to {dst_real!r}"
+        )
     found, failed, roots = _discover(src, dst_real, pattern, recursive)
     roots_real = [os.path.realpath(r) for r in roots]
     for root in roots_real:
         if root == dst_real:
-            raise ValueError(f"`dst` must differ from `src` (imgconv never writes into its input folder); "
-                             f"both resolve to {shown(dst_real)!r}")
-    destination = Destination(dst_abs, protect=[p for p, _ in found] + [p for p, _ in failed],
-                              source_folders=roots_real)
+            raise ValueError(
+                f"`dst` must differ from `src` (imgconv never writes into its input folder); "
+                f"both resolve to {shown(dst_real)!r}"
+            )
+    destination = Destination(
+        dst_abs, protect=[p for p, _ in found] + [p for p, _ in failed], source_folders=roots_real
+    )
     fold_case = _case_insensitive(dst_abs)
 
-    predicted = {} if out_ext is not None else _predict_extensions(
-        Pipeline.coerce(pipeline), out_ext, dtype_policy)
+    predicted = {} if out_ext is not None else _predict_extensions(Pipeline.coerce(pipeline), out_ext, dtype_policy)
 
     from ..io import SUPPORTED_EXTENSIONS as writable
 
@@ -165,8 +173,7 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
         if problem is not None:
             failed.append((path, problem))
             continue
-        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1],
-                               root=dst_abs))
+        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1], root=dst_abs))
     failed.sort(key=lambda f: _natural_key(f[0]))
     return BatchPlan(tasks=tasks, failed=failed, src_roots=roots_real, dst=dst_abs, destination=destination)
 

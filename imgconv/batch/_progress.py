@@ -34,8 +34,7 @@ class _Progress:
         if self._mode == "bar":
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=True,
-                             desc="imgconv")
+            self._bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, leave=True, desc="imgconv")
 
     def update(self, status):
         self.done += 1
@@ -57,8 +56,10 @@ class _Progress:
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta = "ETA 0 s" if self.done == self.total else f"ETA {left:.0f} s"
-        return (f"imgconv: {self.done}/{self.total} files ({100 * self.done // self.total}%), {rate:.1f} files/s, "
-                f"{self.failed} failed, {eta}")
+        return (
+            f"imgconv: {self.done}/{self.total} files ({100 * self.done // self.total}%), {rate:.1f} files/s, "
+            f"{self.failed} failed, {eta}"
+        )
 
     def close(self):
         if self._bar is not None:

@@ -110,8 +110,9 @@ class BatchReport:
     def summary(self):
         """One line: ``'12 done, 0 skipped, 0 failed in 3.4 s → out/'``."""
         dst = shown(self.dst if self.dst.endswith(os.sep) else self.dst + os.sep)
-        return (f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed "
-                f"in {self.seconds:.1f} s \u2192 {dst}")
+        return (
+            f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed in {self.seconds:.1f} s \u2192 {dst}"
+        )
 
 
 @dataclasses.dataclass
@@ -163,6 +164,7 @@ def _error_text(exc):
 
 # output format
 # --------------------------------------------------------------------------------------
+
 
 def _normalise_extension(out_format):
     from ..io import SUPPORTED_EXTENSIONS
@@ -222,16 +224,21 @@ def _choose_stack_output(task, out_format, dtype_policy):
     for output in (task.output, task.fallback):
         if output is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
             return output, _policy_for(".tif", dtype_policy)
-    raise ValueError(f"{shown(task.input)!r} is a stack of planes, which only TIFF can hold; got out_format "
-                     f"{out_format!r}: use out_format='.tif' (or the default)")
+    raise ValueError(
+        f"{shown(task.input)!r} is a stack of planes, which only TIFF can hold; got out_format "
+        f"{out_format!r}: use out_format='.tif' (or the default)"
+    )
 
 
 def _choose_output(task, result, out_format, dtype_policy):
     """(path, imwrite policy) for `result`."""
     output = task.output
     ext = os.path.splitext(output)[1].lower()
-    if out_format is None and task.fallback is not None and not _format_can_hold(
-            ext, result.shape, result.dtype, dtype_policy):
+    if (
+        out_format is None
+        and task.fallback is not None
+        and not _format_can_hold(ext, result.shape, result.dtype, dtype_policy)
+    ):
         output = task.fallback
         ext = os.path.splitext(output)[1].lower()
     return output, _policy_for(ext, dtype_policy, result)
@@ -242,6 +249,7 @@ def _choose_output(task, result, out_format, dtype_policy):
 
 # the per-file work (runs in worker threads, processes or on dask workers)
 # --------------------------------------------------------------------------------------
+
 
 def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_threads=None, *, raise_errors=False):
     """Read one image, apply the pipeline, write the result; return a record.
@@ -274,8 +282,16 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
     from ..io import encoder, imread, stored_mapping
 
     start = time.perf_counter()
-    record = {"input": task.input, "output": None, "relative": task.relative, "status": "failed",
-              "shape": None, "dtype": None, "error": None, "seconds": None}
+    record = {
+        "input": task.input,
+        "output": None,
+        "relative": task.relative,
+        "status": "failed",
+        "shape": None,
+        "dtype": None,
+        "error": None,
+        "seconds": None,
+    }
     try:
         planes = imread(task.input, stack=True)  # a TIFF stack: every plane filtered, written back as a stack
         stack = len(planes) > 1
@@ -295,10 +311,12 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
         described = _description(task.input, pipeline, image, first)
         if stack:
             described.pop("icc_profile", None)
-        destination.write(output, encoder(output, result, dtype_policy=policy, channel_names=names, stack=stack,
-                                          **described, **codec))
-        record.update(status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype),
-                      channels=names)
+        destination.write(
+            output, encoder(output, result, dtype_policy=policy, channel_names=names, stack=stack, **described, **codec)
+        )
+        record.update(
+            status="done", output=output, shape=[int(n) for n in result.shape], dtype=str(result.dtype), channels=names
+        )
         mapping = stored_mapping(output, result, dtype_policy=policy)
         if mapping is not None:
             record["stored"] = mapping
@@ -343,8 +361,10 @@ def _description(source, pipeline, image, result):
         return {"metadata": metadata}
     resolution = info["resolution"]
     if resolution is not None:
-        resolution = (resolution[0] * result.shape[1] / image.shape[1],
-                      resolution[1] * result.shape[0] / image.shape[0])
+        resolution = (
+            resolution[0] * result.shape[1] / image.shape[1],
+            resolution[1] * result.shape[0] / image.shape[0],
+        )
     same_channels = (1 if image.ndim == 2 else image.shape[2]) == (1 if result.ndim == 2 else result.shape[2])
     icc = info["icc_profile"] if same_channels else None
     return {"metadata": metadata, "resolution": resolution, "icc_profile": icc}

@@ -47,6 +47,7 @@ class _TiffReader:
                 yield zarr.open_array(store, mode="r")
             finally:
                 store.close()
+
         return opened()
 
     def __getitem__(self, key):
@@ -74,8 +75,10 @@ def _open_source(src, series, level):
         try:
             return zarr.open_array(path, mode="r"), path
         except Exception as exc:
-            raise ValueError(f"`src` must be a TIFF file (.tif/.tiff) or a zarr array store; "
-                             f"could not open {path!r} as a zarr array ({exc})") from None
+            raise ValueError(
+                f"`src` must be a TIFF file (.tif/.tiff) or a zarr array store; "
+                f"could not open {path!r} as a zarr array ({exc})"
+            ) from None
     raise TypeError(f"`src` must be a path, a zarr array or a dask array; got {type(src).__name__}")
 
 
@@ -85,9 +88,27 @@ def _chunk_source(source, chunks):
     return da.from_array(source, chunks=chunks, lock=False, asarray=True)
 
 
-def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", cval=0.0, origin=0,
-                  dilation=1, channel_axis=None, dtype=None, client=None, workers=None, overwrite=False,
-                  num_threads=1, series=0, level=0, zarr_options=None):
+def process_large(
+    src,
+    dst,
+    operation,
+    *,
+    tile=2048,
+    halo=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    dilation=1,
+    channel_axis=None,
+    dtype=None,
+    client=None,
+    workers=None,
+    overwrite=False,
+    num_threads=1,
+    series=0,
+    level=0,
+    zarr_options=None,
+):
     """Filter an image larger than memory, tile by tile, into a zarr store.
 
     Parameters
@@ -170,8 +191,9 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     if not isinstance(overwrite, (bool, np.bool_)):
         raise TypeError(f"`overwrite` must be True or False; got {overwrite!r}")
     sources = _source_paths(src)
-    _output.replace_folder(dst, None, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources,
-                           check_only=True)
+    _output.replace_folder(
+        dst, None, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources, check_only=True
+    )
     _check_client(client)
     if workers is not None:
         workers = as_int(workers, "workers", minimum=1)
@@ -189,14 +211,25 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
     channel_axis, spatial = _spatial_layout(_Shape(shape), channel_axis, name="src")
     if isinstance(operation, np.ndarray) or (not callable(operation) and hasattr(operation, "__array__")):
         weights, _, _, dilation, pads, _ = _check_correlate_args(
-            source.dtype, operation, mode, cval, origin, dilation, dtype)
+            source.dtype, operation, mode, cval, origin, dilation, dtype
+        )
         plans = _plan([shape[a] for a in spatial], weights.shape, (1, 1), dilation, pads, tile=tile)
         chunks = [-1] * len(shape)
         for axis, plan in zip(spatial, plans):
             chunks[axis] = plan.input_chunks
         image = _chunk_source(source, tuple(chunks))
-        result = correlate(image, weights, mode=mode, cval=cval, origin=origin, dilation=dilation,
-                           channel_axis=channel_axis, dtype=dtype, chunks=tile, num_threads=num_threads)
+        result = correlate(
+            image,
+            weights,
+            mode=mode,
+            cval=cval,
+            origin=origin,
+            dilation=dilation,
+            channel_axis=channel_axis,
+            dtype=dtype,
+            chunks=tile,
+            num_threads=num_threads,
+        )
     elif callable(operation):
         halo = _halo_of(operation, halo)
         chunks = [-1] * len(shape)
@@ -212,8 +245,9 @@ def process_large(src, dst, operation, *, tile=2048, halo=None, mode="reflect", 
         zchunks[axis] = t
 
     def build(store):
-        target = zarr.create_array(store=store, shape=result.shape, chunks=tuple(zchunks), dtype=result.dtype,
-                                   **zarr_options)
+        target = zarr.create_array(
+            store=store, shape=result.shape, chunks=tuple(zchunks), dtype=result.dtype, **zarr_options
+        )
         source = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
         target.attrs[_MARK] = {"source": source, "tile": list(tile)}
         stored = da.store(result, target, lock=False, compute=False)

@@ -8,12 +8,15 @@ def _require(module):
     try:
         if module == "distributed":
             import distributed
+
             return distributed
         if module == "zarr":
             import zarr
+
             return zarr
         raise AssertionError(module)  # pragma: no cover - internal misuse
     except ImportError as exc:
         raise ImportError(
             f"imgconv.dask needs the optional dependency {module!r} for this function ({exc}). "
-            f"Install it with: {_INSTALL_HINT}") from exc
+            f"Install it with: {_INSTALL_HINT}"
+        ) from exc

@@ -99,16 +99,23 @@ def _check_client(client):
         return
     raise TypeError(
         "`client` must be a distributed.Client, a cluster object, a scheduler address string "
-        f"or None; got {type(client).__name__}")
+        f"or None; got {type(client).__name__}"
+    )
 
 
 def _start_local_cluster(workers):
     """A LocalCluster of `workers` single-threaded processes on the loopback interface."""
     distributed = _require("distributed")
     return distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
         # no dashboard; the scheduler's small HTTP server on a free loopback port
-        dashboard_address=":0", scheduler_kwargs={"dashboard": False}, silence_logs=logging.WARNING)
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
+        silence_logs=logging.WARNING,
+    )
 
 
 def _open_client(client, workers):
@@ -128,9 +135,11 @@ def _open_client(client, workers):
         opened = distributed.Client(client, set_as_default=False, timeout=_CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:  # distributed raises both for an unreachable scheduler
         where = client if isinstance(client, str) else type(client).__name__
-        raise SchedulerError(f"`client` {where!r}: cannot reach the dask scheduler within {_CONNECT_TIMEOUT} s "
-                             f"({type(exc).__name__}: {exc}); check the address and that the scheduler "
-                             f"runs") from None
+        raise SchedulerError(
+            f"`client` {where!r}: cannot reach the dask scheduler within {_CONNECT_TIMEOUT} s "
+            f"({type(exc).__name__}: {exc}); check the address and that the scheduler "
+            f"runs"
+        ) from None
     return opened, [opened]
 
 

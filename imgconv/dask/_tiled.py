@@ -71,17 +71,19 @@ def _pad_axis(x, axis, before, after, mode, cval):
     if before == 0 and after == 0:
         return x
     if mode == "constant":
+
         def block(size):
             shape = list(x.shape)
             shape[axis] = size
             chunks = list(x.chunks)
             chunks[axis] = (size,)
             return da.full(tuple(shape), cval, dtype=x.dtype, chunks=tuple(chunks))
+
         pieces = [block(before), x, block(after)]
     else:
         length = x.shape[axis]
         index = np.pad(np.arange(length), (before, after), mode=mode)
-        pieces = _take_axis(x, axis, index[:before]) + [x] + _take_axis(x, axis, index[before + length:])
+        pieces = _take_axis(x, axis, index[:before]) + [x] + _take_axis(x, axis, index[before + length :])
     return da.concatenate([p for p in pieces if p.shape[axis]], axis=axis)
 
 
@@ -137,16 +139,32 @@ def _plan(shape_hw, kernel, stride, dilation, pads, chunks_hw=None, tile=None):
 def _correlate_block(block, weight, bias, stride, dilation, groups, convert, num_threads, scale):
     """One tile: valid correlation of the block with its halo (the border is already there)."""
     block = np.asarray(block) if convert is None else convert(block)
-    return _engine.correlate(block, weight, bias, stride=stride, dilation=dilation, groups=groups,
-                             num_threads=num_threads, scale=scale)
+    return _engine.correlate(
+        block, weight, bias, stride=stride, dilation=dilation, groups=groups, num_threads=num_threads, scale=scale
+    )
 
 
 def _convert_block(block, convert, to):
     return convert(block).astype(to, copy=False)
 
 
-def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, dtype,
-                     convert=None, tile=None, num_threads=1, scale=1.0):
+def _tiled_correlate(
+    x,
+    weight,
+    bias,
+    *,
+    pads,
+    mode,
+    cval,
+    stride,
+    dilation,
+    groups,
+    dtype,
+    convert=None,
+    tile=None,
+    num_threads=1,
+    scale=1.0,
+):
     """Engine semantics (``numpy.pad`` + valid correlation) on a dask NCHW array.
 
     Callers validate. ``convert`` (elementwise, to a dtype the engine reads)
@@ -172,18 +190,43 @@ def _tiled_correlate(x, weight, bias, *, pads, mode, cval, stride, dilation, gro
         depth[axis] = (0, plan.depth) if plan.depth else 0
     out_chunks = (x.chunks[0], (weight.shape[0],), plans[0].out_chunks, plans[1].out_chunks)
     return da.map_overlap(
-        _correlate_block, x, depth=depth, boundary="none", trim=False, allow_rechunk=False,
-        chunks=out_chunks, dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype),
-        weight=weight, bias=bias, stride=stride, dilation=dilation, groups=groups,
-        convert=convert, num_threads=num_threads, scale=scale)
+        _correlate_block,
+        x,
+        depth=depth,
+        boundary="none",
+        trim=False,
+        allow_rechunk=False,
+        chunks=out_chunks,
+        dtype=dtype,
+        meta=np.empty((0, 0, 0, 0), dtype),
+        weight=weight,
+        bias=bias,
+        stride=stride,
+        dilation=dilation,
+        groups=groups,
+        convert=convert,
+        num_threads=num_threads,
+        scale=scale,
+    )
 
 
 def _check_tile(chunks, name="chunks"):
     return None if chunks is None else as_pair(chunks, name)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", *,
-           chunks=None, num_threads=1):
+def conv2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    *,
+    chunks=None,
+    num_threads=1,
+):
     """:func:`imgconv.conv2d` on a dask array, tile by tile.
 
     Same parameters, semantics, errors and result as :func:`imgconv.conv2d` on
@@ -261,8 +304,19 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         result = da.empty((n, o, hout, wout), dtype=dtype)
     else:
         result = _tiled_correlate(
-            x, weight, bias, pads=pads, mode=call.engine_mode, cval=0.0,
-            stride=stride, dilation=dilation, groups=groups, dtype=dtype, tile=tile, num_threads=num_threads)
+            x,
+            weight,
+            bias,
+            pads=pads,
+            mode=call.engine_mode,
+            cval=0.0,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+            dtype=dtype,
+            tile=tile,
+            num_threads=num_threads,
+        )
     return result[0] if unbatched else result
 
 
@@ -335,8 +389,19 @@ def _nchw_to_image(y, channel_axis):
     return da.moveaxis(y[:, 0], 0, channel_axis)
 
 
-def correlate(image, weights, dtype=None, mode="reflect", cval=0.0, origin=0, *, dilation=1, channel_axis=None,
-              chunks=None, num_threads=None):
+def correlate(
+    image,
+    weights,
+    dtype=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    dilation=1,
+    channel_axis=None,
+    chunks=None,
+    num_threads=None,
+):
     """:func:`imgconv.filters.correlate` on a dask image, tile by tile.
 
     Same semantics and result as ``imgconv.filters.correlate(image, weights,
@@ -412,7 +477,8 @@ def correlate(image, weights, dtype=None, mode="reflect", cval=0.0, origin=0, *,
     """
     image = _as_dask(image, "image")
     weights, engine_mode, cval, dilation, pads, dtype = _check_correlate_args(
-        image.dtype, weights, mode, cval, origin, dilation, dtype)
+        image.dtype, weights, mode, cval, origin, dilation, dtype
+    )
     channel_axis, _ = _spatial_layout(image, channel_axis)
     if 0 in image.shape:
         raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {image.shape}")
@@ -422,9 +488,22 @@ def correlate(image, weights, dtype=None, mode="reflect", cval=0.0, origin=0, *,
     x = _image_to_nchw(image, channel_axis)
     # As imgconv.filters: uint8/uint16 tiles read as stored, the engine applies `scale`.
     weight = np.ascontiguousarray(weights, dtype=compute)[None, None]
-    y = _tiled_correlate(x, weight, None, pads=pads, mode=engine_mode, cval=cval, scale=scale, stride=(1, 1),
-                         dilation=dilation, groups=1, dtype=compute, convert=_to_engine_block, tile=tile,
-                         num_threads=num_threads)
+    y = _tiled_correlate(
+        x,
+        weight,
+        None,
+        pads=pads,
+        mode=engine_mode,
+        cval=cval,
+        scale=scale,
+        stride=(1, 1),
+        dilation=dilation,
+        groups=1,
+        dtype=compute,
+        convert=_to_engine_block,
+        tile=tile,
+        num_threads=num_threads,
+    )
     y = _nchw_to_image(y, channel_axis)
     return y if dtype is None or dtype == compute else y.astype(dtype)
 
@@ -432,6 +511,7 @@ def correlate(image, weights, dtype=None, mode="reflect", cval=0.0, origin=0, *,
 # ---------------------------------------------------------------------------
 # any local function, with an explicit halo
 # ---------------------------------------------------------------------------
+
 
 def _halo_of(func, halo):
     """Halo per side ``(rows, cols)``: the argument, or what `func` says about itself."""
@@ -447,7 +527,8 @@ def _halo_of(func, halo):
         return tuple(max(-s, e - 1 + s, 0) for e, s in zip(field.extent, field.start))
     raise TypeError(
         f"`halo` is needed: {type(func).__name__} has no `receptive_field`; pass halo=(rows, cols), "
-        "the number of pixels per side one output pixel depends on")
+        "the number of pixels per side one output pixel depends on"
+    )
 
 
 def _run_filter(func, block, num_threads):
@@ -490,7 +571,8 @@ def _probe(func, image, spatial, channel_axis, halo, num_threads):
             return result, out_spatial
     raise ValueError(
         f"`func` must return an image of the spatial size of its input, (H, W) or 3-D (a local filter); "
-        f"on an input of shape {sample.shape} it returned shape {result.shape}")
+        f"on an input of shape {sample.shape} it returned shape {result.shape}"
+    )
 
 
 def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads=1):
@@ -577,10 +659,22 @@ def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads
     # An axis in one chunk needs no overlap (and may be shorter than the halo).
     depth = {axis: (h if len(image.chunks[axis]) > 1 else 0) for axis, h in zip(spatial, halo)}
     return da.map_overlap(
-        _apply_block, image, depth=depth, boundary="none", trim=False, allow_rechunk=False,
-        chunks=tuple(out_chunks), dtype=sample.dtype, meta=np.empty((0,) * sample.ndim, sample.dtype),
-        filter_func=func, halo=halo, in_spatial=spatial, out_spatial=out_spatial, num_threads=num_threads,
-        **axis_change)
+        _apply_block,
+        image,
+        depth=depth,
+        boundary="none",
+        trim=False,
+        allow_rechunk=False,
+        chunks=tuple(out_chunks),
+        dtype=sample.dtype,
+        meta=np.empty((0,) * sample.ndim, sample.dtype),
+        filter_func=func,
+        halo=halo,
+        in_spatial=spatial,
+        out_spatial=out_spatial,
+        num_threads=num_threads,
+        **axis_change,
+    )
 
 
 def _regular_chunks(length, tile):

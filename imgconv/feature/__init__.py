@@ -10,12 +10,12 @@ banks.  Keyword-only extra: ``num_threads``.
 
 from ._basic_features import multiscale_basic_features
 from ._corner import (
-                      hessian_matrix,
-                      hessian_matrix_det,
-                      hessian_matrix_eigvals,
-                      shape_index,
-                      structure_tensor,
-                      structure_tensor_eigenvalues,
+    hessian_matrix,
+    hessian_matrix_det,
+    hessian_matrix_eigvals,
+    shape_index,
+    structure_tensor,
+    structure_tensor_eigenvalues,
 )
 
 __all__ = [

@@ -1,6 +1,5 @@
 """Multiscale intensity, edge and texture features for pixel classifiers, as scikit-image."""
 
-
 import numpy as np
 
 from .._shared.convert import to_float32
@@ -24,8 +23,9 @@ def _sigmas(sigma_min, sigma_max, num_sigma):
 def _single_scale(img, sigma, intensity, edges, texture, threads):
     """The features of one channel at one scale, as scikit-image's ``_singlescale_basic_features_singlechannel``."""
     ndim = img.ndim
-    smoothed = gaussian_passes(img[None], (sigma,) * ndim, (0,) * ndim, mode="nearest", cval=0.0, truncate=4.0,
-                               num_threads=threads, exact=True)[0]
+    smoothed = gaussian_passes(
+        img[None], (sigma,) * ndim, (0,) * ndim, mode="nearest", cval=0.0, truncate=4.0, num_threads=threads, exact=True
+    )[0]
     results = []
     if intensity:
         results.append(smoothed)
@@ -37,8 +37,9 @@ def _single_scale(img, sigma, intensity, edges, texture, threads):
         if texture:  # np.gradient; its 3-tap 'nearest' border reads what 'reflect' reads
             codes += [tuple("g" if a == d else None for a in range(ndim)) for d in range(ndim)]
         kernels = {"e": edge, "s": smooth, "g": diff, None: None}
-        bank = separable_bank(smoothed, codes, lambda axis, item: kernels[item], mode="reflect", cval=0.0,
-                              num_threads=threads)
+        bank = separable_bank(
+            smoothed, codes, lambda axis, item: kernels[item], mode="reflect", cval=0.0, num_threads=threads
+        )
         if edges:
             magnitude = np.zeros_like(smoothed)
             for d in range(ndim):
@@ -48,8 +49,9 @@ def _single_scale(img, sigma, intensity, edges, texture, threads):
             results.append(np.sqrt(magnitude) / np.sqrt(ndim, dtype=magnitude.dtype))
         if texture:
             pairs = [(a0, a1) for a0 in range(ndim) for a1 in range(a0, ndim)]
-            grads = {d: fix_gradient_edges(bank[tuple("g" if a == d else None for a in range(ndim))], d)
-                     for d in range(ndim)}
+            grads = {
+                d: fix_gradient_edges(bank[tuple("g" if a == d else None for a in range(ndim))], d) for d in range(ndim)
+            }
             elems = []
             for a0, a1 in pairs:
                 elems.append(_second_gradient(grads[a0], a1, threads))
@@ -60,13 +62,25 @@ def _single_scale(img, sigma, intensity, edges, texture, threads):
 def _second_gradient(grad, axis, threads):
     ndim = grad.ndim
     code = tuple(1 if a == axis else 0 for a in range(ndim))
-    out = separable_bank(grad, [code], lambda a, item: gradient_kernel() if item else None, mode="nearest",
-                         cval=0.0, num_threads=threads)[code]
+    out = separable_bank(
+        grad, [code], lambda a, item: gradient_kernel() if item else None, mode="nearest", cval=0.0, num_threads=threads
+    )[code]
     return fix_gradient_edges(out, axis)
 
 
-def multiscale_basic_features(image, intensity=True, edges=True, texture=True, sigma_min=0.5, sigma_max=16,
-                              num_sigma=None, workers=None, *, channel_axis=None, num_threads=None):
+def multiscale_basic_features(
+    image,
+    intensity=True,
+    edges=True,
+    texture=True,
+    sigma_min=0.5,
+    sigma_max=16,
+    num_sigma=None,
+    workers=None,
+    *,
+    channel_axis=None,
+    num_threads=None,
+):
     """Local features at several scales, as :func:`skimage.feature.multiscale_basic_features`.
 
     Parameters
@@ -105,8 +119,10 @@ def multiscale_basic_features(image, intensity=True, edges=True, texture=True, s
     (8, 8, 8)
     """
     if not any([intensity, edges, texture]):
-        raise ValueError("At least one of `intensity`, `edges` or `texture` must be True for features to be "
-                         f"computed; got intensity={show(intensity)}, edges={show(edges)}, texture={show(texture)}")
+        raise ValueError(
+            "At least one of `intensity`, `edges` or `texture` must be True for features to be "
+            f"computed; got intensity={show(intensity)}, edges={show(edges)}, texture={show(texture)}"
+        )
     image = as_array(image, "image")
     if channel_axis is None:
         image = image[..., np.newaxis]

@@ -20,8 +20,14 @@ from .._shared.ndpasses import fix_gradient_edges, gaussian_kernel1d, gaussian_p
 from .._threads import effective_num_threads
 from .._validation import as_array, show
 
-__all__ = ["hessian_matrix", "hessian_matrix_det", "hessian_matrix_eigvals", "shape_index", "structure_tensor",
-           "structure_tensor_eigenvalues"]
+__all__ = [
+    "hessian_matrix",
+    "hessian_matrix_det",
+    "hessian_matrix_eigvals",
+    "shape_index",
+    "structure_tensor",
+    "structure_tensor_eigenvalues",
+]
 
 
 def _check_order(order, ndim):
@@ -59,14 +65,26 @@ def _gradient_bank(image, pairs, *, num_threads):
         return diff if item else None
 
     firsts = sorted({a0 for a0, _ in pairs})
-    grads = separable_bank(image, [tuple(int(a == a0) for a in range(ndim)) for a0 in firsts], kernel_of,
-                           mode="nearest", cval=0.0, num_threads=num_threads)
+    grads = separable_bank(
+        image,
+        [tuple(int(a == a0) for a in range(ndim)) for a0 in firsts],
+        kernel_of,
+        mode="nearest",
+        cval=0.0,
+        num_threads=num_threads,
+    )
     grads = {a0: fix_gradient_edges(grads[tuple(int(a == a0) for a in range(ndim))], a0) for a0 in firsts}
     out = {}
     for a0 in firsts:
         seconds = [a1 for b0, a1 in pairs if b0 == a0]
-        second = separable_bank(grads[a0], [tuple(int(a == a1) for a in range(ndim)) for a1 in seconds], kernel_of,
-                                mode="nearest", cval=0.0, num_threads=num_threads)
+        second = separable_bank(
+            grads[a0],
+            [tuple(int(a == a1) for a in range(ndim)) for a1 in seconds],
+            kernel_of,
+            mode="nearest",
+            cval=0.0,
+            num_threads=num_threads,
+        )
         for a1 in seconds:
             out[a0, a1] = fix_gradient_edges(second[tuple(int(a == a1) for a in range(ndim))], a1)
     return [out[p] for p in pairs]
@@ -91,23 +109,30 @@ def _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
     out = {}
     for a0 in dict.fromkeys(a for a, _ in pairs):
         seconds = [units[a1] for b0, a1 in pairs if b0 == a0]
-        out.update({(a0, code.index(1)): y for code, y in
-                    separable_bank(grads[units[a0]], seconds, kernel_of, mode=mode, cval=cval,
-                                   num_threads=num_threads).items()})
+        out.update(
+            {
+                (a0, code.index(1)): y
+                for code, y in separable_bank(
+                    grads[units[a0]], seconds, kernel_of, mode=mode, cval=cval, num_threads=num_threads
+                ).items()
+            }
+        )
     return [out[p] for p in pairs]
 
 
 def gaussian_hessian(image, sigmas, mode, cval, order, use_gaussian_derivatives, num_threads):
     if use_gaussian_derivatives:
         return _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
-    smoothed = gaussian_passes(image[None], sigmas, (0,) * image.ndim, mode=mode, cval=cval, truncate=4.0,
-                               num_threads=num_threads, exact=True)[0]
+    smoothed = gaussian_passes(
+        image[None], sigmas, (0,) * image.ndim, mode=mode, cval=cval, truncate=4.0, num_threads=num_threads, exact=True
+    )[0]
     axes = range(image.ndim) if order == "rc" else reversed(range(image.ndim))
     return _gradient_bank(smoothed, list(combinations_with_replacement(axes, 2)), num_threads=num_threads)
 
 
-def hessian_matrix(image, sigma=1, mode="constant", cval=0, order="rc", use_gaussian_derivatives=None, *,
-                   num_threads=None):
+def hessian_matrix(
+    image, sigma=1, mode="constant", cval=0, order="rc", use_gaussian_derivatives=None, *, num_threads=None
+):
     """The Hessian matrix of an N-D image, as :func:`skimage.feature.hessian_matrix`.
 
     Parameters
@@ -164,11 +189,15 @@ def hessian_matrix(image, sigma=1, mode="constant", cval=0, order="rc", use_gaus
     sigmas = _sigmas(sigma, image.ndim)
     if use_gaussian_derivatives is None:
         use_gaussian_derivatives = False
-        warnings.warn("use_gaussian_derivatives currently defaults to False, but will change to True in a future "
-                      "version. Please specify this argument explicitly to maintain the current behavior",
-                      FutureWarning, stacklevel=2)
-    return gaussian_hessian(image, sigmas, mode, float(cval), order, bool(use_gaussian_derivatives),
-                    effective_num_threads(num_threads))
+        warnings.warn(
+            "use_gaussian_derivatives currently defaults to False, but will change to True in a future "
+            "version. Please specify this argument explicitly to maintain the current behavior",
+            FutureWarning,
+            stacklevel=2,
+        )
+    return gaussian_hessian(
+        image, sigmas, mode, float(cval), order, bool(use_gaussian_derivatives), effective_num_threads(num_threads)
+    )
 
 
 def _symmetric_image(elems):
@@ -186,7 +215,7 @@ def symmetric_eigenvalues(elems):
         m00, m01, m11 = elems
         eigs = np.empty((2, *m00.shape), m00.dtype)
         eigs[:] = (m00 + m11) / 2
-        hsqrtdet = np.sqrt(m01 ** 2 + ((m00 - m11) / 2) ** 2)
+        hsqrtdet = np.sqrt(m01**2 + ((m00 - m11) / 2) ** 2)
         eigs[0] += hsqrtdet
         eigs[1] -= hsqrtdet
         return eigs
@@ -271,10 +300,12 @@ def hessian_matrix_det(image, sigma=1, approximate=True, *, num_threads=None):
     """
     image = _float_image(image)
     if image.ndim == 2 and approximate:
-        raise NotImplementedError("`approximate=True` (SURF box filters) is not implemented for 2-D images; "
-                                  "pass approximate=False")
-    elems = gaussian_hessian(image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False,
-                     effective_num_threads(num_threads))
+        raise NotImplementedError(
+            "`approximate=True` (SURF box filters) is not implemented for 2-D images; pass approximate=False"
+        )
+    elems = gaussian_hessian(
+        image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False, effective_num_threads(num_threads)
+    )
     return np.linalg.det(_symmetric_image(elems))
 
 
@@ -345,8 +376,9 @@ def structure_tensor(image, sigma=1, mode="constant", cval=0, order="rc", *, num
     if order == "xy":
         derivatives = derivatives[::-1]
     products = np.stack([d0 * d1 for d0, d1 in combinations_with_replacement(derivatives, 2)])
-    smoothed = gaussian_passes(products, sigmas, (0,) * image.ndim, mode=mode, cval=float(cval), truncate=4.0,
-                               num_threads=threads)
+    smoothed = gaussian_passes(
+        products, sigmas, (0,) * image.ndim, mode=mode, cval=float(cval), truncate=4.0, num_threads=threads
+    )
     return list(smoothed)
 
 
@@ -375,8 +407,9 @@ def shape_index(image, sigma=1, mode="constant", cval=0, *, num_threads=None):
     >>> shape_index(square, sigma=0.1)[2]
     array([-0.5,  nan, -1. ,  nan, -0.5])
     """
-    H = hessian_matrix(image, sigma=sigma, mode=mode, cval=cval, order="rc", use_gaussian_derivatives=False,
-                       num_threads=num_threads)
+    H = hessian_matrix(
+        image, sigma=sigma, mode=mode, cval=cval, order="rc", use_gaussian_derivatives=False, num_threads=num_threads
+    )
     l1, l2 = hessian_matrix_eigvals(H)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (2.0 / np.pi) * np.arctan((l2 + l1) / (l2 - l1))

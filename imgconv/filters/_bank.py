@@ -5,8 +5,9 @@ from ..banks import FilterBank
 __all__ = ["apply_bank"]
 
 
-def apply_bank(image, bank, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, per_channel=True,
-               num_threads=None):
+def apply_bank(
+    image, bank, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, per_channel=True, num_threads=None
+):
     """Filter an image with every kernel of a filter bank.
 
     Parameters
@@ -54,5 +55,12 @@ def apply_bank(image, bank, *, mode="reflect", cval=0.0, dilation=1, channel_axi
     """
     if not isinstance(bank, FilterBank):
         bank = FilterBank(bank)
-    return bank.apply(image, dilation=dilation, mode=mode, cval=cval, channel_axis=channel_axis,
-                      per_channel=per_channel, num_threads=num_threads)
+    return bank.apply(
+        image,
+        dilation=dilation,
+        mode=mode,
+        cval=cval,
+        channel_axis=channel_axis,
+        per_channel=per_channel,
+        num_threads=num_threads,
+    )

@@ -15,8 +15,7 @@ from .._validation import show as _show
 __all__ = ["convolve", "correlate", "correlate_stack"]
 
 
-def correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None,
-                    method="auto"):
+def correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0), scale=1.0, out=None, method="auto"):
     """Correlate the ``(C, 1, H, W)`` batch with every kernel of ``stack`` (O, kh, kw): ``(C, O, H, W)``.
 
     The result is that of the batch ``x * scale`` (the engine's `scale`: how
@@ -28,9 +27,18 @@ def correlate_stack(x, stack, *, mode, cval, dilation, num_threads, origin=(0, 0
     """
     stack = np.asarray(stack)
     weight = np.ascontiguousarray(stack[:, None], dtype=compute_dtype(x))
-    return _engine.correlate(x, weight, pads=scipy_pads(stack.shape[1:], dilation, origin), mode=mode,
-                             cval=cval, dilation=dilation, out=out, num_threads=num_threads, scale=scale,
-                             method=method)
+    return _engine.correlate(
+        x,
+        weight,
+        pads=scipy_pads(stack.shape[1:], dilation, origin),
+        mode=mode,
+        cval=cval,
+        dilation=dilation,
+        out=out,
+        num_threads=num_threads,
+        scale=scale,
+        method=method,
+    )
 
 
 def _check_weights(weights):
@@ -38,8 +46,9 @@ def _check_weights(weights):
     if weights.dtype.kind not in "biuf":
         raise TypeError(f"`weights` must be a real-valued array; got dtype {weights.dtype}")
     if weights.ndim != 2:
-        raise ValueError(f"`weights` must be a 2-D array (kh, kw); got a {weights.ndim}-D array of shape "
-                         f"{weights.shape}")
+        raise ValueError(
+            f"`weights` must be a 2-D array (kh, kw); got a {weights.ndim}-D array of shape {weights.shape}"
+        )
     if weights.size == 0:
         raise ValueError(f"`weights` must not be empty; got shape {weights.shape}")
     return weights.astype(np.float64)
@@ -65,8 +74,9 @@ def _finish_output(result, output):
     return result.astype(dtype, copy=False)
 
 
-def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis, num_threads,
-                           convolution, method="auto"):
+def _correlate_or_convolve(
+    input, weights, output, mode, cval, origin, dilation, channel_axis, num_threads, convolution, method="auto"
+):
     _engine.check_method(method)
     layout = ChannelLayout(input, channel_axis)
     weights = _check_weights(weights)
@@ -84,13 +94,34 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation,
     if convolution:
         origin = tuple(-o - (1 - extent(k, d) % 2) for o, k, d in zip(origin, shape, dilation))
     direct = layout.engine_out(output)
-    y = correlate_stack(layout.pixels, weights[None], mode=engine_mode, cval=cval, dilation=dilation,
-                        num_threads=threads, origin=origin, scale=layout.scale, out=direct, method=method)
+    y = correlate_stack(
+        layout.pixels,
+        weights[None],
+        mode=engine_mode,
+        cval=cval,
+        dilation=dilation,
+        num_threads=threads,
+        origin=origin,
+        scale=layout.scale,
+        out=direct,
+        method=method,
+    )
     return output if direct is not None else _finish_output(layout.restore(y[:, 0]), output)
 
 
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, dilation=1,
-              channel_axis=None, num_threads=None, method="auto"):
+def correlate(
+    input,
+    weights,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    dilation=1,
+    channel_axis=None,
+    num_threads=None,
+    method="auto",
+):
     """Multidimensional correlation of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters
@@ -166,12 +197,34 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     >>> filters.correlate(np.eye(5), [[1, 0, 1]], mode="constant", dilation=2)[2]
     array([1., 0., 0., 0., 1.])
     """
-    return _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis,
-                                  num_threads, convolution=False, method=method)
+    return _correlate_or_convolve(
+        input,
+        weights,
+        output,
+        mode,
+        cval,
+        origin,
+        dilation,
+        channel_axis,
+        num_threads,
+        convolution=False,
+        method=method,
+    )
 
 
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, dilation=1,
-             channel_axis=None, num_threads=None, method="auto"):
+def convolve(
+    input,
+    weights,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    origin=0,
+    *,
+    dilation=1,
+    channel_axis=None,
+    num_threads=None,
+    method="auto",
+):
     """Multidimensional convolution of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters
@@ -213,5 +266,6 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
            [3., 3., 4.],
            [6., 6., 7.]])
     """
-    return _correlate_or_convolve(input, weights, output, mode, cval, origin, dilation, channel_axis,
-                                  num_threads, convolution=True, method=method)
+    return _correlate_or_convolve(
+        input, weights, output, mode, cval, origin, dilation, channel_axis, num_threads, convolution=True, method=method
+    )

@@ -45,8 +45,7 @@ __all__ = [
 #: by 180 degrees, because scikit-image convolves).
 _OPERATORS = {
     "sobel": ("Sobel", "[[-1, -2, -1], [0, 0, 0], [1, 2, 1]] / 4", "[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] / 4"),
-    "scharr": ("Scharr", "[[-3, -10, -3], [0, 0, 0], [3, 10, 3]] / 16",
-               "[[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]] / 16"),
+    "scharr": ("Scharr", "[[-3, -10, -3], [0, 0, 0], [3, 10, 3]] / 16", "[[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]] / 16"),
     "prewitt": ("Prewitt", "[[-1, -1, -1], [0, 0, 0], [1, 1, 1]] / 3", "[[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]] / 3"),
 }
 
@@ -186,17 +185,26 @@ def _edge_doc(name, axis=None):
     title, kernel_h, kernel_v = _OPERATORS[name]
     fields = dict(name=name, Name=title, NAME=name.upper(), mask_note=_MASK_NOTE)
     if axis is None:
-        fields.update(others=", ".join(other for other in _OPERATORS if other != name), kernel_h=kernel_h,
-                      kernel_v=kernel_v, parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=""))
+        fields.update(
+            others=", ".join(other for other in _OPERATORS if other != name),
+            kernel_h=kernel_h,
+            kernel_v=kernel_v,
+            parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=""),
+        )
         return Template(_MAGNITUDE_DOC).substitute(fields)
     suffix = "hv"[axis]
-    mode_note = (f"\n    (scikit-image's ``{name}_{suffix}`` has no `mode`; its border is 'reflect', the "
-                 "default here.)")
-    fields.update(function=f"{name}_{suffix}", kernel=(kernel_h, kernel_v)[axis],
-                  parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=mode_note),
-                  direction=("horizontal", "vertical")[axis], along=("rows", "columns")[axis],
-                  towards=("downwards", "to the right")[axis], ramp=("[:, None]", "[None, :]")[axis],
-                  repeat_axis=1 - axis, pick=("[:, 1]", "[1]")[axis])
+    mode_note = f"\n    (scikit-image's ``{name}_{suffix}`` has no `mode`; its border is 'reflect', the default here.)"
+    fields.update(
+        function=f"{name}_{suffix}",
+        kernel=(kernel_h, kernel_v)[axis],
+        parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=mode_note),
+        direction=("horizontal", "vertical")[axis],
+        along=("rows", "columns")[axis],
+        towards=("downwards", "to the right")[axis],
+        ramp=("[:, None]", "[None, :]")[axis],
+        repeat_axis=1 - axis,
+        pick=("[:, 1]", "[1]")[axis],
+    )
     return Template(_DERIVATIVE_DOC).substitute(fields)
 
 
@@ -204,13 +212,15 @@ def _edge_doc(name, axis=None):
 # masks, magnitude and the shared driver
 # --------------------------------------------------------------------------------------
 
+
 def _check_mask(mask, spatial_shape):
     if mask is None:
         return None
     mask = _as_array(mask, "mask")
     if mask.shape != tuple(spatial_shape):
-        raise ValueError(f"`mask` must have the spatial shape of the image {tuple(spatial_shape)}; "
-                         f"got shape {mask.shape}")
+        raise ValueError(
+            f"`mask` must have the spatial shape of the image {tuple(spatial_shape)}; got shape {mask.shape}"
+        )
     if mask.dtype.kind not in "biuf":
         raise TypeError(f"`mask` must be a boolean (or numeric) array; got dtype {mask.dtype}")
     return mask.astype(bool)
@@ -229,8 +239,15 @@ def _apply_mask(result, mask, dilation, num_threads):
     if mask is None:
         return result
     holes = np.logical_not(mask).astype(np.float32)[None, None]
-    counts = _engine.correlate(holes, np.ones((1, 1, 3, 3), np.float32), pads=scipy_pads((3, 3), dilation),
-                               mode="constant", cval=1.0, dilation=dilation, num_threads=num_threads)
+    counts = _engine.correlate(
+        holes,
+        np.ones((1, 1, 3, 3), np.float32),
+        pads=scipy_pads((3, 3), dilation),
+        mode="constant",
+        cval=1.0,
+        dilation=dilation,
+        num_threads=num_threads,
+    )
     result *= counts[0, 0] == 0
     return result
 
@@ -275,8 +292,9 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
             raise ValueError(f"`axis` must name at least one axis; got {_show(axis)}")
         axes = [layout.spatial_axis(a) for a in items]
     else:
-        raise TypeError(f"`axis` must be None, an int or a sequence of ints; got {_show(axis)} of type "
-                        f"{type(axis).__name__}")
+        raise TypeError(
+            f"`axis` must be None, an int or a sequence of ints; got {_show(axis)} of type {type(axis).__name__}"
+        )
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
@@ -287,8 +305,15 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
     responses = {}
     for a in dict.fromkeys(axes):
         kernel = _EDGE_KERNELS[name][a]()[None]
-        responses[a] = correlate_stack(layout.pixels, kernel, mode=engine_mode, cval=cval, dilation=dilation,
-                                       num_threads=threads, scale=layout.scale)[:, 0]
+        responses[a] = correlate_stack(
+            layout.pixels,
+            kernel,
+            mode=engine_mode,
+            cval=cval,
+            dilation=dilation,
+            num_threads=threads,
+            scale=layout.scale,
+        )[:, 0]
     if len(axes) == 1:
         result = responses[axes[0]]
     elif len(set(axes)) == len(axes):
@@ -308,8 +333,8 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
 # the gradient filters and the Laplace operator
 # --------------------------------------------------------------------------------------
 
-def sobel(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-          num_threads=None):
+
+def sobel(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     return _edge_filter("sobel", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
@@ -317,23 +342,20 @@ sobel.__doc__ = _edge_doc("sobel")
 
 
 def sobel_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[0])
+    return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 sobel_h.__doc__ = _edge_doc("sobel", axis=0)
 
 
 def sobel_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[1])
+    return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 sobel_v.__doc__ = _edge_doc("sobel", axis=1)
 
 
-def scharr(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-           num_threads=None):
+def scharr(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     return _edge_filter("scharr", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
@@ -341,23 +363,20 @@ scharr.__doc__ = _edge_doc("scharr")
 
 
 def scharr_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[0])
+    return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 scharr_h.__doc__ = _edge_doc("scharr", axis=0)
 
 
 def scharr_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[1])
+    return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 scharr_v.__doc__ = _edge_doc("scharr", axis=1)
 
 
-def prewitt(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-            num_threads=None):
+def prewitt(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     return _edge_filter("prewitt", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
@@ -365,23 +384,20 @@ prewitt.__doc__ = _edge_doc("prewitt")
 
 
 def prewitt_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[0])
+    return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 prewitt_h.__doc__ = _edge_doc("prewitt", axis=0)
 
 
 def prewitt_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
-    return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads,
-                        spatial_axes=[1])
+    return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 prewitt_v.__doc__ = _edge_doc("prewitt", axis=1)
 
 
-def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None,
-            num_threads=None):
+def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
     """Find the edges of an image using the Laplace operator, as scikit-image.
 
     Parameters
@@ -430,6 +446,13 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     mask = _check_mask(mask, layout.spatial_shape)
-    y = correlate_stack(layout.pixels, kernel[None], mode=engine_mode, cval=cval, dilation=dilation,
-                        num_threads=threads, scale=layout.scale)
+    y = correlate_stack(
+        layout.pixels,
+        kernel[None],
+        mode=engine_mode,
+        cval=cval,
+        dilation=dilation,
+        num_threads=threads,
+        scale=layout.scale,
+    )
     return layout.restore(_apply_mask(y[:, 0], mask, dilation, threads))

@@ -12,8 +12,22 @@ from ._correlate import correlate_stack
 __all__ = ["gabor"]
 
 
-def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0,
-          mode="reflect", cval=0, *, dilation=1, channel_axis=None, num_threads=None):
+def gabor(
+    image,
+    frequency,
+    theta=0,
+    bandwidth=1,
+    sigma_x=None,
+    sigma_y=None,
+    n_stds=3,
+    offset=0,
+    mode="reflect",
+    cval=0,
+    *,
+    dilation=1,
+    channel_axis=None,
+    num_threads=None,
+):
     """Real and imaginary responses to a Gabor kernel, as :func:`skimage.filters.gabor`.
 
     Parameters
@@ -62,13 +76,15 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     ((8, 8), True)
     """
     layout = ChannelLayout(image, channel_axis)
-    real, imag = _kernels.gabor(frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y,
-                                n_stds=n_stds, offset=offset)
+    real, imag = _kernels.gabor(
+        frequency, theta=theta, bandwidth=bandwidth, sigma_x=sigma_x, sigma_y=sigma_y, n_stds=n_stds, offset=offset
+    )
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     stack = np.stack([real[::-1, ::-1], imag[::-1, ::-1]])
-    y = correlate_stack(layout.pixels, stack, mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
-                        scale=layout.scale)
+    y = correlate_stack(
+        layout.pixels, stack, mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads, scale=layout.scale
+    )
     return layout.restore(y[:, 0]), layout.restore(y[:, 1])

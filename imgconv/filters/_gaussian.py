@@ -22,7 +22,7 @@ def _gaussian_1d(sigma, truncate):
     if radius == 0:  # also sigma -> 0, where the formula below is 0/0
         return np.ones(1)
     t = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * t ** 2)
+    phi = np.exp(-0.5 / (sigma * sigma) * t**2)
     return phi / phi.sum()
 
 
@@ -30,8 +30,19 @@ def _check_truncate(truncate):
     return check_positive_real(truncate, "truncate")
 
 
-def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, truncate=4.0, channel_axis=None,
-             out=None, dilation=1, num_threads=None):
+def gaussian(
+    image,
+    sigma=1.0,
+    *,
+    mode="nearest",
+    cval=0,
+    preserve_range=False,
+    truncate=4.0,
+    channel_axis=None,
+    out=None,
+    dilation=1,
+    num_threads=None,
+):
     """Gaussian filter, as :func:`skimage.filters.gaussian` (separable, two engine calls).
 
     Parameters
@@ -106,9 +117,17 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
         if out.dtype.kind != "f":
             raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
     direct = layout.engine_out(out)  # filled by the row pass itself: no result array, no copy
-    y = correlate_1d_passes(layout.pixels, _gaussian_1d(sy, truncate), _gaussian_1d(sx, truncate),
-                             mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
-                             scale=layout.scale, out=direct)
+    y = correlate_1d_passes(
+        layout.pixels,
+        _gaussian_1d(sy, truncate),
+        _gaussian_1d(sx, truncate),
+        mode=engine_mode,
+        cval=cval,
+        dilation=dilation,
+        num_threads=threads,
+        scale=layout.scale,
+        out=direct,
+    )
     if direct is not None:
         return out
     result = layout.restore(y[:, 0])
@@ -118,8 +137,18 @@ def gaussian(image, sigma=1.0, *, mode="nearest", cval=0, preserve_range=False, 
     return result
 
 
-def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest", cval=0, channel_axis=None,
-                            truncate=4.0, dilation=1, num_threads=None):
+def difference_of_gaussians(
+    image,
+    low_sigma,
+    high_sigma=None,
+    *,
+    mode="nearest",
+    cval=0,
+    channel_axis=None,
+    truncate=4.0,
+    dilation=1,
+    num_threads=None,
+):
     """Band-pass filter: Gaussian at `low_sigma` minus Gaussian at `high_sigma`, as scikit-image.
 
     Parameters
@@ -169,18 +198,28 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, mode="nearest"
     low = check_sigma_pair(low_sigma, "low_sigma")
     high = tuple(1.6 * s for s in low) if high_sigma is None else check_sigma_pair(high_sigma, "high_sigma")
     if any(h < lo for h, lo in zip(high, low)):
-        raise ValueError(f"`high_sigma` must be equal to or larger than `low_sigma` on every axis; got "
-                         f"low_sigma={_show(low_sigma)}, high_sigma={_show(high_sigma)}")
+        raise ValueError(
+            f"`high_sigma` must be equal to or larger than `low_sigma` on every axis; got "
+            f"low_sigma={_show(low_sigma)}, high_sigma={_show(high_sigma)}"
+        )
     truncate = _check_truncate(truncate)
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     low_pass, high_pass = (
-        correlate_1d_passes(layout.pixels, _gaussian_1d(s[0], truncate), _gaussian_1d(s[1], truncate),
-                             mode=engine_mode, cval=cval, dilation=dilation, num_threads=threads,
-                             scale=layout.scale)[:, 0]
-        for s in (low, high))
+        correlate_1d_passes(
+            layout.pixels,
+            _gaussian_1d(s[0], truncate),
+            _gaussian_1d(s[1], truncate),
+            mode=engine_mode,
+            cval=cval,
+            dilation=dilation,
+            num_threads=threads,
+            scale=layout.scale,
+        )[:, 0]
+        for s in (low, high)
+    )
 
     def work(rows):
         np.subtract(low_pass[:, rows], high_pass[:, rows], out=low_pass[:, rows])

@@ -46,8 +46,12 @@ def store(result, output):
 
 def _direct_out(output, x):
     """`output` when the engine may fill it directly (float64, C-contiguous, not overlapping `x`), else None."""
-    if (output.dtype == np.float64 and output.dtype.isnative and output.flags.c_contiguous
-            and not np.may_share_memory(output, x)):
+    if (
+        output.dtype == np.float64
+        and output.dtype.isnative
+        and output.flags.c_contiguous
+        and not np.may_share_memory(output, x)
+    ):
         return output
     return None
 
@@ -64,7 +68,7 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
     before = k // 2 + origin
     after = k - 1 - before
     lead = int(np.prod(shape[:axis], dtype=np.int64))
-    trail = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    trail = int(np.prod(shape[axis + 1 :], dtype=np.int64))
     if trail == 1:  # the axis is (or acts as) the last one: it is W, every other axis folds into H
         batch = (1, 1, lead, shape[axis])
         kernel = weights.reshape(1, 1, 1, k)
@@ -74,9 +78,16 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
         kernel = weights.reshape(1, 1, k, 1)
         pads = (before, after, 0, 0)
     out = _direct_out(output, x)
-    result = _engine.correlate(x.reshape(batch), kernel, pads=pads, mode=mode, cval=float(cval),
-                               out=None if out is None else out.reshape(batch), num_threads=num_threads,
-                               method="direct")
+    result = _engine.correlate(
+        x.reshape(batch),
+        kernel,
+        pads=pads,
+        mode=mode,
+        cval=float(cval),
+        out=None if out is None else out.reshape(batch),
+        num_threads=num_threads,
+        method="direct",
+    )
     return store(result.reshape(shape), output)
 
 
@@ -100,8 +111,7 @@ def _complex_via_real_components(func, input, weights, output, cval, **kwargs):
     return output
 
 
-def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
-                num_threads=None):
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, num_threads=None):
     """Calculate a 1-D correlation along the given axis (``scipy.ndimage.correlate1d``).
 
     The lines of the array along the given axis are correlated with the given
@@ -148,8 +158,9 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
         if weights.dtype.kind == "c":
             weights = weights.conj().astype(np.complex128, copy=False)
         output = _support.get_output(output, input, complex_output=True)
-        return _complex_via_real_components(correlate1d, input, weights, output, cval, axis=axis, mode=mode,
-                                            origin=origin, num_threads=num_threads)
+        return _complex_via_real_components(
+            correlate1d, input, weights, output, cval, axis=axis, mode=mode, origin=origin, num_threads=num_threads
+        )
     output = _support.get_output(output, input)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     if weights.ndim != 1 or weights.shape[0] < 1:
@@ -157,14 +168,14 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     axis = _support.normalize_axis(axis, input.ndim)
     _support.check_array_dtypes(input, output)
     if _support.invalid_origin(origin, len(weights)):
-        raise ValueError("Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= "
-                         f"(len(weights)-1) // 2; got origin={origin} for {len(weights)} weights")
-    return run_pass(_float64(input), weights, axis, output, _support.engine_mode(mode), cval, origin,
-                    num_threads)
+        raise ValueError(
+            "Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= "
+            f"(len(weights)-1) // 2; got origin={origin} for {len(weights)} weights"
+        )
+    return run_pass(_float64(input), weights, axis, output, _support.engine_mode(mode), cval, origin, num_threads)
 
 
-def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
-               num_threads=None):
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, num_threads=None):
     """Calculate a 1-D convolution along the given axis (``scipy.ndimage.convolve1d``).
 
     Parameters are those of :func:`correlate1d`; the weights are reversed (and,
@@ -239,11 +250,16 @@ def _correlate_nd(x, weights, origins, mode, cval, num_threads):
             slab = x
         else:
             slab = slabs[tuple(slice(i, i + n) for i, n in zip(t, x.shape[:lead]))]
-        part = _engine.correlate(np.ascontiguousarray(slab).reshape(batch, 1, h, w),
-                                 np.ascontiguousarray(plane).reshape(1, 1, kh, kw),
-                                 pads=(top, bottom, left, right), mode=mode, cval=float(cval),
-                                 out=result.reshape(batch, 1, h, w) if first else None,
-                                 num_threads=num_threads, method="direct")
+        part = _engine.correlate(
+            np.ascontiguousarray(slab).reshape(batch, 1, h, w),
+            np.ascontiguousarray(plane).reshape(1, 1, kh, kw),
+            pads=(top, bottom, left, right),
+            mode=mode,
+            cval=float(cval),
+            out=result.reshape(batch, 1, h, w) if first else None,
+            num_threads=num_threads,
+            method="direct",
+        )
         if not first:
             result += part.reshape(x.shape)
         first = False
@@ -259,11 +275,29 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
         if complex_weights and not convolution:
             weights = weights.conj()  # as numpy.correlate: conjugate the weights, not the input
         output = _support.get_output(output, input, complex_output=True)
-        return _complex_via_real_components(_correlate_or_convolve_real, input, weights, output, cval, mode=mode,
-                                            origin=origin, convolution=convolution, axes=axes,
-                                            num_threads=num_threads)
-    return _correlate_or_convolve_real(input, weights, output=output, mode=mode, cval=cval, origin=origin,
-                                       convolution=convolution, axes=axes, num_threads=num_threads)
+        return _complex_via_real_components(
+            _correlate_or_convolve_real,
+            input,
+            weights,
+            output,
+            cval,
+            mode=mode,
+            origin=origin,
+            convolution=convolution,
+            axes=axes,
+            num_threads=num_threads,
+        )
+    return _correlate_or_convolve_real(
+        input,
+        weights,
+        output=output,
+        mode=mode,
+        cval=cval,
+        origin=origin,
+        convolution=convolution,
+        axes=axes,
+        num_threads=num_threads,
+    )
 
 
 def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, convolution, axes, num_threads):
@@ -283,9 +317,11 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
                 origins[i] -= 1
     for o, n in zip(origins, wshape):
         if _support.invalid_origin(o, n):
-            raise ValueError("Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-                             f"(weights.shape[k]-1) // 2; got origin={tuple(origins)} for weights of shape "
-                             f"{weights.shape}")
+            raise ValueError(
+                "Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+                f"(weights.shape[k]-1) // 2; got origin={tuple(origins)} for weights of shape "
+                f"{weights.shape}"
+            )
     output = _support.get_output(output, input)
     if _support.is_mode_sequence(mode):
         raise RuntimeError(f"A sequence of modes is not supported by correlate / convolve; got mode={mode!r}")

@@ -16,12 +16,32 @@ from .._shared.ndpasses import gaussian_kernel1d
 from . import _support
 from ._correlate import correlate1d, run_pass, store
 
-__all__ = ["gaussian_filter", "gaussian_filter1d", "gaussian_gradient_magnitude", "gaussian_laplace", "laplace",
-           "prewitt", "sobel", "uniform_filter", "uniform_filter1d"]
+__all__ = [
+    "gaussian_filter",
+    "gaussian_filter1d",
+    "gaussian_gradient_magnitude",
+    "gaussian_laplace",
+    "laplace",
+    "prewitt",
+    "sobel",
+    "uniform_filter",
+    "uniform_filter1d",
+]
 
 
-def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *,
-                      radius=None, num_threads=None):
+def gaussian_filter1d(
+    input,
+    sigma,
+    axis=-1,
+    order=0,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    truncate=4.0,
+    *,
+    radius=None,
+    num_threads=None,
+):
     """1-D Gaussian filter (``scipy.ndimage.gaussian_filter1d``).
 
     Parameters
@@ -65,8 +85,19 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     return correlate1d(input, weights, axis, output, mode, cval, 0, num_threads=num_threads)
 
 
-def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0, *, radius=None,
-                    axes=None, num_threads=None):
+def gaussian_filter(
+    input,
+    sigma,
+    order=0,
+    output=None,
+    mode="reflect",
+    cval=0.0,
+    truncate=4.0,
+    *,
+    radius=None,
+    axes=None,
+    num_threads=None,
+):
     """Multidimensional Gaussian filter (``scipy.ndimage.gaussian_filter``).
 
     Parameters
@@ -231,8 +262,10 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, num_thre
            [ 1, -4,  1],
            [ 0,  1,  0]])
     """
+
     def derivative2(x, axis, out, m, c):
         return correlate1d(x, [1, -2, 1], axis, out, m, c, 0, num_threads=num_threads)
+
     return _generic_laplace(input, derivative2, output, mode, cval, axes)
 
 
@@ -283,11 +316,13 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
         order = [0] * x.ndim
         order[axis] = 2
         return gaussian_filter(x, sigma, order, out, m, c, num_threads=num_threads, **kwargs)
+
     return _generic_laplace(input, derivative2, output, mode, cval, axes)
 
 
-def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
-                                num_threads=None, **kwargs):
+def gaussian_gradient_magnitude(
+    input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, num_threads=None, **kwargs
+):
     """Multidimensional gradient magnitude using Gaussian derivatives (``scipy.ndimage.gaussian_gradient_magnitude``).
 
     Parameters
@@ -328,6 +363,7 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
         order = [0] * x.ndim
         order[axis] = 1
         return gaussian_filter(x, sigma, order, out, m, cval, num_threads=num_threads, **kwargs)
+
     derivative(input, axes[0], output, modes[0])
     np.multiply(output, output, output)
     for i in range(1, len(axes)):
@@ -376,13 +412,18 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     complex_output = input.dtype.kind == "c"
     output = _support.get_output(output, input, complex_output=complex_output)
     if size // 2 + origin < 0 or size // 2 + origin >= size:
-        raise ValueError(f"invalid origin: `origin` must satisfy -(size // 2) <= origin <= (size - 1) // 2; "
-                         f"got origin={origin} for size={size}")
+        raise ValueError(
+            f"invalid origin: `origin` must satisfy -(size // 2) <= origin <= (size - 1) // 2; "
+            f"got origin={origin} for size={size}"
+        )
     mode = _support.engine_mode(mode)
     if not complex_output:
         _support.check_array_dtypes(input, output)
-    parts = [(input, output, cval)] if not complex_output else [
-        (input.real, output.real, np.real(cval)), (input.imag, output.imag, np.imag(cval))]
+    parts = (
+        [(input, output, cval)]
+        if not complex_output
+        else [(input.real, output.real, np.real(cval)), (input.imag, output.imag, np.imag(cval))]
+    )
     ones = np.ones(int(size), np.float64)
     for x, out, c in parts:
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -392,8 +433,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return output
 
 
-def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-                   num_threads=None):
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
     """Multidimensional uniform filter (``scipy.ndimage.uniform_filter``).
 
     Parameters

@@ -14,21 +14,45 @@ import numpy as np
 
 from .._shared.modes import SCIPY_MODES, SCIPY_TO_ENGINE_MODE
 
-__all__ = ["check_array_dtypes", "check_axes", "engine_mode", "get_output", "invalid_origin", "is_mode_sequence",
-           "normalize_axis", "normalize_sequence"]
+__all__ = [
+    "check_array_dtypes",
+    "check_axes",
+    "engine_mode",
+    "get_output",
+    "invalid_origin",
+    "is_mode_sequence",
+    "normalize_axis",
+    "normalize_sequence",
+]
 
 
 #: The real dtypes scipy.ndimage's C filters accept (kinds bool, int, uint, float of 32 and 64 bits).
-_SUPPORTED = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
-                                              np.int64, np.uint64, np.float32, np.float64))
+_SUPPORTED = frozenset(
+    np.dtype(t)
+    for t in (
+        np.bool_,
+        np.int8,
+        np.uint8,
+        np.int16,
+        np.uint16,
+        np.int32,
+        np.uint32,
+        np.int64,
+        np.uint64,
+        np.float32,
+        np.float64,
+    )
+)
 
 
 def check_array_dtypes(input, output):
     """Refuse, as scipy does (RuntimeError), input or output dtypes its C filters do not support (float16, ...)."""
     for name, a in (("input", input), ("output", output)):
         if a.dtype.newbyteorder("=") not in _SUPPORTED:
-            raise RuntimeError(f"array type not supported: `{name}` has dtype {a.dtype}; expected one of "
-                               f"{sorted(t.name for t in _SUPPORTED)}")
+            raise RuntimeError(
+                f"array type not supported: `{name}` has dtype {a.dtype}; expected one of "
+                f"{sorted(t.name for t in _SUPPORTED)}"
+            )
 
 
 def engine_mode(mode):
@@ -48,8 +72,10 @@ def normalize_sequence(value, rank, name="argument"):
     if not isinstance(value, str) and np.iterable(value):
         values = list(value)
         if len(values) != rank:
-            raise RuntimeError(f"sequence argument must have length equal to input rank: `{name}` has "
-                               f"{len(values)} entries for {rank} axes")
+            raise RuntimeError(
+                f"sequence argument must have length equal to input rank: `{name}` has "
+                f"{len(values)} entries for {rank} axes"
+            )
         return values
     return [value] * rank
 

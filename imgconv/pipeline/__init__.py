@@ -190,6 +190,7 @@ DEFAULT_PIPELINE = {
 # Step
 # --------------------------------------------------------------------------------------
 
+
 class Step:
     """One named, validated step of a :class:`Pipeline`.
 
@@ -287,7 +288,8 @@ class Step:
                     f"the user function {_describe_function(function)} cannot be written to a spec: only "
                     "functions importable as 'module:qualified_name' (defined at module level of an importable "
                     "module, not in __main__, not a lambda) can; register it with register_step or move it "
-                    "to a module")
+                    "to a module"
+                )
             params["function"] = path
         return {"step": self._name, **params}
 
@@ -332,6 +334,7 @@ class Step:
 # Pipeline
 # --------------------------------------------------------------------------------------
 
+
 def _step_label(index, name=None):
     return f"step {index}" if name is None else f"step {index} ({_show(name)})"
 
@@ -347,17 +350,24 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
             return Step(item)
         if isinstance(item, dict):
             if "step" not in item:
-                raise ValueError("a step mapping needs a 'step' key naming the step; "
-                                 f"got keys {sorted(map(str, item))}")
+                raise ValueError(
+                    f"a step mapping needs a 'step' key naming the step; got keys {sorted(map(str, item))}"
+                )
             name = item["step"]
             params = {k: v for k, v in item.items() if k != "step"}
             if name == "callable" and not allow_callables:
                 raise ValueError(
                     "a spec step that names a Python function imports code; pass allow_callables=True "
-                    "(command line: --allow-callables) if you trust this spec")
+                    "(command line: --allow-callables) if you trust this spec"
+                )
             return Step(name, **params)
-        if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) \
-                and isinstance(item[1], dict) and not from_spec:
+        if (
+            isinstance(item, (tuple, list))
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], dict)
+            and not from_spec
+        ):
             name = item[0]
             return Step(item[0], **item[1])
         if from_spec:
@@ -367,14 +377,18 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
             return Step("conv2d", **_conv2d_layer_params(item))
         if isinstance(item, FilterBank):
             name = "bank"
-            return Step("bank", kernels={n: k.tolist() for n, k in item.items()},
-                        kernel_dilations=[list(d) for d in item.dilations])
+            return Step(
+                "bank",
+                kernels={n: k.tolist() for n, k in item.items()},
+                kernel_dilations=[list(d) for d in item.dilations],
+            )
         if callable(item):
             name = "callable"
             return Step("callable", function=item)
         raise TypeError(
             "a step must be a Step, a step name, a mapping {'step': name, ...}, a (name, params) pair, "
-            f"a Conv2d, a FilterBank or a callable; got {_show(item)} of type {type(item).__name__}")
+            f"a Conv2d, a FilterBank or a callable; got {_show(item)} of type {type(item).__name__}"
+        )
     except (ValueError, TypeError, ImportError, AttributeError, ArithmeticError) as exc:
         label = _step_label(index, name if isinstance(name, str) else None)
         raise _with_prefix(exc, label) from None
@@ -382,8 +396,11 @@ def _coerce_step(item, index, *, allow_callables=True, from_spec=False):
 
 def _with_prefix(exc, label):
     # ArithmeticError (an OverflowError from a value no check foresaw) is a bad value too.
-    kind = type(exc) if type(exc) in (ValueError, TypeError) else (
-        ValueError if isinstance(exc, (ValueError, ImportError, AttributeError, ArithmeticError)) else TypeError)
+    kind = (
+        type(exc)
+        if type(exc) in (ValueError, TypeError)
+        else (ValueError if isinstance(exc, (ValueError, ImportError, AttributeError, ArithmeticError)) else TypeError)
+    )
     return kind(f"{label}: {exc}")
 
 
@@ -439,8 +456,10 @@ class Pipeline:
         if steps is None:
             steps = []
         if isinstance(steps, (str, bytes, dict)) or not hasattr(steps, "__iter__"):
-            raise TypeError(f"`steps` must be a sequence of steps; got {_show(steps)} "
-                            "(use Pipeline.from_spec for a spec mapping or file)")
+            raise TypeError(
+                f"`steps` must be a sequence of steps; got {_show(steps)} "
+                "(use Pipeline.from_spec for a spec mapping or file)"
+            )
         self._steps = [_coerce_step(item, i) for i, item in enumerate(steps)]
 
     # -- construction ---------------------------------------------------------------------
@@ -495,17 +514,21 @@ class Pipeline:
                 raise ValueError(f"{where}: missing key 'steps' (the list of steps)")
             version = data.get("version", SPEC_VERSION)
             if isinstance(version, bool) or version != SPEC_VERSION:
-                raise ValueError(f"{where}: unsupported 'version' {_show(version)}; this imgconv reads version "
-                                 f"{SPEC_VERSION}")
+                raise ValueError(
+                    f"{where}: unsupported 'version' {_show(version)}; this imgconv reads version {SPEC_VERSION}"
+                )
             steps = data["steps"]
             if not isinstance(steps, list):
                 raise TypeError(f"{where}: 'steps' must be a list; got {_show(steps)}")
         else:
-            raise TypeError(f"`spec` must be a mapping, a list of steps or the path of a JSON/YAML file; "
-                            f"got {_show(data)} of type {type(data).__name__}")
+            raise TypeError(
+                f"`spec` must be a mapping, a list of steps or the path of a JSON/YAML file; "
+                f"got {_show(data)} of type {type(data).__name__}"
+            )
         pipeline = cls.__new__(cls)
-        pipeline._steps = [_coerce_step(item, i, allow_callables=allow_callables, from_spec=True)
-                           for i, item in enumerate(steps)]
+        pipeline._steps = [
+            _coerce_step(item, i, allow_callables=allow_callables, from_spec=True) for i, item in enumerate(steps)
+        ]
         return pipeline
 
     @classmethod
@@ -519,8 +542,10 @@ class Pipeline:
             return cls.from_spec(pipeline, allow_callables=allow_callables)
         if isinstance(pipeline, (list, tuple)):
             return cls(pipeline)
-        raise TypeError(f"`pipeline` must be a Pipeline, a spec mapping, a spec file path or None; "
-                        f"got {_show(pipeline)} of type {type(pipeline).__name__}")
+        raise TypeError(
+            f"`pipeline` must be a Pipeline, a spec mapping, a spec file path or None; "
+            f"got {_show(pipeline)} of type {type(pipeline).__name__}"
+        )
 
     def append(self, step, **params):
         """Add a step at the end and return the pipeline (for chaining).
@@ -584,8 +609,10 @@ class Pipeline:
             not hashed).  Recorded by :func:`imgconv.batch.process` in its
             manifest, to resume only work done by the same pipeline.
         """
-        data = {"imgconv": __version__,
-                "pipeline": {"version": SPEC_VERSION, "steps": [s._fingerprint_data() for s in self._steps]}}
+        data = {
+            "imgconv": __version__,
+            "pipeline": {"version": SPEC_VERSION, "steps": [s._fingerprint_data() for s in self._steps]},
+        }
         return hashlib.sha256(_canonical_json(data).encode("ascii")).hexdigest()
 
     def __getstate__(self):
@@ -662,7 +689,8 @@ class Pipeline:
                     if y.dtype.kind not in "biuf" or y.ndim not in (2, 3):
                         raise ValueError(
                             f"returned an array of dtype {y.dtype} and shape {y.shape}; a step must "
-                            "return a bool, integer or float array of shape (H, W) or (H, W, C)")
+                            "return a bool, integer or float array of shape (H, W) or (H, W, C)"
+                        )
                 except Exception as exc:
                     note = f"in {_step_label(index, step.name)} of the pipeline"
                     if isinstance(exc, ValueError) and str(exc).startswith("returned an array"):

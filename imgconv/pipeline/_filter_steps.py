@@ -29,8 +29,20 @@ _FILTER_RESERVED = ("image", "out", "output", "num_threads", "mask")
 # object (the "bank" step covers it).  The scikit-image family added with imgconv.feature is
 # not yet: the ridge filters scale by a whole-image maximum (no tile halo), and the halos of
 # roberts, farid and unsharp_mask are not described here yet.
-_FILTER_EXCLUDED = ("apply_bank", "farid", "farid_h", "farid_v", "frangi", "hessian", "meijering", "roberts",
-                    "roberts_neg_diag", "roberts_pos_diag", "sato", "unsharp_mask")
+_FILTER_EXCLUDED = (
+    "apply_bank",
+    "farid",
+    "farid_h",
+    "farid_v",
+    "frangi",
+    "hessian",
+    "meijering",
+    "roberts",
+    "roberts_neg_diag",
+    "roberts_pos_diag",
+    "sato",
+    "unsharp_mask",
+)
 
 
 def _filter_functions():
@@ -99,13 +111,25 @@ def _filter_kernel_size(name, params):
         size = tuple(2 * gaussian_radius(factor * s, truncate) + 1 for s in sigma)
         return size, {key: params.get(key, 1.0), "truncate": params.get("truncate", 4.0)}
     if name == "gabor":
-        values = {key: params.get(key, default) for key, default in
-                  (("frequency", None), ("bandwidth", 1), ("sigma_x", None), ("sigma_y", None), ("n_stds", 3))}
+        values = {
+            key: params.get(key, default)
+            for key, default in (
+                ("frequency", None),
+                ("bandwidth", 1),
+                ("sigma_x", None),
+                ("sigma_y", None),
+                ("n_stds", 3),
+            )
+        }
         checked = {key: None if value is None else _positive(value) for key, value in values.items()}
         theta = params.get("theta", 0)
-        if checked["frequency"] is None or checked["bandwidth"] is None or checked["n_stds"] is None or any(
-                values[k] is not None and checked[k] is None for k in ("sigma_x", "sigma_y")) or not (
-                _is_real(theta) and math.isfinite(_to_float(theta))):
+        if (
+            checked["frequency"] is None
+            or checked["bandwidth"] is None
+            or checked["n_stds"] is None
+            or any(values[k] is not None and checked[k] is None for k in ("sigma_x", "sigma_y"))
+            or not (_is_real(theta) and math.isfinite(_to_float(theta)))
+        ):
             return None
         sx, sy = gabor_sigmas(checked["frequency"], checked["bandwidth"], checked["sigma_x"], checked["sigma_y"])
         named = {k: v for k, v in values.items() if v is not None}
@@ -182,8 +206,9 @@ def _filter_step_type(name, function):
             defaults = {key: default for key, (default, _) in params.items()}
             changed = {key: value for key, value in step_params.items() if value != defaults.get(key)}
             names, got = describe_params(changed or step_params)
-            raise ValueError(f"{names} {'gives' if len(changed) == 1 else 'give'} an arithmetic error in "
-                             f"imgconv.filters.{name} ({type(exc).__name__}: {exc}); got {got}") from None
+            raise ValueError(
+                f"{names} {'gives' if len(changed) == 1 else 'give'} an arithmetic error in "
+                f"imgconv.filters.{name} ({type(exc).__name__}: {exc}); got {got}"
+            ) from None
 
-    return _StepType(name, run, params, prepare=prepare, halo=halo, names=names,
-                     summary=f"imgconv.filters.{name}")
+    return _StepType(name, run, params, prepare=prepare, halo=halo, names=names, summary=f"imgconv.filters.{name}")

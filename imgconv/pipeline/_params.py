@@ -18,7 +18,7 @@ from .._validation import to_float as _to_float
 
 #: Largest spec file read, in bytes.  Specs are small: even the inline weights of a
 #: 256 x 256 x 3 x 3 conv2d step are about 12 MB of JSON.
-MAX_SPEC_BYTES = 64 * 2 ** 20
+MAX_SPEC_BYTES = 64 * 2**20
 
 #: Deepest nesting of lists and mappings in a spec (a conv2d weight sits 7 levels down).
 MAX_SPEC_DEPTH = 32
@@ -26,7 +26,7 @@ MAX_SPEC_DEPTH = 32
 #: Most values (numbers, strings, lists, mappings, ...) in a spec, a list shared by YAML
 #: aliases counted at every use (the steps copy it there).  The weights of a
 #: 512 x 512 x 3 x 3 conv2d step are 2.4 million numbers.
-MAX_SPEC_VALUES = 2 ** 22
+MAX_SPEC_VALUES = 2**22
 
 _REQUIRED = object()  # marks a parameter without default
 
@@ -34,6 +34,7 @@ _REQUIRED = object()  # marks a parameter without default
 # --------------------------------------------------------------------------------------
 # value checks: each returns the JSON form of a valid value or raises naming the parameter
 # --------------------------------------------------------------------------------------
+
 
 def _real(name, *, rule="a finite number", minimum=None, exclusive=False, optional=False):
     def check(value):
@@ -49,6 +50,7 @@ def _real(name, *, rule="a finite number", minimum=None, exclusive=False, option
         if bad:
             raise ValueError(f"`{name}` must be {rule}; got {_show(number if math.isfinite(number) else value)}")
         return number
+
     return check
 
 
@@ -57,6 +59,7 @@ def _boolean(name):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"`{name}` must be true or false; got {_show(value)} of type {type(value).__name__}")
         return bool(value)
+
     return check
 
 
@@ -66,6 +69,7 @@ def _choice(name, choices):
             kind = ValueError if isinstance(value, str) else TypeError
             raise kind(f"`{name}` must be one of {sorted(choices)}; got {_show(value)}")
         return value
+
     return check
 
 
@@ -78,6 +82,7 @@ def _pair(name, minimum=1, maximum=None):
         if isinstance(value, tuple):
             value = list(value)
         return _pair_json(as_pair(value, name, minimum=minimum, maximum=maximum))
+
     return check
 
 
@@ -91,8 +96,10 @@ def _rates(name):
         items = list(value.tolist() if isinstance(value, np.ndarray) else value)
         if not items:
             raise ValueError(f"`{name}` must contain at least one rate; got []")
-        return [_pair_json(as_pair(list(v) if isinstance(v, tuple) else v, f"{name}[{i}]"))
-                for i, v in enumerate(items)]
+        return [
+            _pair_json(as_pair(list(v) if isinstance(v, tuple) else v, f"{name}[{i}]")) for i, v in enumerate(items)
+        ]
+
     return check
 
 
@@ -105,6 +112,7 @@ def _channel_axis(name):
         if not -3 <= int(value) <= 2:
             raise ValueError(f"`{name}` must be an int in [-3, 2] or None; got {_show(value)}")
         return int(value)
+
     return check
 
 
@@ -116,18 +124,21 @@ def _json_value(value, name, depth=1):
         return bool(value)
     if _is_int(value):
         if math.isinf(_to_float(value)):  # no parameter takes such a number; float() of it would raise
-            raise ValueError(f"`{name}` must be a number within the float range (about +-1.8e308); "
-                             f"got {_show(value)}")
+            raise ValueError(f"`{name}` must be a number within the float range (about +-1.8e308); got {_show(value)}")
         return int(value)
     if _is_real(value):
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f"`{name}` must be finite (JSON has no NaN or infinity, and a number beyond "
-                             f"+-1.8e308 reads as infinity); got {value!r}")
+            raise ValueError(
+                f"`{name}` must be finite (JSON has no NaN or infinity, and a number beyond "
+                f"+-1.8e308 reads as infinity); got {value!r}"
+            )
         return value
     if isinstance(value, (np.ndarray, list, tuple, dict)) and depth >= MAX_SPEC_DEPTH:
-        raise ValueError(f"`{name.partition('[')[0]}` must nest lists and mappings at most {MAX_SPEC_DEPTH} levels "
-                         "deep (imgconv.pipeline.MAX_SPEC_DEPTH)")
+        raise ValueError(
+            f"`{name.partition('[')[0]}` must nest lists and mappings at most {MAX_SPEC_DEPTH} levels "
+            "deep (imgconv.pipeline.MAX_SPEC_DEPTH)"
+        )
     if isinstance(value, np.ndarray):
         return _json_value(value.tolist(), name, depth)
     if isinstance(value, (list, tuple)):
@@ -141,7 +152,8 @@ def _json_value(value, name, depth=1):
         return out
     raise TypeError(
         f"`{name}` must be JSON data (numbers, strings, booleans, null, lists, mappings); "
-        f"got {_show(value)} of type {type(value).__name__}")
+        f"got {_show(value)} of type {type(value).__name__}"
+    )
 
 
 def _any_json(name):
@@ -155,17 +167,20 @@ def _range_pair(name, *, allow_image=False):
         rule = "'image' or a pair [low, high]" if allow_image else "a pair [low, high]"
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 2:
             raise (ValueError if isinstance(value, (list, tuple, str)) else TypeError)(
-                f"`{name}` must be {rule} of finite numbers with low < high; got {_show(value)}")
+                f"`{name}` must be {rule} of finite numbers with low < high; got {_show(value)}"
+            )
         low, high = (_real(f"{name}[{i}]")(v) for i, v in enumerate(value))
         if not low < high:
             raise ValueError(f"`{name}` must be {rule} of finite numbers with low < high; got {_show(value)}")
         return [low, high]
+
     return check
 
 
 def _positive_int(name, maximum=None):
     def check(value):
         return as_int(value, name, minimum=1, maximum=maximum)
+
     return check
 
 
@@ -180,6 +195,7 @@ def _jsonable(value):
 # --------------------------------------------------------------------------------------
 # user functions, referred to by import path ('module:qualified_name')
 # --------------------------------------------------------------------------------------
+
 
 def _import_path(function):
     """'module:qualname' if `function` can be imported back by that path, else None."""
@@ -207,8 +223,7 @@ def _resolve(path):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise AttributeError(f"`function` {path!r}: module {module_name!r} has no attribute {qualname!r}") \
-                from None
+            raise AttributeError(f"`function` {path!r}: module {module_name!r} has no attribute {qualname!r}") from None
     if not callable(obj):
         raise TypeError(f"`function` {path!r} is not callable; got {type(obj).__name__}")
     return obj

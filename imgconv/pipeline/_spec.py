@@ -40,24 +40,30 @@ def _read_spec_file(path):
     with open(path, "rb") as file:
         raw = file.read(MAX_SPEC_BYTES + 1)  # bounded: /dev/zero or a huge file is not read whole
     if len(raw) > MAX_SPEC_BYTES:
-        raise ValueError(f"spec {path!r} is larger than {MAX_SPEC_BYTES} bytes (imgconv.pipeline.MAX_SPEC_BYTES); "
-                         "a spec is a small JSON or YAML file")
+        raise ValueError(
+            f"spec {path!r} is larger than {MAX_SPEC_BYTES} bytes (imgconv.pipeline.MAX_SPEC_BYTES); "
+            "a spec is a small JSON or YAML file"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"spec {path!r} is not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start} "
-                         f"({exc.reason}); save it as UTF-8") from None
+        raise ValueError(
+            f"spec {path!r} is not UTF-8 text: byte {raw[exc.start]:#04x} at offset {exc.start} "
+            f"({exc.reason}); save it as UTF-8"
+        ) from None
     text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
     if not text.strip():
-        raise ValueError(f"spec {path!r} is empty; a spec is a mapping {{\"version\": 1, \"steps\": [...]}} "
-                         "or a list of steps")
+        raise ValueError(
+            f'spec {path!r} is empty; a spec is a mapping {{"version": 1, "steps": [...]}} or a list of steps'
+        )
     too_deep = f"spec {path!r} nests lists and mappings too deeply (at most {MAX_SPEC_DEPTH} levels)"
     if extension in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:
-            raise ImportError(f"reading the YAML spec {path!r} needs PyYAML (pip install pyyaml); "
-                              "or write the spec as JSON") from None
+            raise ImportError(
+                f"reading the YAML spec {path!r} needs PyYAML (pip install pyyaml); or write the spec as JSON"
+            ) from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -79,7 +85,6 @@ def _read_spec_file(path):
         raise ValueError(too_deep) from None
 
 
-
 def _write_spec_file(path, spec):
     """Write `spec` to `path`: YAML for ``.yaml`` / ``.yml`` (needs PyYAML), JSON (indent 2) otherwise."""
     path = os.fspath(path)
@@ -87,8 +92,9 @@ def _write_spec_file(path, spec):
         try:
             import yaml
         except ImportError:
-            raise ImportError(f"writing the YAML spec {path!r} needs PyYAML (pip install pyyaml); "
-                              "or write the spec as JSON") from None
+            raise ImportError(
+                f"writing the YAML spec {path!r} needs PyYAML (pip install pyyaml); or write the spec as JSON"
+            ) from None
         text = yaml.safe_dump(spec, sort_keys=False)
     else:
         text = json.dumps(spec, indent=2) + "\n"
@@ -122,20 +128,25 @@ def _check_spec_shape(data, where):
             if children is None or id(value) in measured:
                 continue
             if id(value) in open_ids:
-                raise ValueError(f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
-                                 "(imgconv.pipeline.MAX_SPEC_DEPTH): a list or mapping contains itself")
+                raise ValueError(
+                    f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
+                    "(imgconv.pipeline.MAX_SPEC_DEPTH): a list or mapping contains itself"
+                )
             open_ids.add(id(value))
             stack.append((value, children))
             stack.extend((child, None) for child in children if isinstance(child, (dict, list, tuple)))
             continue
         values, depth = 1, 1
         for child in children:
-            child_values, child_depth = measured.get(id(child), (1, 1)) if isinstance(
-                child, (dict, list, tuple)) else (1, 1)
+            child_values, child_depth = (
+                measured.get(id(child), (1, 1)) if isinstance(child, (dict, list, tuple)) else (1, 1)
+            )
             values, depth = values + child_values, max(depth, child_depth + 1)
         if depth > MAX_SPEC_DEPTH:
-            raise ValueError(f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
-                             "(imgconv.pipeline.MAX_SPEC_DEPTH)")
+            raise ValueError(
+                f"{where} nests lists and mappings more than {MAX_SPEC_DEPTH} levels deep "
+                "(imgconv.pipeline.MAX_SPEC_DEPTH)"
+            )
         if values > MAX_SPEC_VALUES:
             raise ValueError(f"{where} holds more than {MAX_SPEC_VALUES} values (imgconv.pipeline.MAX_SPEC_VALUES)")
         measured[id(value)] = (values, depth)
@@ -151,7 +162,7 @@ def _canonical_numbers(value):
     """
     if isinstance(value, bool):
         return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, (list, tuple)):
         return [_canonical_numbers(v) for v in value]
@@ -161,5 +172,6 @@ def _canonical_numbers(value):
 
 
 def _canonical_json(data):
-    return json.dumps(_canonical_numbers(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+    return json.dumps(
+        _canonical_numbers(data), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )

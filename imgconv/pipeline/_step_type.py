@@ -17,8 +17,9 @@ class _StepType:
     geometry; ``names(params, cache, in_names)`` the output channel labels.
     """
 
-    def __init__(self, name, run, params=None, *, prepare=None, halo=None, stride=None, names=None,
-                 summary="", function=None):
+    def __init__(
+        self, name, run, params=None, *, prepare=None, halo=None, stride=None, names=None, summary="", function=None
+    ):
         self.name = name
         self.params = dict(params or {})
         self._run = run
@@ -88,8 +89,14 @@ def _registered_type(name, function, halo):
             continue
         default = _REQUIRED if p.default is p.empty else _json_value(p.default, p.name)
         params[p.name] = (default, _any_json(p.name))
-    return _StepType(name, _run_registered, params, halo=halo, function=function,
-                     summary=f"registered: {_describe_function(function)}")
+    return _StepType(
+        name,
+        _run_registered,
+        params,
+        halo=halo,
+        function=function,
+        summary=f"registered: {_describe_function(function)}",
+    )
 
 
 def _run_registered(image, params, cache, *, function):

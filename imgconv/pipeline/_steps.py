@@ -33,6 +33,7 @@ from ._step_type import _StepType
 
 # -- dtype / scale steps --------------------------------------------------------------
 
+
 def _float_image(image):
     """float32 (float64 stays float64); integers scaled like skimage.util.img_as_float32."""
     image = np.asarray(image)
@@ -57,8 +58,8 @@ def _run_to_gray(image, params, cache):
         return np.ascontiguousarray(x[:, :, 0])
     if channels not in (3, 4):
         raise ValueError(
-            f"`to_gray` needs a gray, gray+alpha, RGB or RGBA image (1 to 4 channels last); "
-            f"got shape {x.shape}")
+            f"`to_gray` needs a gray, gray+alpha, RGB or RGBA image (1 to 4 channels last); got shape {x.shape}"
+        )
     weight = np.asarray(_LUMA, dtype=x.dtype).reshape(1, 3, 1, 1)
     return conv2d(np.moveaxis(x[:, :, :3], -1, 0), weight)[0]
 
@@ -79,7 +80,8 @@ def _run_clip(image, params, cache):
     image = np.asarray(image)
     low, high = params["min"], params["max"]
     return np.clip(image, -np.inf if low is None else low, np.inf if high is None else high).astype(
-        image.dtype, copy=False)
+        image.dtype, copy=False
+    )
 
 
 def _run_rescale(image, params, cache):
@@ -122,7 +124,8 @@ def _prepare_bank(params):
     if (name is None) == (kernels is None):
         raise ValueError(
             "exactly one of `name` (a standard bank) and `kernels` (inline kernels) must be given; "
-            f"got name={_show(name)} and kernels={'None' if kernels is None else '...'}")
+            f"got name={_show(name)} and kernels={'None' if kernels is None else '...'}"
+        )
     if name is not None:
         if name not in _BANK_FACTORIES:
             raise ValueError(f"`name` must be one of {list(_BANK_FACTORIES)}; got {_show(name)}")
@@ -164,8 +167,9 @@ def _channel_axis_last(result, image, channel_axis):
 def _run_bank(image, params, cache):
     image = np.asarray(image)
     axis = _apply_channel_axis(image, params["channel_axis"])
-    responses = cache.apply(image, mode=params["mode"], cval=params["cval"], channel_axis=axis,
-                            per_channel=params["per_channel"])
+    responses = cache.apply(
+        image, mode=params["mode"], cval=params["cval"], channel_axis=axis, per_channel=params["per_channel"]
+    )
     if responses.ndim == 4:  # (H, W, C, F) -> (H, W, C * F), channel-major
         h, w, c, f = responses.shape
         responses = responses.reshape(h, w, c * f)
@@ -206,6 +210,7 @@ def _options_check(value):
 
 # -- conv2d ---------------------------------------------------------------------------
 
+
 def _numbers(value, name):
     try:
         return np.asarray(value, dtype=np.float64)
@@ -219,8 +224,10 @@ def _in_dtype(array, dtype, name):
         cast = array.astype(dtype)
     if not np.all(np.isfinite(cast)):
         largest = float(np.max(np.abs(array))) if np.all(np.isfinite(array)) else math.inf
-        raise ValueError(f"`{name}` must be finite in the compute dtype {dtype} (magnitudes up to "
-                         f"{np.finfo(dtype).max:.4g}); got a value of magnitude {largest:.4g}")
+        raise ValueError(
+            f"`{name}` must be finite in the compute dtype {dtype} (magnitudes up to "
+            f"{np.finfo(dtype).max:.4g}); got a value of magnitude {largest:.4g}"
+        )
     return cast
 
 
@@ -230,7 +237,8 @@ def _prepare_conv2d(params):
     if weight.ndim not in (2, 4) or weight.size == 0:
         raise ValueError(
             f"`weight` must have shape (kh, kw) or (out_channels, in_channels // groups, kh, kw); "
-            f"got shape {weight.shape}")
+            f"got shape {weight.shape}"
+        )
     if not np.all(np.isfinite(weight)):
         raise ValueError("`weight` must contain only finite values")
     bias = params["bias"]
@@ -239,8 +247,9 @@ def _prepare_conv2d(params):
         if weight.ndim == 2:
             raise ValueError("`bias` goes with a 4-D `weight`; a 2-D weight is applied to each channel without bias")
         if bias.shape != (weight.shape[0],):
-            raise ValueError(f"`bias` must have one value per output channel ({weight.shape[0]}); "
-                             f"got shape {bias.shape}")
+            raise ValueError(
+                f"`bias` must have one value per output channel ({weight.shape[0]}); got shape {bias.shape}"
+            )
     groups = _show(params["groups"])
     if weight.ndim == 2 and params["groups"] != 1:
         raise ValueError(f"`groups` goes with a 4-D `weight`; got groups={groups} with a 2-D weight")
@@ -248,8 +257,11 @@ def _prepare_conv2d(params):
         raise ValueError(f"`weight` out_channels ({weight.shape[0]}) must be divisible by groups={groups}")
     check_same_stride(as_padding(params["padding"]), _pair_tuple(params["stride"]))
     check_dilation(weight.shape[-2:], _pair_tuple(params["dilation"]), "dilation", params["dilation"])
-    return {"weight": _in_dtype(weight, dtype, "weight"),
-            "bias": None if bias is None else _in_dtype(bias, dtype, "bias"), "dtype": dtype}
+    return {
+        "weight": _in_dtype(weight, dtype, "weight"),
+        "bias": None if bias is None else _in_dtype(bias, dtype, "bias"),
+        "dtype": dtype,
+    }
 
 
 def _run_conv2d(image, params, cache):
@@ -262,9 +274,16 @@ def _run_conv2d(image, params, cache):
         c = chw.shape[0]
         weight = np.ascontiguousarray(np.broadcast_to(weight, (c, 1) + weight.shape))
         groups = c
-    y = conv2d(chw, weight, cache["bias"], stride=params["stride"],
-               padding=params["padding"] if isinstance(params["padding"], str) else _pad_tuple(params["padding"]),
-               dilation=_pair_tuple(params["dilation"]), groups=groups, padding_mode=params["padding_mode"])
+    y = conv2d(
+        chw,
+        weight,
+        cache["bias"],
+        stride=params["stride"],
+        padding=params["padding"] if isinstance(params["padding"], str) else _pad_tuple(params["padding"]),
+        dilation=_pair_tuple(params["dilation"]),
+        groups=groups,
+        padding_mode=params["padding_mode"],
+    )
     if y.shape[0] == 1:
         return y[0]
     return np.ascontiguousarray(np.moveaxis(y, 0, -1))
@@ -305,8 +324,10 @@ def _padding_check(value):
         value = list(value)
     padding = as_padding(value)
     if not isinstance(padding, str) and max(padding) > MAX_KERNEL_SIZE:  # an output this much larger is a typo
-        raise ValueError(f"`padding` must be at most {MAX_KERNEL_SIZE} per side (imgconv.kernels.MAX_KERNEL_SIZE); "
-                         f"got {_show(value)}")
+        raise ValueError(
+            f"`padding` must be at most {MAX_KERNEL_SIZE} per side (imgconv.kernels.MAX_KERNEL_SIZE); "
+            f"got {_show(value)}"
+        )
     return padding if isinstance(padding, str) else _pair_json(padding)
 
 
@@ -338,6 +359,7 @@ def _conv2d_layer_params(layer):
 
 
 # -- callable -------------------------------------------------------------------------
+
 
 def _function_check(value):
     if isinstance(value, str):
@@ -380,7 +402,7 @@ _MAX_STARLET_SCALES = int(math.log2((MAX_KERNEL_SIZE - 1) / 4)) + 1
 def _starlet_halo(params, cache):
     # c_J is J passes of the B3 spline at dilations 1, 2, ..., 2**(J-1): 2 (2**J - 1) pixels per side
     taps = (len(wavelet.B3_SPLINE),) * 2
-    return sum(max(geometry.halo(taps, (d, d))) for d in (2 ** j for j in range(params["n_scales"])))
+    return sum(max(geometry.halo(taps, (d, d))) for d in (2**j for j in range(params["n_scales"])))
 
 
 def _run_starlet(image, params, cache):
@@ -418,44 +440,87 @@ def _run_starlet_denoise(image, params, cache):
 def _make_wavelet_types():
     common = {"mode": ("nearest", _choice("mode", SCIPY_MODES)), "channel_axis": (-1, _channel_axis("channel_axis"))}
     return {
-        "starlet": _StepType("starlet", _run_starlet,
-                             {"n_scales": (_REQUIRED, _positive_int("n_scales", _MAX_STARLET_SCALES)), **common},
-                             halo=_starlet_halo, names=_starlet_names,
-                             summary="imgconv.wavelet.starlet, planes on the last axis"),
-        "istarlet": _StepType("istarlet", _run_istarlet, names=lambda p, c, n: ["image"],
-                              summary="imgconv.wavelet.istarlet of planes on the last axis"),
+        "starlet": _StepType(
+            "starlet",
+            _run_starlet,
+            {"n_scales": (_REQUIRED, _positive_int("n_scales", _MAX_STARLET_SCALES)), **common},
+            halo=_starlet_halo,
+            names=_starlet_names,
+            summary="imgconv.wavelet.starlet, planes on the last axis",
+        ),
+        "istarlet": _StepType(
+            "istarlet",
+            _run_istarlet,
+            names=lambda p, c, n: ["image"],
+            summary="imgconv.wavelet.istarlet of planes on the last axis",
+        ),
         "starlet_denoise": _StepType(
-            "starlet_denoise", _run_starlet_denoise,
-            {"n_scales": (4, _positive_int("n_scales", _MAX_STARLET_SCALES)),
-             "k": (3.0, _real("k", rule="a positive number", minimum=0, exclusive=True)),
-             "sigma": (None, _real("sigma", rule="a positive number", minimum=0, exclusive=True, optional=True)),
-             **common},
-            halo=_starlet_halo, summary="imgconv.wavelet.starlet_denoise"),
+            "starlet_denoise",
+            _run_starlet_denoise,
+            {
+                "n_scales": (4, _positive_int("n_scales", _MAX_STARLET_SCALES)),
+                "k": (3.0, _real("k", rule="a positive number", minimum=0, exclusive=True)),
+                "sigma": (None, _real("sigma", rule="a positive number", minimum=0, exclusive=True, optional=True)),
+                **common,
+            },
+            halo=_starlet_halo,
+            summary="imgconv.wavelet.starlet_denoise",
+        ),
     }
 
 
 # -- the table of built-in steps ------------------------------------------------------
 
+
 def _builtin_types():
     return {
         "to_float32": _StepType("to_float32", _run_to_float32, summary="integers to float32 in [0, 1]"),
-        "to_gray": _StepType("to_gray", _run_to_gray, summary="luminance, skimage.color.rgb2gray weights",
-                             names=lambda p, c, n: ["gray"]),
+        "to_gray": _StepType(
+            "to_gray", _run_to_gray, summary="luminance, skimage.color.rgb2gray weights", names=lambda p, c, n: ["gray"]
+        ),
         "abs": _StepType("abs", _run_abs, summary="absolute value"),
-        "clip": _StepType("clip", _run_clip, {"min": (None, _real("min", optional=True)),
-                                              "max": (None, _real("max", optional=True))},
-                          prepare=_prepare_clip, summary="clip to [min, max]"),
+        "clip": _StepType(
+            "clip",
+            _run_clip,
+            {"min": (None, _real("min", optional=True)), "max": (None, _real("max", optional=True))},
+            prepare=_prepare_clip,
+            summary="clip to [min, max]",
+        ),
         "rescale_intensity": _StepType(
-            "rescale_intensity", _run_rescale,
-            {"in_range": ("image", _range_pair("in_range", allow_image=True)),
-             "out_range": ([0.0, 1.0], _range_pair("out_range"))},
-            summary="linear map of in_range to out_range"),
-        "bank": _StepType("bank", _run_bank, _bank_params(), prepare=_prepare_bank, halo=_bank_halo,
-                          names=_bank_names, summary="imgconv.banks.FilterBank responses"),
-        "conv2d": _StepType("conv2d", _run_conv2d, _conv2d_params(), prepare=_prepare_conv2d,
-                            halo=_conv2d_geometry, stride=_conv2d_stride, names=_conv2d_names,
-                            summary="imgconv.conv2d with inline weights"),
-        "callable": _StepType("callable", _run_callable, _callable_params(), prepare=_prepare_callable,
-                              halo=lambda p, c: p["halo"], names=lambda p, c, n: None,
-                              summary="a user function image -> image"),
+            "rescale_intensity",
+            _run_rescale,
+            {
+                "in_range": ("image", _range_pair("in_range", allow_image=True)),
+                "out_range": ([0.0, 1.0], _range_pair("out_range")),
+            },
+            summary="linear map of in_range to out_range",
+        ),
+        "bank": _StepType(
+            "bank",
+            _run_bank,
+            _bank_params(),
+            prepare=_prepare_bank,
+            halo=_bank_halo,
+            names=_bank_names,
+            summary="imgconv.banks.FilterBank responses",
+        ),
+        "conv2d": _StepType(
+            "conv2d",
+            _run_conv2d,
+            _conv2d_params(),
+            prepare=_prepare_conv2d,
+            halo=_conv2d_geometry,
+            stride=_conv2d_stride,
+            names=_conv2d_names,
+            summary="imgconv.conv2d with inline weights",
+        ),
+        "callable": _StepType(
+            "callable",
+            _run_callable,
+            _callable_params(),
+            prepare=_prepare_callable,
+            halo=lambda p, c: p["halo"],
+            names=lambda p, c, n: None,
+            summary="a user function image -> image",
+        ),
     }
