@@ -34,8 +34,27 @@ MODULES = sorted(
 _ran = {}  # module name -> examples run
 
 
+def _unrunnable_kernel_build(name):
+    """Why the compiled kernel module `name` cannot be imported on this CPU, or None.
+
+    Each ``imgconv._conv_<path>_cy`` is compiled for one instruction set; importing
+    the AVX-512 build on a CPU without AVX-512 stops the interpreter (SIGILL), which
+    is why :mod:`imgconv._dispatch` asks the baseline build's ``cpu_has`` first.
+    """
+    prefix, suffix = "imgconv._conv_", "_cy"
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    path = name[len(prefix) : -len(suffix)]
+    if path == "baseline" or importlib.import_module("imgconv._conv_baseline_cy").cpu_has(path):
+        return None
+    return f"this CPU cannot run the {path} kernel build (imgconv._dispatch never loads it here)"
+
+
 def _import(name):
     """Import `name`; skip (with the dependency's name) only when an optional, non-imgconv module is missing."""
+    reason = _unrunnable_kernel_build(name)
+    if reason is not None:
+        pytest.skip(f"{name}: {reason}")
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
