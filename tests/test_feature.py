@@ -167,3 +167,45 @@ def test_no_warnings_on_defaults():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         feature.hessian_matrix(IMAGES["camera"], use_gaussian_derivatives=True)
+
+
+# -- antisymmetric kernels: taps paired as scipy pairs them -------------------------------------
+
+_SCIPY_MODES = ["reflect", "mirror", "nearest", "wrap", "constant", "grid-wrap", "grid-mirror", "grid-constant"]
+
+
+@pytest.mark.parametrize("mode", _SCIPY_MODES)
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_antisymmetric_pass_matches_scipy(mode, axis):
+    from scipy import ndimage as ndi
+
+    from imgconv._shared.ndpasses import correlate1d_bank, gaussian_kernel1d
+
+    rng = np.random.default_rng(axis)
+    x = rng.standard_normal((7, 9, 5))
+    odd = gaussian_kernel1d(2.0, 1, 6)  # 13 taps on axes of 5..9: the border reaches past the far end
+    even = gaussian_kernel1d(2.0, 2, 6)
+    assert np.array_equal(odd[::-1], -odd)
+    y = correlate1d_bank(x[None], np.stack([odd, even]), axis, mode=mode, cval=0.5)[0]
+    for got, weights in zip(y, (odd, even)):
+        expected = ndi.correlate1d(x, weights, axis=axis, mode=mode, cval=0.5)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_antisymmetric_pass_is_exactly_zero_on_constants_and_keeps_non_finite_outputs():
+    from scipy import ndimage as ndi
+
+    from imgconv._shared.ndpasses import correlate1d_bank, gaussian_kernel1d
+
+    odd = gaussian_kernel1d(3.0, 1, 12)
+    flat = np.full((40, 30), 0.1)
+    for axis in (0, 1):
+        assert not correlate1d_bank(flat[None], odd[None], axis, mode="reflect")[0, 0].any()
+    spiky = flat.copy()
+    spiky[10, 5], spiky[30, 20], spiky[20, 5] = np.inf, -np.inf, np.nan
+    for axis in (0, 1):
+        got = correlate1d_bank(spiky[None], odd[None], axis, mode="nearest")[0, 0]
+        expected = ndi.correlate1d(spiky, odd, axis=axis, mode="nearest")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
