@@ -366,6 +366,49 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                          geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
 
 
+cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssize_t out_n, Py_ssize_t o,
+                 Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t wpack_len, const int[::1] blk_start,
+                 const int[::1] blk_size, const Py_ssize_t[::1] blk_woff, Py_ssize_t bias_len, bint has_bias,
+                 Py_ssize_t cval_len, bint cval_nonzero, Py_ssize_t ptr_threads, Py_ssize_t ptr_len,
+                 Py_ssize_t tap_threads, Py_ssize_t tap_len, Py_ssize_t buf_threads, Py_ssize_t buf_len,
+                 Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
+                 Py_ssize_t dw, int groups, int kh, int kw, Py_ssize_t ja, Py_ssize_t jb, int num_threads,
+                 Py_ssize_t block_rows, Py_ssize_t buf_rows):
+    """Refuse a call whose arrays the loops below would index out of bounds (they run unchecked, without the GIL).
+
+    The engine sizes every argument (imgconv._engine._correlate_direct); this
+    restates the sizes the loops rely on, so a wrong caller gets a ValueError
+    instead of a write past an array.  It costs about a microsecond per call.
+    """
+    cdef Py_ssize_t cg, og, nblk, i, taps, widest
+    if groups < 1 or c % groups or o % groups or out_n != n:
+        raise ValueError(f"correlate_nchw: {n}x{c} input, {out_n}x{o} output and groups={groups} do not agree")
+    if min(kh, kw, sh, sw, dh, dw, num_threads, block_rows) < 1 or buf_rows < kh or pad_top < 0 or pad_left < 0:
+        raise ValueError(f"correlate_nchw: bad geometry kh={kh} kw={kw} sh={sh} sw={sw} dh={dh} dw={dw} "
+                         f"pads=({pad_top}, {pad_left}) threads={num_threads} block_rows={block_rows} "
+                         f"buf_rows={buf_rows}")
+    if not 0 <= mode <= WRAP:
+        raise ValueError(f"correlate_nchw: unknown mode code {mode}")
+    cg, og, nblk = c // groups, o // groups, blk_start.shape[0]
+    taps = cg * kh * kw
+    if blk_size.shape[0] != nblk or blk_woff.shape[0] != groups * nblk:
+        raise ValueError(f"correlate_nchw: {nblk} blocks need {nblk} sizes and {groups * nblk} weight offsets")
+    for i in range(nblk):
+        if blk_start[i] < 0 or blk_size[i] < 1 or blk_start[i] + blk_size[i] > og:
+            raise ValueError(f"correlate_nchw: block {i} ({blk_start[i]}, {blk_size[i]}) is outside {og} channels")
+    for i in range(groups * nblk):
+        if blk_woff[i] < 0 or blk_woff[i] + blk_size[i % nblk] * taps > wpack_len:
+            raise ValueError(f"correlate_nchw: the weights of block {i} lie outside the {wpack_len} packed values")
+    if (has_bias and bias_len < o) or cval_len < 1 or (mode == CONSTANT and cval_nonzero and cval_len < w):
+        raise ValueError(f"correlate_nchw: bias ({bias_len}) or border row ({cval_len}) too short")
+    if ja < jb and (sw != 1 or ja < pad_left or jb - pad_left + (kw - 1) * dw > w or jb > wout):
+        raise ValueError(f"correlate_nchw: columns [{ja}, {jb}) cannot be read in place from rows of {w}")
+    widest = max(ja, wout - jb) if jb > ja else wout
+    if (min(ptr_threads, tap_threads, buf_threads) < num_threads or ptr_len < 2 * cg * kh + 8 + taps
+            or tap_len < taps or buf_len < cg * buf_rows * _row_length(widest, sw, dw, kw)):
+        raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
+
+
 def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                    const int[::1] blk_start, const int[::1] blk_size, const Py_ssize_t[::1] blk_woff,
                    const floating[::1] bias, bint has_bias, floating[:, :, :, ::1] out,
@@ -396,7 +439,13 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
     cdef Py_ssize_t total, item
     cdef int tid
     cdef floating cv = <floating>cval
-    cdef const floating *bias_ptr = &bias[0] if has_bias else NULL
+    cdef const floating *bias_ptr
+    _check_call(x.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[0], out.shape[1], out.shape[2],
+                out.shape[3], wpack.shape[0], blk_start, blk_size, blk_woff, bias.shape[0], has_bias,
+                cval_row.shape[0], cv != 0, ptr_scratch.shape[0], ptr_scratch.shape[1], tap_scratch.shape[0],
+                tap_scratch.shape[1], buf_scratch.shape[0], buf_scratch.shape[1], pad_top, pad_left, mode, sh, sw,
+                dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows)
+    bias_ptr = &bias[0] if has_bias else NULL
     geo.C, geo.H, geo.W = x.shape[1], x.shape[2], x.shape[3]
     geo.O, geo.Hout, geo.Wout = out.shape[1], out.shape[2], out.shape[3]
     geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, blk_start.shape[0]

@@ -343,3 +343,63 @@ def test_every_kernel_build_states_the_border_mode_codes_the_engine_passes():
     for path in _dispatch.available_paths():
         with _dispatch.using(path):
             assert _dispatch.kernel_module().mode_codes() == ENGINE_MODE_CODES, path
+
+
+def _captured_kernel_call(monkeypatch, x, weight, **options):
+    """The keyword arguments `_engine` passes to the compiled kernel for one call, and the kernel."""
+    kernel = _engine._kernel()
+    calls = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+        def correlate_nchw(self, **kwargs):
+            calls.append(kwargs)
+            return kernel.correlate_nchw(**kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_engine, "_kernel", Recorder)
+        _engine.correlate(x, weight, method="direct", **options)
+    (call,) = calls
+    return kernel, call
+
+
+def _shrunk(a, axis):
+    """`a` cut to one entry along `axis` (scratch rows are rounded up, so one entry less is not always short)."""
+    return np.ascontiguousarray(np.take(a, [0], axis=axis))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda k: k.update(ptr_scratch=_shrunk(k["ptr_scratch"], 1)), id="pointer-scratch"),
+        pytest.param(lambda k: k.update(tap_scratch=_shrunk(k["tap_scratch"], 1)), id="tap-scratch"),
+        pytest.param(lambda k: k.update(buf_scratch=_shrunk(k["buf_scratch"], 1)), id="buffer-scratch"),
+        pytest.param(lambda k: k.update(num_threads=k["ptr_scratch"].shape[0] + 1), id="threads-beyond-scratch"),
+        pytest.param(lambda k: k.update(wpack=k["wpack"][:-1].copy()), id="weights"),
+        pytest.param(lambda k: k.update(blk_woff=k["blk_woff"] + 1), id="weight-offsets"),
+        pytest.param(lambda k: k.update(blk_size=k["blk_size"] * 2), id="block-sizes"),
+        pytest.param(lambda k: k.update(has_bias=True, bias=k["bias"][:1]), id="bias"),
+        pytest.param(lambda k: k.update(cval_row=k["cval_row"][:2]), id="border-row"),
+        # 64 columns, pads of 2 and 5 taps: outputs 2 .. 61 read their row in place, 62 would read column 64
+        pytest.param(lambda k: k.update(jb=63), id="in-place-past-the-row"),
+        pytest.param(lambda k: k.update(ja=1), id="in-place-before-the-row"),
+        pytest.param(lambda k: k.update(buf_rows=k["kh"] - 1), id="buffer-rows"),
+        pytest.param(lambda k: k.update(groups=3), id="groups"),
+        pytest.param(lambda k: k.update(mode=99), id="mode-code"),
+        pytest.param(lambda k: k.update(out=np.zeros((2,) + k["out"].shape[1:], k["out"].dtype)), id="batch"),
+    ],
+)
+def test_the_kernel_refuses_a_call_its_unchecked_loops_would_overrun(monkeypatch, change):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 4, 40, 64), dtype=np.float32)
+    weight = rng.standard_normal((6, 4, 3, 5), dtype=np.float32)
+    kernel, call = _captured_kernel_call(
+        monkeypatch, x, weight, pads=(1, 1, 2, 2), mode="constant", cval=0.5, num_threads=2
+    )
+    assert 2 <= call["ja"] < call["jb"] <= 62, "the in-place column range is exercised"
+    kernel.correlate_nchw(**call)  # the captured call itself is accepted
+    change(call)
+    with pytest.raises(ValueError, match=r"^correlate_nchw: "):
+        kernel.correlate_nchw(**call)
