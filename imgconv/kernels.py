@@ -40,6 +40,7 @@ import numpy as np
 from numpy.polynomial import hermite_e
 
 from ._shared.geometry import gaussian_radius
+from ._shared.ndpasses import gaussian_kernel1d
 from ._validation import (
     MAX_KERNEL_SIZE,
     as_pair,
@@ -104,12 +105,7 @@ def _gaussian_radii(sigmas, truncate, what="a Gaussian kernel"):
 
 def _gaussian_1d(sigma, radius):
     """scipy.ndimage's normalised 1-D Gaussian (``_gaussian_kernel1d`` with order 0)."""
-    x = np.arange(-radius, radius + 1)
-    if sigma * sigma == 0.0 or math.isinf(0.5 / (sigma * sigma)):
-        # sigma below ~1e-154: exp(-inf * 0) would be NaN; the limit is a unit impulse
-        return (x == 0).astype(np.float64)
-    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
-    return phi / phi.sum()
+    return gaussian_kernel1d(sigma, 0, radius)
 
 
 # --------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from .. import _engine
 from .modes import check_scipy_mode
 
 __all__ = [
+    "axis_pass",
+    "axis_view",
     "correlate1d_bank",
     "fix_gradient_edges",
     "gaussian_kernel1d",
@@ -40,11 +42,17 @@ __all__ = [
 def gaussian_kernel1d(sigma, order, radius):
     """scipy.ndimage's 1-D Gaussian (derivative of `order`) *as correlation weights* (already reversed).
 
+    The one builder of Gaussian taps: :mod:`imgconv.kernels`, :func:`imgconv.filters.gaussian`,
+    :mod:`imgconv.ndimage` and :mod:`imgconv.feature` all take theirs from here.
+
     ``scipy.ndimage.gaussian_filter1d`` correlates with the reversed kernel of
     ``_gaussian_kernel1d``; this returns those reversed weights.
     """
     x = np.arange(-radius, radius + 1)
     sigma2 = sigma * sigma
+    if order == 0 and (sigma2 == 0 or math.isinf(0.5 / sigma2)):
+        # sigma below ~1e-154: exp(-inf * 0) would be NaN; the limit is a unit impulse
+        return (x == 0).astype(np.float64)
     phi = np.exp(-0.5 / sigma2 * x**2)
     phi = phi / phi.sum()
     if order == 0:
@@ -105,33 +113,47 @@ def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method=
     pre = math.prod(spatial[:axis])
     length = spatial[axis]
     post = math.prod(spatial[axis + 1 :])
-    x = np.ascontiguousarray(x)
-    # the axis is H of (N, 1, length, post), or W of (N, 1, 1, length) when it is the last one
-    along = 3 if post == 1 else 2
-    view = x.reshape((batch * pre, 1, 1, length) if post == 1 else (batch * pre, 1, length, post))
+    view, along = axis_view(np.ascontiguousarray(x), axis + 1)
     engine = dict(mode=check_scipy_mode(mode), cval=float(cval), num_threads=num_threads, method=method)
     anti = np.array([r > 0 and np.array_equal(w[::-1], -w) for w in kernels])
     if anti.all():
         y = _antisymmetric_pass(view, kernels[:, r:], along, engine)
     elif not anti.any():
-        y = _pass(view, kernels, along, (r, r), engine)
+        y = axis_pass(view, kernels, along, (r, r), engine)
     else:
         y = np.empty(view.shape[:1] + (n_out,) + view.shape[2:], view.dtype)
         y[:, anti] = _antisymmetric_pass(view, kernels[anti, r:], along, engine)
-        y[:, ~anti] = _pass(view, kernels[~anti], along, (r, r), engine)
+        y[:, ~anti] = axis_pass(view, kernels[~anti], along, (r, r), engine)
     y = y.reshape(batch, pre, n_out, length * post)
     if n_out > 1 and pre > 1:
         y = np.ascontiguousarray(np.moveaxis(y, 2, 1))
     return y.reshape((batch, n_out) + tuple(spatial))
 
 
-def _pass(view, kernels, along, pads, engine):
-    """One engine call: the 1-D `kernels` ``(O, k)`` along axis `along` (2 or 3) of `view`, with `pads`."""
+def axis_view(x, axis):
+    """The C-contiguous `x` as an engine batch in which `axis` is axis `along` (2 or 3): ``(view, along)``.
+
+    ``(prod(shape[:axis]), 1, shape[axis], prod(shape[axis + 1:]))`` with
+    ``along = 2``, or ``(prod(shape[:axis]), 1, 1, shape[axis])`` with ``along = 3``
+    when nothing follows `axis` (rows the engine reads in place).  A reshape, never a copy.
+    """
+    lead, length, trail = math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :])
+    if trail == 1:
+        return x.reshape(lead, 1, 1, length), 3
+    return x.reshape(lead, 1, length, trail), 2
+
+
+def axis_pass(view, kernels, along, pads, engine, out=None):
+    """One engine call: the 1-D `kernels` ``(O, k)`` along axis `along` of an :func:`axis_view`, with `pads`.
+
+    `pads` are ``(before, after)`` along that axis; `engine` holds the keyword
+    arguments of :func:`imgconv._engine.correlate` (mode, cval, num_threads, method).
+    """
     n_out, k = kernels.shape
     shape = (n_out, 1, k, 1) if along == 2 else (n_out, 1, 1, k)
     weight = np.ascontiguousarray(kernels.reshape(shape), dtype=view.dtype)
     pads = (*pads, 0, 0) if along == 2 else (0, 0, *pads)
-    return _engine.correlate(view, weight, pads=pads, **engine)
+    return _engine.correlate(view, weight, pads=pads, out=out, **engine)
 
 
 def _antisymmetric_pass(view, halves, along, engine):
@@ -146,8 +168,8 @@ def _antisymmetric_pass(view, halves, along, engine):
     reverse[along] = slice(None, None, -1)
     reverse = tuple(reverse)
     pads = (0, halves.shape[1] - 1)
-    ahead = _pass(view, halves, along, pads, engine)
-    behind = _pass(np.ascontiguousarray(view[reverse]), halves, along, pads, engine)[reverse]
+    ahead = axis_pass(view, halves, along, pads, engine)
+    behind = axis_pass(np.ascontiguousarray(view[reverse]), halves, along, pads, engine)[reverse]
     return ahead - behind
 
 

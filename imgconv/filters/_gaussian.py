@@ -6,6 +6,7 @@ from .._shared.blocks import blockwise
 from .._shared.geometry import gaussian_radius
 from .._shared.layout import ChannelLayout
 from .._shared.modes import check_scipy_mode
+from .._shared.ndpasses import gaussian_kernel1d
 from .._shared.passes import correlate_1d_passes
 from .._threads import effective_num_threads
 from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real, check_sigma_pair
@@ -19,11 +20,7 @@ def _gaussian_1d(sigma, truncate):
     radius = gaussian_radius(sigma, truncate)
     # refused before anything is allocated: a tiny job never asks for a huge kernel
     check_kernel_size(2 * radius + 1, "a Gaussian kernel", sigma=sigma, truncate=truncate)
-    if radius == 0:  # also sigma -> 0, where the formula below is 0/0
-        return np.ones(1)
-    t = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * t**2)
-    return phi / phi.sum()
+    return gaussian_kernel1d(sigma, 0, radius)
 
 
 def _check_truncate(truncate):

@@ -24,6 +24,7 @@ so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
 import numpy as np
 
 from .. import _engine
+from .._shared.ndpasses import axis_pass, axis_view
 from . import _support
 
 __all__ = ["convolve", "convolve1d", "correlate", "correlate1d", "run_pass", "store"]
@@ -61,34 +62,21 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
 
     `mode` is an engine mode; `origin` has been checked.  Returns `output`.
     """
-    shape = x.shape
     if x.size == 0:
         return output
     k = len(weights)
     before = k // 2 + origin
-    after = k - 1 - before
-    lead = int(np.prod(shape[:axis], dtype=np.int64))
-    trail = int(np.prod(shape[axis + 1 :], dtype=np.int64))
-    if trail == 1:  # the axis is (or acts as) the last one: it is W, every other axis folds into H
-        batch = (1, 1, lead, shape[axis])
-        kernel = weights.reshape(1, 1, 1, k)
-        pads = (0, 0, before, after)
-    else:
-        batch = (lead, 1, shape[axis], trail)
-        kernel = weights.reshape(1, 1, k, 1)
-        pads = (before, after, 0, 0)
+    view, along = axis_view(x, axis)
     out = _direct_out(output, x)
-    result = _engine.correlate(
-        x.reshape(batch),
-        kernel,
-        pads=pads,
-        mode=mode,
-        cval=float(cval),
-        out=None if out is None else out.reshape(batch),
-        num_threads=num_threads,
-        method="direct",
+    result = axis_pass(
+        view,
+        weights.reshape(1, k),
+        along,
+        (before, k - 1 - before),
+        dict(mode=mode, cval=float(cval), num_threads=num_threads, method="direct"),
+        out=None if out is None else out.reshape(view.shape),
     )
-    return store(result.reshape(shape), output)
+    return store(result.reshape(x.shape), output)
 
 
 def _complex_via_real_components(func, input, weights, output, cval, **kwargs):
