@@ -14,6 +14,9 @@ __all__ = ["SIMD_PATHS", "available_paths", "kernel_module", "show_config", "usi
 
 SIMD_PATHS = ("avx512", "avx2", "baseline")  # best first
 _chosen = None
+# path -> loaded module: kernel_module() runs on every engine call, and importlib.import_module
+# costs about 2 us even for a module already imported.  Modules are never unloaded, so entries stay valid.
+_loaded = {}
 
 _BUILD_HINT = (
     "imgconv's compiled kernels could not be imported ({error}). If you are running from a source "
@@ -23,7 +26,10 @@ _BUILD_HINT = (
 
 
 def _load(path):
-    return importlib.import_module(f"imgconv._conv_{path}_cy")
+    module = _loaded.get(path)
+    if module is None:
+        module = _loaded[path] = importlib.import_module(f"imgconv._conv_{path}_cy")
+    return module
 
 
 def available_paths():
@@ -47,6 +53,8 @@ def available_paths():
 def kernel_module(path=None):
     """The compiled kernel module for `path`, or the chosen default one."""
     global _chosen
+    if path is None and _chosen is not None:
+        return _load(_chosen)  # the per-call path: no checks, the choice was validated when made
     if path is not None:
         if path not in available_paths():
             raise ValueError(f"`path` must be one of {sorted(available_paths())} on this machine; got {path!r}")

@@ -88,8 +88,28 @@ def _check_num_threads(n, name="num_threads"):
     return n
 
 
+def _getenv(var):
+    """``os.environ.get(var)``, with the common case of an unset variable cheap.
+
+    On an unset name ``os.environ.get`` raises and catches a KeyError inside, 1.7 us of
+    every default-thread call; CPython's ``os.environ`` keeps its items in ``_data``
+    (which every ``os.environ[...] = ...`` and ``del`` updates), so a miss there is
+    answered at once.  Anything else (another ``os.environ`` type) takes the plain path.
+    """
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    encodekey = getattr(environ, "encodekey", None)
+    if type(data) is dict and encodekey is not None:
+        try:
+            if encodekey(var) not in data:
+                return None
+        except Exception:  # pragma: no cover - an encoding we do not know: ask the mapping
+            pass
+    return environ.get(var)
+
+
 def _env_threads(var):
-    value = os.environ.get(var, "").split(",")[0].strip()
+    value = (_getenv(var) or "").split(",")[0].strip()
     if not value:
         return None
     try:
@@ -112,8 +132,12 @@ def _openmp_default():
     if not module.openmp_enabled():
         return 1
     n = module.openmp_max_threads()
-    if not os.environ.get("OMP_NUM_THREADS"):
-        n = min(n, _available_cpus())
+    # min(n, CPUs) when OMP_NUM_THREADS is unset; only a count above 1 needs the CPUs (a system
+    # call) and only one above the CPUs the environment.
+    if n > 1:
+        cpus = _available_cpus()
+        if n > cpus and not _getenv("OMP_NUM_THREADS"):
+            n = cpus
     return max(1, n)
 
 
@@ -231,6 +255,8 @@ def effective_num_threads(n=None):
         If `n` is not a positive int or None.
     """
     n = get_num_threads() if n is None else _check_num_threads(n)
+    if n == 1:
+        return 1  # whatever the limit is (at least 1): skips its system call
     return max(1, min(n, max_num_threads()))
 
 
