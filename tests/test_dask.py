@@ -413,7 +413,7 @@ def test_apply_drops_channel_axis(rng):
     np.testing.assert_array_equal(y.compute(), gray_edges(rgb))
 
 
-def test_apply_pipeline_uses_its_receptive_field(rng):
+def test_apply_pipeline_uses_its_halo(rng):
     pipeline_module = pytest.importorskip("imgconv.pipeline")
     pipe = pipeline_module.Pipeline.default()
     rgb = rng.integers(0, 256, (45, 52, 3), dtype=np.uint8)

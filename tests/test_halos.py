@@ -2,7 +2,7 @@
 
 For every pipeline step type (:func:`imgconv.pipeline.step_names`), for stacks of
 steps and for the :mod:`imgconv.filters` functions, with the halo the public API
-reports (:attr:`Step.halo`, :attr:`Pipeline.receptive_field`):
+reports (:attr:`Step.halo`, :attr:`Pipeline.halo`):
 
 * **nothing outside the halo counts**: every pixel farther than the halo from an
   output pixel (``|di| > h`` or ``|dj| > w``; the nearest of them at distance
@@ -279,19 +279,19 @@ def test_a_strided_step_reads_its_halo_around_its_anchor():
     check_halo_is_tight(step, step.halo, "gray")
 
 
-# -- stacks: Pipeline.receptive_field -----------------------------------------------------------
+# -- stacks: Pipeline.halo -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("name, make, kind, tight", PIPELINE_CASES, ids=[c[0] for c in PIPELINE_CASES])
-def test_pipeline_receptive_field_is_its_halo(name, make, kind, tight):
+def test_pipeline_halo_is_exact(name, make, kind, tight):
     pipe = make()
-    check_nothing_outside_counts(pipe, pipe.receptive_field, kind)
+    check_nothing_outside_counts(pipe, pipe.halo, kind)
     if tight:
-        check_halo_is_tight(pipe, pipe.receptive_field, kind)
+        check_halo_is_tight(pipe, pipe.halo, kind)
     else:  # the bound holds, but this stack reads only the pixel itself
-        check_nothing_outside_counts(pipe, (0, 0), kind, room=pipe.receptive_field)
+        check_nothing_outside_counts(pipe, (0, 0), kind, room=pipe.halo)
     if _stride(pipe) == (1, 1):  # imgconv.dask.apply tiles size-preserving functions
-        check_tiled_equals_whole(pipe, pipe.receptive_field, kind, halo_arg=False)  # apply reads receptive_field
+        check_tiled_equals_whole(pipe, pipe.halo, kind, halo_arg=False)  # apply reads Pipeline.halo
 
 
 # -- imgconv.filters, called directly, with the halo of their step ---------------------------------

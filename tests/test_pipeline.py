@@ -70,7 +70,7 @@ def test_default_pipeline_spec_and_names():
     pipe = Pipeline.default()
     assert pipe == Pipeline.from_spec(DEFAULT_PIPELINE)
     assert [s.name for s in pipe] == ["to_gray", "bank", "abs"]
-    assert pipe.receptive_field == (4, 4)
+    assert pipe.halo == (4, 4)
     names = pipe.channel_names(3)
     assert len(names) == 18 and names[0] == "sobel_h@d1" and names[-1] == "prewitt_v@d4"
 
@@ -112,7 +112,7 @@ def test_filter_steps_equal_imgconv_filters(rgb):
     np.testing.assert_array_equal(Pipeline([("gabor", {"frequency": 0.2})])(gray), np.stack([real, imag], -1))
 
 
-# The halos of steps and stacks (what receptive_field reports) are checked by behaviour in tests/test_halos.py.
+# The halos of steps and stacks (Step.halo, Pipeline.halo) are checked by behaviour in tests/test_halos.py.
 
 
 def test_bank_step_named_and_inline(rng):
@@ -155,7 +155,7 @@ def test_conv2d_step_and_layer(rng):
     again = Pipeline.from_spec(json.loads(json.dumps(pipe.to_spec())))
     np.testing.assert_array_equal(again(image), expected)  # float32 weights survive JSON exactly
     assert again.fingerprint() == pipe.fingerprint()
-    assert pipe.receptive_field == (2, 2)
+    assert pipe.halo == (2, 2)
 
     strided = Pipeline(
         [{"step": "conv2d", "weight": np.ones((1, 1, 3, 3)).tolist(), "stride": 2}, ("gaussian", {"sigma": 1})]
@@ -206,7 +206,7 @@ def test_callable_steps_and_registered_steps(rng):
     assert step_parameters("test_double") == {"factor": 2.0}
     registered = Pipeline([("test_double", {"factor": 4})])
     np.testing.assert_allclose(registered(image), image * 4)
-    assert registered.receptive_field == (1, 2)
+    assert registered.halo == (1, 2)
     restored = pickle.loads(pickle.dumps(registered))
     np.testing.assert_allclose(restored(image), image * 4)
     with pytest.raises(ValueError, match="already registered"):
@@ -442,3 +442,10 @@ def test_container_protocol_and_repr():
         Pipeline([3])
     with pytest.raises(ValueError, match=r"^step 3 \('clip'\): `min` must not exceed `max`; got min=2.0, max=1.0"):
         pipe.append("clip", min=2, max=1)
+
+
+def test_receptive_field_is_a_deprecated_alias_of_halo():
+    pipe = Pipeline([{"step": "gaussian", "sigma": 2.0}, {"step": "sobel", "dilation": 3}])
+    with pytest.warns(FutureWarning, match=r"Pipeline\.receptive_field is deprecated.*use Pipeline\.halo"):
+        field = pipe.receptive_field
+    assert field == pipe.halo  # (the halo itself is checked by behaviour in tests/test_halos.py)

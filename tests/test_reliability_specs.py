@@ -496,11 +496,11 @@ def test_dilations_strides_and_scales_bounded(step, match):
 
 def test_bounds_admit_their_edge():
     # halo = d * radius: the largest sobel dilation and Gaussian within MAX_KERNEL_SIZE
-    assert Pipeline.from_spec([{"step": "sobel", "dilation": 2048}]).receptive_field == (2048, 2048)
-    assert Pipeline.from_spec([{"step": "gaussian", "sigma": 512}]).receptive_field == (_scipy_radius(512),) * 2
-    assert Pipeline.from_spec([{"step": "sobel", "dilation": [3]}]).receptive_field == (3, 3)  # a 1-list
+    assert Pipeline.from_spec([{"step": "sobel", "dilation": 2048}]).halo == (2048, 2048)
+    assert Pipeline.from_spec([{"step": "gaussian", "sigma": 512}]).halo == (_scipy_radius(512),) * 2
+    assert Pipeline.from_spec([{"step": "sobel", "dilation": [3]}]).halo == (3, 3)  # a 1-list
     # starlet halo 2 (2**J - 1) at the largest J
-    assert Pipeline.from_spec([{"step": "starlet", "n_scales": 11}]).receptive_field == (2 * (2**11 - 1),) * 2
+    assert Pipeline.from_spec([{"step": "starlet", "n_scales": 11}]).halo == (2 * (2**11 - 1),) * 2
 
 
 def test_a_vanishing_sigma_step_is_the_identity():

@@ -21,6 +21,7 @@ from ._tiled import (
     _spatial_layout,
     apply,
     correlate,
+    graph_threads,
 )
 
 
@@ -104,7 +105,7 @@ def process_large(
     client=None,
     workers=None,
     overwrite=False,
-    num_threads=1,
+    num_threads=None,
     series=0,
     level=0,
     zarr_options=None,
@@ -124,7 +125,7 @@ def process_large(
         :func:`imgconv.filters.correlate`) with `mode`, `cval`, `origin`,
         `dilation` and `dtype`. A callable (a scikit-image-style filter, an
         ``imgconv.Pipeline``): :func:`apply` with `halo` (taken from the
-        object's ``receptive_field`` when not given).
+        object's ``halo`` when not given, see :func:`imgconv.dask.apply`).
     tile : int or pair of ints, default 2048
         Output tile size. Memory per running tile is about the tile plus
         its halo, in the compute dtype, a few times over.
@@ -143,8 +144,9 @@ def process_large(
         Replace an existing `dst`, which must be an earlier result of
         `process_large` (a zarr store carrying its mark); anything else at
         `dst` is refused and left untouched.
-    num_threads : int, default 1
-        Engine threads per tile.
+    num_threads : int, optional
+        Engine threads per tile; None (default) uses :func:`imgconv.get_num_threads`
+        (see :func:`imgconv.dask.apply`).
     series, level : int, default 0
         TIFF series and pyramid level.
     zarr_options : dict, optional
@@ -205,7 +207,7 @@ def process_large(
     if reserved:
         raise ValueError(f"`zarr_options` must not set {reserved}: process_large sets them")
     source, _ = _open_source(src, series, level)
-    num_threads = as_int(num_threads, "num_threads", minimum=1)
+    num_threads = graph_threads(num_threads)
 
     shape = tuple(source.shape)
     channel_axis, spatial = _spatial_layout(_Shape(shape), channel_axis, name="src")

@@ -136,6 +136,15 @@ def _plan(shape_hw, kernel, stride, dilation, pads, chunks_hw=None, tile=None):
     return plans
 
 
+def graph_threads(num_threads):
+    """Engine threads per tile: `num_threads` checked, or None -> :func:`imgconv.get_num_threads` now.
+
+    Read when the graph is built (as every imgconv function reads it when
+    called), so a graph computes the same way wherever its tasks run.
+    """
+    return get_num_threads() if num_threads is None else as_int(num_threads, "num_threads", minimum=1)
+
+
 def _correlate_block(block, weight, bias, stride, dilation, groups, convert, num_threads, scale):
     """One tile: valid correlation of the block with its halo (the border is already there)."""
     block = np.asarray(block) if convert is None else convert(block)
@@ -225,7 +234,7 @@ def conv2d(
     padding_mode="zeros",
     *,
     chunks=None,
-    num_threads=1,
+    num_threads=None,
 ):
     """:func:`imgconv.conv2d` on a dask array, tile by tile.
 
@@ -246,8 +255,11 @@ def conv2d(
     chunks : int or pair of ints, optional
         Spatial chunk size ``(rows, cols)`` of the output. Default: output chunk
         boundaries follow the input's.
-    num_threads : int, default 1
-        Engine threads per tile (Dask already runs tiles in parallel).
+    num_threads : int, optional
+        Engine threads per tile; None (default) uses
+        :func:`imgconv.get_num_threads`, read when the graph is built, as
+        every other imgconv function does.  Dask's threaded scheduler already
+        runs tiles in parallel: pass 1 to keep one engine thread per tile.
 
     Returns
     -------
@@ -286,7 +298,7 @@ def conv2d(
     """
     input = _as_dask(input, "input")
     tile = _check_tile(chunks)
-    num_threads = as_int(num_threads, "num_threads", minimum=1)
+    num_threads = graph_threads(num_threads)
     # Validated exactly as imgconv.conv2d validates, on a zero-memory stand-in with
     # the dask array's shape and dtype (nothing is computed).
     stand_in = np.broadcast_to(np.zeros((), dtype=input.dtype), input.shape)
@@ -483,7 +495,7 @@ def correlate(
     if 0 in image.shape:
         raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {image.shape}")
     tile = _check_tile(chunks)
-    num_threads = get_num_threads() if num_threads is None else as_int(num_threads, "num_threads", minimum=1)
+    num_threads = graph_threads(num_threads)
     compute, scale = _image_pixels(image.dtype)
     x = _image_to_nchw(image, channel_axis)
     # As imgconv.filters: uint8/uint16 tiles read as stored, the engine applies `scale`.
@@ -517,7 +529,10 @@ def _halo_of(func, halo):
     """Halo per side ``(rows, cols)``: the argument, or what `func` says about itself."""
     if halo is not None:
         return as_pair(halo, "halo", minimum=0)
-    field = getattr(func, "receptive_field", None)
+    own = getattr(func, "halo", None)  # Pipeline and Step
+    if isinstance(own, (tuple, list)) and len(own) == 2:
+        return as_pair(tuple(own), "halo", minimum=0)
+    field = getattr(func, "receptive_field", None)  # a Conv2d's ReceptiveField (or a pair, as 0.1's Pipeline)
     if isinstance(field, (tuple, list)) and len(field) == 2:
         return as_pair(tuple(field), "receptive_field", minimum=0)
     if field is not None and hasattr(field, "extent") and hasattr(field, "start"):
@@ -526,7 +541,7 @@ def _halo_of(func, halo):
             raise ValueError(f"`func` must preserve the image size (stride 1); its receptive field is {field}")
         return tuple(max(-s, e - 1 + s, 0) for e, s in zip(field.extent, field.start))
     raise TypeError(
-        f"`halo` is needed: {type(func).__name__} has no `receptive_field`; pass halo=(rows, cols), "
+        f"`halo` is needed: {type(func).__name__} has no `halo` or `receptive_field`; pass halo=(rows, cols), "
         "the number of pixels per side one output pixel depends on"
     )
 
@@ -575,7 +590,7 @@ def _probe(func, image, spatial, channel_axis, halo, num_threads):
     )
 
 
-def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads=1):
+def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads=None):
     """Apply a local filter function to a dask image, tile by tile, exactly.
 
     Each tile is extended by `halo` pixels taken from its neighbours, `func` runs
@@ -593,20 +608,24 @@ def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads
         ``func(tile) -> array``: a tile in the layout of `image` in, an image
         of the same spatial size out, (H, W) or 3-D (dtype and channel count
         may change; a 2-D image may gain trailing channels, a 3-D one keeps its
-        channel axis in place or loses it). An :class:`imgconv.pipeline.Pipeline`,
-        or any object with a ``receptive_field`` attribute, gives its own halo.
+        channel axis in place or loses it). An :class:`imgconv.pipeline.Pipeline`
+        (or any object with a ``halo`` pair), or an :class:`imgconv.Conv2d` of
+        stride 1 (its ``receptive_field``), gives its own halo.
     halo : int or pair of ints, optional
         Pixels per side ``(rows, cols)`` one output pixel depends on; e.g. 1 for
         a 3x3 filter, ``ceil(truncate * sigma)`` for a Gaussian. Required
-        unless `func` has a ``receptive_field``.
+        unless `func` gives its own (see `func`).
     channel_axis : int, optional
         Channel axis of a 3-D image (one chunk; never split).
     chunks : int or pair of ints, optional
         Spatial tile size; default keeps the image's chunks. Tiles smaller than
         the halo are merged with a neighbour.
-    num_threads : int, default 1
+    num_threads : int, optional
         imgconv engine threads used by `func` inside a tile (through
-        :func:`imgconv.num_threads`; Dask already runs tiles in parallel).
+        :func:`imgconv.num_threads`); None (default) uses
+        :func:`imgconv.get_num_threads`, read when the graph is built.  Dask's
+        threaded scheduler already runs tiles in parallel: pass 1 to keep one
+        engine thread per tile.
 
     Returns
     -------
@@ -641,7 +660,7 @@ def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads
     channel_axis, spatial = _spatial_layout(image, channel_axis)
     halo = _halo_of(func, halo)
     tile = _check_tile(chunks)
-    num_threads = as_int(num_threads, "num_threads", minimum=1)
+    num_threads = graph_threads(num_threads)
     if 0 in image.shape:
         raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {image.shape}")
     rechunk = {}

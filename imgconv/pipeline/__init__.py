@@ -10,7 +10,7 @@ is built, and described by plain JSON data, so that a pipeline can be
 * pickled (for :mod:`concurrent.futures` process pools and dask),
 * fingerprinted (:meth:`Pipeline.fingerprint`, recorded by :mod:`imgconv.batch`
   in its manifest to decide what is up to date),
-* asked for its halo (:attr:`Pipeline.receptive_field`, for tiling).
+* asked for its halo (:attr:`Pipeline.halo`, for tiling).
 
 All convolution arithmetic happens in imgconv's engine, through the public
 layers (:mod:`imgconv.filters`, :class:`imgconv.banks.FilterBank`,
@@ -139,6 +139,7 @@ be read) -- never a MemoryError, a RecursionError or a hang:
 import contextlib
 import hashlib
 import os
+import warnings
 
 import numpy as np
 
@@ -446,7 +447,7 @@ class Pipeline:
     Pipeline([Step('to_gray'), Step('bank', name='edges', dilations=(1, 2)), Step('abs')])
     >>> pipe(np.zeros((16, 16, 3), np.uint8)).shape
     (16, 16, 12)
-    >>> pipe.receptive_field
+    >>> pipe.halo
     (2, 2)
     """
 
@@ -624,7 +625,7 @@ class Pipeline:
     # -- geometry -------------------------------------------------------------------------------
 
     @property
-    def receptive_field(self):
+    def halo(self):
         """(int, int): the halo, pixels on each side of an output pixel that can influence it.
 
         The sum over steps of each step's half-extent ``(h, w)`` (for a kernel of
@@ -639,6 +640,22 @@ class Pipeline:
                 total[axis] += halo[axis] * jump[axis]
                 jump[axis] *= stride[axis]
         return (total[0], total[1])
+
+    @property
+    def receptive_field(self):
+        """Deprecated alias of :attr:`halo` (a pair of ints), kept for 0.1 code; it warns.
+
+        :func:`imgconv.receptive_field` and :attr:`imgconv.Conv2d.receptive_field`
+        describe a :class:`imgconv.ReceptiveField` (extent, jump, start); the
+        pipeline's pair is a halo, hence the new name.
+        """
+        warnings.warn(
+            "Pipeline.receptive_field is deprecated and will be removed in imgconv 0.3; use Pipeline.halo "
+            "(the same (rows, cols) pair)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.halo
 
     def channel_names(self, in_channels=1):
         """Labels of the output channels for an input with `in_channels` channels, or None if unknown."""
@@ -733,5 +750,5 @@ class Pipeline:
             lines.append(f"{index}: {step!r}"[:200])
         if not lines:
             lines.append("(no steps: identity)")
-        lines.append(f"receptive field (halo per side, (h, w)): {self.receptive_field}")
+        lines.append(f"receptive field (halo per side, (h, w)): {self.halo}")
         return "\n".join(lines)

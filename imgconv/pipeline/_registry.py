@@ -105,7 +105,7 @@ def register_step(name, function, *, halo=0, replace=False):
         :func:`imgconv.batch.process`.
     halo : int or pair of ints, default 0
         Pixels on each side of an output pixel that the step reads (for
-        :attr:`Pipeline.receptive_field`).
+        :attr:`Pipeline.halo`).
     replace : bool, default False
         Allow replacing an earlier registration of `name`.
 
