@@ -335,21 +335,43 @@ def test_conv2d_layer_receptive_field_is_its_halo():
 # -- steps whose output depends on the whole image ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a whole-image statistic (the image's min and max; the MAD of the finest "
-    "plane): no halo is exact, yet Step.halo reports a finite one and "
-    "imgconv.dask.apply tiles such a step without a word",
-)
-@pytest.mark.parametrize(
-    "name, params",
-    [("rescale_intensity", {}), ("starlet_denoise", {"n_scales": 2})],
-    ids=["rescale_intensity[in_range=image]", "starlet_denoise[sigma=None]"],
-)
-def test_whole_image_statistics_have_no_halo(name, params):
-    step = Step(name, **params)
+def _tiles_differ_in_range_and_noise():
     rng = np.random.default_rng(2)
     image = 0.5 + 0.02 * rng.standard_normal((60, 60))
-    image[:, 30:] += 0.3 * rng.standard_normal((60, 30))  # tiles differ in range and in noise level
-    got = icd.apply(da.from_array(image, chunks=20), step, halo=step.halo).compute(scheduler="synchronous")
+    image[:, 30:] += 0.3 * rng.standard_normal((60, 30))
+    return image
+
+
+_WHOLE_IMAGE = pytest.mark.parametrize(
+    "name, params, fixed, reason",
+    [
+        ("rescale_intensity", {}, {"in_range": [0.0, 1.5]}, "in_range='image'"),
+        ("starlet_denoise", {"n_scales": 2}, {"n_scales": 2, "sigma": 0.05}, "sigma=None"),
+    ],
+    ids=["rescale_intensity[in_range=image]", "starlet_denoise[sigma=None]"],
+)
+
+
+@_WHOLE_IMAGE
+def test_whole_image_statistics_are_not_tiled(name, params, fixed, reason):
+    """No halo makes tiles of a whole-image statistic exact: the step says so and dask.apply refuses it."""
+    step = Step(name, **params)
+    image = _tiles_differ_in_range_and_noise()
+    tiled = np.concatenate([step(image[:, :30]), step(image[:, 30:])], axis=1)
+    assert np.abs(tiled - step(image)).max() > 1e-3  # what tiling would get wrong
+    assert reason in step.whole_image
+    pipe = Pipeline(["abs", step])
+    assert pipe.whole_image.startswith(f"step 1 ({name!r}): ") and reason in pipe.whole_image
+    for func in (step, pipe):
+        for halo in (None, (30, 30)):
+            with pytest.raises(ValueError, match=r"^`func` depends on the whole image, so tiles of it cannot be exact"):
+                icd.apply(da.from_array(image, chunks=20), func, halo=halo)
+
+
+@_WHOLE_IMAGE
+def test_the_same_steps_with_the_statistic_given_are_tiled_exactly(name, params, fixed, reason):
+    step = Step(name, **fixed)
+    assert step.whole_image is None and Pipeline([step]).whole_image is None
+    image = _tiles_differ_in_range_and_noise()
+    got = icd.apply(da.from_array(image, chunks=20), step).compute(scheduler="synchronous")
     np.testing.assert_allclose(got, step(image), rtol=1e-12, atol=1e-12)

@@ -32,7 +32,7 @@ def _predict_extensions(pipeline, out_format, dtype_policy):
         return {}
     if any(step.user_function is not None for step in pipeline):
         return {}
-    halo = pipeline.receptive_field
+    halo = pipeline.halo
     size = (max(16, 2 * halo[0] + 8), max(16, 2 * halo[1] + 8))
     results = []
     try:

@@ -527,6 +527,12 @@ def correlate(
 
 def _halo_of(func, halo):
     """Halo per side ``(rows, cols)``: the argument, or what `func` says about itself."""
+    whole = getattr(func, "whole_image", None)  # Pipeline and Step
+    if isinstance(whole, str):
+        raise ValueError(
+            f"`func` depends on the whole image, so tiles of it cannot be exact whatever the halo: {whole}; "
+            "give the statistic explicitly (e.g. in_range=[lo, hi], sigma=...)"
+        )
     if halo is not None:
         return as_pair(halo, "halo", minimum=0)
     own = getattr(func, "halo", None)  # Pipeline and Step

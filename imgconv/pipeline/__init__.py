@@ -256,6 +256,16 @@ class Step:
         return self._kind.stride(self._params, self._cache)
 
     @property
+    def whole_image(self):
+        """str or None: why an output pixel depends on the whole image, or None when :attr:`halo` bounds it.
+
+        ``rescale_intensity`` with ``in_range='image'`` and ``starlet_denoise``
+        with ``sigma=None`` read a statistic of the whole image: no halo makes
+        tiles of them exact, and :func:`imgconv.dask.apply` refuses to tile them.
+        """
+        return self._kind.whole_image(self._params)
+
+    @property
     def prepared(self):
         """What the step built once from its parameters, or None: the FilterBank of a 'bank' step."""
         return self._cache
@@ -640,6 +650,19 @@ class Pipeline:
                 total[axis] += halo[axis] * jump[axis]
                 jump[axis] *= stride[axis]
         return (total[0], total[1])
+
+    @property
+    def whole_image(self):
+        """str or None: why the output depends on the whole image (the first such step), or None.
+
+        See :attr:`Step.whole_image`; :func:`imgconv.dask.apply` refuses to tile
+        a pipeline for which this is not None.
+        """
+        for index, step in enumerate(self._steps):
+            reason = step.whole_image
+            if reason is not None:
+                return f"{_step_label(index, step.name)}: {reason}"
+        return None
 
     @property
     def receptive_field(self):

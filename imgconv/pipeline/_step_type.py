@@ -15,10 +15,23 @@ class _StepType:
     step needs (a FilterBank, a weight array); ``run(image, params, cache)``
     filters; ``halo(params, cache)`` and ``stride(params, cache)`` give the
     geometry; ``names(params, cache, in_names)`` the output channel labels.
+    ``whole_image(params) -> str or None`` says why an output pixel depends on
+    the whole image (a statistic of it), so that no halo makes tiles exact.
     """
 
     def __init__(
-        self, name, run, params=None, *, prepare=None, halo=None, stride=None, names=None, summary="", function=None
+        self,
+        name,
+        run,
+        params=None,
+        *,
+        prepare=None,
+        halo=None,
+        stride=None,
+        names=None,
+        whole_image=None,
+        summary="",
+        function=None,
     ):
         self.name = name
         self.params = dict(params or {})
@@ -27,6 +40,7 @@ class _StepType:
         self._halo = halo
         self._stride = stride
         self._names = names
+        self._whole_image = whole_image
         self.summary = summary
         self.function = function  # user-registered steps: pickled with the step
 
@@ -71,6 +85,9 @@ class _StepType:
             return (0, 0)
         value = self._halo(params, cache) if callable(self._halo) else self._halo
         return as_pair(value, "halo", minimum=0)
+
+    def whole_image(self, params):
+        return self._whole_image(params) if self._whole_image is not None else None
 
     def stride(self, params, cache):
         return self._stride(params, cache) if self._stride is not None else (1, 1)

@@ -464,6 +464,11 @@ def _make_wavelet_types():
                 **common,
             },
             halo=_starlet_halo,
+            whole_image=lambda p: (
+                "sigma=None estimates the noise level from the whole image (the MAD of its finest plane)"
+                if p["sigma"] is None
+                else None
+            ),
             summary="imgconv.wavelet.starlet_denoise",
         ),
     }
@@ -493,6 +498,9 @@ def _builtin_types():
                 "in_range": ("image", _range_pair("in_range", allow_image=True)),
                 "out_range": ([0.0, 1.0], _range_pair("out_range")),
             },
+            whole_image=lambda p: (
+                "in_range='image' maps the image's own minimum and maximum" if p["in_range"] == "image" else None
+            ),
             summary="linear map of in_range to out_range",
         ),
         "bank": _StepType(
