@@ -16,6 +16,7 @@ torch's narrower limits are enforced by the torch-compatible layer, not here.
 """
 
 import collections
+import threading
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from ._shared.convert import INTEGER_PIXELS, compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
-from ._threads import effective_num_threads, team_starting
+from ._threads import check_num_threads, effective_num_threads, team_starting
 
 __all__ = [
     "ENGINE_MODES",
@@ -202,26 +203,122 @@ def correlate(
 
 def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, out, num_threads):
     """The compiled direct kernels (what :func:`correlate` runs for ``method='direct'``)."""
-    integer_input = x.dtype in INTEGER_PIXELS
+    integer_input = x.dtype in _INTEGER_PIXELS
     if integer_input and mode == "constant" and cval != 0:
         x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
         integer_input = False
-    n, _, h, w = x.shape
-    o, cg, kh, kw = weight.shape
+    dtype = weight.dtype
+    kernel = _kernel()
+    key = (x.shape, weight.shape, dtype, integer_input, tuple(pads), tuple(stride), tuple(dilation), groups)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _direct_layout(key, kernel)
+    hout, wout, macs, team, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row, _ = (
+        layout
+    )
+    fresh = out is None
+    if fresh:
+        out = np.empty((x.shape[0], weight.shape[0], hout, wout), dtype=dtype)
+    if macs < _MIN_MACS_FOR_A_TEAM:
+        check_num_threads(num_threads)  # still refused when invalid, though the call runs on one thread
+        num_threads = 1  # waking a thread team costs more than this work (milliseconds on a busy machine)
+    else:
+        num_threads = min(effective_num_threads(num_threads), team)
+    sizes = layout[-1].get(num_threads)
+    if sizes is None:
+        sizes = _thread_sizes(key, layout, num_threads)
+    block_rows, buf_rows = sizes[0], sizes[1]
+    ptr_scratch, tap_scratch, buf_scratch = _scratch(sizes, num_threads, dtype)
+    # A fresh `out` cannot overlap the weights: then the weights of a single-block layout need no copy.
+    wpack = _pack_weights(weight, groups, uniform, copy=not fresh)
+    has_bias = bias is not None
+    bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else no_bias
+    # Rows wholly in a constant border point at this row (only when cval != 0; else it is never read).
+    cval_row = np.full(max(x.shape[3], 1), cval, dtype=dtype) if mode == "constant" and cval != 0 else zero_row
+    if num_threads > 1:
+        team_starting(num_threads)
+    # By keyword: the kernel checks every size below against the arrays (_check_call in _conv_kernel.pxi).
+    kernel.correlate_nchw(
+        x=x,
+        wpack=wpack,
+        blk_start=blk_start,
+        blk_size=blk_size,
+        blk_woff=offsets,
+        bias=bias_arr,
+        has_bias=has_bias,
+        out=out,
+        cval_row=cval_row,
+        ptr_scratch=ptr_scratch,
+        tap_scratch=tap_scratch,
+        buf_scratch=buf_scratch,
+        pad_top=pads[0],
+        pad_left=pads[2],
+        mode=_MODE_CODES[mode],
+        cval=float(cval),
+        sh=sh,
+        sw=sw,
+        dh=dh,
+        dw=dw,
+        groups=groups,
+        kh=weight.shape[2],
+        kw=weight.shape[3],
+        ja=ja,
+        jb=jb,
+        num_threads=num_threads,
+        block_rows=block_rows,
+        buf_rows=buf_rows,
+    )
+    return out
+
+
+# What a direct call needs besides its arrays depends on the shapes, the dtype, the pads, stride,
+# dilation and groups (and the thread count): worked out once per such geometry, kept here.  Values are
+# tuples of ints and read-only arrays (threads share them; each call still allocates its own output and
+# scratch), plus a dict thread count -> sizes that only ever gains entries.  Cleared when it grows past
+# _MAX_LAYOUTS geometries (an application sweeping shapes), which only costs the next calls a rebuild.
+_LAYOUTS = {}
+_MAX_LAYOUTS = 1024
+_INTEGER_PIXELS = frozenset(INTEGER_PIXELS)
+# Each Python thread keeps the scratch of its last small call for the next call of the same layout
+# and thread count: scratch is never shared between calls that can run at once (a thread runs one
+# call at a time; the kernel calls no Python), and its contents are never read before written.
+_SCRATCH_KEEP_BYTES = 1 << 16
+_thread_state = threading.local()
+
+
+def _frozen(a):
+    a.flags.writeable = False
+    return a
+
+
+def _scratch(sizes, num_threads, dtype):
+    """Per-thread pointer, tap and buffer scratch (one row per kernel thread) for a call of these `sizes`."""
+    kept = getattr(_thread_state, "scratch", None)
+    if kept is not None and kept[0] is sizes:
+        return kept[1]
+    _, _, ptr_len, tap_len, buf_len, nbytes = sizes
+    arrays = (
+        np.empty((num_threads, ptr_len), np.intp),
+        np.empty((num_threads, tap_len), np.intc),
+        np.empty((num_threads, buf_len), dtype),
+    )
+    if nbytes <= _SCRATCH_KEEP_BYTES:
+        _thread_state.scratch = (sizes, arrays)
+    return arrays
+
+
+def _direct_layout(key, kernel):
+    """The thread-independent part of a direct call's layout (see `_LAYOUTS`), stored under `key`."""
+    (n, _, h, w), (o, cg, kh, kw), dtype, integer_input, pads, stride, dilation, groups = key
     top, bottom, left, right = pads
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
-    if out is None:
-        out = np.empty((n, o, hout, wout), dtype=weight.dtype)
-    num_threads = min(effective_num_threads(num_threads), max(1, n * groups * hout))
-    if n * o * hout * wout * cg * kh * kw < _MIN_MACS_FOR_A_TEAM:
-        num_threads = 1  # waking a thread team costs more than this work (milliseconds on a busy machine)
-    kernel = _kernel()
-    dtype = weight.dtype
+    macs = n * o * hout * wout * cg * kh * kw
     og = o // groups
     blocks = _channel_blocks(og)
-    wpack, offsets = _pack_weights(weight, groups, blocks)
-
+    block_macs = cg * kh * kw
+    offsets = [(g * og + start) * block_macs for g in range(groups) for start, _ in blocks]
+    sizes = {size for _, size in blocks}
     # A stride with a single output, or a dilation with a single tap, has no effect:
     # as 1 it keeps the kernel's index arithmetic small (stride=2**31 is a valid call).
     sh, sw = (1 if hout == 1 else stride[0]), (1 if wout == 1 else stride[1])
@@ -235,57 +332,55 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
         ja = jb = wout
     # Values per buffered input row: bounded by kw * (widest buffered segment).
     row_len = kernel.row_buffer_length(max(ja, wout - jb) if jb > ja else wout, sw, dw, kw)
+    layout = (
+        hout,
+        wout,
+        macs,
+        max(1, n * groups * hout),  # the most threads a call can keep busy
+        sh,
+        sw,
+        dh,
+        dw,
+        ja,
+        jb,
+        row_len,
+        _frozen(np.array([b[0] for b in blocks], np.intc)),
+        _frozen(np.array([b[1] for b in blocks], np.intc)),
+        _frozen(np.array(offsets, dtype=np.intp)),
+        blocks[0][1] if len(sizes) == 1 else None,  # the one block size, when all blocks have it
+        _frozen(np.zeros(0, dtype)),  # the bias of a call without one
+        _frozen(np.zeros(1, dtype)),  # the border row of a call that never reads it
+        {},  # thread count -> _thread_sizes
+    )
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = layout
+    return layout
+
+
+def _thread_sizes(key, layout, num_threads):
+    """Rows per work item, buffered rows and the padded scratch lengths of a call on `num_threads` threads."""
+    (n, _, _, _), (o, cg, kh, kw), dtype, _, _, _, _, groups = key
+    hout, wout, sh, dh, row_len, by_threads = layout[0], layout[1], layout[4], layout[6], layout[10], layout[-1]
     nrows = cg * kh
     block_rows = _block_rows(
         n * groups,
         hout,
-        og * cg * kh * kw * wout,
+        o // groups * cg * kh * kw * wout,
         num_threads,
         phase_row_bytes=cg * row_len * dtype.itemsize,
         sh=sh,
         reach_h=(kh - 1) * dh,
     )
     buf_rows = _buffer_rows(block_rows, kh, sh, dh)
-    ptr_scratch = _per_thread(num_threads, 2 * nrows + 8 + nrows * kw, np.intp)
-    tap_scratch = _per_thread(num_threads, nrows * kw, np.intc)
-    buf_scratch = _per_thread(num_threads, cg * buf_rows * row_len, dtype)
-    has_bias = bias is not None
-    bias_arr = _native(bias).astype(dtype, copy=False) if has_bias else np.zeros(0, dtype)
-    # Rows wholly in a constant border point at this row (only when cval != 0).
-    cval_row = np.full(max(w, 1) if mode == "constant" and cval != 0 else 1, cval, dtype=dtype)
-    team_starting(num_threads)
-    # By keyword: the kernel checks every size below against the arrays (_check_call in _conv_kernel.pxi).
-    kernel.correlate_nchw(
-        x=x,
-        wpack=wpack,
-        blk_start=np.array([b[0] for b in blocks], np.intc),
-        blk_size=np.array([b[1] for b in blocks], np.intc),
-        blk_woff=offsets,
-        bias=bias_arr,
-        has_bias=has_bias,
-        out=out,
-        cval_row=cval_row,
-        ptr_scratch=ptr_scratch,
-        tap_scratch=tap_scratch,
-        buf_scratch=buf_scratch,
-        pad_top=top,
-        pad_left=left,
-        mode=_MODE_CODES[mode],
-        cval=float(cval),
-        sh=sh,
-        sw=sw,
-        dh=dh,
-        dw=dw,
-        groups=groups,
-        kh=kh,
-        kw=kw,
-        ja=ja,
-        jb=jb,
-        num_threads=num_threads,
-        block_rows=block_rows,
-        buf_rows=buf_rows,
-    )
-    return out
+    ptr_len = _padded(2 * nrows + 8 + nrows * kw, np.dtype(np.intp).itemsize)
+    tap_len = _padded(nrows * kw, np.dtype(np.intc).itemsize)
+    buf_len = _padded(cg * buf_rows * row_len, dtype.itemsize)
+    nbytes = num_threads * (ptr_len * np.dtype(np.intp).itemsize + tap_len * np.dtype(np.intc).itemsize)
+    nbytes += num_threads * buf_len * dtype.itemsize
+    sizes = (block_rows, buf_rows, ptr_len, tap_len, buf_len, nbytes)
+    by_threads[num_threads] = sizes
+    return sizes
 
 
 def correlate_separable(
@@ -585,11 +680,9 @@ def separable_factors(weight):
     return None
 
 
-def _per_thread(num_threads, length, dtype):
-    """Scratch with one row per thread, rows padded apart so threads never share a cache line."""
-    itemsize = np.dtype(dtype).itemsize
-    padded = -(-max(1, length) * itemsize // 128) * 128 // itemsize + 128 // itemsize
-    return np.empty((num_threads, padded), dtype=dtype)
+def _padded(length, itemsize):
+    """Per-thread scratch row length: rows padded apart so threads never share a cache line."""
+    return -(-max(1, length) * itemsize // 128) * 128 // itemsize + 128 // itemsize
 
 
 def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh, reach_h):
@@ -634,18 +727,27 @@ def _channel_blocks(og):
     return blocks
 
 
-def _pack_weights(weight, groups, blocks):
-    """Weights per (group, block) laid out [c][u][v][k] so a tap's OB weights are adjacent."""
-    o = weight.shape[0]
+def _pack_weights(weight, groups, uniform, *, copy=True):
+    """Weights per (group, block) laid out [c][u][v][k] so a tap's OB weights are adjacent.
+
+    Block after block, in the order of `_channel_blocks` within each group.  `uniform` is the block
+    size when every block has it (then one transpose packs them all), else None.  A copy, except
+    with ``copy=False`` for blocks of one channel (one output channel per group), whose packing is
+    `weight` itself: then a view.
+    """
+    o, cg, kh, kw = weight.shape
     og = o // groups
-    parts, offsets, offset = [], [], 0
+    if uniform == 1:  # [c][u][v][k] with one k is the OIHW order itself
+        return weight.reshape(-1).copy() if copy else weight.reshape(-1)
+    if uniform is not None:
+        blocks = weight.reshape(groups, og // uniform, uniform, cg, kh, kw)
+        return blocks.transpose(0, 1, 3, 4, 5, 2).copy().reshape(-1)
+    parts = []
     for g in range(groups):
-        for start, size in blocks:
+        for start, size in _channel_blocks(og):
             block = weight[g * og + start : g * og + start + size]
             parts.append(np.ascontiguousarray(block.transpose(1, 2, 3, 0)).ravel())
-            offsets.append(offset)
-            offset += block.size
-    return np.concatenate(parts), np.array(offsets, dtype=np.intp)
+    return np.concatenate(parts)
 
 
 def _native(a):

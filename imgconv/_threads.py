@@ -48,6 +48,7 @@ from ._dispatch import kernel_module
 
 __all__ = [
     "THREADS_PER_CPU",
+    "check_num_threads",
     "effective_num_threads",
     "get_num_threads",
     "max_num_threads",
@@ -232,6 +233,15 @@ def max_num_threads():
     if _forked_after_team or not kernel_module().openmp_enabled():
         return 1
     return THREADS_PER_CPU * _available_cpus()
+
+
+def check_num_threads(n):
+    """Validate a per-call ``num_threads`` argument without resolving it (a call that runs on one thread).
+
+    Raises what :func:`effective_num_threads` raises for `n`; returns nothing.
+    """
+    if n is not None:
+        _check_num_threads(n)
 
 
 def effective_num_threads(n=None):

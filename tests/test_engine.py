@@ -403,3 +403,85 @@ def test_the_kernel_refuses_a_call_its_unchecked_loops_would_overrun(monkeypatch
     change(call)
     with pytest.raises(ValueError, match=r"^correlate_nchw: "):
         kernel.correlate_nchw(**call)
+
+
+def _packed_block_by_block(weight, groups):
+    """The packing the kernels read, written out: per group, per channel block, [c][u][v][k]."""
+    og = weight.shape[0] // groups
+    parts = []
+    for g in range(groups):
+        for start, size in _engine._channel_blocks(og):
+            block = weight[g * og + start : g * og + start + size]
+            parts.append(np.ascontiguousarray(block.transpose(1, 2, 3, 0)).ravel())
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("og", [1, 2, 3, 4, 5, 7, 8, 12, 16, 17])
+@pytest.mark.parametrize("groups", [1, 3])
+def test_packed_weights_follow_the_block_layout(og, groups):
+    rng = np.random.default_rng(og * 10 + groups)
+    weight = rng.standard_normal((og * groups, 2, 3, 2)).astype(np.float32)
+    sizes = {size for _, size in _engine._channel_blocks(og)}
+    uniform = sizes.pop() if len(sizes) == 1 else None
+    want = _packed_block_by_block(weight, groups)
+    for copy in (True, False):
+        got = _engine._pack_weights(weight, groups, uniform, copy=copy)
+        np.testing.assert_array_equal(got, want)
+        if copy:
+            assert not np.shares_memory(got, weight)
+
+
+def test_repeated_tiny_calls_reuse_nothing_that_holds_data(rng):
+    """Calls of one cached layout (new weights, bias, border value, out=) each get their own result."""
+    x = rng.standard_normal((1, 2, 8, 8)).astype(np.float32)
+    out = np.empty((1, 3, 8, 8), np.float32)
+    for k in range(4):
+        w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(3).astype(np.float32) if k % 2 else None
+        options = dict(pads=(1, 1, 1, 1), mode="constant", cval=float(k))
+        want = reference_correlate(x, w, b, **options)
+        for target in (None, out):
+            got = _engine.correlate(x, w, b, out=target, method="direct", **options)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        assert np.shares_memory(got, out)
+
+
+def test_cached_layout_arrays_are_read_only(monkeypatch):
+    x = np.ones((1, 1, 8, 8), np.float32)
+    _, call = _captured_kernel_call(monkeypatch, x, np.ones((1, 1, 3, 3), np.float32), pads=(1, 1, 1, 1))
+    for name in ("blk_start", "blk_size", "blk_woff", "bias", "cval_row"):
+        assert not call[name].flags.writeable, name
+    for name in ("out", "ptr_scratch", "tap_scratch", "buf_scratch"):
+        assert call[name].flags.writeable, name
+
+
+def test_concurrent_tiny_calls_from_python_threads(rng):
+    """Tiny calls share cached layouts across Python threads but never scratch or results."""
+    import threading
+
+    inputs = [rng.standard_normal((1, 1, 8, 8)) for _ in range(6)]
+    weights = [rng.standard_normal((1, 1, 3, 3)) for _ in range(6)]
+    expected = [reference_correlate(x, w, pads=(1, 1, 1, 1), mode="reflect") for x, w in zip(inputs, weights)]
+    failures = []
+
+    def work(k):
+        for _ in range(300):
+            got = _engine.correlate(inputs[k], weights[k], pads=(1, 1, 1, 1), mode="reflect", method="direct")
+            if not np.allclose(got, expected[k], rtol=1e-12, atol=1e-12):
+                failures.append(k)
+                return
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+def test_a_tiny_call_still_refuses_a_bad_num_threads():
+    x, w = np.ones((1, 1, 8, 8)), np.ones((1, 1, 3, 3))
+    with pytest.raises(ValueError, match="`num_threads` must be a positive int or None; got 0"):
+        _engine.correlate(x, w, num_threads=0)
+    with pytest.raises(TypeError, match="`num_threads` must be a positive int or None"):
+        _engine.correlate(x, w, num_threads=2.0)

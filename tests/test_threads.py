@@ -137,3 +137,30 @@ def test_a_build_without_openmp_runs_on_one_thread(no_settings, monkeypatch):
 def test_this_build_without_openmp_runs_on_one_thread(no_settings):
     assert imgconv.get_num_threads() == 1
     assert _threads.effective_num_threads(4) == 1
+
+
+@needs_openmp
+def test_engine_calls_follow_a_threadpoolctl_limit_set_after_earlier_calls(no_settings, monkeypatch):
+    """The engine caches call layouts, never the thread count: a later limit still applies."""
+    from imgconv import _engine
+
+    kernel = _engine._kernel()
+    seen = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+        def correlate_nchw(self, **kwargs):
+            seen.append(kwargs["num_threads"])
+            return kernel.correlate_nchw(**kwargs)
+
+    monkeypatch.setattr(_engine, "_kernel", Recorder)
+    x = np.ones((1, 4, 256, 256), np.float32)  # enough multiply-adds for a thread team
+    w = np.ones((8, 4, 3, 3), np.float32)
+    _engine.correlate(x, w, pads=(1, 1, 1, 1), method="direct")
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        _engine.correlate(x, w, pads=(1, 1, 1, 1), method="direct")
+    _engine.correlate(x, w, pads=(1, 1, 1, 1), method="direct")
+    default = min(_threads.effective_num_threads(), 256)
+    assert seen == [default, 1, default]
