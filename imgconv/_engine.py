@@ -156,7 +156,7 @@ def correlate(
         # One rounding of w * scale: float32 weights are exact in float64.
         weight = (weight.astype(np.float64) * scale).astype(weight.dtype)
         cval = cval / scale
-    plan = _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method)
+    plan = _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method, explain=False)
     if plan.method == "fft":
         from . import _fft  # scipy.fft costs 0.4 s to import: only calls that take the FFT pay it
 
@@ -238,7 +238,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     if num_threads > 1:
         team_starting(num_threads)
     # By keyword: the kernel checks every size below against the arrays (_check_call in _conv_kernel.pxi).
-    kernel.correlate_nchw(
+    _entry_point(kernel, x.dtype, dtype)(
         x=x,
         wpack=wpack,
         blk_start=blk_start,
@@ -284,6 +284,39 @@ _INTEGER_PIXELS = frozenset(INTEGER_PIXELS)
 # call at a time; the kernel calls no Python), and its contents are never read before written.
 _SCRATCH_KEEP_BYTES = 1 << 16
 _thread_state = threading.local()
+
+
+# Cython's fused-type names of the pixel and compute dtypes, as in the keys of a fused function's
+# documented ``__signatures__`` ('float|float', 'unsigned char|float', ...).
+_FUSED_NAMES = {
+    np.dtype(np.float32): "float",
+    np.dtype(np.float64): "double",
+    np.dtype(np.uint8): "unsigned char",
+    np.dtype(np.uint16): "unsigned short",
+}
+_ENTRY_POINTS = {}
+
+
+def _entry_point(kernel, pixel_dtype, dtype):
+    """``kernel.correlate_nchw``, specialised for these dtypes when Cython offers it.
+
+    Calling the fused function picks its specialisation from the arguments' types on every call
+    (about 1 us); the specialisation itself is the same code, with the same checks.  Anything but a
+    compiled fused function (a stand-in in a test) is returned as it is.
+    """
+    fused = kernel.correlate_nchw
+    key = (fused, pixel_dtype, dtype)
+    try:
+        return _ENTRY_POINTS[key]
+    except (KeyError, TypeError):
+        pass
+    signatures = getattr(fused, "__signatures__", None)
+    names = (_FUSED_NAMES.get(pixel_dtype), _FUSED_NAMES.get(dtype))
+    if signatures is None or None in names:
+        return fused
+    entry = signatures.get("|".join(names), fused)  # a mapping (a read-only proxy in Cython 3)
+    _ENTRY_POINTS[key] = entry
+    return entry
 
 
 def _frozen(a):
@@ -519,8 +552,17 @@ def _all_finite(*arrays_or_numbers):
     return True
 
 
-def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method):
-    """Choose the path of one :func:`correlate` call (see :func:`choose_method`)."""
+# The plan of an engine call that takes the direct kernels without weighing them (the engine reads
+# only `method` and `factors`; choose_method gets a Plan of its own with the reason).
+_DIRECT_UNEXPLAINED = Plan("direct", "", {}, None)
+
+
+def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method, *, explain=True):
+    """Choose the path of one :func:`correlate` call (see :func:`choose_method`).
+
+    ``explain=False`` (the engine's own calls) may return a shared Plan without a reason for the
+    direct cases decided without a cost model: a tiny call should not pay for formatting one.
+    """
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if method == "fft":
@@ -533,7 +575,7 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
             return Plan(
                 "separable", "method='direct' was asked for; the kernels have rank 1 (two 1-D passes)", {}, factors
             )
-        return Plan("direct", "method='direct' was asked for", {}, None)
+        return Plan("direct", "method='direct' was asked for", {}, None) if explain else _DIRECT_UNEXPLAINED
     if factors is not None:
         return Plan(
             "separable",
@@ -542,6 +584,8 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
             factors,
         )
     if cg * kh * kw < _FFT_MIN_TAPS:
+        if not explain:
+            return _DIRECT_UNEXPLAINED
         return Plan(
             "direct", f"{cg * kh * kw} taps per output and filter: below {_FFT_MIN_TAPS}, an FFT never pays", {}, None
         )
