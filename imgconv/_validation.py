@@ -54,11 +54,15 @@ MAX_KERNEL_SIZE = 4097
 
 def is_int(value):
     """True for Python and NumPy integers, False for bools."""
+    if type(value) is int:  # the common case, without the ABC check (bool is a subclass, not int itself)
+        return True
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def is_real(value):
     """True for Python and NumPy real numbers, False for bools."""
+    if type(value) is float or type(value) is int:  # the common cases, without the ABC check
+        return True
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -158,6 +162,14 @@ def as_pair(value, name, *, minimum=1, odd=False, maximum=None):
         If the sequence length is not 1 or 2, or a component is below `minimum`
         or above `maximum`.
     """
+    if type(value) is int:  # the common cases first: a plain int or a pair of plain ints
+        pair = (value, value)
+    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        pair = value
+    else:
+        pair = None
+    if pair is not None and pair[0] >= minimum and pair[1] >= minimum and not odd and maximum is None:
+        return pair
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     rule = (
@@ -203,6 +215,14 @@ def as_padding(padding):
     return as_pair(padding, "padding", minimum=0)
 
 
+_FLOAT_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+
+
+def _native_dtype(dtype):
+    """`dtype` in native byte order (itself when it already is: no new dtype object)."""
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
 def check_float_dtypes(**arrays):
     """Check that the given arrays share one float32/float64 dtype; return it.
 
@@ -212,14 +232,14 @@ def check_float_dtypes(**arrays):
     """
     items = [(name, a) for name, a in arrays.items() if a is not None]
     first_name, first = items[0]
-    dtype = first.dtype.newbyteorder("=")
-    if dtype not in (np.float32, np.float64):
+    dtype = _native_dtype(first.dtype)
+    if dtype not in _FLOAT_DTYPES:
         raise TypeError(
             f"`{first_name}` must be float32 or float64; got dtype {dtype}. Convert with "
             f"`{first_name}.astype(np.float32)`, or use imgconv.filters, which converts images."
         )
     for name, a in items[1:]:
-        if a.dtype.newbyteorder("=") != dtype:
+        if a.dtype is not dtype and _native_dtype(a.dtype) != dtype:
             raise TypeError(
                 f"`{name}` must have the same dtype as `{first_name}` ({dtype}); got {a.dtype}. "
                 "imgconv does not promote dtypes."
