@@ -9,7 +9,7 @@ successive smoothings as detail planes::
     c_j = h_{j-1} * c_{j-1}      (h_{j-1}: h with taps 2**(j-1) apart, rows then columns)
     w_j = c_{j-1} - c_j          j = 1 .. J
 
-so that ``image = w_1 + ... + w_J + c_J`` exactly (up to float rounding).  No
+so that ``image = w_1 + ... + w_J + c_J`` exactly (up to float rounding) [2]_.  No
 plane is decimated: every plane has the image's shape.  Every smoothing is two
 calls of :func:`imgconv._engine.correlate` (a ``(5, 1)`` then a ``(1, 5)``
 kernel, dilated).
@@ -110,7 +110,7 @@ def starlet(image, n_scales, *, mode="nearest", channel_axis=None, num_threads=N
 
     Returns
     -------
-    coeffs : ndarray, shape (n_scales + 1, *image.shape)
+    coeffs : ndarray, shape ``(n_scales + 1, *image.shape)``
         ``coeffs[j]`` (``j < n_scales``) is the detail plane ``w_{j+1}``, finest
         first; ``coeffs[n_scales]`` is the coarse plane ``c_J``.  float32 or
         float64 (the compute dtype).

@@ -233,7 +233,7 @@ def hessian_matrix_eigvals(H_elems):
 
     Returns
     -------
-    eigs : ndarray, (ndim, *image.shape)
+    eigs : ndarray, shape ``(ndim, *image.shape)``
 
     Examples
     --------
@@ -257,7 +257,7 @@ def structure_tensor_eigenvalues(A_elems):
 
     Returns
     -------
-    eigs : ndarray, (ndim, *image.shape)
+    eigs : ndarray, shape ``(ndim, *image.shape)``
 
     Examples
     --------

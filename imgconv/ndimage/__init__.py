@@ -2,16 +2,14 @@
 
 ``from imgconv import ndimage`` in place of ``from scipy import ndimage`` for
 
-=====================================  ==============================================================
-``correlate1d``, ``convolve1d``        a 1-D pass: one engine call (axis as H or W, other axes batch)
-``correlate``, ``convolve``            N-D: sums of 2-D engine correlations over the kernel's
-                                       leading axes
+``correlate1d``, ``convolve1d``
+    a 1-D pass: one engine call (axis as H or W, other axes batch);
+``correlate``, ``convolve``
+    N-D: sums of 2-D engine correlations over the kernel's leading axes;
 ``gaussian_filter1d``, ``gaussian_filter``, ``uniform_filter1d``, ``uniform_filter``
-                                       one 1-D pass per axis, per-axis `mode` / `radius` / `order`
-``sobel``, ``prewitt``, ``laplace``,   scipy's compositions of 1-D passes
-``gaussian_laplace``,
-``gaussian_gradient_magnitude``
-=====================================  ==============================================================
+    one 1-D pass per axis, per-axis `mode` / `radius` / `order`;
+``sobel``, ``prewitt``, ``laplace``, ``gaussian_laplace``, ``gaussian_gradient_magnitude``
+    scipy's compositions of 1-D passes.
 
 Every function takes scipy's parameters (``output`` as array or dtype, ``mode``
 as a scipy name or, where scipy allows it, one per axis, ``cval``, ``origin``,
