@@ -156,12 +156,19 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
 
     Parameters
     ----------
-    image : ndarray, (H, W), or 3-D with a channel axis
-    mask : ndarray of bool, (H, W), optional
+    image : ndarray, 2-D, N-D, or with a channel axis
+        Two spatial axes: the 5x5 kernels ``HFARID_WEIGHTS`` / ``VFARID_WEIGHTS``;
+        any other number (1-D, 3-D, ...): scikit-image's N-D filter, the
+        5-tap derivative along the axis and the 5-tap smoothing along every
+        other spatial axis, one 1-D engine pass per axis
+        (:func:`imgconv.filters._edges.edge_filter_nd`).
+    mask : ndarray of bool, the spatial shape of `image`, optional
     axis : int or sequence of int, optional
         One spatial axis: the derivative along it; None or several: the
-        magnitude ``sqrt(sum r**2) / sqrt(2)``.
+        magnitude ``sqrt(sum r**2) / sqrt(N)``, N the number of spatial axes.
     mode, cval, dilation, channel_axis, num_threads : keyword-only
+        As for :func:`imgconv.filters.sobel` (`dilation` 1 without two
+        spatial axes; `channel_axis` None: every axis is spatial).
 
     Returns
     -------
@@ -170,7 +177,8 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     Raises
     ------
     ValueError
-        An `axis` that is not a spatial axis.
+        An `axis` that is not a spatial axis, or a `dilation` other than 1
+        for an image without two spatial axes.
 
     Examples
     --------
@@ -178,8 +186,16 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     >>> from imgconv.filters import farid
     >>> float(farid(np.ones((6, 6))).max()) < 1e-12
     True
+    >>> float(farid(np.ones((6, 6, 6))).max()) < 1e-12
+    True
     """
     image = as_array(image, "image")
+    from .filters._edges import edge_filter_nd, is_planar  # imported when first used, as _filters()
+
+    if not is_planar(image, channel_axis):
+        return edge_filter_nd(
+            image, mask, axis, _FARID_SMOOTH, _FARID_EDGE[::-1], mode, cval, dilation, channel_axis, num_threads
+        )
     check_channel_axis(channel_axis, image.ndim, image.shape)
     spatial = spatial_axes(None if channel_axis is None else channel_axis % image.ndim)
     if axis is None:

@@ -4,6 +4,13 @@ The nine Sobel / Scharr / Prewitt functions differ only in their kernels, so
 their docstrings are made from two templates (:data:`_MAGNITUDE_DOC` and
 :data:`_DERIVATIVE_DOC`) by :func:`_edge_doc`, with each operator's name and
 kernels; every function keeps its own signature.
+
+An image with two spatial axes takes the 2-D kernels (one engine call each,
+any dilation).  Any other number of spatial axes (1-D, 3-D, ...) takes
+scikit-image's N-D filters, one 1-D engine pass per axis
+(:mod:`imgconv._shared.ndpasses`): :class:`NDLayout` is that image as a batch,
+:func:`edge_filter_nd` the separable derivatives (also farid's) and
+:func:`mask_nd` the N-D mask.
 """
 
 from string import Template
@@ -13,9 +20,11 @@ import numpy as np
 from .. import _engine
 from .. import kernels as _kernels
 from .._shared.blocks import blockwise
+from .._shared.convert import as_float_image
 from .._shared.geometry import scipy_pads
 from .._shared.layout import ChannelLayout
 from .._shared.modes import check_scipy_mode
+from .._shared.ndpasses import correlate1d_bank, separable_bank
 from .._threads import effective_num_threads
 from .._validation import as_array as _as_array
 from .._validation import as_cval, as_pair
@@ -49,6 +58,9 @@ _OPERATORS = {
     "prewitt": ("Prewitt", "[[-1, -1, -1], [0, 0, 0], [1, 1, 1]] / 3", "[[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]] / 3"),
 }
 
+#: Per operator: its smoothing weights in prose (the N-D filter's, and the factor of the 2-D kernels).
+_SMOOTHING = {"sobel": "[1, 2, 1] / 4", "scharr": "[3, 10, 3] / 16", "prewitt": "[1, 1, 1] / 3"}
+
 # The parameters every gradient filter shares (after `axis`, which only the magnitude has).
 _COMMON_PARAMETERS = """\
 mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', 'grid-mirror', 'grid-wrap'}
@@ -56,10 +68,10 @@ mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', 'gr
 cval : float, default 0.0, keyword-only
     Value outside the image for ``mode='constant'``.
 dilation : int or (int, int), default 1, keyword-only
-    Spacing of the kernel taps.
+    Spacing of the kernel taps.$dilation_note
 channel_axis : int, optional, keyword-only
     Channel axis of a multichannel image; each channel is filtered on its
-    own (scikit-image applied to each channel).  None: `image` is 2-D.
+    own (scikit-image applied to each channel).  None: $no_channels
 num_threads : int, optional, keyword-only
     Engine threads; None uses :func:`imgconv.get_num_threads`."""
 
@@ -74,9 +86,10 @@ Find edges in an image using the $Name filter, as scikit-image.
 
 Parameters
 ----------
-image : ndarray, shape (H, W), or 3-D with a channel axis
-    bool, integer or float image.
-mask : ndarray of bool, shape (H, W), optional
+image : ndarray, 2-D, N-D, or with a channel axis
+    bool, integer or float image.  Two spatial axes: the 2-D kernels below;
+    any other number (1-D, 3-D, ...): scikit-image's N-D filter (see Notes).
+mask : ndarray of bool, the spatial shape of `image`, optional
     Outputs outside the mask, and those whose kernel footprint touches a
     masked pixel or the image border, are set to 0 (see Notes).
 axis : int or sequence of int, optional, keyword-only
@@ -94,9 +107,9 @@ output : ndarray
 Raises
 ------
 TypeError, ValueError
-    Bad `image`, `axis`, `mode`, `cval`, `dilation`, `channel_axis`,
-    `num_threads`, or a `mask` of the wrong shape; the message names the
-    parameter and repeats the value.
+    Bad `image`, `axis`, `mode`, `cval`, `dilation` (other than 1 without
+    two spatial axes), `channel_axis`, `num_threads`, or a `mask` of the
+    wrong shape; the message names the parameter and repeats the value.
 
 See Also
 --------
@@ -112,14 +125,20 @@ rotated by 180 degrees, because scikit-image convolves)::
     ${name}_h: $kernel_h
     ${name}_v: $kernel_v
 
+With other than two spatial axes, the derivative along axis ``a`` is
+scikit-image's N-D filter: ``[-1, 0, 1]`` along ``a`` and the smoothing
+``$smoothing`` along every other spatial axis, one 1-D engine pass per axis
+(the derivatives share the passes they have in common; with
+``mode='constant'`` each pass sees the border the N-D correlation sees).
+
 The magnitude is computed as scikit-image 0.26 computes it::
 
-    sqrt(sum(response_a ** 2 for a in axes)) / sqrt(2)
+    sqrt(sum(response_a ** 2 for a in axes)) / sqrt(N)
 
--- the divisor is the square root of the number of spatial axes, however
-many axes are listed.
+-- ``N`` is the number of spatial axes, however many axes are listed.
 
-$mask_note
+$mask_note  With other than two spatial axes the footprint is the full
+``3 x ... x 3`` block.
 
 Examples
 --------
@@ -130,6 +149,9 @@ Examples
 array([0., 0., 1., 1., 0.])
 >>> filters.$name(step)[2].round(4)
 array([0.    , 0.    , 0.7071, 0.7071, 0.    ])
+>>> cube = np.zeros((4, 4, 4)); cube[2:] = 1
+>>> filters.$name(cube, axis=0)[:, 1, 1]
+array([0., 1., 1., 0.])
 """
 
 _DERIVATIVE_DOC = """\
@@ -138,7 +160,8 @@ Find the $direction edges of an image using the $Name kernel, as scikit-image.
 Parameters
 ----------
 image : ndarray, shape (H, W), or 3-D with a channel axis
-    bool, integer or float image.
+    bool, integer or float image (2-D only, as in scikit-image; the
+    magnitude function :func:`$name` takes any number of axes).
 mask : ndarray of bool, shape (H, W), optional
     Outputs outside the mask, and those whose kernel footprint touches a
     masked pixel or the image border, are set to 0 (see Notes).
@@ -185,11 +208,17 @@ def _edge_doc(name, axis=None):
     title, kernel_h, kernel_v = _OPERATORS[name]
     fields = dict(name=name, Name=title, NAME=name.upper(), mask_note=_MASK_NOTE)
     if axis is None:
+        parameters = Template(_COMMON_PARAMETERS).substitute(
+            mode_note="",
+            dilation_note="  Images with two spatial axes only (otherwise 1).",
+            no_channels="every axis of `image` is spatial.",
+        )
         fields.update(
             others=", ".join(other for other in _OPERATORS if other != name),
             kernel_h=kernel_h,
             kernel_v=kernel_v,
-            parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=""),
+            smoothing=_SMOOTHING[name],
+            parameters=parameters,
         )
         return Template(_MAGNITUDE_DOC).substitute(fields)
     suffix = "hv"[axis]
@@ -197,7 +226,9 @@ def _edge_doc(name, axis=None):
     fields.update(
         function=f"{name}_{suffix}",
         kernel=(kernel_h, kernel_v)[axis],
-        parameters=Template(_COMMON_PARAMETERS).substitute(mode_note=mode_note),
+        parameters=Template(_COMMON_PARAMETERS).substitute(
+            mode_note=mode_note, dilation_note="", no_channels="`image` is 2-D."
+        ),
         direction=("horizontal", "vertical")[axis],
         along=("rows", "columns")[axis],
         towards=("downwards", "to the right")[axis],
@@ -278,23 +309,28 @@ _EDGE_KERNELS = {
 }
 
 
-def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, num_threads, spatial_axes=None):
-    layout = ChannelLayout(image, channel_axis)
-    if spatial_axes is not None:
-        axes = spatial_axes
-    elif axis is None:
-        axes = [0, 1]
-    elif _is_int(axis):
-        axes = [layout.spatial_axis(axis)]
-    elif isinstance(axis, (tuple, list, np.ndarray)):
+def parse_axes(layout, axis):
+    """`axis` of an edge filter as a list of spatial axes of `layout` (None: all of them, in order)."""
+    if axis is None:
+        return list(range(len(layout.spatial_shape)))
+    if _is_int(axis):
+        return [layout.spatial_axis(axis)]
+    if isinstance(axis, (tuple, list, np.ndarray)):
         items = np.asarray(axis).ravel().tolist() if isinstance(axis, np.ndarray) else list(axis)
         if not items:
             raise ValueError(f"`axis` must name at least one axis; got {_show(axis)}")
-        axes = [layout.spatial_axis(a) for a in items]
-    else:
-        raise TypeError(
-            f"`axis` must be None, an int or a sequence of ints; got {_show(axis)} of type {type(axis).__name__}"
-        )
+        return [layout.spatial_axis(a) for a in items]
+    raise TypeError(
+        f"`axis` must be None, an int or a sequence of ints; got {_show(axis)} of type {type(axis).__name__}"
+    )
+
+
+def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, num_threads, spatial_axes=None):
+    if spatial_axes is None and not is_planar(image, channel_axis):
+        smooth, edge = _ND_WEIGHTS[name]
+        return edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channel_axis, num_threads)
+    layout = ChannelLayout(image, channel_axis)
+    axes = spatial_axes if spatial_axes is not None else parse_axes(layout, axis)
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
@@ -327,6 +363,201 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
         result /= np.sqrt(2, dtype=result.dtype)
     result = _apply_mask(np.ascontiguousarray(result), mask, dilation, threads)
     return layout.restore(result)
+
+
+# --------------------------------------------------------------------------------------
+# images with other than two spatial axes: 1-D engine passes along every axis
+# --------------------------------------------------------------------------------------
+
+#: Per operator: its N-D weights ``(smoothing, derivative)`` as correlation weights, the factors of
+#: its 2-D kernels (scikit-image's ``<NAME>_SMOOTH`` and its edge weights ``[1, 0, -1]`` reversed,
+#: because scikit-image convolves).
+_ND_WEIGHTS = {
+    "sobel": (np.array([1.0, 2.0, 1.0]) / 4, np.array([-1.0, 0.0, 1.0])),
+    "scharr": (np.array([3.0, 10.0, 3.0]) / 16, np.array([-1.0, 0.0, 1.0])),
+    "prewitt": (np.full(3, 1 / 3), np.array([-1.0, 0.0, 1.0])),
+}
+
+_CONSTANT_MODES = ("constant", "grid-constant")
+
+
+def is_planar(image, channel_axis):
+    """True when `image` is for the 2-D path (:class:`ChannelLayout`), False for :class:`NDLayout`.
+
+    2-D without a channel axis, or at most 3-D with one (so that ChannelLayout's
+    checks and messages apply, a 2-D image with a channel axis included).  Any
+    other number of dimensions is an N-D image.
+    """
+    ndim = np.ndim(image)
+    return ndim == 2 if channel_axis is None else ndim <= 3
+
+
+class NDLayout:
+    """An image with any number of spatial axes as a float batch ``(C, *spatial)``, and the way back.
+
+    The N-D counterpart of :class:`imgconv._shared.layout.ChannelLayout`:
+    `channel_axis` None makes every axis spatial (``C = 1``); an int names the
+    channel axis, which is moved first.  ``batch`` is C-contiguous, in the
+    compute dtype (:func:`imgconv._shared.convert.as_float_image`), and may be
+    the image itself: never write into it.
+    """
+
+    def __init__(self, image, channel_axis, preserve_range=False):
+        img = as_float_image(image, preserve_range)
+        ndim = img.ndim
+        if channel_axis is None:
+            if ndim == 0:
+                raise ValueError("`image` must have at least one axis; got a 0-D array")
+            batch = img[None]
+        else:
+            if not _is_int(channel_axis):
+                raise TypeError(
+                    f"`channel_axis` must be an int or None; got {_show(channel_axis)} of type "
+                    f"{type(channel_axis).__name__}"
+                )
+            if not -ndim <= channel_axis < ndim:
+                raise ValueError(
+                    f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {int(channel_axis)}"
+                )
+            channel_axis = int(channel_axis) % ndim
+            batch = np.moveaxis(img, channel_axis, 0)
+        if batch.size == 0:
+            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
+        self.channel_axis = channel_axis
+        self.shape = img.shape
+        self.dtype = img.dtype
+        self.batch = np.ascontiguousarray(batch)
+        self.spatial_shape = self.batch.shape[1:]
+        self.ndim = len(self.spatial_shape)
+
+    def spatial_axis(self, axis, name="axis"):
+        """Map an image axis (negative allowed) to its index among the spatial axes."""
+        if not _is_int(axis):
+            raise TypeError(f"`{name}` must be an int or a sequence of ints; got {_show(axis)}")
+        ndim = len(self.shape)
+        a = int(axis)
+        if not -ndim <= a < ndim:
+            raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
+        a %= ndim
+        if a == self.channel_axis:
+            raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
+        return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
+
+    def restore(self, y):
+        """``(C, *spatial)`` result -> the image layout (C-contiguous)."""
+        if self.channel_axis is None:
+            return y[0]
+        return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))
+
+
+def check_nd_dilation(dilation, layout):
+    """Dilation of an N-D filter: only 1 (the 1-D passes have no tap spacing); the 2-D path takes any."""
+    if _is_int(dilation) and not isinstance(dilation, bool) and int(dilation) == 1:
+        return
+    if isinstance(dilation, (tuple, list)) and all(_is_int(d) and int(d) == 1 for d in dilation):
+        return
+    raise ValueError(
+        f"`dilation` must be 1 for an image with {layout.ndim} spatial axes (dilated taps need two spatial "
+        f"axes); got {_show(dilation)}"
+    )
+
+
+def check_nd_mask(mask, layout):
+    """`mask` as a bool array of the spatial shape of `layout`, or None."""
+    return _check_mask(mask, layout.spatial_shape)
+
+
+def mask_nd(result, mask, num_threads):
+    """scikit-image's ``_mask_filter_result`` in N-D, on a ``(C, *spatial)`` result we own.
+
+    The mask is eroded by the full ``3**N`` block (``generate_binary_structure(N, N)``),
+    pixels outside the image counting as masked: one box pass per axis counts the
+    masked pixels under the block (``cval=1`` keeps every count near the border
+    positive), and outputs whose count is not 0 are set to 0.
+    """
+    if mask is None:
+        return result
+    holes = np.logical_not(mask).astype(np.float32)
+    code = (0,) * holes.ndim
+    counts = separable_bank(
+        holes, [code], lambda axis, item: np.ones(3), mode="constant", cval=1.0, num_threads=num_threads
+    )[code]
+    result *= counts == 0
+    return result
+
+
+def _constant_chain(x, kernels, mode, cval, num_threads):
+    """The separable filter of one image along axes 0, 1, ... as the N-D correlation extends it by `cval`.
+
+    A constant border seen by the pass along axis ``a`` is ``cval`` times the sums of the
+    kernels of the passes before (the border region filtered along those axes), not ``cval``.
+    """
+    for axis, kernel in enumerate(kernels):
+        x = correlate1d_bank(x[None], kernel[None], axis, mode=mode, cval=cval, num_threads=num_threads)[0, 0]
+        cval = cval * float(np.sum(kernel))
+    return x
+
+
+def edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channel_axis, num_threads):
+    """scikit-image's ``_generic_edge_filter`` and mask for an image of any number of spatial axes.
+
+    `edge` (correlation weights, antisymmetric) along each axis of `axis`,
+    `smooth` along every other spatial axis: one 1-D engine pass per axis,
+    :func:`imgconv._shared.ndpasses.separable_bank` sharing the passes the
+    derivatives have in common.  One axis: that derivative; None or several:
+    ``sqrt(sum r**2) / sqrt(N)`` for N spatial axes.  With ``mode='constant'``
+    and a non-zero `cval`, each pass sees the border the N-D correlation sees
+    (:func:`_constant_chain`).  Used by sobel, scharr, prewitt and farid.
+    """
+    layout = NDLayout(image, channel_axis)
+    axes = parse_axes(layout, axis)
+    check_scipy_mode(mode)
+    cval = as_cval(cval)
+    check_nd_dilation(dilation, layout)
+    threads = effective_num_threads(num_threads)
+    mask = check_nd_mask(mask, layout)
+    codes = [tuple(i == a for i in range(layout.ndim)) for a in axes]
+    weights = {True: np.asarray(edge, np.float64), False: np.asarray(smooth, np.float64)}
+    chain = mode in _CONSTANT_MODES and cval != 0
+    planes = []
+    for x in layout.batch:
+        if chain:
+            responses = {
+                code: _constant_chain(x, [weights[item] for item in code], mode, cval, threads)
+                for code in dict.fromkeys(codes)
+            }
+        else:
+            responses = separable_bank(
+                x, codes, lambda a, item: weights[item], mode=mode, cval=cval, num_threads=threads
+            )
+        if len(codes) == 1:
+            planes.append(responses[codes[0]])
+            continue
+        acc = None
+        for code in codes:
+            square = responses[code] * responses[code]
+            acc = square if acc is None else np.add(acc, square, out=acc)
+        np.sqrt(acc, out=acc)
+        acc /= np.sqrt(layout.ndim, dtype=acc.dtype)
+        planes.append(acc)
+    result = np.stack(planes)
+    return layout.restore(mask_nd(result, mask, threads))
+
+
+def _laplace_nd(image, mask, mode, cval, dilation, channel_axis, num_threads):
+    """The N-D Laplace operator (``2 N`` at the centre, -1 at the ``2 N`` face neighbours) as one pass per axis."""
+    layout = NDLayout(image, channel_axis)
+    check_scipy_mode(mode)
+    cval = as_cval(cval)
+    check_nd_dilation(dilation, layout)
+    threads = effective_num_threads(num_threads)
+    mask = check_nd_mask(mask, layout)
+    second = np.array([[-1.0, 2.0, -1.0]])
+    result = None
+    for axis in range(layout.ndim):
+        y = correlate1d_bank(layout.batch, second, axis, mode=mode, cval=cval, num_threads=threads)[:, 0]
+        result = y if result is None else np.add(result, y, out=result)
+    return layout.restore(mask_nd(result, mask, threads))
 
 
 # --------------------------------------------------------------------------------------
@@ -402,12 +633,15 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
 
     Parameters
     ----------
-    image : ndarray, shape (H, W), or 3-D with a channel axis
+    image : ndarray, 2-D, N-D, or with a channel axis
+        Two spatial axes: the 3x3 operator below; any other number (1-D,
+        3-D, ...): scikit-image's N-D operator, ``2 N`` at the centre and -1
+        at the ``2 N`` face neighbours (see Notes).
     ksize : int, default 3
         Size of the discrete Laplace operator; only 3 exists (scikit-image
         accepts any value and silently uses the 3x3 operator; imgconv refuses
         other values).
-    mask : ndarray of bool, shape (H, W), optional
+    mask : ndarray of bool, the spatial shape of `image`, optional
         As for :func:`sobel`.
     mode : str, default 'reflect', keyword-only
         Border extension (scikit-image always uses 'reflect').
@@ -429,6 +663,12 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     --------
     skimage.filters.laplace, imgconv.kernels.laplace
 
+    Notes
+    -----
+    With other than two spatial axes, the operator is the sum over the axes
+    of the 1-D ``[-1, 2, -1]``, one engine pass each; `dilation` must be 1
+    there.
+
     Examples
     --------
     >>> import numpy as np
@@ -438,7 +678,12 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     array([[ 0., -1.,  0.],
            [-1.,  4., -1.],
            [ 0., -1.,  0.]])
+    >>> filters.laplace(np.eye(3)[1], mode="constant")
+    array([-1.,  2., -1.])
     """
+    if not is_planar(image, channel_axis):
+        _kernels.laplace(ksize)  # the same check of `ksize`
+        return _laplace_nd(image, mask, mode, cval, dilation, channel_axis, num_threads)
     layout = ChannelLayout(image, channel_axis)
     kernel = _kernels.laplace(ksize)
     engine_mode = check_scipy_mode(mode)
