@@ -283,6 +283,153 @@ def test_apply_bank_accepts_kernels():
 
 
 # --------------------------------------------------------------------------------------
+# other than two spatial axes (1-D, 3-D, 4-D): equal to scikit-image's N-D filters
+# --------------------------------------------------------------------------------------
+
+ND_EDGE_NAMES = ["sobel", "scharr", "prewitt", "farid"]
+
+
+def _volume(shape=(7, 9, 8), seed=3):
+    return np.random.default_rng(seed).random(shape)
+
+
+@pytest.mark.parametrize("name", ND_EDGE_NAMES)
+@pytest.mark.parametrize("mode", MODES)
+def test_nd_edge_filters_equal_skimage(name, mode):
+    image = _volume()
+    for axis in (None, 0, 2, (0, 1), (1, 1)):
+        for cval in (0.0, 2.5):
+            ours = getattr(filters, name)(image, axis=axis, mode=mode, cval=cval)
+            ref = getattr(skf, name)(image, axis=axis, mode=mode, cval=cval)
+            assert_close(ours, ref, image)
+
+
+@pytest.mark.parametrize("name", ND_EDGE_NAMES)
+def test_nd_edge_negative_axis_and_float32(name):
+    """Negative axes count from the end (scikit-image 0.26 also smooths along the differentiated
+    axis then, see test_sobel_negative_axis); float32 stays float32."""
+    image = _volume()
+    func = getattr(filters, name)
+    np.testing.assert_array_equal(func(image, axis=-1), func(image, axis=2))
+    image32 = image.astype(np.float32)
+    assert_close(func(image32), getattr(skf, name)(image32), image32)
+
+
+@pytest.mark.parametrize("name", [*ND_EDGE_NAMES, "laplace"])
+@pytest.mark.parametrize("shape", [(11,), (4, 5, 3, 6)])
+def test_nd_edge_filters_1d_and_4d(name, shape):
+    image = _volume(shape)
+    assert_close(getattr(filters, name)(image), getattr(skf, name)(image), image)
+
+
+@pytest.mark.parametrize("name", [*ND_EDGE_NAMES, "laplace"])
+def test_nd_edge_mask_equal_skimage(name):
+    image = _volume()
+    mask = np.ones(image.shape, bool)
+    mask[2:4, 3:5, 1:6] = False
+    ours = getattr(filters, name)(image, mask=mask)
+    assert_close(ours, getattr(skf, name)(image, mask=mask), image)
+    assert np.all(ours[1:5, 2:6, :] == 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nd_laplace_modes(mode):
+    image = _volume()
+    ours = filters.laplace(image, mode=mode, cval=1.5)
+    ref = ndi.convolve(image, skimage.restoration.uft.laplacian(3, (3, 3, 3))[1], mode=mode, cval=1.5)
+    assert_close(ours, ref, image)
+
+
+def test_nd_edge_filters_with_a_channel_axis():
+    image = _volume((5, 3, 6, 7))
+    for name in ND_EDGE_NAMES:
+        ours = getattr(filters, name)(image, axis=3, channel_axis=1)
+        ref = np.stack([getattr(skf, name)(image[:, c], axis=2) for c in range(3)], 1)
+        assert_close(ours, ref, image)
+    ours = filters.laplace(image, channel_axis=1)
+    assert_close(ours, np.stack([skf.laplace(image[:, c]) for c in range(3)], 1), image)
+
+
+def test_nd_edge_filters_integer_and_bool_images():
+    blobs = data.binary_blobs(length=24, n_dim=3, rng=2)
+    ours = filters.sobel(blobs)
+    assert ours.dtype == np.float32
+    assert_close(ours, skf.sobel(blobs).astype(np.float32), blobs.astype(np.float32))
+    volume = (_volume() * 255).astype(np.uint8)
+    assert_close(filters.scharr(volume), skf.scharr(_float(volume)), volume)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(13,), (6, 7, 8), (4, 5, 3, 6)])
+def test_nd_gaussian_equal_skimage(mode, shape):
+    image = _volume(shape)
+    ndim = len(shape)
+    for sigma in (1.0, 0.0, [0.5] + [2.0] * (ndim - 1), [0.0] + [1.3] * (ndim - 1)):
+        ours = filters.gaussian(image, sigma, mode=mode, cval=0.7)
+        assert_close(ours, skf.gaussian(image, sigma=sigma, mode=mode, cval=0.7), image)
+    for low, high in ((1.0, None), ([0.5] + [1.0] * (ndim - 1), 2.0)):
+        ours = filters.difference_of_gaussians(image, low, high, mode=mode, cval=0.7)
+        assert_close(ours, skf.difference_of_gaussians(image, low, high, mode=mode, cval=0.7), image)
+
+
+def test_nd_gaussian_channel_axis_out_and_dtypes():
+    image = _volume((5, 6, 3, 7))
+    ref = skf.gaussian(image, sigma=(1, 2, 0.5), channel_axis=2)
+    assert_close(filters.gaussian(image, (1, 2, 0.5), channel_axis=2), ref, image)
+    out = np.full(image.shape, np.nan)
+    assert filters.gaussian(image, (1, 2, 0.5), channel_axis=2, out=out) is out
+    assert_close(out, ref, image)
+    ref = skf.difference_of_gaussians(image, (1, 2, 0.5), channel_axis=2)
+    assert_close(filters.difference_of_gaussians(image, (1, 2, 0.5), channel_axis=2), ref, image)
+    volume = (_volume() * 255).astype(np.uint8)
+    ours = filters.gaussian(volume, 1.5)
+    assert ours.dtype == np.float32
+    assert_close(ours, skf.gaussian(_float(volume), sigma=1.5), volume)
+    assert filters.gaussian(volume.astype(np.float16)).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (4, 5, 6)])
+def test_gaussian_sigma_zero_is_a_copy(shape):
+    image = _volume(shape)
+    for sigma in (0, 0.0, [0.0] * len(shape)):
+        result = filters.gaussian(image, sigma)
+        np.testing.assert_array_equal(result, image)
+        assert not np.shares_memory(result, image)
+    partial = filters.gaussian(image, [0.0] + [1.0] * (len(shape) - 1))
+    assert_close(partial, skf.gaussian(image, sigma=[0.0] + [1.0] * (len(shape) - 1)), image)
+
+
+def test_nd_errors():
+    volume = np.zeros((4, 5, 6))
+    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 3 spatial axes.*got 2"):
+        filters.sobel(volume, dilation=2)
+    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 3 spatial axes.*got \(1, 2\)"):
+        filters.gaussian(volume, dilation=(1, 2))
+    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 1 spatial axes"):
+        filters.laplace(np.zeros(7), dilation=3)
+    with pytest.raises(ValueError, match=r"`axis` must be in \[-3, 2\] for a 3-D image; got 3"):
+        filters.scharr(volume, axis=3)
+    with pytest.raises(ValueError, match=r"`axis` must be a spatial axis; got 1, which is the channel axis"):
+        filters.farid(np.zeros((4, 3, 5, 6)), axis=1, channel_axis=1)
+    with pytest.raises(ValueError, match=r"`channel_axis` must be in \[-4, 3\] for a 4-D image; got 4"):
+        filters.prewitt(np.zeros((4, 3, 5, 6)), channel_axis=4)
+    with pytest.raises(TypeError, match=r"`channel_axis` must be an int or None; got 1.0"):
+        filters.gaussian(np.zeros((4, 3, 5, 6)), channel_axis=1.0)
+    with pytest.raises(ValueError, match=r"`mask` must have the spatial shape of the image \(4, 5, 6\)"):
+        filters.sobel(volume, mask=np.ones((4, 5), bool))
+    with pytest.raises(
+        ValueError, match=r"`image` must have non-empty spatial and channel axes; got shape \(4, 0, 6\)"
+    ):
+        filters.gaussian(np.zeros((4, 0, 6)))
+    with pytest.raises(ValueError, match=r"`image` must have at least one axis; got a 0-D array"):
+        filters.sobel(np.float64(1.0))
+    with pytest.raises(ValueError, match=r"`ksize` must be 3"):
+        filters.laplace(volume, ksize=5)
+    with pytest.raises(ValueError, match=r"`mode` must be one of .*; got 'symmetric'"):
+        filters.difference_of_gaussians(volume, 1, mode="symmetric")
+
+
+# --------------------------------------------------------------------------------------
 # dilation d: equal to the same function with the kernel zero-inserted
 # --------------------------------------------------------------------------------------
 
@@ -710,7 +857,7 @@ def test_error_channel_axis():
     with pytest.raises(TypeError, match=r"`channel_axis` must be an int or None; got 1.0"):
         filters.laplace(image, channel_axis=1.0)
     with pytest.raises(ValueError, match=r"`image` must be 2-D when `channel_axis` is None.*shape \(8, 8, 3\)"):
-        filters.gaussian(image)
+        filters.sobel_h(image)  # the _h / _v filters are 2-D only, as in scikit-image (the others are N-D)
     with pytest.raises(ValueError, match=r"`image` must be 3-D .* when `channel_axis` is given; got a 2-D"):
         filters.sobel(np.zeros((8, 8)), channel_axis=-1)
 
@@ -725,19 +872,34 @@ def test_error_mode():
         filters.gaussian(np.zeros((5, 5)), mode=3)
 
 
-@pytest.mark.parametrize("sigma", [0, -1.0, (1.0, 0.0), float("nan"), float("inf")])
-def test_error_sigma_not_positive(sigma):
-    with pytest.raises(ValueError, match=r"`sigma` must be positive"):
-        filters.gaussian(np.zeros((5, 5)), sigma)
-    with pytest.raises(ValueError, match=r"`low_sigma` must be positive"):
-        filters.difference_of_gaussians(np.zeros((5, 5)), sigma)
+@pytest.mark.parametrize("sigma", [-1.0, (1.0, -0.5), float("nan"), float("inf")])
+@pytest.mark.parametrize("shape", [(5, 5), (4, 5, 6)])
+def test_error_sigma_negative(sigma, shape):
+    if isinstance(sigma, tuple):
+        sigma = (1.0,) * (len(shape) - 1) + sigma[-1:]
+    with pytest.raises(ValueError, match=r"`sigma` must be non-negative and finite"):
+        filters.gaussian(np.zeros(shape), sigma)
+    with pytest.raises(ValueError, match=r"`low_sigma` must be non-negative and finite"):
+        filters.difference_of_gaussians(np.zeros(shape), sigma)
 
 
 def test_error_sigma_other():
-    with pytest.raises(TypeError, match=r"`sigma` must be a positive number or a pair.*'a'"):
+    with pytest.raises(TypeError, match=r"`sigma` must be a non-negative number or one per spatial axis; got 'a'"):
         filters.gaussian(np.zeros((5, 5)), "a")
-    with pytest.raises(ValueError, match=r"`sigma` must be a positive number or one per spatial axis.*length 3"):
+    with pytest.raises(
+        ValueError, match=r"`sigma` must be a non-negative number or one per spatial axis \(2\).*length 3"
+    ):
         filters.gaussian(np.zeros((5, 5)), (1, 2, 3))
+    with pytest.raises(
+        ValueError, match=r"`sigma` must be a non-negative number or one per spatial axis \(3\).*length 2"
+    ):
+        filters.gaussian(np.zeros((5, 5, 5)), (1, 2))
+    with pytest.raises(ValueError, match=r"`high_sigma` must be .* one per spatial axis \(2\).*length 3"):
+        filters.difference_of_gaussians(np.zeros((5, 5, 3)), 1, (3, 4, 5), channel_axis=-1)
+    with pytest.raises(ValueError, match=r"dtype of `out` must be float; got dtype\('uint8'\)"):
+        filters.gaussian(np.zeros((5, 5)), out=np.zeros((5, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"dtype of `out` must be float"):
+        filters.gaussian(np.zeros((4, 5, 6)), out=np.zeros((4, 5, 6), np.uint8))
     with pytest.raises(ValueError, match=r"`high_sigma` must be equal to or larger than `low_sigma`.*2.*1"):
         filters.difference_of_gaussians(np.zeros((5, 5)), 2, 1)
     with pytest.raises(ValueError, match=r"`truncate` must be positive and finite; got 0.0"):

@@ -11,14 +11,24 @@ same values at ``dilation=1``, plus three keyword-only parameters:
     applied with the kernel zero-inserted (``d - 1`` zeros between taps), but
     costs no more than the undilated filter.
 ``channel_axis``
-    None (default): the image is 2-D and both axes are spatial (a trailing
-    axis of size 3 is never taken for colour).  An int: the image is 3-D and
-    that axis holds channels, each filtered on its own.
+    None (default): every axis of the image is spatial (a trailing axis of
+    size 3 is never taken for colour).  An int: that axis holds channels,
+    each filtered on its own; the image is at least 3-D.
 ``num_threads``
     Threads for the engine; None uses :func:`imgconv.get_num_threads`.
 
 All arithmetic happens in :func:`imgconv._engine.correlate`; this package only
-validates, converts, chooses pads and combines responses.  Its modules:
+validates, converts, chooses pads and combines responses.
+
+*Spatial axes.* The filters are 2-D (two spatial axes, with or without a
+channel axis), except those scikit-image defines in N-D: :func:`gaussian`,
+:func:`difference_of_gaussians`, :func:`sobel`, :func:`scharr`,
+:func:`prewitt`, :func:`farid` and :func:`laplace` also take 1-D, 3-D, ...
+images, as one 1-D engine pass per axis (:mod:`imgconv._shared.ndpasses`);
+``dilation`` must be 1 there.  The ``_h`` / ``_v`` derivatives and Roberts'
+filters are 2-D only, as in scikit-image.
+
+Its modules:
 ``_correlate.py`` (:func:`correlate`, :func:`convolve` and the engine call the
 other filters share), ``_edges.py`` (Sobel, Scharr, Prewitt, Laplace),
 ``_gaussian.py`` (:func:`gaussian`, :func:`difference_of_gaussians`),

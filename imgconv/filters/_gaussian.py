@@ -1,4 +1,13 @@
-"""The Gaussian filter and the difference of Gaussians, as two separable passes each."""
+"""The Gaussian filter and the difference of Gaussians, as separable 1-D passes.
+
+Two spatial axes: a column pass and a row pass per Gaussian
+(:func:`imgconv._shared.passes.correlate_1d_passes`, any dilation).  Any other
+number (1-D, 3-D, ...): one pass per axis whose sigma is not 0
+(:func:`imgconv._shared.ndpasses.gaussian_passes`), on the batch of
+:class:`imgconv.filters._edges.NDLayout`.
+"""
+
+import math
 
 import numpy as np
 
@@ -6,11 +15,13 @@ from .._shared.blocks import blockwise
 from .._shared.geometry import gaussian_radius
 from .._shared.layout import ChannelLayout
 from .._shared.modes import check_scipy_mode
-from .._shared.ndpasses import gaussian_kernel1d
+from .._shared.ndpasses import gaussian_kernel1d, gaussian_passes
 from .._shared.passes import correlate_1d_passes
 from .._threads import effective_num_threads
-from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real, check_sigma_pair
+from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real
+from .._validation import is_real as _is_real
 from .._validation import show as _show
+from ._edges import NDLayout, check_nd_dilation, is_planar
 
 __all__ = ["difference_of_gaussians", "gaussian"]
 
@@ -27,6 +38,58 @@ def _check_truncate(truncate):
     return check_positive_real(truncate, "truncate")
 
 
+def _check_sigmas(sigma, name, ndim):
+    """`sigma` as one non-negative float per spatial axis: a number, or a sequence of 1 or `ndim` numbers."""
+    if isinstance(sigma, np.ndarray) and sigma.ndim == 0:
+        sigma = sigma[()]
+    if _is_real(sigma):
+        items = [sigma]
+    elif isinstance(sigma, (tuple, list, np.ndarray)):
+        items = np.asarray(sigma).ravel().tolist() if isinstance(sigma, np.ndarray) else list(sigma)
+        if not all(_is_real(v) for v in items):
+            raise TypeError(f"`{name}` must be a non-negative number or one per spatial axis; got {_show(sigma)}")
+        if len(items) not in (1, ndim):
+            raise ValueError(
+                f"`{name}` must be a non-negative number or one per spatial axis ({ndim}); got "
+                f"{_show(sigma)} (length {len(items)})"
+            )
+    else:
+        raise TypeError(
+            f"`{name}` must be a non-negative number or one per spatial axis; got {_show(sigma)} "
+            f"of type {type(sigma).__name__}"
+        )
+    values = [float(v) for v in items]
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"`{name}` must be non-negative and finite; got {_show(sigma)}")
+    return tuple(values) * ndim if len(values) == 1 else tuple(values)
+
+
+def _check_out(out, shape):
+    if out is None:
+        return
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"`out` must be an ndarray or None; got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"`out` must have the shape of the image {shape}; got {out.shape}")
+    if out.dtype.kind != "f":
+        # ValueError and this wording: scikit-image's
+        raise ValueError(f"dtype of `out` must be float; got {out.dtype!r}")
+
+
+def _gaussian_nd(layout, sigmas, truncate, mode, cval, num_threads):
+    """scipy's ``gaussian_filter`` of each image of the batch of an :class:`NDLayout`: ``(C, *spatial)``.
+
+    One 1-D engine pass per axis whose sigma is not 0 (:func:`gaussian_passes`); a result that
+    is still the input (every sigma 0) is copied.
+    """
+    for s in sigmas:
+        _gaussian_1d(s, truncate)  # the kernel-size check, before any pass
+    y = gaussian_passes(
+        layout.batch, sigmas, (0,) * len(sigmas), mode=mode, cval=cval, truncate=truncate, num_threads=num_threads
+    )
+    return y.copy() if y is layout.batch else y
+
+
 def gaussian(
     image,
     sigma=1.0,
@@ -40,14 +103,18 @@ def gaussian(
     dilation=1,
     num_threads=None,
 ):
-    """Gaussian filter, as :func:`skimage.filters.gaussian` (separable, two engine calls).
+    """Gaussian filter, as :func:`skimage.filters.gaussian` (separable, one engine call per axis).
 
     Parameters
     ----------
-    image : ndarray, shape (H, W), or 3-D with a channel axis
-    sigma : float or (float, float), default 1.0
-        Standard deviation in pixels, per spatial axis ``(rows, columns)``;
-        positive (scikit-image also accepts 0, which skips an axis).
+    image : ndarray, 2-D, N-D, or with a channel axis
+        Every axis is spatial when `channel_axis` is None (a trailing 3 is
+        never taken for colour).
+    sigma : float or sequence of float, default 1.0
+        Standard deviation in pixels: one for every spatial axis, or one per
+        spatial axis (in their order, the channel axis left out);
+        non-negative, 0 meaning no smoothing along that axis (``sigma=0``:
+        a copy of the converted image).
     mode : str, default 'nearest', keyword-only
         Border extension (scipy names).
     cval : float, default 0, keyword-only
@@ -61,7 +128,8 @@ def gaussian(
     out : ndarray, optional, keyword-only
         Float array of the image's shape that receives (and is) the result.
     dilation : int or (int, int), default 1, keyword-only
-        Spacing of the kernel taps (the radius in pixels becomes ``d * r``).
+        Spacing of the kernel taps (the radius in pixels becomes ``d * r``);
+        images with two spatial axes only (otherwise 1).
     num_threads : int, optional, keyword-only
 
     Returns
@@ -72,8 +140,10 @@ def gaussian(
     Raises
     ------
     TypeError, ValueError
-        Bad `sigma` (not positive), `truncate`, `mode`, `cval`,
-        `preserve_range`, `channel_axis`, `out`, `dilation` or `num_threads`.
+        Bad `sigma` (negative, or not one per spatial axis), `truncate`,
+        `mode`, `cval`, `preserve_range`, `channel_axis`, `out` (a
+        ValueError, as scikit-image, for one that is not float), `dilation`
+        or `num_threads`.
 
     See Also
     --------
@@ -81,11 +151,12 @@ def gaussian(
 
     Notes
     -----
-    Two engine calls: the column kernel ``(k, 1)`` then the row kernel
-    ``(1, k)``, each pass extending its input by `mode` (as
-    :func:`scipy.ndimage.gaussian_filter`, which filters axis 0 then axis 1).
-    The 1-D kernel is scipy's: ``exp(-t**2 / (2 sigma**2))`` for
-    ``t = -r .. r``, normalised to sum 1.
+    Two spatial axes: two engine calls, the column kernel ``(k, 1)`` then
+    the row kernel ``(1, k)`` (a sigma of 0 is the 1-tap kernel ``[1]``).
+    Otherwise one 1-D engine pass per spatial axis whose sigma is not 0,
+    axis 0 first.  Each pass extends its input by `mode`, as
+    :func:`scipy.ndimage.gaussian_filter`.  The 1-D kernel is scipy's:
+    ``exp(-t**2 / (2 sigma**2))`` for ``t = -r .. r``, normalised to sum 1.
 
     Examples
     --------
@@ -96,23 +167,36 @@ def gaussian(
     array([[0.05855 , 0.096533, 0.05855 ],
            [0.096533, 0.159156, 0.096533],
            [0.05855 , 0.096533, 0.05855 ]])
+    >>> cube = np.zeros((3, 3, 3)); cube[1, 1, 1] = 1
+    >>> filters.gaussian(cube, sigma=(0, 1, 1))[1].round(6)
+    array([[0.05855 , 0.096533, 0.05855 ],
+           [0.096533, 0.159156, 0.096533],
+           [0.05855 , 0.096533, 0.05855 ]])
     """
     if not isinstance(preserve_range, (bool, np.bool_)):
         raise TypeError(f"`preserve_range` must be a bool; got {_show(preserve_range)}")
+    if not is_planar(image, channel_axis):
+        layout = NDLayout(image, channel_axis, preserve_range=bool(preserve_range))
+        sigmas = _check_sigmas(sigma, "sigma", layout.ndim)
+        truncate = _check_truncate(truncate)
+        check_scipy_mode(mode)
+        cval = as_cval(cval)
+        check_nd_dilation(dilation, layout)
+        threads = effective_num_threads(num_threads)
+        _check_out(out, layout.shape)
+        result = layout.restore(_gaussian_nd(layout, sigmas, truncate, mode, cval, threads))
+        if out is None:
+            return result
+        out[...] = result
+        return out
     layout = ChannelLayout(image, channel_axis, preserve_range=bool(preserve_range))
-    sy, sx = check_sigma_pair(sigma, "sigma")
+    sy, sx = _check_sigmas(sigma, "sigma", 2)
     truncate = _check_truncate(truncate)
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
-    if out is not None:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"`out` must be an ndarray or None; got {type(out).__name__}")
-        if out.shape != layout.shape:
-            raise ValueError(f"`out` must have the shape of the image {layout.shape}; got {out.shape}")
-        if out.dtype.kind != "f":
-            raise TypeError(f"`out` must be a floating-point array; got dtype {out.dtype}")
+    _check_out(out, layout.shape)
     direct = layout.engine_out(out)  # filled by the row pass itself: no result array, no copy
     y = correlate_1d_passes(
         layout.pixels,
@@ -150,10 +234,12 @@ def difference_of_gaussians(
 
     Parameters
     ----------
-    image : ndarray, shape (H, W), or 3-D with a channel axis
-    low_sigma : float or (float, float)
-        Standard deviation of the narrower Gaussian, per spatial axis; positive.
-    high_sigma : float or (float, float), optional
+    image : ndarray, 2-D, N-D, or with a channel axis
+        As for :func:`gaussian`.
+    low_sigma : float or sequence of float
+        Standard deviation of the narrower Gaussian: one for every spatial
+        axis, or one per spatial axis; non-negative.
+    high_sigma : float or sequence of float, optional
         Of the wider Gaussian; default ``1.6 * low_sigma``.  Must be at least
         `low_sigma` on every axis.
     mode, cval, channel_axis, truncate, dilation, num_threads : keyword-only
@@ -167,8 +253,8 @@ def difference_of_gaussians(
     Raises
     ------
     TypeError, ValueError
-        Bad sigmas (not positive, or `high_sigma` < `low_sigma`) or any
-        parameter of :func:`gaussian`.
+        Bad sigmas (negative, not one per spatial axis, or `high_sigma` <
+        `low_sigma`) or any parameter of :func:`gaussian`.
 
     See Also
     --------
@@ -176,7 +262,7 @@ def difference_of_gaussians(
 
     Notes
     -----
-    Each Gaussian is a column pass and a row pass with kernels of its own
+    Each Gaussian is the passes of :func:`gaussian` with kernels of its own
     length (as scikit-image, an inf pixel gives -inf, not NaN, where only the
     wider Gaussian reaches it); the difference is taken in place.
 
@@ -191,9 +277,11 @@ def difference_of_gaussians(
     >>> filters.difference_of_gaussians(dot, 1, 2)[3].round(3)
     array([-0.011, -0.003,  0.061,  0.119,  0.061, -0.003, -0.011])
     """
-    layout = ChannelLayout(image, channel_axis)
-    low = check_sigma_pair(low_sigma, "low_sigma")
-    high = tuple(1.6 * s for s in low) if high_sigma is None else check_sigma_pair(high_sigma, "high_sigma")
+    planar = is_planar(image, channel_axis)
+    layout = ChannelLayout(image, channel_axis) if planar else NDLayout(image, channel_axis)
+    ndim = len(layout.spatial_shape)
+    low = _check_sigmas(low_sigma, "low_sigma", ndim)
+    high = tuple(1.6 * s for s in low) if high_sigma is None else _check_sigmas(high_sigma, "high_sigma", ndim)
     if any(h < lo for h, lo in zip(high, low)):
         raise ValueError(
             f"`high_sigma` must be equal to or larger than `low_sigma` on every axis; got "
@@ -202,6 +290,12 @@ def difference_of_gaussians(
     truncate = _check_truncate(truncate)
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
+    if not planar:
+        check_nd_dilation(dilation, layout)
+        threads = effective_num_threads(num_threads)
+        low_pass, high_pass = (_gaussian_nd(layout, s, truncate, mode, cval, threads) for s in (low, high))
+        np.subtract(low_pass, high_pass, out=low_pass)
+        return layout.restore(low_pass)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     low_pass, high_pass = (
