@@ -445,6 +445,13 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                 cval_row.shape[0], cv != 0, ptr_scratch.shape[0], ptr_scratch.shape[1], tap_scratch.shape[0],
                 tap_scratch.shape[1], buf_scratch.shape[0], buf_scratch.shape[1], pad_top, pad_left, mode, sh, sw,
                 dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows)
+    if not ((pixel_t is float and floating is float) or (pixel_t is double and floating is double)):
+        # input of another dtype than the weights: read through the buffers, borders of zeros
+        if ja < jb:
+            raise ValueError(f"correlate_nchw: columns [{ja}, {jb}) cannot be read in place from input of "
+                             "another dtype than the weights (it is converted through the buffers)")
+        if mode == CONSTANT and cv != 0:
+            raise ValueError("correlate_nchw: a constant border other than 0 needs input of the weights' dtype")
     bias_ptr = &bias[0] if has_bias else NULL
     geo.C, geo.H, geo.W = x.shape[1], x.shape[2], x.shape[3]
     geo.O, geo.Hout, geo.Wout = out.shape[1], out.shape[2], out.shape[3]

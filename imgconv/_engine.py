@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from . import _dispatch
-from ._shared.convert import INTEGER_PIXELS, compute_dtype
+from ._shared.convert import compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
@@ -109,7 +109,9 @@ def correlate(
         Integer images are read as they are (raw pixel values, no scaling) and
         converted row by row inside the kernel; their weights are float32.
     weight : ndarray, shape (O, C // groups, kh, kw)
-        float32 or float64: the compute and output dtype; same dtype as a float `x`.
+        float32 or float64: the compute and output dtype.  A float `x` of the
+        other precision is converted row by row as it is read (float32 pixels
+        filtered in float64: :mod:`imgconv.ndimage`'s rule), never copied whole.
     bias : ndarray, shape (O,), optional
     pads : tuple of 4 non-negative ints
         ``(top, bottom, left, right)``; any width.
@@ -203,13 +205,16 @@ def correlate(
 
 def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, out, num_threads):
     """The compiled direct kernels (what :func:`correlate` runs for ``method='direct'``)."""
-    integer_input = x.dtype in _INTEGER_PIXELS
-    if integer_input and mode == "constant" and cval != 0:
-        x = x.astype(weight.dtype)  # rare: a border value that is not a pixel value
-        integer_input = False
     dtype = weight.dtype
+    # Input of another dtype than the weights (integers; float32 pixels for float64 weights) is
+    # converted row by row in the kernel's buffers, never read in place; its constant border rows
+    # would be rows of pixels, so a border value other than 0 takes a converted copy (rare).
+    converted = x.dtype != dtype
+    if converted and mode == "constant" and cval != 0:
+        x = x.astype(dtype)
+        converted = False
     kernel = _kernel()
-    key = (x.shape, weight.shape, dtype, integer_input, tuple(pads), tuple(stride), tuple(dilation), groups)
+    key = (x.shape, weight.shape, dtype, converted, tuple(pads), tuple(stride), tuple(dilation), groups)
     layout = _LAYOUTS.get(key)
     if layout is None:
         layout = _direct_layout(key, kernel)
@@ -278,7 +283,6 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
 # _MAX_LAYOUTS geometries (an application sweeping shapes), which only costs the next calls a rebuild.
 _LAYOUTS = {}
 _MAX_LAYOUTS = 1024
-_INTEGER_PIXELS = frozenset(INTEGER_PIXELS)
 # Each Python thread keeps the scratch of its last small call for the next call of the same layout
 # and thread count: scratch is never shared between calls that can run at once (a thread runs one
 # call at a time; the kernel calls no Python), and its contents are never read before written.
@@ -342,7 +346,7 @@ def _scratch(sizes, num_threads, dtype):
 
 def _direct_layout(key, kernel):
     """The thread-independent part of a direct call's layout (see `_LAYOUTS`), stored under `key`."""
-    (n, _, h, w), (o, cg, kh, kw), dtype, integer_input, pads, stride, dilation, groups = key
+    (n, _, h, w), (o, cg, kh, kw), dtype, converted, pads, stride, dilation, groups = key
     top, bottom, left, right = pads
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
@@ -361,7 +365,7 @@ def _direct_layout(key, kernel):
     ja, jb = min(left, wout), min(wout, w - reach + left)
     # Border segments at least one vector wide, so they run in SIMD too.
     ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
-    if sw != 1 or jb <= ja or integer_input:
+    if sw != 1 or jb <= ja or converted:
         ja = jb = wout
     # Values per buffered input row: bounded by kw * (widest buffered segment).
     row_len = kernel.row_buffer_length(max(ja, wout - jb) if jb > ja else wout, sw, dw, kw)

@@ -485,3 +485,31 @@ def test_a_tiny_call_still_refuses_a_bad_num_threads():
         _engine.correlate(x, w, num_threads=0)
     with pytest.raises(TypeError, match="`num_threads` must be a positive int or None"):
         _engine.correlate(x, w, num_threads=2.0)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("mode, cval", [("constant", 0.0), ("constant", 0.7), ("reflect", 0.0), ("wrap", 0.0)])
+@pytest.mark.parametrize(
+    "pixels, dtype", [(np.float32, np.float64), (np.float64, np.float32), (np.uint16, np.float64)], ids=str
+)
+def test_input_of_another_dtype_than_the_weights_is_converted_as_read(method, mode, cval, pixels, dtype):
+    """float32 pixels with float64 weights (imgconv.ndimage's rule) equal filtering the float64 copy."""
+    rng = np.random.default_rng(5)
+    x = (rng.random((2, 3, 29, 70)) * 300).astype(pixels)
+    w = rng.standard_normal((4, 3, 3, 5)).astype(dtype)
+    got = _engine.correlate(x, w, pads=(1, 2, 2, 3), mode=mode, cval=cval, method=method)
+    expected = reference_correlate(x, w, pads=(1, 2, 2, 3), mode=mode, cval=cval)
+    assert got.dtype == dtype
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=(1e-12 if dtype == np.float64 else 2e-6) * scale)
+
+
+def test_the_kernel_refuses_in_place_reads_of_input_of_another_dtype(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 30, 64), dtype=np.float32)
+    weight = rng.standard_normal((3, 2, 3, 3), dtype=np.float32)
+    kernel, call = _captured_kernel_call(monkeypatch, x, weight, pads=(1, 1, 1, 1), mode="reflect", num_threads=1)
+    assert call["ja"] < call["jb"]
+    call["x"] = x.astype(np.float64)  # float64 pixels for float32 weights: only the buffers convert them
+    with pytest.raises(ValueError, match=r"^correlate_nchw: columns \[\d+, \d+\) cannot be read in place"):
+        kernel.correlate_nchw(**call)
