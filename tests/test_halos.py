@@ -76,11 +76,13 @@ STEP_CASES = [
     ),
     ("difference_of_gaussians", {"low_sigma": 1, "high_sigma": 2}, "gray"),
     ("difference_of_gaussians", {"low_sigma": 1.5}, "gray"),
+    ("difference_of_gaussians", {"low_sigma": [0, 1]}, "gray"),
     ("gabor", {"frequency": 0.25, "theta": 0.3}, "gray"),
     ("gaussian", {"sigma": 2}, "gray"),
     ("gaussian", {"sigma": 1, "dilation": 3}, "gray"),
     ("gaussian", {"sigma": [1, 2], "truncate": 2.0, "mode": "reflect"}, "gray"),
     ("gaussian", {"sigma": 1.5}, "rgb"),
+    ("gaussian", {"sigma": [0.0, 2.0]}, "gray"),  # sigma 0: no smoothing along rows, a halo of 0 there
     ("istarlet", {}, "planes"),
     ("laplace", {}, "gray"),
     ("laplace", {"dilation": 2, "mode": "wrap"}, "gray"),

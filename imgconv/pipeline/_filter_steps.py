@@ -60,19 +60,20 @@ def _filter_functions():
     return out
 
 
-def _positive(value):
-    """`value` as a positive finite float, or None (malformed: the filter's own check reports it)."""
+def _positive(value, *, zero=False):
+    """`value` as a positive (or, with `zero`, non-negative) finite float, or None (malformed: the filter reports it)."""
     if not _is_real(value):
         return None
     number = _to_float(value)
-    return number if math.isfinite(number) and number > 0 else None
+    return number if math.isfinite(number) and (number > 0 or (zero and number == 0)) else None
 
 
-def _positive_pair(value):
+def _sigma_pair(value):
+    """A Gaussian's sigma per axis: 0 is valid (no smoothing along that axis, as scikit-image), so halo 0 there."""
     if isinstance(value, list) and len(value) in (1, 2):
-        pair = (_positive(value[0]), _positive(value[-1]))
+        pair = (_positive(value[0], zero=True), _positive(value[-1], zero=True))
     else:
-        pair = (_positive(value),) * 2
+        pair = (_positive(value, zero=True),) * 2
     return None if None in pair else pair
 
 
@@ -105,7 +106,7 @@ def _filter_kernel_size(name, params):
             key, factor = "high_sigma", 1.0
         else:
             key, factor = "low_sigma", 1.6
-        sigma, truncate = _positive_pair(params.get(key, 1.0)), _positive(params.get("truncate", 4.0))
+        sigma, truncate = _sigma_pair(params.get(key, 1.0)), _positive(params.get("truncate", 4.0))
         if sigma is None or truncate is None:
             return None
         size = tuple(2 * gaussian_radius(factor * s, truncate) + 1 for s in sigma)
