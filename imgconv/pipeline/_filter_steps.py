@@ -61,7 +61,7 @@ def _filter_functions():
 
 
 def _positive(value, *, zero=False):
-    """`value` as a positive (or, with `zero`, non-negative) finite float, or None (malformed: the filter reports it)."""
+    """`value` as a positive (with `zero`: non-negative) finite float, or None (malformed: the filter reports it)."""
     if not _is_real(value):
         return None
     number = _to_float(value)
