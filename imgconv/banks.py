@@ -199,7 +199,7 @@ class FilterBank:
     (8, 6, 2)
     """
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
 
     def __init__(self, kernels, names=None, dilations=None):
         if isinstance(kernels, Mapping):

@@ -12,15 +12,18 @@ with ``T = d*(k-1)``: when ``T`` is odd the extra row goes to the bottom and the
 extra column to the right, exactly as PyTorch does.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ._shared import geometry
+from ._typing import IntPair, Padding
 from ._validation import as_padding, as_pair
 
 __all__ = ["ReceptiveField", "conv_output_shape", "receptive_field", "resolve_pads", "same_pads"]
 
 
-def same_pads(kernel_size, dilation=1):
+def same_pads(kernel_size: IntPair, dilation: IntPair = 1) -> tuple[int, int, int, int]:
     """Return ``(top, bottom, left, right)`` pads that keep the size at stride 1.
 
     Parameters
@@ -37,7 +40,7 @@ def same_pads(kernel_size, dilation=1):
     return geometry.same_pads(as_pair(kernel_size, "kernel_size"), as_pair(dilation, "dilation"))
 
 
-def resolve_pads(padding, kernel_size, dilation=1):
+def resolve_pads(padding: Padding, kernel_size: IntPair, dilation: IntPair = 1) -> tuple[int, int, int, int]:
     """Turn torch-style `padding` ('same', 'valid', int, pair) into 4 pads."""
     padding = as_padding(padding)
     if padding == "same":
@@ -45,7 +48,9 @@ def resolve_pads(padding, kernel_size, dilation=1):
     return geometry.torch_pads(padding, None, None)
 
 
-def conv_output_shape(input_hw, kernel_size, stride=1, padding=0, dilation=1):
+def conv_output_shape(
+    input_hw: IntPair, kernel_size: IntPair, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1
+) -> tuple[int, int]:
     """Spatial output shape of a 2-D convolution, as ``torch.nn.Conv2d`` computes it.
 
     Parameters
@@ -98,9 +103,9 @@ class ReceptiveField:
         ``[start + i*jump, start + i*jump + extent - 1]``.
     """
 
-    extent: tuple
-    jump: tuple
-    start: tuple
+    extent: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[int, ...]
 
 
 def _layer_params(layer, index):
@@ -117,7 +122,7 @@ def _layer_params(layer, index):
     raise TypeError(f"`layers[{index}]` must be a Conv2d or a dict; got {type(layer).__name__}")
 
 
-def receptive_field(layers):
+def receptive_field(layers: Iterable[geometry.ConvLayer | dict[str, Any]]) -> list[ReceptiveField]:
     """Receptive field after each layer of a stack of convolutions.
 
     Parameters
@@ -145,6 +150,9 @@ def receptive_field(layers):
     """
     if isinstance(layers, (dict,)) or not hasattr(layers, "__iter__"):
         raise TypeError(f"`layers` must be a sequence of Conv2d objects or dicts; got {type(layers).__name__}")
+    jump: tuple[int, ...]
+    extent: tuple[int, ...]
+    offset: tuple[int, ...]
     jump, extent, offset = (1, 1), (1, 1), (0, 0)
     fields = []
     for index, layer in enumerate(layers):

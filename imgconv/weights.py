@@ -25,7 +25,7 @@ __all__ = ["load_safetensors", "load_weights", "save_safetensors"]
 #: Largest JSON header accepted (the format's own readers use 100 MB).
 MAX_HEADER_BYTES = 100_000_000
 
-_DTYPES = {
+_DTYPES: dict[str, np.dtype] = {
     "F64": np.dtype("<f8"),
     "F32": np.dtype("<f4"),
     "F16": np.dtype("<f2"),

@@ -59,10 +59,10 @@ class BatchTask:
     input: str
     output: str
     relative: str
-    fallback: str = None
-    root: str = None
+    fallback: str | None = None
+    root: str | None = None
     preview: bool = False
-    compression: tuple = None
+    compression: tuple | None = None
 
 
 @dataclasses.dataclass
@@ -98,9 +98,9 @@ class BatchReport:
     seconds: float = 0.0
     dst: str = ""
     outputs: list = dataclasses.field(default_factory=list)
-    manifest: str = None
+    manifest: str | None = None
     warnings: list = dataclasses.field(default_factory=list)
-    preview: str = None
+    preview: str | None = None
 
     @property
     def ok(self):
@@ -139,7 +139,7 @@ class BatchPlan:
     failed: list
     src_roots: list
     dst: str
-    destination: Destination = None
+    destination: Destination | None = None
 
 
 class BatchError(Exception):
@@ -371,7 +371,7 @@ def _description(source, pipeline, image, result):
 
 
 # The processes backend sends the pipeline once per worker process, not once per task.
-_worker_state = {}
+_worker_state: dict[str, tuple] = {}
 
 
 def _init_process_worker(pipeline, out_format, dtype_policy, num_threads, raise_errors):

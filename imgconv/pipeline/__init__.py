@@ -222,7 +222,7 @@ class Step:
     Step('clip', min=0.0)
     """
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
 
     def __init__(self, name, /, **params):
         kind = _lookup(name)
@@ -461,7 +461,7 @@ class Pipeline:
     (2, 2)
     """
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
 
     def __init__(self, steps=None):
         if steps is None:

@@ -6,13 +6,13 @@ from .._validation import as_pair
 from .._validation import show as _show
 from ._filter_steps import _filter_functions, _filter_step_type
 from ._params import _REQUIRED, _pair_json
-from ._step_type import _registered_type
+from ._step_type import _registered_type, _StepType
 from ._steps import _builtin_types, _make_wavelet_types
 
-_BUILTIN = None
-_REGISTERED = {}
-_FILTER_TYPES = {}
-_WAVELET_TYPES = {}
+_BUILTIN: dict[str, _StepType] | None = None
+_REGISTERED: dict[str, _StepType] = {}
+_FILTER_TYPES: dict[str, _StepType] = {}
+_WAVELET_TYPES: dict[str, _StepType] = {}
 
 
 def _builtins():

@@ -1,0 +1,39 @@
+"""Type aliases of the public annotations (for type checkers; no runtime rule lives here).
+
+Each alias spells what the validators accept today, no less: an int parameter takes Python and
+NumPy integers (``_validation.is_int``), a pair takes an int, a 1- or 2-sequence of ints or such an
+array (``_validation.as_pair``), a path a ``str`` or an ``os.PathLike``.  The mode vocabularies are
+the tuples of ``_shared/modes.py`` and ``_engine.METHODS``, spelt as ``Literal`` types.
+"""
+
+import os
+from collections.abc import Sequence
+from typing import Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+#: An int as the validators take it: a Python or NumPy integer (never a bool).
+Int: TypeAlias = int | np.integer
+#: A float parameter: a Python or NumPy real number.
+Real: TypeAlias = float | int | np.integer | np.floating
+#: ``(h, w)``: an int for both axes, a sequence of 1 or 2 ints, or an integer array of that size.
+IntPair: TypeAlias = int | np.integer | Sequence[int | np.integer] | npt.NDArray[np.integer]
+#: A float for both axes, or a sequence of 1 or 2 floats.
+RealPair: TypeAlias = Real | Sequence[Real] | npt.NDArray[np.integer | np.floating]
+#: torch-style ``padding``: 'same', 'valid', an int or a pair.
+Padding: TypeAlias = Literal["same", "valid"] | IntPair
+#: torch's ``padding_mode`` (:data:`imgconv.conv.PADDING_MODES`).
+PaddingMode: TypeAlias = Literal["circular", "reflect", "replicate", "zeros"]
+#: scipy.ndimage / scikit-image ``mode`` (:data:`imgconv._shared.modes.SCIPY_MODES`).
+ScipyMode: TypeAlias = Literal[
+    "constant", "grid-constant", "grid-mirror", "grid-wrap", "mirror", "nearest", "reflect", "wrap"
+]
+#: The engine's border modes, ``numpy.pad`` names (:data:`imgconv._shared.modes.ENGINE_MODES`).
+EngineMode: TypeAlias = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
+#: ``method=`` (:data:`imgconv._engine.METHODS`).
+Method: TypeAlias = Literal["auto", "direct", "fft"]
+#: A file-system path.
+StrPath: TypeAlias = str | os.PathLike[str]
+#: A float result array.
+FloatArray: TypeAlias = npt.NDArray[np.floating]
