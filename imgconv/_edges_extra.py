@@ -10,16 +10,13 @@ as :mod:`imgconv.filters` converts them (float32 up to 16 bits, where
 scikit-image gives float64).
 """
 
-import math
-
 import numpy as np
 
 from . import kernels as _kernels
-from ._shared.convert import as_float_image
-from ._shared.layout import check_channel_axis, spatial_axes
+from ._shared.layout import NDLayout, check_channel_axis, is_planar, spatial_axes
 from ._shared.ndpasses import gaussian_passes
 from ._threads import effective_num_threads
-from ._validation import as_array, is_real, show
+from ._validation import as_array, check_sigmas, is_real, show
 
 __all__ = [
     "farid",
@@ -190,7 +187,7 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     True
     """
     image = as_array(image, "image")
-    from .filters._edges import edge_filter_nd, is_planar  # imported when first used, as _filters()
+    from .filters._edges import edge_filter_nd  # imported when first used, as _filters()
 
     if not is_planar(image, channel_axis):
         return edge_filter_nd(
@@ -298,36 +295,23 @@ def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel
     >>> unsharp_mask(np.full((4, 4), 0.5))[0]
     array([0.5, 0.5, 0.5, 0.5])
     """
-    image = as_array(image, "image")
-    fimg = as_float_image(image, preserve_range=bool(preserve_range))
-    if channel_axis is None:
-        batch = fimg[None]
-    else:
-        if not -image.ndim <= channel_axis < image.ndim:
-            raise ValueError(f"`channel_axis` must be in [{-image.ndim}, {image.ndim - 1}]; got {show(channel_axis)}")
-        batch = np.moveaxis(fimg, channel_axis, 0)
-    ndim = batch.ndim - 1
-    radii = (radius,) * ndim if is_real(radius) else tuple(radius)
-    if len(radii) != ndim or not all(is_real(r) and math.isfinite(r) and r >= 0 for r in radii):
-        raise ValueError(f"`radius` must be a non-negative number or one per spatial axis ({ndim}); got {show(radius)}")
+    layout = NDLayout(as_array(image, "image"), channel_axis, preserve_range=bool(preserve_range))
+    radii = check_sigmas(radius, layout.ndim, "radius")
+    batch = layout.batch
     blurred = gaussian_passes(
-        np.ascontiguousarray(batch),
-        tuple(float(r) for r in radii),
-        (0,) * ndim,
+        batch,
+        radii,
+        (0,) * layout.ndim,
         mode="reflect",
         cval=0.0,
         truncate=4.0,
         num_threads=effective_num_threads(num_threads),
     )
-    if channel_axis is not None:
-        blurred = np.moveaxis(blurred, 0, channel_axis)
-    else:
-        blurred = blurred[0]
-    result = fimg + (fimg - blurred) * amount
+    result = batch + (batch - blurred) * amount
     if not preserve_range:
-        low = -1.0 if np.any(fimg < 0) else 0.0
+        low = -1.0 if np.any(batch < 0) else 0.0
         np.clip(result, low, 1.0, out=result)
-    return result
+    return layout.restore(result)
 
 
 def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0, dtype=np.complex128):

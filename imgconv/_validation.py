@@ -34,6 +34,7 @@ __all__ = [
     "check_kernel_size",
     "check_positive_real",
     "check_sigma_pair",
+    "check_sigmas",
     "describe_params",
     "gabor_half_size",
     "gabor_sigmas",
@@ -308,6 +309,57 @@ def check_sigma_pair(sigma, name):
         f"`{name}` must be a positive number or a pair of positive numbers; got {show(sigma)} "
         f"of type {type(sigma).__name__}"
     )
+
+
+def check_sigmas(sigma, ndim, name="sigma", *, per="spatial axis", broadcast=True):
+    """Standard deviations of an N-D Gaussian: one non-negative, finite float per axis.
+
+    Parameters
+    ----------
+    sigma : real or sequence of real
+        One number for every axis, or one per axis (a 1-D array counts as a
+        sequence, a 0-D array as a number).
+    ndim : int
+        Number of axes the sigmas are for.
+    name : str, default 'sigma'
+        Parameter name used in error messages.
+    per : str, default 'spatial axis'
+        What one sigma is for, in the messages ("one per spatial axis (3)").
+    broadcast : bool, default True
+        Also accept a sequence of one number (for every axis); False: a
+        sequence must have exactly `ndim` items.
+
+    Returns
+    -------
+    sigmas : tuple of float, length `ndim`
+        0 meaning no smoothing along that axis.
+
+    Raises
+    ------
+    TypeError
+        If `sigma` is neither a real number nor a sequence of real numbers
+        (bools and strings are refused).
+    ValueError
+        If the sequence has the wrong length, or a value is negative, NaN or
+        infinite.  Each message names `name` and repeats the value.
+    """
+    if isinstance(sigma, np.ndarray) and sigma.ndim == 0:
+        sigma = sigma[()]
+    rule = f"a non-negative number or one per {per}"
+    if is_real(sigma):
+        items = [sigma]
+    elif isinstance(sigma, (tuple, list, np.ndarray)):
+        items = np.asarray(sigma).ravel().tolist() if isinstance(sigma, np.ndarray) else list(sigma)
+        if not all(is_real(v) for v in items):
+            raise TypeError(f"`{name}` must be {rule}; got {show(sigma)}")
+        if len(items) != ndim and not (broadcast and len(items) == 1):
+            raise ValueError(f"`{name}` must be {rule} ({ndim}); got {show(sigma)} (length {len(items)})")
+    else:
+        raise TypeError(f"`{name}` must be {rule}; got {show(sigma)} of type {type(sigma).__name__}")
+    values = [to_float(v) for v in items]
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"`{name}` must be non-negative and finite; got {show(sigma)}")
+    return tuple(values) * ndim if len(values) == 1 else tuple(values)
 
 
 def as_real(value, name, *, rule="positive"):

@@ -259,7 +259,7 @@ def test_engine_image_reads_uint8_as_stored():
     assert pixels is image and scale == 1 / 255
     np.testing.assert_array_equal(np.multiply(pixels, scale, dtype=np.float32), convert.as_float_image(image))
     assert convert.compute_dtype(image) == np.float32
-    assert _engine.INTEGER_PIXELS is convert.INTEGER_PIXELS
+    assert _engine.compute_dtype is convert.compute_dtype  # the engine's one rule for the pixels it reads
 
 
 # --------------------------------------------------------------------------------------
@@ -290,6 +290,52 @@ def test_layout_messages():
         layout.check_channel_axis(3, 3, (2, 2, 3))
     assert layout.check_channel_axis(-1, 3, (2, 2, 3)) == 2
     assert layout.spatial_axes(1) == (0, 2) and layout.spatial_axes(None) == (0, 1)
+
+
+@pytest.mark.parametrize("shape,channel_axis", [((7,), None), ((4, 5, 6), None), ((3, 4, 5, 6), 0), ((4, 5, 6, 2), -1)])
+def test_nd_layout_round_trip(shape, channel_axis):
+    image = np.random.default_rng(2).random(shape)
+    assert not layout.is_planar(image, channel_axis)
+    lay = layout.NDLayout(image, channel_axis)
+    channels = 1 if channel_axis is None else shape[channel_axis]
+    spatial = tuple(n for a, n in enumerate(shape) if channel_axis is None or a != channel_axis % len(shape))
+    assert lay.batch.shape == (channels, *spatial) and lay.batch.flags.c_contiguous
+    assert lay.spatial_shape == spatial and lay.ndim == len(spatial)
+    np.testing.assert_array_equal(lay.restore(lay.batch), image)
+
+
+def test_planar_and_nd_layouts_share_their_rules():
+    assert layout.is_planar(np.zeros((4, 5)), None) and layout.is_planar(np.zeros((4, 5, 3)), -1)
+    assert not layout.is_planar(np.zeros((4, 5, 3)), None) and not layout.is_planar(np.zeros((2, 4, 5, 3)), -1)
+    planar = layout.ChannelLayout(np.zeros((4, 5, 3)), -1)
+    nd = layout.NDLayout(np.zeros((2, 4, 5, 3)), -1)
+    assert planar.spatial_axis(-2) == 1 and nd.spatial_axis(-2) == 2
+    for lay in (planar, nd):
+        with pytest.raises(ValueError, match=r"`axis` must be a spatial axis; got -1, which is the channel axis"):
+            lay.spatial_axis(-1)
+        with pytest.raises(TypeError, match=r"`axis` must be an int or a sequence of ints; got 1.5"):
+            lay.spatial_axis(1.5)
+    with pytest.raises(ValueError, match=r"`channel_axis` must be in \[-4, 3\] for a 4-D image; got 4"):
+        layout.NDLayout(np.zeros((2, 4, 5, 3)), 4)
+    with pytest.raises(TypeError, match=r"`channel_axis` must be an int or None; got 1.0"):
+        layout.NDLayout(np.zeros((2, 4, 5, 3)), 1.0)
+
+
+def test_one_sigma_checker():
+    from imgconv._validation import check_sigmas
+
+    assert check_sigmas(2, 3) == (2.0, 2.0, 2.0)
+    assert check_sigmas(np.array(1.5), 2) == (1.5, 1.5)
+    assert check_sigmas([0, 1.0], 2) == (0.0, 1.0)
+    assert check_sigmas((1,), 3) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"`s` must be a non-negative number or one per image axis \(3\); got \(1,\)"):
+        check_sigmas((1,), 3, "s", per="image axis", broadcast=False)
+    with pytest.raises(ValueError, match=r"`sigma` must be non-negative and finite; got \(1.0, nan\)"):
+        check_sigmas([1.0, float("nan")], 2)
+    with pytest.raises(TypeError, match=r"`sigma` must be a non-negative number or one per spatial axis; got 'a'"):
+        check_sigmas("a", 2)
+    with pytest.raises(TypeError, match=r"got \(True, 1\)"):
+        check_sigmas((True, 1), 2)
 
 
 # --------------------------------------------------------------------------------------

@@ -4,14 +4,48 @@
 never taken for colour); an int names the channel axis of a 3-D image.  Every
 layer checks it with :func:`check_channel_axis` (arrays and dask arrays alike,
 through their ``ndim`` and ``shape``) and moves it with :class:`ChannelLayout`.
+
+Images with any other number of spatial axes (1-D, 3-D, ...), for the N-D
+filters of scikit-image: :func:`is_planar` tells the two apart, and
+:class:`NDLayout` is such an image as a float batch ``(C, *spatial)``.  Both
+layouts check `channel_axis` and map an image axis to a spatial axis with the
+same rules and messages.
 """
 
 import numpy as np
 
 from .._validation import is_int, show
-from .convert import as_engine_image, compute_dtype
+from .convert import as_engine_image, as_float_image, compute_dtype
 
-__all__ = ["ChannelLayout", "check_channel_axis", "spatial_axes"]
+__all__ = ["ChannelLayout", "NDLayout", "check_channel_axis", "is_planar", "spatial_axes"]
+
+
+def _check_channel_type(channel_axis):
+    if not is_int(channel_axis):
+        raise TypeError(
+            f"`channel_axis` must be an int or None; got {show(channel_axis)} of type {type(channel_axis).__name__}"
+        )
+
+
+def _channel_index(channel_axis, ndim, name="image"):
+    """An int `channel_axis` of an image of `ndim` dims as a non-negative int (its range checked)."""
+    channel_axis = int(channel_axis)
+    if not -ndim <= channel_axis < ndim:
+        raise ValueError(f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D {name}; got {channel_axis}")
+    return channel_axis % ndim
+
+
+def _spatial_index(axis, ndim, channel_axis, name):
+    """Image axis `axis` (negative allowed) of an `ndim`-D image as its index among the spatial axes."""
+    if not is_int(axis):
+        raise TypeError(f"`{name}` must be an int or a sequence of ints; got {show(axis)}")
+    a = int(axis)
+    if not -ndim <= a < ndim:
+        raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
+    a %= ndim
+    if a == channel_axis:
+        raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
+    return a - (1 if channel_axis is not None and a > channel_axis else 0)
 
 
 def check_channel_axis(channel_axis, ndim, shape, name="image"):
@@ -23,19 +57,13 @@ def check_channel_axis(channel_axis, ndim, shape, name="image"):
                 f"array of shape {shape}. Pass channel_axis for a multichannel image, e.g. channel_axis=-1"
             )
         return None
-    if not is_int(channel_axis):
-        raise TypeError(
-            f"`channel_axis` must be an int or None; got {show(channel_axis)} of type {type(channel_axis).__name__}"
-        )
+    _check_channel_type(channel_axis)
     if ndim != 3:
         raise ValueError(
             f"`{name}` must be 3-D (two spatial axes and a channel axis) when `channel_axis` is given; "
             f"got a {ndim}-D array of shape {shape}"
         )
-    channel_axis = int(channel_axis)
-    if not -ndim <= channel_axis < ndim:
-        raise ValueError(f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D {name}; got {channel_axis}")
-    return channel_axis % ndim
+    return _channel_index(channel_axis, ndim, name)
 
 
 def spatial_axes(channel_axis, ndim=None):
@@ -90,16 +118,7 @@ class ChannelLayout:
 
     def spatial_axis(self, axis, name="axis"):
         """Map an image axis (negative allowed) to 0 (rows) or 1 (columns)."""
-        if not is_int(axis):
-            raise TypeError(f"`{name}` must be an int or a sequence of ints; got {show(axis)}")
-        ndim = len(self.shape)
-        a = int(axis)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
-        a %= ndim
-        if a == self.channel_axis:
-            raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
-        return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
+        return _spatial_index(axis, len(self.shape), self.channel_axis, name)
 
     def engine_out(self, out):
         """`out` as a ``(C, 1, H, W)`` array for the engine to fill, or None when it must be copied into.
@@ -131,3 +150,55 @@ class ChannelLayout:
         if self.channel_axis is None:
             return planes[:, 0]
         return np.ascontiguousarray(np.moveaxis(planes, 1, self.channel_axis + 1))
+
+
+def is_planar(image, channel_axis):
+    """True when `image` is for the 2-D path (:class:`ChannelLayout`), False for :class:`NDLayout`.
+
+    2-D without a channel axis, or at most 3-D with one (so that ChannelLayout's
+    checks and messages apply, a 2-D image with a channel axis included).  Any
+    other number of dimensions is an N-D image.
+    """
+    ndim = np.ndim(image)
+    return ndim == 2 if channel_axis is None else ndim <= 3
+
+
+class NDLayout:
+    """An image with any number of spatial axes as a float batch ``(C, *spatial)``, and the way back.
+
+    The N-D counterpart of :class:`ChannelLayout`: `channel_axis` None makes
+    every axis spatial (``C = 1``); an int names the channel axis, which is
+    moved first.  ``batch`` is C-contiguous, in the compute dtype
+    (:func:`imgconv._shared.convert.as_float_image`), and may be the image
+    itself: never write into it.
+    """
+
+    def __init__(self, image, channel_axis, preserve_range=False):
+        img = as_float_image(image, preserve_range)
+        ndim = img.ndim
+        if channel_axis is None:
+            if ndim == 0:
+                raise ValueError("`image` must have at least one axis; got a 0-D array")
+            batch = img[None]
+        else:
+            _check_channel_type(channel_axis)
+            channel_axis = _channel_index(channel_axis, ndim)
+            batch = np.moveaxis(img, channel_axis, 0)
+        if batch.size == 0:
+            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
+        self.channel_axis = channel_axis
+        self.shape = img.shape
+        self.dtype = img.dtype
+        self.batch = np.ascontiguousarray(batch)
+        self.spatial_shape = self.batch.shape[1:]
+        self.ndim = len(self.spatial_shape)
+
+    def spatial_axis(self, axis, name="axis"):
+        """Map an image axis (negative allowed) to its index among the spatial axes."""
+        return _spatial_index(axis, len(self.shape), self.channel_axis, name)
+
+    def restore(self, y):
+        """``(C, *spatial)`` result -> the image layout (C-contiguous)."""
+        if self.channel_axis is None:
+            return y[0]
+        return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))

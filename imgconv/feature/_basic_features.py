@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._shared.convert import to_float32
+from .._shared.layout import NDLayout
 from .._shared.ndpasses import fix_gradient_edges, gaussian_passes, gradient_kernel, separable_bank
 from .._threads import effective_num_threads
 from .._validation import as_array, as_int, check_positive_real, show
@@ -123,20 +124,14 @@ def multiscale_basic_features(
             "At least one of `intensity`, `edges` or `texture` must be True for features to be "
             f"computed; got intensity={show(intensity)}, edges={show(edges)}, texture={show(texture)}"
         )
-    image = as_array(image, "image")
-    if channel_axis is None:
-        image = image[..., np.newaxis]
-    else:
-        if not -image.ndim <= channel_axis < image.ndim:
-            raise ValueError(f"`channel_axis` must be in [{-image.ndim}, {image.ndim - 1}]; got {show(channel_axis)}")
-        image = np.moveaxis(image, channel_axis, -1)
+    layout = NDLayout(to_float32(as_array(image, "image")), channel_axis)  # float32 stays float32
     sigmas = _sigmas(sigma_min, sigma_max, num_sigma)
     threads = effective_num_threads(num_threads if num_threads is not None else workers)
-    n_per_scale = int(bool(intensity)) + int(bool(edges)) + (image.ndim - 1) * int(bool(texture))
-    out = np.empty(image.shape[:-1] + (image.shape[-1] * len(sigmas) * n_per_scale,), np.float32)
+    n_per_scale = int(bool(intensity)) + int(bool(edges)) + layout.ndim * int(bool(texture))
+    channels = layout.batch.shape[0]
+    out = np.empty(layout.spatial_shape + (channels * len(sigmas) * n_per_scale,), np.float32)
     index = 0
-    for c in range(image.shape[-1]):
-        img = np.ascontiguousarray(to_float32(image[..., c]))
+    for img in layout.batch:
         for sigma in sigmas:
             for feature in _single_scale(img, float(sigma), intensity, edges, texture, threads):
                 out[..., index] = feature

@@ -18,7 +18,7 @@ from .._shared.convert import as_float_image
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import fix_gradient_edges, gaussian_kernel1d, gaussian_passes, gradient_kernel, separable_bank
 from .._threads import effective_num_threads
-from .._validation import as_array, show
+from .._validation import as_array, check_sigmas, show
 
 __all__ = [
     "hessian_matrix",
@@ -38,15 +38,8 @@ def _check_order(order, ndim):
 
 
 def _sigmas(sigma, ndim):
-    if np.isscalar(sigma):
-        values = (float(sigma),) * ndim
-    else:
-        values = tuple(float(s) for s in sigma)
-        if len(values) != ndim:
-            raise ValueError(f"`sigma` must be a number or one per image axis ({ndim}); got {show(sigma)}")
-    if any(not math.isfinite(s) or s < 0 for s in values):
-        raise ValueError(f"`sigma` must be non-negative and finite; got {show(sigma)}")
-    return values
+    """`sigma` as one float per image axis (a sequence has exactly `ndim` items, as scikit-image)."""
+    return check_sigmas(sigma, ndim, per="image axis", broadcast=False)
 
 
 def _float_image(image, name="image"):

@@ -8,7 +8,7 @@ kernels; every function keeps its own signature.
 An image with two spatial axes takes the 2-D kernels (one engine call each,
 any dilation).  Any other number of spatial axes (1-D, 3-D, ...) takes
 scikit-image's N-D filters, one 1-D engine pass per axis
-(:mod:`imgconv._shared.ndpasses`): :class:`NDLayout` is that image as a batch,
+(:mod:`imgconv._shared.ndpasses`): :class:`imgconv._shared.layout.NDLayout` is that image as a batch,
 :func:`edge_filter_nd` the separable derivatives (also farid's) and
 :func:`mask_nd` the N-D mask.
 """
@@ -20,9 +20,8 @@ import numpy as np
 from .. import _engine
 from .. import kernels as _kernels
 from .._shared.blocks import blockwise
-from .._shared.convert import as_float_image
 from .._shared.geometry import scipy_pads
-from .._shared.layout import ChannelLayout
+from .._shared.layout import ChannelLayout, NDLayout, is_planar
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import correlate1d_bank, separable_bank
 from .._threads import effective_num_threads
@@ -379,75 +378,6 @@ _ND_WEIGHTS = {
 }
 
 _CONSTANT_MODES = ("constant", "grid-constant")
-
-
-def is_planar(image, channel_axis):
-    """True when `image` is for the 2-D path (:class:`ChannelLayout`), False for :class:`NDLayout`.
-
-    2-D without a channel axis, or at most 3-D with one (so that ChannelLayout's
-    checks and messages apply, a 2-D image with a channel axis included).  Any
-    other number of dimensions is an N-D image.
-    """
-    ndim = np.ndim(image)
-    return ndim == 2 if channel_axis is None else ndim <= 3
-
-
-class NDLayout:
-    """An image with any number of spatial axes as a float batch ``(C, *spatial)``, and the way back.
-
-    The N-D counterpart of :class:`imgconv._shared.layout.ChannelLayout`:
-    `channel_axis` None makes every axis spatial (``C = 1``); an int names the
-    channel axis, which is moved first.  ``batch`` is C-contiguous, in the
-    compute dtype (:func:`imgconv._shared.convert.as_float_image`), and may be
-    the image itself: never write into it.
-    """
-
-    def __init__(self, image, channel_axis, preserve_range=False):
-        img = as_float_image(image, preserve_range)
-        ndim = img.ndim
-        if channel_axis is None:
-            if ndim == 0:
-                raise ValueError("`image` must have at least one axis; got a 0-D array")
-            batch = img[None]
-        else:
-            if not _is_int(channel_axis):
-                raise TypeError(
-                    f"`channel_axis` must be an int or None; got {_show(channel_axis)} of type "
-                    f"{type(channel_axis).__name__}"
-                )
-            if not -ndim <= channel_axis < ndim:
-                raise ValueError(
-                    f"`channel_axis` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {int(channel_axis)}"
-                )
-            channel_axis = int(channel_axis) % ndim
-            batch = np.moveaxis(img, channel_axis, 0)
-        if batch.size == 0:
-            raise ValueError(f"`image` must have non-empty spatial and channel axes; got shape {img.shape}")
-        self.channel_axis = channel_axis
-        self.shape = img.shape
-        self.dtype = img.dtype
-        self.batch = np.ascontiguousarray(batch)
-        self.spatial_shape = self.batch.shape[1:]
-        self.ndim = len(self.spatial_shape)
-
-    def spatial_axis(self, axis, name="axis"):
-        """Map an image axis (negative allowed) to its index among the spatial axes."""
-        if not _is_int(axis):
-            raise TypeError(f"`{name}` must be an int or a sequence of ints; got {_show(axis)}")
-        ndim = len(self.shape)
-        a = int(axis)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"`{name}` must be in [{-ndim}, {ndim - 1}] for a {ndim}-D image; got {a}")
-        a %= ndim
-        if a == self.channel_axis:
-            raise ValueError(f"`{name}` must be a spatial axis; got {int(axis)}, which is the channel axis")
-        return a - (1 if self.channel_axis is not None and a > self.channel_axis else 0)
-
-    def restore(self, y):
-        """``(C, *spatial)`` result -> the image layout (C-contiguous)."""
-        if self.channel_axis is None:
-            return y[0]
-        return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))
 
 
 def check_nd_dilation(dilation, layout):

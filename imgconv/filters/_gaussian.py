@@ -4,24 +4,21 @@ Two spatial axes: a column pass and a row pass per Gaussian
 (:func:`imgconv._shared.passes.correlate_1d_passes`, any dilation).  Any other
 number (1-D, 3-D, ...): one pass per axis whose sigma is not 0
 (:func:`imgconv._shared.ndpasses.gaussian_passes`), on the batch of
-:class:`imgconv.filters._edges.NDLayout`.
+:class:`imgconv._shared.layout.NDLayout`.
 """
-
-import math
 
 import numpy as np
 
 from .._shared.blocks import blockwise
 from .._shared.geometry import gaussian_radius
-from .._shared.layout import ChannelLayout
+from .._shared.layout import ChannelLayout, NDLayout, is_planar
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import gaussian_kernel1d, gaussian_passes
 from .._shared.passes import correlate_1d_passes
 from .._threads import effective_num_threads
-from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real
-from .._validation import is_real as _is_real
+from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real, check_sigmas
 from .._validation import show as _show
-from ._edges import NDLayout, check_nd_dilation, is_planar
+from ._edges import check_nd_dilation
 
 __all__ = ["difference_of_gaussians", "gaussian"]
 
@@ -36,32 +33,6 @@ def _gaussian_1d(sigma, truncate):
 
 def _check_truncate(truncate):
     return check_positive_real(truncate, "truncate")
-
-
-def _check_sigmas(sigma, name, ndim):
-    """`sigma` as one non-negative float per spatial axis: a number, or a sequence of 1 or `ndim` numbers."""
-    if isinstance(sigma, np.ndarray) and sigma.ndim == 0:
-        sigma = sigma[()]
-    if _is_real(sigma):
-        items = [sigma]
-    elif isinstance(sigma, (tuple, list, np.ndarray)):
-        items = np.asarray(sigma).ravel().tolist() if isinstance(sigma, np.ndarray) else list(sigma)
-        if not all(_is_real(v) for v in items):
-            raise TypeError(f"`{name}` must be a non-negative number or one per spatial axis; got {_show(sigma)}")
-        if len(items) not in (1, ndim):
-            raise ValueError(
-                f"`{name}` must be a non-negative number or one per spatial axis ({ndim}); got "
-                f"{_show(sigma)} (length {len(items)})"
-            )
-    else:
-        raise TypeError(
-            f"`{name}` must be a non-negative number or one per spatial axis; got {_show(sigma)} "
-            f"of type {type(sigma).__name__}"
-        )
-    values = [float(v) for v in items]
-    if not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"`{name}` must be non-negative and finite; got {_show(sigma)}")
-    return tuple(values) * ndim if len(values) == 1 else tuple(values)
 
 
 def _check_out(out, shape):
@@ -177,7 +148,7 @@ def gaussian(
         raise TypeError(f"`preserve_range` must be a bool; got {_show(preserve_range)}")
     if not is_planar(image, channel_axis):
         layout = NDLayout(image, channel_axis, preserve_range=bool(preserve_range))
-        sigmas = _check_sigmas(sigma, "sigma", layout.ndim)
+        sigmas = check_sigmas(sigma, layout.ndim, "sigma")
         truncate = _check_truncate(truncate)
         check_scipy_mode(mode)
         cval = as_cval(cval)
@@ -190,7 +161,7 @@ def gaussian(
         out[...] = result
         return out
     layout = ChannelLayout(image, channel_axis, preserve_range=bool(preserve_range))
-    sy, sx = _check_sigmas(sigma, "sigma", 2)
+    sy, sx = check_sigmas(sigma, 2, "sigma")
     truncate = _check_truncate(truncate)
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
@@ -280,8 +251,8 @@ def difference_of_gaussians(
     planar = is_planar(image, channel_axis)
     layout = ChannelLayout(image, channel_axis) if planar else NDLayout(image, channel_axis)
     ndim = len(layout.spatial_shape)
-    low = _check_sigmas(low_sigma, "low_sigma", ndim)
-    high = tuple(1.6 * s for s in low) if high_sigma is None else _check_sigmas(high_sigma, "high_sigma", ndim)
+    low = check_sigmas(low_sigma, ndim, "low_sigma")
+    high = tuple(1.6 * s for s in low) if high_sigma is None else check_sigmas(high_sigma, ndim, "high_sigma")
     if any(h < lo for h, lo in zip(high, low)):
         raise ValueError(
             f"`high_sigma` must be equal to or larger than `low_sigma` on every axis; got "
