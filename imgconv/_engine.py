@@ -17,8 +17,11 @@ torch's narrower limits are enforced by the torch-compatible layer, not here.
 
 import collections
 import threading
+from collections.abc import Sequence
+from typing import SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _dispatch
 from ._shared.convert import compute_dtype
@@ -26,6 +29,7 @@ from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
 from ._threads import check_num_threads, effective_num_threads, team_starting
+from ._typing import EngineMode, Method, Real
 
 __all__ = [
     "ENGINE_MODES",
@@ -635,19 +639,19 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
 
 
 def choose_method(
-    x,
-    weight,
+    x: npt.ArrayLike,
+    weight: npt.ArrayLike,
     *,
-    pads=(0, 0, 0, 0),
-    mode="constant",
-    cval=0.0,
-    stride=(1, 1),
-    dilation=(1, 1),
-    groups=1,
-    bias=None,
-    num_threads=None,
-    method="auto",
-):
+    pads: int | np.integer | Sequence[int | np.integer] = (0, 0, 0, 0),
+    mode: EngineMode = "constant",
+    cval: Real = 0.0,
+    stride: int | np.integer | Sequence[int | np.integer] = (1, 1),
+    dilation: int | np.integer | Sequence[int | np.integer] = (1, 1),
+    groups: int | np.integer = 1,
+    bias: npt.ArrayLike | None = None,
+    num_threads: SupportsIndex | None = None,
+    method: Method = "auto",
+) -> "Plan":
     """Which algorithm :func:`imgconv._engine.correlate` would take for these arguments, and why.
 
     Like ``scipy.signal.choose_conv_method``, but from a cost model (no timing).
@@ -688,9 +692,9 @@ def choose_method(
     x, weight = np.asarray(x), np.asarray(weight)
     if x.ndim != 4 or weight.ndim != 4:
         raise ValueError(f"`x` and `weight` must be 4-D (NCHW, OIHW); got shapes {x.shape} and {weight.shape}")
-    pads = (pads,) * 4 if np.ndim(pads) == 0 else tuple(pads)
-    stride = (stride,) * 2 if np.ndim(stride) == 0 else tuple(stride)
-    dilation = (dilation,) * 2 if np.ndim(dilation) == 0 else tuple(dilation)
+    pads = (pads,) * 4 if np.ndim(pads) == 0 else tuple(pads)  # type: ignore[arg-type]
+    stride = (stride,) * 2 if np.ndim(stride) == 0 else tuple(stride)  # type: ignore[arg-type]
+    dilation = (dilation,) * 2 if np.ndim(dilation) == 0 else tuple(dilation)  # type: ignore[arg-type]
     return _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method)
 
 

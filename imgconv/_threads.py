@@ -43,6 +43,8 @@ Three limits apply to whatever that gives (:func:`max_num_threads`):
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
+from typing import Any, SupportsIndex
 
 from ._dispatch import kernel_module
 
@@ -80,7 +82,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _check_num_threads(n, name="num_threads"):
+def _check_num_threads(n: Any, name: str = "num_threads") -> int:
     if isinstance(n, bool) or (not isinstance(n, (int,)) and not hasattr(n, "__index__")):
         raise TypeError(f"`{name}` must be a positive int or None; got {n!r}")
     n = int(n.__index__())
@@ -142,7 +144,7 @@ def _openmp_default():
     return max(1, n)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Return the number of threads imgconv asks for when a call does not say.
 
     Returns
@@ -175,7 +177,7 @@ def get_num_threads():
     return _openmp_default()
 
 
-def set_num_threads(n):
+def set_num_threads(n: SupportsIndex | None) -> None:
     """Set the default thread count for the whole process.
 
     Parameters
@@ -194,7 +196,7 @@ def set_num_threads(n):
 
 
 @contextlib.contextmanager
-def num_threads(n):
+def num_threads(n: SupportsIndex) -> Iterator[int]:
     """Context manager that sets the thread count for calls made in this thread.
 
     Parameters
@@ -220,7 +222,7 @@ def num_threads(n):
         _local.value = previous
 
 
-def max_num_threads():
+def max_num_threads() -> int:
     """Return the most threads one call may use: :data:`THREADS_PER_CPU` per available CPU.
 
     Returns
@@ -235,7 +237,7 @@ def max_num_threads():
     return THREADS_PER_CPU * _available_cpus()
 
 
-def check_num_threads(n):
+def check_num_threads(n: SupportsIndex | None) -> None:
     """Validate a per-call ``num_threads`` argument without resolving it (a call that runs on one thread).
 
     Raises what :func:`effective_num_threads` raises for `n`; returns nothing.
@@ -244,7 +246,7 @@ def check_num_threads(n):
         _check_num_threads(n)
 
 
-def effective_num_threads(n=None):
+def effective_num_threads(n: SupportsIndex | None = None) -> int:
     """Resolve a per-call ``num_threads`` argument to the thread count a kernel gets.
 
     Parameters
@@ -270,7 +272,7 @@ def effective_num_threads(n=None):
     return max(1, min(n, max_num_threads()))
 
 
-def team_starting(n):
+def team_starting(n: int) -> None:
     """Note that a kernel is about to run on `n` threads (an OpenMP team when n > 1).
 
     The engine calls this right before every kernel call, so that a later fork()

@@ -7,12 +7,16 @@ zero input channels refused).  All arithmetic happens in :func:`imgconv._engine.
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any, Self, SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _engine
 from ._shared.geometry import ConvLayer, check_same_stride, output_hw
 from ._shared.modes import TORCH_PADDING_MODES, TORCH_TO_ENGINE_MODE, check_padding_mode
+from ._typing import FloatArray, Int, IntPair, Method, Padding, PaddingMode, StrPath
 from ._validation import as_array as _as_array
 from ._validation import as_int, as_padding, as_pair, check_float_dtypes
 from ._validation import show as _show
@@ -65,19 +69,19 @@ def _check_out(out, shape, dtype, inputs):
 
 
 def conv2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
+    input: npt.ArrayLike,
+    weight: npt.ArrayLike,
+    bias: npt.ArrayLike | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: Int = 1,
+    padding_mode: PaddingMode = "zeros",
     *,
-    out=None,
-    num_threads=None,
-    method="auto",
-):
+    out: np.ndarray | None = None,
+    num_threads: SupportsIndex | None = None,
+    method: Method = "auto",
+) -> FloatArray:
     """2-D cross-correlation with exactly the semantics of ``torch.nn.Conv2d``.
 
     Parameters
@@ -163,8 +167,18 @@ def conv2d(
 
 
 def sepconv2d(
-    input, column, row, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros", *, out=None, num_threads=None
-):
+    input: npt.ArrayLike,
+    column: npt.ArrayLike,
+    row: npt.ArrayLike,
+    bias: npt.ArrayLike | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    padding_mode: PaddingMode = "zeros",
+    *,
+    out: np.ndarray | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Filter every channel with the separable kernel ``outer(column, row)``.
 
     The same result as :func:`conv2d` with ``groups = C`` and the depthwise weight
@@ -353,19 +367,19 @@ class Conv2d(ConvLayer):
 
     def __init__(
         self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
+        in_channels: Int,
+        out_channels: Int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: Padding = 0,
+        dilation: IntPair = 1,
+        groups: Int = 1,
+        bias: bool | np.bool_ = True,
+        padding_mode: PaddingMode = "zeros",
         *,
-        dtype=np.float32,
-        seed=None,
-    ):
+        dtype: npt.DTypeLike = np.float32,
+        seed: Int | np.random.Generator | None = None,
+    ) -> None:
         self.in_channels = as_int(in_channels, "in_channels", minimum=1)
         self.out_channels = as_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = as_pair(kernel_size, "kernel_size")
@@ -404,20 +418,20 @@ class Conv2d(ConvLayer):
         self._bias = rng.uniform(-bound, bound, size=self.out_channels).astype(dtype) if bias else None
 
     @property
-    def weight(self):
+    def weight(self) -> FloatArray:
         return self._weight
 
     @weight.setter
-    def weight(self, value):
+    def weight(self, value: npt.ArrayLike) -> None:
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self._weight = self._coerce(value, "weight", shape)
 
     @property
-    def bias(self):
+    def bias(self) -> FloatArray | None:
         return self._bias
 
     @bias.setter
-    def bias(self, value):
+    def bias(self, value: npt.ArrayLike | None) -> None:
         self._bias = None if value is None else self._coerce(value, "bias", (self.out_channels,))
 
     def _coerce(self, value, name, shape):
@@ -431,14 +445,14 @@ class Conv2d(ConvLayer):
         # A copy: later changes to the caller's array do not leak into the layer.
         return np.array(array, dtype=self.dtype, order="C", copy=True)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, FloatArray]:
         """``{"weight": ..., "bias": ...}`` (copies; no "bias" without one), as torch's ``state_dict``."""
         state = {"weight": self._weight.copy()}
         if self._bias is not None:
             state["bias"] = self._bias.copy()
         return state
 
-    def load_state_dict(self, state, *, strict=True, prefix=""):
+    def load_state_dict(self, state: Mapping[str, Any], *, strict: bool = True, prefix: str = "") -> None:
         """Load ``weight`` (and ``bias``) from a mapping, as torch's ``load_state_dict``.
 
         Parameters
@@ -473,7 +487,7 @@ class Conv2d(ConvLayer):
                 raise ValueError("`state` holds a bias, but this layer was made with bias=False")
             self.bias = state[prefix + "bias"]
 
-    def load_weights(self, path, *, prefix="", strict=True):
+    def load_weights(self, path: StrPath, *, prefix: str = "", strict: bool = True) -> Self:
         """Load this layer's ``weight`` and ``bias`` from a ``.safetensors`` or ``.npz`` file (torch's key names).
 
         `prefix` selects the layer in a whole model's file, e.g. ``'features.0.'``;
@@ -485,7 +499,7 @@ class Conv2d(ConvLayer):
         return self
 
     @classmethod
-    def from_torch(cls, module):
+    def from_torch(cls, module: Any) -> Self:
         """The same layer as a ``torch.nn.Conv2d`` (hyper-parameters, weight and bias), without importing torch."""
         padding = module.padding if isinstance(module.padding, str) else tuple(module.padding)
         layer = cls(
@@ -493,7 +507,7 @@ class Conv2d(ConvLayer):
             module.out_channels,
             tuple(module.kernel_size),
             tuple(module.stride),
-            padding,
+            padding,  # type: ignore[arg-type]  # a str padding of torch's is 'same' or 'valid'
             tuple(module.dilation),
             module.groups,
             module.bias is not None,
@@ -503,7 +517,14 @@ class Conv2d(ConvLayer):
         layer.load_state_dict(module.state_dict())
         return layer
 
-    def __call__(self, input, *, out=None, num_threads=None, method="auto"):
+    def __call__(
+        self,
+        input: npt.ArrayLike,
+        *,
+        out: np.ndarray | None = None,
+        num_threads: SupportsIndex | None = None,
+        method: Method = "auto",
+    ) -> FloatArray:
         """Apply the layer: see :func:`conv2d` for shapes, errors and `method`."""
         return conv2d(
             input,
@@ -521,7 +542,7 @@ class Conv2d(ConvLayer):
 
     forward = __call__
 
-    def output_shape(self, input_hw):
+    def output_shape(self, input_hw: IntPair) -> tuple[int, int]:
         """Spatial output shape ``(H_out, W_out)`` for an input of spatial shape `input_hw`."""
         h, w = as_pair(input_hw, "input_hw", minimum=0)
         pads = resolve_pads(self.padding, self.kernel_size, self.dilation)
@@ -532,7 +553,7 @@ class Conv2d(ConvLayer):
         """Receptive field of one output pixel of this layer (see :func:`imgconv.receptive_field`)."""
         return receptive_field([self])[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"]
         if self.stride != (1, 1):
             parts.append(f"stride={self.stride}")

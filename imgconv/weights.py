@@ -15,10 +15,13 @@ import math
 import os
 import struct
 import zipfile
+from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _output
+from ._typing import StrPath
 
 __all__ = ["load_safetensors", "load_weights", "save_safetensors"]
 
@@ -46,7 +49,7 @@ def _bad(path, detail):
     return ValueError(f"`path` {_output.shown(path)!r} is not a valid .safetensors file: {detail}")
 
 
-def load_safetensors(path):
+def load_safetensors(path: StrPath) -> dict[str, np.ndarray]:
     """Read every tensor of a ``.safetensors`` file into NumPy arrays.
 
     Parameters
@@ -129,7 +132,9 @@ def load_safetensors(path):
     return tensors
 
 
-def save_safetensors(path, tensors, *, metadata=None):
+def save_safetensors(
+    path: StrPath, tensors: Mapping[str, npt.ArrayLike], *, metadata: dict[str, str] | None = None
+) -> str:
     """Write NumPy arrays as a ``.safetensors`` file, atomically.
 
     Parameters
@@ -177,7 +182,7 @@ def save_safetensors(path, tensors, *, metadata=None):
     return _output.write_atomic(os.fspath(path), encode, what="`path`")
 
 
-def load_weights(path):
+def load_weights(path: StrPath) -> dict[str, np.ndarray]:
     """Tensors of a ``.safetensors`` or NumPy ``.npz`` file, by its content (not its name).
 
     Parameters
