@@ -8,13 +8,15 @@ the tuples of ``_shared/modes.py`` and ``_engine.METHODS``, spelt as ``Literal``
 
 import os
 from collections.abc import Sequence
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 #: An int as the validators take it: a Python or NumPy integer (never a bool).
 Int: TypeAlias = int | np.integer
+#: A bool as the validators take it (``_validation.as_bool``): a Python or NumPy bool.
+Bool: TypeAlias = bool | np.bool_
 #: A float parameter: a Python or NumPy real number.
 Real: TypeAlias = float | int | np.integer | np.floating
 #: ``(h, w)``: an int for both axes, a sequence of 1 or 2 ints, or an integer array of that size.
@@ -37,3 +39,9 @@ Method: TypeAlias = Literal["auto", "direct", "fft"]
 StrPath: TypeAlias = str | os.PathLike[str]
 #: A float result array.
 FloatArray: TypeAlias = npt.NDArray[np.floating]
+
+
+class SupportsWrite(Protocol):
+    """What ``print(..., file=...)`` needs: a ``write`` taking a str."""
+
+    def write(self, s: str, /) -> object: ...

@@ -28,9 +28,11 @@ hostile pipeline spec) gives a ValueError instead of a MemoryError or a hang:
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Literal, SupportsIndex, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _engine
 from . import kernels as _kernels
@@ -38,6 +40,7 @@ from ._shared.geometry import same_pads
 from ._shared.layout import ChannelLayout
 from ._shared.modes import SCIPY_MODES, check_scipy_mode
 from ._threads import effective_num_threads
+from ._typing import Bool, FloatArray, Int, IntPair, Method, Real, ScipyMode
 from ._validation import (
     MAX_KERNEL_SIZE,
     as_bool,
@@ -200,8 +203,15 @@ class FilterBank:
     """
 
     __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
+    _dilations: tuple[tuple[int, int], ...]
 
-    def __init__(self, kernels, names=None, dilations=None):
+    def __init__(
+        self,
+        kernels: Mapping[str, npt.ArrayLike] | Iterable[npt.ArrayLike],
+        names: Iterable[str] | None = None,
+        dilations: Iterable[IntPair] | None = None,
+    ) -> None:
+        arrays: list[Any]
         if isinstance(kernels, Mapping):
             if names is not None:
                 raise ValueError(
@@ -266,41 +276,41 @@ class FilterBank:
         self._kernels = stack
         self._names = tuple(names)
         self._index = {n: i for i, n in enumerate(self._names)}
-        self._dilations = tuple(dilations)
+        self._dilations = tuple(dilations)  # type: ignore[arg-type]  # pairs: as_pair checked them
 
     # -- basic protocol ------------------------------------------------------------------
 
     @property
-    def names(self):
+    def names(self) -> tuple[str, ...]:
         """tuple of str: the filter names, in order."""
         return self._names
 
     @property
-    def kernels(self):
+    def kernels(self) -> npt.NDArray[np.float64]:
         """ndarray, shape (F, kh, kw), float64: the (padded) kernels; read-only."""
         return self._kernels
 
     @property
-    def dilations(self):
+    def dilations(self) -> tuple[tuple[int, int], ...]:
         """tuple of (int, int): the dilation rate of every filter."""
         return self._dilations
 
     @property
-    def kernel_size(self):
+    def kernel_size(self) -> tuple[int, int]:
         """(int, int): the common kernel shape ``(kh, kw)``."""
         return self._kernels.shape[1:]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._names)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[npt.NDArray[np.float64]]:
         """Iterate over the kernels (2-D read-only arrays), in order."""
         return iter(self._kernels)
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._index
 
-    def items(self):
+    def items(self) -> Iterator[tuple[str, npt.NDArray[np.float64]]]:
         """Iterate over ``(name, kernel)`` pairs, in order."""
         return zip(self._names, self._kernels)
 
@@ -318,7 +328,11 @@ class FilterBank:
             return i % n
         raise TypeError(f"a filter bank is indexed by int, str, slice or a sequence of them; got {_show(key)}")
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: str | Int) -> npt.NDArray[np.float64]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __getitem__(self, key: slice | Iterable[str | Int]) -> "FilterBank": ...
+    def __getitem__(self, key: str | Int | slice | Iterable[str | Int]) -> "npt.NDArray[np.float64] | FilterBank":
         """``bank[i]`` / ``bank['name']`` -> kernel; slice or list -> sub-bank."""
         if isinstance(key, str) or _is_int(key):
             return self._kernels[self._position(key)]
@@ -335,7 +349,7 @@ class FilterBank:
             self._kernels[idx], names=[self._names[i] for i in idx], dilations=[self._dilations[i] for i in idx]
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         n = len(self)
         names = list(self._names)
         shown = ", ".join(names if n <= 6 else names[:3] + ["..."] + names[-2:])
@@ -346,7 +360,7 @@ class FilterBank:
             text += "; dilations " + ", ".join(_rate_label(r) for r in rates)
         return text + ")"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, FilterBank):
             return NotImplemented
         return (
@@ -356,7 +370,7 @@ class FilterBank:
             and bool(np.array_equal(self._kernels, other._kernels))
         )
 
-    def __add__(self, other):
+    def __add__(self, other: "FilterBank") -> "FilterBank":
         """Concatenate two banks (``self`` first); duplicate names are refused."""
         if not isinstance(other, FilterBank):
             return NotImplemented
@@ -371,7 +385,9 @@ class FilterBank:
 
     # -- engine interface ------------------------------------------------------------------
 
-    def weights(self, in_channels, per_channel=True, dtype=np.float32):
+    def weights(
+        self, in_channels: Int, per_channel: Bool = True, dtype: npt.DTypeLike = np.float32
+    ) -> tuple[FloatArray, int]:
         """Weight array and ``groups`` for :func:`imgconv._engine.correlate` / :func:`imgconv.conv2d`.
 
         Parameters
@@ -410,7 +426,7 @@ class FilterBank:
             raise TypeError(f"`dtype` must be float32 or float64; got {dt}")
         return _engine_weights(self._kernels, in_channels, per_channel, dt)
 
-    def at_dilations(self, rates):
+    def at_dilations(self, rates: Iterable[IntPair]) -> "FilterBank":
         """The bank repeated at several dilation rates (a multi-rate, "atrous" bank).
 
         Parameters
@@ -440,27 +456,27 @@ class FilterBank:
             raise ValueError("`rates` must contain at least one rate; got none")
         for i, r in enumerate(rates):
             for d in dict.fromkeys(self._dilations):
-                check_dilation(self.kernel_size, (d[0] * r[0], d[1] * r[1]), f"rates[{i}]", r)
+                check_dilation(self.kernel_size, (d[0] * r[0], d[1] * r[1]), f"rates[{i}]", r)  # type: ignore[index]
         _check_taps(len(rates) * len(self), self.kernel_size, "`rates`", f"{len(rates)} rates for {len(self)} filters")
         names, dilations, stacks = [], [], []
         for r in rates:
             names += [f"{n}@d{_rate_label(r)}" for n in self._names]
-            dilations += [(d[0] * r[0], d[1] * r[1]) for d in self._dilations]
+            dilations += [(d[0] * r[0], d[1] * r[1]) for d in self._dilations]  # type: ignore[index]
             stacks.append(self._kernels)
         return FilterBank(np.concatenate(stacks), names=names, dilations=dilations)
 
     def apply(
         self,
-        image,
+        image: npt.ArrayLike,
         *,
-        dilation=1,
-        mode="reflect",
-        cval=0.0,
-        channel_axis=None,
-        per_channel=True,
-        num_threads=None,
-        method="auto",
-    ):
+        dilation: IntPair = 1,
+        mode: ScipyMode = "reflect",
+        cval: Real = 0.0,
+        channel_axis: Int | None = None,
+        per_channel: Bool = True,
+        num_threads: SupportsIndex | None = None,
+        method: Method = "auto",
+    ) -> FloatArray:
         """Filter an image with every kernel of the bank ('same' output size).
 
         Parameters
@@ -538,7 +554,7 @@ class FilterBank:
 
         dtype = layout.dtype
         n_filters = len(self)
-        groups_by_rate = {}
+        groups_by_rate: dict[tuple[int, int], list[int]] = {}
         for f, d in enumerate(self._dilations):
             groups_by_rate.setdefault((d[0] * dil[0], d[1] * dil[1]), []).append(f)
         for rate in groups_by_rate:
@@ -605,7 +621,7 @@ def _deg(theta):
     return f"{round(math.degrees(theta), 2):g}"
 
 
-def edges():
+def edges() -> FilterBank:
     """The six 3x3 edge kernels of scikit-image as a bank.
 
     Returns
@@ -628,7 +644,14 @@ def edges():
     return FilterBank({n: getattr(_kernels, n)() for n in names})
 
 
-def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=3, part="real"):
+def gabor(
+    frequencies: Real | Iterable[Real] = (0.1, 0.2, 0.4),
+    n_orientations: Int = 6,
+    *,
+    bandwidth: Real = 1,
+    n_stds: Real = 3,
+    part: Literal["real", "imag", "both"] = "real",
+) -> FilterBank:
     """Bank of Gabor filters at several frequencies and orientations.
 
     Parameters
@@ -701,8 +724,8 @@ def gabor(frequencies=(0.1, 0.2, 0.4), n_orientations=6, *, bandwidth=1, n_stds=
     kernels, names = [], []
     for freq in frequencies:
         for theta in thetas:
-            real, imag = _kernels.gabor(freq, theta=theta, bandwidth=bandwidth, n_stds=n_stds)
-            base = f"gabor_f{freq:g}_t{_deg(theta)}"
+            real, imag = _kernels.gabor(freq, theta=theta, bandwidth=bandwidth, n_stds=n_stds)  # type: ignore[arg-type]
+            base = f"gabor_f{freq:g}_t{_deg(theta)}"  # type: ignore[str-bytes-safe]
             if part in ("real", "both"):
                 kernels.append(real[::-1, ::-1])
                 names.append(base + ("_re" if part == "both" else ""))
@@ -730,7 +753,9 @@ def _gaussian_filter(sigma, support, zero_mean):
     return _normalise(g) if zero_mean else g / g.sum()
 
 
-def leung_malik(scale="small", *, support=49, zero_mean_gaussians=False):
+def leung_malik(
+    scale: Literal["small", "large"] = "small", *, support: Int = 49, zero_mean_gaussians: Bool = False
+) -> FilterBank:
     """The Leung-Malik (LM) filter bank: 48 filters.
 
     Parameters
@@ -816,7 +841,7 @@ _SCHMID_PARAMS = (
 )
 
 
-def schmid(*, support=49):
+def schmid(*, support: Int = 49) -> FilterBank:
     """The Schmid (S) filter bank: 13 rotationally invariant filters.
 
     Parameters
@@ -852,7 +877,7 @@ def schmid(*, support=49):
     return FilterBank(kernels, names=names)
 
 
-def mr8(*, support=49, zero_mean_gaussian=False):
+def mr8(*, support: Int = 49, zero_mean_gaussian: Bool = False) -> FilterBank:
     """The RFS filter bank (38 filters) from which the MR8 responses are computed.
 
     Parameters
@@ -897,7 +922,7 @@ def mr8(*, support=49, zero_mean_gaussian=False):
     return FilterBank(edges_ + bars + rot, names=edge_names + bar_names + ["mr8_gaussian_s10", "mr8_log_s10"])
 
 
-def mr8_reduce(responses):
+def mr8_reduce(responses: npt.ArrayLike) -> FloatArray:
     """Collapse the 38 RFS responses to the 8 rotation-invariant MR8 responses.
 
     Parameters
@@ -931,16 +956,16 @@ def mr8_reduce(responses):
 
 
 def mr8_responses(
-    image,
+    image: npt.ArrayLike,
     *,
-    mode="reflect",
-    cval=0.0,
-    channel_axis=None,
-    per_channel=True,
-    num_threads=None,
-    support=49,
-    zero_mean_gaussian=False,
-):
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    channel_axis: Int | None = None,
+    per_channel: Bool = True,
+    num_threads: SupportsIndex | None = None,
+    support: Int = 49,
+    zero_mean_gaussian: Bool = False,
+) -> FloatArray:
     """The 8 maximum responses (MR8) of an image.
 
     Parameters

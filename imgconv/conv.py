@@ -16,7 +16,7 @@ import numpy.typing as npt
 from . import _engine
 from ._shared.geometry import ConvLayer, check_same_stride, output_hw
 from ._shared.modes import TORCH_PADDING_MODES, TORCH_TO_ENGINE_MODE, check_padding_mode
-from ._typing import FloatArray, Int, IntPair, Method, Padding, PaddingMode, StrPath
+from ._typing import Bool, FloatArray, Int, IntPair, Method, Padding, PaddingMode, StrPath
 from ._validation import as_array as _as_array
 from ._validation import as_int, as_padding, as_pair, check_float_dtypes
 from ._validation import show as _show
@@ -374,7 +374,7 @@ class Conv2d(ConvLayer):
         padding: Padding = 0,
         dilation: IntPair = 1,
         groups: Int = 1,
-        bias: bool | np.bool_ = True,
+        bias: Bool = True,
         padding_mode: PaddingMode = "zeros",
         *,
         dtype: npt.DTypeLike = np.float32,

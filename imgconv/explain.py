@@ -16,10 +16,15 @@ replaces the set ``S`` with the Minkowski sum
 previous strides).  The 2-D footprint is the product of the two axis sets.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _output
 from ._shared import geometry
+from ._typing import IntPair, StrPath, SupportsWrite
 from ._validation import as_pair
 from .shape import receptive_field
 
@@ -75,7 +80,7 @@ def _axis_offsets(params):
     return history
 
 
-def footprint(layers):
+def footprint(layers: Iterable[geometry.ConvLayer | dict[str, Any]]) -> npt.NDArray[np.bool_]:
     """Input pixels that contribute to one output of a stack of convolutions.
 
     Parameters
@@ -225,7 +230,14 @@ def _resolve(kernel_size, dilation, layers, stride):
     return kernel, dil, params, fields
 
 
-def explain(kernel_size, dilation=1, *, layers=None, stride=1, file=None):
+def explain(
+    kernel_size: IntPair | None,
+    dilation: IntPair = 1,
+    *,
+    layers: Iterable[geometry.ConvLayer | dict[str, Any]] | None = None,
+    stride: IntPair = 1,
+    file: SupportsWrite | None = None,
+) -> str:
     """Describe a dilated kernel and the receptive field of a stack of layers, as text.
 
     Parameters
@@ -306,7 +318,14 @@ def explain(kernel_size, dilation=1, *, layers=None, stride=1, file=None):
     return text
 
 
-def explain_png(path, kernel_size, dilation=1, *, layers=None, stride=1):
+def explain_png(
+    path: StrPath,
+    kernel_size: IntPair | None,
+    dilation: IntPair = 1,
+    *,
+    layers: Iterable[geometry.ConvLayer | dict[str, Any]] | None = None,
+    stride: IntPair = 1,
+) -> str:
     """Draw the taps of a dilated kernel and the footprint of a stack of layers to a PNG.
 
     Parameters

@@ -35,12 +35,15 @@ Conventions shared by all kernels:
 """
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 from numpy.polynomial import hermite_e
 
 from ._shared.geometry import gaussian_radius
 from ._shared.ndpasses import gaussian_kernel1d
+from ._typing import Bool, Int, IntPair, Real, RealPair
 from ._validation import (
     MAX_KERNEL_SIZE,
     as_pair,
@@ -113,7 +116,7 @@ def _gaussian_1d(sigma, radius):
 # --------------------------------------------------------------------------------------
 
 
-def box(size):
+def box(size: IntPair) -> npt.NDArray[np.float64]:
     """Uniform (mean) filter kernel.
 
     Parameters
@@ -155,7 +158,7 @@ def box(size):
     return np.full((kh, kw), 1.0 / (kh * kw))
 
 
-def identity(size=1):
+def identity(size: IntPair = 1) -> npt.NDArray[np.float64]:
     """Kernel that reproduces the image: a single 1 at the anchor, zeros elsewhere.
 
     Parameters
@@ -190,7 +193,7 @@ def identity(size=1):
     return kernel
 
 
-def gaussian(sigma, truncate=4.0):
+def gaussian(sigma: RealPair, truncate: Real = 4.0) -> npt.NDArray[np.float64]:
     """Sampled, normalised Gaussian kernel, identical to scipy.ndimage's.
 
     Parameters
@@ -247,7 +250,7 @@ def _edge_kernel(smooth):
     return np.ascontiguousarray(conv[::-1, ::-1], dtype=np.float64)
 
 
-def sobel_h():
+def sobel_h() -> npt.NDArray[np.float64]:
     """Sobel kernel for horizontal edges (derivative along ``y``), as scikit-image.
 
     Returns
@@ -280,7 +283,7 @@ def sobel_h():
     return _edge_kernel(np.array([1, 2, 1]) / 4)
 
 
-def sobel_v():
+def sobel_v() -> npt.NDArray[np.float64]:
     """Sobel kernel for vertical edges (derivative along ``x``), as scikit-image.
 
     Returns
@@ -297,7 +300,7 @@ def sobel_v():
     return np.ascontiguousarray(sobel_h().T)
 
 
-def scharr_h():
+def scharr_h() -> npt.NDArray[np.float64]:
     """Scharr kernel for horizontal edges (derivative along ``y``), as scikit-image.
 
     Returns
@@ -320,7 +323,7 @@ def scharr_h():
     return _edge_kernel(np.array([3, 10, 3]) / 16)
 
 
-def scharr_v():
+def scharr_v() -> npt.NDArray[np.float64]:
     """Scharr kernel for vertical edges (derivative along ``x``), as scikit-image.
 
     Returns
@@ -332,7 +335,7 @@ def scharr_v():
     return np.ascontiguousarray(scharr_h().T)
 
 
-def prewitt_h():
+def prewitt_h() -> npt.NDArray[np.float64]:
     """Prewitt kernel for horizontal edges (derivative along ``y``), as scikit-image.
 
     Returns
@@ -355,7 +358,7 @@ def prewitt_h():
     return _edge_kernel(np.full((3,), 1 / 3))
 
 
-def prewitt_v():
+def prewitt_v() -> npt.NDArray[np.float64]:
     """Prewitt kernel for vertical edges (derivative along ``x``), as scikit-image.
 
     Returns
@@ -367,7 +370,7 @@ def prewitt_v():
     return np.ascontiguousarray(prewitt_h().T)
 
 
-def laplace(ksize=3):
+def laplace(ksize: Int = 3) -> npt.NDArray[np.float64]:
     """Discrete Laplace operator as used by :func:`skimage.filters.laplace`.
 
     Parameters
@@ -426,7 +429,9 @@ def _finite(kernel, what, **params):
     return kernel
 
 
-def log(sigma, truncate=4.0, *, size=None, scale_normalized=False):
+def log(
+    sigma: Real, truncate: Real = 4.0, *, size: IntPair | None = None, scale_normalized: Bool = False
+) -> npt.NDArray[np.float64]:
     """Laplacian-of-Gaussian kernel with zero mean.
 
     Parameters
@@ -509,7 +514,14 @@ def _rotated_grid(theta, ry, rx):
     return v, u
 
 
-def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
+def gaussian_derivative(
+    sigma: RealPair,
+    order: Sequence[Int] | npt.NDArray[np.integer],
+    theta: Real = 0.0,
+    truncate: Real = 4.0,
+    *,
+    size: IntPair | None = None,
+) -> npt.NDArray[np.float64]:
     """Derivative of an (anisotropic, rotated) Gaussian as a correlation kernel.
 
     Parameters
@@ -603,7 +615,15 @@ def gaussian_derivative(sigma, order, theta=0.0, truncate=4.0, *, size=None):
 # --------------------------------------------------------------------------------------
 
 
-def gabor(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0):
+def gabor(
+    frequency: Real,
+    theta: Real = 0,
+    bandwidth: Real = 1,
+    sigma_x: Real | None = None,
+    sigma_y: Real | None = None,
+    n_stds: Real = 3,
+    offset: Real = 0,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Gabor kernel pair, value for value the same as :func:`skimage.filters.gabor_kernel`.
 
     Parameters

@@ -26,8 +26,11 @@ References
 import functools
 import itertools
 import math
+from collections.abc import Iterable
+from typing import SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _engine
 from ._shared.blocks import blockwise
@@ -35,6 +38,7 @@ from ._shared.layout import ChannelLayout
 from ._shared.modes import check_scipy_mode
 from ._shared.passes import correlate_1d_passes
 from ._threads import effective_num_threads
+from ._typing import FloatArray, Int, Real, ScipyMode
 from ._validation import as_int, check_positive_real, is_real, show
 
 __all__ = ["B3_SPLINE", "istarlet", "starlet", "starlet_denoise", "starlet_noise_std"]
@@ -88,7 +92,14 @@ def _transform(x, n_scales, engine_mode, threads):
     return coeffs
 
 
-def starlet(image, n_scales, *, mode="nearest", channel_axis=None, num_threads=None):
+def starlet(
+    image: npt.ArrayLike,
+    n_scales: Int,
+    *,
+    mode: ScipyMode = "nearest",
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Starlet (isotropic undecimated wavelet) transform of an image.
 
     Parameters
@@ -151,7 +162,7 @@ def starlet(image, n_scales, *, mode="nearest", channel_axis=None, num_threads=N
     return layout.restore_planes(_transform(layout.x, n_scales, engine_mode, threads))
 
 
-def istarlet(coeffs):
+def istarlet(coeffs: np.ndarray | Iterable[npt.ArrayLike]) -> np.ndarray:
     """Inverse starlet transform: the sum of all planes.
 
     Parameters
@@ -228,7 +239,7 @@ def _noise_std(n_scales):
     return tuple(std)
 
 
-def starlet_noise_std(n_scales):
+def starlet_noise_std(n_scales: Int) -> npt.NDArray[np.float64]:
     """Standard deviation of each detail plane of the starlet of unit Gaussian white noise.
 
     Parameters
@@ -278,7 +289,16 @@ def starlet_noise_std(n_scales):
     return np.array(_noise_std(n_scales))
 
 
-def starlet_denoise(image, n_scales=4, k=3.0, *, sigma=None, mode="nearest", channel_axis=None, num_threads=None):
+def starlet_denoise(
+    image: npt.ArrayLike,
+    n_scales: Int = 4,
+    k: Real = 3.0,
+    *,
+    sigma: Real | None = None,
+    mode: ScipyMode = "nearest",
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Denoise an image by hard thresholding of its starlet coefficients.
 
     Parameters
