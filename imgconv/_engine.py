@@ -549,6 +549,8 @@ def _all_finite(*arrays_or_numbers):
         if a is None:
             continue
         a = np.asarray(a)
+        if a.size > 1 and not any(a.strides):  # one value broadcast (a stand-in of a shape): test that value
+            a = a.reshape(-1)[:1]
         # A finite sum proves every value finite (a NaN or inf never cancels out) in one
         # pass without a temporary; only an overflowing sum needs the element test.
         if a.dtype.kind != "f":

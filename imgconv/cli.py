@@ -87,6 +87,8 @@ examples:
   imgconv explain --layers 3d1,3d2,3s2,3d4     layer syntax: K[xK][dD][sS][pP]
   imgconv explain                              the default pipeline: steps and halo
   imgconv explain --pipeline spec.json
+  imgconv explain 63 --image 2048 2048         which algorithm a 63x63 filter takes on a 2048x2048 image
+  imgconv explain 7 --image 4096 4096 --channels 3 --filters 16 --dtype float64
 """
 
 
@@ -299,6 +301,16 @@ def _build_parser():
         "--layers", metavar="LIST", help="comma-separated layers K[xK][dD][sS][pP|psame], e.g. 3d1,3d2,3d4"
     )
     explain.add_argument("--png", metavar="PATH", help="also draw the taps / footprint to a PNG (matplotlib)")
+    explain.add_argument(
+        "--image",
+        metavar=("H", "W"),
+        type=_positive_int,
+        nargs=2,
+        help="also say which algorithm (direct, separable, fft) the kernel takes on an H x W image, and why",
+    )
+    explain.add_argument("--channels", metavar="C", type=_positive_int, default=1, help="input channels (with --image)")
+    explain.add_argument("--filters", metavar="O", type=_positive_int, default=1, help="filters (with --image)")
+    explain.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="with --image")
     _add_pipeline_options(explain)
 
     steps = sub.add_parser(
@@ -610,8 +622,13 @@ def _cmd_explain(args):
         layers = None
         if args.layers:
             layers = [_parse_layer(t, i) for i, t in enumerate(args.layers.split(","))]
+        if args.image is not None and kernel is None:
+            raise _UsageError("--image takes a kernel size K (or KH KW), not --layers")
         try:
-            print(explain_module.explain(kernel, dilation, layers=layers, stride=stride))
+            text = explain_module.explain(kernel, dilation, layers=layers, stride=stride)
+            if args.image is not None:  # checked before anything is printed
+                text += "\n" + _plan_line(kernel, dilation, stride, args)
+            print(text)
             if args.png:
                 explain_module.explain_png(args.png, kernel, dilation, layers=layers, stride=stride)
                 print(f"drawing: {args.png}")
@@ -633,6 +650,35 @@ def _cmd_explain(args):
             widest = max(bank.dilations, key=lambda d: d[0] * d[1])
             print(explain_module.explain(bank.kernel_size, widest))
     return 0
+
+
+def _plan_line(kernel, dilation, stride, args):
+    """What :func:`imgconv.choose_method` says of dense (full-rank) kernels on an ``--image`` (no pixels made)."""
+    import numpy as np
+
+    from . import _engine
+    from ._shared.geometry import same_pads
+
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    dilation = (dilation, dilation) if isinstance(dilation, int) else dilation
+    stride = (stride, stride) if isinstance(stride, int) else stride
+    h, w = args.image
+    dtype = np.dtype(args.dtype)
+    shape = (1, args.channels, h, w)
+    # A zero-memory stand-in of the image: the planner reads its shape, and its values only to find NaN
+    # or inf.  The weights are random, so of full rank (a Gaussian or a box would take the separable path).
+    taps = args.filters * args.channels * kh * kw
+    if taps > 1 << 24:
+        raise _UsageError(f"--filters x --channels x K x K is {taps} weights; explain --image plans at most {1 << 24}")
+    x = np.broadcast_to(np.zeros((), dtype), shape)
+    weight = np.random.default_rng(0).standard_normal((args.filters, args.channels, kh, kw)).astype(dtype)
+    pads = same_pads((kh, kw), dilation) if stride == (1, 1) else (0, 0, 0, 0)
+    plan = _engine.choose_method(x, weight, pads=pads, stride=stride, dilation=dilation)
+    costs = ", ".join(f"{path} {seconds * 1e3:.3g} ms" for path, seconds in plan.costs.items())
+    where = (
+        f"{args.filters} dense {kh}x{kw} filter{'s' if args.filters > 1 else ''} on 1x{args.channels}x{h}x{w} {dtype}"
+    )
+    return f"\nalgorithm for {where}: {plan.method} -- {plan.reason}" + (f"\nmodelled: {costs}" if costs else "")
 
 
 def _cmd_steps(args):

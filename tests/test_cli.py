@@ -247,6 +247,55 @@ def test_explain_and_steps(capsys):
     assert capsys.readouterr().out.splitlines()[1:] == ["  min = null", "  max = null"]
 
 
+@pytest.mark.parametrize(
+    "argv, shapes",
+    [
+        (["63", "--image", "2048", "2048"], ((1, 1, 2048, 2048), (1, 1, 63, 63))),
+        (["45", "--image", "64", "64"], ((1, 1, 64, 64), (1, 1, 45, 45))),
+        (["31", "--image", "512", "512", "--channels", "3", "--filters", "48"], ((1, 3, 512, 512), (48, 3, 31, 31))),
+    ],
+)
+def test_explain_image_says_which_algorithm_the_engine_takes(capsys, argv, shapes):
+    """The line names the path imgconv.choose_method gives for a dense kernel on that image, with its reason."""
+    assert main(["explain", *argv]) == 0
+    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("algorithm for ")]
+    rng = np.random.default_rng(0)
+    (xs, ws) = shapes
+    h, w = xs[2:]
+    k = ws[2]
+    plan = imgconv.choose_method(
+        np.zeros(xs, np.float32), rng.standard_normal(ws).astype(np.float32), pads=(k - 1) // 2
+    )
+    assert len(line) == 1 and line[0].endswith(f": {plan.method} -- {plan.reason}"), line
+    assert f"on {xs[0]}x{xs[1]}x{h}x{w} float32" in line[0]
+
+
+def test_explain_image_plans_a_huge_image_without_allocating_it(capsys):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert main(["explain", "3", "--image", "100000", "100000", "--channels", "3", "--filters", "16"]) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "direct" in capsys.readouterr().out
+    assert peak < 16 << 20  # the image would be 120 GB
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["63", "--image", "64", "64", "--filters", "10000", "--channels", "100"], "explain --image plans at most"),
+        (["--layers", "3d1", "--image", "64", "64"], "--image takes a kernel size K"),
+    ],
+)
+def test_explain_image_refuses_what_it_cannot_plan_in_one_line(capsys, argv, message):
+    assert main(["explain", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
 def test_bench_builtin(capsys):
     assert main(["bench", "--builtin", "--threads", "1"]) == 0
     out = capsys.readouterr().out

@@ -420,3 +420,13 @@ def test_axis_segments_read_the_padded_axis(mode, step):
         _fft._gather(plane, rows, cols, dest, -1.0)
         want = padded[start : start + step * count : step, start : start + step * count : step]
         np.testing.assert_array_equal(dest[: want.shape[0], : want.shape[1]], want)
+
+
+def test_a_broadcast_stand_in_is_planned_from_its_one_value():
+    """choose_method on np.broadcast_to (a shape without pixels: ``imgconv explain --image``) reads one value."""
+    weight = np.random.default_rng(0).standard_normal((1, 1, 63, 63)).astype(np.float32)
+    finite = np.broadcast_to(np.zeros((), np.float32), (1, 1, 2048, 2048))
+    assert imgconv.choose_method(finite, weight, pads=31).method == "fft"
+    nan = np.broadcast_to(np.full((), np.nan, np.float32), (1, 1, 2048, 2048))
+    plan = imgconv.choose_method(nan, weight, pads=31)
+    assert plan.method == "direct" and "NaN or inf" in plan.reason
