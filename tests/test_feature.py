@@ -209,3 +209,65 @@ def test_antisymmetric_pass_is_exactly_zero_on_constants_and_keeps_non_finite_ou
         np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
         np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
         np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
+
+
+# -- symmetric kernels: taps paired on request (pair_symmetric=True) ------------------------------
+
+
+@pytest.mark.parametrize("mode", _SCIPY_MODES)
+@pytest.mark.parametrize("axis", [0, 2])
+def test_symmetric_pass_matches_scipy(mode, axis):
+    from scipy import ndimage as ndi
+
+    from imgconv._shared.ndpasses import correlate1d_bank, gaussian_kernel1d
+
+    x = np.random.default_rng(axis).standard_normal((7, 9, 5))
+    smooth, even, plain = gaussian_kernel1d(2.0, 0, 6), gaussian_kernel1d(2.0, 2, 6), np.arange(13.0)
+    odd = gaussian_kernel1d(2.0, 1, 6)
+    y = correlate1d_bank(x[None], np.stack([smooth, odd, even, plain]), axis, mode=mode, cval=0.5, pair_symmetric=True)
+    for got, weights in zip(y[0], (smooth, odd, even, plain)):
+        expected = ndi.correlate1d(x, weights, axis=axis, mode=mode, cval=0.5)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-11)
+
+
+def test_symmetric_pass_is_exact_on_antisymmetric_and_symmetric_data():
+    from imgconv._shared.ndpasses import correlate1d_bank, gaussian_kernel1d
+
+    half = np.random.default_rng(5).standard_normal((10, 6))
+    anti = np.concatenate([-half[::-1], np.zeros((1, 6)), half])  # row 10 is the axis of symmetry
+    sym = np.concatenate([half[::-1], half[:1], half])
+    for sigma in (0.7, 1.5, 3.0):
+        w = gaussian_kernel1d(sigma, 0, int(4 * sigma + 0.5))
+        for mode in ("reflect", "mirror", "nearest", "constant"):
+            y = correlate1d_bank(anti[None], w[None], 0, mode=mode, pair_symmetric=True)[0, 0]
+            assert not y[10].any()
+            np.testing.assert_array_equal(y[:10], -y[11:][::-1])
+            y = correlate1d_bank(sym[None], w[None], 0, mode=mode, pair_symmetric=True)[0, 0]
+            np.testing.assert_array_equal(y[:10], y[11:][::-1])
+    # a normalised Gaussian of a constant: the constant where scipy's is (sigma 1, truncate 4: scikit-image's)
+    w = gaussian_kernel1d(1.0, 0, 4)
+    ones = np.ones((1, 6, 5))
+    assert (correlate1d_bank(ones, w[None], 0, mode="nearest", pair_symmetric=True) == 1).all()
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16, np.array([1.0, 0.0, 2.0, 0.0, 1.0]), np.array([1.0, 0.0, 1.0])],
+)
+def test_symmetric_pass_keeps_scipys_non_finite_outputs(weights):
+    from scipy import ndimage as ndi
+
+    from imgconv._shared.ndpasses import correlate1d_bank
+
+    spiky = np.full((40, 30), 0.1)
+    spiky[10, 5], spiky[12, 5], spiky[30, 20], spiky[20, 5], spiky[33, 20] = np.inf, -np.inf, -np.inf, np.nan, np.inf
+    spiky[0, 7], spiky[2, 9] = np.inf, np.inf
+    for axis in (0, 1):
+        for mode in ("nearest", "reflect", "wrap", "constant"):
+            got = correlate1d_bank(spiky[None], weights[None], axis, mode=mode, pair_symmetric=True)[0, 0]
+            expected = ndi.correlate1d(spiky, weights, axis=axis, mode=mode)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+            np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+            np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
+            finite = np.isfinite(expected)
+            np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12, atol=1e-15)

@@ -96,19 +96,18 @@ def _hessian_gaussian_derivatives(image, sigmas, mode, cval, order, num_threads)
         return gaussian_kernel1d(scaled[axis], item, radii[axis])
 
     units = [tuple(int(a == d) for a in range(ndim)) for d in range(ndim)]
-    grads = separable_bank(image, units, kernel_of, mode=mode, cval=cval, num_threads=num_threads)
+    # symmetric taps paired as scipy pairs them: smoothing antisymmetric data gives exact zeros on its axis
+    # of symmetry, so that Hrc and Hcr (the same passes in another order) agree, and flat regions stay flat
+    # for the ridge filters, which normalise by the maximum
+    bank = dict(mode=mode, cval=cval, num_threads=num_threads, pair_symmetric=True)
+    grads = separable_bank(image, units, kernel_of, **bank)
     axes = range(ndim) if order == "rc" else reversed(range(ndim))
     pairs = list(combinations_with_replacement(axes, 2))
     out = {}
     for a0 in dict.fromkeys(a for a, _ in pairs):
         seconds = [units[a1] for b0, a1 in pairs if b0 == a0]
         out.update(
-            {
-                (a0, code.index(1)): y
-                for code, y in separable_bank(
-                    grads[units[a0]], seconds, kernel_of, mode=mode, cval=cval, num_threads=num_threads
-                ).items()
-            }
+            {(a0, code.index(1)): y for code, y in separable_bank(grads[units[a0]], seconds, kernel_of, **bank).items()}
         )
     return [out[p] for p in pairs]
 
