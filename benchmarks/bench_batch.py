@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from _table import print_table
+
 CASES = {
     "default (deflate-1 + preview)": [],
     "deflate-1, no preview": ["--no-preview"],
@@ -106,15 +108,8 @@ def main(argv=None):
         shutil.rmtree(work, ignore_errors=True)
     header = ("case", "median s", "images/s", "MB/s written", "MB written", "x floor")
     print(f"{args.images} photos of about {args.megapixels:g} MP, {args.threads} threads, {args.rounds} rounds")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print(f"| {row[0]} | {row[1]:.2f} | {row[2]:.2f} | {row[3]:.0f} | {row[4]:.0f} | {row[5]:.2f} |")
-    else:
-        print(f"{header[0]:32s} " + " ".join(f"{h:>12s}" for h in header[1:]))
-        for row in rows:
-            print(f"{row[0]:32s} {row[1]:12.2f} {row[2]:12.2f} {row[3]:12.0f} {row[4]:12.0f} {row[5]:12.2f}")
+    cells = [(r[0], f"{r[1]:.2f}", f"{r[2]:.2f}", f"{r[3]:.0f}", f"{r[4]:.0f}", f"{r[5]:.2f}") for r in rows]
+    print_table(header, cells, markdown=args.markdown)
 
 
 if __name__ == "__main__":

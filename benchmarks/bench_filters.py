@@ -48,6 +48,8 @@ import time
 
 import numpy as np
 
+from _table import print_table
+
 TOLERANCE = 1e-4
 
 
@@ -163,17 +165,7 @@ def _print(rows, markdown, threads, size, pairs, dtype="float32"):
         f"imgconv.filters benchmark: {size}x{size} {dtype}, {threads} threads (imgconv, OpenCV), "
         f"{pairs} alternating pairs; ratio > 1 means imgconv is faster. {platform.processor() or platform.machine()}"
     )
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---"] * len(header)) + "|")
-        for row in table:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(str(r[i])) for r in [header] + table) for i in range(len(header))]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print("  ".join("-" * w for w in widths))
-        for row in table:
-            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print_table(header, table, markdown=markdown)
 
 
 def main(argv=None):

@@ -28,6 +28,8 @@ import scipy.ndimage as sn
 
 from imgconv import ndimage
 
+from _table import print_table
+
 
 def _cases(size, volume):
     rng = np.random.default_rng(0)
@@ -85,14 +87,7 @@ def main(argv=None):
         )
         print(f"{label}: {rows[-1][1]}", flush=True)
     header = ("case", f"scipy / imgconv ({args.threads} threads)", "min-max", "imgconv median")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        for row in (header, *rows):
-            print(f"{row[0]:<34} {row[1]:>28} {row[2]:>12} {row[3]:>14}")
+    print_table(header, rows, markdown=args.markdown)
 
 
 if __name__ == "__main__":

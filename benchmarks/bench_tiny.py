@@ -50,6 +50,8 @@ except ImportError:  # an in-place build, run from the repository root
 import imgconv.filters
 from imgconv import _engine
 
+from _table import print_table
+
 TOLERANCE = 1e-5
 
 
@@ -161,17 +163,7 @@ def _print(rows, markdown, rounds, number):
         f"Tiny calls: {rounds} alternating rounds of {number} calls per contender; peer / imgconv > 1 means "
         f"imgconv is faster. {platform.processor() or platform.machine()}"
     )
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---"] * len(header)) + "|")
-        for row in table:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(str(r[i])) for r in [header] + table) for i in range(len(header))]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        print("  ".join("-" * w for w in widths))
-        for row in table:
-            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print_table(header, table, markdown=markdown)
 
 
 def _positive(minimum):
