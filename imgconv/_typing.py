@@ -35,6 +35,8 @@ ScipyMode: TypeAlias = Literal[
 EngineMode: TypeAlias = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 #: ``method=`` (:data:`imgconv._engine.METHODS`).
 Method: TypeAlias = Literal["auto", "direct", "fft"]
+#: ``dtype_policy=`` of imgconv.io (:data:`imgconv.io.DTYPE_POLICIES`).
+DtypePolicy: TypeAlias = Literal["clip", "float", "float16", "rescale"]
 #: A file-system path.
 StrPath: TypeAlias = str | os.PathLike[str]
 #: A float result array.

@@ -10,11 +10,15 @@ files on disk.
 """
 
 import os
+from collections.abc import Iterable, Sequence
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from ._output import shown
+from ._typing import Int, StrPath
 
 __all__ = ["contact_sheet", "draw_sheet", "render_contact_sheet", "sheet_row"]
 
@@ -25,6 +29,9 @@ _GAP = 4  # pixels between tiles
 _LABEL = 12  # pixels of label text under each tile
 _BACKGROUND = (38, 38, 38)
 _TEXT = (230, 230, 230)
+
+#: A row of :func:`sheet_row`: ``(label, input tile, [(name, tile), ...], K)``.
+SheetRow: TypeAlias = tuple[str, npt.NDArray[np.uint8], list[tuple[str, npt.NDArray[np.uint8]]], int]
 
 
 def _shrink(image, tile):
@@ -51,7 +58,15 @@ def _display(image):
     return np.rint(np.clip((x - low) / (high - low), 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def sheet_row(label, image, result, *, names=None, max_channels=24, tile=128):
+def sheet_row(
+    label: object,
+    image: npt.ArrayLike,
+    result: npt.ArrayLike,
+    *,
+    names: Sequence[str] | None = None,
+    max_channels: Int = 24,
+    tile: Int = 128,
+) -> SheetRow:
     """One row of a contact sheet: small display tiles of an input and its responses.
 
     Parameters
@@ -100,7 +115,7 @@ def _fit(draw, text, font, width):
     return text + "\u2026"
 
 
-def draw_sheet(rows, *, columns=6, tile=128):
+def draw_sheet(rows: Iterable[SheetRow], *, columns: Int = 6, tile: Int = 128) -> npt.NDArray[np.uint8]:
     """Lay out rows of :func:`sheet_row` as one RGB picture, labelled with Pillow.
 
     Parameters
@@ -142,7 +157,15 @@ def draw_sheet(rows, *, columns=6, tile=128):
     return np.asarray(sheet)
 
 
-def render_contact_sheet(pairs, *, names=None, max_images=MAX_IMAGES, max_channels=24, columns=6, tile=128):
+def render_contact_sheet(
+    pairs: Iterable[tuple[StrPath, StrPath]],
+    *,
+    names: Sequence[str] | None = None,
+    max_images: Int = MAX_IMAGES,
+    max_channels: Int = 24,
+    columns: Int = 6,
+    tile: Int = 128,
+) -> npt.NDArray[np.uint8]:
     """The pixels of :func:`contact_sheet`, from files on disk, without writing them.
 
     Parameters are those of :func:`contact_sheet`.  Returns ``uint8 (H, W, 3)``.
@@ -160,7 +183,16 @@ def render_contact_sheet(pairs, *, names=None, max_images=MAX_IMAGES, max_channe
     return draw_sheet(rows, columns=columns, tile=tile)
 
 
-def contact_sheet(pairs, path, *, names=None, max_images=MAX_IMAGES, max_channels=24, columns=6, tile=128):
+def contact_sheet(
+    pairs: Iterable[tuple[StrPath, StrPath]],
+    path: StrPath,
+    *,
+    names: Sequence[str] | None = None,
+    max_images: Int = MAX_IMAGES,
+    max_channels: Int = 24,
+    columns: Int = 6,
+    tile: Int = 128,
+) -> str:
     """Write a PNG contact sheet: each input next to its responses, tiled.
 
     Parameters

