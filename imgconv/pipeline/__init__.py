@@ -140,11 +140,15 @@ import contextlib
 import hashlib
 import os
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Self, SupportsIndex, TypeAlias, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import __version__
 from .._threads import num_threads as threads_context
+from .._typing import Bool, StrPath
 from .._validation import show as _show
 from ..banks import FilterBank
 from ..conv import Conv2d
@@ -224,7 +228,7 @@ class Step:
 
     __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
 
-    def __init__(self, name, /, **params):
+    def __init__(self, name: str, /, **params: Any) -> None:
         kind = _lookup(name)
         self._init(kind, kind.normalise(params))
 
@@ -235,28 +239,28 @@ class Step:
         self._cache = kind.prepare(params)
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._name
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         return dict(self._params)
 
-    def __call__(self, image):
+    def __call__(self, image: npt.ArrayLike) -> Any:
         return self._kind.run(image, self._params, self._cache)
 
     @property
-    def halo(self):
+    def halo(self) -> tuple[int, int]:
         """(int, int): pixels read on each side of an output pixel, in this step's input grid."""
         return self._kind.halo(self._params, self._cache)
 
     @property
-    def stride(self):
+    def stride(self) -> tuple[int, int]:
         """(int, int): input pixels between adjacent outputs (1 except for strided conv2d)."""
         return self._kind.stride(self._params, self._cache)
 
     @property
-    def whole_image(self):
+    def whole_image(self) -> str | None:
         """str or None: why an output pixel depends on the whole image, or None when :attr:`halo` bounds it.
 
         ``rescale_intensity`` with ``in_range='image'`` and ``starlet_denoise``
@@ -266,22 +270,22 @@ class Step:
         return self._kind.whole_image(self._params)
 
     @property
-    def prepared(self):
+    def prepared(self) -> Any:
         """What the step built once from its parameters, or None: the FilterBank of a 'bank' step."""
         return self._cache
 
     @property
-    def user_function(self):
+    def user_function(self) -> Callable[..., Any] | str | None:
         """The user's function this step runs ('callable' and registered steps), or None for imgconv's own."""
         if self._name == "callable":
             return self._params["function"]
         return self._kind.function
 
-    def output_names(self, in_names):
+    def output_names(self, in_names: Sequence[str] | None) -> list[str] | None:
         """Labels of the output channels given those of the input (None: unknown)."""
         return self._kind.names(self._params, self._cache, in_names)
 
-    def to_spec(self):
+    def to_spec(self) -> dict[str, Any]:
         """The step as a spec mapping (``{"step": name, **params}``).
 
         Raises
@@ -318,12 +322,12 @@ class Step:
         kind = state["kind"] if state["kind"] is not None else _lookup(state["name"])
         self._init(kind, state["params"])
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Step):
             return NotImplemented
         return self._name == other._name and self._params == other._params
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {key: default for key, (default, _) in self._kind.params.items()}
         shown = []
         for key, value in self._params.items():
@@ -344,6 +348,11 @@ class Step:
 # --------------------------------------------------------------------------------------
 # Pipeline
 # --------------------------------------------------------------------------------------
+
+
+#: What a pipeline takes as a step: a Step, a step name, a mapping ``{'step': name, ...}``, a
+#: ``(name, params)`` pair, a Conv2d, a FilterBank or a callable (``_coerce_step``).
+StepLike: TypeAlias = Step | str | dict[str, Any] | Sequence[Any] | Conv2d | FilterBank | Callable[..., Any]
 
 
 def _step_label(index, name=None):
@@ -463,7 +472,7 @@ class Pipeline:
 
     __hash__ = None  # type: ignore[assignment]  # unhashable (compared by value)
 
-    def __init__(self, steps=None):
+    def __init__(self, steps: Iterable[StepLike] | None = None) -> None:
         if steps is None:
             steps = []
         if isinstance(steps, (str, bytes, dict)) or not hasattr(steps, "__iter__"):
@@ -476,12 +485,12 @@ class Pipeline:
     # -- construction ---------------------------------------------------------------------
 
     @classmethod
-    def default(cls):
+    def default(cls) -> "Pipeline":
         """The documented default pipeline (:data:`DEFAULT_PIPELINE`)."""
         return cls.from_spec(DEFAULT_PIPELINE)
 
     @classmethod
-    def from_spec(cls, spec, *, allow_callables=False):
+    def from_spec(cls, spec: dict[str, Any] | list[Any] | StrPath, *, allow_callables: Bool = False) -> "Pipeline":
         """Build a pipeline from a spec mapping, a list of steps, or a JSON / YAML file.
 
         Parameters
@@ -543,7 +552,7 @@ class Pipeline:
         return pipeline
 
     @classmethod
-    def coerce(cls, pipeline, *, allow_callables=False):
+    def coerce(cls, pipeline: "PipelineLike", *, allow_callables: Bool = False) -> "Pipeline":
         """A Pipeline from a Pipeline (returned as is), a spec, a spec file, or None (the default)."""
         if pipeline is None:
             return cls.default()
@@ -558,7 +567,7 @@ class Pipeline:
             f"got {_show(pipeline)} of type {type(pipeline).__name__}"
         )
 
-    def append(self, step, **params):
+    def append(self, step: StepLike, **params: Any) -> Self:
         """Add a step at the end and return the pipeline (for chaining).
 
         ``pipe.append("gaussian", sigma=2)`` is ``pipe.append({"step": "gaussian", "sigma": 2})``.
@@ -572,7 +581,7 @@ class Pipeline:
 
     # -- serialisation ----------------------------------------------------------------------
 
-    def to_spec(self, path=None):
+    def to_spec(self, path: StrPath | None = None) -> dict[str, Any]:
         """The pipeline as a spec mapping, optionally written to a file.
 
         Parameters
@@ -604,7 +613,7 @@ class Pipeline:
             _write_spec_file(path, spec)
         return spec
 
-    def fingerprint(self):
+    def fingerprint(self) -> str:
         """A stable hex digest of what the pipeline computes.
 
         Returns
@@ -635,7 +644,7 @@ class Pipeline:
     # -- geometry -------------------------------------------------------------------------------
 
     @property
-    def halo(self):
+    def halo(self) -> tuple[int, int]:
         """(int, int): the halo, pixels on each side of an output pixel that can influence it.
 
         The sum over steps of each step's half-extent ``(h, w)`` (for a kernel of
@@ -652,7 +661,7 @@ class Pipeline:
         return (total[0], total[1])
 
     @property
-    def whole_image(self):
+    def whole_image(self) -> str | None:
         """str or None: why the output depends on the whole image (the first such step), or None.
 
         See :attr:`Step.whole_image`; :func:`imgconv.dask.apply` refuses to tile
@@ -665,7 +674,7 @@ class Pipeline:
         return None
 
     @property
-    def receptive_field(self):
+    def receptive_field(self) -> tuple[int, int]:
         """Deprecated alias of :attr:`halo` (a pair of ints), kept for 0.1 code; it warns.
 
         :func:`imgconv.receptive_field` and :attr:`imgconv.Conv2d.receptive_field`
@@ -680,7 +689,7 @@ class Pipeline:
         )
         return self.halo
 
-    def channel_names(self, in_channels=1):
+    def channel_names(self, in_channels: int = 1) -> list[str] | None:
         """Labels of the output channels for an input with `in_channels` channels, or None if unknown."""
         names = [""] if in_channels == 1 else [f"c{c}" for c in range(in_channels)]
         for step in self._steps:
@@ -691,7 +700,7 @@ class Pipeline:
 
     # -- application ----------------------------------------------------------------------------
 
-    def __call__(self, image, *, num_threads=None):
+    def __call__(self, image: npt.ArrayLike, *, num_threads: SupportsIndex | None = None) -> np.ndarray:
         """Apply the steps in order.
 
         Parameters
@@ -744,29 +753,33 @@ class Pipeline:
     # -- container protocol ------------------------------------------------------------------
 
     @property
-    def steps(self):
+    def steps(self) -> tuple[Step, ...]:
         return tuple(self._steps)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._steps)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Step]:
         return iter(self._steps)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Step: ...
+    @overload
+    def __getitem__(self, index: slice) -> "Pipeline": ...
+    def __getitem__(self, index: SupportsIndex | slice) -> "Step | Pipeline":
         if isinstance(index, slice):
             return Pipeline(self._steps[index])
         return self._steps[index]
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pipeline):
             return NotImplemented
         return self._steps == other._steps
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Pipeline([{', '.join(repr(s) for s in self._steps)}])"
 
-    def describe(self):
+    def describe(self) -> str:
         """A multi-line, human-readable summary: one line per step, then the halo."""
         lines = []
         for index, step in enumerate(self._steps):
@@ -775,3 +788,8 @@ class Pipeline:
             lines.append("(no steps: identity)")
         lines.append(f"receptive field (halo per side, (h, w)): {self.halo}")
         return "\n".join(lines)
+
+
+#: What :meth:`Pipeline.coerce` (and so :func:`imgconv.batch.process`) takes: a Pipeline, a spec mapping,
+#: a list of steps, a spec file path, or None (the default pipeline).
+PipelineLike: TypeAlias = Pipeline | dict[str, Any] | list[Any] | tuple[Any, ...] | StrPath | None

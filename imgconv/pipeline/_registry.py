@@ -1,7 +1,10 @@
 """The registry of step names: built-in steps, wavelets, filters and registered functions."""
 
 import difflib
+from collections.abc import Callable
+from typing import Any
 
+from .._typing import IntPair
 from .._validation import as_pair
 from .._validation import show as _show
 from ._filter_steps import _filter_functions, _filter_step_type
@@ -51,7 +54,7 @@ def _lookup(name):
     raise ValueError(f"unknown step {_show(name)}{hint}; valid: {valid}")
 
 
-def step_names():
+def step_names() -> list[str]:
     """Names of every step a pipeline can use, sorted.
 
     Returns
@@ -64,7 +67,7 @@ def step_names():
     return sorted(names)
 
 
-def step_parameters(name):
+def step_parameters(name: str) -> dict[str, Any]:
     """Parameters of a step and their defaults.
 
     Parameters
@@ -88,7 +91,7 @@ def step_parameters(name):
     return {key: ("<required>" if default is _REQUIRED else default) for key, (default, _) in kind.params.items()}
 
 
-def register_step(name, function, *, halo=0, replace=False):
+def register_step(name: str, function: Callable[..., Any], *, halo: IntPair = 0, replace: bool = False) -> None:
     """Make a function available as a named pipeline step.
 
     Parameters
