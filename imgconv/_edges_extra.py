@@ -164,8 +164,9 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
         One spatial axis: the derivative along it; None or several: the
         magnitude ``sqrt(sum r**2) / sqrt(N)``, N the number of spatial axes.
     mode, cval, dilation, channel_axis, num_threads : keyword-only
-        As for :func:`imgconv.filters.sobel` (`dilation` 1 without two
-        spatial axes; `channel_axis` None: every axis is spatial).
+        As for :func:`imgconv.filters.sobel` (`dilation`: one tap spacing for
+        every spatial axis, or one per spatial axis; `channel_axis` None: every
+        axis is spatial).
 
     Returns
     -------
@@ -174,8 +175,8 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     Raises
     ------
     ValueError
-        An `axis` that is not a spatial axis, or a `dilation` other than 1
-        for an image without two spatial axes.
+        An `axis` that is not a spatial axis, or a `dilation` that is not a
+        positive int or one per spatial axis.
 
     Examples
     --------

@@ -30,6 +30,7 @@ __all__ = [
     "as_real",
     "as_real_pair",
     "check_dilation",
+    "check_dilations",
     "check_float_dtypes",
     "check_kernel_size",
     "check_positive_real",
@@ -484,3 +485,63 @@ def check_dilation(kernel_size, dilation, name="dilation", value=None):
                 f"(d * (k - 1) + 1 <= imgconv.kernels.MAX_KERNEL_SIZE, and d <= {MAX_KERNEL_SIZE}); got {shown}, "
                 f"which spreads a {kernel_size[0]}x{kernel_size[1]} kernel over {_taps(extent)} pixels"
             )
+
+
+def check_dilations(dilation, ndim, name="dilation", *, kernel_sizes=None):
+    """Tap spacings of an N-D separable filter: one positive int per spatial axis.
+
+    The N-D counterpart of :func:`as_pair` and :func:`check_dilation`, for
+    filters whose 1-D passes run along `ndim` axes.
+
+    Parameters
+    ----------
+    dilation : int or sequence of int
+        One spacing for every axis, or one per axis (a sequence of one is
+        used for every axis, as :func:`as_pair` does).
+    ndim : int
+        Number of spatial axes.
+    name : str, default 'dilation'
+        Parameter name used in error messages.
+    kernel_sizes : sequence of int, optional
+        Taps of the kernel along each axis: a spacing ``d > 1`` must keep its
+        extent ``d * (k - 1) + 1`` within :data:`MAX_KERNEL_SIZE`.
+
+    Returns
+    -------
+    dilations : tuple of int, length `ndim`
+
+    Raises
+    ------
+    TypeError
+        If `dilation` or an item is not an int (bools, floats and strings are
+        refused).
+    ValueError
+        If the sequence has the wrong length, a spacing is below 1 or above
+        MAX_KERNEL_SIZE, or spreads a kernel beyond it.  Each message names
+        `name` and repeats the value.
+    """
+    if isinstance(dilation, np.ndarray) and dilation.ndim == 0:
+        dilation = dilation[()]
+    rule = f"a positive int or one per spatial axis ({ndim})"
+    if is_int(dilation):
+        items = [dilation]
+    elif isinstance(dilation, (tuple, list, np.ndarray)):
+        items = dilation.ravel().tolist() if isinstance(dilation, np.ndarray) else list(dilation)
+        if not all(is_int(v) for v in items):
+            raise TypeError(f"`{name}` must be {rule}; got {show(dilation)}")
+        if len(items) not in (1, ndim):
+            raise ValueError(f"`{name}` must be {rule}; got {show(dilation)} (length {len(items)})")
+    else:
+        raise TypeError(f"`{name}` must be {rule}; got {show(dilation)} of type {type(dilation).__name__}")
+    values = tuple(int(v) for v in items) * (ndim if len(items) == 1 else 1)
+    if min(values) < 1 or max(values) > MAX_KERNEL_SIZE:
+        raise ValueError(f"`{name}` must be {rule}, each at most {MAX_KERNEL_SIZE}; got {show(dilation)}")
+    for k, d in zip(kernel_sizes or (), values):
+        extent = d * (k - 1) + 1
+        if d > 1 and extent > MAX_KERNEL_SIZE:
+            raise ValueError(
+                f"`{name}` must keep a dilated kernel within {MAX_KERNEL_SIZE} pixels per axis "
+                f"(d * (k - 1) + 1 <= imgconv.kernels.MAX_KERNEL_SIZE); got {show(dilation)}, which spreads "
+                f"a {k}-tap kernel over {_taps(extent)} pixels"
+            )
+    return values

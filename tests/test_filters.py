@@ -401,12 +401,18 @@ def test_gaussian_sigma_zero_is_a_copy(shape):
 
 def test_nd_errors():
     volume = np.zeros((4, 5, 6))
-    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 3 spatial axes.*got 2"):
-        filters.sobel(volume, dilation=2)
-    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 3 spatial axes.*got \(1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"`dilation` must be a positive int or one per spatial axis \(3\), each at most 4097; got 0"
+    ):
+        filters.sobel(volume, dilation=0)
+    with pytest.raises(
+        ValueError, match=r"`dilation` must be .* one per spatial axis \(3\); got \(1, 2\) \(length 2\)"
+    ):
         filters.gaussian(volume, dilation=(1, 2))
-    with pytest.raises(ValueError, match=r"`dilation` must be 1 for an image with 1 spatial axes"):
-        filters.laplace(np.zeros(7), dilation=3)
+    with pytest.raises(TypeError, match=r"`dilation` must be a positive int or one per spatial axis \(1\); got 1.5"):
+        filters.laplace(np.zeros(7), dilation=1.5)
+    with pytest.raises(ValueError, match=r"`dilation` must keep a dilated kernel within 4097 pixels.*got 3000"):
+        filters.gaussian(volume, sigma=1, dilation=3000)
     with pytest.raises(ValueError, match=r"`axis` must be in \[-3, 2\] for a 3-D image; got 3"):
         filters.scharr(volume, axis=3)
     with pytest.raises(ValueError, match=r"`axis` must be a spatial axis; got 1, which is the channel axis"):
@@ -960,3 +966,120 @@ def test_error_image_and_mask_and_axis():
         filters.gabor(np.zeros((5, 5)), 0)
     with pytest.raises(ValueError, match=r"`out` must have the shape of the image \(5, 5\); got \(4, 4\)"):
         filters.gaussian(np.zeros((5, 5)), out=np.zeros((4, 4)))
+
+
+# --------------------------------------------------------------------------------------
+# N-D filters with dilation: scipy.ndimage on explicitly dilated (zero-inserted) kernels
+# --------------------------------------------------------------------------------------
+
+
+def _dilated(weights, d):
+    out = np.zeros(d * (len(weights) - 1) + 1)
+    out[::d] = weights
+    return out
+
+
+def _outer(*vectors):
+    result = np.ones(())
+    for v in vectors:
+        result = np.multiply.outer(result, v)
+    return result
+
+
+_ND_SMOOTH_EDGE = {
+    "sobel": (np.array([1.0, 2.0, 1.0]) / 4, np.array([-1.0, 0.0, 1.0])),
+    "scharr": (np.array([3.0, 10.0, 3.0]) / 16, np.array([-1.0, 0.0, 1.0])),
+    "prewitt": (np.full(3, 1 / 3), np.array([-1.0, 0.0, 1.0])),
+    # scikit-image's farid weights, as correlation weights (it convolves: the derivative reversed)
+    "farid": (
+        np.array([0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344, 0.0376593171958126]),
+        -np.array([0.109603762960254, 0.276690988455557, 0, -0.276690988455557, -0.109603762960254]),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ND_EDGE_NAMES)
+@pytest.mark.parametrize("mode,cval", [("reflect", 0.0), ("wrap", 0.0), ("nearest", 0.0), ("constant", 0.7)])
+@pytest.mark.parametrize("dilation", [2, (1, 3, 2)])
+def test_nd_edge_filters_dilated_equal_scipy_on_dilated_kernels(name, mode, cval, dilation):
+    image = _volume((9, 11, 10))
+    dil = (dilation,) * 3 if isinstance(dilation, int) else dilation
+    smooth, edge = _ND_SMOOTH_EDGE[name]
+    responses = []
+    for axis in range(3):
+        kernel = _outer(*[_dilated(edge if a == axis else smooth, dil[a]) for a in range(3)])
+        ref = ndi.correlate(image, kernel, mode=mode, cval=cval)
+        ours = getattr(filters, name)(image, axis=axis, mode=mode, cval=cval, dilation=dilation)
+        assert_close(ours, ref, image)
+        responses.append(ref)
+    magnitude = np.sqrt(sum(r * r for r in responses)) / np.sqrt(3)
+    assert_close(getattr(filters, name)(image, mode=mode, cval=cval, dilation=dilation), magnitude, image)
+
+
+def test_nd_edge_filters_dilation_one_is_the_undilated_filter_and_channels_are_separate():
+    image = _volume((5, 6, 7, 2))
+    for name in ND_EDGE_NAMES:
+        func = getattr(filters, name)
+        np.testing.assert_array_equal(func(image, dilation=[1], channel_axis=-1), func(image, channel_axis=-1))
+        per_channel = np.stack([func(image[..., c], dilation=(2, 1, 2)) for c in range(2)], axis=-1)
+        np.testing.assert_allclose(func(image, dilation=(2, 1, 2), channel_axis=-1), per_channel, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape,dilation", [((13,), 3), ((9, 8, 10), (2, 3, 1)), ((5, 6, 4, 7), 2)])
+def test_nd_laplace_dilated_equals_scipy_on_a_dilated_kernel(shape, dilation):
+    image = _volume(shape)
+    ndim = len(shape)
+    dil = (dilation,) * ndim if isinstance(dilation, int) else dilation
+    kernel = np.zeros([2 * d + 1 for d in dil])
+    centre = tuple(dil)
+    kernel[centre] = 2 * ndim
+    for a, d in enumerate(dil):
+        for side in (-d, d):
+            index = list(centre)
+            index[a] += side
+            kernel[tuple(index)] = -1
+    for mode in ("reflect", "constant", "mirror"):
+        ours = filters.laplace(image, mode=mode, dilation=dilation)
+        assert_close(ours, ndi.correlate(image, kernel, mode=mode), image)
+
+
+def _scipy_gaussian_weights(sigma, truncate):
+    """scipy's own 1-D Gaussian taps: its filter applied to an impulse (symmetric: correlation weights)."""
+    radius = int(truncate * sigma + 0.5)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1
+    return ndi.gaussian_filter1d(impulse, sigma, truncate=truncate, mode="constant")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "reflect", "wrap", "constant"])
+@pytest.mark.parametrize("sigma,dilation", [(1.0, 2), ((1.5, 0.0, 0.8), (3, 2, 2)), ((0.7, 1.2, 1.0), (1, 1, 3))])
+def test_nd_gaussian_dilated_equals_scipy_passes_on_dilated_kernels(mode, sigma, dilation):
+    image = _volume((10, 9, 12))
+    sigmas = (sigma,) * 3 if np.isscalar(sigma) else sigma
+    dil = (dilation,) * 3 if isinstance(dilation, int) else dilation
+    ref = image
+    for axis, (s, d) in enumerate(zip(sigmas, dil)):
+        if s > 0:
+            ref = ndi.correlate1d(ref, _dilated(_scipy_gaussian_weights(s, 4.0), d), axis=axis, mode=mode, cval=0.3)
+    ours = filters.gaussian(image, sigma, mode=mode, cval=0.3, dilation=dilation)
+    assert_close(ours, ref, image)
+    low, high = (
+        filters.gaussian(image, sigma, mode=mode, cval=0.3, dilation=dilation),
+        filters.gaussian(image, tuple(1.6 * s for s in sigmas), mode=mode, cval=0.3, dilation=dilation),
+    )
+    dog = filters.difference_of_gaussians(image, sigma, mode=mode, cval=0.3, dilation=dilation)
+    np.testing.assert_allclose(dog, low - high, rtol=0, atol=1e-12)
+
+
+def test_nd_mask_footprint_follows_the_dilation():
+    image = _volume((9, 10, 11))
+    mask = np.ones(image.shape, bool)
+    mask[4, 5, 5] = False
+    dilation = (2, 1, 3)
+    structure = np.zeros([2 * d + 1 for d in dilation], bool)
+    structure[:: dilation[0], :: dilation[1], :: dilation[2]] = True
+    keep = ndi.binary_erosion(mask, structure, border_value=0)
+    for name in [*ND_EDGE_NAMES, "laplace"]:
+        unmasked = getattr(filters, name)(image, dilation=dilation)
+        ours = getattr(filters, name)(image, mask=mask, dilation=dilation)
+        np.testing.assert_array_equal(ours, unmasked * keep)

@@ -321,6 +321,19 @@ def test_planar_and_nd_layouts_share_their_rules():
         layout.NDLayout(np.zeros((2, 4, 5, 3)), 1.0)
 
 
+def test_nd_dilation_checker():
+    from imgconv._validation import check_dilations
+
+    assert check_dilations(2, 3) == (2, 2, 2)
+    assert check_dilations([3], 2) == (3, 3) and check_dilations(np.array([1, 2, 3]), 3) == (1, 2, 3)
+    with pytest.raises(TypeError, match=r"`dilation` must be a positive int or one per spatial axis \(2\); got True"):
+        check_dilations(True, 2)
+    with pytest.raises(ValueError, match=r"one per spatial axis \(3\); got \(1, 2\) \(length 2\)"):
+        check_dilations((1, 2), 3)
+    with pytest.raises(ValueError, match=r"spreads a 9-tap kernel over 4801 pixels"):
+        check_dilations((1, 600), 2, kernel_sizes=(9, 9))
+
+
 def test_one_sigma_checker():
     from imgconv._validation import check_sigmas
 

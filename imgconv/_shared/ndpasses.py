@@ -111,7 +111,9 @@ def fix_gradient_edges(y, axis):
     return y
 
 
-def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto", pair_symmetric=False):
+def correlate1d_bank(
+    x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto", pair_symmetric=False, dilation=1
+):
     """Correlate every image of the batch `x` ``(B, *spatial)`` with each 1-D kernel along `axis`.
 
     Parameters
@@ -135,6 +137,11 @@ def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method=
         derivatives, whose eigenvalues the ridge filters normalise by their
         maximum, and scikit-image's tests that compare Hessian elements computed
         in another order).
+    dilation : int, default 1
+        Spacing of the taps along `axis` (the engine's dilation along that
+        axis): scipy's correlate1d with the kernel's taps ``dilation`` pixels
+        apart (``dilation - 1`` zeros between them, which are not multiplied:
+        no ``0 * inf``); the pads reach ``dilation * (k // 2)`` pixels.
 
     Returns
     -------
@@ -148,6 +155,7 @@ def correlate1d_bank(x, kernels, axis, *, mode, cval=0.0, num_threads=1, method=
     post = math.prod(spatial[axis + 1 :])
     view, along = axis_view(np.ascontiguousarray(x), axis + 1)
     engine = dict(mode=check_scipy_mode(mode), cval=float(cval), num_threads=num_threads, method=method)
+    engine["dilation"] = (int(dilation), 1) if along == 2 else (1, int(dilation))
     kinds = np.array([_symmetry(w, pair_symmetric) for w in kernels])
     groups = [kind for kind in (_ANTI, _SYM, _PLAIN) if (kinds == kind).any()]
     if len(groups) == 1:
@@ -178,12 +186,17 @@ def axis_view(x, axis):
 def axis_pass(view, kernels, along, pads, engine, out=None):
     """One engine call: the 1-D `kernels` ``(O, k)`` along axis `along` of an :func:`axis_view`, with `pads`.
 
-    `pads` are ``(before, after)`` along that axis; `engine` holds the keyword
-    arguments of :func:`imgconv._engine.correlate` (mode, cval, num_threads, method).
+    `pads` are ``(before, after)`` taps along that axis (multiplied by the
+    dilation along it, if `engine` holds one); `engine` holds the keyword
+    arguments of :func:`imgconv._engine.correlate` (mode, cval, num_threads,
+    method, and optionally dilation: a pair, whose item `along` - 2 is the one
+    that spaces these taps).
     """
     n_out, k = kernels.shape
     shape = (n_out, 1, k, 1) if along == 2 else (n_out, 1, 1, k)
     weight = np.ascontiguousarray(kernels.reshape(shape), dtype=view.dtype)
+    d = engine.get("dilation", (1, 1))[along - 2]
+    pads = tuple(d * p for p in pads)
     pads = (*pads, 0, 0) if along == 2 else (0, 0, *pads)
     return _engine.correlate(view, weight, pads=pads, out=out, **engine)
 
@@ -236,7 +249,7 @@ def _paired_pass(view, halves, pads, along, engine, sign):
     return np.subtract(ahead, behind, out=ahead) if sign < 0 else np.add(ahead, behind, out=ahead)
 
 
-def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, method="auto", exact=False):
+def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, method="auto", exact=False, dilation=None):
     """``scipy.ndimage.gaussian_filter(x[b], sigmas, order=orders, mode, cval, truncate)`` for each `b`.
 
     `x` is ``(B, *spatial)``; one pass per axis whose sigma exceeds 1e-15,
@@ -244,6 +257,8 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
     float64 and each pass rounded to float32, as scipy does (its lines are
     accumulated in double); for results that finite differences follow, where
     float32 accumulation error would be amplified by cancellation.
+    `dilation`: one tap spacing per spatial axis (None: 1 everywhere), as for
+    :func:`correlate1d_bank`.
     """
     dtype = x.dtype
     for axis, (sigma, order) in enumerate(zip(sigmas, orders)):
@@ -260,12 +275,13 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
             cval=cval,
             num_threads=num_threads,
             method=method,
+            dilation=1 if dilation is None else dilation[axis],
         )[:, 0]
         x = x.astype(dtype, copy=False)
     return x
 
 
-def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto", pair_symmetric=False):
+def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto", pair_symmetric=False, dilation=None):
     """Many separable filters of one image, sharing their passes: ``{code: array}``.
 
     `x` is one image ``(*spatial)``; each entry of `codes` is a tuple with one
@@ -275,7 +291,8 @@ def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto
     whose codes agree on the first axes share those passes, and all the
     distinct kernels of one length applied to one intermediate are one engine
     call (a bank read in one sweep of the input).  `pair_symmetric`: as for
-    :func:`correlate1d_bank`.
+    :func:`correlate1d_bank`; `dilation`: one tap spacing per axis (None: 1
+    everywhere), as for :func:`correlate1d_bank`.
     """
     ndim = x.ndim
     results = {}
@@ -305,6 +322,7 @@ def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto
                 num_threads=num_threads,
                 method=method,
                 pair_symmetric=pair_symmetric,
+                dilation=1 if dilation is None else dilation[axis],
             )[0]
             for i, item in enumerate(items):
                 walk(y[i], axis + 1, children[item])

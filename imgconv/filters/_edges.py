@@ -26,7 +26,7 @@ from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import correlate1d_bank, separable_bank
 from .._threads import effective_num_threads
 from .._validation import as_array as _as_array
-from .._validation import as_cval, as_pair
+from .._validation import as_cval, as_pair, check_dilations
 from .._validation import is_int as _is_int
 from .._validation import show as _show
 from ._correlate import correlate_stack
@@ -66,8 +66,9 @@ mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-constant', 'gr
     Border extension, default 'reflect'; keyword-only.$mode_note
 cval : float, default 0.0, keyword-only
     Value outside the image for ``mode='constant'``.
-dilation : int or (int, int), default 1, keyword-only
-    Spacing of the kernel taps.$dilation_note
+dilation : int or sequence of int, default 1, keyword-only
+    Spacing of the kernel taps: one for every spatial axis, or one per
+    spatial axis.$dilation_note
 channel_axis : int, optional, keyword-only
     Channel axis of a multichannel image; each channel is filtered on its
     own (scikit-image applied to each channel).  None: $no_channels
@@ -106,9 +107,9 @@ output : ndarray
 Raises
 ------
 TypeError, ValueError
-    Bad `image`, `axis`, `mode`, `cval`, `dilation` (other than 1 without
-    two spatial axes), `channel_axis`, `num_threads`, or a `mask` of the
-    wrong shape; the message names the parameter and repeats the value.
+    Bad `image`, `axis`, `mode`, `cval`, `dilation` (not a positive int, or
+    not one per spatial axis), `channel_axis`, `num_threads`, or a `mask` of
+    the wrong shape; the message names the parameter and repeats the value.
 
 See Also
 --------
@@ -137,7 +138,7 @@ The magnitude is computed as scikit-image 0.26 computes it::
 -- ``N`` is the number of spatial axes, however many axes are listed.
 
 $mask_note  With other than two spatial axes the footprint is the full
-``3 x ... x 3`` block.
+``3 x ... x 3`` block (its taps `dilation` apart along each axis).
 
 Examples
 --------
@@ -209,7 +210,9 @@ def _edge_doc(name, axis=None):
     if axis is None:
         parameters = Template(_COMMON_PARAMETERS).substitute(
             mode_note="",
-            dilation_note="  Images with two spatial axes only (otherwise 1).",
+            dilation_note=(
+                "  With other than two spatial axes, the taps of every 1-D pass are\n    that far apart along its axis."
+            ),
             no_channels="every axis of `image` is spatial.",
         )
         fields.update(
@@ -380,16 +383,9 @@ _ND_WEIGHTS = {
 _CONSTANT_MODES = ("constant", "grid-constant")
 
 
-def check_nd_dilation(dilation, layout):
-    """Dilation of an N-D filter: only 1 (the 1-D passes have no tap spacing); the 2-D path takes any."""
-    if _is_int(dilation) and not isinstance(dilation, bool) and int(dilation) == 1:
-        return
-    if isinstance(dilation, (tuple, list)) and all(_is_int(d) and int(d) == 1 for d in dilation):
-        return
-    raise ValueError(
-        f"`dilation` must be 1 for an image with {layout.ndim} spatial axes (dilated taps need two spatial "
-        f"axes); got {_show(dilation)}"
-    )
+def _nd_dilation(dilation, layout, kernel_size):
+    """`dilation` of an N-D filter as one tap spacing per spatial axis of `layout` (its `kernel_size`-tap passes)."""
+    return check_dilations(dilation, layout.ndim, kernel_sizes=(kernel_size,) * layout.ndim)
 
 
 def check_nd_mask(mask, layout):
@@ -397,10 +393,11 @@ def check_nd_mask(mask, layout):
     return _check_mask(mask, layout.spatial_shape)
 
 
-def mask_nd(result, mask, num_threads):
+def mask_nd(result, mask, num_threads, dilation=None):
     """scikit-image's ``_mask_filter_result`` in N-D, on a ``(C, *spatial)`` result we own.
 
     The mask is eroded by the full ``3**N`` block (``generate_binary_structure(N, N)``),
+    its taps ``dilation[a]`` apart along axis ``a`` (None: 1, scikit-image's block),
     pixels outside the image counting as masked: one box pass per axis counts the
     masked pixels under the block (``cval=1`` keeps every count near the border
     positive), and outputs whose count is not 0 are set to 0.
@@ -410,20 +407,28 @@ def mask_nd(result, mask, num_threads):
     holes = np.logical_not(mask).astype(np.float32)
     code = (0,) * holes.ndim
     counts = separable_bank(
-        holes, [code], lambda axis, item: np.ones(3), mode="constant", cval=1.0, num_threads=num_threads
+        holes,
+        [code],
+        lambda axis, item: np.ones(3),
+        mode="constant",
+        cval=1.0,
+        num_threads=num_threads,
+        dilation=dilation,
     )[code]
     result *= counts == 0
     return result
 
 
-def _constant_chain(x, kernels, mode, cval, num_threads):
+def _constant_chain(x, kernels, mode, cval, num_threads, dilation):
     """The separable filter of one image along axes 0, 1, ... as the N-D correlation extends it by `cval`.
 
     A constant border seen by the pass along axis ``a`` is ``cval`` times the sums of the
     kernels of the passes before (the border region filtered along those axes), not ``cval``.
     """
     for axis, kernel in enumerate(kernels):
-        x = correlate1d_bank(x[None], kernel[None], axis, mode=mode, cval=cval, num_threads=num_threads)[0, 0]
+        x = correlate1d_bank(
+            x[None], kernel[None], axis, mode=mode, cval=cval, num_threads=num_threads, dilation=dilation[axis]
+        )[0, 0]
         cval = cval * float(np.sum(kernel))
     return x
 
@@ -437,13 +442,15 @@ def edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channe
     derivatives have in common.  One axis: that derivative; None or several:
     ``sqrt(sum r**2) / sqrt(N)`` for N spatial axes.  With ``mode='constant'``
     and a non-zero `cval`, each pass sees the border the N-D correlation sees
-    (:func:`_constant_chain`).  Used by sobel, scharr, prewitt and farid.
+    (:func:`_constant_chain`).  `dilation` spaces the taps of every pass (one
+    spacing per spatial axis, or one for all), and the mask's footprint with them.
+    Used by sobel, scharr, prewitt and farid.
     """
     layout = NDLayout(image, channel_axis)
     axes = parse_axes(layout, axis)
     check_scipy_mode(mode)
     cval = as_cval(cval)
-    check_nd_dilation(dilation, layout)
+    dilation = _nd_dilation(dilation, layout, len(edge))
     threads = effective_num_threads(num_threads)
     mask = check_nd_mask(mask, layout)
     codes = [tuple(i == a for i in range(layout.ndim)) for a in axes]
@@ -453,12 +460,12 @@ def edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channe
     for x in layout.batch:
         if chain:
             responses = {
-                code: _constant_chain(x, [weights[item] for item in code], mode, cval, threads)
+                code: _constant_chain(x, [weights[item] for item in code], mode, cval, threads, dilation)
                 for code in dict.fromkeys(codes)
             }
         else:
             responses = separable_bank(
-                x, codes, lambda a, item: weights[item], mode=mode, cval=cval, num_threads=threads
+                x, codes, lambda a, item: weights[item], mode=mode, cval=cval, num_threads=threads, dilation=dilation
             )
         if len(codes) == 1:
             planes.append(responses[codes[0]])
@@ -471,7 +478,7 @@ def edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channe
         acc /= np.sqrt(layout.ndim, dtype=acc.dtype)
         planes.append(acc)
     result = np.stack(planes)
-    return layout.restore(mask_nd(result, mask, threads))
+    return layout.restore(mask_nd(result, mask, threads, dilation))
 
 
 def _laplace_nd(image, mask, mode, cval, dilation, channel_axis, num_threads):
@@ -479,15 +486,17 @@ def _laplace_nd(image, mask, mode, cval, dilation, channel_axis, num_threads):
     layout = NDLayout(image, channel_axis)
     check_scipy_mode(mode)
     cval = as_cval(cval)
-    check_nd_dilation(dilation, layout)
+    dilation = _nd_dilation(dilation, layout, 3)
     threads = effective_num_threads(num_threads)
     mask = check_nd_mask(mask, layout)
     second = np.array([[-1.0, 2.0, -1.0]])
     result = None
     for axis in range(layout.ndim):
-        y = correlate1d_bank(layout.batch, second, axis, mode=mode, cval=cval, num_threads=threads)[:, 0]
+        y = correlate1d_bank(
+            layout.batch, second, axis, mode=mode, cval=cval, num_threads=threads, dilation=dilation[axis]
+        )[:, 0]
         result = y if result is None else np.add(result, y, out=result)
-    return layout.restore(mask_nd(result, mask, threads))
+    return layout.restore(mask_nd(result, mask, threads, dilation))
 
 
 # --------------------------------------------------------------------------------------
@@ -596,8 +605,8 @@ def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     Notes
     -----
     With other than two spatial axes, the operator is the sum over the axes
-    of the 1-D ``[-1, 2, -1]``, one engine pass each; `dilation` must be 1
-    there.
+    of the 1-D ``[-1, 2, -1]``, one engine pass each (its taps ``dilation``
+    apart along that axis).
 
     Examples
     --------

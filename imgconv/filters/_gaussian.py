@@ -3,8 +3,8 @@
 Two spatial axes: a column pass and a row pass per Gaussian
 (:func:`imgconv._shared.passes.correlate_1d_passes`, any dilation).  Any other
 number (1-D, 3-D, ...): one pass per axis whose sigma is not 0
-(:func:`imgconv._shared.ndpasses.gaussian_passes`), on the batch of
-:class:`imgconv._shared.layout.NDLayout`.
+(:func:`imgconv._shared.ndpasses.gaussian_passes`, any dilation per axis), on
+the batch of :class:`imgconv._shared.layout.NDLayout`.
 """
 
 import numpy as np
@@ -16,9 +16,8 @@ from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import gaussian_kernel1d, gaussian_passes
 from .._shared.passes import correlate_1d_passes
 from .._threads import effective_num_threads
-from .._validation import as_cval, as_pair, check_kernel_size, check_positive_real, check_sigmas
+from .._validation import as_cval, as_pair, check_dilations, check_kernel_size, check_positive_real, check_sigmas
 from .._validation import show as _show
-from ._edges import check_nd_dilation
 
 __all__ = ["difference_of_gaussians", "gaussian"]
 
@@ -47,16 +46,29 @@ def _check_out(out, shape):
         raise ValueError(f"dtype of `out` must be float; got {out.dtype!r}")
 
 
-def _gaussian_nd(layout, sigmas, truncate, mode, cval, num_threads):
+def _nd_dilation(dilation, layout, sigmas, truncate):
+    """`dilation` of an N-D Gaussian: one tap spacing per spatial axis, its extents within the kernel-size limit."""
+    sizes = [2 * gaussian_radius(s, truncate) + 1 for s in sigmas]
+    return check_dilations(dilation, layout.ndim, kernel_sizes=sizes)
+
+
+def _gaussian_nd(layout, sigmas, truncate, mode, cval, num_threads, dilation):
     """scipy's ``gaussian_filter`` of each image of the batch of an :class:`NDLayout`: ``(C, *spatial)``.
 
-    One 1-D engine pass per axis whose sigma is not 0 (:func:`gaussian_passes`); a result that
-    is still the input (every sigma 0) is copied.
+    One 1-D engine pass per axis whose sigma is not 0 (:func:`gaussian_passes`), its taps
+    ``dilation[a]`` apart along axis ``a``; a result that is still the input (every sigma 0) is copied.
     """
     for s in sigmas:
         _gaussian_1d(s, truncate)  # the kernel-size check, before any pass
     y = gaussian_passes(
-        layout.batch, sigmas, (0,) * len(sigmas), mode=mode, cval=cval, truncate=truncate, num_threads=num_threads
+        layout.batch,
+        sigmas,
+        (0,) * len(sigmas),
+        mode=mode,
+        cval=cval,
+        truncate=truncate,
+        num_threads=num_threads,
+        dilation=dilation,
     )
     return y.copy() if y is layout.batch else y
 
@@ -98,9 +110,9 @@ def gaussian(
         Channel axis of a multichannel image (not filtered across).
     out : ndarray, optional, keyword-only
         Float array of the image's shape that receives (and is) the result.
-    dilation : int or (int, int), default 1, keyword-only
-        Spacing of the kernel taps (the radius in pixels becomes ``d * r``);
-        images with two spatial axes only (otherwise 1).
+    dilation : int or sequence of int, default 1, keyword-only
+        Spacing of the kernel taps (the radius in pixels becomes ``d * r``):
+        one for every spatial axis, or one per spatial axis.
     num_threads : int, optional, keyword-only
 
     Returns
@@ -152,10 +164,10 @@ def gaussian(
         truncate = _check_truncate(truncate)
         check_scipy_mode(mode)
         cval = as_cval(cval)
-        check_nd_dilation(dilation, layout)
+        dilation = _nd_dilation(dilation, layout, sigmas, truncate)
         threads = effective_num_threads(num_threads)
         _check_out(out, layout.shape)
-        result = layout.restore(_gaussian_nd(layout, sigmas, truncate, mode, cval, threads))
+        result = layout.restore(_gaussian_nd(layout, sigmas, truncate, mode, cval, threads, dilation))
         if out is None:
             return result
         out[...] = result
@@ -262,9 +274,9 @@ def difference_of_gaussians(
     engine_mode = check_scipy_mode(mode)
     cval = as_cval(cval)
     if not planar:
-        check_nd_dilation(dilation, layout)
+        dilation = _nd_dilation(dilation, layout, high, truncate)
         threads = effective_num_threads(num_threads)
-        low_pass, high_pass = (_gaussian_nd(layout, s, truncate, mode, cval, threads) for s in (low, high))
+        low_pass, high_pass = (_gaussian_nd(layout, s, truncate, mode, cval, threads, dilation) for s in (low, high))
         np.subtract(low_pass, high_pass, out=low_pass)
         return layout.restore(low_pass)
     dilation = as_pair(dilation, "dilation")
