@@ -39,6 +39,14 @@ Method: TypeAlias = Literal["auto", "direct", "fft"]
 DtypePolicy: TypeAlias = Literal["clip", "float", "float16", "rescale"]
 #: A file-system path.
 StrPath: TypeAlias = str | os.PathLike[str]
+#: ``dtype_policy=`` of imgconv.batch (:data:`imgconv.batch.DTYPE_POLICIES`): 'auto' or one of imgconv.io's.
+BatchDtypePolicy: TypeAlias = Literal["auto", "clip", "float", "float16", "rescale"]
+#: ``backend=`` of imgconv.batch.process (:data:`imgconv.batch.BACKENDS`).
+Backend: TypeAlias = Literal["dask", "processes", "threads"]
+#: ``progress=`` of imgconv.batch.process: a bool or a mode (``batch._progress.PROGRESS_MODES``).
+Progress: TypeAlias = bool | Literal["auto", "bar", "lines", "none"]
+#: What imgconv.batch reads: a folder, a glob pattern or a file, or a list of files.
+BatchSource: TypeAlias = str | os.PathLike[str] | list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...]
 #: A float result array.
 FloatArray: TypeAlias = npt.NDArray[np.floating]
 

@@ -103,13 +103,15 @@ import dataclasses
 import datetime
 import os
 import time
+from typing import Any, Literal, SupportsIndex
 
 import numpy as np
 
-from .._output import DestinationError, UnsafePathError, shown
-from ..contact_sheet import MAX_IMAGES, contact_sheet, draw_sheet, render_contact_sheet, sheet_row
+from .._output import Destination, DestinationError, UnsafePathError, shown
+from .._typing import Backend, BatchDtypePolicy, BatchSource, Bool, Int, Progress, StrPath
+from ..contact_sheet import MAX_IMAGES, SheetRow, contact_sheet, draw_sheet, render_contact_sheet, sheet_row
 from ..io import check_compression
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, PipelineLike
 from ._backends import (
     _check_picklable,
     _cpu_budget,
@@ -167,27 +169,27 @@ def _check_workers(workers):
 
 
 def process(
-    src,
-    dst,
-    pipeline=None,
+    src: BatchSource,
+    dst: StrPath,
+    pipeline: PipelineLike = None,
     *,
-    pattern="*",
-    recursive=False,
-    workers=None,
-    resume=True,
-    overwrite=False,
-    on_error="skip",
-    out_format=None,
-    dtype_policy="auto",
-    progress=True,
-    backend="threads",
-    num_threads=None,
-    client=None,
-    preview=None,
-    compression=None,
-    level=None,
-    predictor=False,
-):
+    pattern: str = "*",
+    recursive: Bool = False,
+    workers: Int | None = None,
+    resume: Bool = True,
+    overwrite: Bool = False,
+    on_error: Literal["skip", "raise"] = "skip",
+    out_format: str | None = None,
+    dtype_policy: BatchDtypePolicy = "auto",
+    progress: Progress = True,
+    backend: Backend = "threads",
+    num_threads: SupportsIndex | None = None,
+    client: Any = None,
+    preview: Literal[True] | StrPath | None = None,
+    compression: str | None = None,
+    level: Int | None = None,
+    predictor: Bool = False,
+) -> BatchReport:
     """Apply a pipeline to every image of a folder, glob or file list; write the results under `dst`.
 
     Parameters
@@ -301,7 +303,7 @@ def process(
         _check_picklable(pipeline)
     out_ext = _normalise_extension(out_format)
     work = plan(src, dst, pipeline, pattern=pattern, recursive=recursive, out_format=out_ext, dtype_policy=dtype_policy)
-    destination = work.destination
+    destination: Destination = work.destination  # type: ignore[assignment]  # plan() always sets it
     preview = None if preview is None else _check_preview(preview, work)
     codec = None
     if (compression, level, predictor) != (None, None, False):
@@ -320,7 +322,9 @@ def process(
     with _locked(destination):
         destination.clean_temporaries()
         manifest = _Manifest(destination, manifest_path)
-        sheet_rows = {}  # input -> contact-sheet row, made by the workers from the arrays in memory
+        sheet_rows: dict[
+            str, SheetRow
+        ] = {}  # input -> contact-sheet row, made by the workers from the arrays in memory
         if preview is not None:
             work.tasks[:MAX_IMAGES] = [dataclasses.replace(t, preview=True) for t in work.tasks[:MAX_IMAGES]]
         if codec is not None:

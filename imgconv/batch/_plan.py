@@ -6,7 +6,8 @@ import sys
 import numpy as np
 
 from .._output import Destination, UnsafePathError, shown
-from ..pipeline import Pipeline
+from .._typing import BatchDtypePolicy, BatchSource, Bool, StrPath
+from ..pipeline import Pipeline, PipelineLike
 from ._discover import _discover, _natural_key
 from ._tasks import (
     DTYPE_POLICIES,
@@ -51,7 +52,16 @@ def _predict_extensions(pipeline, out_format, dtype_policy):
     return predictions
 
 
-def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=None, dtype_policy="auto"):
+def plan(
+    src: BatchSource,
+    dst: StrPath,
+    pipeline: PipelineLike = None,
+    *,
+    pattern: str = "*",
+    recursive: Bool = False,
+    out_format: str | None = None,
+    dtype_policy: BatchDtypePolicy = "auto",
+) -> BatchPlan:
     """List the inputs and their outputs without reading or writing anything.
 
     Parameters
@@ -173,7 +183,8 @@ def plan(src, dst, pipeline=None, *, pattern="*", recursive=False, out_format=No
         if problem is not None:
             failed.append((path, problem))
             continue
-        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1], root=dst_abs))
+        # outputs[0] is a path (only the fallback may be None)
+        tasks.append(BatchTask(input=path, output=outputs[0], relative=relative, fallback=outputs[1], root=dst_abs))  # type: ignore[arg-type]
     failed.sort(key=lambda f: _natural_key(f[0]))
     return BatchPlan(tasks=tasks, failed=failed, src_roots=roots_real, dst=dst_abs, destination=destination)
 

@@ -8,11 +8,16 @@ run's :class:`imgconv._output.Destination`.
 import dataclasses
 import os
 import time
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import numpy as np
 
 from .._output import Destination, shown
+from .._typing import BatchDtypePolicy
 from ..contact_sheet import sheet_row
+
+if TYPE_CHECKING:  # imgconv.pipeline imports imgconv.batch's neighbours, not this module: no cycle at run time
+    from ..pipeline import Pipeline
 
 #: Accepted values of ``process(..., backend=...)``.
 BACKENDS = ("dask", "processes", "threads")
@@ -94,20 +99,20 @@ class BatchReport:
 
     done: int = 0
     skipped: int = 0
-    failed: list = dataclasses.field(default_factory=list)
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     dst: str = ""
-    outputs: list = dataclasses.field(default_factory=list)
+    outputs: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     manifest: str | None = None
-    warnings: list = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
     preview: str | None = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """bool: True when no input failed."""
         return not self.failed
 
-    def summary(self):
+    def summary(self) -> str:
         """One line: ``'12 done, 0 skipped, 0 failed in 3.4 s → out/'``."""
         dst = shown(self.dst if self.dst.endswith(os.sep) else self.dst + os.sep)
         return (
@@ -135,9 +140,9 @@ class BatchPlan:
         folder, never through a link.
     """
 
-    tasks: list
-    failed: list
-    src_roots: list
+    tasks: list[BatchTask]
+    failed: list[tuple[str, str]]
+    src_roots: list[str]
     dst: str
     destination: Destination | None = None
 
@@ -251,7 +256,15 @@ def _choose_output(task, result, out_format, dtype_policy):
 # --------------------------------------------------------------------------------------
 
 
-def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_threads=None, *, raise_errors=False):
+def process_one(
+    task: BatchTask,
+    pipeline: "Pipeline",
+    out_format: str | None = None,
+    dtype_policy: BatchDtypePolicy = "auto",
+    num_threads: SupportsIndex | None = None,
+    *,
+    raise_errors: bool = False,
+) -> dict[str, Any]:
     """Read one image, apply the pipeline, write the result; return a record.
 
     Top-level and picklable, for every backend of :func:`process` (and for
@@ -282,7 +295,7 @@ def process_one(task, pipeline, out_format=None, dtype_policy="auto", num_thread
     from ..io import encoder, imread, stored_mapping
 
     start = time.perf_counter()
-    record = {
+    record: dict[str, Any] = {
         "input": task.input,
         "output": None,
         "relative": task.relative,
