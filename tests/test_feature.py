@@ -271,3 +271,22 @@ def test_symmetric_pass_keeps_scipys_non_finite_outputs(weights):
             np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
             finite = np.isfinite(expected)
             np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("mode", _SCIPY_MODES)
+@pytest.mark.parametrize("pair_symmetric", [False, True])
+def test_dilated_passes_equal_scipy_on_zero_inserted_kernels(mode, pair_symmetric):
+    from scipy import ndimage as ndi
+
+    from imgconv._shared.ndpasses import correlate1d_bank, gaussian_kernel1d
+
+    x = np.random.default_rng(9).standard_normal((8, 7, 9))
+    bank = np.stack([gaussian_kernel1d(1.5, 0, 3), gaussian_kernel1d(1.5, 1, 3), np.arange(7.0)])
+    for axis in range(3):
+        for d in (2, 3):
+            y = correlate1d_bank(x[None], bank, axis, mode=mode, cval=0.5, dilation=d, pair_symmetric=pair_symmetric)
+            for got, weights in zip(y[0], bank):
+                spread = np.zeros(d * (weights.size - 1) + 1)
+                spread[::d] = weights
+                expected = ndi.correlate1d(x, spread, axis=axis, mode=mode, cval=0.5)
+                np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
