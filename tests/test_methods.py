@@ -430,3 +430,85 @@ def test_a_broadcast_stand_in_is_planned_from_its_one_value():
     nan = np.broadcast_to(np.full((), np.nan, np.float32), (1, 1, 2048, 2048))
     plan = imgconv.choose_method(nan, weight, pads=31)
     assert plan.method == "direct" and "NaN or inf" in plan.reason
+
+
+# -- the low-rank path: r pairs of 1-D passes ---------------------------------------------------
+
+
+def _rank_two(k, dtype, channels=1):
+    """Depthwise kernels ``g gp^T + gp g^T`` (a Gaussian and its derivative): rank 2 exactly."""
+    t = np.linspace(-3, 3, k)
+    kernels = []
+    for c in range(channels):
+        g = np.exp(-((t - 0.1 * c) ** 2))
+        gp = np.gradient(g)
+        kernels.append(np.outer(g, gp) + np.outer(gp, g))
+    return np.stack(kernels)[:, None].astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lowrank_factors_find_the_rank_and_rebuild_the_kernels(dtype):
+    w = _rank_two(15, dtype, channels=3)
+    columns, rows = _engine.lowrank_factors(w)
+    assert columns.shape == (3, 2, 15) and rows.shape == (3, 2, 15)
+    rebuilt = np.einsum("cri,crj->cij", columns, rows)
+    np.testing.assert_allclose(rebuilt, w[:, 0], rtol=0, atol=64 * np.finfo(dtype).eps * np.abs(w).max())
+    rng = np.random.default_rng(0)
+    assert _engine.lowrank_factors(rng.standard_normal((1, 1, 15, 15)).astype(dtype)) is None  # full rank
+    assert _engine.lowrank_factors(np.ones((1, 1, 15, 15), dtype)) is None  # rank 1: the separable path's
+    nan = w.copy()
+    nan[0, 0, 3, 3] = np.nan
+    assert _engine.lowrank_factors(nan) is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 3), (1, 1)), ((1, 1), (2, 3))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_lowrank_path_matches_the_reference(mode, stride, dilation, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 41, 53)).astype(dtype)
+    w = _rank_two(11, dtype, channels=3)
+    b = rng.standard_normal(3).astype(dtype)
+    kwargs = {"pads": (4, 6, 30, 5), "mode": mode, "cval": 1.5, "stride": stride, "dilation": dilation, "groups": 3}
+    columns, rows = _engine.lowrank_factors(w)
+    opts = {k: v for k, v in kwargs.items() if k != "groups"}
+    got = _engine._correlate_lowrank(x, columns, rows, b, out=None, num_threads=2, **opts)
+    assert got.dtype == dtype
+    _check(got, x, w, b, kwargs)
+
+
+def test_the_lowrank_path_keeps_which_outputs_are_non_finite():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 1, 60, 70))
+    x[0, 0, 20, 30], x[0, 0, 45, 10], x[0, 0, 5, 66] = np.inf, -np.inf, np.nan
+    w = _rank_two(13, np.float64)
+    columns, rows = _engine.lowrank_factors(w)
+    got = _engine._correlate_lowrank(
+        x,
+        columns,
+        rows,
+        None,
+        pads=(6,) * 4,
+        mode="reflect",
+        cval=0.0,
+        stride=(1, 1),
+        dilation=(1, 1),
+        out=None,
+        num_threads=1,
+    )
+    direct = _engine.correlate(x, w, pads=(6,) * 4, mode="reflect", groups=1, method="direct")
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(direct))
+
+
+def test_auto_on_rank_two_kernels_matches_the_reference_whichever_path_it_takes():
+    """Whatever 'auto' picks for rank-2 kernels of several sizes, the answer is the reference's."""
+    rng = np.random.default_rng(9)
+    for k, size in ((9, 64), (21, 200), (31, 256), (45, 300)):
+        x = rng.standard_normal((1, 1, size, size)).astype(np.float32)
+        w = _rank_two(k, np.float32)
+        plan = imgconv.choose_method(x, w, pads=k // 2)
+        assert plan.method in ("direct", "lowrank", "fft")
+        if plan.method == "lowrank":
+            assert plan.factors[0].shape == (1, 2, k) and "rank 2" in plan.reason
+        kwargs = {"pads": (k // 2,) * 4, "mode": "constant", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1)}
+        _check(_engine.correlate(x, w, **kwargs), x, w, None, {**kwargs, "groups": 1})
