@@ -386,7 +386,7 @@ class FilterBank:
     # -- engine interface ------------------------------------------------------------------
 
     def weights(
-        self, in_channels: Int, per_channel: Bool = True, dtype: npt.DTypeLike = np.float32
+        self, in_channels: Int, per_channel: Bool = True, dtype: npt.DTypeLike | None = np.float32
     ) -> tuple[FloatArray, int]:
         """Weight array and ``groups`` for :func:`imgconv._engine.correlate` / :func:`imgconv.conv2d`.
 

@@ -201,7 +201,7 @@ def _channels(array):
     return 1 if array.ndim == 2 else array.shape[2]
 
 
-def can_store(extension: str, dtype: npt.DTypeLike, channels: Int) -> bool:
+def can_store(extension: str, dtype: npt.DTypeLike | None, channels: Int) -> bool:
     """Whether `imwrite` stores an array of `dtype` with `channels` channels in that format as is.
 
     As is: without a `dtype_policy` conversion, so that reading the file back

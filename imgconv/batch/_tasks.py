@@ -8,16 +8,14 @@ run's :class:`imgconv._output.Destination`.
 import dataclasses
 import os
 import time
-from typing import TYPE_CHECKING, Any, SupportsIndex
+from typing import Any, SupportsIndex
 
 import numpy as np
 
 from .._output import Destination, shown
 from .._typing import BatchDtypePolicy
 from ..contact_sheet import sheet_row
-
-if TYPE_CHECKING:  # imgconv.pipeline imports imgconv.batch's neighbours, not this module: no cycle at run time
-    from ..pipeline import Pipeline
+from ..pipeline import Pipeline
 
 #: Accepted values of ``process(..., backend=...)``.
 BACKENDS = ("dask", "processes", "threads")
@@ -258,7 +256,7 @@ def _choose_output(task, result, out_format, dtype_policy):
 
 def process_one(
     task: BatchTask,
-    pipeline: "Pipeline",
+    pipeline: Pipeline,
     out_format: str | None = None,
     dtype_policy: BatchDtypePolicy = "auto",
     num_threads: SupportsIndex | None = None,

@@ -2,16 +2,23 @@
 
 import contextlib
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import dask
 import dask.array as da
 import numpy as np
+import numpy.typing as npt
 import tifffile
 
 from .. import _output
+from .._typing import Bool, Int, IntPair, Real, ScipyMode, StrPath
 from .._validation import as_int, as_pair
 from ._optional import _require
 from ._tasks import _check_client, _open_client
+
+if TYPE_CHECKING:  # zarr is imported when a function needs it (_optional._require)
+    import zarr
 from ._tiled import (
     _check_correlate_args,
     _halo_of,
@@ -90,26 +97,26 @@ def _chunk_source(source, chunks):
 
 
 def process_large(
-    src,
-    dst,
-    operation,
+    src: "StrPath | zarr.Array | da.Array",
+    dst: StrPath,
+    operation: npt.ArrayLike | Callable[[np.ndarray], Any],
     *,
-    tile=2048,
-    halo=None,
-    mode="reflect",
-    cval=0.0,
-    origin=0,
-    dilation=1,
-    channel_axis=None,
-    dtype=None,
-    client=None,
-    workers=None,
-    overwrite=False,
-    num_threads=None,
-    series=0,
-    level=0,
-    zarr_options=None,
-):
+    tile: IntPair = 2048,
+    halo: IntPair | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    origin: IntPair = 0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    dtype: npt.DTypeLike | None = None,
+    client: Any = None,
+    workers: Int | None = None,
+    overwrite: Bool = False,
+    num_threads: SupportsIndex | None = None,
+    series: Int = 0,
+    level: Int = 0,
+    zarr_options: dict[str, Any] | None = None,
+) -> "zarr.Array":
     """Filter an image larger than memory, tile by tile, into a zarr store.
 
     Parameters

@@ -3,12 +3,27 @@
 import itertools
 import logging
 import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
+from .._typing import Int
 from .._validation import as_int
 from ._optional import _require
 
+_Task = TypeVar("_Task")
+_Record = TypeVar("_Record")
 
-def run_tasks(tasks, func, *, client=None, workers=None, retries=2, max_in_flight=None, on_error=None):
+
+def run_tasks(
+    tasks: Iterable[_Task],
+    func: Callable[[_Task], _Record],
+    *,
+    client: Any = None,
+    workers: Int | None = None,
+    retries: Int = 2,
+    max_in_flight: Int | None = None,
+    on_error: Callable[[_Task, BaseException], _Record] | None = None,
+) -> Iterator[_Record]:
     """Run ``func(task)`` for every task on a Dask cluster; yield the results as they finish.
 
     Parameters

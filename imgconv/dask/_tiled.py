@@ -1,9 +1,12 @@
 """Tiled filtering of dask arrays: conv2d, correlate, and any local function with a halo."""
 
 import math
+from collections.abc import Callable
+from typing import Any, SupportsIndex
 
 import dask.array as da
 import numpy as np
+import numpy.typing as npt
 
 from .. import _engine
 from .._shared.convert import as_engine_image, compute_dtype
@@ -12,6 +15,7 @@ from .._shared.layout import check_channel_axis, spatial_axes
 from .._shared.modes import check_scipy_mode
 from .._threads import get_num_threads
 from .._threads import num_threads as threads_context
+from .._typing import Int, IntPair, Padding, PaddingMode, Real, ScipyMode
 from .._validation import as_array, as_cval, as_int, as_origin, as_pair
 from ..conv import Conv2dArguments
 
@@ -224,18 +228,18 @@ def _check_tile(chunks, name="chunks"):
 
 
 def conv2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
+    input: da.Array | npt.ArrayLike,
+    weight: npt.ArrayLike,
+    bias: npt.ArrayLike | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: Int = 1,
+    padding_mode: PaddingMode = "zeros",
     *,
-    chunks=None,
-    num_threads=None,
-):
+    chunks: IntPair | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> da.Array:
     """:func:`imgconv.conv2d` on a dask array, tile by tile.
 
     Same parameters, semantics, errors and result as :func:`imgconv.conv2d` on
@@ -402,18 +406,18 @@ def _nchw_to_image(y, channel_axis):
 
 
 def correlate(
-    image,
-    weights,
-    dtype=None,
-    mode="reflect",
-    cval=0.0,
-    origin=0,
+    image: da.Array | npt.ArrayLike,
+    weights: npt.ArrayLike,
+    dtype: npt.DTypeLike | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    origin: IntPair = 0,
     *,
-    dilation=1,
-    channel_axis=None,
-    chunks=None,
-    num_threads=None,
-):
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    chunks: IntPair | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> da.Array:
     """:func:`imgconv.filters.correlate` on a dask image, tile by tile.
 
     Same semantics and result as ``imgconv.filters.correlate(image, weights,
@@ -596,7 +600,15 @@ def _probe(func, image, spatial, channel_axis, halo, num_threads):
     )
 
 
-def apply(image, func, *, halo=None, channel_axis=None, chunks=None, num_threads=None):
+def apply(
+    image: da.Array | npt.ArrayLike,
+    func: Callable[[np.ndarray], Any],
+    *,
+    halo: IntPair | None = None,
+    channel_axis: Int | None = None,
+    chunks: IntPair | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> da.Array:
     """Apply a local filter function to a dask image, tile by tile, exactly.
 
     Each tile is extended by `halo` pixels taken from its neighbours, `func` runs
