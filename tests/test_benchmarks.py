@@ -78,9 +78,10 @@ BENCH_FILTERS = BENCH_CONV.parent / "bench_filters.py"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "uint8"])
-def test_bench_filters_peers_agree_with_imgconv(dtype, capsys):
+def test_bench_filters_peers_agree_with_imgconv(dtype, capsys, monkeypatch):
     # main() returns 1 when a peer's result differs from imgconv's (1e-4 of the scale):
     # for uint8 every peer must see the image in [0, 1] units, as imgconv.filters does.
+    monkeypatch.syspath_prepend(str(BENCH_FILTERS.parent))  # as `python benchmarks/bench_filters.py` has it
     spec = importlib.util.spec_from_file_location("bench_filters", BENCH_FILTERS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
