@@ -387,7 +387,7 @@ def test_deep_and_cyclic_mappings():
             TypeError,
             r"^step 0 \('clip'\): `min` must be a finite number or None; got '0'",
         ),
-        ({"step": "gaussian", "sigma": "2"}, TypeError, r"`sigma` must be a positive number .*; got '2'"),
+        ({"step": "gaussian", "sigma": "2"}, TypeError, r"`sigma` must be a non-negative number .*; got '2'"),
         ({"step": "conv2d", "weight": "abc"}, TypeError, r"`weight` must be nested lists of numbers"),
         (
             {"step": "conv2d", "weight": [[[[1.0]]]], "bias": ["b"]},
