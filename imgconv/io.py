@@ -1359,9 +1359,9 @@ def read_info(path: StrPath) -> dict[str, Any]:
                 if "InterColorProfile" in tags:
                     info["icc_profile"] = bytes(tags["InterColorProfile"].value)
         elif fmt == "NPY":
-            # FIXME: _npy_header takes (file, file_size) and returns 3 values: read_info of a .npy raises.
-            shape, dtype = _npy_header(path)  # type: ignore[call-arg]
-            info["shape"], info["dtype"] = tuple(shape), str(dtype)
+            with open(path, "rb") as file:  # the header only, as imread checks it before reading any data
+                shape, dtype, _ = _npy_header(file, os.fstat(file.fileno()).st_size)
+            info["shape"], info["dtype"] = tuple(int(n) for n in shape), str(dtype)
         else:
             with Image.open(path) as image:
                 bands = len(image.getbands())

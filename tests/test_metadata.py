@@ -155,3 +155,11 @@ def test_intensities_are_kept_in_8_bit_outputs(tmp_path, rng, capsys):
     sobel = Pipeline.from_spec([{"step": "sobel_h"}])(dim)
     recovered = (imread(tmp_path / "s" / "dim.png") - mapping["offset"]) / mapping["scale"]
     assert np.abs(recovered - sobel).max() <= 0.5 / mapping["scale"] + 1e-6
+
+
+@pytest.mark.parametrize("shape, dtype", [((7, 9), np.uint8), ((5, 6, 18), np.float32), ((4, 3, 2), np.float64)])
+def test_read_info_of_a_npy_file_reads_its_header(tmp_path, shape, dtype):
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros(shape, dtype))  # numpy's own writer: the header is the reference
+    info = read_info(path)
+    assert info["shape"] == shape and info["dtype"] == np.dtype(dtype).name
