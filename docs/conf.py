@@ -47,6 +47,8 @@ extlinks = {"DOI": ("https://doi.org/%s", "doi:%s"), "arXiv": ("https://arxiv.or
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"members": False}
+# Signatures as the code reads them; the types are in each numpydoc "Parameters" section.
+autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

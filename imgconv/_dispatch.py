@@ -9,6 +9,7 @@ work around a faulty CPU feature report.
 import contextlib
 import importlib
 import os
+import types
 
 __all__ = ["SIMD_PATHS", "available_paths", "kernel_module", "show_config", "using"]
 
@@ -16,7 +17,7 @@ SIMD_PATHS = ("avx512", "avx2", "baseline")  # best first
 _chosen = None
 # path -> loaded module: kernel_module() runs on every engine call, and importlib.import_module
 # costs about 2 us even for a module already imported.  Modules are never unloaded, so entries stay valid.
-_loaded = {}
+_loaded: dict[str, types.ModuleType] = {}  # path -> its loaded kernel module
 
 _BUILD_HINT = (
     "imgconv's compiled kernels could not be imported ({error}). If you are running from a source "

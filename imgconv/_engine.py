@@ -45,7 +45,7 @@ __all__ = [
     "output_size",
 ]
 
-_CHECKED_KERNELS = set()
+_CHECKED_KERNELS: set[str] = set()
 
 
 def _kernel():
@@ -313,7 +313,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
 # tuples of ints and read-only arrays (threads share them; each call still allocates its own output and
 # scratch), plus a dict thread count -> sizes that only ever gains entries.  Cleared when it grows past
 # _MAX_LAYOUTS geometries (an application sweeping shapes), which only costs the next calls a rebuild.
-_LAYOUTS = {}
+_LAYOUTS: dict[tuple, tuple] = {}
 _MAX_LAYOUTS = 1024
 # Each Python thread keeps the scratch of its last small call for the next call of the same layout
 # and thread count: scratch is never shared between calls that can run at once (a thread runs one
@@ -330,7 +330,7 @@ _FUSED_NAMES = {
     np.dtype(np.uint8): "unsigned char",
     np.dtype(np.uint16): "unsigned short",
 }
-_ENTRY_POINTS = {}
+_ENTRY_POINTS: dict[tuple, object] = {}
 
 
 def _entry_point(kernel, pixel_dtype, dtype):
@@ -785,7 +785,7 @@ def separable_factors(weight):
 
 
 # Factors of low-rank kernels, by content (the weight bytes, shape and dtype); bounded.
-_LOWRANK_CACHE = collections.OrderedDict()
+_LOWRANK_CACHE: collections.OrderedDict[tuple, tuple | None] = collections.OrderedDict()
 _LOWRANK_CACHE_SIZE = 64
 
 
