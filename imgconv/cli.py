@@ -39,6 +39,7 @@ examples:
   imgconv steps gaussian                          parameters of a pipeline step
   imgconv info
   imgconv bench
+  imgconv completion bash > ~/.local/share/bash-completion/completions/imgconv
 
 exit status: 0 all files succeeded, 1 some files failed, 2 usage error, 130 interrupted.
 """
@@ -336,7 +337,64 @@ def _build_parser():
     )
     bench.add_argument("--builtin", action="store_true", help="the built-in timing even if benchmarks/ exists")
     bench.add_argument("--threads", type=_positive_int, help="engine threads")
+
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        description="Print a completion script for bash or zsh, made from this command line's own options.",
+        epilog="install:\n  bash: imgconv completion bash > ~/.local/share/bash-completion/completions/imgconv\n"
+        '  zsh:  imgconv completion zsh > "${fpath[1]}/_imgconv"   (or eval "$(imgconv completion zsh)" in ~/.zshrc)',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", choices=("bash", "zsh"))
     return parser
+
+
+def _completion_script(parser, shell):
+    """A bash function completing subcommands, each one's options and choices, and file names otherwise.
+
+    Generated from the parser, so it never falls behind the options.  zsh runs the same
+    function through its ``bashcompinit``.
+    """
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    top = sorted({s for a in parser._actions for s in a.option_strings})
+    cases = []
+    for name, command in sorted(sub.choices.items()):
+        options = sorted({s for a in command._actions for s in a.option_strings})
+        choices = [(a.option_strings, sorted(a.choices)) for a in command._actions if a.choices and a.option_strings]
+        positional = [sorted(a.choices) for a in command._actions if a.choices and not a.option_strings]
+        lines = [f"        {name})"]
+        for strings, values in choices:
+            lines.append(f'            case "$prev" in {"|".join(strings)}) words="{" ".join(values)}";; esac')
+        if positional:
+            lines.append(f'            [ -z "$words" ] && [ "$COMP_CWORD" -eq 2 ] && words="{" ".join(positional[0])}"')
+        lines.append(f'            [ -z "$words" ] && [[ "$cur" == -* ]] && words="{" ".join(options)}";;')
+        cases.append("\n".join(lines))
+    script = f"""# {shell} completion for imgconv {__import__("imgconv").__version__} (imgconv completion {shell})
+_imgconv() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" words=""
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        if [[ "$cur" == -* ]]; then words="{" ".join(top)}"; else words="{" ".join(sorted(sub.choices))}"; fi
+    else
+        case "${{COMP_WORDS[1]}}" in
+{chr(10).join(cases)}
+        esac
+    fi
+    if [ -n "$words" ]; then
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}}
+"""
+    if shell == "zsh":
+        script += "autoload -U +X bashcompinit && bashcompinit\n"
+    return script + "complete -o filenames -F _imgconv imgconv\n"
+
+
+def _cmd_completion(args):
+    print(_completion_script(_build_parser(), args.shell), end="")
+    return 0
 
 
 # --------------------------------------------------------------------------------------
@@ -812,6 +870,7 @@ _COMMANDS = {
     "steps": _cmd_steps,
     "info": _cmd_info,
     "bench": _cmd_bench,
+    "completion": _cmd_completion,
 }
 
 

@@ -322,3 +322,34 @@ def test_python_dash_m(tmp_path):
         timeout=60,
     )
     assert done.returncode == 2 and "`dst` must differ from `src`" in done.stderr
+
+
+def _complete(script, words):
+    """What the completion function offers for `words` (the last one being typed), run in bash."""
+    line = " ".join(f"'{w}'" for w in words)
+    program = (
+        f'{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _imgconv; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    )
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+    return sorted(filter(None, result.stdout.splitlines()))
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_completion_script(capsys, shell, tmp_path):
+    assert main(["completion", shell]) == 0
+    script = capsys.readouterr().out
+    if shell == "zsh":
+        assert "bashcompinit" in script
+        script = script.replace("autoload -U +X bashcompinit && bashcompinit\n", "")  # bash runs the rest
+    assert _complete(script, ["imgconv", "b"]) == ["batch", "bench"]
+    assert _complete(script, ["imgconv", "batch", "--comp"]) == ["--compression", "--compression-level"]
+    assert _complete(script, ["imgconv", "batch", "--backend", ""]) == ["dask", "processes", "threads"]
+    assert _complete(script, ["imgconv", "explain", "--ima"]) == ["--image"]
+    assert _complete(script, ["imgconv", "completion", ""]) == ["bash", "zsh"]
+    (tmp_path / "photo.png").write_bytes(b"")
+    assert _complete(script, ["imgconv", "filter", str(tmp_path / "ph")]) == [str(tmp_path / "photo.png")]
+
+
+def test_completion_needs_a_known_shell(capsys):
+    assert main(["completion", "fish"]) == 2
+    assert "invalid choice: 'fish'" in capsys.readouterr().err
