@@ -10,6 +10,9 @@ import contextlib
 import importlib
 import os
 import types
+from typing import Any
+
+from ._typing import SupportsWrite
 
 __all__ = ["SIMD_PATHS", "available_paths", "kernel_module", "show_config", "using"]
 
@@ -84,7 +87,7 @@ def using(path):
         _chosen = previous
 
 
-def show_config(file=None):
+def show_config(file: SupportsWrite | None = None) -> dict[str, Any]:
     """Print how imgconv runs here: version, kernel path, OpenMP and threads.
 
     Parameters

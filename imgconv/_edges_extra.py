@@ -10,12 +10,17 @@ as :mod:`imgconv.filters` converts them (float32 up to 16 bits, where
 scikit-image gives float64).
 """
 
+from collections.abc import Iterable
+from typing import Any, SupportsIndex, cast
+
 import numpy as np
+import numpy.typing as npt
 
 from . import kernels as _kernels
 from ._shared.layout import NDLayout, check_channel_axis, is_planar, spatial_axes
 from ._shared.ndpasses import gaussian_passes
 from ._threads import effective_num_threads
+from ._typing import Bool, FloatArray, Int, IntPair, IntSequence, Real, RealSequence, ScipyMode
 from ._validation import as_array, check_sigmas, is_real, show
 
 __all__ = [
@@ -69,7 +74,16 @@ def _convolve(image, weights, mode, cval, dilation, channel_axis, num_threads):
     )
 
 
-def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def roberts_pos_diag(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Cross edges with Roberts' ``[[1, 0], [0, -1]]`` kernel, as :func:`skimage.filters.roberts_pos_diag`.
 
     Parameters
@@ -97,7 +111,16 @@ def roberts_pos_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     return _mask(result, mask, image, channel_axis, num_threads)
 
 
-def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def roberts_neg_diag(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Cross edges with Roberts' ``[[0, 1], [-1, 0]]`` kernel, as :func:`skimage.filters.roberts_neg_diag`.
 
     Parameters
@@ -120,7 +143,16 @@ def roberts_neg_diag(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, 
     return _mask(result, mask, image, channel_axis, num_threads)
 
 
-def roberts(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def roberts(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Edge magnitude with Roberts' cross, as :func:`skimage.filters.roberts`.
 
     Parameters
@@ -140,15 +172,28 @@ def roberts(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_a
     >>> float(roberts(np.ones((4, 4))).max())
     0.0
     """
-    kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
-    pos = roberts_pos_diag(image, mask, **kw)
-    neg = roberts_neg_diag(image, mask, **kw)
+    pos = roberts_pos_diag(
+        image, mask, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads
+    )
+    neg = roberts_neg_diag(
+        image, mask, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads
+    )
     out = np.sqrt(pos**2 + neg**2)
     out /= np.sqrt(2)
     return out
 
 
-def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def farid(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    axis: IntSequence | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntSequence = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Edge magnitude with the 5-tap Farid and Simoncelli derivatives, as :func:`skimage.filters.farid`.
 
     Parameters
@@ -199,7 +244,7 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     if axis is None:
         axes = [0, 1]
     else:
-        items = [axis] if np.isscalar(axis) else list(axis)
+        items = [axis] if np.isscalar(axis) else list(cast("Iterable[Int]", axis))
         axes = []
         for a in items:
             if not -image.ndim <= a < image.ndim or (a % image.ndim) not in spatial:
@@ -207,6 +252,7 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
             axes.append(spatial.index(a % image.ndim))
     kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
     weights = (HFARID_WEIGHTS, VFARID_WEIGHTS)
+    output: Any  # one response, or the sum of squares from the first axis on (None before it)
     if len(axes) == 1:
         output = _convolve(image, weights[axes[0]], **kw)
     else:
@@ -219,7 +265,16 @@ def farid(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, 
     return _mask(output, mask, image, channel_axis, num_threads)
 
 
-def farid_h(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def farid_h(
+    image: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Horizontal edges (derivative along rows) with the Farid transform, as :func:`skimage.filters.farid_h`.
 
     Parameters
@@ -242,7 +297,16 @@ def farid_h(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_a
     return _mask(result, mask, image, channel_axis, num_threads)
 
 
-def farid_v(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def farid_v(
+    image: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Vertical edges (derivative along columns) with the Farid transform, as :func:`skimage.filters.farid_v`.
 
     Parameters
@@ -265,7 +329,15 @@ def farid_v(image, *, mask=None, mode="reflect", cval=0.0, dilation=1, channel_a
     return _mask(result, mask, image, channel_axis, num_threads)
 
 
-def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel_axis=None, num_threads=None):
+def unsharp_mask(
+    image: npt.ArrayLike,
+    radius: RealSequence = 1.0,
+    amount: Real = 1.0,
+    preserve_range: Bool = False,
+    *,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Unsharp masking, as :func:`skimage.filters.unsharp_mask` (N-D, Gaussian passes in the engine).
 
     Parameters
@@ -315,7 +387,16 @@ def unsharp_mask(image, radius=1.0, amount=1.0, preserve_range=False, *, channel
     return layout.restore(result)
 
 
-def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3, offset=0, dtype=np.complex128):
+def gabor_kernel(
+    frequency: Real,
+    theta: Real = 0,
+    bandwidth: Real = 1,
+    sigma_x: Real | None = None,
+    sigma_y: Real | None = None,
+    n_stds: Real = 3,
+    offset: Real = 0,
+    dtype: npt.DTypeLike = np.complex128,
+) -> npt.NDArray[np.complexfloating]:
     """Complex 2-D Gabor kernel, as :func:`skimage.filters.gabor_kernel` (values of :func:`imgconv.kernels.gabor`).
 
     Parameters

@@ -7,10 +7,15 @@ then element-wise arithmetic on the eigenvalues, as ``skimage.filters.ridges``.
 *not* rescaled (only made float: float64, float16 -> float32).
 """
 
+from collections.abc import Iterable, Sequence
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from ._shared.modes import check_scipy_mode
 from ._threads import effective_num_threads
+from ._typing import Bool, FloatArray, Real, ScipyMode
 from ._validation import as_array
 from .feature._corner import gaussian_hessian, symmetric_eigenvalues
 
@@ -38,8 +43,15 @@ def _eigvals(image, sigma, mode, cval, threads):
 
 
 def meijering(
-    image, sigmas=range(1, 10, 2), alpha=None, black_ridges=True, mode="reflect", cval=0, *, num_threads=None
-):
+    image: npt.ArrayLike,
+    sigmas: Iterable[Real] = range(1, 10, 2),
+    alpha: Real | None = None,
+    black_ridges: Bool = True,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Meijering neuriteness filter, as :func:`skimage.filters.meijering`.
 
     Parameters
@@ -86,7 +98,15 @@ def meijering(
     return filtered_max
 
 
-def sato(image, sigmas=range(1, 10, 2), black_ridges=True, mode="reflect", cval=0, *, num_threads=None):
+def sato(
+    image: npt.ArrayLike,
+    sigmas: Iterable[Real] = range(1, 10, 2),
+    black_ridges: Bool = True,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Sato tubeness filter, as :func:`skimage.filters.sato`.
 
     Parameters
@@ -121,19 +141,19 @@ def sato(image, sigmas=range(1, 10, 2), black_ridges=True, mode="reflect", cval=
 
 
 def frangi(
-    image,
-    sigmas=range(1, 10, 2),
-    scale_range=None,
-    scale_step=None,
-    alpha=0.5,
-    beta=0.5,
-    gamma=None,
-    black_ridges=True,
-    mode="reflect",
-    cval=0,
+    image: npt.ArrayLike,
+    sigmas: Iterable[Real] = range(1, 10, 2),
+    scale_range: Sequence[Real] | None = None,
+    scale_step: Real | None = None,
+    alpha: Real = 0.5,
+    beta: Real = 0.5,
+    gamma: Real | None = None,
+    black_ridges: Bool = True,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0,
     *,
-    num_threads=None,
-):
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Frangi vesselness filter, as :func:`skimage.filters.frangi`.
 
     Parameters
@@ -192,19 +212,19 @@ def frangi(
 
 
 def hessian(
-    image,
-    sigmas=range(1, 10, 2),
-    scale_range=None,
-    scale_step=None,
-    alpha=0.5,
-    beta=0.5,
-    gamma=15,
-    black_ridges=True,
-    mode="reflect",
-    cval=0,
+    image: npt.ArrayLike,
+    sigmas: Iterable[Real] = range(1, 10, 2),
+    scale_range: Sequence[Real] | None = None,
+    scale_step: Real | None = None,
+    alpha: Real = 0.5,
+    beta: Real = 0.5,
+    gamma: Real | None = 15,
+    black_ridges: Bool = True,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0,
     *,
-    num_threads=None,
-):
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Hybrid Hessian ridge filter, as :func:`skimage.filters.hessian`: :func:`frangi`, with 1 where it is <= 0.
 
     Parameters

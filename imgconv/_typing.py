@@ -7,8 +7,8 @@ the tuples of ``_shared/modes.py`` and ``_engine.METHODS``, spelt as ``Literal``
 """
 
 import os
-from collections.abc import Sequence
-from typing import Literal, Protocol, TypeAlias
+from collections.abc import Iterable, Sequence
+from typing import Literal, Protocol, SupportsIndex, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,19 @@ Real: TypeAlias = float | int | np.integer | np.floating
 IntPair: TypeAlias = int | np.integer | Sequence[int | np.integer] | npt.NDArray[np.integer]
 #: A float for both axes, or a sequence of 1 or 2 floats.
 RealPair: TypeAlias = Real | Sequence[Real] | npt.NDArray[np.integer | np.floating]
+#: One int for every axis or one per axis (``_validation.check_dilations``, scipy's ``origin`` / ``order`` /
+#: ``size``): an int, a sequence of ints or an integer array.
+IntSequence: TypeAlias = int | np.integer | Sequence[int | np.integer] | npt.NDArray[np.integer]
+#: One real for every axis or one per axis (``_validation.check_sigmas``, scipy's ``sigma``): a real, a
+#: sequence of reals or a real array.
+RealSequence: TypeAlias = Real | Sequence[Real] | npt.NDArray[np.integer | np.floating]
+#: scipy.ndimage's ``axes`` (``ndimage._support.check_axes``): an axis or an iterable of axes.
+ScipyAxes: TypeAlias = SupportsIndex | Iterable[SupportsIndex]
+#: scipy.ndimage's ``cval``: a real, or a complex number for complex input.
+ScipyCval: TypeAlias = Real | complex | np.complexfloating
+#: scipy.ndimage's ``output`` (``ndimage._support.get_output``): an array to fill, or the dtype of the
+#: result (None: the input's dtype).
+ScipyOutput: TypeAlias = np.ndarray | npt.DTypeLike | None
 #: torch-style ``padding``: 'same', 'valid', an int or a pair.
 Padding: TypeAlias = Literal["same", "valid"] | IntPair
 #: torch's ``padding_mode`` (:data:`imgconv.conv.PADDING_MODES`).
@@ -31,6 +44,8 @@ PaddingMode: TypeAlias = Literal["circular", "reflect", "replicate", "zeros"]
 ScipyMode: TypeAlias = Literal[
     "constant", "grid-constant", "grid-mirror", "grid-wrap", "mirror", "nearest", "reflect", "wrap"
 ]
+#: scipy.ndimage's ``mode`` where it may differ per axis: one name, or a sequence of one name per axis.
+ScipyModes: TypeAlias = ScipyMode | Sequence[ScipyMode]
 #: The engine's border modes, ``numpy.pad`` names (:data:`imgconv._shared.modes.ENGINE_MODES`).
 EngineMode: TypeAlias = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 #: ``method=`` (:data:`imgconv._engine.METHODS`).

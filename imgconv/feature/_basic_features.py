@@ -1,11 +1,15 @@
 """Multiscale intensity, edge and texture features for pixel classifiers, as scikit-image."""
 
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from .._shared.convert import to_float32
 from .._shared.layout import NDLayout
 from .._shared.ndpasses import fix_gradient_edges, gaussian_passes, gradient_kernel, separable_bank
 from .._threads import effective_num_threads
+from .._typing import Bool, Int, Real
 from .._validation import as_array, as_int, check_positive_real, show
 from ._corner import symmetric_eigenvalues
 
@@ -70,18 +74,18 @@ def _second_gradient(grad, axis, threads):
 
 
 def multiscale_basic_features(
-    image,
-    intensity=True,
-    edges=True,
-    texture=True,
-    sigma_min=0.5,
-    sigma_max=16,
-    num_sigma=None,
-    workers=None,
+    image: npt.ArrayLike,
+    intensity: Bool = True,
+    edges: Bool = True,
+    texture: Bool = True,
+    sigma_min: Real = 0.5,
+    sigma_max: Real = 16,
+    num_sigma: Int | None = None,
+    workers: SupportsIndex | None = None,
     *,
-    channel_axis=None,
-    num_threads=None,
-):
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> npt.NDArray[np.float32]:
     """Local features at several scales, as :func:`skimage.feature.multiscale_basic_features`.
 
     Parameters

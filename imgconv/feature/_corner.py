@@ -10,14 +10,18 @@ intermediate are one engine call.
 
 import math
 import warnings
+from collections.abc import Sequence
 from itertools import combinations_with_replacement
+from typing import Literal, SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from .._shared.convert import as_float_image
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import fix_gradient_edges, gaussian_kernel1d, gaussian_passes, gradient_kernel, separable_bank
 from .._threads import effective_num_threads
+from .._typing import Bool, FloatArray, Real, RealSequence, ScipyMode
 from .._validation import as_array, check_sigmas, show
 
 __all__ = [
@@ -123,8 +127,15 @@ def gaussian_hessian(image, sigmas, mode, cval, order, use_gaussian_derivatives,
 
 
 def hessian_matrix(
-    image, sigma=1, mode="constant", cval=0, order="rc", use_gaussian_derivatives=None, *, num_threads=None
-):
+    image: npt.ArrayLike,
+    sigma: RealSequence = 1,
+    mode: ScipyMode = "constant",
+    cval: Real = 0,
+    order: Literal["rc", "xy"] = "rc",
+    use_gaussian_derivatives: Bool | None = None,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> list[FloatArray]:
     """The Hessian matrix of an N-D image, as :func:`skimage.feature.hessian_matrix`.
 
     Parameters
@@ -215,7 +226,7 @@ def symmetric_eigenvalues(elems):
     return np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
 
 
-def hessian_matrix_eigvals(H_elems):
+def hessian_matrix_eigvals(H_elems: Sequence[np.ndarray]) -> np.ndarray:
     """Eigenvalues of the Hessian matrix, largest first, as :func:`skimage.feature.hessian_matrix_eigvals`.
 
     Parameters
@@ -239,7 +250,7 @@ def hessian_matrix_eigvals(H_elems):
     return symmetric_eigenvalues(H_elems)
 
 
-def structure_tensor_eigenvalues(A_elems):
+def structure_tensor_eigenvalues(A_elems: Sequence[np.ndarray]) -> np.ndarray:
     """Eigenvalues of the structure tensor, largest first, as scikit-image.
 
     Parameters
@@ -262,7 +273,9 @@ def structure_tensor_eigenvalues(A_elems):
     return symmetric_eigenvalues(A_elems)
 
 
-def hessian_matrix_det(image, sigma=1, approximate=True, *, num_threads=None):
+def hessian_matrix_det(
+    image: npt.ArrayLike, sigma: RealSequence = 1, approximate: Bool = True, *, num_threads: SupportsIndex | None = None
+) -> FloatArray:
     """Determinant of the Hessian matrix, as :func:`skimage.feature.hessian_matrix_det` with ``approximate=False``.
 
     Parameters
@@ -318,7 +331,15 @@ def sobel_bank(image, *, mode, cval, num_threads, scipy_weights=True):
     return [out[c] for c in codes]
 
 
-def structure_tensor(image, sigma=1, mode="constant", cval=0, order="rc", *, num_threads=None):
+def structure_tensor(
+    image: npt.ArrayLike,
+    sigma: RealSequence = 1,
+    mode: ScipyMode = "constant",
+    cval: Real = 0,
+    order: Literal["rc", "xy"] = "rc",
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> list[FloatArray]:
     """The structure tensor of an N-D image, as :func:`skimage.feature.structure_tensor`.
 
     Parameters
@@ -374,7 +395,14 @@ def structure_tensor(image, sigma=1, mode="constant", cval=0, order="rc", *, num
     return list(smoothed)
 
 
-def shape_index(image, sigma=1, mode="constant", cval=0, *, num_threads=None):
+def shape_index(
+    image: npt.ArrayLike,
+    sigma: RealSequence = 1,
+    mode: ScipyMode = "constant",
+    cval: Real = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """The shape index of Koenderink and van Doorn, as :func:`skimage.feature.shape_index`.
 
     Parameters

@@ -1,13 +1,27 @@
 """apply_bank: every kernel of a filter bank on an image (imgconv.banks.FilterBank.apply)."""
 
+from collections.abc import Iterable, Mapping
+from typing import SupportsIndex
+
+import numpy.typing as npt
+
+from .._typing import Bool, FloatArray, Int, IntPair, Real, ScipyMode
 from ..banks import FilterBank
 
 __all__ = ["apply_bank"]
 
 
 def apply_bank(
-    image, bank, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, per_channel=True, num_threads=None
-):
+    image: npt.ArrayLike,
+    bank: FilterBank | Mapping[str, npt.ArrayLike] | Iterable[npt.ArrayLike],
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    per_channel: Bool = True,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Filter an image with every kernel of a filter bank.
 
     Parameters

@@ -1,6 +1,9 @@
 """correlate and convolve (scipy.ndimage's), and the engine call every filter of the package makes."""
 
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import _engine
 from .._shared.convert import compute_dtype
@@ -8,6 +11,7 @@ from .._shared.geometry import check_origin_fits, extent, scipy_pads
 from .._shared.layout import ChannelLayout
 from .._shared.modes import check_scipy_mode
 from .._threads import effective_num_threads
+from .._typing import FloatArray, Int, IntPair, Method, Real, ScipyMode, ScipyOutput
 from .._validation import as_array as _as_array
 from .._validation import as_cval, as_origin, as_pair
 from .._validation import show as _show
@@ -110,18 +114,18 @@ def _correlate_or_convolve(
 
 
 def correlate(
-    input,
-    weights,
-    output=None,
-    mode="reflect",
-    cval=0.0,
-    origin=0,
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    origin: IntPair = 0,
     *,
-    dilation=1,
-    channel_axis=None,
-    num_threads=None,
-    method="auto",
-):
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+    method: Method = "auto",
+) -> FloatArray:
     """Multidimensional correlation of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters
@@ -213,18 +217,18 @@ def correlate(
 
 
 def convolve(
-    input,
-    weights,
-    output=None,
-    mode="reflect",
-    cval=0.0,
-    origin=0,
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    origin: IntPair = 0,
     *,
-    dilation=1,
-    channel_axis=None,
-    num_threads=None,
-    method="auto",
-):
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+    method: Method = "auto",
+) -> FloatArray:
     """Multidimensional convolution of a 2-D (or multichannel) image, as scipy.ndimage.
 
     Parameters

@@ -14,8 +14,10 @@ scikit-image's N-D filters, one 1-D engine pass per axis
 """
 
 from string import Template
+from typing import SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _engine
 from .. import kernels as _kernels
@@ -25,6 +27,7 @@ from .._shared.layout import ChannelLayout, NDLayout, is_planar
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import correlate1d_bank, separable_bank
 from .._threads import effective_num_threads
+from .._typing import FloatArray, Int, IntPair, IntSequence, Real, ScipyMode
 from .._validation import as_array as _as_array
 from .._validation import as_cval, as_pair, check_dilations
 from .._validation import is_int as _is_int
@@ -504,70 +507,164 @@ def _laplace_nd(image, mask, mode, cval, dilation, channel_axis, num_threads):
 # --------------------------------------------------------------------------------------
 
 
-def sobel(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def sobel(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    axis: IntSequence | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntSequence = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("sobel", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
 sobel.__doc__ = _edge_doc("sobel")
 
 
-def sobel_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def sobel_h(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 sobel_h.__doc__ = _edge_doc("sobel", axis=0)
 
 
-def sobel_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def sobel_v(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("sobel", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 sobel_v.__doc__ = _edge_doc("sobel", axis=1)
 
 
-def scharr(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def scharr(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    axis: IntSequence | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntSequence = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("scharr", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
 scharr.__doc__ = _edge_doc("scharr")
 
 
-def scharr_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def scharr_h(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 scharr_h.__doc__ = _edge_doc("scharr", axis=0)
 
 
-def scharr_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def scharr_v(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("scharr", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 scharr_v.__doc__ = _edge_doc("scharr", axis=1)
 
 
-def prewitt(image, mask=None, *, axis=None, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def prewitt(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    axis: IntSequence | None = None,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntSequence = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("prewitt", image, mask, axis, mode, cval, dilation, channel_axis, num_threads)
 
 
 prewitt.__doc__ = _edge_doc("prewitt")
 
 
-def prewitt_h(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def prewitt_h(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[0])
 
 
 prewitt_h.__doc__ = _edge_doc("prewitt", axis=0)
 
 
-def prewitt_v(image, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def prewitt_v(
+    image: npt.ArrayLike,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     return _edge_filter("prewitt", image, mask, None, mode, cval, dilation, channel_axis, num_threads, spatial_axes=[1])
 
 
 prewitt_v.__doc__ = _edge_doc("prewitt", axis=1)
 
 
-def laplace(image, ksize=3, mask=None, *, mode="reflect", cval=0.0, dilation=1, channel_axis=None, num_threads=None):
+def laplace(
+    image: npt.ArrayLike,
+    ksize: Int = 3,
+    mask: npt.ArrayLike | None = None,
+    *,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0.0,
+    dilation: IntSequence = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Find the edges of an image using the Laplace operator, as scikit-image.
 
     Parameters

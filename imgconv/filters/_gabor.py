@@ -1,11 +1,15 @@
 """The Gabor filter: real and imaginary responses from one engine call."""
 
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import kernels as _kernels
 from .._shared.layout import ChannelLayout
 from .._shared.modes import check_scipy_mode
 from .._threads import effective_num_threads
+from .._typing import FloatArray, Int, IntPair, Real, ScipyMode
 from .._validation import as_cval, as_pair
 from ._correlate import correlate_stack
 
@@ -13,21 +17,21 @@ __all__ = ["gabor"]
 
 
 def gabor(
-    image,
-    frequency,
-    theta=0,
-    bandwidth=1,
-    sigma_x=None,
-    sigma_y=None,
-    n_stds=3,
-    offset=0,
-    mode="reflect",
-    cval=0,
+    image: npt.ArrayLike,
+    frequency: Real,
+    theta: Real = 0,
+    bandwidth: Real = 1,
+    sigma_x: Real | None = None,
+    sigma_y: Real | None = None,
+    n_stds: Real = 3,
+    offset: Real = 0,
+    mode: ScipyMode = "reflect",
+    cval: Real = 0,
     *,
-    dilation=1,
-    channel_axis=None,
-    num_threads=None,
-):
+    dilation: IntPair = 1,
+    channel_axis: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> tuple[FloatArray, FloatArray]:
     """Real and imaginary responses to a Gabor kernel, as :func:`skimage.filters.gabor`.
 
     Parameters

@@ -7,7 +7,10 @@ number (1-D, 3-D, ...): one pass per axis whose sigma is not 0
 the batch of :class:`imgconv._shared.layout.NDLayout`.
 """
 
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from .._shared.blocks import blockwise
 from .._shared.geometry import gaussian_radius
@@ -16,6 +19,7 @@ from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import gaussian_kernel1d, gaussian_passes
 from .._shared.passes import correlate_1d_passes
 from .._threads import effective_num_threads
+from .._typing import Bool, FloatArray, Int, IntSequence, Real, RealSequence, ScipyMode
 from .._validation import as_cval, as_pair, check_dilations, check_kernel_size, check_positive_real, check_sigmas
 from .._validation import show as _show
 
@@ -74,18 +78,18 @@ def _gaussian_nd(layout, sigmas, truncate, mode, cval, num_threads, dilation):
 
 
 def gaussian(
-    image,
-    sigma=1.0,
+    image: npt.ArrayLike,
+    sigma: RealSequence = 1.0,
     *,
-    mode="nearest",
-    cval=0,
-    preserve_range=False,
-    truncate=4.0,
-    channel_axis=None,
-    out=None,
-    dilation=1,
-    num_threads=None,
-):
+    mode: ScipyMode = "nearest",
+    cval: Real = 0,
+    preserve_range: Bool = False,
+    truncate: Real = 4.0,
+    channel_axis: Int | None = None,
+    out: npt.NDArray[np.floating] | None = None,
+    dilation: IntSequence = 1,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Gaussian filter, as :func:`skimage.filters.gaussian` (separable, one engine call per axis).
 
     Parameters
@@ -192,7 +196,7 @@ def gaussian(
         scale=layout.scale,
         out=direct,
     )
-    if direct is not None:
+    if direct is not None and out is not None:  # engine_out(None) is None: `out` was filled
         return out
     result = layout.restore(y[:, 0])
     if out is not None:
@@ -202,17 +206,17 @@ def gaussian(
 
 
 def difference_of_gaussians(
-    image,
-    low_sigma,
-    high_sigma=None,
+    image: npt.ArrayLike,
+    low_sigma: RealSequence,
+    high_sigma: RealSequence | None = None,
     *,
-    mode="nearest",
-    cval=0,
-    channel_axis=None,
-    truncate=4.0,
-    dilation=1,
-    num_threads=None,
-):
+    mode: ScipyMode = "nearest",
+    cval: Real = 0,
+    channel_axis: Int | None = None,
+    truncate: Real = 4.0,
+    dilation: IntSequence = 1,
+    num_threads: SupportsIndex | None = None,
+) -> FloatArray:
     """Band-pass filter: Gaussian at `low_sigma` minus Gaussian at `high_sigma`, as scikit-image.
 
     Parameters
@@ -279,6 +283,7 @@ def difference_of_gaussians(
         low_pass, high_pass = (_gaussian_nd(layout, s, truncate, mode, cval, threads, dilation) for s in (low, high))
         np.subtract(low_pass, high_pass, out=low_pass)
         return layout.restore(low_pass)
+    assert isinstance(layout, ChannelLayout)  # planar: the 2-D layout (for type checkers)
     dilation = as_pair(dilation, "dilation")
     threads = effective_num_threads(num_threads)
     low_pass, high_pass = (

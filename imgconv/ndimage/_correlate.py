@@ -21,10 +21,14 @@ count as 0.  A difference: scipy skips zero taps, the engine multiplies by them,
 so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
 """
 
+from typing import SupportsIndex
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import _engine
 from .._shared.ndpasses import axis_pass, axis_view
+from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
 from . import _support
 
 __all__ = ["convolve", "convolve1d", "correlate", "correlate1d", "run_pass", "store"]
@@ -99,7 +103,17 @@ def _complex_via_real_components(func, input, weights, output, cval, **kwargs):
     return output
 
 
-def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, num_threads=None):
+def correlate1d(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    axis: SupportsIndex = -1,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: Int = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Calculate a 1-D correlation along the given axis (``scipy.ndimage.correlate1d``).
 
     The lines of the array along the given axis are correlated with the given
@@ -163,7 +177,17 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return run_pass(_float64(input), weights, axis, output, _support.engine_mode(mode), cval, origin, num_threads)
 
 
-def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, num_threads=None):
+def convolve1d(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    axis: SupportsIndex = -1,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: Int = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Calculate a 1-D convolution along the given axis (``scipy.ndimage.convolve1d``).
 
     Parameters are those of :func:`correlate1d`; the weights are reversed (and,
@@ -323,7 +347,17 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
     return store(result, output)
 
 
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
+def correlate(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: IntSequence = 0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Multidimensional correlation (``scipy.ndimage.correlate``).
 
     The array is correlated with the given kernel.
@@ -369,7 +403,17 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _correlate_or_convolve(input, weights, output, mode, cval, origin, False, axes, num_threads)
 
 
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
+def convolve(
+    input: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: IntSequence = 0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Multidimensional convolution (``scipy.ndimage.convolve``).
 
     Parameters are those of :func:`correlate`; the kernel is reversed along

@@ -8,11 +8,15 @@ engine call (:func:`imgconv.ndimage._correlate.run_pass`).
 """
 
 import numbers
+from collections.abc import Sequence
+from typing import Any, SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from .._shared.geometry import gaussian_radius
 from .._shared.ndpasses import gaussian_kernel1d
+from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
 from . import _support
 from ._correlate import correlate1d, run_pass, store
 
@@ -30,18 +34,18 @@ __all__ = [
 
 
 def gaussian_filter1d(
-    input,
-    sigma,
-    axis=-1,
-    order=0,
-    output=None,
-    mode="reflect",
-    cval=0.0,
-    truncate=4.0,
+    input: npt.ArrayLike,
+    sigma: Real,
+    axis: SupportsIndex = -1,
+    order: Int = 0,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    truncate: Real = 4.0,
     *,
-    radius=None,
-    num_threads=None,
-):
+    radius: Int | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """1-D Gaussian filter (``scipy.ndimage.gaussian_filter1d``).
 
     Parameters
@@ -86,18 +90,18 @@ def gaussian_filter1d(
 
 
 def gaussian_filter(
-    input,
-    sigma,
-    order=0,
-    output=None,
-    mode="reflect",
-    cval=0.0,
-    truncate=4.0,
+    input: npt.ArrayLike,
+    sigma: RealSequence,
+    order: IntSequence = 0,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    truncate: Real = 4.0,
     *,
-    radius=None,
-    axes=None,
-    num_threads=None,
-):
+    radius: Int | Sequence[Int | None] | npt.NDArray[np.integer] | None = None,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Multidimensional Gaussian filter (``scipy.ndimage.gaussian_filter``).
 
     Parameters
@@ -165,7 +169,15 @@ def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
     return output
 
 
-def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, num_threads=None):
+def prewitt(
+    input: npt.ArrayLike,
+    axis: SupportsIndex = -1,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Calculate a Prewitt filter (``scipy.ndimage.prewitt``).
 
     Parameters
@@ -193,7 +205,15 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, num_thread
     return _edge_filter(input, axis, output, mode, cval, [1, 1, 1], num_threads)
 
 
-def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, num_threads=None):
+def sobel(
+    input: npt.ArrayLike,
+    axis: SupportsIndex = -1,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Calculate a Sobel filter (``scipy.ndimage.sobel``).
 
     Parameters
@@ -236,7 +256,15 @@ def _generic_laplace(input, derivative2, output, mode, cval, axes):
     return output
 
 
-def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, num_threads=None):
+def laplace(
+    input: npt.ArrayLike,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """N-D Laplace filter based on approximate second derivatives (``scipy.ndimage.laplace``).
 
     Parameters
@@ -281,7 +309,17 @@ def _sigmas_on_axes(sigma, axes, ndim):
     return sigma, axes
 
 
-def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, num_threads=None, **kwargs):
+def gaussian_laplace(
+    input: npt.ArrayLike,
+    sigma: RealSequence,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+    **kwargs: Any,
+) -> np.ndarray:
     """Multidimensional Laplace filter using Gaussian second derivatives (``scipy.ndimage.gaussian_laplace``).
 
     Parameters
@@ -321,8 +359,16 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
 
 
 def gaussian_gradient_magnitude(
-    input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None, num_threads=None, **kwargs
-):
+    input: npt.ArrayLike,
+    sigma: RealSequence,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+    **kwargs: Any,
+) -> np.ndarray:
     """Multidimensional gradient magnitude using Gaussian derivatives (``scipy.ndimage.gaussian_gradient_magnitude``).
 
     Parameters
@@ -374,7 +420,17 @@ def gaussian_gradient_magnitude(
     return output
 
 
-def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *, num_threads=None):
+def uniform_filter1d(
+    input: npt.ArrayLike,
+    size: Int,
+    axis: SupportsIndex = -1,
+    output: ScipyOutput = None,
+    mode: ScipyMode = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: Int = 0,
+    *,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Calculate a 1-D uniform filter along the given axis (``scipy.ndimage.uniform_filter1d``).
 
     Parameters
@@ -433,7 +489,17 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return output
 
 
-def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None, num_threads=None):
+def uniform_filter(
+    input: npt.ArrayLike,
+    size: IntSequence = 3,
+    output: ScipyOutput = None,
+    mode: ScipyModes = "reflect",
+    cval: ScipyCval = 0.0,
+    origin: IntSequence = 0,
+    *,
+    axes: ScipyAxes | None = None,
+    num_threads: SupportsIndex | None = None,
+) -> np.ndarray:
     """Multidimensional uniform filter (``scipy.ndimage.uniform_filter``).
 
     Parameters
