@@ -143,7 +143,7 @@ def sato(
 def frangi(
     image: npt.ArrayLike,
     sigmas: Iterable[Real] = range(1, 10, 2),
-    scale_range: Sequence[Real] | None = None,
+    scale_range: Sequence[Real] | npt.NDArray[np.integer | np.floating] | None = None,
     scale_step: Real | None = None,
     alpha: Real = 0.5,
     beta: Real = 0.5,
@@ -214,7 +214,7 @@ def frangi(
 def hessian(
     image: npt.ArrayLike,
     sigmas: Iterable[Real] = range(1, 10, 2),
-    scale_range: Sequence[Real] | None = None,
+    scale_range: Sequence[Real] | npt.NDArray[np.integer | np.floating] | None = None,
     scale_step: Real | None = None,
     alpha: Real = 0.5,
     beta: Real = 0.5,
