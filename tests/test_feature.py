@@ -86,8 +86,8 @@ def test_shape_index_and_det(dtype):
     assert_scaled(np.nan_to_num(a), np.nan_to_num(e), np.float32)  # arctan of a ratio: float32-sized error
     volume = IMAGES["random3d"].astype(dtype)
     assert_scaled(feature.hessian_matrix_det(volume, 1.5), sk_feature.hessian_matrix_det(volume, 1.5), np.float32)
-    with pytest.raises(NotImplementedError):
-        feature.hessian_matrix_det(image)
+    exact = feature.hessian_matrix_det(image, 2, approximate=False)
+    assert_scaled(exact, sk_feature.hessian_matrix_det(image, 2, approximate=False), np.float32)
 
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
@@ -290,3 +290,21 @@ def test_dilated_passes_equal_scipy_on_zero_inserted_kernels(mode, pair_symmetri
                 spread[::d] = weights
                 expected = ndi.correlate1d(x, spread, axis=axis, mode=mode, cval=0.5)
                 np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["camera", "random2d"])
+@pytest.mark.parametrize("sigma", [1, 2.5, 3, 8])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hessian_matrix_det_approximation_equals_scikit_image(name, sigma, dtype):
+    image = IMAGES[name].astype(dtype)
+    got = feature.hessian_matrix_det(image, sigma)  # approximate=True: SURF's box sums, as scikit-image
+    expected = sk_feature.hessian_matrix_det(image, sigma)
+    assert got.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("sigma", [0.2, (2.0, 3.0)])
+def test_hessian_matrix_det_approximation_refuses_a_sigma_it_cannot_use(sigma):
+    # scikit-image returns NaN everywhere for sigma < 1/3 (a 0-pixel box) and ignores a pair
+    with pytest.raises(ValueError, match=r"^`sigma` must be one number of at least 1/3 for approximate=True"):
+        feature.hessian_matrix_det(IMAGES["random2d"], sigma)

@@ -407,10 +407,6 @@ def test_hessian_matrix_eigvals_3d(im3d, dtype):
 
 
 @run_in_parallel()
-@pytest.mark.xfail(
-    strict=True,
-    reason="approximate=True (SURF box filters over an integral image) is not implemented: NotImplementedError",
-)
 def test_hessian_matrix_det():
     image = np.zeros((5, 5))
     image[2, 2] = 1
