@@ -245,6 +245,8 @@ def farid(
         axes = [0, 1]
     else:
         items = [axis] if np.isscalar(axis) else list(cast("Iterable[Int]", axis))
+        if not items:  # as filters.sobel: an empty sequence names no axis
+            raise ValueError(f"`axis` must name at least one axis; got {show(axis)}")
         axes = []
         for a in items:
             if not -image.ndim <= a < image.ndim or (a % image.ndim) not in spatial:

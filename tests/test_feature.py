@@ -131,6 +131,9 @@ def test_edges_channel_axis_and_farid_axis():
         assert_scaled(edges.farid(rgb[..., 0], axis=axis), sk_filters.farid(rgb[..., 0], axis=axis), np.float64)
     with pytest.raises(ValueError, match="axis"):
         edges.farid(rgb, axis=2, channel_axis=2)
+    for empty in ([], ()):  # as filters.sobel: one clear error, not a TypeError from inside np.sqrt
+        with pytest.raises(ValueError, match=r"^`axis` must name at least one axis; got "):
+            edges.farid(rgb[..., 0], axis=empty)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
