@@ -39,6 +39,7 @@ __all__ = [
     "Destination",
     "DestinationBusyError",
     "DestinationError",
+    "FolderContent",
     "UnsafePathError",
     "is_within",
     "replace_folder",
@@ -155,6 +156,22 @@ def _refuse_link_or_special(path, what):
         raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces only files")
 
 
+class FolderContent:
+    """What a writer of a directory store (an OME-Zarr image) hands to this module instead of ``encode(file)``.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(path)`` creates the store at `path`, a new, absent folder.
+    is_ours : callable
+        ``is_ours(path)`` recognises a store imgconv wrote: the only kind of
+        folder a write may replace.
+    """
+
+    def __init__(self, build, is_ours):
+        self.build, self.is_ours = build, is_ours
+
+
 def write_atomic(path, encode, *, what="`path`"):
     """Write a file atomically, without a destination root (rules 3 to 5).
 
@@ -176,11 +193,16 @@ def write_atomic(path, encode, *, what="`path`"):
         If the file cannot be written.
     """
     target = os.path.abspath(path)
+    if isinstance(encode, FolderContent):
+        return replace_folder(target, encode.build, overwrite=True, is_ours=encode.is_ours, what=what)
     _refuse_link_or_special(target, what)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):  # name the user's folder, not the temporary file inside it
         raise FileNotFoundError(f"cannot write {shown(target)!r}: the folder {shown(folder)!r} does not exist")
     _write_temp_and_rename(os.path.join(folder, _temp_name(".imgconv-")), target, encode)
+    sidecar = getattr(encode, "sidecar", None)
+    if sidecar is not None:  # a description beside the file (``result.npy.json``), written after it
+        write_atomic(sidecar[0], sidecar[1], what=what)
     return target
 
 
@@ -235,7 +257,7 @@ class Destination:
         """str: ``<root>/.imgconv``, imgconv's own folder (temporary files, lock)."""
         return os.path.join(self.root, PRIVATE_FOLDER)
 
-    def check(self, path, *, what="output", inside=True):
+    def check(self, path, *, what="output", inside=True, folder=False):
         """Return `path` absolute if it may be written, else raise UnsafePathError.
 
         Parameters
@@ -245,10 +267,17 @@ class Destination:
             How the message names the path (``'output'``, ``'--preview'``).
         inside : bool
             Require the path to lie inside the root (ignored without a root).
+        folder : bool
+            The path is a directory store (`FolderContent`), not a file.
         """
         path = os.path.abspath(os.fspath(path))
         if self.root is not None and (inside or is_within(path, self.root)):
-            self._check_inside(path, what)
+            self._check_inside(path, what, folder)
+        elif folder:
+            if os.path.islink(path):
+                raise UnsafePathError(
+                    f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a link it did not create"
+                )
         else:
             _refuse_link_or_special(path, what)
         real = os.path.realpath(path)
@@ -265,7 +294,7 @@ class Destination:
                 )
         return path
 
-    def _check_inside(self, path, what):
+    def _check_inside(self, path, what, folder=False):
         relative = os.path.relpath(path, self.root)
         parts = relative.split(os.sep)
         if relative == os.curdir or parts[0] == os.pardir or os.path.isabs(relative):
@@ -293,7 +322,9 @@ class Destination:
                 raise UnsafePathError(
                     f"{what} {shown(path)!r} needs the folder {shown(current)!r}, which is not a folder"
                 )
-            if last and not stat.S_ISREG(st.st_mode):
+            if last and folder and not stat.S_ISDIR(st.st_mode):
+                raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a folder imgconv wrote")
+            if last and not folder and not stat.S_ISREG(st.st_mode):
                 raise UnsafePathError(
                     f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces only files"
                 )
@@ -329,12 +360,22 @@ class Destination:
         """Write `path` atomically after checking it (all five rules); return it absolute.
 
         ``inside=False`` lets a path the user named explicitly (a contact
-        sheet) lie outside the root; every other rule still applies.
+        sheet) lie outside the root; every other rule still applies. A
+        `FolderContent` `encode` builds a directory store under a temporary
+        name and renames it into place (:func:`replace_folder`), replacing
+        only a store imgconv wrote.
         """
-        path = self.check(path, what=what, inside=inside)
+        folder = isinstance(encode, FolderContent)
+        path = self.check(path, what=what, inside=inside, folder=folder)
         if self.root is None or not is_within(path, self.root):
             return write_atomic(path, encode, what=what)
         self.makedirs(os.path.dirname(path))
+        if folder:
+            temp_parent = self._temp_folder()
+            self.check(path, what=what, folder=True)  # again, just before the rename
+            return replace_folder(
+                path, encode.build, overwrite=True, is_ours=encode.is_ours, what=what, temp_parent=temp_parent
+            )
         temp = os.path.join(self._temp_folder(), _temp_name())
         self.check(path, what=what)  # again, just before the rename
         try:
@@ -343,6 +384,10 @@ class Destination:
             if getattr(exc, "errno", None) != 18:  # EXDEV: a mount point below the root
                 raise
             write_atomic(path, encode, what=what)
+            return path
+        sidecar = getattr(encode, "sidecar", None)
+        if sidecar is not None:  # a description beside the file (``result.npy.json``), written after it
+            self.write(sidecar[0], sidecar[1], what=what, inside=inside)
         return path
 
     def open_append(self, path, *, what="manifest"):
@@ -374,8 +419,12 @@ class Destination:
             return 0
         removed = 0
         for entry in entries:
+            path = os.path.join(folder, entry)
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, entry))  # a link planted here is removed, not followed
+                if stat.S_ISDIR(os.lstat(path).st_mode):  # a store a killed run was building
+                    shutil.rmtree(path)  # (rmtree removes links inside, never follows them)
+                else:
+                    os.unlink(path)  # a link planted here is removed, not followed
                 removed += 1
         return removed
 
@@ -412,7 +461,9 @@ class Destination:
             os.close(descriptor)
 
 
-def replace_folder(dst, build, *, overwrite=False, is_ours=None, protect=(), what="`dst`", check_only=False):
+def replace_folder(
+    dst, build, *, overwrite=False, is_ours=None, protect=(), what="`dst`", check_only=False, temp_parent=None
+):
     """Create the folder `dst` atomically: build it under a temporary name, then rename it into place.
 
     Parameters
@@ -430,6 +481,9 @@ def replace_folder(dst, build, *, overwrite=False, is_ours=None, protect=(), wha
         Inputs: `dst` must not be, contain or lie inside any of them.
     check_only : bool
         Only check, so that a caller can refuse before reading anything.
+    temp_parent : str, optional
+        Where the temporary folders go (``<root>/.imgconv/tmp`` of a
+        Destination, on the same file system); default: next to `dst`.
 
     Raises
     ------
@@ -464,18 +518,20 @@ def replace_folder(dst, build, *, overwrite=False, is_ours=None, protect=(), wha
         raise FileExistsError(f"{what} already exists: {shown(dst)!r}; pass overwrite=True to replace it")
     if exists and not (os.path.isdir(dst) and is_ours is not None and is_ours(dst)):
         raise UnsafePathError(
-            f"{what} {shown(dst)!r} holds data imgconv did not write; overwrite=True replaces "
-            f"only an earlier result of imgconv, so remove it yourself or choose another dst"
+            f"{what} {shown(dst)!r} holds data imgconv did not write; imgconv replaces only an "
+            f"earlier result of its own, so remove it yourself or choose another path"
         )
     if check_only:
         return dst
     parent = os.path.dirname(dst)
-    temp = os.path.join(parent, _temp_name(".imgconv-"))
+    temp_parent = parent if temp_parent is None else temp_parent
+    prefix = ".imgconv-" if temp_parent == parent else ""
+    temp = os.path.join(temp_parent, _temp_name(prefix))
     try:
         build(temp)
         _fsync_folder(temp)
         if exists:
-            old = os.path.join(parent, _temp_name(".imgconv-"))
+            old = os.path.join(temp_parent, _temp_name(prefix))
             os.rename(dst, old)
             try:
                 os.rename(temp, dst)

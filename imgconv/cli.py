@@ -178,9 +178,11 @@ def _add_codec_options(group):
         "--compression",
         choices=COMPRESSIONS["TIFF"],
         help="TIFF codec (default zlib, i.e. deflate, at level 1; zstd is faster and read by "
-        "libtiff-based tools but not by ImageJ's own reader)",
+        "libtiff-based tools but not by ImageJ's own reader); for .zarr: none, zlib or zstd (default zstd 1)",
     )
-    group.add_argument("--compression-level", metavar="N", type=int, help="codec level: zlib 0-12, zstd 1-22, lzma 0-9")
+    group.add_argument(
+        "--compression-level", metavar="N", type=int, help="codec level: zlib 0-12 (.zarr 0-9), zstd 1-22, lzma 0-9"
+    )
     group.add_argument(
         "--predictor",
         action="store_true",
@@ -509,10 +511,11 @@ def _cmd_batch(args):
             out_format=args.out_format,
             dtype_policy=args.dtype_policy,
         )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:  # ImportError: --out-format .zarr without zarr
         raise _UsageError(str(exc)) from None
     try:
-        check_compression("TIFF", args.compression, args.compression_level, args.predictor)
+        fmt = "ZARR" if (args.out_format or "").lower().lstrip(".") == "zarr" else "TIFF"
+        check_compression(fmt, args.compression, args.compression_level, args.predictor)
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     if not work.tasks and not work.failed and not args.allow_empty:
@@ -593,19 +596,23 @@ def _cmd_filter(args):
     destination = Destination(protect=[args.input])
     try:
         ext = _normalise_extension(os.path.splitext(args.output)[1] or "none")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ImportError) as exc:
         raise _UsageError(f"OUT: {exc}") from None
     codec = {}
     if (args.compression, args.compression_level, args.predictor) != (None, None, False):
-        if ext not in (".tif", ".tiff"):
-            raise _UsageError(f"--compression, --compression-level and --predictor go with a .tif OUT; got {ext}")
+        if ext not in (".tif", ".tiff", ".zarr"):
+            raise _UsageError(
+                f"--compression, --compression-level and --predictor go with a .tif or .zarr OUT; got {ext}"
+            )
         try:
-            check_compression("TIFF", args.compression, args.compression_level, args.predictor)
+            check_compression(
+                "ZARR" if ext == ".zarr" else "TIFF", args.compression, args.compression_level, args.predictor
+            )
         except (ValueError, TypeError) as exc:
             raise _UsageError(str(exc)) from None
         codec = {"compression": args.compression, "level": args.compression_level, "predictor": args.predictor}
     try:
-        destination.check(args.output, what="OUT")
+        destination.check(args.output, what="OUT", folder=ext == ".zarr")
         if args.preview:
             if not args.preview.lower().endswith(".png"):
                 raise ValueError(f"--preview must name a .png file; got {args.preview!r}")

@@ -1,7 +1,9 @@
 """Read and write images as NumPy arrays.
 
 `imread` and `imwrite` handle PNG, JPEG, TIFF, BMP and NumPy ``.npy`` files
-with Pillow, tifffile and NumPy. They keep the data as it is on disk: no
+with Pillow, tifffile and NumPy, and OME-Zarr image stores (``.zarr``
+folders, with the optional `zarr` package; :mod:`imgconv._ngff` owns their
+layout). They keep the data as it is on disk: no
 silent change of dtype, no silent loss of channels or bits, and a
 decompression-bomb limit that is checked from the file header before any
 pixel is decoded. Writes are atomic.
@@ -27,7 +29,7 @@ import numpy.typing as npt
 import tifffile
 from PIL import BmpImagePlugin, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from . import _output
+from . import _ngff, _output
 from ._shared.convert import to_float32
 from ._typing import Bool, DtypePolicy, Int, Real, StrPath
 
@@ -60,7 +62,7 @@ DEFAULT_MAX_PIXELS = 178_956_970
 
 #: File extensions understood by `imwrite` (lower case, sorted). Matching is
 #: case-insensitive.
-SUPPORTED_EXTENSIONS = (".bmp", ".jpeg", ".jpg", ".npy", ".png", ".tif", ".tiff")
+SUPPORTED_EXTENSIONS = (".bmp", ".jpeg", ".jpg", ".npy", ".png", ".tif", ".tiff", ".zarr")
 
 #: File extensions `imread` reads by name in a folder (lower case, sorted): those
 #: of `SUPPORTED_EXTENSIONS` plus GIF (its first frame) and WebP, read-only.
@@ -77,6 +79,7 @@ COMPRESSIONS = {
     "JPEG": ("none",),
     "BMP": ("none",),
     "NPY": ("none",),
+    "ZARR": _ngff.COMPRESSIONS,
 }
 
 #: ``(compression, level)`` used when `imwrite` is not told: TIFF is Adobe
@@ -95,6 +98,7 @@ _EXTENSION_TO_FORMAT = {
     ".png": "PNG",
     ".tif": "TIFF",
     ".tiff": "TIFF",
+    ".zarr": "ZARR",
 }
 
 # What the Pillow formats can hold: dtype -> allowed channel counts, plus the
@@ -723,6 +727,11 @@ def imread(path: StrPath, *, max_pixels: Int | None = DEFAULT_MAX_PIXELS, stack:
     """
     path = _check_path(path)
     max_pixels = _check_max_pixels(max_pixels)
+    if _is_zarr_store(path):
+        try:
+            return _ngff.read_image(path, max_pixels, stack=bool(stack))
+        except ValueError as exc:
+            raise ImageReadError(f"cannot read {_shown(path)}: {exc}") from None
     with _open_regular(path) as file:
         head = file.read(64)
         if not head:
@@ -754,6 +763,10 @@ def imread(path: StrPath, *, max_pixels: Int | None = DEFAULT_MAX_PIXELS, stack:
 # --------------------------------------------------------------------------
 
 
+def _is_zarr_store(path):
+    return path.lower().endswith(".zarr") and os.path.isdir(path) and not os.path.islink(path)
+
+
 def _float_target_dtype(fmt):
     return np.uint8 if fmt in _PILLOW_CAPABILITIES else np.uint16
 
@@ -763,12 +776,12 @@ def _apply_dtype_policy(array, fmt, dtype_policy, path):
     if array.dtype.kind != "f":
         return array
     if dtype_policy in ("float", "float16"):
-        if fmt == "NPY" and dtype_policy == "float":
+        if fmt in ("NPY", "ZARR") and dtype_policy == "float":
             return array
-        if fmt in ("NPY", "TIFF"):
+        if fmt in ("NPY", "TIFF", "ZARR"):
             return array.astype(np.float16 if dtype_policy == "float16" else np.float32, copy=False)
         raise ValueError(
-            f"`dtype_policy` {dtype_policy!r} writes float TIFF (.tif, .tiff) or .npy "
+            f"`dtype_policy` {dtype_policy!r} writes float TIFF (.tif, .tiff), .npy or .zarr "
             f"only; {fmt} stores integers; got path {path!r}; use "
             f"dtype_policy='clip' or 'rescale' for {fmt}"
         )
@@ -841,7 +854,7 @@ def stored_mapping(
 
 def _check_can_hold(fmt, data, array):
     """Refuse data that `fmt` cannot store, naming format, dtype and shape."""
-    if fmt in ("NPY", "TIFF"):  # any channel count; floats are float32 for TIFF
+    if fmt in ("NPY", "TIFF", "ZARR"):  # any channel count; floats are float32 for TIFF
         return
     allowed, description = _PILLOW_CAPABILITIES[fmt]
     if _channels(data) in allowed.get(data.dtype.name, ()):
@@ -992,6 +1005,10 @@ def check_compression(
     level)`` for the other formats, defaults filled in; raises
     ValueError/TypeError naming the bad option (see `imwrite`).
     """
+    if fmt == "ZARR":
+        if not isinstance(predictor, (bool, np.bool_)) or predictor:
+            raise ValueError(f"`predictor` goes with a compressed TIFF; got predictor={predictor!r} for ZARR")
+        return _ngff.check_compression(compression, level)
     choices = COMPRESSIONS[fmt]
     if compression is None:
         compression, default_level = DEFAULT_COMPRESSION.get(fmt, ("none", None))
@@ -1088,7 +1105,9 @@ def imwrite(
         multi-channel uint8/uint16/float32 TIFF becomes an ImageJ hyperstack
         (one plane per channel, the names as its labels, so Fiji and napari
         show them); other TIFFs and PNG keep a JSON description. `read_info`
-        reads them back. Not stored in ``.npy``.
+        reads them back. For ``.npy``, a JSON file beside it
+        (``result.npy.json``, written after the array) holds them. In a
+        ``.zarr`` store, OME-Zarr ``omero`` labels.
     metadata : dict, optional
         JSON-serialisable description (imgconv stores its version and the
         pipeline), kept beside the channel names.
@@ -1235,7 +1254,7 @@ def encoder(
     resolution: Iterable[Real] | None = None,
     icc_profile: bytes | None = None,
     stack: Bool = False,
-) -> Callable[[IO[bytes]], None]:
+) -> Callable[[IO[bytes]], None] | _output.FolderContent:
     """Check `array` for the format of `path` and return ``encode(file)``, which writes it.
 
     The checks and conversions of `imwrite`, without the writing: every
@@ -1249,16 +1268,17 @@ def encoder(
 
     Returns
     -------
-    encode : callable
-        ``encode(file)`` writes the image to a binary file object.
+    encode : callable or imgconv._output.FolderContent
+        ``encode(file)`` writes the image to a binary file object; for a
+        ``.zarr`` store, what builds the folder.
     """
     path = _check_path(path)
     fmt = _format_from_extension(path)
     dtype_policy = _check_policy(dtype_policy)
     if not isinstance(stack, (bool, np.bool_)):
         raise TypeError(f"`stack` must be True or False; got {stack!r}")
-    if stack and fmt != "TIFF":
-        raise ValueError(f"`stack` writes a stack of planes to TIFF (.tif, .tiff) only; got path {path!r}")
+    if stack and fmt not in ("TIFF", "ZARR"):
+        raise ValueError(f"`stack` writes a stack of planes to TIFF (.tif, .tiff) or .zarr only; got path {path!r}")
     array = _check_array(array, stack)
     if fmt in _PILLOW_CAPABILITIES and _channels(array) > 4:
         _check_can_hold(fmt, array, array)  # raises: names format, dtype, shape
@@ -1267,8 +1287,47 @@ def encoder(
     options["compression"] = check_compression(fmt, compression, level, predictor)
     data = _apply_dtype_policy(array, fmt, dtype_policy, path)
     _check_can_hold(fmt, data, array)
+    if fmt == "ZARR":
+        if icc_profile is not None:
+            raise ValueError("`icc_profile` cannot be stored in an OME-Zarr store; pass None for .zarr")
+        _ngff.require_zarr()
+
+        def build(folder):
+            _ngff.write_image(
+                folder,
+                data,
+                stack=bool(stack),
+                channel_names=options["names"],
+                metadata=options["info"],
+                resolution=options["resolution"],
+                compression=options["compression"],
+            )
+
+        return _output.FolderContent(build, _ngff.is_imgconv_store)
     writer = _WRITERS[fmt]
-    return lambda file: writer(file, data, fmt, options)
+
+    def encode(file):
+        writer(file, data, fmt, options)
+
+    text = _description(options)
+    if fmt == "NPY" and text is not None:  # .npy has no place for names: a JSON file beside it
+        encoded = text.encode("ascii")
+        encode.sidecar = (path + SIDECAR_SUFFIX, lambda file: file.write(encoded))  # type: ignore[attr-defined]
+    return encode
+
+
+#: What follows the name of a ``.npy`` file for its description: ``result.npy`` -> ``result.npy.json``.
+SIDECAR_SUFFIX = ".json"
+
+
+def _read_sidecar(path):
+    """The JSON description next to a ``.npy`` file, or {} (none, unreadable, or not imgconv's)."""
+    try:
+        with open(path + SIDECAR_SUFFIX, "rb") as file:
+            text = file.read(1 << 22)  # a description is small; a huge file is not ours
+    except OSError:
+        return {}
+    return _parse_description(text)
 
 
 def _parse_description(text):
@@ -1312,6 +1371,13 @@ def read_info(path: StrPath) -> dict[str, Any]:
     ((4, 5, 2), 'float32', ['a', 'b'])
     """
     path = _check_path(path)
+    if _is_zarr_store(path):
+        try:
+            info = _ngff.read_info(path)
+        except ValueError as exc:
+            raise ImageReadError(f"cannot read {_shown(path)}: {exc}") from None
+        info.pop("stack")
+        return info
     with open(path, "rb") as file:
         head = file.read(64)
     fmt = _sniff(head)
@@ -1362,6 +1428,10 @@ def read_info(path: StrPath) -> dict[str, Any]:
             with open(path, "rb") as file:  # the header only, as imread checks it before reading any data
                 shape, dtype, _ = _npy_header(file, os.fstat(file.fileno()).st_size)
             info["shape"], info["dtype"] = tuple(int(n) for n in shape), str(dtype)
+            described = _read_sidecar(path)
+            if isinstance(described.get("channels"), list):
+                info["channel_names"] = described["channels"]
+            info["metadata"] = {k: v for k, v in described.items() if k != "channels"}
         else:
             with Image.open(path) as image:
                 bands = len(image.getbands())

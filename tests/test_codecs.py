@@ -169,6 +169,6 @@ def test_tiff_stacks_are_filtered_plane_by_plane_and_written_back(tmp_path, rng,
         assert list(tif.imagej_metadata["Labels"][:18]) == pipeline.channel_names(1)
     assert read_info(tmp_path / "out" / "z.tif")["shape"] == (5, 24, 20, 18)
     bad = process(src, tmp_path / "png", [{"step": "gaussian", "sigma": 1}], out_format=".png", progress=False)
-    assert "only TIFF can hold" in bad.failed[0][1]
+    assert "only TIFF and OME-Zarr can hold" in bad.failed[0][1]
     with pytest.raises(ValueError, match=r"`stack` writes a stack of planes to TIFF"):
         imwrite(tmp_path / "s.png", planes, stack=True)

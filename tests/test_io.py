@@ -100,7 +100,7 @@ def expected_rescale(values, maxval):
 def test_constants():
     assert DEFAULT_MAX_PIXELS == 178_956_970 == 2 * 89_478_485
     assert SUPPORTED_EXTENSIONS == tuple(sorted(SUPPORTED_EXTENSIONS))
-    assert set(SUPPORTED_EXTENSIONS) == {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy"}
+    assert set(SUPPORTED_EXTENSIONS) == {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".zarr"}
 
 
 # --------------------------------------------------------------------------

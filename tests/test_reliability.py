@@ -151,10 +151,10 @@ def test_process_large_zarr_src_equal_to_dst_is_refused(tmp_path, rng):
     kernel = np.ones((3, 3)) / 9
     first = process_large(da.from_array(data), str(tmp_path / "a.zarr"), kernel, tile=16)  # imgconv's store
     stored = np.asarray(first[:])
-    for src in (str(tmp_path / "a.zarr"), zarr.open_array(str(tmp_path / "a.zarr"), mode="r")):
+    for src in (str(tmp_path / "a.zarr"), zarr.open_group(str(tmp_path / "a.zarr"), mode="r")["0"]):
         with pytest.raises(UnsafePathError, match=r"never overwrites its input"):
             process_large(src, str(tmp_path / "a.zarr"), kernel, overwrite=True, tile=16)
-        np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "a.zarr"), mode="r")[:], stored)
+        np.testing.assert_array_equal(zarr.open_group(str(tmp_path / "a.zarr"), mode="r")["0"][:], stored)
 
 
 def test_process_large_overwrite_replaces_its_own_store_atomically(tmp_path, rng):
@@ -176,7 +176,7 @@ def test_process_large_overwrite_replaces_its_own_store_atomically(tmp_path, rng
     with pytest.raises(RuntimeError, match="tile failed"):
         process_large(data, dst, boom, halo=0, tile=16, overwrite=True)
     np.testing.assert_allclose(
-        np.asarray(zarr.open_array(dst, mode="r")[:]),
+        np.asarray(zarr.open_group(dst, mode="r")["0"][:]),
         ndimage.correlate(data.compute(), np.ones((3, 3)) / 9, mode="reflect"),
         rtol=1e-12,
     )

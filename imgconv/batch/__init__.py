@@ -246,7 +246,9 @@ def process(
         cluster of `workers` processes.
     compression, level, predictor : optional
         Codec of TIFF outputs, as for :func:`imgconv.io.imwrite` (default
-        deflate at level 1); other formats keep their defaults.
+        deflate at level 1), or of OME-Zarr stores with
+        ``out_format='.zarr'`` (default zstd at level 1; no predictor); other
+        formats keep their defaults.
     preview : True, str, os.PathLike or None, default None
         Also write a contact sheet (:func:`contact_sheet`) of the first
         outputs: True for ``dst/preview.png``, or a ``.png`` path, which must
@@ -307,7 +309,7 @@ def process(
     preview = None if preview is None else _check_preview(preview, work)
     codec = None
     if (compression, level, predictor) != (None, None, False):
-        codec = check_compression("TIFF", compression, level, predictor)
+        codec = check_compression("ZARR" if out_ext == ".zarr" else "TIFF", compression, level, predictor)
     budget = _cpu_budget(num_threads)
     fingerprint = pipeline.fingerprint()
     now = datetime.datetime.now(datetime.timezone.utc)

@@ -98,7 +98,7 @@ def _up_to_date(task, latest, fingerprint, dtype_policy, size, mtime):
             and record.get("dtype_policy") == dtype_policy
             and record.get("input_size") == size
             and record.get("input_mtime_ns") == mtime
-            and os.path.isfile(candidate)
+            and (os.path.isfile(candidate) or (candidate.lower().endswith(".zarr") and os.path.isdir(candidate)))
         ):
             return record
     return None

@@ -176,7 +176,8 @@ def plan(
                 problem = f"output name {shown(name)!r} would leave dst"
                 break
             try:
-                outputs.append(destination.check(os.path.join(dst_abs, normal)))
+                folder = os.path.splitext(normal)[1].lower() == ".zarr"  # an OME-Zarr store is a folder
+                outputs.append(destination.check(os.path.join(dst_abs, normal), folder=folder))
             except UnsafePathError as exc:
                 problem = str(exc)
                 break

@@ -27,7 +27,7 @@ MANIFEST_NAME = "manifest.jsonl"
 PREVIEW_NAME = "preview.png"
 
 _ON_ERROR = ("raise", "skip")
-_LOSSLESS_ANY = (".npy", ".tif", ".tiff")
+_LOSSLESS_ANY = (".npy", ".tif", ".tiff", ".zarr")
 _IN_FLIGHT_PER_WORKER = 2
 
 
@@ -180,6 +180,10 @@ def _normalise_extension(out_format):
     ext = ext if ext.startswith(".") else "." + ext
     if ext not in SUPPORTED_EXTENSIONS:
         raise ValueError(f"`out_format` must be one of {list(SUPPORTED_EXTENSIONS)} or None; got {out_format!r}")
+    if ext == ".zarr":
+        from .._ngff import require_zarr
+
+        require_zarr()  # before any work: OME-Zarr output needs the optional zarr package
     return ext
 
 
@@ -225,11 +229,11 @@ def _format_can_hold(ext, shape, dtype, dtype_policy):
 def _choose_stack_output(task, out_format, dtype_policy):
     """(path, imwrite policy) for a stack of results: TIFF, the only format that holds one."""
     for output in (task.output, task.fallback):
-        if output is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
+        if output is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff", ".zarr"):
             return output, _policy_for(".tif", dtype_policy)
     raise ValueError(
-        f"{shown(task.input)!r} is a stack of planes, which only TIFF can hold; got out_format "
-        f"{out_format!r}: use out_format='.tif' (or the default)"
+        f"{shown(task.input)!r} is a stack of planes, which only TIFF and OME-Zarr can hold; got out_format "
+        f"{out_format!r}: use out_format='.tif' (the default) or '.zarr'"
     )
 
 
@@ -316,12 +320,12 @@ def process_one(
         first = result[0] if stack else result
         destination = Destination(task.root if task.root is not None else os.path.dirname(output))
         codec = {}
-        if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff"):
+        if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff", ".zarr"):
             codec = dict(zip(("compression", "level", "predictor"), task.compression))
         names = _channel_names(pipeline, image, first)
         described = _description(task.input, pipeline, image, first)
-        if stack:
-            described.pop("icc_profile", None)
+        if stack or os.path.splitext(output)[1].lower() == ".zarr":  # an RGB profile can't describe a stack;
+            described.pop("icc_profile", None)  # OME-Zarr has no place for one
         destination.write(
             output, encoder(output, result, dtype_policy=policy, channel_names=names, stack=stack, **described, **codec)
         )

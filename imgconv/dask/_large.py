@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
@@ -11,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import tifffile
 
-from .. import _output
+from .. import __version__, _ngff, _output
 from .._typing import Bool, Int, IntPair, Real, ScipyMode, StrPath
 from .._validation import as_int, as_pair
 from ._optional import _require
@@ -82,9 +83,11 @@ def _open_source(src, series, level):
             return _TiffReader(path, series, level), path
         try:
             return zarr.open_array(path, mode="r"), path
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an OME-Zarr image is a group
+            if _ngff.is_ngff_image(path):
+                return _ngff.open_level0(path), path
             raise ValueError(
-                f"`src` must be a TIFF file (.tif/.tiff) or a zarr array store; "
+                f"`src` must be a TIFF file (.tif/.tiff), a zarr array or an OME-Zarr image; "
                 f"could not open {path!r} as a zarr array ({exc})"
             ) from None
     raise TypeError(f"`src` must be a path, a zarr array or a dask array; got {type(src).__name__}")
@@ -126,7 +129,14 @@ def process_large(
         interface; tiled TIFFs read fastest), a zarr array store, or an array.
         Shape (H, W), or 3-D with `channel_axis`.
     dst : str or os.PathLike
-        Zarr store to create, chunked ``(tile, tile)`` (plus the channel axis).
+        The OME-Zarr (NGFF) image to create: a zarr group whose array
+        ``"0"`` holds the result with the channel axis first (``(C, H, W)``,
+        or ``(H, W)``), one chunk per channel and ``(tile, tile)``; its
+        metadata names the channels (a Pipeline's names, e.g.
+        ``sobel_h@d1``), their display ranges and, for a TIFF source with a
+        resolution, the pixel size in micrometres, so napari and the
+        ``ome-zarr`` reader show them. Zarr format 3 writes NGFF 0.5,
+        ``zarr_options={"zarr_format": 2}`` NGFF 0.4.
     operation : ndarray or callable
         A 2-D kernel ``(kh, kw)``: :func:`correlate` (that is,
         :func:`imgconv.filters.correlate`) with `mode`, `cval`, `origin`,
@@ -163,7 +173,9 @@ def process_large(
     Returns
     -------
     result : zarr.Array
-        The written array, opened read-only.
+        The written level-0 array ``dst/0``, opened read-only, in NGFF
+        axis order (channels first). ``imgconv.io.imread(dst)`` reads it
+        back in imgconv's ``(H, W, C)`` layout.
 
     Raises
     ------
@@ -201,7 +213,7 @@ def process_large(
         raise TypeError(f"`overwrite` must be True or False; got {overwrite!r}")
     sources = _source_paths(src)
     _output.replace_folder(
-        dst, None, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources, check_only=True
+        dst, None, overwrite=bool(overwrite), is_ours=_ngff.is_imgconv_store, protect=sources, check_only=True
     )
     _check_client(client)
     if workers is not None:
@@ -215,6 +227,8 @@ def process_large(
         raise ValueError(f"`zarr_options` must not set {reserved}: process_large sets them")
     source, _ = _open_source(src, series, level)
     num_threads = graph_threads(num_threads)
+    if channel_axis is None and _ngff.axes_of(source) == "cyx":  # an OME-Zarr image keeps channels first
+        channel_axis = 0
 
     shape = tuple(source.shape)
     channel_axis, spatial = _spatial_layout(_Shape(shape), channel_axis, name="src")
@@ -249,44 +263,78 @@ def process_large(
     else:
         raise TypeError(f"`operation` must be a 2-D kernel array or a callable; got {type(operation).__name__}")
 
-    zchunks = list(result.shape)
-    for axis, t in zip(_output_layout(len(shape), channel_axis, result.ndim)[0], tile):
-        zchunks[axis] = t
+    # OME-Zarr order: the channel axis first (c, y, x), one zarr chunk per channel and tile.
+    out_spatial = _output_layout(len(shape), channel_axis, result.ndim)[0]
+    if result.ndim == 3:
+        result = result.transpose((next(a for a in range(3) if a not in out_spatial), *out_spatial))
+        axes, zchunks = "cyx", (1, *tile)
+    else:
+        axes, zchunks = "yx", tile
+    names = _channel_names(operation, source, channel_axis, result)
+    resolution = _source_resolution(src)
+    record = {
+        "version": __version__,
+        "source": str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__,
+        "tile": list(tile),
+    }
+    # display ranges, computed with the tiles that are stored (not a second pass over the result)
+    planes = result if axes == "cyx" else result[None]
+    ranges = (da.nanmin(planes, axis=(1, 2)), da.nanmax(planes, axis=(1, 2)))
 
     def build(store):
-        target = zarr.create_array(
-            store=store, shape=result.shape, chunks=tuple(zchunks), dtype=result.dtype, **zarr_options
+        target = _ngff.create_store(
+            store,
+            result.shape,
+            result.dtype,
+            axes=axes,
+            chunks=tuple(min(c, n) for c, n in zip(zchunks, result.shape)),
+            channel_names=names,
+            resolution=resolution,
+            record=record,
+            title=os.path.splitext(os.path.basename(dst))[0],
+            zarr_options=zarr_options,
         )
-        source = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
-        target.attrs[_MARK] = {"source": source, "tile": list(tile)}
         stored = da.store(result, target, lock=False, compute=False)
-        if client is None:
-            dask.compute(stored, scheduler="threads", num_workers=workers)
-        else:
-            distributed_client, owned = _open_client(client, None)
-            try:
-                distributed_client.compute(stored).result()
-            finally:
-                for obj in owned:
-                    obj.close()
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
+            if client is None:
+                _, low, high = dask.compute(stored, *ranges, scheduler="threads", num_workers=workers)
+            else:
+                distributed_client, owned = _open_client(client, None)
+                try:
+                    _, low, high = distributed_client.gather(distributed_client.compute([stored, *ranges]))
+                finally:
+                    for obj in owned:
+                        obj.close()
+        _ngff.set_windows(store, list(zip(np.ravel(low), np.ravel(high))))
 
     # Built under a temporary name next to dst and renamed into place: a failure or a kill never
     # leaves a partial store at dst, and overwrite=True replaces only an earlier result of imgconv.
-    _output.replace_folder(dst, build, overwrite=bool(overwrite), is_ours=_written_by_imgconv, protect=sources)
-    return zarr.open_array(dst, mode="r")
+    _output.replace_folder(dst, build, overwrite=bool(overwrite), is_ours=_ngff.is_imgconv_store, protect=sources)
+    return zarr.open_group(dst, mode="r")["0"]
 
 
-#: Attribute that marks a zarr store written by process_large (what overwrite=True may replace).
-_MARK = "imgconv"
-
-
-def _written_by_imgconv(path):
-    """True for a zarr array store that process_large wrote (its attributes carry the mark)."""
-    zarr = _require("zarr")
+def _channel_names(operation, source, channel_axis, result):
+    """The operation's names of the result's channels (a Pipeline says them), or None."""
+    if result.ndim == 2 or not hasattr(operation, "channel_names"):
+        return None
     try:
-        return _MARK in zarr.open_array(path, mode="r").attrs
-    except Exception:  # not a zarr array at all: not ours  # noqa: BLE001
-        return False
+        names = operation.channel_names(1 if channel_axis is None else source.shape[channel_axis])
+    except Exception:  # a callable that does not say  # noqa: BLE001
+        return None
+    return [str(n) for n in names] if names is not None and len(names) == result.shape[0] else None
+
+
+def _source_resolution(src):
+    """Pixels per inch (x, y) of a TIFF source, or None (the output keeps the input's pixel size)."""
+    if not isinstance(src, (str, os.PathLike)) or not os.fspath(src).lower().endswith((".tif", ".tiff")):
+        return None
+    from ..io import read_info
+
+    try:
+        return read_info(src)["resolution"]
+    except (OSError, ValueError):
+        return None
 
 
 def _source_paths(src):
