@@ -26,6 +26,8 @@ import numpy as np
 
 __all__ = [
     "COMPRESSIONS",
+    "DEFAULT_COMPRESSION",
+    "LEVELS",
     "axes_of",
     "create_store",
     "is_imgconv_store",
@@ -39,10 +41,12 @@ __all__ = [
     "write_image",
 ]
 
-#: Codecs of a zarr store written by imgconv (``imwrite(..., compression=)``); None means ``'zstd'``.
+#: Codecs of a zarr store written by imgconv, and the levels each accepts (``imgconv.io.check_compression``
+#: checks the options against them, as for the other formats).
 COMPRESSIONS = ("none", "zlib", "zstd")
-_LEVELS = {"zlib": (0, 9), "zstd": (1, 22)}
-_DEFAULT = ("zstd", 1)
+LEVELS = {"zlib": (0, 9), "zstd": (1, 22)}
+#: ``(codec, level)`` when not told: zstd level 1 (fast, read by every zarr implementation).
+DEFAULT_COMPRESSION = ("zstd", 1)
 
 #: The attribute of imgconv's record in a store's group (and its mark).
 MARK = "imgconv"
@@ -110,34 +114,11 @@ def _codecs(zarr, zarr_format, compression):
     name, level = compression
     if name == "none":
         return {"compressors": None}
+    level = {} if level is None else {"level": level}  # None: the codec's own default
     if zarr_format == 2:  # numcodecs configurations, which zarr resolves itself
-        return {"compressors": {"id": name, "level": level}}
-    codec = zarr.codecs.ZstdCodec(level=level) if name == "zstd" else zarr.codecs.GzipCodec(level=level)
+        return {"compressors": {"id": name, **level}}
+    codec = zarr.codecs.ZstdCodec(**level) if name == "zstd" else zarr.codecs.GzipCodec(**level)
     return {"compressors": codec}
-
-
-def check_compression(compression, level):
-    """``(name, level)`` of a zarr codec, defaults filled in; ValueError/TypeError naming the option."""
-    if compression is None:
-        compression, default = _DEFAULT
-        level = default if level is None else level
-    if not isinstance(compression, str) or compression.lower() not in COMPRESSIONS:
-        raise ValueError(
-            f"`compression` must be one of {', '.join(map(repr, COMPRESSIONS))} or None for ZARR; got {compression!r}"
-        )
-    compression = compression.lower()
-    if level is not None:
-        if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
-            raise TypeError(f"`level` must be an int or None; got {type(level).__name__} {level!r}")
-        if compression not in _LEVELS:
-            raise ValueError(f"`level` goes with compression 'zlib' or 'zstd'; got level={level!r} with 'none'")
-        low, high = _LEVELS[compression]
-        if not low <= level <= high:
-            raise ValueError(f"`level` must be from {low} to {high} for {compression!r}; got {level!r}")
-        level = int(level)
-    elif compression in _LEVELS:
-        level = _DEFAULT[1] if compression == "zstd" else 1
-    return compression, level
 
 
 def _channel_entries(names, count, windows):
@@ -200,7 +181,8 @@ def create_store(
         imgconv's record (version, pipeline, ...), stored as the ``"imgconv"``
         attribute with the channel names.
     compression : (str, int), optional
-        From `check_compression`; default zstd level 1.
+        From ``imgconv.io.check_compression('ZARR', ...)``; default
+        `DEFAULT_COMPRESSION`.
     zarr_options : dict, optional
         More keyword arguments of ``zarr.create_array``; ``zarr_format`` 2
         writes NGFF 0.4 instead of 0.5.
@@ -209,7 +191,7 @@ def create_store(
     options = dict(zarr_options or {})
     zarr_format = options.pop("zarr_format", 3)
     if compression is not None or "compressors" not in options:
-        options.update(_codecs(zarr, zarr_format, compression or check_compression(None, None)))
+        options.update(_codecs(zarr, zarr_format, compression or DEFAULT_COMPRESSION))
     names = list(axes)
     scale, unit = _scale(names, resolution)
     count = shape[0] if names[0] == "c" else 1

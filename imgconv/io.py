@@ -86,9 +86,10 @@ COMPRESSIONS = {
 #: deflate at level 1 (libdeflate through imagecodecs: about 8x faster than
 #: zlib's level 6 at 6% more bytes on filter responses, and read by every TIFF
 #: reader: libtiff, Pillow, ImageJ/Fiji, napari, GDAL); PNG keeps zlib's 6.
-DEFAULT_COMPRESSION = {"TIFF": ("zlib", 1), "PNG": ("zlib", 6)}
+DEFAULT_COMPRESSION = {"TIFF": ("zlib", 1), "PNG": ("zlib", 6), "ZARR": _ngff.DEFAULT_COMPRESSION}
 
 _LEVELS = {"zlib": (0, 12), "zstd": (1, 22), "lzma": (0, 9)}  # accepted level ranges
+_FORMAT_LEVELS = {"ZARR": _ngff.LEVELS}  # where a format's codec library takes other ranges
 
 _EXTENSION_TO_FORMAT = {
     ".bmp": "BMP",
@@ -996,6 +997,12 @@ _WRITERS = {
 }
 
 
+def _one_of(names):
+    """``'a', 'b' or 'c'``."""
+    names = [repr(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def check_compression(
     fmt: str, compression: str | None, level: Int | None, predictor: Bool
 ) -> tuple[str, int | None, bool] | tuple[str, int | None]:
@@ -1005,10 +1012,6 @@ def check_compression(
     level)`` for the other formats, defaults filled in; raises
     ValueError/TypeError naming the bad option (see `imwrite`).
     """
-    if fmt == "ZARR":
-        if not isinstance(predictor, (bool, np.bool_)) or predictor:
-            raise ValueError(f"`predictor` goes with a compressed TIFF; got predictor={predictor!r} for ZARR")
-        return _ngff.check_compression(compression, level)
     choices = COMPRESSIONS[fmt]
     if compression is None:
         compression, default_level = DEFAULT_COMPRESSION.get(fmt, ("none", None))
@@ -1021,11 +1024,11 @@ def check_compression(
     if level is not None:
         if isinstance(level, bool) or not isinstance(level, numbers.Integral):
             raise TypeError(f"`level` must be an int or None; got {type(level).__name__} {level!r}")
-        low, high = _LEVELS.get(compression, (None, None))
+        levels = _FORMAT_LEVELS.get(fmt, _LEVELS)
+        low, high = levels.get(compression, (None, None))
         if low is None:
             raise ValueError(
-                f"`level` goes with compression 'zlib', 'zstd' or 'lzma'; got level={level!r} "
-                f"with compression {compression!r}"
+                f"`level` goes with compression {_one_of(levels)}; got level={level!r} with compression {compression!r}"
             )
         if not low <= level <= high:
             raise ValueError(f"`level` must be from {low} to {high} for {compression!r}; got {level!r}")
