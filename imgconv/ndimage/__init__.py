@@ -18,16 +18,20 @@ Every multiply-add runs in :func:`imgconv._engine.correlate`.
 
 Rules kept from scipy, on purpose:
 
-* arithmetic in float64 for every input dtype (float32 too: scipy's line
-  buffers are ``double``), then a C cast into the output dtype -- truncation
-  toward zero into integer outputs; multi-axis filters store their
-  intermediate in the output dtype, as scipy does;
+* arithmetic in float64 (scipy's line buffers are ``double``), then a C cast
+  into the output dtype -- truncation toward zero into integer outputs;
+  multi-axis filters store their intermediate in the output dtype, as scipy
+  does;
 * complex input or weights as real correlations of the real and imaginary parts;
 * scipy's exception types (RuntimeError for a bad `output`, an unknown mode or
   a sequence of the wrong length), so code that catches them keeps working.
 
-Known differences: results equal scipy's to float64 rounding (the engine sums
-in another order), so an integer output can differ by one where the exact
+Known differences: a float32 output is summed in float32 (as cuCIM and OpenCV
+do; float64 sums cost the engine about 3x and a float32 result cannot hold
+them), so it is within a few float32 ulps of scipy's, not equal to its last
+bit -- the taps are rounded keeping their sum, so a normalised kernel keeps its
+gain; other results equal scipy's to float64 rounding (the engine sums in
+another order), so an integer output can differ by one where the exact
 float64 value is within rounding of a whole number; an inf or NaN under a zero
 tap of `weights` gives NaN (scipy's correlate skips zero taps); and
 ``gaussian_gradient_magnitude(..., axes=...)`` smooths only `axes` (scipy 1.17

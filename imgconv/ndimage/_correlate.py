@@ -13,9 +13,16 @@ How an N-D array becomes engine work, without a transpose:
   (planes that are zero are skipped).
 
 scipy computes in float64 whatever the input (``double`` line buffers) and casts
-the result to the output dtype (C casts: truncation toward zero into integers);
-so does this module, for float32 input too, so that results match scipy to
-float64 rounding (summation order) rather than to float32.  Like scipy's C
+the result to the output dtype (C casts: truncation toward zero into integers).
+This module sums in float64 too, except where the output is float32
+(:func:`work_dtype`): there the sums are float32, as cuCIM's and OpenCV's
+are, because a float32 result cannot hold the extra bits and float64
+arithmetic costs the engine about 3x (twice the bytes per vector, a float64
+copy of the input); such results are within a few float32 ulps (``k * eps``
+relative for ``k`` taps) of scipy's, not equal to its last bit.  Integer
+outputs keep float64 sums, so that their truncation agrees with scipy's.
+The engine reads float32, float64, uint8 and uint16 pixels as they are
+(:func:`engine_pixels`); other dtypes are converted once.  Like scipy's C
 correlate, taps of the N-D `weights` whose magnitude is at most ``DBL_EPSILON``
 count as 0.  A difference: scipy skips zero taps, the engine multiplies by them,
 so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
@@ -31,28 +38,47 @@ from .._shared.ndpasses import axis_pass, axis_view
 from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
 from . import _support
 
-__all__ = ["convolve", "convolve1d", "correlate", "correlate1d", "run_pass", "store"]
+__all__ = [
+    "convolve",
+    "convolve1d",
+    "correlate",
+    "correlate1d",
+    "engine_pixels",
+    "run_pass",
+    "store",
+    "work_dtype",
+]
 
 _DBL_EPSILON = np.finfo(np.float64).eps
+# The pixel dtypes the engine reads in place (others are converted to the work dtype first).
+_ENGINE_PIXELS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.uint8, np.uint16))
 
 
-def _float64(x):
-    """`x` as a C-contiguous, native float64 array (no copy when it already is one)."""
-    return np.ascontiguousarray(x, dtype=np.float64)
+def work_dtype(output):
+    """The dtype the sums of a pass into `output` are made in: float32 for a float32 `output`, else float64."""
+    return np.dtype(np.float32) if output.dtype == np.float32 else np.dtype(np.float64)
+
+
+def engine_pixels(x, dtype):
+    """`x` C-contiguous in a dtype the engine reads: its own (float32/64, uint8/16, native) or `dtype`."""
+    x = np.asarray(x)
+    if x.dtype in _ENGINE_PIXELS:  # == compares byte order too: a big-endian array is converted
+        return np.ascontiguousarray(x)
+    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def store(result, output):
-    """Write the float64 `result` into `output` with a C cast (scipy's truncation into integers)."""
+    """Write `result` (the work dtype) into `output` with a C cast (scipy's truncation into integers)."""
     if result is not output:
         with np.errstate(invalid="ignore", over="ignore"):  # a C cast warns of nothing
             np.copyto(output, result, casting="unsafe")
     return output
 
 
-def _direct_out(output, x):
-    """`output` when the engine may fill it directly (float64, C-contiguous, not overlapping `x`), else None."""
+def _direct_out(output, x, dtype):
+    """`output` when the engine may fill it directly (`dtype`, C-contiguous, not overlapping `x`), else None."""
     if (
-        output.dtype == np.float64
+        output.dtype == dtype
         and output.dtype.isnative
         and output.flags.c_contiguous
         and not np.may_share_memory(output, x)
@@ -61,17 +87,21 @@ def _direct_out(output, x):
     return None
 
 
-def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
-    """Correlate the float64 array `x` with 1-D float64 `weights` along `axis` into `output`: one engine call.
+def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=None):
+    """Correlate `x` with 1-D float64 `weights` along `axis` into `output`: one engine call.
 
-    `mode` is an engine mode; `origin` has been checked.  Returns `output`.
+    The sums are made in `dtype` (default: :func:`work_dtype` of `output`);
+    `x` is read as :func:`engine_pixels` gives it.  `mode` is an engine mode;
+    `origin` has been checked.  Returns `output`.
     """
     if x.size == 0:
         return output
+    dtype = work_dtype(output) if dtype is None else np.dtype(dtype)
+    x = engine_pixels(x, dtype)
     k = len(weights)
     before = k // 2 + origin
     view, along = axis_view(x, axis)
-    out = _direct_out(output, x)
+    out = _direct_out(output, x, dtype)
     result = axis_pass(
         view,
         weights.reshape(1, k),
@@ -79,6 +109,7 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads):
         (before, k - 1 - before),
         dict(mode=mode, cval=float(cval), num_threads=num_threads, method="direct"),
         out=None if out is None else out.reshape(view.shape),
+        dtype=dtype,
     )
     return store(result.reshape(x.shape), output)
 
@@ -145,8 +176,9 @@ def correlate1d(
 
     Notes
     -----
-    Computed in float64 as scipy computes, then cast to the output dtype
-    (truncation toward zero into integers).  One engine call per real pass.
+    Computed in float64 as scipy computes (float32 for a float32 output), then
+    cast to the output dtype (truncation toward zero into integers).  One
+    engine call per real pass.
 
     Examples
     --------
@@ -174,7 +206,7 @@ def correlate1d(
             "Invalid origin; origin must satisfy -(len(weights) // 2) <= origin <= "
             f"(len(weights)-1) // 2; got origin={origin} for {len(weights)} weights"
         )
-    return run_pass(_float64(input), weights, axis, output, _support.engine_mode(mode), cval, origin, num_threads)
+    return run_pass(input, weights, axis, output, _support.engine_mode(mode), cval, origin, num_threads)
 
 
 def convolve1d(
@@ -229,13 +261,13 @@ def _expand_origin(ndim, axes, origin):
     return origins
 
 
-def _correlate_nd(x, weights, origins, mode, cval, num_threads):
-    """float64 N-D correlation of `x` (C-contiguous float64) with float64 `weights` of the same ndim."""
+def _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype):
+    """N-D correlation in `dtype` of `x` (:func:`engine_pixels`) with float64 `weights` of the same ndim."""
     if x.ndim < 2:
         x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
         w2 = weights.reshape((1,) * (2 - weights.ndim) + weights.shape)
         o2 = [0] * (2 - x.ndim) + list(origins)
-        return _correlate_nd(x2, w2, o2, mode, cval, num_threads).reshape(x.shape)
+        return _correlate_nd(x2, w2, o2, mode, cval, num_threads, dtype).reshape(x.shape)
     lead = x.ndim - 2
     pads = []
     for k, o in zip(weights.shape, origins):
@@ -244,7 +276,7 @@ def _correlate_nd(x, weights, origins, mode, cval, num_threads):
     (top, bottom), (left, right) = pads[-2:]
     h, w = x.shape[-2:]
     kh, kw = weights.shape[-2:]
-    result = np.zeros(x.shape, np.float64)
+    result = np.zeros(x.shape, dtype)
     if lead == 0:
         planes, slabs = [((), weights)], None
     else:
@@ -264,7 +296,7 @@ def _correlate_nd(x, weights, origins, mode, cval, num_threads):
             slab = slabs[tuple(slice(i, i + n) for i, n in zip(t, x.shape[:lead]))]
         part = _engine.correlate(
             np.ascontiguousarray(slab).reshape(batch, 1, h, w),
-            np.ascontiguousarray(plane).reshape(1, 1, kh, kw),
+            np.ascontiguousarray(plane, dtype=dtype).reshape(1, 1, kh, kw),
             pads=(top, bottom, left, right),
             mode=mode,
             cval=float(cval),
@@ -343,7 +375,8 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
         return output
     # scipy's C correlate leaves out the taps with |w| <= DBL_EPSILON.
     weights = np.where(np.abs(weights) > _DBL_EPSILON, weights, 0.0)
-    result = _correlate_nd(_float64(input), weights, origins, mode, cval, num_threads)
+    dtype = work_dtype(output)
+    result = _correlate_nd(engine_pixels(input, dtype), weights, origins, mode, cval, num_threads, dtype)
     return store(result, output)
 
 
@@ -391,7 +424,8 @@ def correlate(
     -----
     The last two axes are correlated by the 2-D engine; a kernel's leading axes
     are sums of such 2-D correlations (one engine call per nonzero plane of the
-    kernel).  float64 arithmetic, then a C cast to the output dtype, as scipy.
+    kernel).  float64 arithmetic (float32 for a float32 output), then a C cast
+    to the output dtype, as scipy.
 
     Examples
     --------

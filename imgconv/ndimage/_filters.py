@@ -3,7 +3,8 @@
 Each function follows scipy's own composition (``scipy/ndimage/_filters.py``,
 BSD licence) pass for pass -- the intermediate of a multi-axis filter is stored
 in the output dtype between passes, as scipy stores it -- so that results agree
-with scipy's to float64 rounding, integer outputs included.  Every pass is one
+with scipy's to float64 rounding, integer outputs included (float32 outputs:
+to float32 rounding, see :func:`imgconv.ndimage._correlate.work_dtype`).  Every pass is one
 engine call (:func:`imgconv.ndimage._correlate.run_pass`).
 """
 
@@ -18,7 +19,7 @@ from .._shared.geometry import gaussian_radius
 from .._shared.ndpasses import gaussian_kernel1d
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
 from . import _support
-from ._correlate import correlate1d, run_pass, store
+from ._correlate import correlate1d, run_pass, store, work_dtype
 
 __all__ = [
     "gaussian_filter",
@@ -31,6 +32,23 @@ __all__ = [
     "uniform_filter",
     "uniform_filter1d",
 ]
+
+
+def _chain(input, output, steps):
+    """Run the passes `steps` (``step(x, out)``) in turn, each on the result of the one before, the last into `output`.
+
+    Intermediates are in the output dtype (scipy's rule: float32 and integer
+    outputs round between passes) and alternate between `output` and one spare
+    array, so that no pass writes the array it reads (the engine then fills
+    each in place: no temporary and copy per pass).
+    """
+    spare = np.empty(output.shape, output.dtype) if len(steps) > 1 else None
+    x = input
+    for i, step in enumerate(steps):
+        dest = output if (len(steps) - 1 - i) % 2 == 0 else spare
+        step(x, dest)
+        x = dest
+    return output
 
 
 def gaussian_filter1d(
@@ -150,10 +168,11 @@ def gaussian_filter(
     if not passes:
         output[...] = input[...]
         return output
-    for axis, sd, o, m, r in passes:
-        gaussian_filter1d(input, sd, axis, o, output, m, cval, truncate, radius=r, num_threads=num_threads)
-        input = output
-    return output
+
+    def step(axis, sd, o, m, r):
+        return lambda x, out: gaussian_filter1d(x, sd, axis, o, out, m, cval, truncate, radius=r, num_threads=num_threads)
+
+    return _chain(input, output, [step(*p) for p in passes])
 
 
 def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
@@ -162,11 +181,12 @@ def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
     axis = _support.normalize_axis(axis, input.ndim)
     output = _support.get_output(output, input)
     modes = _support.normalize_sequence(mode, input.ndim, "mode")
-    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0, num_threads=num_threads)
-    for i in range(input.ndim):
-        if i != axis:
-            correlate1d(output, smoothing, i, output, modes[i], cval, 0, num_threads=num_threads)
-    return output
+
+    def step(weights, i):
+        return lambda x, out: correlate1d(x, weights, i, out, modes[i], cval, 0, num_threads=num_threads)
+
+    steps = [step([-1, 0, 1], axis)] + [step(smoothing, i) for i in range(input.ndim) if i != axis]
+    return _chain(input, output, steps)
 
 
 def prewitt(
@@ -482,8 +502,10 @@ def uniform_filter1d(
     )
     ones = np.ones(int(size), np.float64)
     for x, out, c in parts:
-        x = np.ascontiguousarray(x, dtype=np.float64)
-        total = run_pass(x, ones, axis, np.empty(x.shape, np.float64), mode, c, origin, num_threads)
+        dtype = work_dtype(out)
+        # a float output holds the sums, divided in place; an integer one takes the mean with a C cast
+        total = out if out.dtype == dtype else np.empty(x.shape, dtype)
+        run_pass(x, ones, axis, total, mode, c, origin, num_threads, dtype)
         total /= size
         store(total, out)
     return output
@@ -537,7 +559,8 @@ def uniform_filter(
     if not passes:
         output[...] = input[...]
         return output
-    for axis, s, o, m in passes:
-        uniform_filter1d(input, int(s), axis, output, m, cval, o, num_threads=num_threads)
-        input = output
-    return output
+
+    def step(axis, s, o, m):
+        return lambda x, out: uniform_filter1d(x, int(s), axis, out, m, cval, o, num_threads=num_threads)
+
+    return _chain(input, output, [step(*p) for p in passes])
