@@ -170,7 +170,10 @@ def gaussian_filter(
         return output
 
     def step(axis, sd, o, m, r):
-        return lambda x, out: gaussian_filter1d(x, sd, axis, o, out, m, cval, truncate, radius=r, num_threads=num_threads)
+        def run(x, out):
+            gaussian_filter1d(x, sd, axis, o, out, m, cval, truncate, radius=r, num_threads=num_threads)
+
+        return run
 
     return _chain(input, output, [step(*p) for p in passes])
 
