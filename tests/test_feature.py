@@ -214,6 +214,29 @@ def test_antisymmetric_pass_is_exactly_zero_on_constants_and_keeps_non_finite_ou
         np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("w", [0.5, 1.0, 2.0])
+def test_three_tap_differences_equal_the_difference_of_exact_products(dtype, w):
+    # [-w, 0, w], w a power of two: one plain pass (no paired halves) must still give fl(w b - w a) bit for bit
+    from imgconv._shared.ndpasses import correlate1d_bank
+
+    rng = np.random.default_rng(int(w * 4))
+    x = rng.standard_normal((33, 47)).astype(dtype) * 1e3
+    x[5:12, 8:30] = dtype(0.1)  # a constant region: exactly 0 inside
+    x[20, 7], x[25, 40], x[3, 3] = np.inf, -np.inf, np.nan
+    p = np.pad(x, 1, mode="symmetric")
+    with np.errstate(invalid="ignore"):
+        expected = [
+            (w * p[2:, 1:-1] - w * p[:-2, 1:-1]) + dtype(0) * x,  # the centre tap: a non-finite pixel is its own NaN
+            (w * p[1:-1, 2:] - w * p[1:-1, :-2]) + dtype(0) * x,
+        ]
+        for axis in (0, 1):
+            got = correlate1d_bank(x[None], np.array([[-w, 0.0, w]]), axis, mode="reflect")[0, 0]
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, expected[axis])
+            assert not got[6:11, 9:29].any()
+
+
 # -- symmetric kernels: taps paired on request (pair_symmetric=True) ------------------------------
 
 

@@ -245,6 +245,11 @@ def _kind_pass(view, kernels, kind, along, engine):
     if kind == _PLAIN:
         return axis_pass(view, kernels, along, (r, r), engine)
     if kind == _ANTI:
+        if r == 1 and _powers_of_two(kernels[:, 2]):
+            # [-w, 0, w] with w a power of two (central differences, np.gradient, Sobel's derivative): the
+            # products are exact, so the plain sum -w a + 0 c + w b is one rounding of w b - w a, as the
+            # paired difference is (with or without fused multiply-adds), non-finite pixels included
+            return axis_pass(view, kernels, along, (r, r), engine)
         return _paired_pass(view, kernels[:, r:], (0, r), along, engine, kind)
     # the left half, outer taps first: each half sums w[0] x[i - r] ... w[r] / 2 x[i] in that order, which
     # on a constant region matches scipy's sum (centre, then the pairs from the outermost in) far more often
@@ -252,6 +257,12 @@ def _kind_pass(view, kernels, kind, along, engine):
     halves = kernels[:, : r + 1].copy()
     halves[:, -1] *= 0.5  # counted in both halves; halving (and doubling) is exact
     return _paired_pass(view, halves, (r, 0), along, engine, kind)
+
+
+def _powers_of_two(w):
+    """Whether every weight of `w` is a signed power of two (a product by it is exact)."""
+    mantissa, _ = np.frexp(np.asarray(w, dtype=np.float64))
+    return bool(np.all(np.abs(mantissa) == 0.5))
 
 
 def _paired_pass(view, halves, pads, along, engine, sign):
