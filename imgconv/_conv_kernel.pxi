@@ -276,11 +276,18 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
                                 const Py_ssize_t *blk_woff, Py_ssize_t nblk, const floating *bias,
                                 Py_ssize_t cg, Py_ssize_t og, Py_ssize_t pad_left, int mode, floating cval,
                                 Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int kh, int kw,
-                                Py_ssize_t width) noexcept nogil:
-    """Output columns [j0, j1) of rows i0 .. i0 + nrows_out - 1, all of whose input rows
-    row0 .. row0 + nin - 1 lie inside the image (channel c's rows start at plane0 + c * plane_size)."""
-    cdef Py_ssize_t ntaps = 0, c, u, m, row_len
+                                Py_ssize_t width, Py_ssize_t height) noexcept nogil:
+    """Output columns [j0, j1) of rows i0 .. i0 + nrows_out - 1, whose input rows are row0 .. row0 + nin - 1
+    (channel c's rows start at plane0 + c * plane_size).
+
+    In place (`direct`) all those rows lie inside the image.  Buffered, rows
+    outside it are buffered as the border mode extends the image (a row of
+    `cval`, or the row it maps to), so blocks at the top and bottom edges run
+    as blocks too: each input row converted once, the taps of consecutive
+    output rows a fixed stride apart."""
+    cdef Py_ssize_t ntaps = 0, c, u, m, q, r, row_len
     cdef const pixel_t *row
+    cdef floating *dst
     if direct:
         for c in range(cg):
             for u in range(kh):
@@ -293,8 +300,17 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
     row_len = _row_length(j1 - j0, sw, dw, kw)
     for c in range(cg):            # every input row of the block into the buffer, once
         for m in range(nin):
-            _fill_row(buf + (c * nin + m) * row_len, plane0 + c * plane_size + (row0 + m) * width,
-                      j0 * sw - pad_left, j1 - j0, sw, dw, kw, width, mode, cval)
+            dst = buf + (c * nin + m) * row_len
+            r = row0 + m
+            if 0 <= r < height:
+                _fill_row(dst, plane0 + c * plane_size + r * width, j0 * sw - pad_left, j1 - j0, sw, dw, kw,
+                          width, mode, cval)
+            elif mode == CONSTANT:  # every padded value of a row outside the image
+                for q in range(row_len):
+                    dst[q] = cval
+            else:
+                _fill_row(dst, plane0 + c * plane_size + _map_index(r, height, mode) * width,
+                          j0 * sw - pad_left, j1 - j0, sw, dw, kw, width, mode, cval)
     for c in range(cg):
         for u in range(kh):
             ntaps = _buffer_taps(taps, tw, ntaps, buf + (c * nin + u * dh) * row_len, j1 - j0, c * kh + u,
@@ -305,7 +321,7 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
 
 # What a work item needs besides the (fused-type) data pointers.
 ctypedef struct _Geometry:
-    Py_ssize_t C, H, W, O, Hout, Wout, cg, og, groups, nblk, nbr, block_rows, buf_rows
+    Py_ssize_t C, H, W, O, Hout, Wout, cg, og, groups, nblk, nbr, block_rows, buf_rows, ncc, col_chunk
     Py_ssize_t pad_top, pad_left, sh, sw, dh, dw, ja, jb
     int kh, kw, mode
 
@@ -314,14 +330,23 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                             const floating *wpack, const int *blk_start, const int *blk_size,
                             const Py_ssize_t *blk_woff, const floating *bias, const floating *cval_row,
                             floating cv, Py_ssize_t *ptrs, int *tw, floating *buf) noexcept nogil:
-    """Block `item` (image n, group g, output rows i0 .. i1 - 1), with one thread's scratch rows."""
+    """Block `item` (image n, group g, output rows i0 .. i1 - 1, columns c0 .. c1 - 1), with one thread's scratch.
+
+    Wide rows are split into column chunks (``geo.col_chunk`` columns, ``geo.ncc``
+    of them): a block's input rows of one chunk then stay in cache while all its
+    output rows read them (a 17-row column pass over rows of 262144 floats read
+    each input row 17 times from memory).  Every output sums the same taps in
+    the same order whatever the chunk: results do not depend on it."""
     cdef Py_ssize_t C = geo.C, H = geo.H, W = geo.W, cg = geo.cg, kh = geo.kh, nrows = geo.cg * geo.kh
-    cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r
+    cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r, c0, c1
     cdef int seg
-    cdef bint inside, blocked
+    cdef bint inside, blocked, rest = False
     cdef const pixel_t **rowp = <const pixel_t **>ptrs
     cdef floating **outs = <floating **>(ptrs + nrows)
     cdef const floating **taps = <const floating **>(ptrs + nrows + 8)
+    c0 = (item % geo.ncc) * geo.col_chunk
+    c1 = min(c0 + geo.col_chunk, geo.Wout)
+    item = item // geo.ncc
     n = item // (geo.groups * geo.nbr)
     rem = item % (geo.groups * geo.nbr)
     g = rem // geo.nbr
@@ -330,21 +355,25 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
     row0 = i0 * geo.sh - geo.pad_top
     nin = (i1 - 1 - i0) * geo.sh + (kh - 1) * geo.dh + 1
     inside = row0 >= 0 and row0 + nin <= H
-    if inside:
-        # Every input row of the block is inside the image: one tap list per segment.  The
-        # buffered (border) segments only when the block's input rows fit the buffer, i.e.
-        # are not so far apart that converting them all costs more than going row by row.
-        blocked = nin <= geo.buf_rows
-        for seg in range(3):
-            j0 = 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb)
-            j1 = geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout)
-            if j1 > j0 and (seg == 1 or blocked):
-                _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
-                               x + (n * C + g * cg) * H * W, H * W, row0, nin, taps, tw, buf, outs, wpack,
-                               blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
-                               geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W)
-        if blocked:
-            return
+    # One tap list per segment for the whole block: the in-place segment when every input row
+    # of the block is inside the image, the buffered (border) segments when the block's input
+    # rows fit the buffer, i.e. are not so far apart that converting them all costs more than
+    # going row by row.  What is left runs row by row below.
+    blocked = nin <= geo.buf_rows
+    for seg in range(3):
+        j0 = max(c0, 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb))
+        j1 = min(c1, geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout))
+        if j1 <= j0:
+            continue
+        if (inside if seg == 1 else blocked):
+            _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
+                           x + (n * C + g * cg) * H * W, H * W, row0, nin, taps, tw, buf, outs, wpack,
+                           blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
+                           geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W, H)
+        else:
+            rest = True
+    if not rest:
+        return
     for i in range(i0, i1):
         for c in range(cg):
             for u in range(kh):
@@ -358,9 +387,9 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                 else:
                     rowp[rr] = x + ((n * C + g * cg + c) * H + _map_index(r, H, geo.mode)) * W
         for seg in range(3):
-            j0 = 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb)
-            j1 = geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout)
-            if j1 > j0 and not (seg == 1 and inside):
+            j0 = max(c0, 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb))
+            j1 = min(c1, geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout))
+            if j1 > j0 and not (inside if seg == 1 else blocked):
                 _segment(out, geo.O, geo.Hout, geo.Wout, n, i, g, j0, j1, seg == 1, rowp, taps, tw, buf,
                          outs, wpack, blk_start, blk_size, blk_woff, geo.nblk, bias, nrows, geo.og,
                          geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
@@ -373,7 +402,7 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
                  Py_ssize_t tap_threads, Py_ssize_t tap_len, Py_ssize_t buf_threads, Py_ssize_t buf_len,
                  Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
                  Py_ssize_t dw, int groups, int kh, int kw, Py_ssize_t ja, Py_ssize_t jb, int num_threads,
-                 Py_ssize_t block_rows, Py_ssize_t buf_rows):
+                 Py_ssize_t block_rows, Py_ssize_t buf_rows, Py_ssize_t col_chunk):
     """Refuse a call whose arrays the loops below would index out of bounds (they run unchecked, without the GIL).
 
     The engine sizes every argument (imgconv._engine._correlate_direct); this
@@ -383,10 +412,11 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
     cdef Py_ssize_t cg, og, nblk, i, taps, widest
     if groups < 1 or c % groups or o % groups or out_n != n:
         raise ValueError(f"correlate_nchw: {n}x{c} input, {out_n}x{o} output and groups={groups} do not agree")
-    if min(kh, kw, sh, sw, dh, dw, num_threads, block_rows) < 1 or buf_rows < kh or pad_top < 0 or pad_left < 0:
+    if (min(kh, kw, sh, sw, dh, dw, num_threads, block_rows, col_chunk) < 1 or buf_rows < kh or pad_top < 0
+            or pad_left < 0):
         raise ValueError(f"correlate_nchw: bad geometry kh={kh} kw={kw} sh={sh} sw={sw} dh={dh} dw={dw} "
                          f"pads=({pad_top}, {pad_left}) threads={num_threads} block_rows={block_rows} "
-                         f"buf_rows={buf_rows}")
+                         f"buf_rows={buf_rows} col_chunk={col_chunk}")
     if not 0 <= mode <= WRAP:
         raise ValueError(f"correlate_nchw: unknown mode code {mode}")
     cg, og, nblk = c // groups, o // groups, blk_start.shape[0]
@@ -403,7 +433,7 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
         raise ValueError(f"correlate_nchw: bias ({bias_len}) or border row ({cval_len}) too short")
     if ja < jb and (sw != 1 or ja < pad_left or jb - pad_left + (kw - 1) * dw > w or jb > wout):
         raise ValueError(f"correlate_nchw: columns [{ja}, {jb}) cannot be read in place from rows of {w}")
-    widest = max(ja, wout - jb) if jb > ja else wout
+    widest = min(max(ja, wout - jb) if jb > ja else wout, col_chunk)
     if (min(ptr_threads, tap_threads, buf_threads) < num_threads or ptr_len < 2 * cg * kh + 8 + taps
             or tap_len < taps or buf_len < cg * buf_rows * _row_length(widest, sw, dw, kw)):
         raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
@@ -415,7 +445,8 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
                    floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, double cval,
                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int groups, int kh, int kw,
-                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows, Py_ssize_t buf_rows):
+                   Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows, Py_ssize_t buf_rows,
+                   Py_ssize_t col_chunk=0):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
 
     Columns [ja, jb) are read in place (stride 1, floating input of the compute
@@ -425,6 +456,8 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
     (and ``C/groups * kh`` row pointers).  A block of output rows whose ``nin =
     (rows - 1) * sh + (kh - 1) * dh + 1`` input rows exceed `buf_rows` runs its
     buffered segments row by row.  Scratch arrays have one row per thread.
+    Work items are blocks of `block_rows` output rows times chunks of
+    `col_chunk` output columns (0: the whole width).
 
     Blocks of `block_rows` output rows are handed out with guided scheduling: each
     thread first takes a long run of consecutive blocks, then shorter ones, so a
@@ -444,7 +477,8 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
                 out.shape[3], wpack.shape[0], blk_start, blk_size, blk_woff, bias.shape[0], has_bias,
                 cval_row.shape[0], cv != 0, ptr_scratch.shape[0], ptr_scratch.shape[1], tap_scratch.shape[0],
                 tap_scratch.shape[1], buf_scratch.shape[0], buf_scratch.shape[1], pad_top, pad_left, mode, sh, sw,
-                dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows)
+                dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows,
+                col_chunk if col_chunk > 0 else max(1, out.shape[3]))
     if not ((pixel_t is float and floating is float) or (pixel_t is double and floating is double)):
         # input of another dtype than the weights: read through the buffers, borders of zeros
         if ja < jb:
@@ -458,9 +492,11 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
     geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, blk_start.shape[0]
     geo.block_rows, geo.buf_rows = block_rows, buf_rows
     geo.nbr = (geo.Hout + block_rows - 1) // block_rows
+    geo.col_chunk = col_chunk if 0 < col_chunk < geo.Wout else max(1, geo.Wout)
+    geo.ncc = (geo.Wout + geo.col_chunk - 1) // geo.col_chunk if geo.Wout > 0 else 1
     geo.pad_top, geo.pad_left, geo.sh, geo.sw, geo.dh, geo.dw = pad_top, pad_left, sh, sw, dh, dw
     geo.ja, geo.jb, geo.kh, geo.kw, geo.mode = ja, jb, kh, kw, mode
-    total = x.shape[0] * groups * geo.nbr
+    total = x.shape[0] * groups * geo.nbr * geo.ncc
     if total == 0:
         return
     if num_threads == 1:

@@ -250,8 +250,8 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     layout = _LAYOUTS.get(key)
     if layout is None:
         layout = _direct_layout(key, kernel)
-    hout, wout, macs, team, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row, _ = (
-        layout
+    hout, wout, macs, team, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row = (
+        layout[:17]
     )
     fresh = out is None
     if fresh:
@@ -264,7 +264,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     sizes = layout[-1].get(num_threads)
     if sizes is None:
         sizes = _thread_sizes(key, layout, num_threads)
-    block_rows, buf_rows = sizes[0], sizes[1]
+    block_rows, buf_rows, col_chunk = sizes[0], sizes[1], sizes[-1]
     ptr_scratch, tap_scratch, buf_scratch = _scratch(sizes, num_threads, dtype)
     # A fresh `out` cannot overlap the weights: then the weights of a single-block layout need no copy.
     wpack = _pack_weights(weight, groups, uniform, copy=not fresh)
@@ -304,6 +304,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
         num_threads=num_threads,
         block_rows=block_rows,
         buf_rows=buf_rows,
+        col_chunk=col_chunk,
     )
     return out
 
@@ -365,7 +366,7 @@ def _scratch(sizes, num_threads, dtype):
     kept = getattr(_thread_state, "scratch", None)
     if kept is not None and kept[0] is sizes:
         return kept[1]
-    _, _, ptr_len, tap_len, buf_len, nbytes = sizes
+    _, _, ptr_len, tap_len, buf_len, nbytes, _ = sizes
     arrays = (
         np.empty((num_threads, ptr_len), np.intp),
         np.empty((num_threads, tap_len), np.intc),
@@ -397,10 +398,13 @@ def _direct_layout(key, kernel):
     ja, jb = min(left, wout), min(wout, w - reach + left)
     # Border segments at least one vector wide, so they run in SIMD too.
     ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
-    if sw != 1 or jb <= ja or converted:
+    col_chunk = _column_chunk(wout, cg, (kh - 1) * dh, dtype.itemsize)
+    if sw != 1 or jb <= ja or converted or (col_chunk < wout and kh > 12 and w * dtype.itemsize % 4096 == 0):
+        # (more kernel rows than cache ways, a multiple of 4 KB apart, read in place, evict each
+        # other: a 65-row column pass over rows of 262144 floats ran at 7 GMAC/s, 16 buffered)
         ja = jb = wout
-    # Values per buffered input row: bounded by kw * (widest buffered segment).
-    row_len = kernel.row_buffer_length(max(ja, wout - jb) if jb > ja else wout, sw, dw, kw)
+    # Values per buffered input row: bounded by kw * (widest buffered segment, at most a chunk).
+    row_len = kernel.row_buffer_length(min(max(ja, wout - jb) if jb > ja else wout, col_chunk), sw, dw, kw)
     layout = (
         hout,
         wout,
@@ -419,6 +423,7 @@ def _direct_layout(key, kernel):
         blocks[0][1] if len(sizes) == 1 else None,  # the one block size, when all blocks have it
         _frozen(np.zeros(0, dtype)),  # the bias of a call without one
         _frozen(np.zeros(1, dtype)),  # the border row of a call that never reads it
+        col_chunk,
         {},  # thread count -> _thread_sizes
     )
     if len(_LAYOUTS) >= _MAX_LAYOUTS:
@@ -431,11 +436,12 @@ def _thread_sizes(key, layout, num_threads):
     """Rows per work item, buffered rows and the padded scratch lengths of a call on `num_threads` threads."""
     (n, _, _, _), (o, cg, kh, kw), dtype, _, _, _, _, groups = key
     hout, wout, sh, dh, row_len, by_threads = layout[0], layout[1], layout[4], layout[6], layout[10], layout[-1]
+    col_chunk = layout[-2]
     nrows = cg * kh
     block_rows = _block_rows(
-        n * groups,
+        n * groups * -(-wout // col_chunk),
         hout,
-        o // groups * cg * kh * kw * wout,
+        o // groups * cg * kh * kw * col_chunk,
         num_threads,
         phase_row_bytes=cg * row_len * dtype.itemsize,
         sh=sh,
@@ -447,7 +453,7 @@ def _thread_sizes(key, layout, num_threads):
     buf_len = _padded(cg * buf_rows * row_len, dtype.itemsize)
     nbytes = num_threads * (ptr_len * np.dtype(np.intp).itemsize + tap_len * np.dtype(np.intc).itemsize)
     nbytes += num_threads * buf_len * dtype.itemsize
-    sizes = (block_rows, buf_rows, ptr_len, tap_len, buf_len, nbytes)
+    sizes = (block_rows, buf_rows, ptr_len, tap_len, buf_len, nbytes, col_chunk)
     by_threads[num_threads] = sizes
     return sizes
 
@@ -862,8 +868,35 @@ def _padded(length, itemsize):
     return -(-max(1, length) * itemsize // 128) * 128 // itemsize + 128 // itemsize
 
 
+# A work item whose input rows (64 output rows' worth) exceed this is split into column chunks of
+# about _CHUNK_BYTES of input rows; below it (every width up to 4096 floats with short kernels) items
+# span the whole width.
+_CHUNK_ABOVE_BYTES = 1 << 21
+_CHUNK_BYTES = 1 << 19
+
+
+def _column_chunk(wout, cg, reach_h, itemsize):
+    """Output columns per work item: the whole width, or chunks whose input rows stay in cache.
+
+    A work item reads ``cg * (rows + reach_h)`` input rows; when rows are so wide
+    that these no longer fit the cache (a pass along the first axis of a volume
+    is rows of ``H * W`` values), every output row would read its kernel's rows
+    from memory again.  Chunks are an odd multiple of 64 columns (whole SIMD
+    tiles), at least 320.
+    """
+    row_bytes = cg * (64 + reach_h) * itemsize
+    if wout * row_bytes <= _CHUNK_ABOVE_BYTES:
+        return max(1, wout)
+    tiles = max(5, _CHUNK_BYTES // row_bytes // 64)
+    tiles -= 1 - tiles % 2  # odd: buffered chunks of floats are then never a multiple of 4 KB long
+    return min(wout, tiles * 64)
+
+
 def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh, reach_h):
     """Output rows per work item.
+
+    `planes` counts the images, groups and column chunks that share the output
+    rows (work items are blocks of rows of each).
 
     Enough rows for about 2**17 multiply-adds (a small plane's per-row set-up is
     then shared by many rows) and at least 4 so that border columns convert each

@@ -513,3 +513,45 @@ def test_the_kernel_refuses_in_place_reads_of_input_of_another_dtype(monkeypatch
     call["x"] = x.astype(np.float64)  # float64 pixels for float32 weights: only the buffers convert them
     with pytest.raises(ValueError, match=r"^correlate_nchw: columns \[\d+, \d+\) cannot be read in place"):
         kernel.correlate_nchw(**call)
+
+
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize(
+    "kh, kw, stride, dilation, width",
+    [(15, 1, 1, 1, 16384), (15, 1, 1, 1, 16400), (3, 3, 1, 1, 16384), (13, 3, 2, 2, 16384), (40, 1, 1, 1, 6000)],
+)
+def test_wide_rows_in_column_chunks_match_reference_and_the_whole_width(
+    path, dtype, kh, kw, stride, dilation, width, monkeypatch
+):
+    """Rows so wide that a block's input rows overflow the cache run in column chunks (and rows
+    a multiple of 4 KB apart under a tall kernel through the buffers): every mode, tall kernels
+    that reach past the top and bottom of a short image, against the reference and bit for bit
+    against the same call over the whole width."""
+    rng = np.random.default_rng(kh * width)
+    h = 11
+    if dtype == np.uint8:
+        x = rng.integers(0, 256, (1, 2, h, width)).astype(np.uint8)
+        wdtype = np.float32
+    else:
+        x = rng.standard_normal((1, 2, h, width)).astype(dtype)
+        wdtype = dtype
+    wt = rng.standard_normal((4, 1, kh, kw)).astype(wdtype)
+    pads = ((kh - 1) * dilation // 2 + 3, (kh - 1) * dilation // 2, 2, 1)
+    for mode in MODES:
+        cval = 0.0 if dtype == np.uint8 else 1.5
+        kwargs = dict(pads=pads, mode=mode, cval=cval, stride=(stride, 1), dilation=(dilation, dilation), groups=2)
+        with _dispatch.using(path):
+            _engine._LAYOUTS.clear()
+            assert _engine._column_chunk(width, 1, (kh - 1) * dilation, np.dtype(wdtype).itemsize) < width
+            got = _engine.correlate(x, wt, None, num_threads=2, **kwargs)
+            want = reference_correlate(x, wt, None, **kwargs)
+            bound = reference_bound(x, wt, **kwargs)
+            assert got.dtype == wdtype
+            np.testing.assert_array_less(np.abs(got - want), 2 * (kh * kw + 1) * np.finfo(wdtype).eps * bound + 1e-30)
+            monkeypatch.setattr(_engine, "_CHUNK_ABOVE_BYTES", 1 << 62)  # the whole width in every work item
+            _engine._LAYOUTS.clear()
+            whole = _engine.correlate(x, wt, None, num_threads=2, **kwargs)
+            monkeypatch.undo()
+            _engine._LAYOUTS.clear()
+            np.testing.assert_array_equal(got, whole)
