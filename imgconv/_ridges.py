@@ -42,6 +42,30 @@ def _eigvals(image, sigma, mode, cval, threads):
     )
 
 
+def _by_magnitude(eigvals):
+    """`eigvals` ``(n, ...)`` reordered along axis 0 by magnitude, smallest first, as
+    ``np.take_along_axis(eigvals, abs(eigvals).argsort(0), 0)`` does (ties keep their order, NaN last).
+
+    For two eigenvalues one comparison and two selects: numpy's argsort along a
+    length-2 leading axis cost 70 ms per scale on a 1024 x 1024 image.
+    """
+    if len(eigvals) != 2:
+        return np.take_along_axis(eigvals, abs(eigvals).argsort(0), 0)
+    a0, a1 = abs(eigvals[0]), abs(eigvals[1])
+    swap = (a1 < a0) | (np.isnan(a0) & ~np.isnan(a1))
+    return np.stack([np.where(swap, eigvals[1], eigvals[0]), np.where(swap, eigvals[0], eigvals[1])])
+
+
+def _largest_magnitude(vals):
+    """The element of largest magnitude along axis 0 (the first of equals), as
+    ``np.take_along_axis(vals, abs(vals).argmax(0)[None], 0).squeeze(0)`` (NaN wins, as in argmax)."""
+    if len(vals) != 2:
+        return np.take_along_axis(vals, abs(vals).argmax(0)[None], 0).squeeze(0)
+    a0, a1 = abs(vals[0]), abs(vals[1])
+    second = (a1 > a0) | (np.isnan(a1) & ~np.isnan(a0))
+    return np.where(second, vals[1], vals[0])
+
+
 def meijering(
     image: npt.ArrayLike,
     sigmas: Iterable[Real] = range(1, 10, 2),
@@ -89,7 +113,7 @@ def meijering(
     filtered_max = np.zeros_like(image)
     for sigma in sigmas:
         vals = np.tensordot(mtx, _eigvals(image, sigma, mode, cval, threads), 1)
-        vals = np.take_along_axis(vals, abs(vals).argmax(0)[None], 0).squeeze(0)
+        vals = _largest_magnitude(vals)
         vals = np.maximum(vals, 0)
         max_val = vals.max()
         if max_val > 0:
@@ -189,7 +213,7 @@ def frangi(
     filtered_max = np.zeros_like(image)
     for sigma in sigmas:
         eigvals = _eigvals(image, sigma, mode, cval, threads)
-        eigvals = np.take_along_axis(eigvals, abs(eigvals).argsort(0), 0)
+        eigvals = _by_magnitude(eigvals)
         lambda1 = eigvals[0]
         if image.ndim == 2:
             (lambda2,) = np.maximum(eigvals[1:], 1e-10)

@@ -134,10 +134,13 @@ def multiscale_basic_features(
     n_per_scale = int(bool(intensity)) + int(bool(edges)) + layout.ndim * int(bool(texture))
     channels = layout.batch.shape[0]
     out = np.empty(layout.spatial_shape + (channels * len(sigmas) * n_per_scale,), np.float32)
+    pixels = out.reshape(-1, out.shape[-1])  # a view: out is C-contiguous
     index = 0
     for img in layout.batch:
         for sigma in sigmas:
-            for feature in _single_scale(img, float(sigma), intensity, edges, texture, threads):
-                out[..., index] = feature
-                index += 1
+            features = np.stack(_single_scale(img, float(sigma), intensity, edges, texture, threads))
+            # one transposed copy per scale: writing each feature on its own into the last axis
+            # touched every cache line of `out` once per feature (210 ms of 540 on 1024 x 1024)
+            np.copyto(pixels[:, index : index + n_per_scale], features.reshape(n_per_scale, -1).T)
+            index += n_per_scale
     return out

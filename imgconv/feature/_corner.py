@@ -215,12 +215,20 @@ def _symmetric_image(elems):
 def symmetric_eigenvalues(elems):
     """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D."""
     if len(elems) == 3:
+        # scikit-image's (m00 + m11) / 2 +- sqrt(m01**2 + ((m00 - m11) / 2)**2), the same roundings in the
+        # same order (halving is exact), computed in place: one temporary instead of eight
         m00, m01, m11 = elems
-        eigs = np.empty((2, *m00.shape), m00.dtype)
-        eigs[:] = (m00 + m11) / 2
-        hsqrtdet = np.sqrt(m01**2 + ((m00 - m11) / 2) ** 2)
-        eigs[0] += hsqrtdet
-        eigs[1] -= hsqrtdet
+        eigs = np.empty((2, *m00.shape), np.result_type(m00, m01, m11))
+        half_diff = np.subtract(m00, m11, out=eigs[1])
+        half_diff *= 0.5
+        np.square(half_diff, out=half_diff)
+        hsqrtdet = np.square(m01, dtype=eigs.dtype)
+        hsqrtdet += half_diff
+        np.sqrt(hsqrtdet, out=hsqrtdet)
+        mean = np.add(m00, m11, out=eigs[0])
+        mean *= 0.5
+        np.subtract(mean, hsqrtdet, out=eigs[1])
+        mean += hsqrtdet
         return eigs
     eigs = np.linalg.eigvalsh(_symmetric_image(elems))[..., ::-1]
     return np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
