@@ -29,12 +29,15 @@ def load_image(path=None, default="camera.png", fallback="camera", *, gray=False
     return image
 
 
-def require(module, install):
-    """Exit with one line saying what to install when the optional `module` is missing."""
+def require(module, install, name=None):
+    """Exit with one line saying what to install when the optional `module` is missing.
+
+    `name` is the package's name in that line when it is not the module's (scikit-learn: sklearn).
+    """
     try:
         importlib.import_module(module)
     except ImportError:
-        sys.exit(f"this example needs {module}: {install}")
+        sys.exit(f"this example needs {name or module}: {install}")
 
 
 def argument_parser(doc, default_image):

@@ -15,6 +15,7 @@ EXAMPLES = {
     "atrous_gabor_pyramid.py": "atrous_gabor_pyramid.png",
     "texture_mr8.py": "texture_mr8.png",
     "atrous_denoise.py": "atrous_denoise.png",
+    "pixel_classifier.py": "pixel_classifier.png",
 }
 
 
@@ -27,14 +28,14 @@ def _environment():
     return env
 
 
-@pytest.mark.parametrize("script", sorted(EXAMPLES))
-def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
-    blocker = tmp_path / "blocker" / "matplotlib"
+def _run_without(module, script, tmp_path):
+    """Run `script` with `module` replaced by a package whose import fails."""
+    blocker = tmp_path / "blocker" / module
     blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
+    (blocker / "__init__.py").write_text(f"raise ImportError('No module named {module}')\n")
     env = _environment()
     env["PYTHONPATH"] = os.pathsep.join([str(blocker.parent), env["PYTHONPATH"]])
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path)],
         capture_output=True,
         text=True,
@@ -42,13 +43,28 @@ def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
         cwd=tmp_path,
         timeout=300,
     )
+
+
+@pytest.mark.parametrize("script", sorted(EXAMPLES))
+def test_example_without_matplotlib_says_what_to_install(script, tmp_path):
+    result = _run_without("matplotlib", script, tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == 'this example needs matplotlib: pip install "imgconv[plot]" (or matplotlib)'
+
+
+def test_pixel_classifier_without_scikit_learn_says_what_to_install(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib is checked first")
+    result = _run_without("sklearn", "pixel_classifier.py", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'this example needs scikit-learn: pip install "imgconv[examples]" (or scikit-learn)'
+    assert not (tmp_path / "pixel_classifier.png").exists()
 
 
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_writes_png(script, tmp_path):
     pytest.importorskip("matplotlib", reason="the examples draw with matplotlib")
+    if script == "pixel_classifier.py":
+        pytest.importorskip("sklearn", reason="the pixel classifier is a scikit-learn random forest")
     env = _environment()
     env["MPLBACKEND"] = "Agg"
     result = subprocess.run(
