@@ -113,7 +113,7 @@ def fix_gradient_edges(y, axis):
 
 
 def correlate1d_bank(
-    x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto", pair_symmetric=False, dilation=1
+    x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto", pair_symmetric=False, dilation=1, dtype=None
 ):
     """Correlate every image of the batch `x` ``(B, *spatial)`` with each 1-D kernel along `axis`.
 
@@ -143,10 +143,13 @@ def correlate1d_bank(
         axis): scipy's correlate1d with the kernel's taps ``dilation`` pixels
         apart (``dilation - 1`` zeros between them, which are not multiplied:
         no ``0 * inf``); the pads reach ``dilation * (k // 2)`` pixels.
+    dtype : dtype, optional
+        The compute and result dtype (default: that of `x`): float64 for float32
+        `x` sums as scipy sums (the engine converts the pixels as it reads them).
 
     Returns
     -------
-    y : ndarray, (B, O, *spatial), the dtype of `x`.
+    y : ndarray, (B, O, *spatial), `dtype`.
     """
     kernels = np.atleast_2d(np.asarray(kernels, dtype=np.float64))
     n_out = kernels.shape[0]
@@ -160,11 +163,11 @@ def correlate1d_bank(
     kinds = np.array([_symmetry(w, pair_symmetric) for w in kernels])
     groups = [kind for kind in (_ANTI, _SYM, _PLAIN) if (kinds == kind).any()]
     if len(groups) == 1:
-        y = _kind_pass(view, kernels, groups[0], along, engine)
+        y = _kind_pass(view, kernels, groups[0], along, engine, dtype)
     else:
-        y = np.empty(view.shape[:1] + (n_out,) + view.shape[2:], view.dtype)
+        y = np.empty(view.shape[:1] + (n_out,) + view.shape[2:], view.dtype if dtype is None else dtype)
         for kind in groups:
-            y[:, kinds == kind] = _kind_pass(view, kernels[kinds == kind], kind, along, engine)
+            y[:, kinds == kind] = _kind_pass(view, kernels[kinds == kind], kind, along, engine, dtype)
     y = y.reshape(batch, pre, n_out, length * post)
     if n_out > 1 and pre > 1:
         y = np.ascontiguousarray(np.moveaxis(y, 2, 1))
@@ -239,24 +242,24 @@ def _symmetry(w, pair_symmetric):
     return _PLAIN
 
 
-def _kind_pass(view, kernels, kind, along, engine):
+def _kind_pass(view, kernels, kind, along, engine, dtype=None):
     """Kernels ``(O, k)`` that all have the symmetry `kind` along `along`, as scipy pairs their taps."""
     r = kernels.shape[1] // 2
     if kind == _PLAIN:
-        return axis_pass(view, kernels, along, (r, r), engine)
+        return axis_pass(view, kernels, along, (r, r), engine, dtype=dtype)
     if kind == _ANTI:
         if r == 1 and _powers_of_two(kernels[:, 2]):
             # [-w, 0, w] with w a power of two (central differences, np.gradient, Sobel's derivative): the
             # products are exact, so the plain sum -w a + 0 c + w b is one rounding of w b - w a, as the
             # paired difference is (with or without fused multiply-adds), non-finite pixels included
-            return axis_pass(view, kernels, along, (r, r), engine)
-        return _paired_pass(view, kernels[:, r:], (0, r), along, engine, kind)
+            return axis_pass(view, kernels, along, (r, r), engine, dtype=dtype)
+        return _paired_pass(view, kernels[:, r:], (0, r), along, engine, kind, dtype)
     # the left half, outer taps first: each half sums w[0] x[i - r] ... w[r] / 2 x[i] in that order, which
     # on a constant region matches scipy's sum (centre, then the pairs from the outermost in) far more often
     # than the right half does (centre first, then inner to outer)
     halves = kernels[:, : r + 1].copy()
     halves[:, -1] *= 0.5  # counted in both halves; halving (and doubling) is exact
-    return _paired_pass(view, halves, (r, 0), along, engine, kind)
+    return _paired_pass(view, halves, (r, 0), along, engine, kind, dtype)
 
 
 def _powers_of_two(w):
@@ -265,7 +268,7 @@ def _powers_of_two(w):
     return bool(np.all(np.abs(mantissa) == 0.5))
 
 
-def _paired_pass(view, halves, pads, along, engine, sign):
+def _paired_pass(view, halves, pads, along, engine, sign, dtype=None):
     """A kernel with the symmetry `sign` along `along`, from one half of it, `halves` ``(O, r + 1)``, taps paired.
 
     The half with `pads` (``(0, r)``: the right half, centre first; ``(r, 0)``:
@@ -279,8 +282,8 @@ def _paired_pass(view, halves, pads, along, engine, sign):
     reverse = [slice(None)] * 4
     reverse[along] = slice(None, None, -1)
     reverse = tuple(reverse)
-    ahead = axis_pass(view, halves, along, pads, engine)
-    behind = axis_pass(np.ascontiguousarray(view[reverse]), halves, along, pads, engine)[reverse]
+    ahead = axis_pass(view, halves, along, pads, engine, dtype=dtype)
+    behind = axis_pass(np.ascontiguousarray(view[reverse]), halves, along, pads, engine, dtype=dtype)[reverse]
     return np.subtract(ahead, behind, out=ahead) if sign < 0 else np.add(ahead, behind, out=ahead)
 
 
@@ -316,7 +319,9 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
     return x
 
 
-def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto", pair_symmetric=False, dilation=None):
+def separable_bank(
+    x, codes, kernel_of, *, mode, cval, num_threads, method="auto", pair_symmetric=False, dilation=None, exact=False
+):
     """Many separable filters of one image, sharing their passes: ``{code: array}``.
 
     `x` is one image ``(*spatial)``; each entry of `codes` is a tuple with one
@@ -327,7 +332,9 @@ def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto
     distinct kernels of one length applied to one intermediate are one engine
     call (a bank read in one sweep of the input).  `pair_symmetric`: as for
     :func:`correlate1d_bank`; `dilation`: one tap spacing per axis (None: 1
-    everywhere), as for :func:`correlate1d_bank`.
+    everywhere), as for :func:`correlate1d_bank`.  ``exact=True``: a float32
+    `x` is summed in float64 and each pass rounded to float32, as scipy's
+    filters compute (see :func:`gaussian_passes`).
     """
     ndim = x.ndim
     results = {}
@@ -358,7 +365,9 @@ def separable_bank(x, codes, kernel_of, *, mode, cval, num_threads, method="auto
                 method=method,
                 pair_symmetric=pair_symmetric,
                 dilation=1 if dilation is None else dilation[axis],
+                dtype=np.float64 if exact else None,
             )[0]
+            y = y.astype(image.dtype, copy=False)
             for i, item in enumerate(items):
                 walk(y[i], axis + 1, children[item])
 
