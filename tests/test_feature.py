@@ -329,6 +329,13 @@ def test_hessian_matrix_det_approximation_equals_scikit_image(name, sigma, dtype
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("shape", [(300, 130), (7, 40000), (40000, 3)])
+def test_hessian_matrix_det_approximation_in_row_blocks_equals_scikit_image(shape):
+    # rows in blocks of about 32768 pixels: a last partial block, one row per block, many blocks
+    image = np.random.default_rng(shape[0]).random(shape)
+    np.testing.assert_array_equal(feature.hessian_matrix_det(image, 3), sk_feature.hessian_matrix_det(image, 3))
+
+
 @pytest.mark.parametrize("sigma", [0.2, (2.0, 3.0)])
 def test_hessian_matrix_det_approximation_refuses_a_sigma_it_cannot_use(sigma):
     # scikit-image returns NaN everywhere for sigma < 1/3 (a 0-pixel box) and ignores a pair

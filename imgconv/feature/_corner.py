@@ -341,26 +341,34 @@ def _surf_determinant(image, sigma):
     size = int(3 * sigma)
     s2, s3 = (size - 1) // 2, size // 3
     inverse_area = 1.0 / size / size
-    rows = np.arange(height)[:, None]
-    cols = np.arange(width)[None, :]
+    cols = np.arange(width)
+    det = np.empty((height, width), np.float64)
+    # In blocks of rows: the temporaries of a block (a few MB at most) are reused from one block to the
+    # next, where whole-image ones (a dozen per window) were fresh memory every time.
+    step = max(1, (1 << 15) // max(1, width))
+    for i0 in range(0, height, step):
+        rows = np.arange(i0, min(i0 + step, height))
 
-    def window(dr, dc, nrows, ncols):
-        # The sum over rows r + dr .. + nrows and columns c + dc .. + ncols, corners clamped into the image
-        # (the far corner from the clamped near one) and a negative sum read as 0, for every pixel (r, c).
-        r = np.clip(rows + dr, 0, height - 1)
-        c = np.clip(cols + dc, 0, width - 1)
-        r2 = np.clip(r + nrows, 0, height - 1)
-        c2 = np.clip(c + ncols, 0, width - 1)
-        total = integral[r, c] + integral[r2, c2] - integral[r, c2] - integral[r2, c]
-        return np.where(total > 0.0, total, 0.0)
+        def window(dr, dc, nrows, ncols, rows=rows):
+            # The sum over rows r + dr .. + nrows and columns c + dc .. + ncols, corners clamped into the
+            # image (the far corner from the clamped near one) and a negative sum read as 0, for every pixel
+            # (r, c) of the block.  The clamps are per axis: each corner is a gather of rows, then columns.
+            r = np.clip(rows + dr, 0, height - 1)
+            c = np.clip(cols + dc, 0, width - 1)
+            r2 = np.clip(r + nrows, 0, height - 1)
+            c2 = np.clip(c + ncols, 0, width - 1)
+            near, far = integral[r], integral[r2]
+            total = near[:, c] + far[:, c2] - near[:, c2] - far[:, c]
+            return np.where(total > 0.0, total, 0.0)
 
-    dxy = window(-s3, 1, s3, s3) + window(1, -s3, s3, s3) - window(-s3, -s3, s3, s3) - window(1, 1, s3, s3)
-    dxy = -dxy * inverse_area
-    dxx = window(-s3 + 1, -s2, 2 * s3 - 1, size) - 3 * window(-s3 + 1, -(s3 // 2), 2 * s3 - 1, s3)
-    dxx = -dxx * inverse_area
-    dyy = window(-s2, -s3 + 1, size, 2 * s3 - 1) - 3 * window(-(s3 // 2), -s3 + 1, s3, 2 * s3 - 1)
-    dyy = -dyy * inverse_area
-    return dxx * dyy - 0.81 * (dxy * dxy)
+        dxy = window(-s3, 1, s3, s3) + window(1, -s3, s3, s3) - window(-s3, -s3, s3, s3) - window(1, 1, s3, s3)
+        dxy = -dxy * inverse_area
+        dxx = window(-s3 + 1, -s2, 2 * s3 - 1, size) - 3 * window(-s3 + 1, -(s3 // 2), 2 * s3 - 1, s3)
+        dxx = -dxx * inverse_area
+        dyy = window(-s2, -s3 + 1, size, 2 * s3 - 1) - 3 * window(-(s3 // 2), -s3 + 1, s3, 2 * s3 - 1)
+        dyy = -dyy * inverse_area
+        det[rows[0] : rows[-1] + 1] = dxx * dyy - 0.81 * (dxy * dxy)
+    return det
 
 
 def sobel_bank(image, *, mode, cval, num_threads, scipy_weights=True):
