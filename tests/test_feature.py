@@ -329,11 +329,18 @@ def test_hessian_matrix_det_approximation_equals_scikit_image(name, sigma, dtype
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("shape", [(300, 130), (7, 40000), (40000, 3)])
-def test_hessian_matrix_det_approximation_in_row_blocks_equals_scikit_image(shape):
-    # rows in blocks of about 32768 pixels: a last partial block, one row per block, many blocks
+@pytest.mark.parametrize("shape", [(300, 130), (7, 70000), (70000, 3), (4, 5)])
+@pytest.mark.parametrize("sigma", [0.4, 0.7, 3, 12])
+def test_hessian_matrix_det_approximation_by_slices_and_edge_gathers_equals_scikit_image(shape, sigma):
+    # interior corners as shifted slices, the rows and columns whose near corners clamp as gathers; rows in
+    # blocks of about 65536 pixels (a partial last block, one row per block, many blocks); boxes of 1 and 2
+    # pixels (negative window heights), boxes wider than the image; NaN and inf pixels
     image = np.random.default_rng(shape[0]).random(shape)
-    np.testing.assert_array_equal(feature.hessian_matrix_det(image, 3), sk_feature.hessian_matrix_det(image, 3))
+    image[shape[0] // 2, shape[1] // 2] = np.nan
+    image[0, -1] = np.inf
+    got, expected = feature.hessian_matrix_det(image, sigma), sk_feature.hessian_matrix_det(image, sigma)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
 
 
 @pytest.mark.parametrize("sigma", [0.2, (2.0, 3.0)])

@@ -327,7 +327,8 @@ def hessian_matrix_det(
                 "`sigma` must be one number of at least 1/3 for approximate=True (its boxes are int(3 * sigma) "
                 f"pixels wide); got {show(sigma)}"
             )
-        return _surf_determinant(image, sigmas[0])
+        with np.errstate(invalid="ignore"):  # NaN pixels: NaN sums read as 0, quietly, as in scikit-image
+            return _surf_determinant(image, sigmas[0])
     elems = gaussian_hessian(
         image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False, effective_num_threads(num_threads)
     )
@@ -335,39 +336,78 @@ def hessian_matrix_det(
 
 
 def _surf_determinant(image, sigma):
-    """SURF's box-filter determinant of the Hessian of a 2-D image (scikit-image's ``approximate=True``)."""
+    """SURF's box-filter determinant of the Hessian of a 2-D image (scikit-image's ``approximate=True``).
+
+    Each of the eight window sums per pixel reads four corners of the integral
+    image, clamped into it -- the far corner from the clamped near one, as
+    scikit-image clamps them.  Wherever the near corner needs no clamp, the far
+    one is the integral image extended by its edge values (``numpy.pad`` 'edge')
+    at a fixed offset, so every corner is a shifted slice of that extension
+    (no gather); only the few rows and columns whose near corners do need a
+    clamp are computed again from gathered corners.  Same sums in the same
+    order either way: equal to scikit-image's bit for bit.
+    """
     integral = np.cumsum(np.cumsum(image.astype(np.float64), axis=0), axis=1)
     height, width = integral.shape
     size = int(3 * sigma)
     s2, s3 = (size - 1) // 2, size // 3
     inverse_area = 1.0 / size / size
-    cols = np.arange(width)
-    det = np.empty((height, width), np.float64)
-    # In blocks of rows: the temporaries of a block (a few MB at most) are reused from one block to the
-    # next, where whole-image ones (a dozen per window) were fresh memory every time.
-    step = max(1, (1 << 15) // max(1, width))
-    for i0 in range(0, height, step):
-        rows = np.arange(i0, min(i0 + step, height))
+    # (row offset, column offset, rows, columns) of the near corner and the window of each sum
+    xy = [(-s3, 1, s3, s3), (1, -s3, s3, s3), (-s3, -s3, s3, s3), (1, 1, s3, s3)]
+    xx = [(-s3 + 1, -s2, 2 * s3 - 1, size), (-s3 + 1, -(s3 // 2), 2 * s3 - 1, s3)]
+    yy = [(-s2, -s3 + 1, size, 2 * s3 - 1), (-(s3 // 2), -s3 + 1, s3, 2 * s3 - 1)]
+    windows = xy + xx + yy
+    pad = 1 + max(max(abs(dr), abs(dr + nr), abs(dc), abs(dc + nc)) for dr, dc, nr, nc in windows)
 
-        def window(dr, dc, nrows, ncols, rows=rows):
-            # The sum over rows r + dr .. + nrows and columns c + dc .. + ncols, corners clamped into the
-            # image (the far corner from the clamped near one) and a negative sum read as 0, for every pixel
-            # (r, c) of the block.  The clamps are per axis: each corner is a gather of rows, then columns.
-            r = np.clip(rows + dr, 0, height - 1)
-            c = np.clip(cols + dc, 0, width - 1)
-            r2 = np.clip(r + nrows, 0, height - 1)
-            c2 = np.clip(c + ncols, 0, width - 1)
-            near, far = integral[r], integral[r2]
-            total = near[:, c] + far[:, c2] - near[:, c2] - far[:, c]
+    def determinant(corners):
+        def window(w):
+            near, far, near_row_far_col, far_row_near_col = corners(*w)
+            total = near + far - near_row_far_col - far_row_near_col
             return np.where(total > 0.0, total, 0.0)
 
-        dxy = window(-s3, 1, s3, s3) + window(1, -s3, s3, s3) - window(-s3, -s3, s3, s3) - window(1, 1, s3, s3)
-        dxy = -dxy * inverse_area
-        dxx = window(-s3 + 1, -s2, 2 * s3 - 1, size) - 3 * window(-s3 + 1, -(s3 // 2), 2 * s3 - 1, s3)
-        dxx = -dxx * inverse_area
-        dyy = window(-s2, -s3 + 1, size, 2 * s3 - 1) - 3 * window(-(s3 // 2), -s3 + 1, s3, 2 * s3 - 1)
-        dyy = -dyy * inverse_area
-        det[rows[0] : rows[-1] + 1] = dxx * dyy - 0.81 * (dxy * dxy)
+        dxy = -(window(xy[0]) + window(xy[1]) - window(xy[2]) - window(xy[3])) * inverse_area
+        dxx = -(window(xx[0]) - 3 * window(xx[1])) * inverse_area
+        dyy = -(window(yy[0]) - 3 * window(yy[1])) * inverse_area
+        return dxx * dyy - 0.81 * (dxy * dxy)
+
+    det = np.empty((height, width), np.float64)
+    extended = np.pad(integral, pad, mode="edge")  # integral[clip(i), clip(j)] == extended[i + pad, j + pad]
+    # in blocks of rows, so that the temporaries are small and reused from block to block
+    step = max(1, (1 << 16) // max(1, width))
+    for i0 in range(0, height, step):
+        i1 = min(i0 + step, height)
+
+        def sliced(dr, dc, nr, nc, i0=i0, i1=i1):
+            near_rows, far_rows = slice(pad + i0 + dr, pad + i1 + dr), slice(pad + i0 + dr + nr, pad + i1 + dr + nr)
+            near_cols, far_cols = slice(pad + dc, pad + dc + width), slice(pad + dc + nc, pad + dc + nc + width)
+            return (
+                extended[near_rows, near_cols],
+                extended[far_rows, far_cols],
+                extended[near_rows, far_cols],
+                extended[far_rows, near_cols],
+            )
+
+        det[i0:i1] = determinant(sliced)
+
+    def gathered(rows, cols):
+        def corners(dr, dc, nr, nc):
+            r, c = np.clip(rows + dr, 0, height - 1), np.clip(cols + dc, 0, width - 1)
+            r2, c2 = np.clip(r + nr, 0, height - 1), np.clip(c + nc, 0, width - 1)
+            return integral[np.ix_(r, c)], integral[np.ix_(r2, c2)], integral[np.ix_(r, c2)], integral[np.ix_(r2, c)]
+
+        return corners
+
+    def clamped(n, offsets):
+        # the indices i whose near corner i + d leaves [0, n) for some offset d
+        low, high = max(0, -min(offsets)), max(0, max(offsets))
+        return np.union1d(np.arange(min(low, n)), np.arange(max(0, n - high), n))
+
+    edge_rows = clamped(height, [w[0] for w in windows])
+    edge_cols = clamped(width, [w[1] for w in windows])
+    if edge_rows.size:
+        det[edge_rows] = determinant(gathered(edge_rows, np.arange(width)))
+    if edge_cols.size:
+        det[:, edge_cols] = determinant(gathered(np.arange(height), edge_cols))
     return det
 
 
