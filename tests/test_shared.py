@@ -465,3 +465,20 @@ def test_one_same_stride_message():
     message = "padding='same' is not supported for strided convolutions"
     owners = {path.relative_to(PACKAGE) for path in _top_level_modules() if message in path.read_text()}
     assert owners == {pathlib.Path("_shared/geometry.py")}, owners
+
+
+def test_pipeline_channel_names_says_the_names_or_none():
+    from imgconv._shared.layout import pipeline_channel_names
+
+    class Says:
+        def channel_names(self, n):
+            return [f"c{i}" for i in range(2 * n)]
+
+    class Fails:
+        def channel_names(self, n):
+            raise RuntimeError("cannot tell")
+
+    assert pipeline_channel_names(Says(), 3, 6) == ["c0", "c1", "c2", "c3", "c4", "c5"]
+    assert pipeline_channel_names(Says(), 3, 5) is None  # names another number of channels
+    assert pipeline_channel_names(Fails(), 1, 2) is None
+    assert pipeline_channel_names(object(), 1, 1) is None  # a plain callable has no names

@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import is_int, show
 from .convert import as_engine_image, as_float_image, compute_dtype
 
-__all__ = ["ChannelLayout", "NDLayout", "check_channel_axis", "is_planar", "spatial_axes"]
+__all__ = ["ChannelLayout", "NDLayout", "check_channel_axis", "is_planar", "pipeline_channel_names", "spatial_axes"]
 
 
 def _check_channel_type(channel_axis):
@@ -202,3 +202,19 @@ class NDLayout:
         if self.channel_axis is None:
             return y[0]
         return np.ascontiguousarray(np.moveaxis(y, 0, self.channel_axis))
+
+
+def pipeline_channel_names(operation, in_channels, out_channels):
+    """The names `operation` (a Pipeline says them) gives its `out_channels` output channels, or None.
+
+    None when it has no ``channel_names``, cannot tell for `in_channels` input
+    channels (a user step that does not say), or names another number of
+    channels.  Batch outputs and ``process_large`` label their channels with it.
+    """
+    if not hasattr(operation, "channel_names"):
+        return None
+    try:
+        names = operation.channel_names(in_channels)
+    except Exception:  # a user step that does not say  # noqa: BLE001
+        return None
+    return [str(n) for n in names] if names is not None and len(names) == out_channels else None

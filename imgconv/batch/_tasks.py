@@ -13,6 +13,7 @@ from typing import Any, SupportsIndex
 import numpy as np
 
 from .._output import Destination, shown
+from .._shared.layout import pipeline_channel_names
 from .._typing import BatchDtypePolicy
 from ..contact_sheet import sheet_row
 from ..pipeline import Pipeline
@@ -322,7 +323,9 @@ def process_one(
         codec = {}
         if task.compression is not None and os.path.splitext(output)[1].lower() in (".tif", ".tiff", ".zarr"):
             codec = dict(zip(("compression", "level", "predictor"), task.compression))
-        names = _channel_names(pipeline, image, first)
+        names = pipeline_channel_names(
+            pipeline, 1 if image.ndim == 2 else image.shape[2], 1 if first.ndim == 2 else first.shape[2]
+        )
         described = _description(task.input, pipeline, image, first)
         if stack or os.path.splitext(output)[1].lower() == ".zarr":  # an RGB profile can't describe a stack;
             described.pop("icc_profile", None)  # OME-Zarr has no place for one
@@ -343,16 +346,6 @@ def process_one(
         record["error"] = _error_text(exc)
     record["seconds"] = round(time.perf_counter() - start, 6)
     return record
-
-
-def _channel_names(pipeline, image, result):
-    """The pipeline's names of the result's channels, or None when it cannot tell."""
-    try:
-        names = pipeline.channel_names(1 if image.ndim == 2 else image.shape[2])
-    except Exception:  # a user step that does not say  # noqa: BLE001
-        return None
-    channels = 1 if result.ndim == 2 else result.shape[2]
-    return [str(n) for n in names] if names is not None and len(names) == channels else None
 
 
 def _description(source, pipeline, image, result):

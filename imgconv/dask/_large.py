@@ -13,6 +13,7 @@ import numpy.typing as npt
 import tifffile
 
 from .. import __version__, _ngff, _output
+from .._shared.layout import pipeline_channel_names
 from .._typing import Bool, Int, IntPair, Real, ScipyMode, StrPath
 from .._validation import as_int, as_pair
 from ._optional import _require
@@ -270,7 +271,13 @@ def process_large(
         axes, zchunks = "cyx", (1, *tile)
     else:
         axes, zchunks = "yx", tile
-    names = _channel_names(operation, source, channel_axis, result)
+    names = (
+        None
+        if result.ndim == 2
+        else pipeline_channel_names(
+            operation, 1 if channel_axis is None else source.shape[channel_axis], result.shape[0]
+        )
+    )
     resolution = _source_resolution(src)
     record = {
         "version": __version__,
@@ -312,17 +319,6 @@ def process_large(
     # leaves a partial store at dst, and overwrite=True replaces only an earlier result of imgconv.
     _output.replace_folder(dst, build, overwrite=bool(overwrite), is_ours=_ngff.is_imgconv_store, protect=sources)
     return zarr.open_group(dst, mode="r")["0"]
-
-
-def _channel_names(operation, source, channel_axis, result):
-    """The operation's names of the result's channels (a Pipeline says them), or None."""
-    if result.ndim == 2 or not hasattr(operation, "channel_names"):
-        return None
-    try:
-        names = operation.channel_names(1 if channel_axis is None else source.shape[channel_axis])
-    except Exception:  # a callable that does not say  # noqa: BLE001
-        return None
-    return [str(n) for n in names] if names is not None and len(names) == result.shape[0] else None
 
 
 def _source_resolution(src):
