@@ -142,7 +142,8 @@ def _write_temp_and_rename(temp, target, encode):
     _fsync_folder(os.path.dirname(target))
 
 
-def _refuse_link_or_special(path, what):
+def _refuse_link_or_special(path, what, folder=False):
+    """Refuse a `path` that is a symbolic link, or (a file's path, not a `folder`'s) anything but a file."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -152,7 +153,7 @@ def _refuse_link_or_special(path, what):
             f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a "
             f"link it did not create (remove the link or choose another path)"
         )
-    if not stat.S_ISREG(st.st_mode):
+    if not folder and not stat.S_ISREG(st.st_mode):
         raise UnsafePathError(f"{what} {shown(path)!r} exists and is not a regular file; imgconv replaces only files")
 
 
@@ -273,13 +274,8 @@ class Destination:
         path = os.path.abspath(os.fspath(path))
         if self.root is not None and (inside or is_within(path, self.root)):
             self._check_inside(path, what, folder)
-        elif folder:
-            if os.path.islink(path):
-                raise UnsafePathError(
-                    f"{what} {shown(path)!r} is a symbolic link; imgconv never writes through a link it did not create"
-                )
         else:
-            _refuse_link_or_special(path, what)
+            _refuse_link_or_special(path, what, folder)
         real = os.path.realpath(path)
         identity = _identity(path)
         if real in self._paths or (identity is not None and identity in self._ids):
