@@ -485,7 +485,7 @@ def _print_failures(failed, limit=20):
 def _cmd_batch(args):
     from . import batch
     from ._output import DestinationError, shown
-    from .io import check_compression
+    from .io import check_compression, output_codec_format
 
     src = args.src[0] if len(args.src) == 1 else args.src
     pipeline = _pipeline_from_args(args)
@@ -514,8 +514,9 @@ def _cmd_batch(args):
     except (ValueError, TypeError, ImportError) as exc:  # ImportError: --out-format .zarr without zarr
         raise _UsageError(str(exc)) from None
     try:
-        fmt = "ZARR" if (args.out_format or "").lower().lstrip(".") == "zarr" else "TIFF"
-        check_compression(fmt, args.compression, args.compression_level, args.predictor)
+        check_compression(
+            output_codec_format(args.out_format), args.compression, args.compression_level, args.predictor
+        )
     except (ValueError, TypeError) as exc:
         raise _UsageError(str(exc)) from None
     if not work.tasks and not work.failed and not args.allow_empty:
@@ -588,7 +589,7 @@ def _cmd_filter(args):
     from ._output import Destination, UnsafePathError, shown
     from .batch import _normalise_extension, _policy_for
     from .contact_sheet import draw_sheet, sheet_row
-    from .io import check_compression, encoder, imread
+    from .io import check_compression, encoder, imread, output_codec_format
 
     pipeline = _pipeline_from_args(args)
     if not os.path.lexists(args.input):
@@ -605,9 +606,7 @@ def _cmd_filter(args):
                 f"--compression, --compression-level and --predictor go with a .tif or .zarr OUT; got {ext}"
             )
         try:
-            check_compression(
-                "ZARR" if ext == ".zarr" else "TIFF", args.compression, args.compression_level, args.predictor
-            )
+            check_compression(output_codec_format(ext), args.compression, args.compression_level, args.predictor)
         except (ValueError, TypeError) as exc:
             raise _UsageError(str(exc)) from None
         codec = {"compression": args.compression, "level": args.compression_level, "predictor": args.predictor}

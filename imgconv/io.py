@@ -47,6 +47,7 @@ __all__ = [
     "image_to_float32",
     "imread",
     "imwrite",
+    "output_codec_format",
     "read_info",
     "stored_mapping",
 ]
@@ -1001,6 +1002,21 @@ def _one_of(names):
     """``'a', 'b' or 'c'``."""
     names = [repr(n) for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def output_codec_format(extension: str | None) -> str:
+    """The format whose codec options a batch or ``imgconv filter`` output of `extension` takes.
+
+    'ZARR' for an OME-Zarr store (``.zarr`` or ``zarr``, any case), else 'TIFF'
+    (the format those options exist for); the key of :func:`check_compression`.
+
+    Examples
+    --------
+    >>> from imgconv.io import output_codec_format
+    >>> output_codec_format('.zarr'), output_codec_format('.tif'), output_codec_format(None)
+    ('ZARR', 'TIFF', 'TIFF')
+    """
+    return "ZARR" if (extension or "").lower().lstrip(".") == "zarr" else "TIFF"
 
 
 def check_compression(

@@ -110,7 +110,7 @@ import numpy as np
 from .._output import Destination, DestinationError, UnsafePathError, shown
 from .._typing import Backend, BatchDtypePolicy, BatchSource, Bool, Int, Progress, StrPath
 from ..contact_sheet import MAX_IMAGES, SheetRow, contact_sheet, draw_sheet, render_contact_sheet, sheet_row
-from ..io import check_compression
+from ..io import check_compression, output_codec_format
 from ..pipeline import Pipeline, PipelineLike
 from ._backends import (
     _check_picklable,
@@ -309,7 +309,7 @@ def process(
     preview = None if preview is None else _check_preview(preview, work)
     codec = None
     if (compression, level, predictor) != (None, None, False):
-        codec = check_compression("ZARR" if out_ext == ".zarr" else "TIFF", compression, level, predictor)
+        codec = check_compression(output_codec_format(out_ext), compression, level, predictor)
     budget = _cpu_budget(num_threads)
     fingerprint = pipeline.fingerprint()
     now = datetime.datetime.now(datetime.timezone.utc)
