@@ -303,8 +303,6 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
         if sigma <= 1e-15:
             continue
         radius = int(truncate * sigma + 0.5)
-        if exact:
-            x = x.astype(np.float64)
         x = correlate1d_bank(
             x,
             gaussian_kernel1d(sigma, order, radius)[None],
@@ -314,6 +312,7 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
             num_threads=num_threads,
             method=method,
             dilation=1 if dilation is None else dilation[axis],
+            dtype=np.float64 if exact else None,  # the engine reads the float32 pixels: no float64 copy
         )[:, 0]
         x = x.astype(dtype, copy=False)
     return x
