@@ -276,9 +276,9 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
                                 const Py_ssize_t *blk_woff, Py_ssize_t nblk, const floating *bias,
                                 Py_ssize_t cg, Py_ssize_t og, Py_ssize_t pad_left, int mode, floating cval,
                                 Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int kh, int kw,
-                                Py_ssize_t width, Py_ssize_t height) noexcept nogil:
+                                Py_ssize_t width, Py_ssize_t height, Py_ssize_t row_stride) noexcept nogil:
     """Output columns [j0, j1) of rows i0 .. i0 + nrows_out - 1, whose input rows are row0 .. row0 + nin - 1
-    (channel c's rows start at plane0 + c * plane_size).
+    (channel c's row r starts at plane0 + c * plane_size + r * row_stride).
 
     In place (`direct`) all those rows lie inside the image.  Buffered, rows
     outside it are buffered as the border mode extends the image (a row of
@@ -291,10 +291,10 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
     if direct:
         for c in range(cg):
             for u in range(kh):
-                row = plane0 + c * plane_size + (row0 + u * dh) * width
+                row = plane0 + c * plane_size + (row0 + u * dh) * row_stride
                 ntaps = _direct_taps(taps, tw, ntaps, (<const floating *>row) + (j0 - pad_left), c * kh + u,
                                      dw, kw)
-        _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * width, ntaps, taps, tw,
+        _run_channel_blocks(out, out_ch, hout, wout, n, i0, g, j0, j1, nrows_out, sh * row_stride, ntaps, taps, tw,
                             outs, wpack, blk_start, blk_size, blk_woff, nblk, bias, og)
         return
     row_len = _row_length(j1 - j0, sw, dw, kw)
@@ -303,13 +303,13 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
             dst = buf + (c * nin + m) * row_len
             r = row0 + m
             if 0 <= r < height:
-                _fill_row(dst, plane0 + c * plane_size + r * width, j0 * sw - pad_left, j1 - j0, sw, dw, kw,
+                _fill_row(dst, plane0 + c * plane_size + r * row_stride, j0 * sw - pad_left, j1 - j0, sw, dw, kw,
                           width, mode, cval)
             elif mode == CONSTANT:  # every padded value of a row outside the image
                 for q in range(row_len):
                     dst[q] = cval
             else:
-                _fill_row(dst, plane0 + c * plane_size + _map_index(r, height, mode) * width,
+                _fill_row(dst, plane0 + c * plane_size + _map_index(r, height, mode) * row_stride,
                           j0 * sw - pad_left, j1 - j0, sw, dw, kw, width, mode, cval)
     for c in range(cg):
         for u in range(kh):
@@ -322,6 +322,7 @@ cdef inline void _block_segment(floating *out, Py_ssize_t out_ch, Py_ssize_t hou
 # What a work item needs besides the (fused-type) data pointers.
 ctypedef struct _Geometry:
     Py_ssize_t C, H, W, O, Hout, Wout, cg, og, groups, nblk, nbr, block_rows, buf_rows, ncc, col_chunk
+    Py_ssize_t sN, sC, sH         # the input's strides in elements (its rows are contiguous)
     Py_ssize_t pad_top, pad_left, sh, sw, dh, dw, ja, jb
     int kh, kw, mode
 
@@ -337,7 +338,7 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
     output rows read them (a 17-row column pass over rows of 262144 floats read
     each input row 17 times from memory).  Every output sums the same taps in
     the same order whatever the chunk: results do not depend on it."""
-    cdef Py_ssize_t C = geo.C, H = geo.H, W = geo.W, cg = geo.cg, kh = geo.kh, nrows = geo.cg * geo.kh
+    cdef Py_ssize_t H = geo.H, W = geo.W, cg = geo.cg, kh = geo.kh, nrows = geo.cg * geo.kh
     cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r, c0, c1
     cdef int seg
     cdef bint inside, blocked, rest = False
@@ -367,9 +368,10 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
             continue
         if (inside if seg == 1 else blocked):
             _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
-                           x + (n * C + g * cg) * H * W, H * W, row0, nin, taps, tw, buf, outs, wpack,
+                           x + n * geo.sN + g * cg * geo.sC, geo.sC, row0, nin, taps, tw, buf, outs, wpack,
                            blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
-                           geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W, H)
+                           geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W, H,
+                           geo.sH)
         else:
             rest = True
     if not rest:
@@ -380,12 +382,12 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                 rr = c * kh + u
                 r = i * geo.sh + u * geo.dh - geo.pad_top
                 if 0 <= r < H:
-                    rowp[rr] = x + ((n * C + g * cg + c) * H + r) * W
+                    rowp[rr] = x + n * geo.sN + (g * cg + c) * geo.sC + r * geo.sH
                 elif geo.mode == CONSTANT:
                     # (integer input comes with cval 0: the caller converts otherwise)
                     rowp[rr] = <const pixel_t *>cval_row if cv != 0 else NULL
                 else:
-                    rowp[rr] = x + ((n * C + g * cg + c) * H + _map_index(r, H, geo.mode)) * W
+                    rowp[rr] = x + n * geo.sN + (g * cg + c) * geo.sC + _map_index(r, H, geo.mode) * geo.sH
         for seg in range(3):
             j0 = max(c0, 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb))
             j1 = min(c1, geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout))
@@ -439,7 +441,7 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
         raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
 
 
-def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
+def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
                    const int[::1] blk_start, const int[::1] blk_size, const Py_ssize_t[::1] blk_woff,
                    const floating[::1] bias, bint has_bias, floating[:, :, :, ::1] out,
                    const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
@@ -488,6 +490,14 @@ def correlate_nchw(const pixel_t[:, :, :, ::1] x, const floating[::1] wpack,
             raise ValueError("correlate_nchw: a constant border other than 0 needs input of the weights' dtype")
     bias_ptr = &bias[0] if has_bias else NULL
     geo.C, geo.H, geo.W = x.shape[1], x.shape[2], x.shape[3]
+    # Any strides (in whole elements) but the columns': a strided view of planes, such as one
+    # folding a volume's depth into channels (imgconv.ndimage), is read without a copy.
+    geo.sN, geo.sC, geo.sH = (x.strides[0] // sizeof(pixel_t), x.strides[1] // sizeof(pixel_t),
+                              x.strides[2] // sizeof(pixel_t))
+    if (x.strides[0] % sizeof(pixel_t) or x.strides[1] % sizeof(pixel_t) or x.strides[2] % sizeof(pixel_t)
+            or min(geo.sN, geo.sC, geo.sH) < 0 or x.strides[3] != sizeof(pixel_t)):
+        raise ValueError(f"correlate_nchw: input strides ({x.strides[0]}, {x.strides[1]}, {x.strides[2]}) are not "
+                         f"non-negative multiples of {sizeof(pixel_t)} bytes, or its rows are not contiguous")
     geo.O, geo.Hout, geo.Wout = out.shape[1], out.shape[2], out.shape[3]
     geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, blk_start.shape[0]
     geo.block_rows, geo.buf_rows = block_rows, buf_rows

@@ -127,6 +127,9 @@ def correlate(
     x : ndarray, shape (N, C, H, W), float32, float64, uint8 or uint16
         Integer images are read as they are (raw pixel values, no scaling) and
         converted row by row inside the kernel; their weights are float32.
+        The direct kernels read any layout with contiguous rows in place (a
+        view whose images overlap, such as a volume's consecutive planes as
+        channels, too); other layouts are copied.
     weight : ndarray, shape (O, C // groups, kh, kw)
         float32 or float64: the compute and output dtype.  A float `x` of the
         other precision is converted row by row as it is read (float32 pixels
@@ -171,7 +174,7 @@ def correlate(
     index, so ``dilation=100000`` on a 16x16 image costs no more than
     ``dilation=1``.
     """
-    x = _native(x)
+    x = _native_rows(x)
     weight = _native(weight)
     if scale != 1.0:
         # One rounding of w * scale: float32 weights are exact in float64.
@@ -182,7 +185,7 @@ def correlate(
         from . import _fft  # scipy.fft costs 0.4 s to import: only calls that take the FFT pay it
 
         return _fft.correlate(
-            x,
+            _native(x),
             weight,
             None if bias is None else _native(bias),
             pads=pads,
@@ -965,3 +968,16 @@ def _native(a):
     if not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))
     return np.ascontiguousarray(a)
+
+
+def _native_rows(x):
+    """`x` (N, C, H, W) as the direct kernels read it: contiguous rows, other strides any whole number of
+    elements (a view of overlapping planes too), native byte order; a C-contiguous copy otherwise."""
+    if not x.dtype.isnative:
+        return _native(x)
+    if x.flags.c_contiguous:
+        return x
+    itemsize = x.dtype.itemsize
+    if x.strides[3] == itemsize and all(s >= 0 and s % itemsize == 0 for s in x.strides[:3]):
+        return x
+    return _native(x)

@@ -49,8 +49,9 @@ import numpy as np
 import scipy.fft
 
 from ._shared.geometry import output_size
+from ._shared.modes import source_index
 
-__all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tiles", "source_index"]
+__all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tiles"]
 
 #: Upper bound, in bytes, on the kernel spectra one call keeps (and the cache holds).
 SPECTRUM_BYTES = 256 << 20
@@ -154,36 +155,12 @@ def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, 
     return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + _THREAD_GAIN * (num_threads - 1)), shape
 
 
-def source_index(coords, length, mode):
-    """Map padded coordinates `coords` (relative to the image's first sample) into ``[0, length)``.
-
-    ``numpy.pad`` semantics at any width: reflection and wrapping repeat
-    periodically.  For ``mode='constant'`` the coordinates outside the image
-    map to -1 (their value is ``cval``).
-    """
-    if mode == "constant":
-        return np.where((coords >= 0) & (coords < length), coords, -1)
-    if mode == "edge":
-        return np.clip(coords, 0, length - 1)
-    if mode == "wrap":
-        return np.mod(coords, length)
-    if mode == "reflect":
-        if length == 1:
-            return np.zeros_like(coords)
-        period = 2 * length - 2
-        q = np.mod(coords, period)
-        return np.where(q >= length, period - q, q)
-    period = 2 * length  # symmetric
-    q = np.mod(coords, period)
-    return np.where(q >= length, period - 1 - q, q)
-
-
 def axis_segments(start, count, step, pad_before, length, mode):
     """How to read `count` padded samples ``start, start + step, ...`` along one axis.
 
     Returns ``[(dest, source)]``: `dest` a slice of the ``count`` positions,
     `source` a slice of the image (the samples inside it, read in place), an
-    index array (border samples, through :func:`source_index`) or None (a
+    index array (border samples, through :func:`imgconv._shared.modes.source_index`) or None (a
     constant border: ``cval``).
     """
     coords = start + step * np.arange(count) - pad_before

@@ -555,3 +555,33 @@ def test_wide_rows_in_column_chunks_match_reference_and_the_whole_width(
             monkeypatch.undo()
             _engine._LAYOUTS.clear()
             np.testing.assert_array_equal(got, whole)
+
+
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_strided_views_with_contiguous_rows_are_read_in_place(path, dtype):
+    """A view whose images overlap (a volume's consecutive planes as channels, as imgconv.ndimage
+    folds a 3-D kernel's depth) and a cropped view are read without a copy: bit-equal to the
+    same call on a C-contiguous copy, every mode, in place and through the buffers."""
+    rng = np.random.default_rng(7)
+    wdtype = np.float32 if dtype == np.uint8 else dtype
+    base = rng.standard_normal((10, 40, 64)) * 40 + 100
+    volume = base.astype(dtype)
+    step = volume.strides[0]
+    overlapping = np.lib.stride_tricks.as_strided(
+        volume, shape=(8, 3, 40, 64), strides=(step, step) + volume.strides[1:], writeable=False
+    )
+    cropped = volume.reshape(2, 5, 40, 64)[:, 1:4, 3:37, 5:59]
+    w = rng.standard_normal((2, 3, 3, 5)).astype(wdtype)
+    for x in (overlapping, cropped):
+        assert not x.flags.c_contiguous and _engine._native_rows(x) is x
+        for mode in MODES:
+            cval = 0.0 if dtype == np.uint8 else -2.0
+            kwargs = dict(pads=(1, 2, 2, 2), mode=mode, cval=cval, method="direct")
+            with _dispatch.using(path):
+                for threads in (1, 2):
+                    got = _engine.correlate(x, w, num_threads=threads, **kwargs)
+                    want = _engine.correlate(np.ascontiguousarray(x), w, num_threads=threads, **kwargs)
+                    np.testing.assert_array_equal(got, want)
+    # Rows that are not contiguous are copied first.
+    assert _engine._native_rows(volume.reshape(2, 5, 40, 64)[..., ::2]).flags.c_contiguous

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import imgconv
 from imgconv import _engine, _fft, banks, filters
+from imgconv._shared import modes
 
 from _reference import reference_bound, reference_correlate
 
@@ -404,7 +405,7 @@ def test_source_index_is_numpy_pad_at_any_width(mode, length):
     for before, after in [(0, 0), (1, 2), (length, length), (3 * length + 2, 5 * length + 1)]:
         coords = np.arange(-before, length + after)
         np.testing.assert_array_equal(
-            row[_fft.source_index(coords, length, mode)], np.pad(row, (before, after), mode=mode)
+            row[modes.source_index(coords, length, mode)], np.pad(row, (before, after), mode=mode)
         )
 
 

@@ -55,6 +55,33 @@ def test_correlate_3d_kernels(volume, mode, kshape):
     _close(ndimage.convolve(volume, w, mode=mode, origin=origin), sn.convolve(volume, w, mode=mode, origin=origin))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("depth", [1, 2, 3, 8])
+def test_correlate_3d_kernels_deeper_than_the_volume(mode, depth):
+    # The depth folds into the engine's channels: output planes near the ends (here all of them when
+    # the kernel is deeper than the volume) read copies of their planes as the mode extends the volume.
+    rng = np.random.default_rng(depth)
+    volume = rng.standard_normal((depth, 11, 13))
+    for kshape, origin in [((7, 3, 3), 0), ((5, 3, 2), (2, 0, 0)), ((4, 1, 3), (-2, 0, 1))]:
+        w = rng.standard_normal(kshape)
+        _close(
+            ndimage.correlate(volume, w, mode=mode, cval=2.5, origin=origin),
+            sn.correlate(volume, w, mode=mode, cval=2.5, origin=origin),
+        )
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "wrap"])
+def test_correlate_3d_integer_volume_with_a_constant_border(mode):
+    # uint8 planes are read as they are; a border of cval = 3.5 is not a uint8 value.
+    rng = np.random.default_rng(3)
+    volume = rng.integers(0, 256, (6, 10, 12), dtype=np.uint8)
+    w = rng.standard_normal((3, 3, 3))
+    for output in (np.float64, np.float32):
+        expected = sn.correlate(volume, w, output=output, mode=mode, cval=3.5)
+        actual = ndimage.correlate(volume, w, output=output, mode=mode, cval=3.5)
+        _close(actual, expected, rtol=RTOL if output == np.float64 else 1e-6)
+
+
 def test_correlate_4d_and_1d():
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((4, 5, 6, 7)), rng.standard_normal((3, 2, 3, 3))

@@ -15,6 +15,8 @@ wrap          circular         wrap, grid-wrap   ``2 3 | 1 2 3 | 1 2``
 ============  ===============  ================  =====================================
 """
 
+import numpy as np
+
 from .._validation import show
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "TORCH_TO_ENGINE_MODE",
     "check_padding_mode",
     "check_scipy_mode",
+    "source_index",
 ]
 
 #: The engine's border modes (``numpy.pad`` names).  Their order is the integer code
@@ -80,3 +83,27 @@ def check_padding_mode(padding_mode):
     if not isinstance(padding_mode, str) or padding_mode not in TORCH_TO_ENGINE_MODE:
         raise ValueError(f"`padding_mode` must be one of {list(TORCH_PADDING_MODES)}; got {padding_mode!r}")
     return padding_mode
+
+
+def source_index(coords, length, mode):
+    """Map padded coordinates `coords` (relative to the image's first sample) into ``[0, length)``.
+
+    ``numpy.pad`` semantics at any width: reflection and wrapping repeat
+    periodically.  For ``mode='constant'`` the coordinates outside the image
+    map to -1 (their value is ``cval``).
+    """
+    if mode == "constant":
+        return np.where((coords >= 0) & (coords < length), coords, -1)
+    if mode == "edge":
+        return np.clip(coords, 0, length - 1)
+    if mode == "wrap":
+        return np.mod(coords, length)
+    if mode == "reflect":
+        if length == 1:
+            return np.zeros_like(coords)
+        period = 2 * length - 2
+        q = np.mod(coords, period)
+        return np.where(q >= length, period - q, q)
+    period = 2 * length  # symmetric
+    q = np.mod(coords, period)
+    return np.where(q >= length, period - 1 - q, q)

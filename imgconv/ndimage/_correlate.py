@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _engine
+from .._shared.modes import source_index
 from .._shared.ndpasses import axis_pass, axis_view
 from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
 from . import _support
@@ -268,46 +269,81 @@ def _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype):
         w2 = weights.reshape((1,) * (2 - weights.ndim) + weights.shape)
         o2 = [0] * (2 - x.ndim) + list(origins)
         return _correlate_nd(x2, w2, o2, mode, cval, num_threads, dtype).reshape(x.shape)
-    lead = x.ndim - 2
     pads = []
     for k, o in zip(weights.shape, origins):
         before = k // 2 + o
         pads.append((before, k - 1 - before))
     (top, bottom), (left, right) = pads[-2:]
-    h, w = x.shape[-2:]
-    kh, kw = weights.shape[-2:]
+    plane = dict(pads=(top, bottom, left, right), mode=mode, cval=float(cval), num_threads=num_threads)
     result = np.zeros(x.shape, dtype)
-    if lead == 0:
-        planes, slabs = [((), weights)], None
-    else:
-        # Extend the leading axes by the border rule (the engine extends the plane itself).
-        pad_kw = {"constant_values": cval} if mode == "constant" else {}
-        extended = np.pad(x, pads[:lead] + [(0, 0), (0, 0)], mode=mode, **pad_kw)
-        planes = [(t, weights[t]) for t in np.ndindex(weights.shape[:lead])]
-        slabs = extended
-    batch = int(np.prod(x.shape[:lead], dtype=np.int64))
-    first = True
-    for t, plane in planes:
-        if not plane.any():
-            continue
-        if slabs is None:
-            slab = x
-        else:
-            slab = slabs[tuple(slice(i, i + n) for i, n in zip(t, x.shape[:lead]))]
-        part = _engine.correlate(
-            np.ascontiguousarray(slab).reshape(batch, 1, h, w),
-            np.ascontiguousarray(plane, dtype=dtype).reshape(1, 1, kh, kw),
-            pads=(top, bottom, left, right),
-            mode=mode,
-            cval=float(cval),
-            out=result.reshape(batch, 1, h, w) if first else None,
-            num_threads=num_threads,
+    if x.ndim == 2:
+        _engine.correlate(
+            x[None, None],
+            np.ascontiguousarray(weights, dtype=dtype)[None, None],
+            out=result[None, None],
             method="direct",
+            **plane,
         )
-        if not first:
-            result += part.reshape(x.shape)
+        return result
+    # The kernel's last leading axis (a volume's depth) folds into the engine's channels; the
+    # axes before it, if any, are extended by the border rule (numpy.pad, data movement only)
+    # and summed over tap by tap, image by image.
+    outer = x.ndim - 3
+    if outer and any(p != (0, 0) for p in pads[:outer]):
+        pad_kw = {"constant_values": cval} if mode == "constant" else {}
+        extended = np.pad(x, pads[:outer] + [(0, 0)] * 3, mode=mode, **pad_kw)
+    else:
+        extended = x
+    first = True
+    for t in np.ndindex(weights.shape[:outer]):
+        if not weights[t].any():
+            continue
+        slab = extended[tuple(slice(i, i + n) for i, n in zip(t, x.shape[:outer]))]
+        for e in np.ndindex(x.shape[:outer]):
+            target = result[e] if first else np.empty(x.shape[outer:], dtype)
+            _fold_depth(slab[e], weights[t], pads[outer], target, plane, dtype)
+            if not first:
+                result[e] += target
         first = False
     return result
+
+
+def _fold_depth(volume, weights, depth_pads, out, plane, dtype):
+    """3-D correlation of `volume` (D, H, W) with `weights` (kd, kh, kw) into `out`, in engine calls whose
+    input channels are the `kd` consecutive planes each output plane reads.
+
+    The output planes whose planes all lie inside the volume read a strided view of it (no copy);
+    the few at each end read a copy of their planes as the border mode extends the volume
+    (:func:`imgconv._shared.modes.source_index`).  `plane` holds the engine's in-plane arguments.
+    """
+    d, h, w = volume.shape
+    kd = weights.shape[0]
+    before = depth_pads[0]
+    weight = np.ascontiguousarray(weights, dtype=dtype)[None]
+    inner = d - kd + 1  # output planes before .. before + inner - 1 read planes inside the volume
+    lo = min(before, d)
+    hi = min(before + inner, d) if inner > 0 else lo
+    if hi > lo:
+        _engine.correlate(_planes(volume, hi - lo, kd), weight, out=out[lo:hi, None], method="direct", **plane)
+    mode, cval = plane["mode"], plane["cval"]
+    for a, b in ((0, lo), (hi, d)):
+        if b <= a:
+            continue
+        index = source_index(np.arange(a - before, b - before + kd - 1), d, mode)
+        # A constant border other than 0 holds cval, which the input's dtype may not.
+        fill = mode == "constant" and cval != 0
+        gathered = np.empty((len(index), h, w), dtype if fill else volume.dtype)
+        gathered[index >= 0] = volume[index[index >= 0]]
+        gathered[index < 0] = cval
+        _engine.correlate(_planes(gathered, b - a, kd), weight, out=out[a:b, None], method="direct", **plane)
+
+
+def _planes(volume, count, kd):
+    """The read-only view (count, kd, H, W) of `volume` (D, H, W) whose image n has planes n .. n + kd - 1."""
+    step = volume.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        volume, shape=(count, kd) + volume.shape[1:], strides=(step, step) + volume.strides[1:], writeable=False
+    )
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution, axes, num_threads):
