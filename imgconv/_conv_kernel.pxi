@@ -524,6 +524,136 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
                        &buf_scratch[tid, 0])
 
 
+# What a work item of separable_planes needs besides its data pointers.
+ctypedef struct _PassGeometry:
+    Py_ssize_t H, W, Hout, Wout, sN, sH, pad_top, pad_left, nbr, block_rows, kmax, line
+    int kh, kw, mode
+    double col_divisor, row_divisor
+
+
+cdef inline void _taps(int ob, Py_ssize_t ntaps, const floating **taps, const int *tw, const floating *w,
+                       Py_ssize_t ncols, floating **outs, Py_ssize_t nrows, Py_ssize_t in_stride,
+                       Py_ssize_t out_stride) noexcept nogil:
+    if floating is float:
+        imgconv_taps_f32(ob, ntaps, taps, tw, w, ncols, outs, NULL, nrows, in_stride, out_stride)
+    else:
+        imgconv_taps_f64(ob, ntaps, taps, tw, w, ncols, outs, NULL, nrows, in_stride, out_stride)
+
+
+cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const floating *x, floating *out,
+                            const floating *column, const floating *row, const floating *cval_row, floating cv,
+                            Py_ssize_t *ptrs, int *tw, floating *buf) noexcept nogil:
+    """Output rows i0 .. i1 - 1 of image n: the column pass into the per-thread buffer, its rows extended
+    by the border mode, then the row pass from the buffer into `out`."""
+    cdef Py_ssize_t n, i0, i1, nr, r0, r, i, u, q, t
+    cdef Py_ssize_t H = geo.H, W = geo.W, line = geo.line, pl = geo.pad_left
+    cdef const floating **taps = <const floating **>ptrs
+    cdef floating **outs = <floating **>(ptrs + geo.kmax)
+    cdef const floating *plane
+    cdef floating *b
+    n = item // geo.nbr
+    i0 = (item % geo.nbr) * geo.block_rows
+    i1 = min(i0 + geo.block_rows, geo.Hout)
+    nr = i1 - i0
+    for t in range(geo.kmax):
+        tw[t] = <int>t
+    plane = x + n * geo.sN
+    r0 = i0 - geo.pad_top
+    if r0 >= 0 and r0 + nr + geo.kh - 1 <= H:  # every input row of the block inside the image: one call
+        for u in range(geo.kh):
+            taps[u] = plane + (r0 + u) * geo.sH
+        outs[0] = buf + pl
+        _taps(1, geo.kh, taps, tw, column, W, outs, nr, geo.sH, line)
+    else:
+        for i in range(nr):
+            for u in range(geo.kh):
+                r = r0 + i + u
+                if 0 <= r < H:
+                    taps[u] = plane + r * geo.sH
+                elif geo.mode == CONSTANT:
+                    taps[u] = cval_row
+                else:
+                    taps[u] = plane + _map_index(r, H, geo.mode) * geo.sH
+            outs[0] = buf + i * line + pl
+            _taps(1, geo.kh, taps, tw, column, W, outs, 1, 0, line)
+    for i in range(nr):  # the row pass extends the column pass's rows by the border mode, as scipy's second pass
+        b = buf + i * line
+        if geo.col_divisor != 1:
+            for q in range(pl, pl + W):
+                b[q] = b[q] / <floating>geo.col_divisor
+        for q in range(pl):
+            b[q] = cv if geo.mode == CONSTANT else b[pl + _map_index(q - pl, W, geo.mode)]
+        for q in range(pl + W, line):
+            b[q] = cv if geo.mode == CONSTANT else b[pl + _map_index(q - pl, W, geo.mode)]
+    for u in range(geo.kw):
+        taps[u] = buf + u
+    outs[0] = out + (n * geo.Hout + i0) * geo.Wout
+    _taps(1, geo.kw, taps, tw, row, geo.Wout, outs, nr, line, geo.Wout)
+    if geo.row_divisor != 1:
+        b = outs[0]
+        for q in range(nr * geo.Wout):
+            b[q] = b[q] / <floating>geo.row_divisor
+
+
+def separable_planes(const floating[:, :, :] x, const floating[::1] column, const floating[::1] row,
+                     floating[:, :, ::1] out, const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch,
+                     int[:, ::1] tap_scratch, floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left,
+                     int mode, double cval, int num_threads, Py_ssize_t block_rows, double col_divisor=1,
+                     double row_divisor=1):
+    """Fill `out` (N, Hout, Wout) with scipy's two passes over each plane of `x` (N, H, W): `column` along H,
+    then `row` along W, each extending its own input by `mode` (a constant border is `cval` in both).
+
+    Fused per block of `block_rows` output rows: the column pass goes into a per-thread
+    buffer row of ``Wout + kw - 1`` values (the row pass's padded input), so the
+    intermediate never reaches memory.  Each output sums the same products in the
+    same order as two separate correlations (correlate_nchw with a (kh, 1) and then
+    a (1, kw) kernel, the second over the rounded first).  `x` may have any strides
+    but its rows' (contiguous).  A divisor other than 1 divides that pass's sums
+    (scipy's uniform filter: sums of ones divided by the size).  Scratch: one row per thread of ``2 * max(kh, kw)``
+    pointers, ``max(kh, kw)`` ints and ``block_rows * (Wout + kw - 1)`` values.
+    """
+    cdef _PassGeometry geo
+    cdef Py_ssize_t total, item, itemsize = sizeof(floating)
+    cdef int tid
+    cdef floating cv = <floating>cval
+    geo.kh, geo.kw = <int>column.shape[0], <int>row.shape[0]
+    geo.H, geo.W, geo.Hout, geo.Wout = x.shape[1], x.shape[2], out.shape[1], out.shape[2]
+    geo.pad_top, geo.pad_left, geo.mode, geo.block_rows = pad_top, pad_left, mode, block_rows
+    geo.kmax = max(geo.kh, geo.kw)
+    geo.col_divisor, geo.row_divisor = col_divisor, row_divisor
+    geo.line = geo.Wout + geo.kw - 1
+    if (min(geo.kh, geo.kw, num_threads, block_rows) < 1 or pad_top < 0 or pad_left < 0 or not 0 <= mode <= WRAP
+            or out.shape[0] != x.shape[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
+            or geo.line - pad_left < geo.W):
+        raise ValueError(f"separable_planes: bad geometry: input {tuple(x.shape)[:3]}, output {tuple(out.shape)[:3]}, "
+                         f"kernel ({geo.kh}, {geo.kw}), pads ({pad_top}, {pad_left}), mode {mode}, "
+                         f"threads {num_threads}, block_rows {block_rows}")
+    if (x.strides[0] % itemsize or x.strides[1] % itemsize or x.strides[2] != itemsize or x.strides[0] < 0
+            or x.strides[1] < 0):
+        raise ValueError("separable_planes: the input's rows must be contiguous, its strides whole elements")
+    if (min(ptr_scratch.shape[0], tap_scratch.shape[0], buf_scratch.shape[0]) < num_threads
+            or ptr_scratch.shape[1] < 2 * geo.kmax or tap_scratch.shape[1] < geo.kmax
+            or buf_scratch.shape[1] < block_rows * geo.line or (mode == CONSTANT and cval_row.shape[0] < geo.W)
+            or cval_row.shape[0] < 1):
+        raise ValueError("separable_planes: scratch arrays are smaller than this call needs")
+    geo.sN, geo.sH = x.strides[0] // itemsize, x.strides[1] // itemsize
+    geo.nbr = (geo.Hout + block_rows - 1) // block_rows
+    total = out.shape[0] * geo.nbr
+    if total == 0 or geo.Wout == 0 or geo.W == 0 or geo.H == 0:
+        return
+    if num_threads == 1:
+        with nogil:
+            for item in range(total):
+                _pass_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0], &column[0], &row[0], &cval_row[0], cv,
+                           &ptr_scratch[0, 0], &tap_scratch[0, 0], &buf_scratch[0, 0])
+        return
+    with nogil, parallel(num_threads=num_threads):
+        for item in prange(total, schedule="guided"):
+            tid = omp_get_thread_num()
+            _pass_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0], &column[0], &row[0], &cval_row[0], cv,
+                       &ptr_scratch[tid, 0], &tap_scratch[tid, 0], &buf_scratch[tid, 0])
+
+
 cdef extern from "_openmp_shim.h" nogil:
     int omp_get_max_threads()
 

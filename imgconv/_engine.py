@@ -557,6 +557,80 @@ def correlate_separable(
     )
 
 
+def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_threads=None, divisors=(1, 1)):
+    """scipy's two 1-D passes over each plane of `x` (N, H, W): `column` along H, then `row` along W.
+
+    Each pass extends its own input by `mode` (a constant border is `cval` in both
+    passes, unlike :func:`correlate_separable`), and the result equals two
+    :func:`correlate` calls, a ``(kh, 1)`` kernel and then a ``(1, kw)`` one over
+    its rounded result, bit for bit: the same products summed in the same order.
+    Fused in the kernel per block of output rows, the intermediate stays in a
+    per-thread buffer instead of a whole array written and read back.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, H, W), float32 or float64
+        Rows contiguous, other strides any (other layouts are copied).
+    column, row : ndarray, shape (kh,) and (kw,)
+        Correlation weights, in the dtype of `x` (the compute dtype).
+    pads : tuple of 4 non-negative ints
+        ``(top, bottom, left, right)``.
+    mode : {'constant', 'edge', 'reflect', 'symmetric', 'wrap'}
+    cval : float
+    out : ndarray, optional
+        C-contiguous ``(N, Hout, Wout)`` of the dtype of `x`, not overlapping it.
+    num_threads : int, optional
+    divisors : pair of numbers, default (1, 1)
+        Divide each pass's sums by these (as ``y /= d`` on the pass's result):
+        scipy's uniform filter, sums of ones divided by the size.
+
+    Returns
+    -------
+    y : ndarray, shape (N, Hout, Wout)
+    """
+    dtype = x.dtype
+    x = _native_rows(x[:, None])[:, 0]
+    column = np.ascontiguousarray(column, dtype=dtype)
+    row = np.ascontiguousarray(row, dtype=dtype)
+    top, bottom, left, right = pads
+    n, h, w = x.shape
+    kh, kw = len(column), len(row)
+    hout, wout = h + top + bottom - kh + 1, w + left + right - kw + 1
+    if out is None:
+        out = np.empty((n, hout, wout), dtype)
+    line = wout + kw - 1
+    if n * hout * wout * (kh + kw) < _MIN_MACS_FOR_A_TEAM:
+        check_num_threads(num_threads)
+        threads = 1
+    else:
+        threads = min(effective_num_threads(num_threads), max(1, n * hout))
+    # Blocks whose buffered rows (the row pass's input) stay in L2, at least 8 per thread when the image allows.
+    block_rows = max(1, min(64, max(4, (1 << 18) // (line * dtype.itemsize)), -(-n * hout // (8 * threads))))
+    kmax = max(kh, kw)
+    cval_row = np.full(max(w, 1), cval, dtype) if mode == "constant" else np.zeros(1, dtype)
+    if threads > 1:
+        team_starting(threads)
+    _kernel().separable_planes(
+        x,
+        column,
+        row,
+        out,
+        cval_row,
+        np.empty((threads, 2 * kmax), np.intp),
+        np.empty((threads, kmax), np.intc),
+        np.empty((threads, block_rows * line), dtype),
+        top,
+        left,
+        _MODE_CODES[mode],
+        float(cval),
+        threads,
+        block_rows,
+        float(divisors[0]),
+        float(divisors[1]),
+    )
+    return out
+
+
 Plan = collections.namedtuple("Plan", ["method", "reason", "costs", "factors"])
 Plan.__doc__ = """The algorithm a :func:`correlate` call takes.
 

@@ -250,3 +250,37 @@ def test_errors_are_scipys_types():
         ndimage.gaussian_filter(x, [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="axes must be unique"):
         ndimage.uniform_filter(x, axes=(0, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one(dtype, mode):
+    """gaussian_filter, uniform_filter and sobel/prewitt along axis 0 run their passes over the last
+    two axes as one engine call (imgconv._engine.correlate_passes): bit-equal to the 1-D calls
+    chained (the intermediate rounded to the output dtype), and to scipy to rounding."""
+    rng = np.random.default_rng(11)
+    for shape in [(37, 53), (3, 20, 31), (2, 1, 9)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        before = x.ndim - 2
+
+        def chained(f, *args, x=x, **kwargs):
+            y = x
+            for axis in range(x.ndim):
+                y = f(y, *args, axis=axis, mode=mode, cval=1.25, **kwargs)
+            return y
+
+        got = ndimage.gaussian_filter(x, 1.5, mode=mode, cval=1.25)
+        np.testing.assert_array_equal(got, chained(ndimage.gaussian_filter1d, 1.5))
+        _close(got, sn.gaussian_filter(x, 1.5, mode=mode, cval=1.25), 1e-12 if dtype == np.float64 else 2e-6)
+        got = ndimage.gaussian_filter(x, 2.0, order=(1,) * x.ndim, mode=mode, cval=1.25)
+        np.testing.assert_array_equal(got, chained(ndimage.gaussian_filter1d, 2.0, order=1))
+        got = ndimage.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1)
+        np.testing.assert_array_equal(got, chained(ndimage.uniform_filter1d, 4, origin=-1))
+        _close(got, sn.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1), 1e-12 if dtype == np.float64 else 2e-6)
+        for f, smooth in ((ndimage.sobel, [1.0, 2.0, 1.0]), (ndimage.prewitt, [1.0, 1.0, 1.0])):
+            got = f(x, axis=before, mode=mode, cval=1.25)
+            y = ndimage.correlate1d(x, [-1.0, 0.0, 1.0], before, mode=mode, cval=1.25)
+            for axis in range(x.ndim):
+                if axis != before:
+                    y = ndimage.correlate1d(y, smooth, axis, mode=mode, cval=1.25)
+            np.testing.assert_array_equal(got, y)

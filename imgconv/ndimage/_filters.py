@@ -15,11 +15,12 @@ from typing import Any, SupportsIndex
 import numpy as np
 import numpy.typing as npt
 
+from .. import _engine
 from .._shared.geometry import gaussian_radius
-from .._shared.ndpasses import gaussian_kernel1d
+from .._shared.ndpasses import gaussian_kernel1d, round_taps
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
 from . import _support
-from ._correlate import correlate1d, run_pass, store, work_dtype
+from ._correlate import _direct_out, correlate1d, run_pass, store, work_dtype
 
 __all__ = [
     "gaussian_filter",
@@ -34,18 +35,92 @@ __all__ = [
 ]
 
 
-def _chain(input, output, steps):
+class _Step:
+    """One pass of a separable filter: ``step(x, out)``, and, when it is a plain correlation along
+    `axis` (float64 `weights`, engine `mode`, sums divided by `divisor`), what :func:`_chain` needs
+    to fuse it with the next pass."""
+
+    def __init__(self, run, axis=None, weights=None, mode=None, cval=0.0, origin=0, divisor=1):
+        self.run, self.axis, self.weights, self.mode = run, axis, weights, mode
+        self.cval, self.origin, self.divisor = cval, origin, divisor
+
+    def __call__(self, x, out):
+        self.run(x, out)
+
+
+def _fusable(first, second, x, output):
+    """Whether passes `first` and `second` (on `x`, into the dtype of `output`) run as one engine call.
+
+    The last two axes, one after the other, with one border rule, a float `output` (its dtype
+    is then the work dtype the intermediate is stored in) and `x` already in it.
+    """
+    ndim = x.ndim
+    return (
+        ndim >= 2
+        and first.weights is not None
+        and second.weights is not None
+        and first.axis == ndim - 2
+        and second.axis == ndim - 1
+        and first.mode == second.mode
+        and first.cval == second.cval
+        and output.dtype in (np.float32, np.float64)
+        and x.dtype == output.dtype
+        and x.size > 0
+    )
+
+
+def _fused(first, second, num_threads):
+    """The step running `first` then `second` (:func:`_fusable`) as one engine call, no intermediate array."""
+
+    def run(x, out):
+        x = np.asarray(x)
+        dtype = out.dtype
+        pads = []
+        for p in (first, second):
+            before = len(p.weights) // 2 + p.origin
+            pads += [before, len(p.weights) - 1 - before]
+        target = _direct_out(out, x, dtype)
+        result = _engine.correlate_passes(
+            x.reshape((-1,) + x.shape[-2:]),
+            round_taps(first.weights, dtype)[0],
+            round_taps(second.weights, dtype)[0],
+            pads=tuple(pads),
+            mode=first.mode,
+            cval=float(first.cval),
+            out=None if target is None else target.reshape((-1,) + x.shape[-2:]),
+            num_threads=num_threads,
+            divisors=(first.divisor, second.divisor),
+        )
+        store(result.reshape(x.shape), out)
+
+    return _Step(run)
+
+
+def _chain(input, output, steps, num_threads=None):
     """Run the passes `steps` (``step(x, out)``) in turn, each on the result of the one before, the last into `output`.
 
     Intermediates are in the output dtype (scipy's rule: float32 and integer
     outputs round between passes) and alternate between `output` and one spare
     array, so that no pass writes the array it reads (the engine then fills
-    each in place: no temporary and copy per pass).
+    each in place: no temporary and copy per pass).  Passes along the last two
+    axes (the engine's plane) run fused, bit-equal to running them one after
+    the other (:func:`imgconv._engine.correlate_passes`).
     """
-    spare = np.empty(output.shape, output.dtype) if len(steps) > 1 else None
+    input = np.asarray(input)
+    runs = []
+    for step in steps:
+        if (
+            runs
+            and isinstance(runs[-1], _Step)
+            and _fusable(runs[-1], step, input if len(runs) == 1 else output, output)
+        ):
+            runs[-1] = _fused(runs[-1], step, num_threads)
+        else:
+            runs.append(step)
+    spare = np.empty(output.shape, output.dtype) if len(runs) > 1 else None
     x = input
-    for i, step in enumerate(steps):
-        dest = output if (len(steps) - 1 - i) % 2 == 0 else spare
+    for i, step in enumerate(runs):
+        dest = output if (len(runs) - 1 - i) % 2 == 0 else spare
         step(x, dest)
         x = dest
     return output
@@ -173,9 +248,12 @@ def gaussian_filter(
         def run(x, out):
             gaussian_filter1d(x, sd, axis, o, out, m, cval, truncate, radius=r, num_threads=num_threads)
 
-        return run
+        lw = gaussian_radius(sd, truncate) if r is None else r
+        if not isinstance(lw, numbers.Integral) or lw < 0 or o < 0:
+            return _Step(run)  # gaussian_filter1d refuses it
+        return _Step(run, axis, gaussian_kernel1d(sd, o, lw), _support.engine_mode(m), cval)
 
-    return _chain(input, output, [step(*p) for p in passes])
+    return _chain(input, output, [step(*p) for p in passes], num_threads)
 
 
 def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
@@ -186,10 +264,13 @@ def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
     modes = _support.normalize_sequence(mode, input.ndim, "mode")
 
     def step(weights, i):
-        return lambda x, out: correlate1d(x, weights, i, out, modes[i], cval, 0, num_threads=num_threads)
+        def run(x, out):
+            correlate1d(x, weights, i, out, modes[i], cval, 0, num_threads=num_threads)
+
+        return _Step(run, i, np.asarray(weights, np.float64), _support.engine_mode(modes[i]), cval)
 
     steps = [step([-1, 0, 1], axis)] + [step(smoothing, i) for i in range(input.ndim) if i != axis]
-    return _chain(input, output, steps)
+    return _chain(input, output, steps, num_threads)
 
 
 def prewitt(
@@ -564,6 +645,11 @@ def uniform_filter(
         return output
 
     def step(axis, s, o, m):
-        return lambda x, out: uniform_filter1d(x, int(s), axis, out, m, cval, o, num_threads=num_threads)
+        def run(x, out):
+            uniform_filter1d(x, int(s), axis, out, m, cval, o, num_threads=num_threads)
 
-    return _chain(input, output, [step(*p) for p in passes])
+        if input.dtype.kind == "c" or _support.invalid_origin(o, int(s)):
+            return _Step(run)  # by real components, or refused by uniform_filter1d
+        return _Step(run, axis, np.ones(int(s)), _support.engine_mode(m), cval, o, int(s))
+
+    return _chain(input, output, [step(*p) for p in passes], num_threads)
