@@ -528,6 +528,7 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
 ctypedef struct _PassGeometry:
     Py_ssize_t H, W, Hout, Wout, sN, sH, pad_top, pad_left, nbr, block_rows, kmax, line
     int kh, kw, mode
+    bint rows_first
     double col_divisor, row_divisor
 
 
@@ -538,6 +539,49 @@ cdef inline void _taps(int ob, Py_ssize_t ntaps, const floating **taps, const in
         imgconv_taps_f32(ob, ntaps, taps, tw, w, ncols, outs, NULL, nrows, in_stride, out_stride)
     else:
         imgconv_taps_f64(ob, ntaps, taps, tw, w, ncols, outs, NULL, nrows, in_stride, out_stride)
+
+
+cdef inline void _rows_first_item(const _PassGeometry *geo, const floating *plane, floating *out0,
+                                  const floating *column, const floating *row, floating cv, Py_ssize_t r0,
+                                  Py_ssize_t nr, const floating **taps, int *tw, floating **outs,
+                                  floating *buf) noexcept nogil:
+    """The row pass first: the block's ``nr + kh - 1`` input rows, extended along W by the border mode,
+    row-filtered into the buffer (rows outside the image as the mode extends the intermediate: `cval`,
+    or the row they map to), then the column pass from the buffer into `out0` (the block's first row)."""
+    cdef Py_ssize_t nin = nr + geo.kh - 1, line = geo.line, wout = geo.Wout, m, r, q, u
+    cdef floating *padded = buf
+    cdef floating *inter = buf + nin * line
+    cdef floating *b
+    for m in range(nin):
+        r = r0 + m
+        b = padded + m * line
+        if 0 <= r < geo.H or geo.mode != CONSTANT:
+            if not 0 <= r < geo.H:
+                r = _map_index(r, geo.H, geo.mode)
+            _fill_strided(b, plane + r * geo.sH, -geo.pad_left, line, 1, geo.W, geo.mode, cv)
+        else:
+            for q in range(line):
+                b[q] = cv
+    for u in range(geo.kw):
+        taps[u] = padded + u
+    outs[0] = inter
+    _taps(1, geo.kw, taps, tw, row, wout, outs, nin, line, wout)
+    for m in range(nin):
+        r = r0 + m
+        b = inter + m * wout
+        if geo.mode == CONSTANT and not 0 <= r < geo.H:
+            for q in range(wout):
+                b[q] = cv
+        elif geo.row_divisor != 1:
+            for q in range(wout):
+                b[q] = b[q] / <floating>geo.row_divisor
+    for u in range(geo.kh):
+        taps[u] = inter + u * wout
+    outs[0] = out0
+    _taps(1, geo.kh, taps, tw, column, wout, outs, nr, wout, wout)
+    if geo.col_divisor != 1:
+        for q in range(nr * wout):
+            out0[q] = out0[q] / <floating>geo.col_divisor
 
 
 cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const floating *x, floating *out,
@@ -559,6 +603,10 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
         tw[t] = <int>t
     plane = x + n * geo.sN
     r0 = i0 - geo.pad_top
+    if geo.rows_first:
+        _rows_first_item(geo, plane, out + (n * geo.Hout + i0) * geo.Wout, column, row, cv, r0, nr, taps, tw,
+                         outs, buf)
+        return
     if r0 >= 0 and r0 + nr + geo.kh - 1 <= H:  # every input row of the block inside the image: one call
         for u in range(geo.kh):
             taps[u] = plane + (r0 + u) * geo.sH
@@ -599,7 +647,7 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
                      floating[:, :, ::1] out, const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch,
                      int[:, ::1] tap_scratch, floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left,
                      int mode, double cval, int num_threads, Py_ssize_t block_rows, double col_divisor=1,
-                     double row_divisor=1):
+                     double row_divisor=1, bint rows_first=False):
     """Fill `out` (N, Hout, Wout) with scipy's two passes over each plane of `x` (N, H, W): `column` along H,
     then `row` along W, each extending its own input by `mode` (a constant border is `cval` in both).
 
@@ -609,18 +657,20 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     same order as two separate correlations (correlate_nchw with a (kh, 1) and then
     a (1, kw) kernel, the second over the rounded first).  `x` may have any strides
     but its rows' (contiguous).  A divisor other than 1 divides that pass's sums
-    (scipy's uniform filter: sums of ones divided by the size).  Scratch: one row per thread of ``2 * max(kh, kw)``
-    pointers, ``max(kh, kw)`` ints and ``block_rows * (Wout + kw - 1)`` values.
+    (scipy's uniform filter: sums of ones divided by the size).  ``rows_first``: the
+    row pass first, then the column pass (each extending its input by `mode`).  Scratch: one row per thread of ``2 * max(kh, kw)``
+    pointers, ``max(kh, kw)`` ints and ``block_rows * (Wout + kw - 1)`` values
+    (rows first: ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``).
     """
     cdef _PassGeometry geo
-    cdef Py_ssize_t total, item, itemsize = sizeof(floating)
+    cdef Py_ssize_t total, item, need, itemsize = sizeof(floating)
     cdef int tid
     cdef floating cv = <floating>cval
     geo.kh, geo.kw = <int>column.shape[0], <int>row.shape[0]
     geo.H, geo.W, geo.Hout, geo.Wout = x.shape[1], x.shape[2], out.shape[1], out.shape[2]
     geo.pad_top, geo.pad_left, geo.mode, geo.block_rows = pad_top, pad_left, mode, block_rows
     geo.kmax = max(geo.kh, geo.kw)
-    geo.col_divisor, geo.row_divisor = col_divisor, row_divisor
+    geo.col_divisor, geo.row_divisor, geo.rows_first = col_divisor, row_divisor, rows_first
     geo.line = geo.Wout + geo.kw - 1
     if (min(geo.kh, geo.kw, num_threads, block_rows) < 1 or pad_top < 0 or pad_left < 0 or not 0 <= mode <= WRAP
             or out.shape[0] != x.shape[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
@@ -631,9 +681,10 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     if (x.strides[0] % itemsize or x.strides[1] % itemsize or x.strides[2] != itemsize or x.strides[0] < 0
             or x.strides[1] < 0):
         raise ValueError("separable_planes: the input's rows must be contiguous, its strides whole elements")
+    need = (block_rows + geo.kh - 1) * (geo.line + geo.Wout) if rows_first else block_rows * geo.line
     if (min(ptr_scratch.shape[0], tap_scratch.shape[0], buf_scratch.shape[0]) < num_threads
             or ptr_scratch.shape[1] < 2 * geo.kmax or tap_scratch.shape[1] < geo.kmax
-            or buf_scratch.shape[1] < block_rows * geo.line or (mode == CONSTANT and cval_row.shape[0] < geo.W)
+            or buf_scratch.shape[1] < need or (mode == CONSTANT and cval_row.shape[0] < geo.W)
             or cval_row.shape[0] < 1):
         raise ValueError("separable_planes: scratch arrays are smaller than this call needs")
     geo.sN, geo.sH = x.strides[0] // itemsize, x.strides[1] // itemsize

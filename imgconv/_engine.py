@@ -557,7 +557,9 @@ def correlate_separable(
     )
 
 
-def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_threads=None, divisors=(1, 1)):
+def correlate_passes(
+    x, column, row, *, pads, mode, cval=0.0, out=None, num_threads=None, divisors=(1, 1), rows_first=False
+):
     """scipy's two 1-D passes over each plane of `x` (N, H, W): `column` along H, then `row` along W.
 
     Each pass extends its own input by `mode` (a constant border is `cval` in both
@@ -583,6 +585,9 @@ def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_thre
     divisors : pair of numbers, default (1, 1)
         Divide each pass's sums by these (as ``y /= d`` on the pass's result):
         scipy's uniform filter, sums of ones divided by the size.
+    rows_first : bool, default False
+        The row pass first, then the column pass (as ``scipy.ndimage.sobel``
+        along the last axis orders them).
 
     Returns
     -------
@@ -604,8 +609,10 @@ def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_thre
         threads = 1
     else:
         threads = min(effective_num_threads(num_threads), max(1, n * hout))
-    # Blocks whose buffered rows (the row pass's input) stay in L2, at least 8 per thread when the image allows.
-    block_rows = max(1, min(64, max(4, (1 << 18) // (line * dtype.itemsize)), -(-n * hout // (8 * threads))))
+    # Blocks whose buffered rows (the second pass's input) stay in L2, at least 8 per thread when the image allows.
+    row_bytes = (2 * wout + kw - 1 if rows_first else line) * dtype.itemsize
+    block_rows = max(1, min(64, max(4, (1 << 18) // row_bytes), -(-n * hout // (8 * threads))))
+    buffer = (block_rows + kh - 1) * (line + wout) if rows_first else block_rows * line
     kmax = max(kh, kw)
     cval_row = np.full(max(w, 1), cval, dtype) if mode == "constant" else np.zeros(1, dtype)
     if threads > 1:
@@ -618,7 +625,7 @@ def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_thre
         cval_row,
         np.empty((threads, 2 * kmax), np.intp),
         np.empty((threads, kmax), np.intc),
-        np.empty((threads, block_rows * line), dtype),
+        np.empty((threads, buffer), dtype),
         top,
         left,
         _MODE_CODES[mode],
@@ -627,6 +634,7 @@ def correlate_passes(x, column, row, *, pads, mode, cval=0.0, out=None, num_thre
         block_rows,
         float(divisors[0]),
         float(divisors[1]),
+        bool(rows_first),
     )
     return out
 

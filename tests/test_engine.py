@@ -591,8 +591,9 @@ def test_strided_views_with_contiguous_rows_are_read_in_place(path, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_passes_equal_two_correlations(path, dtype):
     """correlate_passes (column pass into a per-thread buffer, then the row pass) equals a (kh, 1)
-    correlation followed by a (1, kw) one bit for bit: every mode, pads wider than the image, blocks
-    at the edges and inside, one and two threads, a strided input, divisors."""
+    correlation followed by a (1, kw) one bit for bit, and with rows_first the other order: every
+    mode, pads wider than the image, blocks at the edges and inside, one and two threads, a strided
+    input, divisors."""
     rng = np.random.default_rng(5)
     cases = [((1, 300, 257), 17, 9, (8, 8, 4, 4)), ((3, 17, 29), 5, 5, (2, 2, 2, 2)), ((2, 5, 3), 9, 9, (20, 3, 1, 30))]
     cases += [((1, 1, 40), 3, 1, (0, 2, 0, 0)), ((4, 64, 100), 1, 7, (0, 0, 6, 0))]
@@ -603,13 +604,19 @@ def test_fused_passes_equal_two_correlations(path, dtype):
         for mode in MODES:
             for threads in (1, 2):
                 engine = dict(mode=mode, cval=1.5, method="direct", num_threads=threads)
+                passes = dict(pads=pads, mode=mode, cval=1.5, num_threads=threads)
+                vertical = dict(weight=column.reshape(1, 1, -1, 1), pads=(top, bottom, 0, 0), **engine)
+                horizontal = dict(weight=row.reshape(1, 1, 1, -1), pads=(0, 0, left, right), **engine)
                 with _dispatch.using(path):
-                    got = _engine.correlate_passes(x, column, row, pads=pads, mode=mode, cval=1.5, num_threads=threads)
-                    first = _engine.correlate(
-                        x[:, None], column.reshape(1, 1, -1, 1), pads=(top, bottom, 0, 0), **engine
-                    )
-                    want = _engine.correlate(first, row.reshape(1, 1, 1, -1), pads=(0, 0, left, right), **engine)[:, 0]
-                np.testing.assert_array_equal(got, want)
+                    got = _engine.correlate_passes(x, column, row, **passes)
+                    want = _engine.correlate(_engine.correlate(x[:, None], **vertical), **horizontal)[:, 0]
+                    np.testing.assert_array_equal(got, want)
+                    got = _engine.correlate_passes(x, column, row, rows_first=True, divisors=(3, 5), **passes)
+                    first = _engine.correlate(x[:, None], **horizontal)
+                    first /= 5
+                    want = _engine.correlate(first, **vertical)[:, 0]
+                    want /= 3
+                    np.testing.assert_array_equal(got, want)
     # Strided planes read in place; divisors divide each pass's sums as `y /= d` would.
     x = rng.standard_normal((4, 40, 64)).astype(dtype)[::2, 3:, 5:]
     ones = np.ones(5, dtype)

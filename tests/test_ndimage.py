@@ -278,9 +278,12 @@ def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one
         np.testing.assert_array_equal(got, chained(ndimage.uniform_filter1d, 4, origin=-1))
         _close(got, sn.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1), 1e-12 if dtype == np.float64 else 2e-6)
         for f, smooth in ((ndimage.sobel, [1.0, 2.0, 1.0]), (ndimage.prewitt, [1.0, 1.0, 1.0])):
-            got = f(x, axis=before, mode=mode, cval=1.25)
-            y = ndimage.correlate1d(x, [-1.0, 0.0, 1.0], before, mode=mode, cval=1.25)
-            for axis in range(x.ndim):
-                if axis != before:
-                    y = ndimage.correlate1d(y, smooth, axis, mode=mode, cval=1.25)
-            np.testing.assert_array_equal(got, y)
+            for along in (before, x.ndim - 1):  # the last pair's row pass first, for the last axis
+                got = f(x, axis=along, mode=mode, cval=1.25)
+                y = ndimage.correlate1d(x, [-1.0, 0.0, 1.0], along, mode=mode, cval=1.25)
+                for axis in range(x.ndim):
+                    if axis != along:
+                        y = ndimage.correlate1d(y, smooth, axis, mode=mode, cval=1.25)
+                np.testing.assert_array_equal(got, y)
+                tol = 1e-12 if dtype == np.float64 else 2e-6
+                _close(got, getattr(sn, f.__name__)(x, axis=along, mode=mode, cval=1.25), tol)

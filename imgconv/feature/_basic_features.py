@@ -135,10 +135,13 @@ def multiscale_basic_features(
     channels = layout.batch.shape[0]
     out = np.empty(layout.spatial_shape + (channels * len(sigmas) * n_per_scale,), np.float32)
     pixels = out.reshape(-1, out.shape[-1])  # a view: out is C-contiguous
+    # One scale's features, reused for every scale: a fresh 5 x 16 MB stack per scale of a 2048² image
+    # spent most of its 50 ms in page faults.
+    features = np.empty((n_per_scale,) + layout.spatial_shape, np.float32)
     index = 0
     for img in layout.batch:
         for sigma in sigmas:
-            features = np.stack(_single_scale(img, float(sigma), intensity, edges, texture, threads))
+            np.stack(_single_scale(img, float(sigma), intensity, edges, texture, threads), out=features)
             # one transposed copy per scale: writing each feature on its own into the last axis
             # touched every cache line of `out` once per feature (210 ms of 540 on 1024 x 1024)
             np.copyto(pixels[:, index : index + n_per_scale], features.reshape(n_per_scale, -1).T)

@@ -51,7 +51,7 @@ class _Step:
 def _fusable(first, second, x, output):
     """Whether passes `first` and `second` (on `x`, into the dtype of `output`) run as one engine call.
 
-    The last two axes, one after the other, with one border rule, a float `output` (its dtype
+    The last two axes, one after the other (in either order), with one border rule, a float `output` (its dtype
     is then the work dtype the intermediate is stored in) and `x` already in it.
     """
     ndim = x.ndim
@@ -59,8 +59,7 @@ def _fusable(first, second, x, output):
         ndim >= 2
         and first.weights is not None
         and second.weights is not None
-        and first.axis == ndim - 2
-        and second.axis == ndim - 1
+        and {first.axis, second.axis} == {ndim - 2, ndim - 1}
         and first.mode == second.mode
         and first.cval == second.cval
         and output.dtype in (np.float32, np.float64)
@@ -72,24 +71,28 @@ def _fusable(first, second, x, output):
 def _fused(first, second, num_threads):
     """The step running `first` then `second` (:func:`_fusable`) as one engine call, no intermediate array."""
 
+    rows_first = first.axis > second.axis
+    column, row = (second, first) if rows_first else (first, second)
+
     def run(x, out):
         x = np.asarray(x)
         dtype = out.dtype
         pads = []
-        for p in (first, second):
+        for p in (column, row):
             before = len(p.weights) // 2 + p.origin
             pads += [before, len(p.weights) - 1 - before]
         target = _direct_out(out, x, dtype)
         result = _engine.correlate_passes(
             x.reshape((-1,) + x.shape[-2:]),
-            round_taps(first.weights, dtype)[0],
-            round_taps(second.weights, dtype)[0],
+            round_taps(column.weights, dtype)[0],
+            round_taps(row.weights, dtype)[0],
             pads=tuple(pads),
             mode=first.mode,
             cval=float(first.cval),
             out=None if target is None else target.reshape((-1,) + x.shape[-2:]),
             num_threads=num_threads,
-            divisors=(first.divisor, second.divisor),
+            divisors=(column.divisor, row.divisor),
+            rows_first=rows_first,
         )
         store(result.reshape(x.shape), out)
 
