@@ -274,6 +274,11 @@ def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one
         _close(got, sn.gaussian_filter(x, 1.5, mode=mode, cval=1.25), 1e-12 if dtype == np.float64 else 2e-6)
         got = ndimage.gaussian_filter(x, 2.0, order=(1,) * x.ndim, mode=mode, cval=1.25)
         np.testing.assert_array_equal(got, chained(ndimage.gaussian_filter1d, 2.0, order=1))
+        for axis in range(x.ndim):  # a 1-D uniform filter: sums of ones, then divided by the size
+            sums = ndimage.correlate1d(x, np.ones(4), axis, mode=mode, cval=1.25, origin=-1)
+            np.testing.assert_array_equal(
+                ndimage.uniform_filter1d(x, 4, axis, mode=mode, cval=1.25, origin=-1), sums / dtype(4)
+            )
         got = ndimage.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1)
         np.testing.assert_array_equal(got, chained(ndimage.uniform_filter1d, 4, origin=-1))
         _close(got, sn.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1), 1e-12 if dtype == np.float64 else 2e-6)

@@ -592,8 +592,21 @@ def uniform_filter1d(
         dtype = work_dtype(out)
         # a float output holds the sums, divided in place; an integer one takes the mean with a C cast
         total = out if out.dtype == dtype else np.empty(x.shape, dtype)
-        run_pass(x, ones, axis, total, mode, c, origin, num_threads, dtype)
-        total /= size
+        if (
+            x.ndim >= 2
+            and axis >= x.ndim - 2
+            and x.dtype == dtype
+            and x.size
+            and _direct_out(total, x, dtype) is not None
+        ):
+            # a pass of [1] along the other axis of the plane carries the division into the same
+            # engine call (x * 1 + 0 is x): no second sweep of the result to divide it
+            step = _Step(None, axis, ones, mode, c, origin, size)
+            other = _Step(None, 2 * x.ndim - 3 - axis, np.ones(1), mode, c)
+            _fused(step, other, num_threads).run(x, total)
+        else:
+            run_pass(x, ones, axis, total, mode, c, origin, num_threads, dtype)
+            total /= size
         store(total, out)
     return output
 
