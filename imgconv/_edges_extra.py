@@ -17,11 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import kernels as _kernels
-from ._shared.layout import NDLayout, check_channel_axis, is_planar, spatial_axes
+from ._shared.layout import ChannelLayout, NDLayout, check_channel_axis, is_planar, spatial_axes
+from ._shared.modes import check_scipy_mode
 from ._shared.ndpasses import gaussian_passes
 from ._threads import effective_num_threads
 from ._typing import Bool, FloatArray, Int, IntPair, IntSequence, Real, RealSequence, ScipyMode
-from ._validation import as_array, check_sigmas, is_real, show
+from ._validation import as_array, as_cval, check_sigmas, is_real, show
 
 __all__ = [
     "farid",
@@ -37,11 +38,11 @@ __all__ = [
 ROBERTS_PD_WEIGHTS = np.array([[1, 0], [0, -1]], dtype=np.float64)
 ROBERTS_ND_WEIGHTS = np.array([[0, 1], [-1, 0]], dtype=np.float64)
 # Farid & Simoncelli (2004), Table 1, with scikit-image's extra digits.
-_FARID_SMOOTH = np.array(
+FARID_SMOOTH = np.array(
     [0.0376593171958126, 0.249153396177344, 0.426374573253687, 0.249153396177344, 0.0376593171958126]
 )
-_FARID_EDGE = np.array([0.109603762960254, 0.276690988455557, 0, -0.276690988455557, -0.109603762960254])
-HFARID_WEIGHTS = _FARID_EDGE[:, None] * _FARID_SMOOTH[None, :]
+FARID_EDGE = np.array([0.109603762960254, 0.276690988455557, 0, -0.276690988455557, -0.109603762960254])
+HFARID_WEIGHTS = FARID_EDGE[:, None] * FARID_SMOOTH[None, :]
 VFARID_WEIGHTS = np.ascontiguousarray(HFARID_WEIGHTS.T)
 
 
@@ -66,6 +67,24 @@ def _mask(result, mask, image, channel_axis, num_threads):
         keep = np.expand_dims(keep, channel_axis)
     result *= keep
     return result
+
+
+def _fused_farid(image, axes, mode, cval, dilation, channel_axis, num_threads):
+    """farid's derivative along one of `axes`, or the magnitude over several, through fused 1-D passes
+    (:func:`imgconv.filters._edges.fused_responses`); None where those do not give the 5x5 kernels' result."""
+    from .filters._edges import ND_WEIGHTS, edge_magnitude, fused_responses
+
+    if not (np.isscalar(dilation) or np.ndim(dilation) == 1) or np.any(np.asarray(dilation) != 1):
+        return None
+    layout = ChannelLayout(image, channel_axis)
+    threads = effective_num_threads(num_threads)
+    responses = fused_responses(
+        layout, ND_WEIGHTS["farid"], axes, check_scipy_mode(mode), mode, as_cval(cval), (1, 1), threads
+    )
+    if not responses:
+        return None
+    result = responses[axes[0]] if len(axes) == 1 else edge_magnitude([responses[a] for a in axes], threads)
+    return layout.restore(result)
 
 
 def _convolve(image, weights, mode, cval, dilation, channel_axis, num_threads):
@@ -178,9 +197,14 @@ def roberts(
     neg = roberts_neg_diag(
         image, mask, mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads
     )
-    out = np.sqrt(pos**2 + neg**2)
-    out /= np.sqrt(2)
-    return out
+    # scikit-image's sqrt(pos**2 + neg**2) / sqrt(2), the same operations in place in arrays we own
+    # (four fresh temporaries of a 2048² image cost more than both correlations)
+    np.multiply(pos, pos, out=pos)
+    np.multiply(neg, neg, out=neg)
+    np.add(pos, neg, out=pos)
+    np.sqrt(pos, out=pos)
+    pos /= np.sqrt(2)
+    return pos
 
 
 def farid(
@@ -237,7 +261,7 @@ def farid(
 
     if not is_planar(image, channel_axis):
         return edge_filter_nd(
-            image, mask, axis, _FARID_SMOOTH, _FARID_EDGE[::-1], mode, cval, dilation, channel_axis, num_threads
+            image, mask, axis, FARID_SMOOTH, FARID_EDGE[::-1], mode, cval, dilation, channel_axis, num_threads
         )
     check_channel_axis(channel_axis, image.ndim, image.shape)
     spatial = spatial_axes(None if channel_axis is None else channel_axis % image.ndim)
@@ -255,15 +279,19 @@ def farid(
     kw = dict(mode=mode, cval=cval, dilation=dilation, channel_axis=channel_axis, num_threads=num_threads)
     weights = (HFARID_WEIGHTS, VFARID_WEIGHTS)
     output: Any  # one response, or the sum of squares from the first axis on (None before it)
-    if len(axes) == 1:
+    fused = _fused_farid(image, axes, mode, cval, dilation, channel_axis, num_threads)
+    if fused is not None:
+        output = fused
+    elif len(axes) == 1:
         output = _convolve(image, weights[axes[0]], **kw)
     else:
         output = None
-        for a in axes:
+        for a in axes:  # in place in arrays we own: no temporary per operation
             r = _convolve(image, weights[a], **kw)
             r *= r
-            output = r if output is None else output + r
-        output = np.sqrt(output) / np.sqrt(2, dtype=output.dtype)
+            output = r if output is None else np.add(output, r, out=output)
+        np.sqrt(output, out=output)
+        output /= np.sqrt(2, dtype=output.dtype)
     return _mask(output, mask, image, channel_axis, num_threads)
 
 

@@ -482,3 +482,44 @@ def test_pipeline_channel_names_says_the_names_or_none():
     assert pipeline_channel_names(Says(), 3, 5) is None  # names another number of channels
     assert pipeline_channel_names(Fails(), 1, 2) is None
     assert pipeline_channel_names(object(), 1, 1) is None  # a plain callable has no names
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["reflect", "nearest", "mirror", "wrap", "constant"])
+def test_fused_plane_passes_in_ndpasses_equal_the_passes_one_by_one(dtype, mode, monkeypatch):
+    """gaussian_passes and separable_bank run plain passes over the last two axes fused
+    (_engine.correlate_passes): bit-equal to the same passes made one by one, and to scipy."""
+    from imgconv._shared import ndpasses
+
+    rng = np.random.default_rng(4)
+    smooth, edge = np.array([1.0, 2.0, 1.0]) / 4, np.array([-1.0, 0.0, 1.0])
+    kernels = {"s": smooth, "e": edge, "w": rng.standard_normal(5), None: None}
+    codes = [("e", "s"), ("s", "e"), ("w", "e"), (None, "w"), ("s", None)]
+    for shape in [(41, 37), (5, 19, 23)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        sigmas = (1.5,) * x.ndim
+        args = dict(mode=mode, cval=0.5, truncate=4.0, num_threads=2)
+        codes_nd = [(None,) * (x.ndim - 2) + c for c in codes]
+        fused = ndpasses.gaussian_passes(x[None], sigmas, (0,) * x.ndim, **args)[0]
+        bank = ndpasses.separable_bank(x, codes_nd, lambda a, item: kernels[item], mode=mode, cval=0.5, num_threads=2)
+        with monkeypatch.context() as m:
+            m.setattr(ndpasses, "_fuses", lambda *a: False)
+            one_by_one = ndpasses.gaussian_passes(x[None], sigmas, (0,) * x.ndim, **args)[0]
+            bank_one_by_one = ndpasses.separable_bank(
+                x, codes_nd, lambda a, item: kernels[item], mode=mode, cval=0.5, num_threads=2
+            )
+        np.testing.assert_array_equal(fused, one_by_one)
+        expected = ndi.gaussian_filter(x.astype(np.float64), 1.5, mode=mode, cval=0.5)
+        np.testing.assert_allclose(
+            fused, expected, atol=(1e-12 if dtype == np.float64 else 2e-6) * np.abs(expected).max()
+        )
+        assert bank.keys() == bank_one_by_one.keys()
+        for code in bank:
+            np.testing.assert_array_equal(bank[code], bank_one_by_one[code])
+            want = x.astype(np.float64)
+            for axis, item in enumerate(code):
+                if kernels[item] is not None:
+                    want = ndi.correlate1d(want, kernels[item], axis, mode=mode, cval=0.5)
+            np.testing.assert_allclose(
+                bank[code], want, atol=(1e-12 if dtype == np.float64 else 4e-6) * np.abs(want).max()
+            )

@@ -268,6 +268,45 @@ def _powers_of_two(w):
     return bool(np.all(np.abs(mantissa) == 0.5))
 
 
+def _plain(w, pair_symmetric):
+    """Whether :func:`correlate1d_bank` runs the 1-D kernel `w` as one plain correlation (no paired taps)."""
+    kind = _symmetry(w, pair_symmetric)
+    return kind == _PLAIN or (kind == _ANTI and len(w) == 3 and _powers_of_two(w[2:]))
+
+
+def _fused_pair(x, column, row, *, mode, cval, num_threads):
+    """`column` along axis -2 of `x` (a float array, N-D), then `row` along axis -1, in one engine call.
+
+    Bit-equal to two plain :func:`correlate1d_bank` passes (the intermediate rounded to the dtype of
+    `x`), through :func:`imgconv._engine.correlate_passes`: no intermediate array.
+    """
+    dtype = x.dtype
+    kh, kw = len(column), len(row)
+    y = _engine.correlate_passes(
+        np.ascontiguousarray(x).reshape((-1,) + x.shape[-2:]),
+        round_taps(column, dtype)[0],
+        round_taps(row, dtype)[0],
+        pads=(kh // 2, kh // 2, kw // 2, kw // 2),
+        mode=check_scipy_mode(mode),
+        cval=float(cval),
+        num_threads=num_threads,
+    )
+    return y.reshape(x.shape)
+
+
+def _fuses(x, axis, method, dtype, dilation):
+    """Whether passes along `axis` and the next (the last two axes of the spatial `x`) may run fused."""
+    return (
+        x.ndim >= 2
+        and axis == x.ndim - 2
+        and method != "fft"
+        and (dtype is None or np.dtype(dtype) == x.dtype)
+        and x.dtype in (np.float32, np.float64)
+        and x.size > 0
+        and (dilation is None or all(d == 1 for d in dilation[-2:]))
+    )
+
+
 def _paired_pass(view, halves, pads, along, engine, sign, dtype=None):
     """A kernel with the symmetry `sign` along `along`, from one half of it, `halves` ``(O, r + 1)``, taps paired.
 
@@ -303,6 +342,21 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
         if sigma <= 1e-15:
             continue
         radius = int(truncate * sigma + 0.5)
+        last = len(sigmas) - 1
+        if (
+            axis == last - 1
+            and sigmas[last] > 1e-15
+            and _fuses(x[0], axis, method, np.float64 if exact else None, dilation)
+        ):
+            # the last two axes in one engine call (a Gaussian kernel is plain: no paired taps)
+            return _fused_pair(
+                x,
+                gaussian_kernel1d(sigma, order, radius),
+                gaussian_kernel1d(sigmas[last], orders[last], int(truncate * sigmas[last] + 0.5)),
+                mode=mode,
+                cval=cval,
+                num_threads=num_threads,
+            )
         x = correlate1d_bank(
             x,
             gaussian_kernel1d(sigma, order, radius)[None],
@@ -353,7 +407,29 @@ def separable_bank(
                 walk(image, axis + 1, children[item])
             else:
                 by_length.setdefault(len(kernel), []).append(item)
+        if _fuses(image, axis, method, np.float64 if exact else None, dilation):
+            # Each plain kernel along the last axis but one whose filters all end with a plain kernel
+            # along the last: one fused engine call per filter, no intermediate.
+            for item in [i for i, k in kernels.items() if k is not None and _plain(k, pair_symmetric)]:
+                rows = [code[axis + 1] for code in children[item]]
+                if all(
+                    kernel_of(axis + 1, r) is not None and _plain(kernel_of(axis + 1, r), pair_symmetric) for r in rows
+                ):
+                    for code in children[item]:
+                        results[code] = _fused_pair(
+                            image,
+                            kernels[item],
+                            kernel_of(axis + 1, code[axis + 1]),
+                            mode=mode,
+                            cval=cval,
+                            num_threads=num_threads,
+                        )
+                    for items in by_length.values():
+                        if item in items:
+                            items.remove(item)
         for items in by_length.values():
+            if not items:
+                continue
             y = correlate1d_bank(
                 image[None],
                 np.stack([kernels[i] for i in items]),

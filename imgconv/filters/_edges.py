@@ -21,11 +21,13 @@ import numpy.typing as npt
 
 from .. import _engine
 from .. import kernels as _kernels
+from .._edges_extra import FARID_EDGE, FARID_SMOOTH
 from .._shared.blocks import blockwise
+from .._shared.convert import compute_dtype
 from .._shared.geometry import scipy_pads
 from .._shared.layout import ChannelLayout, NDLayout, is_planar
 from .._shared.modes import check_scipy_mode
-from .._shared.ndpasses import correlate1d_bank, separable_bank
+from .._shared.ndpasses import correlate1d_bank, round_taps, separable_bank
 from .._threads import effective_num_threads
 from .._typing import FloatArray, Int, IntPair, IntSequence, Real, ScipyMode
 from .._validation import as_array as _as_array
@@ -288,7 +290,42 @@ def _apply_mask(result, mask, dilation, num_threads):
     return result
 
 
-def _magnitude(responses, num_threads):
+def fused_responses(layout, weights, axes, engine_mode, mode, cval, dilation, num_threads):
+    """The derivative along each of `axes` of a planar :class:`ChannelLayout`, ``{axis: (C, H, W)}``, when the
+    operator's 2-D kernels are ``outer`` products of ``weights = (smooth, edge)`` (correlation weights).
+
+    One engine call each, the two 1-D passes fused (:func:`imgconv._engine.correlate_passes`), as
+    scikit-image's own N-D filter applies them.  Empty when that does not hold the 2-D kernel's
+    result: a dilation, integer pixels (read scaled), or a constant border of ``cval != 0`` (the 2-D
+    kernel's corners read `cval`, the second pass reads the first one's border).
+    """
+    pixels = layout.pixels
+    if (
+        weights is None
+        or tuple(dilation) != (1, 1)
+        or layout.scale != 1.0
+        or pixels.dtype != compute_dtype(pixels)
+        or pixels.size == 0
+        or (mode in _CONSTANT_MODES and cval != 0)
+    ):
+        return {}
+    smooth, edge = (round_taps(w, pixels.dtype)[0] for w in weights)
+    rs, re = len(smooth) // 2, len(edge) // 2
+    return {
+        a: _engine.correlate_passes(
+            pixels[:, 0],
+            edge if a == 0 else smooth,
+            smooth if a == 0 else edge,
+            pads=(re, re, rs, rs) if a == 0 else (rs, rs, re, re),
+            mode=engine_mode,
+            cval=cval,
+            num_threads=num_threads,
+        )
+        for a in dict.fromkeys(axes)
+    }
+
+
+def edge_magnitude(responses, num_threads):
     """``sqrt(sum r**2) / sqrt(2)`` in place in ``responses[0]`` (all ``(C, H, W)`` arrays we own)."""
     acc = responses[0]
     root2 = np.sqrt(2, dtype=acc.dtype)
@@ -332,7 +369,7 @@ def parse_axes(layout, axis):
 
 def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, num_threads, spatial_axes=None):
     if spatial_axes is None and not is_planar(image, channel_axis):
-        smooth, edge = _ND_WEIGHTS[name]
+        smooth, edge = ND_WEIGHTS[name]
         return edge_filter_nd(image, mask, axis, smooth, edge, mode, cval, dilation, channel_axis, num_threads)
     layout = ChannelLayout(image, channel_axis)
     axes = spatial_axes if spatial_axes is not None else parse_axes(layout, axis)
@@ -343,8 +380,10 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
     mask = _check_mask(mask, layout.spatial_shape)
 
     # One engine call per kernel, so that the result owns exactly its memory.
-    responses = {}
+    responses = fused_responses(layout, ND_WEIGHTS.get(name), axes, engine_mode, mode, cval, dilation, threads)
     for a in dict.fromkeys(axes):
+        if a in responses:
+            continue
         kernel = _EDGE_KERNELS[name][a]()[None]
         responses[a] = correlate_stack(
             layout.pixels,
@@ -358,7 +397,7 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
     if len(axes) == 1:
         result = responses[axes[0]]
     elif len(set(axes)) == len(axes):
-        result = _magnitude([responses[a] for a in axes], threads)
+        result = edge_magnitude([responses[a] for a in axes], threads)
     else:
         # Repeated axes (skimage adds the repeated squares): plain NumPy.
         result = np.zeros_like(responses[axes[0]])
@@ -377,7 +416,8 @@ def _edge_filter(name, image, mask, axis, mode, cval, dilation, channel_axis, nu
 #: Per operator: its N-D weights ``(smoothing, derivative)`` as correlation weights, the factors of
 #: its 2-D kernels (scikit-image's ``<NAME>_SMOOTH`` and its edge weights ``[1, 0, -1]`` reversed,
 #: because scikit-image convolves).
-_ND_WEIGHTS = {
+ND_WEIGHTS = {
+    "farid": (FARID_SMOOTH, FARID_EDGE[::-1]),
     "sobel": (np.array([1.0, 2.0, 1.0]) / 4, np.array([-1.0, 0.0, 1.0])),
     "scharr": (np.array([3.0, 10.0, 3.0]) / 16, np.array([-1.0, 0.0, 1.0])),
     "prewitt": (np.full(3, 1 / 3), np.array([-1.0, 0.0, 1.0])),
