@@ -399,8 +399,11 @@ def _direct_layout(key, kernel):
     reach = (kw - 1) * dw
     # Columns [ja, jb) read the input rows in place: stride 1 and every tap inside the row.
     ja, jb = min(left, wout), min(wout, w - reach + left)
-    # Border segments at least one vector wide, so they run in SIMD too.
-    ja, jb = max(ja, min(wout, _VECTOR_COLUMNS)), min(jb, wout - _VECTOR_COLUMNS)
+    # Border segments (where there is a border) at least one vector wide, so they run in SIMD too.
+    if ja > 0:
+        ja = max(ja, min(wout, _VECTOR_COLUMNS))
+    if jb < wout:
+        jb = min(jb, wout - _VECTOR_COLUMNS)
     col_chunk = _column_chunk(wout, cg, (kh - 1) * dh, dtype.itemsize)
     if sw != 1 or jb <= ja or converted or (col_chunk < wout and kh > 12 and w * dtype.itemsize % 4096 == 0):
         # (more kernel rows than cache ways, a multiple of 4 KB apart, read in place, evict each
