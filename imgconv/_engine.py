@@ -277,38 +277,14 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     cval_row = np.full(max(x.shape[3], 1), cval, dtype=dtype) if mode == "constant" and cval != 0 else zero_row
     if num_threads > 1:
         team_starting(num_threads)
-    # By keyword: the kernel checks every size below against the arrays (_check_call in _conv_kernel.pxi).
+    # Positional, in correlate_nchw's order (a keyword call cost 1 us more); the kernel checks every
+    # size below against the arrays (_check_call in _conv_kernel.pxi).
     _entry_point(kernel, x.dtype, dtype)(
-        x=x,
-        wpack=wpack,
-        blk_start=blk_start,
-        blk_size=blk_size,
-        blk_woff=offsets,
-        bias=bias_arr,
-        has_bias=has_bias,
-        out=out,
-        cval_row=cval_row,
-        ptr_scratch=ptr_scratch,
-        tap_scratch=tap_scratch,
-        buf_scratch=buf_scratch,
-        pad_top=pads[0],
-        pad_left=pads[2],
-        mode=_MODE_CODES[mode],
-        cval=float(cval),
-        sh=sh,
-        sw=sw,
-        dh=dh,
-        dw=dw,
-        groups=groups,
-        kh=weight.shape[2],
-        kw=weight.shape[3],
-        ja=ja,
-        jb=jb,
-        num_threads=num_threads,
-        block_rows=block_rows,
-        buf_rows=buf_rows,
-        col_chunk=col_chunk,
-    )
+        x, wpack, blk_start, blk_size, offsets, bias_arr, has_bias, out, cval_row,
+        ptr_scratch, tap_scratch, buf_scratch,
+        pads[0], pads[2], _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, weight.shape[2], weight.shape[3],
+        ja, jb, num_threads, block_rows, buf_rows, col_chunk,
+    )  # fmt: skip
     return out
 
 

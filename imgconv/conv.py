@@ -145,7 +145,7 @@ def conv2d(
     array([420., 531., 642.])
     """
     _engine.check_method(method)
-    call = Conv2dArguments(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
+    call = Conv2dArguments.of(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
     if call.n == 0:
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
@@ -251,6 +251,18 @@ def sepconv2d(
     return call.finish(result)
 
 
+# Conv2dArguments.of: the geometry of calls already validated, by everything their validation reads
+# (shapes, dtypes and hyper-parameters of exact built-in types), for repeated small calls; bounded.
+_GEOMETRY: dict[tuple, tuple] = {}
+_GEOMETRY_SIZE = 256
+
+
+def _exact(value):
+    """Whether `value` is an int, a str or a tuple of ints, exactly (no bool, no numpy scalar)."""
+    kind = type(value)
+    return kind is int or kind is str or (kind is tuple and all(type(v) is int for v in value))
+
+
 class Conv2dArguments:
     """conv2d's arguments, validated once, in torch's terms, ready for the engine.
 
@@ -320,6 +332,46 @@ class Conv2dArguments:
         self.stride, self.dilation, self.groups = stride, dilation, groups
         self.engine_mode = TORCH_TO_ENGINE_MODE[padding_mode]
         self.out_shape, self.out4 = out_shape, out4
+
+    _FIELDS = ("dtype", "n", "unbatched", "pads", "stride", "dilation", "groups", "engine_mode", "out_shape")
+
+    @classmethod
+    def of(cls, input, weight, bias, stride, padding, dilation, groups, padding_mode, out):
+        """``Conv2dArguments(...)``, from the geometry of an earlier call with the same key when there is one.
+
+        Only NumPy arrays (not subclasses) without `out`, and hyper-parameters of the exact types
+        int, str and tuple of ints, are keyed: anything else is validated afresh (a bool is an
+        int that validation refuses, a numpy integer hashes like an int).
+        """
+        key = None
+        if (
+            out is None
+            and type(input) is np.ndarray
+            and type(weight) is np.ndarray
+            and (bias is None or type(bias) is np.ndarray)
+            and type(groups) is int
+            and type(padding_mode) is str
+            and all(_exact(v) for v in (stride, padding, dilation))
+        ):
+            key = (
+                input.shape, input.dtype, weight.shape, weight.dtype,
+                None if bias is None else (bias.shape, bias.dtype),
+                stride, padding, dilation, groups, padding_mode,
+            )  # fmt: skip
+            geometry = _GEOMETRY.get(key)
+            if geometry is not None:
+                self = cls.__new__(cls)
+                for name, value in zip(cls._FIELDS, geometry):
+                    setattr(self, name, value)
+                self.x = input[None] if self.unbatched else input
+                self.weight, self.bias, self.out, self.out4 = weight, bias, None, None
+                return self
+        self = cls(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
+        if key is not None:
+            if len(_GEOMETRY) >= _GEOMETRY_SIZE:
+                _GEOMETRY.clear()
+            _GEOMETRY[key] = tuple(getattr(self, name) for name in cls._FIELDS)
+        return self
 
     def finish(self, result):
         if self.out is not None:

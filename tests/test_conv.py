@@ -597,3 +597,32 @@ def test_sepconv2d_errors():
         imgconv.sepconv2d(x, np.ones(3, np.float32), np.ones(3, np.float64))
     with pytest.raises(ValueError, match="`input` must be 3-D"):
         imgconv.sepconv2d(np.ones(8, np.float32), np.ones(3, np.float32), np.ones(3, np.float32))
+
+
+def test_repeated_calls_reuse_their_validation_but_never_its_refusals():
+    """conv2d keeps the geometry of a validated call for the next call with the same shapes, dtypes and
+    hyper-parameters; a call that differs in anything validation reads (a bool or numpy integer for an
+    int, another dtype, another shape) is validated afresh, and refused as before."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 9, 11)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    first = imgconv.conv2d(x, w, b, stride=1, padding=1)
+    again = imgconv.conv2d(x + 1, w, b, stride=1, padding=1)
+    np.testing.assert_array_equal(first, imgconv.conv2d(x, w, b, stride=1, padding=1))
+    np.testing.assert_array_equal(again, imgconv.conv2d(x + 1, w, b, stride=(1, 1), padding=(1, 1)))
+    assert again.shape == (1, 4, 9, 11) and not np.array_equal(first, again)
+    with pytest.raises(TypeError, match="stride"):
+        imgconv.conv2d(x, w, b, stride=True, padding=1)
+    with pytest.raises(TypeError):
+        imgconv.conv2d(x, w, b.astype(np.float64), stride=1, padding=1)
+    with pytest.raises(ValueError, match="bias"):
+        imgconv.conv2d(x, w, b[:3], stride=1, padding=1)
+    with pytest.raises(ValueError):
+        imgconv.conv2d(x, w, b, stride=1, padding=1, padding_mode="mirror")
+    with pytest.raises(ValueError):
+        imgconv.conv2d(x[:, :1], w, b, stride=1, padding=1)
+    unbatched = imgconv.conv2d(x[0], w, b, stride=1, padding=1)
+    assert unbatched.shape == (4, 9, 11)
+    np.testing.assert_array_equal(unbatched, imgconv.conv2d(x[0], w, b, stride=1, padding=1))
+    np.testing.assert_array_equal(unbatched, first[0])

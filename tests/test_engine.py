@@ -1,5 +1,7 @@
 """The engine entry point against the float64 NumPy reference (tests/_reference.py)."""
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -354,7 +356,9 @@ def _captured_kernel_call(monkeypatch, x, weight, **options):
         def __getattr__(self, name):
             return getattr(kernel, name)
 
-        def correlate_nchw(self, **kwargs):
+        def correlate_nchw(self, *args, **kwargs):
+            # by name, whatever the engine passes positionally (in the kernel's documented order)
+            kwargs = dict(inspect.signature(kernel.correlate_nchw).bind(*args, **kwargs).arguments)
             calls.append(kwargs)
             return kernel.correlate_nchw(**kwargs)
 

@@ -1,5 +1,6 @@
 """The thread count: imgconv's settings, then OpenMP's (OMP_NUM_THREADS, threadpoolctl); 1 without OpenMP."""
 
+import inspect
 import io
 import os
 import pathlib
@@ -151,9 +152,9 @@ def test_engine_calls_follow_a_threadpoolctl_limit_set_after_earlier_calls(no_se
         def __getattr__(self, name):
             return getattr(kernel, name)
 
-        def correlate_nchw(self, **kwargs):
-            seen.append(kwargs["num_threads"])
-            return kernel.correlate_nchw(**kwargs)
+        def correlate_nchw(self, *args, **kwargs):
+            seen.append(inspect.signature(kernel.correlate_nchw).bind(*args, **kwargs).arguments["num_threads"])
+            return kernel.correlate_nchw(*args, **kwargs)
 
     monkeypatch.setattr(_engine, "_kernel", Recorder)
     x = np.ones((1, 4, 256, 256), np.float32)  # enough multiply-adds for a thread team
