@@ -253,7 +253,7 @@ def sepconv2d(
 
 # Conv2dArguments.of: the geometry of calls already validated, by everything their validation reads
 # (shapes, dtypes and hyper-parameters of exact built-in types), for repeated small calls; bounded.
-_GEOMETRY: dict[tuple, tuple] = {}
+_GEOMETRY: dict[tuple, dict] = {}
 _GEOMETRY_SIZE = 256
 
 
@@ -351,7 +351,9 @@ class Conv2dArguments:
             and (bias is None or type(bias) is np.ndarray)
             and type(groups) is int
             and type(padding_mode) is str
-            and all(_exact(v) for v in (stride, padding, dilation))
+            and _exact(stride)
+            and _exact(padding)
+            and _exact(dilation)
         ):
             key = (
                 input.shape, input.dtype, weight.shape, weight.dtype,
@@ -361,8 +363,7 @@ class Conv2dArguments:
             geometry = _GEOMETRY.get(key)
             if geometry is not None:
                 self = cls.__new__(cls)
-                for name, value in zip(cls._FIELDS, geometry):
-                    setattr(self, name, value)
+                self.__dict__.update(geometry)
                 self.x = input[None] if self.unbatched else input
                 self.weight, self.bias, self.out, self.out4 = weight, bias, None, None
                 return self
@@ -370,7 +371,7 @@ class Conv2dArguments:
         if key is not None:
             if len(_GEOMETRY) >= _GEOMETRY_SIZE:
                 _GEOMETRY.clear()
-            _GEOMETRY[key] = tuple(getattr(self, name) for name in cls._FIELDS)
+            _GEOMETRY[key] = {name: getattr(self, name) for name in cls._FIELDS}
         return self
 
     def finish(self, result):
