@@ -9,7 +9,10 @@ kernel (or ``(1, k)`` for the last axis): the pads reach along that axis only,
 so every border mode means what it means for ``correlate1d``.
 
 Several kernels on the same input are one engine call (a bank of ``O``
-filters), which reads the input once.
+filters), which reads the input once.  Two plain passes over the last two axes
+(no paired taps, no dilation, the input's own dtype) run as one engine call
+whose first pass stays in per-thread buffers (:func:`imgconv._engine.correlate_passes`),
+bit-equal to the two passes one after the other.
 
 Kernels with a symmetry are applied as scipy applies them (``NI_Correlate1D``
 pairs their taps): one half of the kernel is correlated with the input and with

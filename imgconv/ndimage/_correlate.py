@@ -6,11 +6,14 @@ How an N-D array becomes engine work, without a transpose:
   H with ``prod(S[axis+1:])`` as W and ``prod(S[:axis])`` as the batch, the kernel
   ``(k, 1)``; along the last axis the axis is W and every other axis folds into H
   (kernel ``(1, k)``).  Both are reshapes of a C-contiguous array: one engine call.
-* an N-D correlation with ``N > 2``: the last two axes are the engine's plane, the
-  kernel's leading axes are summed over.  The input is extended along the leading
-  axes by its border mode (``numpy.pad``, data movement only), and each leading tap
-  ``t`` adds the 2-D correlation of the shifted slab with the plane ``weights[t]``
-  (planes that are zero are skipped).
+* an N-D correlation with ``N > 2``: the last two axes are the engine's plane, and
+  the kernel's last leading axis (a volume's depth, ``kd`` taps) folds into the
+  engine's input channels: output plane ``i`` is image ``i`` of a strided view
+  whose channels are the input planes ``i - before .. i - before + kd - 1`` (no
+  copy; the engine reads overlapping views), so a 3-D correlation is one engine
+  call plus a small one at each end, whose planes are copied as the border mode
+  extends the volume.  Axes before it (4-D and up) are extended by the border mode
+  (``numpy.pad``) and summed over tap by tap (zero taps skipped).
 
 scipy computes in float64 whatever the input (``double`` line buffers) and casts
 the result to the output dtype (C casts: truncation toward zero into integers).

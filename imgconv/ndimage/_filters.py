@@ -5,7 +5,9 @@ BSD licence) pass for pass -- the intermediate of a multi-axis filter is stored
 in the output dtype between passes, as scipy stores it -- so that results agree
 with scipy's to float64 rounding, integer outputs included (float32 outputs:
 to float32 rounding, see :func:`imgconv.ndimage._correlate.work_dtype`).  Every pass is one
-engine call (:func:`imgconv.ndimage._correlate.run_pass`).
+engine call (:func:`imgconv.ndimage._correlate.run_pass`), except that two passes over the
+last two axes into a float output run as one (:func:`_chain`,
+:func:`imgconv._engine.correlate_passes`), bit-equal to running them one after the other.
 """
 
 import numbers
