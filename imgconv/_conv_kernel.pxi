@@ -658,9 +658,10 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     a (1, kw) kernel, the second over the rounded first).  `x` may have any strides
     but its rows' (contiguous).  A divisor other than 1 divides that pass's sums
     (scipy's uniform filter: sums of ones divided by the size).  ``rows_first``: the
-    row pass first, then the column pass (each extending its input by `mode`).  Scratch: one row per thread of ``2 * max(kh, kw)``
-    pointers, ``max(kh, kw)`` ints and ``block_rows * (Wout + kw - 1)`` values
-    (rows first: ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``).
+    row pass first, then the column pass (each extending its input by `mode`).
+    Scratch: one row per thread of ``2 * max(kh, kw)`` pointers, ``max(kh, kw)``
+    ints and ``block_rows * (Wout + kw - 1)`` values (rows first:
+    ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``).
     """
     cdef _PassGeometry geo
     cdef Py_ssize_t total, item, need, itemsize = sizeof(floating)
