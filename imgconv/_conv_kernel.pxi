@@ -528,7 +528,7 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
 ctypedef struct _PassGeometry:
     Py_ssize_t H, W, Hout, Wout, sN, sH, pad_top, pad_left, nbr, block_rows, kmax, line
     int kh, kw, mode
-    bint rows_first
+    bint rows_first, summed
     double col_divisor, row_divisor
 
 
@@ -584,6 +584,45 @@ cdef inline void _rows_first_item(const _PassGeometry *geo, const floating *plan
             out0[q] = out0[q] / <floating>geo.col_divisor
 
 
+cdef inline void _summed_item(const _PassGeometry *geo, const floating *plane, floating *out0,
+                              const floating *column, const floating *row, const floating *cval_row, floating cv,
+                              Py_ssize_t r0, Py_ssize_t nr, const floating **taps, int *tw, floating **outs,
+                              floating *buf) noexcept nogil:
+    """The sum of the two passes, each over the input (scipy's generic_laplace over two axes): the
+    column pass into `out0`, the row pass of the block's rows (extended along W by the mode) into the
+    buffer, added to it.  Output and input have the same shape."""
+    cdef Py_ssize_t line = geo.line, wout = geo.Wout, m, r, u, q
+    cdef floating *padded = buf
+    cdef floating *inter = buf + nr * line
+    cdef floating *b
+    if r0 >= 0 and r0 + nr + geo.kh - 1 <= geo.H:
+        for u in range(geo.kh):
+            taps[u] = plane + (r0 + u) * geo.sH
+        outs[0] = out0
+        _taps(1, geo.kh, taps, tw, column, wout, outs, nr, geo.sH, wout)
+    else:
+        for m in range(nr):
+            for u in range(geo.kh):
+                r = r0 + m + u
+                if 0 <= r < geo.H:
+                    taps[u] = plane + r * geo.sH
+                elif geo.mode == CONSTANT:
+                    taps[u] = cval_row
+                else:
+                    taps[u] = plane + _map_index(r, geo.H, geo.mode) * geo.sH
+            outs[0] = out0 + m * wout
+            _taps(1, geo.kh, taps, tw, column, wout, outs, 1, 0, wout)
+    for m in range(nr):  # the output's own rows: r0 + m + pad_top
+        _fill_strided(padded + m * line, plane + (r0 + m + geo.pad_top) * geo.sH, -geo.pad_left, line, 1, geo.W,
+                      geo.mode, cv)
+    for u in range(geo.kw):
+        taps[u] = padded + u
+    outs[0] = inter
+    _taps(1, geo.kw, taps, tw, row, wout, outs, nr, line, wout)
+    for q in range(nr * wout):
+        out0[q] = out0[q] + inter[q]
+
+
 cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const floating *x, floating *out,
                             const floating *column, const floating *row, const floating *cval_row, floating cv,
                             Py_ssize_t *ptrs, int *tw, floating *buf) noexcept nogil:
@@ -606,6 +645,10 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
     if geo.rows_first:
         _rows_first_item(geo, plane, out + (n * geo.Hout + i0) * geo.Wout, column, row, cv, r0, nr, taps, tw,
                          outs, buf)
+        return
+    if geo.summed:
+        _summed_item(geo, plane, out + (n * geo.Hout + i0) * geo.Wout, column, row, cval_row, cv, r0,
+                     nr, taps, tw, outs, buf)
         return
     if r0 >= 0 and r0 + nr + geo.kh - 1 <= H:  # every input row of the block inside the image: one call
         for u in range(geo.kh):
@@ -647,7 +690,7 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
                      floating[:, :, ::1] out, const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch,
                      int[:, ::1] tap_scratch, floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left,
                      int mode, double cval, int num_threads, Py_ssize_t block_rows, double col_divisor=1,
-                     double row_divisor=1, bint rows_first=False):
+                     double row_divisor=1, bint rows_first=False, bint summed=False):
     """Fill `out` (N, Hout, Wout) with scipy's two passes over each plane of `x` (N, H, W): `column` along H,
     then `row` along W, each extending its own input by `mode` (a constant border is `cval` in both).
 
@@ -659,9 +702,11 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     but its rows' (contiguous).  A divisor other than 1 divides that pass's sums
     (scipy's uniform filter: sums of ones divided by the size).  ``rows_first``: the
     row pass first, then the column pass (each extending its input by `mode`).
+    ``summed``: the sum of the two passes, each over `x` (scipy's Laplace over two
+    axes: the column pass, plus the row pass), for an output of the input's shape.
     Scratch: one row per thread of ``2 * max(kh, kw)`` pointers, ``max(kh, kw)``
     ints and ``block_rows * (Wout + kw - 1)`` values (rows first:
-    ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``).
+    ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``; summed: ``block_rows * (2 * Wout + kw - 1)``).
     """
     cdef _PassGeometry geo
     cdef Py_ssize_t total, item, need, itemsize = sizeof(floating)
@@ -671,7 +716,7 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     geo.H, geo.W, geo.Hout, geo.Wout = x.shape[1], x.shape[2], out.shape[1], out.shape[2]
     geo.pad_top, geo.pad_left, geo.mode, geo.block_rows = pad_top, pad_left, mode, block_rows
     geo.kmax = max(geo.kh, geo.kw)
-    geo.col_divisor, geo.row_divisor, geo.rows_first = col_divisor, row_divisor, rows_first
+    geo.col_divisor, geo.row_divisor, geo.rows_first, geo.summed = col_divisor, row_divisor, rows_first, summed
     geo.line = geo.Wout + geo.kw - 1
     if (min(geo.kh, geo.kw, num_threads, block_rows) < 1 or pad_top < 0 or pad_left < 0 or not 0 <= mode <= WRAP
             or out.shape[0] != x.shape[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
@@ -683,6 +728,10 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
             or x.strides[1] < 0):
         raise ValueError("separable_planes: the input's rows must be contiguous, its strides whole elements")
     need = (block_rows + geo.kh - 1) * (geo.line + geo.Wout) if rows_first else block_rows * geo.line
+    if summed:
+        need = block_rows * (geo.line + geo.Wout)
+        if rows_first or geo.Hout != geo.H or geo.Wout != geo.W or col_divisor != 1 or row_divisor != 1:
+            raise ValueError("separable_planes: summed passes need an output of the input's shape, no divisors")
     if (min(ptr_scratch.shape[0], tap_scratch.shape[0], buf_scratch.shape[0]) < num_threads
             or ptr_scratch.shape[1] < 2 * geo.kmax or tap_scratch.shape[1] < geo.kmax
             or buf_scratch.shape[1] < need or (mode == CONSTANT and cval_row.shape[0] < geo.W)

@@ -537,7 +537,18 @@ def correlate_separable(
 
 
 def correlate_passes(
-    x, column, row, *, pads, mode, cval=0.0, out=None, num_threads=None, divisors=(1, 1), rows_first=False
+    x,
+    column,
+    row,
+    *,
+    pads,
+    mode,
+    cval=0.0,
+    out=None,
+    num_threads=None,
+    divisors=(1, 1),
+    rows_first=False,
+    summed=False,
 ):
     """scipy's two 1-D passes over each plane of `x` (N, H, W): `column` along H, then `row` along W.
 
@@ -567,6 +578,10 @@ def correlate_passes(
     rows_first : bool, default False
         The row pass first, then the column pass (as ``scipy.ndimage.sobel``
         along the last axis orders them).
+    summed : bool, default False
+        Instead, the sum of the two passes each over `x` (the column pass's
+        result plus the row pass's, each rounded, as ``scipy.ndimage.laplace``
+        adds them); `pads` must keep the shape.
 
     Returns
     -------
@@ -591,7 +606,7 @@ def correlate_passes(
     # Blocks whose buffered rows (the second pass's input) stay in L2, at least 8 per thread when the image allows.
     row_bytes = (2 * wout + kw - 1 if rows_first else line) * dtype.itemsize
     block_rows = max(1, min(64, max(4, (1 << 18) // row_bytes), -(-n * hout // (8 * threads))))
-    buffer = (block_rows + kh - 1) * (line + wout) if rows_first else block_rows * line
+    buffer = (block_rows + kh - 1) * (line + wout) if rows_first else block_rows * (line + wout if summed else line)
     kmax = max(kh, kw)
     cval_row = np.full(max(w, 1), cval, dtype) if mode == "constant" else np.zeros(1, dtype)
     if threads > 1:
@@ -614,6 +629,7 @@ def correlate_passes(
         float(divisors[0]),
         float(divisors[1]),
         bool(rows_first),
+        bool(summed),
     )
     return out
 

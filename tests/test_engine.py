@@ -595,7 +595,8 @@ def test_strided_views_with_contiguous_rows_are_read_in_place(path, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_passes_equal_two_correlations(path, dtype):
     """correlate_passes (column pass into a per-thread buffer, then the row pass) equals a (kh, 1)
-    correlation followed by a (1, kw) one bit for bit, and with rows_first the other order: every
+    correlation followed by a (1, kw) one bit for bit, with rows_first the other order, and summed
+    the sum of the two correlations of the input: every
     mode, pads wider than the image, blocks at the edges and inside, one and two threads, a strided
     input, divisors."""
     rng = np.random.default_rng(5)
@@ -620,6 +621,12 @@ def test_fused_passes_equal_two_correlations(path, dtype):
                     first /= 5
                     want = _engine.correlate(first, **vertical)[:, 0]
                     want /= 3
+                    np.testing.assert_array_equal(got, want)
+                if kh == kw and pads == (kh // 2,) * 4:  # summed: the shape kept, each pass over x
+                    with _dispatch.using(path):
+                        got = _engine.correlate_passes(x, column, row, summed=True, **passes)
+                        want = _engine.correlate(x[:, None], **vertical)[:, 0]
+                        want += _engine.correlate(x[:, None], **horizontal)[:, 0]
                     np.testing.assert_array_equal(got, want)
     # Strided planes read in place; divisors divide each pass's sums as `y /= d` would.
     x = rng.standard_normal((4, 40, 64)).astype(dtype)[::2, 3:, 5:]

@@ -255,7 +255,7 @@ def test_errors_are_scipys_types():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", MODES)
 def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one(dtype, mode):
-    """gaussian_filter, uniform_filter and sobel/prewitt along axis 0 run their passes over the last
+    """gaussian_filter, uniform_filter, laplace and sobel/prewitt run their passes over the last
     two axes as one engine call (imgconv._engine.correlate_passes): bit-equal to the 1-D calls
     chained (the intermediate rounded to the output dtype), and to scipy to rounding."""
     rng = np.random.default_rng(11)
@@ -279,6 +279,12 @@ def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one
             np.testing.assert_array_equal(
                 ndimage.uniform_filter1d(x, 4, axis, mode=mode, cval=1.25, origin=-1), sums / dtype(4)
             )
+        got = ndimage.laplace(x, mode=mode, cval=1.25, axes=(x.ndim - 2, x.ndim - 1))  # summed in one call
+        want = ndimage.correlate1d(x, [1.0, -2.0, 1.0], x.ndim - 2, mode=mode, cval=1.25)
+        want += ndimage.correlate1d(x, [1.0, -2.0, 1.0], x.ndim - 1, mode=mode, cval=1.25)
+        np.testing.assert_array_equal(got, want)
+        expected = sn.laplace(x, mode=mode, cval=1.25, axes=(x.ndim - 2, x.ndim - 1))
+        _close(got, expected, 1e-12 if dtype == np.float64 else 4e-6)
         got = ndimage.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1)
         np.testing.assert_array_equal(got, chained(ndimage.uniform_filter1d, 4, origin=-1))
         _close(got, sn.uniform_filter(x, 4, mode=mode, cval=1.25, origin=-1), 1e-12 if dtype == np.float64 else 2e-6)
