@@ -587,8 +587,8 @@ def correlate_passes(
     -------
     y : ndarray, shape (N, Hout, Wout)
     """
-    dtype = x.dtype
     x = _native_rows(x[:, None])[:, 0]
+    dtype = x.dtype  # native byte order
     column = np.ascontiguousarray(column, dtype=dtype)
     row = np.ascontiguousarray(row, dtype=dtype)
     top, bottom, left, right = pads
