@@ -1,4 +1,8 @@
-"""The result table every benchmark script prints: aligned text, or GitHub markdown with ``--markdown``."""
+"""What the benchmark scripts share: the result table they print (aligned text, or GitHub markdown with
+``--markdown``) and the alternating timing rounds."""
+
+import contextlib
+import time
 
 
 def print_table(header, rows, *, markdown=False):
@@ -20,3 +24,25 @@ def print_table(header, rows, *, markdown=False):
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+
+
+def time_call(func, context=None):
+    """Seconds one call of `func` takes; `context` (a context-manager factory, such as a thread limit)
+    is entered and left outside the timed region, and the result is freed outside it."""
+    with context() if context is not None else contextlib.nullcontext():
+        start = time.perf_counter()
+        result = func()
+        elapsed = time.perf_counter() - start
+    del result
+    return elapsed
+
+
+def rotated_rounds(callables, pairs):
+    """`pairs` rounds of one call of each contender, in an order rotated every round, so that all of them
+    see the same machine load: ``{who: [seconds]}``.  `callables`: ``(who, func)`` or ``(who, func, context)``."""
+    times = {entry[0]: [] for entry in callables}
+    for round_ in range(pairs):
+        shift = round_ % len(callables)
+        for who, func, *context in callables[shift:] + callables[:shift]:
+            times[who].append(time_call(func, *context))
+    return times

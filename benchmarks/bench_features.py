@@ -66,7 +66,6 @@ import io
 import platform
 import statistics
 import sys
-import time
 
 import numpy as np
 import scipy
@@ -80,7 +79,7 @@ import threadpoolctl
 import imgconv
 from imgconv import feature, filters
 
-from _table import print_table
+from _table import print_table, rotated_rounds
 
 TOLERANCE = 1e-4  # of max(1, max|skimage|)
 TARGET_SIZE = 2048  # the side the issue's targets are stated for
@@ -180,25 +179,6 @@ def _ms(seconds):
     return f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
 
 
-def _time(func, context):
-    with context():  # entered and left outside the timed region
-        start = time.perf_counter()
-        result = func()
-        elapsed = time.perf_counter() - start
-    del result  # freed outside the timed region
-    return elapsed
-
-
-def _run_case(callables, pairs):
-    """`pairs` rounds of calls in an order rotated every round; returns {who: [times]}."""
-    times = {who: [] for who, _, _ in callables}
-    for round_ in range(pairs):
-        shift = round_ % len(callables)
-        for who, func, context in callables[shift:] + callables[:shift]:
-            times[who].append(_time(func, context))
-    return times
-
-
 def _selected(only):
     return [case for case in CASES if not only or only in case[0]]
 
@@ -250,7 +230,7 @@ def _run(args):
                 failures += 1
                 rows.append([name, size_label, "-", "-", "MISMATCH", target_cell, "-"])
                 continue
-            times = _run_case([("imgconv", ours, contextlib.nullcontext), ("skimage", peer, limits)], args.pairs)
+            times = rotated_rounds([("imgconv", ours, contextlib.nullcontext), ("skimage", peer, limits)], args.pairs)
             ratios = [p / o for p, o in zip(times["skimage"], times["imgconv"])]
             median = statistics.median(ratios)
             ratio_cell = f"{median:.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"

@@ -68,7 +68,6 @@ import io
 import platform
 import statistics
 import sys
-import time
 
 import numpy as np
 import scipy
@@ -77,7 +76,7 @@ import scipy.ndimage as sn
 import imgconv
 from imgconv import ndimage
 
-from _table import print_table
+from _table import print_table, rotated_rounds
 
 FLOAT_TOLERANCE = 1e-4  # of max|peer|
 UINT8_SCIPY_TOLERANCE = 1  # grey levels, modulo 256
@@ -176,24 +175,6 @@ def _disagreement(ours, peer, uint8_tolerance):
     return f"max|a - b| = {error:.3g} > {FLOAT_TOLERANCE:g} * max|peer| ({scale:.3g})"
 
 
-def _time(func):
-    start = time.perf_counter()
-    result = func()
-    elapsed = time.perf_counter() - start
-    del result  # freed outside the timed region
-    return elapsed
-
-
-def _run_case(callables, pairs):
-    """Warm-up results, then `pairs` rounds of alternating calls; returns {who: [times]}."""
-    times = {who: [] for who, _ in callables}
-    for round_ in range(pairs):
-        shift = round_ % len(callables)
-        for who, func in callables[shift:] + callables[:shift]:
-            times[who].append(_time(func))
-    return times
-
-
 def _ratio_cells(peer_times, ours_times):
     ratios = [p / o for p, o in zip(peer_times, ours_times)]
     return (
@@ -248,7 +229,7 @@ def _run(args, cv2):
                         checked = "yes"
                         callables.append(("cv2", cv_func))
             del reference, result
-            times = _run_case(callables, args.pairs)
+            times = rotated_rounds(callables, args.pairs)
             ours_t = times["imgconv"]
             ours_ms = statistics.median(ours_t)
             row = [name, f"{1e3 * ours_ms:.1f}"]
