@@ -501,14 +501,18 @@ def test_fused_plane_passes_in_ndpasses_equal_the_passes_one_by_one(dtype, mode,
         args = dict(mode=mode, cval=0.5, truncate=4.0, num_threads=2)
         codes_nd = [(None,) * (x.ndim - 2) + c for c in codes]
         fused = ndpasses.gaussian_passes(x[None], sigmas, (0,) * x.ndim, **args)[0]
+        derivative = ndpasses.gaussian_passes(x[None], sigmas, (0,) * (x.ndim - 1) + (1,), **args)[0]
         bank = ndpasses.separable_bank(x, codes_nd, lambda a, item: kernels[item], mode=mode, cval=0.5, num_threads=2)
         with monkeypatch.context() as m:
             m.setattr(ndpasses, "_fuses", lambda *a: False)
             one_by_one = ndpasses.gaussian_passes(x[None], sigmas, (0,) * x.ndim, **args)[0]
+            derivative_one_by_one = ndpasses.gaussian_passes(x[None], sigmas, (0,) * (x.ndim - 1) + (1,), **args)[0]
             bank_one_by_one = ndpasses.separable_bank(
                 x, codes_nd, lambda a, item: kernels[item], mode=mode, cval=0.5, num_threads=2
             )
         np.testing.assert_array_equal(fused, one_by_one)
+        # an odd derivative pairs its taps (exact zeros on constant regions): never fused
+        np.testing.assert_array_equal(derivative, derivative_one_by_one)
         expected = ndi.gaussian_filter(x.astype(np.float64), 1.5, mode=mode, cval=0.5)
         np.testing.assert_allclose(
             fused, expected, atol=(1e-12 if dtype == np.float64 else 2e-6) * np.abs(expected).max()

@@ -351,15 +351,11 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
             and sigmas[last] > 1e-15
             and _fuses(x[0], axis, method, np.float64 if exact else None, dilation)
         ):
-            # the last two axes in one engine call (a Gaussian kernel is plain: no paired taps)
-            return _fused_pair(
-                x,
-                gaussian_kernel1d(sigma, order, radius),
-                gaussian_kernel1d(sigmas[last], orders[last], int(truncate * sigmas[last] + 0.5)),
-                mode=mode,
-                cval=cval,
-                num_threads=num_threads,
-            )
+            # the last two axes in one engine call, when both kernels are plain (odd derivatives pair their taps)
+            column = gaussian_kernel1d(sigma, order, radius)
+            row = gaussian_kernel1d(sigmas[last], orders[last], int(truncate * sigmas[last] + 0.5))
+            if _plain(column, False) and _plain(row, False):
+                return _fused_pair(x, column, row, mode=mode, cval=cval, num_threads=num_threads)
         x = correlate1d_bank(
             x,
             gaussian_kernel1d(sigma, order, radius)[None],
