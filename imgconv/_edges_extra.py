@@ -22,7 +22,7 @@ from ._shared.modes import check_scipy_mode
 from ._shared.ndpasses import gaussian_passes
 from ._threads import effective_num_threads
 from ._typing import Bool, FloatArray, Int, IntPair, IntSequence, Real, RealSequence, ScipyMode
-from ._validation import as_array, as_cval, check_sigmas, is_real, show
+from ._validation import as_array, as_cval, as_pair, check_sigmas, is_real, show
 
 __all__ = [
     "farid",
@@ -74,7 +74,7 @@ def _fused_farid(image, axes, mode, cval, dilation, channel_axis, num_threads):
     (:func:`imgconv.filters._edges.fused_responses`); None where those do not give the 5x5 kernels' result."""
     from .filters._edges import ND_WEIGHTS, edge_magnitude, fused_responses
 
-    if not (np.isscalar(dilation) or np.ndim(dilation) == 1) or np.any(np.asarray(dilation) != 1):
+    if as_pair(dilation, "dilation") != (1, 1):  # refused as the 5x5 path refuses it
         return None
     layout = ChannelLayout(image, channel_axis)
     threads = effective_num_threads(num_threads)

@@ -1083,3 +1083,15 @@ def test_nd_mask_footprint_follows_the_dilation():
         unmasked = getattr(filters, name)(image, dilation=dilation)
         ours = getattr(filters, name)(image, mask=mask, dilation=dilation)
         np.testing.assert_array_equal(ours, unmasked * keep)
+
+
+@pytest.mark.parametrize(
+    "dilation, error", [(1.0, TypeError), (True, TypeError), ((1, 1, 1), ValueError), (0, ValueError)]
+)
+def test_farid_refuses_the_dilations_its_5x5_kernels_refuse(dilation, error):
+    # the 2-D farid runs fused 1-D passes at dilation 1: the refusals stay those of the 5x5 path
+    image = np.random.default_rng(0).random((16, 16)).astype(np.float32)
+    with pytest.raises(error, match="dilation"):
+        filters.farid(image, dilation=dilation)
+    with pytest.raises(error, match="dilation"):
+        filters.convolve(image, np.ones((5, 5)), dilation=dilation)
