@@ -1,6 +1,7 @@
 """What the benchmark scripts share: the result table they print (aligned text, or GitHub markdown with
 ``--markdown``) and the alternating timing rounds."""
 
+import argparse
 import contextlib
 import time
 
@@ -46,3 +47,19 @@ def rotated_rounds(callables, pairs):
         for who, func, *context in callables[shift:] + callables[:shift]:
             times[who].append(time_call(func, *context))
     return times
+
+
+def positive_ints(option, count=None):
+    """An argparse ``type=`` for `option`: comma-separated positive ints (exactly `count` of them if given)."""
+
+    def parse(text):
+        what = f"{count} comma-separated" if count else "comma-separated"
+        try:
+            values = tuple(int(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be {what} ints, got {text!r}") from None
+        if (count and len(values) != count) or min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be {what} positive ints, got {text!r}")
+        return values
+
+    return parse

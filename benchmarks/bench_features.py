@@ -79,7 +79,7 @@ import threadpoolctl
 import imgconv
 from imgconv import feature, filters
 
-from _table import print_table, rotated_rounds
+from _table import positive_ints, print_table, rotated_rounds
 
 TOLERANCE = 1e-4  # of max(1, max|skimage|)
 TARGET_SIZE = 2048  # the side the targets are stated for
@@ -251,22 +251,14 @@ def _run(args):
     return rows, failures
 
 
-def _sizes(text):
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated ints, got {text!r}") from None
-    if min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--sizes must be positive ints, got {text!r}")
-    return sizes
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark imgconv.feature and the ridge/edge filters against scikit-image.",
         epilog="ratio > 1 means imgconv is faster; see the module docstring for the protocol.",
     )
-    parser.add_argument("--sizes", type=_sizes, default=[512, 2048], help="image sides, e.g. 512,2048 (default)")
+    parser.add_argument(
+        "--sizes", type=positive_ints("--sizes"), default=[512, 2048], help="image sides, e.g. 512,2048 (default)"
+    )
     parser.add_argument(
         "--threads", type=int, default=2, help="threads for imgconv and the limit for scikit-image (default 2)"
     )

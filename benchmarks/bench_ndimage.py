@@ -76,7 +76,7 @@ import scipy.ndimage as sn
 import imgconv
 from imgconv import ndimage
 
-from _table import print_table, rotated_rounds
+from _table import positive_ints, print_table, rotated_rounds
 
 FLOAT_TOLERANCE = 1e-4  # of max|peer|
 UINT8_SCIPY_TOLERANCE = 1  # grey levels, modulo 256
@@ -244,16 +244,6 @@ def _run(args, cv2):
     return rows, failures
 
 
-def _volume_shape(text):
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--volume-shape must be three comma-separated ints, got {text!r}") from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"--volume-shape must be three positive ints, got {text!r}")
-    return shape
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark imgconv.ndimage against scipy.ndimage and OpenCV.",
@@ -261,7 +251,10 @@ def main(argv=None):
     )
     parser.add_argument("--size", type=int, default=2048, help="image side (default 2048)")
     parser.add_argument(
-        "--volume-shape", type=_volume_shape, default=(64, 512, 512), help="volume shape, e.g. 64,512,512 (default)"
+        "--volume-shape",
+        type=positive_ints("--volume-shape", 3),
+        default=(64, 512, 512),
+        help="volume shape, e.g. 64,512,512 (default)",
     )
     parser.add_argument("--threads", type=int, default=2, help="threads for imgconv and OpenCV (default 2)")
     parser.add_argument("--pairs", type=int, default=3, help="alternating timing rounds per case (default 3)")
