@@ -755,6 +755,147 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
                        &ptr_scratch[tid, 0], &tap_scratch[tid, 0], &buf_scratch[tid, 0])
 
 
+cdef extern from "_paired.h" nogil:
+    void imgconv_paired_f32(const float *buf, Py_ssize_t n, Py_ssize_t step, const float *w, Py_ssize_t r,
+                            int sign, float *o)
+    void imgconv_paired_f64(const double *buf, Py_ssize_t n, Py_ssize_t step, const double *w, Py_ssize_t r,
+                            int sign, double *o)
+
+
+# The result type of paired_lines, independent of the compute type: a float32 image summed in float64
+# (as scipy sums it) is stored rounded to float32, as scipy's output is, without a float64 copy.
+ctypedef fused store_t:
+    float
+    double
+
+
+ctypedef struct _PairedGeometry:
+    Py_ssize_t lead, length, trail, nout, nw, r, d, strip, chunk, nstrips, nchunks
+    const int *signs  # per kernel: 1 symmetric, -1 antisymmetric
+
+
+cdef inline void _paired(const floating *buf, Py_ssize_t n, Py_ssize_t step, const floating *w, Py_ssize_t r,
+                         int sign, floating *o) noexcept nogil:
+    if floating is float:
+        imgconv_paired_f32(buf, n, step, w, r, sign, o)
+    else:
+        imgconv_paired_f64(buf, n, step, w, r, sign, o)
+
+
+cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const pixel_t *x, store_t *out,
+                              const floating *w, const Py_ssize_t *index, floating cv, floating *buf,
+                              floating *res) noexcept nogil:
+    """One work item of paired_lines: a line (trail 1), or `chunk` positions of a strip of `strip` columns."""
+    cdef Py_ssize_t length = geo.length, trail = geo.trail, rd = geo.r * geo.d, n, s0, sw, i0, lc, q, s, src, o, m
+    cdef const pixel_t *line
+    cdef floating *b
+    cdef store_t *dst
+    if trail == 1:
+        n = item
+        line = x + n * length
+        for q in range(length + 2 * rd):
+            if rd <= q < rd + length:
+                buf[q] = <floating>line[q - rd]
+            else:
+                src = index[q]
+                buf[q] = cv if src < 0 else <floating>line[src]
+        for o in range(geo.nout):
+            dst = out + (n * geo.nout + o) * length
+            if (store_t is float and floating is float) or (store_t is double and floating is double):
+                _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o], <floating *>dst)
+            else:
+                _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o], res)
+                for m in range(length):
+                    dst[m] = <store_t>res[m]
+        return
+    n = item // (geo.nstrips * geo.nchunks)
+    s0 = (item // geo.nchunks) % geo.nstrips * geo.strip
+    i0 = item % geo.nchunks * geo.chunk
+    sw = min(geo.strip, trail - s0)
+    lc = min(geo.chunk, length - i0)
+    for q in range(lc + 2 * rd):  # buffer row q: position i0 + q - rd along the axis, columns s0 .. s0 + sw
+        src = index[i0 + q]
+        b = buf + q * sw
+        if src < 0:
+            for s in range(sw):
+                b[s] = cv
+        else:
+            line = x + (n * length + src) * trail + s0
+            for s in range(sw):
+                b[s] = <floating>line[s]
+    for o in range(geo.nout):
+        _paired(buf, lc * sw, geo.d * sw, w + o * geo.nw, geo.r, geo.signs[o], res)
+        for m in range(lc):
+            dst = out + ((n * geo.nout + o) * length + i0 + m) * trail + s0
+            for s in range(sw):
+                dst[s] = <store_t>res[m * sw + s]
+
+
+def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, store_t[:, :, :, ::1] out,
+                 const Py_ssize_t[::1] index, floating[:, ::1] buf_scratch, floating[:, ::1] res_scratch,
+                 Py_ssize_t dilation, const int[::1] signs, double cval, int num_threads, Py_ssize_t strip,
+                 Py_ssize_t chunk):
+    """Fill `out` (lead, O, length, trail) with scipy's paired correlation of `x` (lead, length, trail) along
+    axis 1 with each row of `weights` (O, 2r + 1), symmetric (``signs[o]`` 1) or antisymmetric (-1), taps
+    `dilation` apart (see _paired.h for the order of operations).
+
+    `index` maps the padded positions ``-r d .. length - 1 + r d`` into the axis (-1: `cval`), as
+    imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
+    positions of a strip of `strip` columns.  Scratch, one row per thread: ``buf``
+    ``length + 2 r d`` (trail 1) or ``(min(chunk, length) + 2 r d) * strip`` values, ``res``
+    ``length`` or ``min(chunk, length) * strip``.
+    """
+    cdef _PairedGeometry geo
+    cdef Py_ssize_t total, item, need_buf, need_res, rows
+    cdef int tid
+    cdef floating cv = <floating>cval
+    geo.lead, geo.length, geo.trail = x.shape[0], x.shape[1], x.shape[2]
+    geo.nout, geo.nw = weights.shape[0], weights.shape[1]
+    geo.r, geo.d = geo.nw // 2, dilation
+    if (geo.nw % 2 == 0 or signs.shape[0] != geo.nout or dilation < 1 or num_threads < 1 or strip < 1
+            or chunk < 1 or out.shape[0] != geo.lead or out.shape[1] != geo.nout or out.shape[2] != geo.length
+            or out.shape[3] != geo.trail
+            or index.shape[0] != geo.length + 2 * geo.r * dilation):
+        raise ValueError(f"paired_lines: bad geometry: input {tuple(x.shape)[:3]}, weights "
+                         f"{tuple(weights.shape)[:2]}, {signs.shape[0]} signs, output {tuple(out.shape)[:4]}, "
+                         f"index {index.shape[0]}, dilation {dilation}, threads {num_threads}, strip {strip}, "
+                         f"chunk {chunk}")
+    for item in range(index.shape[0]):
+        if not -1 <= index[item] < geo.length:
+            raise ValueError(f"paired_lines: index {index[item]} outside the axis of {geo.length}")
+    for item in range(geo.nout):
+        if signs[item] != 1 and signs[item] != -1:
+            raise ValueError(f"paired_lines: sign {signs[item]} of kernel {item} is neither 1 nor -1")
+    if geo.lead == 0 or geo.length == 0 or geo.trail == 0 or geo.nout == 0:
+        return
+    geo.signs = &signs[0]
+    if geo.trail == 1:
+        geo.strip, geo.chunk, geo.nstrips, geo.nchunks = 1, geo.length, 1, 1
+        need_buf, need_res = geo.length + 2 * geo.r * dilation, geo.length
+        total = geo.lead
+    else:
+        geo.strip, geo.chunk = min(strip, geo.trail), min(chunk, geo.length)
+        geo.nstrips = (geo.trail + geo.strip - 1) // geo.strip
+        geo.nchunks = (geo.length + geo.chunk - 1) // geo.chunk
+        rows = geo.chunk + 2 * geo.r * dilation
+        need_buf, need_res = rows * geo.strip, geo.chunk * geo.strip
+        total = geo.lead * geo.nstrips * geo.nchunks
+    if (min(buf_scratch.shape[0], res_scratch.shape[0]) < num_threads or buf_scratch.shape[1] < max(need_buf, 1)
+            or res_scratch.shape[1] < max(need_res, 1)):
+        raise ValueError("paired_lines: scratch arrays are smaller than this call needs")
+    if num_threads == 1:
+        with nogil:
+            for item in range(total):
+                _paired_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
+                             &buf_scratch[0, 0], &res_scratch[0, 0])
+        return
+    with nogil, parallel(num_threads=num_threads):
+        for item in prange(total, schedule="guided"):
+            tid = omp_get_thread_num()
+            _paired_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
+                         &buf_scratch[tid, 0], &res_scratch[tid, 0])
+
+
 cdef extern from "_openmp_shim.h" nogil:
     int omp_get_max_threads()
 

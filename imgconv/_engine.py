@@ -29,6 +29,7 @@ from ._shared.convert import compute_dtype
 from ._shared.geometry import output_size
 from ._shared.modes import ENGINE_MODE_CODES as _MODE_CODES
 from ._shared.modes import ENGINE_MODES, SCIPY_TO_ENGINE_MODE, TORCH_TO_ENGINE_MODE
+from ._shared.modes import source_index as _source_index
 from ._threads import check_num_threads, effective_num_threads, team_starting
 from ._typing import EngineMode, Method, Real
 
@@ -630,6 +631,87 @@ def correlate_passes(
         float(divisors[1]),
         bool(rows_first),
         bool(summed),
+    )
+    return out
+
+
+_PAIRED_STRIP, _PAIRED_CHUNK = 32, 256
+
+
+def correlate_paired(x, weights, *, signs, mode, cval=0.0, dilation=1, dtype=None, out_dtype=None, num_threads=None):
+    """scipy's ``correlate1d`` along axis 1 of `x` (lead, length, trail) with symmetric or antisymmetric weights.
+
+    Each row of `weights` (O, 2r + 1) is correlated as scipy's ``NI_Correlate1D``
+    pairs such taps: the centre, then the pairs from the outermost in, each pair
+    summed (sign 1) or subtracted (sign -1) before its product, and no
+    fused multiply-add.  So a symmetric kernel gives exact zeros on an axis of
+    antisymmetry, an antisymmetric one on constant regions, and float64 results
+    are scipy's bit for bit.  The weights are taken as given: that they have the
+    symmetry is the caller's rule.
+
+    Parameters
+    ----------
+    x : ndarray, shape (lead, length, trail)
+        float32, float64, uint8 or uint16 (a C-contiguous copy if it is not one).
+    weights : ndarray, shape (O, 2r + 1)
+    signs : int or sequence of int
+        Per row of `weights` (or one for all): 1, symmetric; -1, antisymmetric.
+    mode : {'constant', 'edge', 'reflect', 'symmetric', 'wrap'}
+        How the axis is extended, at any width.
+    cval : float
+    dilation : int, default 1
+        Spacing of the taps along the axis.
+    dtype : dtype, optional
+        The compute dtype (float32 or float64; default that of `x`, float64 for integers).
+    out_dtype : dtype, optional
+        The result's dtype (float32 or float64; default `dtype`): each sum is rounded to it.
+    num_threads : int, optional
+
+    Returns
+    -------
+    y : ndarray, shape (lead, O, length, trail)
+    """
+    dtype = np.dtype(dtype or (x.dtype if x.dtype.kind == "f" else np.float64))
+    out_dtype = np.dtype(out_dtype or dtype)
+    x = np.ascontiguousarray(x)
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=dtype)
+    lead, length, trail = x.shape
+    n_out, nw = weights.shape
+    signs = np.ascontiguousarray(np.broadcast_to(np.asarray(signs, dtype=np.intc), (n_out,)))
+    reach = (nw // 2) * int(dilation)
+    out = np.empty((lead, n_out, length, trail), out_dtype)
+    if out.size == 0:
+        return out
+    index = _source_index(np.arange(-reach, length + reach), length, mode).astype(np.intp)
+    work = lead * n_out * length * trail * nw
+    threads = 1 if work < _MIN_MACS_FOR_A_TEAM else min(effective_num_threads(num_threads), max(1, lead * length))
+    if threads == 1:
+        check_num_threads(num_threads)
+    # strips of columns whose buffered rows stay in L2: about 256 KB of the compute dtype per thread
+    strip = _PAIRED_STRIP
+    chunk = max(_PAIRED_CHUNK, 2 * reach)
+    if trail == 1:
+        buf_len, res_len = length + 2 * reach, length
+    else:
+        rows = min(chunk, length) + 2 * reach
+        buf_len, res_len = rows * min(strip, trail), min(chunk, length) * min(strip, trail)
+    if threads > 1:
+        team_starting(threads)
+    _kernel().paired_lines(
+        x,
+        weights,
+        out,
+        index,
+        np.empty((threads, max(buf_len, 1)), dtype),
+        np.empty((threads, max(res_len, 1)), dtype),
+        int(dilation),
+        signs,
+        float(cval),
+        threads,
+        strip,
+        chunk,
     )
     return out
 

@@ -637,3 +637,100 @@ def test_fused_passes_equal_two_correlations(path, dtype):
     want = _engine.correlate(first, ones.reshape(1, 1, 1, -1), pads=(0, 0, 2, 2), mode="symmetric")[:, 0]
     want /= 5
     np.testing.assert_array_equal(got, want)
+
+
+# -- paired taps: scipy's NI_Correlate1D order of operations ------------------------------------
+
+_SCIPY_OF_ENGINE = {
+    "constant": "constant",
+    "edge": "nearest",
+    "reflect": "mirror",
+    "symmetric": "reflect",
+    "wrap": "wrap",
+}
+
+
+def _gaussian_weights(sigma, order):
+    """scipy's Gaussian derivative as correlation weights, built here (not from imgconv)."""
+    from scipy.ndimage._filters import _gaussian_kernel1d
+
+    return _gaussian_kernel1d(sigma, order, int(4 * sigma + 0.5))[::-1].copy()
+
+
+@pytest.mark.parametrize("path", _dispatch.available_paths())
+@pytest.mark.parametrize("mode", MODES)
+def test_paired_correlation_is_scipys_bit_for_bit(path, mode):
+    """correlate_paired equals scipy.ndimage.correlate1d exactly: float64 sums, stored in float64 or
+    rounded once to float32, along a contiguous axis (one line per item) and a strided one (strips of
+    columns in chunks of positions: shapes past one strip and one chunk), symmetric and antisymmetric
+    kernels in one call, one and two threads, float32 and uint8 pixels."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(11)
+    bank = np.stack([_gaussian_weights(2.5, order) for order in range(4)])
+    signs = [1, -1, 1, -1]
+    for shape in [(2, 300, 70), (3, 41, 1), (1, 7, 5)]:  # an axis shorter than the kernel reaches too
+        for pixels in (rng.standard_normal(shape) * 50, rng.integers(0, 256, shape).astype(np.uint8)):
+            for store in (np.float64, np.float32):
+                for threads in (1, 2):
+                    with _dispatch.using(path):
+                        got = _engine.correlate_paired(
+                            pixels,
+                            bank,
+                            signs=signs,
+                            mode=mode,
+                            cval=0.5,
+                            dtype=np.float64,
+                            out_dtype=store,
+                            num_threads=threads,
+                        )
+                    assert got.shape == (shape[0], 4, shape[1], shape[2]) and got.dtype == store
+                    for o, weights in enumerate(bank):
+                        want = ndi.correlate1d(
+                            pixels.astype(np.float64), weights, axis=1, mode=_SCIPY_OF_ENGINE[mode], cval=0.5
+                        )
+                        np.testing.assert_array_equal(got[:, o], want.astype(store))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_paired_float32_sums_pair_as_scipy_does(mode):
+    """Summed in float32, the paired order still gives exact zeros: an odd derivative of a constant,
+    a smoothed antisymmetric line on its axis; and spaced taps equal a zero-inserted kernel."""
+    odd, smooth = _gaussian_weights(3.0, 1).astype(np.float32), _gaussian_weights(1.5, 0).astype(np.float32)
+    flat = np.full((3, 90, 40), 0.1, np.float32)
+    assert not _engine.correlate_paired(flat, odd, signs=-1, mode=mode, cval=0.1).any()
+    half = np.random.default_rng(2).standard_normal((2, 20, 3)).astype(np.float32)
+    anti = np.concatenate([-half[:, ::-1], np.zeros((2, 1, 3), np.float32), half], axis=1)
+    y = _engine.correlate_paired(anti, smooth, signs=1, mode="constant")[:, 0]
+    assert not y[:, 20].any()
+    np.testing.assert_array_equal(y[:, :20], -y[:, 21:][:, ::-1])
+    x = np.random.default_rng(3).standard_normal((2, 50, 33))
+    for d in (2, 3):
+        spread = np.zeros(d * (len(odd) - 1) + 1)
+        spread[::d] = odd
+        got = _engine.correlate_paired(x, odd.astype(np.float64), signs=-1, mode=mode, dilation=d)[:, 0]
+        want = _engine.correlate_paired(x, spread, signs=-1, mode=mode)[:, 0]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_paired_correlation_keeps_scipys_non_finite_outputs():
+    from scipy import ndimage as ndi
+
+    x = np.full((1, 60, 3), 0.25)
+    x[0, 10, 0], x[0, 14, 0], x[0, 30, 1], x[0, 40, 2] = np.inf, -np.inf, np.nan, np.inf
+    for order, sign in ((0, 1), (1, -1), (2, 1)):
+        weights = _gaussian_weights(1.0, order)
+        got = _engine.correlate_paired(x, weights, signs=sign, mode="edge")[0, 0]
+        want = ndi.correlate1d(x[0], weights, axis=0, mode="nearest")
+        np.testing.assert_array_equal(got, want)  # NaN where scipy's is NaN, infinities of the same sign
+
+
+def test_paired_correlation_of_empty_axes_and_bad_arguments():
+    w = _gaussian_weights(1.0, 1)
+    for shape in [(0, 5, 3), (2, 0, 3), (2, 5, 0)]:
+        y = _engine.correlate_paired(np.ones(shape), w, signs=-1, mode="reflect")
+        assert y.shape == (shape[0], 1, shape[1], shape[2])
+    with pytest.raises(ValueError, match="sign 0 of kernel 1"):
+        _engine.correlate_paired(np.ones((1, 9, 2)), np.stack([w, w]), signs=[1, 0], mode="reflect")
+    with pytest.raises(ValueError, match="bad geometry"):
+        _engine.correlate_paired(np.ones((1, 9, 2)), np.ones((1, 4)), signs=1, mode="reflect")
