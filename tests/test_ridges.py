@@ -56,6 +56,15 @@ def test_ridge_filters_of_a_whole_photograph_at_default_scales(func):
 
 
 @pytest.mark.parametrize("func", FUNCS)
+def test_float32_ridge_filters_are_scikit_images_bit_for_bit(func):
+    # the Hessian's passes are summed in float64 with scipy's pairing of the taps and rounded to float32
+    # once per pass, as scipy's gaussian_filter: what follows (eigenvalues, the filter) then sees the
+    # same float32 Hessian as scikit-image
+    image = (data.camera()[::2, ::2] / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(getattr(ridges, func)(image), getattr(sk_filters, func)(image))
+
+
+@pytest.mark.parametrize("func", FUNCS)
 @pytest.mark.parametrize("mode", ["constant", "nearest", "mirror", "wrap"])
 def test_ridge_modes(func, mode):
     image = IMAGES["camera"]

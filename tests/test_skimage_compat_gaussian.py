@@ -89,7 +89,7 @@ def test_multichannel(channel_axis):
     strict=True,
     reason="rounding: scipy pairs the taps of a symmetric kernel (w0 x[i] + w_k (x[i-k] + x[i+k])), which sums the "
     "normalised Gaussian of this constant image to exactly 1.0; filters.gaussian sums tap by tap and gives 1 + 2.2e-16 "
-    "(ndpasses pairs symmetric taps only on request, pair_symmetric=True, which cost 1.8x-3.8x on N-D Gaussians)",
+    "(ndpasses pairs symmetric taps only on request, pair_symmetric=True, which costs up to 2x on short kernels)",
 )
 def test_preserve_range():
     """Test preserve_range parameter."""

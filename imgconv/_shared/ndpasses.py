@@ -15,34 +15,33 @@ whose first pass stays in per-thread buffers (:func:`imgconv._engine.correlate_p
 bit-equal to the two passes one after the other.
 
 Kernels with a symmetry are applied as scipy applies them (``NI_Correlate1D``
-pairs their taps): one half of the kernel is correlated with the input and with
-the input reversed along the axis, in the same tap order, and the two results
-are combined:
+pairs their taps), by one engine call for all the paired kernels of a bank
+(:func:`imgconv._engine.correlate_paired`): the centre tap first, then the
+pairs from the outermost in, each pair summed or subtracted before its
+product, with no fused multiply-add, so that float64 sums are scipy's bit for
+bit:
 
 * antisymmetric (``w[::-1] == -w``: odd Gaussian derivatives, central
-  differences), always: ``sum_k w[r + k] (x[i + k] - x[i - k])`` in effect,
-  the right half ``w[r:]`` and the difference.  On a constant region both are
-  the same rounded sum, so the difference is exactly 0, as in scipy; a
-  tap-by-tap sum leaves ~1e-17, which filters that normalise by their maximum
-  (Frangi, Meijering) turn into structure.
+  differences), always: ``w[r] x[i] + sum_k w[r - k] (x[i - k] - x[i + k])``.
+  On a constant region each difference is exactly 0, as in scipy; a tap-by-tap
+  sum leaves ~1e-17, which filters that normalise by their maximum (Frangi,
+  Meijering) turn into structure.  ``[-w, 0, w]`` with ``w`` a power of two is
+  one plain correlation instead (its products are exact, so the plain sum is
+  the same single rounding).
 * symmetric (``w[::-1] == w``, 3 taps or more: Gaussians, even derivatives,
-  smoothing weights), on request only (``pair_symmetric=True``; it costs up
-  to 3.8x, see :func:`correlate1d_bank`): ``w[r] x[i] + sum_k w[r + k]
-  (x[i + k] + x[i - k])`` in effect, the left half ``w[:r + 1]`` (outer tap
-  first) and the sum, with the centre weight halved in both halves so that it
-  is counted once (``w/2 x + w/2 x`` is ``w x`` exactly).  Smoothing
-  antisymmetric data gives exact zeros on its axis of symmetry (the two halves
-  are the same rounded sum with opposite signs) and symmetric data stays
-  exactly symmetric.  A constant region sums to ``2 (w[0] + ... + w[r] / 2)``
-  in that order; scipy sums the centre first and then the pairs from the
-  outermost in, an order no single correlation has, so a normalised Gaussian of
-  a constant is the constant exactly in most, not all, of the cases where
-  scipy's is (the outer-first order is the closer of the two a half can have).
+  smoothing weights), on request only (``pair_symmetric=True``, see
+  :func:`correlate1d_bank` for the cost): ``w[r] x[i] + sum_k w[r - k]
+  (x[i - k] + x[i + k])``.  Smoothing antisymmetric data gives exact zeros on
+  its axis of symmetry, symmetric data stays exactly symmetric, and a
+  normalised Gaussian of a constant is the constant wherever scipy's is.
 
-The centre tap stays in both halves (0 for an antisymmetric kernel), so a
+The centre tap is always multiplied (0 for an antisymmetric kernel), so a
 non-finite pixel makes its own output non-finite as in scipy: ``0 * inf`` is
 NaN, and an inf pixel reaching an output from both sides gives inf (or NaN with
-opposite signs), as scipy's pair ``x[i + k] + x[i - k]`` does.
+opposite signs), as scipy's pair ``x[i - k] + x[i + k]`` does.  The FFT path
+(``method='fft'``) pairs by correlating one half of the kernel with the input
+and with the input reversed, and combining the two: the same symmetries, not
+scipy's rounding.
 """
 
 import math
@@ -116,7 +115,18 @@ def fix_gradient_edges(y, axis):
 
 
 def correlate1d_bank(
-    x, kernels, axis, *, mode, cval=0.0, num_threads=1, method="auto", pair_symmetric=False, dilation=1, dtype=None
+    x,
+    kernels,
+    axis,
+    *,
+    mode,
+    cval=0.0,
+    num_threads=1,
+    method="auto",
+    pair_symmetric=False,
+    dilation=1,
+    dtype=None,
+    out_dtype=None,
 ):
     """Correlate every image of the batch `x` ``(B, *spatial)`` with each 1-D kernel along `axis`.
 
@@ -131,28 +141,30 @@ def correlate1d_bank(
         scipy border mode.
     pair_symmetric : bool, default False
         Also pair the taps of symmetric kernels (module notes).  Antisymmetric
-        kernels are always paired; symmetric ones only on request, because
-        pairing them costs two engine calls, a reversed copy of the input and a
-        sum for what one call does (measured, pairing on / off: N-D
-        ``filters.gaussian`` of 64x128x128 1.8x (float64, sigma 2) and 3.8x
-        (float32, sigma 1), ``hessian_matrix`` 1.2x to 1.3x on 512x512 and
-        64x128x128 images): ask
-        for it where the last bits decide the result (the Hessian of Gaussian
-        derivatives, whose eigenvalues the ridge filters normalise by their
-        maximum, and scikit-image's tests that compare Hessian elements computed
-        in another order).
+        kernels are always paired; symmetric ones only on request: the paired
+        loop buffers each line and has no fused multiply-add, which on short
+        kernels costs up to 2x the plain pass (2048x2048, 2 threads, a sigma 1
+        Gaussian: 1.3 ms plain, 2.4 ms paired along the last axis; from sigma 8
+        up it is the faster of the two).  Ask for it where the last bits decide
+        the result (the Hessian of Gaussian derivatives, whose eigenvalues the
+        ridge filters normalise by their maximum, and scikit-image's tests that
+        compare Hessian elements computed in another order).
     dilation : int, default 1
         Spacing of the taps along `axis` (the engine's dilation along that
         axis): scipy's correlate1d with the kernel's taps ``dilation`` pixels
         apart (``dilation - 1`` zeros between them, which are not multiplied:
         no ``0 * inf``); the pads reach ``dilation * (k // 2)`` pixels.
     dtype : dtype, optional
-        The compute and result dtype (default: that of `x`): float64 for float32
-        `x` sums as scipy sums (the engine converts the pixels as it reads them).
+        The compute dtype (default: that of `x`): float64 for float32 `x` sums
+        as scipy sums (the engine converts the pixels as it reads them).
+    out_dtype : dtype, optional
+        The result dtype (default: `dtype`): float32 stores float64 sums rounded
+        once, as scipy's float32 output, without a float64 copy of the result
+        for the paired kernels.
 
     Returns
     -------
-    y : ndarray, (B, O, *spatial), `dtype`.
+    y : ndarray, (B, O, *spatial), `out_dtype`.
     """
     kernels = np.atleast_2d(np.asarray(kernels, dtype=np.float64))
     n_out = kernels.shape[0]
@@ -163,14 +175,29 @@ def correlate1d_bank(
     view, along = axis_view(np.ascontiguousarray(x), axis + 1)
     engine = dict(mode=check_scipy_mode(mode), cval=float(cval), num_threads=num_threads, method=method)
     engine["dilation"] = (int(dilation), 1) if along == 2 else (1, int(dilation))
-    kinds = np.array([_symmetry(w, pair_symmetric) for w in kernels])
-    groups = [kind for kind in (_ANTI, _SYM, _PLAIN) if (kinds == kind).any()]
-    if len(groups) == 1:
-        y = _kind_pass(view, kernels, groups[0], along, engine, dtype)
+    kinds = np.array([_route(w, pair_symmetric) for w in kernels], dtype=np.intc)
+    compute = view.dtype if dtype is None else np.dtype(dtype)
+    store = compute if out_dtype is None else np.dtype(out_dtype)
+    paired = kinds != _PLAIN
+    parts = []
+    if method == "fft":
+        parts += [
+            (kinds == kind, _halves_pass(view, kernels[kinds == kind], kind, along, engine, compute))
+            for kind in (_ANTI, _SYM)
+            if (kinds == kind).any()
+        ]
+    elif paired.any():
+        # every paired kernel in one call, which reads (and converts) each line once
+        parts.append((paired, _native_pairs(view, kernels[paired], kinds[paired], along, engine, compute, store)))
+    if not paired.all():
+        r = kernels.shape[1] // 2
+        parts.append((~paired, axis_pass(view, kernels[~paired], along, (r, r), engine, dtype=compute)))
+    if len(parts) == 1:
+        y = parts[0][1].astype(store, copy=False)
     else:
-        y = np.empty(view.shape[:1] + (n_out,) + view.shape[2:], view.dtype if dtype is None else dtype)
-        for kind in groups:
-            y[:, kinds == kind] = _kind_pass(view, kernels[kinds == kind], kind, along, engine, dtype)
+        y = np.empty(view.shape[:1] + (n_out,) + view.shape[2:], store)
+        for mask, part in parts:
+            y[:, mask] = part
     y = y.reshape(batch, pre, n_out, length * post)
     if n_out > 1 and pre > 1:
         y = np.ascontiguousarray(np.moveaxis(y, 2, 1))
@@ -245,17 +272,21 @@ def _symmetry(w, pair_symmetric):
     return _PLAIN
 
 
-def _kind_pass(view, kernels, kind, along, engine, dtype=None):
-    """Kernels ``(O, k)`` that all have the symmetry `kind` along `along`, as scipy pairs their taps."""
+def _route(w, pair_symmetric):
+    """How :func:`correlate1d_bank` runs the 1-D kernel `w`: paired as its symmetry (-1, 1) or plain (0)."""
+    kind = _symmetry(w, pair_symmetric)
+    if kind == _ANTI and len(w) == 3 and _powers_of_two(w[2:]):
+        # [-w, 0, w] with w a power of two (central differences, np.gradient, Sobel's derivative): the
+        # products are exact, so the plain sum -w a + 0 c + w b is one rounding of w b - w a, as the
+        # paired difference is (with or without fused multiply-adds), non-finite pixels included
+        return _PLAIN
+    return kind
+
+
+def _halves_pass(view, kernels, kind, along, engine, dtype):
+    """Kernels ``(O, k)`` of the symmetry `kind`, paired from one half of each: the FFT path's pairing."""
     r = kernels.shape[1] // 2
-    if kind == _PLAIN:
-        return axis_pass(view, kernels, along, (r, r), engine, dtype=dtype)
     if kind == _ANTI:
-        if r == 1 and _powers_of_two(kernels[:, 2]):
-            # [-w, 0, w] with w a power of two (central differences, np.gradient, Sobel's derivative): the
-            # products are exact, so the plain sum -w a + 0 c + w b is one rounding of w b - w a, as the
-            # paired difference is (with or without fused multiply-adds), non-finite pixels included
-            return axis_pass(view, kernels, along, (r, r), engine, dtype=dtype)
         return _paired_pass(view, kernels[:, r:], (0, r), along, engine, kind, dtype)
     # the left half, outer taps first: each half sums w[0] x[i - r] ... w[r] / 2 x[i] in that order, which
     # on a constant region matches scipy's sum (centre, then the pairs from the outermost in) far more often
@@ -263,6 +294,27 @@ def _kind_pass(view, kernels, kind, along, engine, dtype=None):
     halves = kernels[:, : r + 1].copy()
     halves[:, -1] *= 0.5  # counted in both halves; halving (and doubling) is exact
     return _paired_pass(view, halves, (r, 0), along, engine, kind, dtype)
+
+
+def _native_pairs(view, kernels, signs, along, engine, dtype, out_dtype):
+    """Paired kernels ``(O, k)`` in one engine call, in scipy's order of operations.
+
+    :func:`imgconv._engine.correlate_paired`, each kernel with its sign (1
+    symmetric, -1 antisymmetric), summed in `dtype` and stored in `out_dtype`.
+    """
+    lead, _, length, trail = view.shape if along == 2 else (view.shape[0], 1, view.shape[3], 1)
+    y = _engine.correlate_paired(
+        view.reshape(lead, length, trail),
+        round_taps(kernels, dtype),
+        signs=signs,
+        mode=engine["mode"],
+        cval=engine["cval"],
+        dilation=engine.get("dilation", (1, 1))[along - 2],
+        dtype=dtype,
+        out_dtype=out_dtype,
+        num_threads=engine["num_threads"],
+    )
+    return y if along == 2 else y.reshape(lead, len(kernels), 1, length)
 
 
 def _powers_of_two(w):
@@ -273,8 +325,7 @@ def _powers_of_two(w):
 
 def _plain(w, pair_symmetric):
     """Whether :func:`correlate1d_bank` runs the 1-D kernel `w` as one plain correlation (no paired taps)."""
-    kind = _symmetry(w, pair_symmetric)
-    return kind == _PLAIN or (kind == _ANTI and len(w) == 3 and _powers_of_two(w[2:]))
+    return _route(w, pair_symmetric) == _PLAIN
 
 
 def _fused_pair(x, column, row, *, mode, cval, num_threads):
@@ -366,8 +417,8 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
             method=method,
             dilation=1 if dilation is None else dilation[axis],
             dtype=np.float64 if exact else None,  # the engine reads the float32 pixels: no float64 copy
+            out_dtype=dtype,
         )[:, 0]
-        x = x.astype(dtype, copy=False)
     return x
 
 
@@ -440,8 +491,8 @@ def separable_bank(
                 pair_symmetric=pair_symmetric,
                 dilation=1 if dilation is None else dilation[axis],
                 dtype=np.float64 if exact else None,
+                out_dtype=image.dtype,
             )[0]
-            y = y.astype(image.dtype, copy=False)
             for i, item in enumerate(items):
                 walk(y[i], axis + 1, children[item])
 
