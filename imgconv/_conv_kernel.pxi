@@ -896,6 +896,29 @@ def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, sto
                          &buf_scratch[tid, 0], &res_scratch[tid, 0])
 
 
+def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_threads):
+    """``out[p, f] = planes[f, p]``: `n` planes of `P` values into the rows of `out` (P, n), any row stride.
+
+    Feature stacks keep their features in the last axis (scikit-image's layout); numpy's strided copy of
+    each plane into it touches every cache line of the output once per plane.  Here each thread writes
+    whole output rows from blocks of pixels, reading the planes sequentially.
+    """
+    cdef Py_ssize_t n = planes.shape[0], npix = planes.shape[1], block = 2048, nblocks, b, p, f, p0, p1
+    if out.shape[0] != npix or out.shape[1] != n or num_threads < 1:
+        raise ValueError(f"interleave: bad geometry: planes {tuple(planes.shape)[:2]}, output "
+                         f"{tuple(out.shape)[:2]}, threads {num_threads}")
+    if n == 0 or npix == 0:
+        return
+    nblocks = (npix + block - 1) // block
+    with nogil, parallel(num_threads=num_threads):
+        for b in prange(nblocks, schedule="static"):
+            p0 = b * block
+            p1 = min(npix, p0 + block)
+            for p in range(p0, p1):
+                for f in range(n):
+                    out[p, f] = planes[f, p]
+
+
 cdef extern from "_openmp_shim.h" nogil:
     int omp_get_max_threads()
 

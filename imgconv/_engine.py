@@ -716,6 +716,22 @@ def correlate_paired(x, weights, *, signs, mode, cval=0.0, dilation=1, dtype=Non
     return out
 
 
+def interleave(planes, out, num_threads=None):
+    """Write the planes ``(n, *shape)`` into the last axis of `out` ``(*shape, n)``, a view of any row stride.
+
+    ``out[..., f] = planes[f]`` for float32 or float64 arrays of one dtype, in
+    threads: the feature stacks' channels-last layout without one strided copy
+    per plane.
+    """
+    planes = np.ascontiguousarray(planes)
+    flat_out = out.reshape(-1, out.shape[-1])
+    if not np.shares_memory(flat_out, out):  # pragma: no cover - callers pass views whose rows reshape
+        raise ValueError("interleave: `out` must reshape to (pixels, n) without a copy")
+    threads = effective_num_threads(num_threads) if planes.size >= _MIN_MACS_FOR_A_TEAM else 1
+    _kernel().interleave(planes.reshape(len(planes), -1), flat_out, threads)
+    return out
+
+
 Plan = collections.namedtuple("Plan", ["method", "reason", "costs", "factors"])
 Plan.__doc__ = """The algorithm a :func:`correlate` call takes.
 

@@ -734,3 +734,17 @@ def test_paired_correlation_of_empty_axes_and_bad_arguments():
         _engine.correlate_paired(np.ones((1, 9, 2)), np.stack([w, w]), signs=[1, 0], mode="reflect")
     with pytest.raises(ValueError, match="bad geometry"):
         _engine.correlate_paired(np.ones((1, 9, 2)), np.ones((1, 4)), signs=1, mode="reflect")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interleave_writes_planes_into_the_last_axis_of_a_strided_view(dtype):
+    rng = np.random.default_rng(4)
+    for shape in [(3, 700, 900), (2, 5, 7, 3), (1, 1, 1)]:  # one team-sized call, an N-D one, a tiny one
+        planes = rng.standard_normal(shape).astype(dtype)
+        for threads in (1, 2):
+            out = np.full(shape[1:] + (shape[0] + 3,), -7.0, dtype)
+            _engine.interleave(planes, out[..., 1 : 1 + shape[0]], threads)
+            np.testing.assert_array_equal(out[..., 1 : 1 + shape[0]], np.moveaxis(planes, 0, -1))
+            assert (out[..., 0] == -7).all() and (out[..., 1 + shape[0] :] == -7).all()
+    with pytest.raises(ValueError, match="bad geometry"):
+        _engine.interleave(np.ones((2, 4, 4), dtype), np.ones((4, 4, 3), dtype))

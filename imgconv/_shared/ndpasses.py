@@ -384,10 +384,11 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
     """``scipy.ndimage.gaussian_filter(x[b], sigmas, order=orders, mode, cval, truncate)`` for each `b`.
 
     `x` is ``(B, *spatial)``; one pass per axis whose sigma exceeds 1e-15,
-    axis 0 first, as scipy.  ``exact=True``: a float32 `x` is filtered in
-    float64 and each pass rounded to float32, as scipy does (its lines are
-    accumulated in double); for results that finite differences follow, where
-    float32 accumulation error would be amplified by cancellation.
+    axis 0 first, as scipy.  ``exact=True``: scipy's computation, bit for bit
+    (module notes): each pass summed in float64 with the taps paired and a
+    float32 `x` rounded to float32 after each, as scipy's lines are; for results
+    that finite differences follow, where float32 accumulation error would be
+    amplified by cancellation.
     `dilation`: one tap spacing per spatial axis (None: 1 everywhere), as for
     :func:`correlate1d_bank`.
     """
@@ -418,6 +419,7 @@ def gaussian_passes(x, sigmas, orders, *, mode, cval, truncate, num_threads, met
             dilation=1 if dilation is None else dilation[axis],
             dtype=np.float64 if exact else None,  # the engine reads the float32 pixels: no float64 copy
             out_dtype=dtype,
+            pair_symmetric=exact,
         )[:, 0]
     return x
 

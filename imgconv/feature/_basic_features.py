@@ -5,6 +5,7 @@ from typing import SupportsIndex
 import numpy as np
 import numpy.typing as npt
 
+from .._engine import interleave
 from .._shared.blocks import blockwise
 from .._shared.convert import to_float32
 from .._shared.layout import NDLayout
@@ -27,42 +28,59 @@ def _sigmas(sigma_min, sigma_max, num_sigma):
 
 
 def _single_scale(img, sigma, intensity, edges, texture, threads):
-    """The features of one channel at one scale, as scikit-image's ``_singlescale_basic_features_singlechannel``."""
+    """The engine passes of one channel at one scale, as scikit-image's ``_singlescale_basic_features_singlechannel``.
+
+    Returns ``(smoothed, responses, elems)``: the Gaussian-smoothed image, the
+    Sobel derivative along each axis (None without `edges`) and the upper
+    Hessian elements of ``np.gradient`` twice (None without `texture`); the
+    element-wise rest is :func:`_finish`.
+    """
     ndim = img.ndim
     smoothed = gaussian_passes(
         img[None], (sigma,) * ndim, (0,) * ndim, mode="nearest", cval=0.0, truncate=4.0, num_threads=threads, exact=True
     )[0]
-    results = []
-    if intensity:
-        results.append(smoothed)
+    responses = elems = None
     if edges or texture:
         edge, smooth, diff = np.array([-1.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]) / 4, gradient_kernel()
-        codes = []
-        if edges:  # skimage.filters.sobel: 'reflect'
-            codes += [tuple("e" if a == d else "s" for a in range(ndim)) for d in range(ndim)]
-        if texture:  # np.gradient; its 3-tap 'nearest' border reads what 'reflect' reads
-            codes += [tuple("g" if a == d else None for a in range(ndim)) for d in range(ndim)]
+        sobels = [tuple("e" if a == d else "s" for a in range(ndim)) for d in range(ndim)] if edges else []
+        # skimage.filters.sobel: 'reflect'; np.gradient: its 3-tap 'nearest' border reads what 'reflect' reads
+        gradients = [tuple("g" if a == d else None for a in range(ndim)) for d in range(ndim)] if texture else []
         kernels = {"e": edge, "s": smooth, "g": diff, None: None}
         bank = separable_bank(
-            smoothed, codes, lambda axis, item: kernels[item], mode="reflect", cval=0.0, num_threads=threads
+            smoothed,
+            sobels + gradients,
+            lambda axis, item: kernels[item],
+            mode="reflect",
+            cval=0.0,
+            num_threads=threads,
         )
         if edges:
-            magnitude = np.zeros_like(smoothed)
-            for d in range(ndim):
-                response = bank[tuple("e" if a == d else "s" for a in range(ndim))]
-                response *= response
-                magnitude += response
-            results.append(np.sqrt(magnitude) / np.sqrt(ndim, dtype=magnitude.dtype))
+            responses = [bank[code] for code in sobels]
         if texture:
-            pairs = [(a0, a1) for a0 in range(ndim) for a1 in range(a0, ndim)]
-            grads = {
-                d: fix_gradient_edges(bank[tuple("g" if a == d else None for a in range(ndim))], d) for d in range(ndim)
-            }
-            elems = []
-            for a0, a1 in pairs:
-                elems.append(_second_gradient(grads[a0], a1, threads))
-            results.extend(symmetric_eigenvalues(elems))
-    return results
+            grads = [fix_gradient_edges(bank[code], d) for d, code in enumerate(gradients)]
+            elems = [_second_gradient(grads[a0], a1, threads) for a0 in range(ndim) for a1 in range(a0, ndim)]
+    return (smoothed if intensity else None), responses, elems
+
+
+def _finish(rows, features, smoothed, responses, elems):
+    """Rows `rows` (along the first axis) of one scale's features, written into `features` ``(n, *spatial)``.
+
+    The same operations as scikit-image's, element by element: ``sqrt(sum r**2) / sqrt(ndim)``
+    (``filters.sobel``) and the Hessian's eigenvalues, largest first.
+    """
+    index = 0
+    if smoothed is not None:
+        features[index, rows] = smoothed[rows]
+        index += 1
+    if responses is not None:
+        magnitude = np.square(responses[0][rows], out=features[index, rows])
+        for response in responses[1:]:
+            magnitude += np.square(response[rows])
+        np.sqrt(magnitude, out=magnitude)
+        magnitude /= np.sqrt(len(responses), dtype=magnitude.dtype)
+        index += 1
+    if elems is not None:
+        symmetric_eigenvalues([e[rows] for e in elems], out=features[index:, rows])
 
 
 def _second_gradient(grad, axis, threads):
@@ -135,23 +153,22 @@ def multiscale_basic_features(
     n_per_scale = int(bool(intensity)) + int(bool(edges)) + layout.ndim * int(bool(texture))
     channels = layout.batch.shape[0]
     out = np.empty(layout.spatial_shape + (channels * len(sigmas) * n_per_scale,), np.float32)
-    pixels = out.reshape(-1, out.shape[-1])  # a view: out is C-contiguous
     # One scale's features, reused for every scale: a fresh 5 x 16 MB stack per scale of a 2048² image
     # spent most of its 50 ms in page faults.
     features = np.empty((n_per_scale,) + layout.spatial_shape, np.float32)
     index = 0
     for img in layout.batch:
         for sigma in sigmas:
-            np.stack(_single_scale(img, float(sigma), intensity, edges, texture, threads), out=features)
-            # one transposed copy per scale: writing each feature on its own into the last axis
-            # touched every cache line of `out` once per feature (210 ms of 540 on 1024 x 1024)
-            # (in one block of pixels per thread: the strided writes are the slow part, 1.6x on 2 threads)
-            target, source = pixels[:, index : index + n_per_scale], features.reshape(n_per_scale, -1).T
+            parts = _single_scale(img, float(sigma), intensity, edges, texture, threads)
+            # the element-wise rest in blocks of rows that stay in cache, in threads
             blockwise(
-                len(source),
+                len(img),
                 threads,
-                lambda rows, target=target, source=source: np.copyto(target[rows], source[rows]),
-                block_rows=-(-len(source) // threads),
+                lambda rows, parts=parts: _finish(rows, features, *parts),
+                block_rows=max(1, 65536 // max(1, img[0].size)),
             )
+            # then into the last axis of the stack: one strided copy per feature touched every cache line
+            # of `out` once per feature (210 ms of 540 on 1024 x 1024)
+            interleave(features, out[..., index : index + n_per_scale], threads)
             index += n_per_scale
     return out

@@ -215,13 +215,16 @@ def _symmetric_image(elems):
     return full
 
 
-def symmetric_eigenvalues(elems):
-    """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D."""
+def symmetric_eigenvalues(elems, out=None):
+    """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D.
+
+    `out`: an array ``(ndim, *shape)`` of the result dtype to write them into (2-D: in place).
+    """
     if len(elems) == 3:
         # scikit-image's (m00 + m11) / 2 +- sqrt(m01**2 + ((m00 - m11) / 2)**2), the same roundings in the
         # same order (halving is exact), computed in place: one temporary instead of eight
         m00, m01, m11 = elems
-        eigs = np.empty((2, *m00.shape), np.result_type(m00, m01, m11))
+        eigs = np.empty((2, *m00.shape), np.result_type(m00, m01, m11)) if out is None else out
         half_diff = np.subtract(m00, m11, out=eigs[1])
         half_diff *= 0.5
         np.square(half_diff, out=half_diff)
@@ -234,7 +237,11 @@ def symmetric_eigenvalues(elems):
         mean += hsqrtdet
         return eigs
     eigs = np.linalg.eigvalsh(_symmetric_image(elems))[..., ::-1]
-    return np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
+    eigs = np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
+    if out is None:
+        return eigs
+    out[...] = eigs
+    return out
 
 
 def hessian_matrix_eigvals(H_elems: Sequence[np.ndarray]) -> np.ndarray:
