@@ -17,6 +17,7 @@ from typing import Literal, SupportsIndex
 import numpy as np
 import numpy.typing as npt
 
+from .._shared.blocks import blockwise
 from .._shared.convert import as_float_image
 from .._shared.modes import check_scipy_mode
 from .._shared.ndpasses import fix_gradient_edges, gaussian_kernel1d, gaussian_passes, gradient_kernel, separable_bank
@@ -335,14 +336,28 @@ def hessian_matrix_det(
                 f"pixels wide); got {show(sigma)}"
             )
         with np.errstate(invalid="ignore"):  # NaN pixels: NaN sums read as 0, quietly, as in scikit-image
-            return _surf_determinant(image, sigmas[0])
+            return _surf_determinant(image, sigmas[0], effective_num_threads(num_threads))
     elems = gaussian_hessian(
         image, _sigmas(sigma, image.ndim), "constant", 0.0, "rc", False, effective_num_threads(num_threads)
     )
     return np.linalg.det(_symmetric_image(elems))
 
 
-def _surf_determinant(image, sigma):
+def _integral_image(image, num_threads):
+    """``image.cumsum(axis=0).cumsum(axis=1)`` in float64 (scikit-image's ``integral_image``), bit for bit.
+
+    The same additions in the same order: row ``i`` is row ``i - 1`` plus the pixels of row ``i``,
+    then each row's prefix sums.  NumPy's ``cumsum`` along axis 0 of a C-ordered image was 7x slower
+    than one vector add per row (73 ms against 10 ms at 2048 x 2048); the rows' prefix sums run in threads.
+    """
+    integral = image.astype(np.float64)
+    for i in range(1, len(integral)):
+        np.add(integral[i - 1], integral[i], out=integral[i])
+    blockwise(len(integral), num_threads, lambda rows: np.cumsum(integral[rows], axis=1, out=integral[rows]))
+    return integral
+
+
+def _surf_determinant(image, sigma, num_threads):
     """SURF's box-filter determinant of the Hessian of a 2-D image (scikit-image's ``approximate=True``).
 
     Each of the eight window sums per pixel reads four corners of the integral
@@ -354,7 +369,7 @@ def _surf_determinant(image, sigma):
     clamp are computed again from gathered corners.  Same sums in the same
     order either way: equal to scikit-image's bit for bit.
     """
-    integral = np.cumsum(np.cumsum(image.astype(np.float64), axis=0), axis=1)
+    integral = _integral_image(image, num_threads)
     height, width = integral.shape
     size = int(3 * sigma)
     s2, s3 = (size - 1) // 2, size // 3
@@ -379,13 +394,11 @@ def _surf_determinant(image, sigma):
 
     det = np.empty((height, width), np.float64)
     extended = np.pad(integral, pad, mode="edge")  # integral[clip(i), clip(j)] == extended[i + pad, j + pad]
-    # in blocks of rows, so that the temporaries are small and reused from block to block
-    step = max(1, (1 << 16) // max(1, width))
-    for i0 in range(0, height, step):
-        i1 = min(i0 + step, height)
 
-        def sliced(dr, dc, nr, nc, i0=i0, i1=i1):
-            near_rows, far_rows = slice(pad + i0 + dr, pad + i1 + dr), slice(pad + i0 + dr + nr, pad + i1 + dr + nr)
+    def block(rows):
+        def sliced(dr, dc, nr, nc):
+            near_rows = slice(pad + rows.start + dr, pad + rows.stop + dr)
+            far_rows = slice(pad + rows.start + dr + nr, pad + rows.stop + dr + nr)
             near_cols, far_cols = slice(pad + dc, pad + dc + width), slice(pad + dc + nc, pad + dc + nc + width)
             return (
                 extended[near_rows, near_cols],
@@ -394,7 +407,11 @@ def _surf_determinant(image, sigma):
                 extended[far_rows, near_cols],
             )
 
-        det[i0:i1] = determinant(sliced)
+        with np.errstate(invalid="ignore"):  # per thread: NaN sums read as 0, quietly
+            det[rows] = determinant(sliced)
+
+    # in blocks of rows, so that the temporaries are small and reused from block to block, in threads
+    blockwise(height, num_threads, block, block_rows=max(1, (1 << 16) // max(1, width)))
 
     def gathered(rows, cols):
         def corners(dr, dc, nr, nc):
