@@ -114,7 +114,8 @@ def _extensions():
     }
     # The kernel source and its C headers: a change to any of them rebuilds every target.
     depends = ["imgconv/_conv_kernel.pxi", "imgconv/_microkernel.h", "imgconv/_microkernel_tile.h",
-               "imgconv/_openmp_shim.h", "imgconv/_paired.h"]
+               "imgconv/_openmp_shim.h", "imgconv/_paired.h", "imgconv/_pointwise.h",
+               "imgconv/_no_contract.h"]
     extensions = [
         Extension(f"imgconv._conv_{target}_cy", [f"imgconv/_conv_{target}_cy.pyx"], include_dirs=["imgconv"],
                   depends=depends)

@@ -919,6 +919,57 @@ def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_thread
                     out[p, f] = planes[f, p]
 
 
+cdef extern from "_pointwise.h" nogil:
+    void imgconv_features_row_f32(Py_ssize_t n, const float *smoothed, const float *r0, const float *r1,
+                                  float root2, const float *m00, const float *m01, const float *m11, float *out,
+                                  Py_ssize_t stride)
+
+
+cdef inline const float *_row_of(const float *base, Py_ssize_t i, Py_ssize_t width) noexcept nogil:
+    return NULL if base == NULL else base + i * width
+
+
+cdef inline const float *_base_of(object plane, Py_ssize_t height, Py_ssize_t width) except? NULL:
+    """The data of a C-contiguous float32 (height, width) plane, or NULL for None."""
+    cdef const float[:, ::1] view
+    if plane is None:
+        return NULL
+    view = plane
+    if view.shape[0] != height or view.shape[1] != width:
+        raise ValueError(f"features_2d: a plane of shape {tuple(view.shape)[:2]} for an image of "
+                         f"{(height, width)}")
+    return &view[0, 0] if height and width else NULL
+
+
+def features_2d(float[:, :, :] out, smoothed, r0, r1, m00, m01, m11, float root2, int num_threads):
+    """Fill the channels-last `out` (H, W, n) with the features of _pointwise.h from float32 (H, W) planes.
+
+    `smoothed`, the pair `r0`, `r1`, the triple `m00`, `m01`, `m11`: C-contiguous float32 planes, or None
+    for a group left out; `out` has one channel per value written (1 + 1 + 2 with all three groups) and
+    a contiguous last axis.  The planes must stay alive for the call (the caller holds them).
+    """
+    cdef Py_ssize_t height = out.shape[0], width = out.shape[1], i, stride
+    cdef int n = (smoothed is not None) + (r0 is not None) + 2 * (m00 is not None)
+    if out.shape[2] != n or (n and out.strides[2] != sizeof(float)) or num_threads < 1:
+        raise ValueError(f"features_2d: an output of shape {tuple(out.shape)[:3]} for {n} features")
+    if (r0 is None) != (r1 is None) or not (m00 is None) == (m01 is None) == (m11 is None):
+        raise ValueError("features_2d: r0 and r1, and m00, m01 and m11, are given together")
+    cdef const float *ps = _base_of(smoothed, height, width)
+    cdef const float *pr0 = _base_of(r0, height, width)
+    cdef const float *pr1 = _base_of(r1, height, width)
+    cdef const float *p00 = _base_of(m00, height, width)
+    cdef const float *p01 = _base_of(m01, height, width)
+    cdef const float *p11 = _base_of(m11, height, width)
+    if height == 0 or width == 0 or n == 0:
+        return
+    stride = out.strides[1] // sizeof(float)
+    with nogil, parallel(num_threads=num_threads):
+        for i in prange(height, schedule="static"):
+            imgconv_features_row_f32(width, _row_of(ps, i, width), _row_of(pr0, i, width), _row_of(pr1, i, width),
+                                     root2, _row_of(p00, i, width), _row_of(p01, i, width),
+                                     _row_of(p11, i, width), &out[i, 0, 0], stride)
+
+
 cdef extern from "_openmp_shim.h" nogil:
     int omp_get_max_threads()
 

@@ -732,6 +732,28 @@ def interleave(planes, out, num_threads=None):
     return out
 
 
+def features_2d(out, smoothed=None, responses=None, elems=None, num_threads=None):
+    """The element-wise end of a 2-D feature stack, written into the channels-last `out` ``(H, W, n)``.
+
+    Per pixel, in this order, each group if given: `smoothed`; the Sobel
+    magnitude ``sqrt(r0**2 + r1**2) / sqrt(2)`` of the pair `responses`; the
+    Hessian's two eigenvalues, largest first, of the upper elements `elems`
+    ``(m00, m01, m11)`` -- NumPy's float32 expressions bit for bit (the
+    kernel's _pointwise.h), in one threaded pass instead of a dozen whole-image
+    temporaries and a strided copy per feature.  float32 ``(H, W)`` planes.
+    """
+    planes = [None] * 6
+    if smoothed is not None:
+        planes[0] = np.ascontiguousarray(smoothed, np.float32)
+    if responses is not None:
+        planes[1:3] = [np.ascontiguousarray(r, np.float32) for r in responses]
+    if elems is not None:
+        planes[3:6] = [np.ascontiguousarray(e, np.float32) for e in elems]
+    threads = effective_num_threads(num_threads) if out.size >= _MIN_MACS_FOR_A_TEAM else 1
+    _kernel().features_2d(out, *planes, np.sqrt(2, dtype=np.float32), threads)
+    return out
+
+
 Plan = collections.namedtuple("Plan", ["method", "reason", "costs", "factors"])
 Plan.__doc__ = """The algorithm a :func:`correlate` call takes.
 

@@ -27,15 +27,9 @@
 #include <stddef.h>
 #include "_microkernel.h"
 
-#if defined(__clang__)
-#  define IMGCONV_NO_CONTRACT _Pragma("clang fp contract(off)")
-#elif defined(__GNUC__)
-#  define IMGCONV_NO_CONTRACT
-#  pragma GCC push_options
-#  pragma GCC optimize("fp-contract=off")
-#else
-#  define IMGCONV_NO_CONTRACT
-#endif
+#include "_no_contract.h"
+
+IMGCONV_NO_CONTRACT_BEGIN
 
 #define IMGCONV_PAIRED_SCALAR(T, OP)                                              \
     for (; k < n; k++) {                                                          \
@@ -106,8 +100,6 @@ static void imgconv_paired_f64(const double *buf, ptrdiff_t n, ptrdiff_t step, c
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#  pragma GCC pop_options
-#endif
+IMGCONV_NO_CONTRACT_END
 
 #endif /* IMGCONV_PAIRED_H */
