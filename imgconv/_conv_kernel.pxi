@@ -770,7 +770,7 @@ ctypedef fused store_t:
 
 
 ctypedef struct _PairedGeometry:
-    Py_ssize_t lead, length, trail, nout, nw, r, d, strip, chunk, nstrips, nchunks
+    Py_ssize_t lead, length, trail, nout, nw, r, d, strip, chunk, nstrips, nchunks, origin
     const int *signs  # per kernel: 1 symmetric, -1 antisymmetric
 
 
@@ -787,18 +787,25 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
                               floating *res) noexcept nogil:
     """One work item of paired_lines: a line (trail 1), or `chunk` positions of a strip of `strip` columns."""
     cdef Py_ssize_t length = geo.length, trail = geo.trail, rd = geo.r * geo.d, n, s0, sw, i0, lc, q, s, src, o, m
+    cdef Py_ssize_t total, qlo, qhi
     cdef const pixel_t *line
     cdef floating *b
     cdef store_t *dst
     if trail == 1:
         n = item
         line = x + n * length
-        for q in range(length + 2 * rd):
-            if rd <= q < rd + length:
-                buf[q] = <floating>line[q - rd]
-            else:
-                src = index[q]
-                buf[q] = cv if src < 0 else <floating>line[src]
+        # padded position q reads line[q - rd - origin] inside the line, the index outside it
+        total = length + 2 * rd
+        qlo = min(max(rd + geo.origin, 0), total)
+        qhi = min(max(rd + geo.origin + length, qlo), total)
+        for q in range(qlo):
+            src = index[q]
+            buf[q] = cv if src < 0 else <floating>line[src]
+        for q in range(qlo, qhi):
+            buf[q] = <floating>line[q - rd - geo.origin]
+        for q in range(qhi, total):
+            src = index[q]
+            buf[q] = cv if src < 0 else <floating>line[src]
         for o in range(geo.nout):
             dst = out + (n * geo.nout + o) * length
             if (store_t is float and floating is float) or (store_t is double and floating is double):
@@ -834,13 +841,13 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
 def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, store_t[:, :, :, ::1] out,
                  const Py_ssize_t[::1] index, floating[:, ::1] buf_scratch, floating[:, ::1] res_scratch,
                  Py_ssize_t dilation, const int[::1] signs, double cval, int num_threads, Py_ssize_t strip,
-                 Py_ssize_t chunk):
+                 Py_ssize_t chunk, Py_ssize_t origin):
     """Fill `out` (lead, O, length, trail) with scipy's paired correlation of `x` (lead, length, trail) along
     axis 1 with each row of `weights` (O, 2r + 1), symmetric (``signs[o]`` 1) or antisymmetric (-1), taps
     `dilation` apart (see _paired.h for the order of operations).
 
-    `index` maps the padded positions ``-r d .. length - 1 + r d`` into the axis (-1: `cval`), as
-    imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
+    `index` maps the padded positions ``-r d - origin .. length - 1 + r d - origin`` into the axis
+    (-1: `cval`), as imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
     positions of a strip of `strip` columns.  Scratch, one row per thread: ``buf``
     ``length + 2 r d`` (trail 1) or ``(min(chunk, length) + 2 r d) * strip`` values, ``res``
     ``length`` or ``min(chunk, length) * strip``.
@@ -851,7 +858,7 @@ def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, sto
     cdef floating cv = <floating>cval
     geo.lead, geo.length, geo.trail = x.shape[0], x.shape[1], x.shape[2]
     geo.nout, geo.nw = weights.shape[0], weights.shape[1]
-    geo.r, geo.d = geo.nw // 2, dilation
+    geo.r, geo.d, geo.origin = geo.nw // 2, dilation, origin
     if (geo.nw % 2 == 0 or signs.shape[0] != geo.nout or dilation < 1 or num_threads < 1 or strip < 1
             or chunk < 1 or out.shape[0] != geo.lead or out.shape[1] != geo.nout or out.shape[2] != geo.length
             or out.shape[3] != geo.trail

@@ -298,3 +298,40 @@ def test_passes_over_the_last_two_axes_run_fused_and_equal_the_passes_one_by_one
                 np.testing.assert_array_equal(got, y)
                 tol = 1e-12 if dtype == np.float64 else 2e-6
                 _close(got, getattr(sn, f.__name__)(x, axis=along, mode=mode, cval=1.25), tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int16])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_float64_sums_of_paired_weights_are_scipys_bit_for_bit(dtype, mode):
+    """Where scipy pairs the taps (odd weights symmetric or antisymmetric within DBL_EPSILON), float64
+    sums follow its order of operations: float64 and integer outputs equal scipy's exactly, origins,
+    near-symmetric weights (scipy multiplies each pair by its left weight) and 3-D arrays included."""
+    rng = np.random.default_rng(21)
+    x = (rng.random((23, 31, 7)) * 200).astype(dtype)
+    plane = x[..., 0]
+    kw = dict(mode=mode, cval=3.5)
+    for sigma, order in [(0.8, 0), (2.0, 0), (1.5, 1), (1.5, 2), (1.0, 3)]:
+        np.testing.assert_array_equal(
+            ndimage.gaussian_filter(x, sigma, order=order, **kw), sn.gaussian_filter(x, sigma, order=order, **kw)
+        )
+        np.testing.assert_array_equal(
+            ndimage.gaussian_filter(plane, sigma, order=order, **kw),
+            sn.gaussian_filter(plane, sigma, order=order, **kw),
+        )
+    near = np.array([0.1, 0.25, 0.3, 0.25, 0.1 + 1e-17])  # symmetric within DBL_EPSILON
+    for weights in ([1.0, 2.0, 3.0, 2.0, 1.0], [-0.3, -1.0, 0.0, 1.0, 0.3], near):
+        for origin in (-1, 0, 1):
+            for axis in range(3):
+                np.testing.assert_array_equal(
+                    ndimage.correlate1d(x, weights, axis, origin=origin, **kw),
+                    sn.correlate1d(x, weights, axis, origin=origin, **kw),
+                )
+                np.testing.assert_array_equal(
+                    ndimage.convolve1d(x, weights, axis, origin=origin, **kw),
+                    sn.convolve1d(x, weights, axis, origin=origin, **kw),
+                )
+    for f in (ndimage.sobel, ndimage.prewitt):
+        for axis in (0, -1):
+            np.testing.assert_array_equal(f(plane, axis, **kw), getattr(sn, f.__name__)(plane, axis, **kw))
+    np.testing.assert_array_equal(ndimage.laplace(plane, **kw), sn.laplace(plane, **kw))
+    np.testing.assert_array_equal(ndimage.gaussian_laplace(x, 1.2, **kw), sn.gaussian_laplace(x, 1.2, **kw))

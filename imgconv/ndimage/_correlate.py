@@ -24,6 +24,12 @@ arithmetic costs the engine about 3x (twice the bytes per vector, a float64
 copy of the input); such results are within a few float32 ulps (``k * eps``
 relative for ``k`` taps) of scipy's, not equal to its last bit.  Integer
 outputs keep float64 sums, so that their truncation agrees with scipy's.
+Where scipy pairs the taps (odd weights symmetric or antisymmetric within
+``DBL_EPSILON``: Gaussians and their derivatives, Sobel, Prewitt, Laplace,
+most smoothing weights), float64 sums are made in its order of operations
+(:func:`scipy_symmetry`, :func:`imgconv._engine.correlate_paired`), so float64
+and integer outputs equal scipy's bit for bit; other weights are summed tap by
+tap with fused multiply-adds (to float64 rounding).
 The engine reads float32, float64, uint8 and uint16 pixels as they are
 (:func:`engine_pixels`); other dtypes are converted once.  Like scipy's C
 correlate, taps of the N-D `weights` whose magnitude is at most ``DBL_EPSILON``
@@ -49,6 +55,7 @@ __all__ = [
     "correlate1d",
     "engine_pixels",
     "run_pass",
+    "scipy_symmetry",
     "store",
     "work_dtype",
 ]
@@ -91,18 +98,56 @@ def _direct_out(output, x, dtype):
     return None
 
 
-def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=None):
+def scipy_symmetry(weights):
+    """1 or -1 where scipy's ``NI_Correlate1D`` pairs the taps of the 1-D `weights`, else 0.
+
+    Its rule: an odd length, and every ``w[r + i]`` within ``DBL_EPSILON`` of
+    ``w[r - i]`` (symmetric, 1) or of ``-w[r - i]`` (antisymmetric, -1).  It then
+    multiplies each pair by the left weight ``w[r - i]``, as
+    :func:`imgconv._engine.correlate_paired` does.
+    """
+    k = len(weights)
+    if k % 2 == 0 or k < 3:
+        return 0
+    r = k // 2
+    left, right = weights[r - 1 :: -1], weights[r + 1 :]
+    if np.all(np.abs(right - left) <= _DBL_EPSILON):
+        return 1
+    if np.all(np.abs(right + left) <= _DBL_EPSILON):
+        return -1
+    return 0
+
+
+def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=None, pair=True):
     """Correlate `x` with 1-D float64 `weights` along `axis` into `output`: one engine call.
 
     The sums are made in `dtype` (default: :func:`work_dtype` of `output`);
     `x` is read as :func:`engine_pixels` gives it.  `mode` is an engine mode;
-    `origin` has been checked.  Returns `output`.
+    `origin` has been checked.  Float64 sums of weights that scipy pairs
+    (:func:`scipy_symmetry`) are scipy's bit for bit
+    (:func:`imgconv._engine.correlate_paired`; ``pair=False``: tap by tap
+    whatever the weights).  Returns `output`.
     """
     if x.size == 0:
         return output
     dtype = work_dtype(output) if dtype is None else np.dtype(dtype)
     x = engine_pixels(x, dtype)
     k = len(weights)
+    sign = scipy_symmetry(weights) if pair and dtype == np.float64 else 0
+    if sign:
+        lead, length = int(np.prod(x.shape[:axis])), x.shape[axis]
+        y = _engine.correlate_paired(
+            x.reshape(lead, length, -1),
+            weights,
+            signs=sign,
+            mode=mode,
+            cval=float(cval),
+            origin=origin,
+            dtype=dtype,
+            out_dtype=output.dtype if output.dtype in (np.float32, np.float64) else dtype,
+            num_threads=num_threads,
+        )
+        return store(y.reshape(x.shape), output)
     before = k // 2 + origin
     view, along = axis_view(x, axis)
     out = _direct_out(output, x, dtype)

@@ -22,7 +22,7 @@ from .._shared.geometry import gaussian_radius
 from .._shared.ndpasses import gaussian_kernel1d, round_taps
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
 from . import _support
-from ._correlate import _direct_out, correlate1d, run_pass, store, work_dtype
+from ._correlate import _direct_out, correlate1d, run_pass, scipy_symmetry, store, work_dtype
 
 __all__ = [
     "gaussian_filter",
@@ -42,9 +42,16 @@ class _Step:
     `axis` (float64 `weights`, engine `mode`, sums divided by `divisor`), what :func:`_chain` needs
     to fuse it with the next pass."""
 
-    def __init__(self, run, axis=None, weights=None, mode=None, cval=0.0, origin=0, divisor=1):
+    def __init__(self, run, axis=None, weights=None, mode=None, cval=0.0, origin=0, divisor=1, pairs=True):
         self.run, self.axis, self.weights, self.mode = run, axis, weights, mode
         self.cval, self.origin, self.divisor = cval, origin, divisor
+        # whether a float64 pass pairs its taps as scipy's correlate1d does (not the uniform filter: scipy
+        # computes it by running sums, which no order of a correlation reproduces)
+        self.pairs = pairs
+
+    def paired(self, dtype):
+        """Whether this pass, summed in `dtype`, runs paired (:func:`imgconv.ndimage._correlate.run_pass`)."""
+        return self.pairs and dtype == np.float64 and bool(scipy_symmetry(self.weights))
 
     def __call__(self, x, out):
         self.run(x, out)
@@ -67,6 +74,8 @@ def _fusable(first, second, x, output):
         and output.dtype in (np.float32, np.float64)
         and x.dtype == output.dtype
         and x.size > 0
+        # float64 passes of weights scipy pairs run paired, scipy's roundings (run_pass), not fused
+        and not (first.paired(output.dtype) or second.paired(output.dtype))
     )
 
 
@@ -410,14 +419,15 @@ def laplace(
     if (
         list(axes_) == [input.ndim - 2, input.ndim - 1]
         and modes[0] == modes[1]
-        and output.dtype in (np.float32, np.float64)
+        and output.dtype == np.float32
         and input.dtype == output.dtype
         and input.size > 0
         and isinstance(cval, numbers.Real)
     ):
         # The second derivative along each axis of the plane, each rounded, and their sum: one engine
         # call (the column pass into the output, the row pass through per-thread buffers), bit-equal
-        # to generic_laplace's two correlate1d calls and sum.
+        # to generic_laplace's two correlate1d calls and sum.  (float64: the two paired passes of
+        # correlate1d, scipy's roundings.)
         taps = round_taps(np.array([1.0, -2.0, 1.0]), output.dtype)[0]
         target = _direct_out(output, input, output.dtype)
         result = _engine.correlate_passes(
@@ -632,11 +642,11 @@ def uniform_filter1d(
         ):
             # a pass of [1] along the other axis of the plane carries the division into the same
             # engine call (x * 1 + 0 is x): no second sweep of the result to divide it
-            step = _Step(None, axis, ones, mode, c, origin, size)
-            other = _Step(None, 2 * x.ndim - 3 - axis, np.ones(1), mode, c)
+            step = _Step(None, axis, ones, mode, c, origin, size, pairs=False)
+            other = _Step(None, 2 * x.ndim - 3 - axis, np.ones(1), mode, c, pairs=False)
             _fused(step, other, num_threads).run(x, total)
         else:
-            run_pass(x, ones, axis, total, mode, c, origin, num_threads, dtype)
+            run_pass(x, ones, axis, total, mode, c, origin, num_threads, dtype, pair=False)
             total /= size
         store(total, out)
     return output
@@ -697,6 +707,6 @@ def uniform_filter(
 
         if input.dtype.kind == "c" or _support.invalid_origin(o, int(s)):
             return _Step(run)  # by real components, or refused by uniform_filter1d
-        return _Step(run, axis, np.ones(int(s)), _support.engine_mode(m), cval, o, int(s))
+        return _Step(run, axis, np.ones(int(s)), _support.engine_mode(m), cval, o, int(s), pairs=False)
 
     return _chain(input, output, [step(*p) for p in passes], num_threads)
