@@ -635,7 +635,7 @@ def correlate_passes(
     return out
 
 
-_PAIRED_STRIP, _PAIRED_CHUNK, _PAIRED_BUFFER_BYTES = 32, (8, 256), 1 << 16
+_PAIRED_STRIP, _PAIRED_CHUNK, _PAIRED_BUFFER_BYTES, _PAIRED_MAX_BUFFER_BYTES = 32, (8, 256), 1 << 16, 1 << 22
 
 
 def correlate_paired(
@@ -699,7 +699,12 @@ def correlate_paired(
     # float64 sums: 3 taps 6.5 -> 4.2 ms with strips of 2048 x 8 rows instead of 32 x 256; 103 taps
     # best at 32 x 256)
     chunk = max(_PAIRED_CHUNK[0], min(_PAIRED_CHUNK[1], 8 * reach), 2 * reach)
-    strip = max(_PAIRED_STRIP, _PAIRED_BUFFER_BYTES // ((chunk + 2 * reach) * dtype.itemsize))
+    row_bytes = (min(chunk, length) + 2 * reach) * dtype.itemsize
+    strip = max(_PAIRED_STRIP, _PAIRED_BUFFER_BYTES // row_bytes)
+    if strip * row_bytes > _PAIRED_MAX_BUFFER_BYTES:
+        # a kernel far longer than the axis (sigma 1e6 on a few pixels): one column at a time, as scipy's
+        # one line buffer, not 32 of them per thread
+        strip = max(1, _PAIRED_MAX_BUFFER_BYTES // row_bytes)
     if trail == 1:
         buf_len, res_len = length + 2 * reach, length
     else:
