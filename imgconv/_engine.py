@@ -689,7 +689,8 @@ def correlate_paired(
     out = np.empty((lead, n_out, length, trail), out_dtype)
     if out.size == 0:
         return out
-    index = _source_index(np.arange(-reach, length + reach) - int(origin), length, mode).astype(np.intp)
+    origin = int(origin)
+    index = _source_index(np.arange(-reach - origin, length + reach - origin), length, mode).astype(np.intp, copy=False)
     work = lead * n_out * length * trail * nw
     threads = 1 if work < _MIN_MACS_FOR_A_TEAM else min(effective_num_threads(num_threads), max(1, lead * length))
     if threads == 1:
@@ -725,7 +726,7 @@ def correlate_paired(
         threads,
         strip,
         chunk,
-        int(origin),
+        origin,
     )
     return out
 
