@@ -38,7 +38,8 @@ def _prepare(image, black_ridges, mode, ndims=None):
 
 def _eigvals(image, sigma, mode, cval, threads):
     return symmetric_eigenvalues(
-        gaussian_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True, threads)
+        gaussian_hessian(image, (float(sigma),) * image.ndim, mode, float(cval), "rc", True, threads),
+        num_threads=threads,
     )
 
 

@@ -348,3 +348,15 @@ def test_hessian_matrix_det_approximation_refuses_a_sigma_it_cannot_use(sigma):
     # scikit-image returns NaN everywhere for sigma < 1/3 (a 0-pixel box) and ignores a pair
     with pytest.raises(ValueError, match=r"^`sigma` must be one number of at least 1/3 for approximate=True"):
         feature.hessian_matrix_det(IMAGES["random2d"], sigma)
+
+
+def test_eigenvalues_in_threads_equal_scikit_images():
+    # 600 rows: the 2-D formula runs in row blocks on two threads; element-wise, so bit for bit
+    image = np.random.default_rng(3).random((600, 300))
+    H = sk_feature.hessian_matrix(image, 1.5, use_gaussian_derivatives=False)
+    expected = sk_feature.hessian_matrix_eigvals(H)
+    for threads in (1, 2):
+        np.testing.assert_array_equal(feature.hessian_matrix_eigvals(H, num_threads=threads), expected)
+    A = sk_feature.structure_tensor(image, 1.0)
+    expected = sk_feature.structure_tensor_eigenvalues(A)
+    np.testing.assert_array_equal(feature.structure_tensor_eigenvalues(A, num_threads=2), expected)

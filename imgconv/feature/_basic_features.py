@@ -75,7 +75,7 @@ def _finish(rows, features, smoothed, responses, elems):
         magnitude /= np.sqrt(len(responses), dtype=magnitude.dtype)
         index += 1
     if elems is not None:
-        symmetric_eigenvalues([e[rows] for e in elems], out=features[index:, rows])
+        symmetric_eigenvalues([e[rows] for e in elems], out=features[index:, rows], num_threads=1)
 
 
 def _second_gradient(grad, axis, threads):

@@ -216,26 +216,41 @@ def _symmetric_image(elems):
     return full
 
 
-def symmetric_eigenvalues(elems, out=None):
+def _eigenvalues_2d(m00, m01, m11, eigs):
+    # scikit-image's (m00 + m11) / 2 +- sqrt(m01**2 + ((m00 - m11) / 2)**2), the same roundings in the
+    # same order (halving is exact), computed in place: one temporary instead of eight
+    half_diff = np.subtract(m00, m11, out=eigs[1])
+    half_diff *= 0.5
+    np.square(half_diff, out=half_diff)
+    hsqrtdet = np.square(m01, dtype=eigs.dtype)
+    hsqrtdet += half_diff
+    np.sqrt(hsqrtdet, out=hsqrtdet)
+    mean = np.add(m00, m11, out=eigs[0])
+    mean *= 0.5
+    np.subtract(mean, hsqrtdet, out=eigs[1])
+    mean += hsqrtdet
+
+
+def symmetric_eigenvalues(elems, out=None, num_threads=None):
     """Eigenvalues, largest first, leading axis; scikit-image's explicit 2-D formula, ``eigvalsh`` in N-D.
 
     `out`: an array ``(ndim, *shape)`` of the result dtype to write them into (2-D: in place).
+    `num_threads`: the 2-D formula runs in blocks of rows in that many threads (NumPy releases the
+    GIL; element-wise, so any blocking gives the same values); None: :func:`imgconv.get_num_threads`.
     """
     if len(elems) == 3:
-        # scikit-image's (m00 + m11) / 2 +- sqrt(m01**2 + ((m00 - m11) / 2)**2), the same roundings in the
-        # same order (halving is exact), computed in place: one temporary instead of eight
-        m00, m01, m11 = elems
+        m00, m01, m11 = (np.asarray(e) for e in elems)
         eigs = np.empty((2, *m00.shape), np.result_type(m00, m01, m11)) if out is None else out
-        half_diff = np.subtract(m00, m11, out=eigs[1])
-        half_diff *= 0.5
-        np.square(half_diff, out=half_diff)
-        hsqrtdet = np.square(m01, dtype=eigs.dtype)
-        hsqrtdet += half_diff
-        np.sqrt(hsqrtdet, out=hsqrtdet)
-        mean = np.add(m00, m11, out=eigs[0])
-        mean *= 0.5
-        np.subtract(mean, hsqrtdet, out=eigs[1])
-        mean += hsqrtdet
+        if m00.ndim == 0 or not (m00.shape == m01.shape == m11.shape):
+            _eigenvalues_2d(m00, m01, m11, eigs)
+            return eigs
+        width = max(1, m00.size // max(1, len(m00)))
+        blockwise(
+            len(m00),
+            effective_num_threads(num_threads),
+            lambda rows: _eigenvalues_2d(m00[rows], m01[rows], m11[rows], eigs[:, rows]),
+            block_rows=max(1, (1 << 15) // width),
+        )
         return eigs
     eigs = np.linalg.eigvalsh(_symmetric_image(elems))[..., ::-1]
     eigs = np.transpose(eigs, (eigs.ndim - 1,) + tuple(range(eigs.ndim - 1)))
@@ -245,13 +260,15 @@ def symmetric_eigenvalues(elems, out=None):
     return out
 
 
-def hessian_matrix_eigvals(H_elems: Sequence[np.ndarray]) -> np.ndarray:
+def hessian_matrix_eigvals(H_elems: Sequence[np.ndarray], *, num_threads: SupportsIndex | None = None) -> np.ndarray:
     """Eigenvalues of the Hessian matrix, largest first, as :func:`skimage.feature.hessian_matrix_eigvals`.
 
     Parameters
     ----------
     H_elems : list of ndarray
         Upper-diagonal elements, as returned by :func:`hessian_matrix`.
+    num_threads : int, optional, keyword-only
+        Threads for the 2-D formula (row blocks; the values do not depend on it).
 
     Returns
     -------
@@ -266,16 +283,20 @@ def hessian_matrix_eigvals(H_elems: Sequence[np.ndarray]) -> np.ndarray:
     >>> hessian_matrix_eigvals(H)[0, 2]
     array([ 2.,  0., -2.,  0.,  2.])
     """
-    return symmetric_eigenvalues(H_elems)
+    return symmetric_eigenvalues(H_elems, num_threads=num_threads)
 
 
-def structure_tensor_eigenvalues(A_elems: Sequence[np.ndarray]) -> np.ndarray:
+def structure_tensor_eigenvalues(
+    A_elems: Sequence[np.ndarray], *, num_threads: SupportsIndex | None = None
+) -> np.ndarray:
     """Eigenvalues of the structure tensor, largest first, as scikit-image.
 
     Parameters
     ----------
     A_elems : list of ndarray
         Upper-diagonal elements, as returned by :func:`structure_tensor`.
+    num_threads : int, optional, keyword-only
+        Threads for the 2-D formula (row blocks; the values do not depend on it).
 
     Returns
     -------
@@ -289,7 +310,7 @@ def structure_tensor_eigenvalues(A_elems: Sequence[np.ndarray]) -> np.ndarray:
     >>> structure_tensor_eigenvalues(structure_tensor(square, sigma=0.1))[0, 1]
     array([0., 2., 4., 2., 0.])
     """
-    return symmetric_eigenvalues(A_elems)
+    return symmetric_eigenvalues(A_elems, num_threads=num_threads)
 
 
 def hessian_matrix_det(
@@ -551,6 +572,6 @@ def shape_index(
     H = hessian_matrix(
         image, sigma=sigma, mode=mode, cval=cval, order="rc", use_gaussian_derivatives=False, num_threads=num_threads
     )
-    l1, l2 = hessian_matrix_eigvals(H)
+    l1, l2 = hessian_matrix_eigvals(H, num_threads=num_threads)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (2.0 / np.pi) * np.arctan((l2 + l1) / (l2 - l1))
