@@ -59,6 +59,7 @@ __all__ = [
     "gaussian_kernel1d",
     "gaussian_passes",
     "gradient_kernel",
+    "paired_pass",
     "round_taps",
     "separable_bank",
 ]
@@ -188,7 +189,7 @@ def correlate1d_bank(
         ]
     elif paired.any():
         # every paired kernel in one call, which reads (and converts) each line once
-        parts.append((paired, _native_pairs(view, kernels[paired], kinds[paired], along, engine, compute, store)))
+        parts.append((paired, paired_pass(view, kernels[paired], kinds[paired], along, engine, compute, store)))
     if not paired.all():
         r = kernels.shape[1] // 2
         parts.append((~paired, axis_pass(view, kernels[~paired], along, (r, r), engine, dtype=compute)))
@@ -296,11 +297,16 @@ def _halves_pass(view, kernels, kind, along, engine, dtype):
     return _paired_pass(view, halves, (r, 0), along, engine, kind, dtype)
 
 
-def _native_pairs(view, kernels, signs, along, engine, dtype, out_dtype):
-    """Paired kernels ``(O, k)`` in one engine call, in scipy's order of operations.
+def paired_pass(view, kernels, signs, along, engine, dtype, out_dtype=None, origin=0):
+    """Paired kernels ``(O, k)`` along axis `along` of an :func:`axis_view`: one engine call, scipy's order.
 
-    :func:`imgconv._engine.correlate_paired`, each kernel with its sign (1
-    symmetric, -1 antisymmetric), summed in `dtype` and stored in `out_dtype`.
+    The paired counterpart of :func:`axis_pass`, through
+    :func:`imgconv._engine.correlate_paired`: each kernel with its sign (1
+    symmetric, -1 antisymmetric), summed in `dtype`, stored in `out_dtype`
+    (default `dtype`), centred ``origin`` taps off (scipy's ``origin``).
+    `engine` holds mode, cval, num_threads and optionally dilation, as for
+    :func:`axis_pass`.  Returns ``(B, O, length, trail)`` or ``(B, O, 1, length)``, as
+    :func:`axis_pass` would.
     """
     lead, _, length, trail = view.shape if along == 2 else (view.shape[0], 1, view.shape[3], 1)
     y = _engine.correlate_paired(
@@ -310,6 +316,7 @@ def _native_pairs(view, kernels, signs, along, engine, dtype, out_dtype):
         mode=engine["mode"],
         cval=engine["cval"],
         dilation=engine.get("dilation", (1, 1))[along - 2],
+        origin=origin,
         dtype=dtype,
         out_dtype=out_dtype,
         num_threads=engine["num_threads"],

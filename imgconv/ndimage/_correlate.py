@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from .. import _engine
 from .._shared.modes import source_index
-from .._shared.ndpasses import axis_pass, axis_view
+from .._shared.ndpasses import axis_pass, axis_view, paired_pass
 from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
 from . import _support
 
@@ -134,29 +134,20 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
     x = engine_pixels(x, dtype)
     k = len(weights)
     sign = scipy_symmetry(weights) if pair and dtype == np.float64 else 0
+    view, along = axis_view(x, axis)
+    engine = dict(mode=mode, cval=float(cval), num_threads=num_threads)
     if sign:
-        lead, length = int(np.prod(x.shape[:axis])), x.shape[axis]
-        y = _engine.correlate_paired(
-            x.reshape(lead, length, -1),
-            weights,
-            signs=sign,
-            mode=mode,
-            cval=float(cval),
-            origin=origin,
-            dtype=dtype,
-            out_dtype=output.dtype if output.dtype in (np.float32, np.float64) else dtype,
-            num_threads=num_threads,
-        )
+        out_dtype = output.dtype if output.dtype in (np.float32, np.float64) else dtype
+        y = paired_pass(view, weights.reshape(1, k), [sign], along, engine, dtype, out_dtype, origin)
         return store(y.reshape(x.shape), output)
     before = k // 2 + origin
-    view, along = axis_view(x, axis)
     out = _direct_out(output, x, dtype)
     result = axis_pass(
         view,
         weights.reshape(1, k),
         along,
         (before, k - 1 - before),
-        dict(mode=mode, cval=float(cval), num_threads=num_threads, method="direct"),
+        dict(engine, method="direct"),
         out=None if out is None else out.reshape(view.shape),
         dtype=dtype,
     )
