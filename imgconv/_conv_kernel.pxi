@@ -24,6 +24,7 @@
 
 from cython.parallel cimport parallel, prange
 from cython cimport floating
+from libc.stdlib cimport free, malloc
 
 # Input pixels: the compute type itself, or 8/16-bit unsigned images, read
 # directly and converted row by row into the phase buffers (never a float copy
@@ -927,54 +928,46 @@ def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_thread
 
 
 cdef extern from "_pointwise.h" nogil:
-    void imgconv_features_row_f32(Py_ssize_t n, const float *smoothed, const float *r0, const float *r1,
-                                  float root2, const float *m00, const float *m01, const float *m11, float *out,
-                                  Py_ssize_t stride)
+    Py_ssize_t IMGCONV_FEATURES_SCRATCH(Py_ssize_t width)
+    void imgconv_features_row_f32(Py_ssize_t i, Py_ssize_t height, Py_ssize_t width, Py_ssize_t nscales,
+                                  const float *const *smoothed, int intensity, int edges, int texture,
+                                  float root2, float *out, Py_ssize_t px_stride, float *scratch)
 
 
-cdef inline const float *_row_of(const float *base, Py_ssize_t i, Py_ssize_t width) noexcept nogil:
-    return NULL if base == NULL else base + i * width
+def features_2d(float[:, :, :] out, smoothed, bint intensity, bint edges, bint texture, float root2,
+                float[:, ::1] scratch, int num_threads):
+    """Fill the channels-last `out` (H, W, n * S) with the features of _pointwise.h of the S smoothed images.
 
-
-cdef inline const float *_base_of(object plane, Py_ssize_t height, Py_ssize_t width) except? NULL:
-    """The data of a C-contiguous float32 (height, width) plane, or NULL for None."""
-    cdef const float[:, ::1] view
-    if plane is None:
-        return NULL
-    view = plane
-    if view.shape[0] != height or view.shape[1] != width:
-        raise ValueError(f"features_2d: a plane of shape {tuple(view.shape)[:2]} for an image of "
-                         f"{(height, width)}")
-    return &view[0, 0] if height and width else NULL
-
-
-def features_2d(float[:, :, :] out, smoothed, r0, r1, m00, m01, m11, float root2, int num_threads):
-    """Fill the channels-last `out` (H, W, n) with the features of _pointwise.h from float32 (H, W) planes.
-
-    `smoothed`, the pair `r0`, `r1`, the triple `m00`, `m01`, `m11`: C-contiguous float32 planes, or None
-    for a group left out; `out` has one channel per value written (1 + 1 + 2 with all three groups) and
-    a contiguous last axis.  The planes must stay alive for the call (the caller holds them).
+    `smoothed`: a sequence of C-contiguous float32 (H, W) images, alive for the call (the caller holds
+    them); `out`: per scale ``n = intensity + edges + 2 * texture`` values, the scales one after the other,
+    a contiguous last axis; `scratch`: one row of at least ``8 W`` floats per thread.
     """
-    cdef Py_ssize_t height = out.shape[0], width = out.shape[1], i, stride
-    cdef int n = (smoothed is not None) + (r0 is not None) + 2 * (m00 is not None)
-    if out.shape[2] != n or (n and out.strides[2] != sizeof(float)) or num_threads < 1:
-        raise ValueError(f"features_2d: an output of shape {tuple(out.shape)[:3]} for {n} features")
-    if (r0 is None) != (r1 is None) or not (m00 is None) == (m01 is None) == (m11 is None):
-        raise ValueError("features_2d: r0 and r1, and m00, m01 and m11, are given together")
-    cdef const float *ps = _base_of(smoothed, height, width)
-    cdef const float *pr0 = _base_of(r0, height, width)
-    cdef const float *pr1 = _base_of(r1, height, width)
-    cdef const float *p00 = _base_of(m00, height, width)
-    cdef const float *p01 = _base_of(m01, height, width)
-    cdef const float *p11 = _base_of(m11, height, width)
-    if height == 0 or width == 0 or n == 0:
+    cdef Py_ssize_t height = out.shape[0], width = out.shape[1], nscales = len(smoothed), i, s
+    cdef int n = intensity + edges + 2 * texture, tid
+    cdef const float[:, ::1] view
+    if (out.shape[2] != n * nscales or (out.shape[2] and out.strides[2] != sizeof(float)) or num_threads < 1
+            or scratch.shape[0] < num_threads or scratch.shape[1] < IMGCONV_FEATURES_SCRATCH(width)):
+        raise ValueError(f"features_2d: an output of shape {tuple(out.shape)[:3]} for {nscales} scales of {n} "
+                         f"features, scratch {tuple(scratch.shape)[:2]}, threads {num_threads}")
+    if height == 0 or width == 0 or n == 0 or nscales == 0:
         return
-    stride = out.strides[1] // sizeof(float)
-    with nogil, parallel(num_threads=num_threads):
-        for i in prange(height, schedule="static"):
-            imgconv_features_row_f32(width, _row_of(ps, i, width), _row_of(pr0, i, width), _row_of(pr1, i, width),
-                                     root2, _row_of(p00, i, width), _row_of(p01, i, width),
-                                     _row_of(p11, i, width), &out[i, 0, 0], stride)
+    cdef const float **planes = <const float **>malloc(nscales * sizeof(float *))
+    if planes == NULL:
+        raise MemoryError()
+    try:
+        for s in range(nscales):
+            view = smoothed[s]
+            if view.shape[0] != height or view.shape[1] != width:
+                raise ValueError(f"features_2d: a smoothed image of shape {tuple(view.shape)[:2]} for an "
+                                 f"output of {(height, width)}")
+            planes[s] = &view[0, 0]
+        with nogil, parallel(num_threads=num_threads):
+            for i in prange(height, schedule="static"):
+                tid = omp_get_thread_num()
+                imgconv_features_row_f32(i, height, width, nscales, planes, intensity, edges, texture, root2,
+                                         &out[i, 0, 0], out.strides[1] // sizeof(float), &scratch[tid, 0])
+    finally:
+        free(planes)
 
 
 cdef extern from "_openmp_shim.h" nogil:

@@ -747,25 +747,22 @@ def interleave(planes, out, num_threads=None):
     return out
 
 
-def features_2d(out, smoothed=None, responses=None, elems=None, num_threads=None):
-    """The element-wise end of a 2-D feature stack, written into the channels-last `out` ``(H, W, n)``.
+def features_2d(out, smoothed, *, intensity=True, edges=True, texture=True, num_threads=None):
+    """The 2-D feature stack from the smoothed images, written into the channels-last `out` ``(H, W, n * S)``.
 
-    Per pixel, in this order, each group if given: `smoothed`; the Sobel
-    magnitude ``sqrt(r0**2 + r1**2) / sqrt(2)`` of the pair `responses`; the
-    Hessian's two eigenvalues, largest first, of the upper elements `elems`
-    ``(m00, m01, m11)`` -- NumPy's float32 expressions bit for bit (the
-    kernel's _pointwise.h), in one threaded pass instead of a dozen whole-image
-    temporaries and a strided copy per feature.  float32 ``(H, W)`` planes.
+    For each of the S float32 ``(H, W)`` images of `smoothed`, ``n`` values a
+    pixel, in this order, each group if asked for: the smoothed value; the
+    Sobel magnitude (:func:`skimage.filters.sobel`); the two eigenvalues,
+    largest first, of the ``np.gradient``-twice Hessian
+    (:func:`skimage.feature.hessian_matrix_eigvals`) -- scikit-image's SciPy
+    and NumPy roundings bit for bit (the kernel's _pointwise.h), one threaded
+    pass over the rows, every scale of a row before the next row.
     """
-    planes = [None] * 6
-    if smoothed is not None:
-        planes[0] = np.ascontiguousarray(smoothed, np.float32)
-    if responses is not None:
-        planes[1:3] = [np.ascontiguousarray(r, np.float32) for r in responses]
-    if elems is not None:
-        planes[3:6] = [np.ascontiguousarray(e, np.float32) for e in elems]
+    planes = [np.ascontiguousarray(s, np.float32) for s in smoothed]
     threads = effective_num_threads(num_threads) if out.size >= _MIN_MACS_FOR_A_TEAM else 1
-    _kernel().features_2d(out, *planes, np.sqrt(2, dtype=np.float32), threads)
+    scratch = np.empty((threads, 8 * max(out.shape[1], 1)), np.float32)
+    root2 = np.sqrt(2, dtype=np.float32)
+    _kernel().features_2d(out, planes, bool(intensity), bool(edges), bool(texture), root2, scratch, threads)
     return out
 
 

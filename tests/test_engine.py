@@ -750,26 +750,39 @@ def test_interleave_writes_planes_into_the_last_axis_of_a_strided_view(dtype):
         _engine.interleave(np.ones((2, 4, 4), dtype), np.ones((4, 4, 3), dtype))
 
 
-def test_features_2d_are_numpys_float32_expressions_bit_for_bit():
+def _features_reference(smoothed):
+    """One scale's features as scikit-image computes them: SciPy's 3 x 3 Sobel convolutions, np.gradient."""
+    from scipy import ndimage
+
+    edge, smooth = np.array([1.0, 0.0, -1.0]), np.array([1.0, 2.0, 1.0]) / 4
+    r0 = ndimage.convolve(smoothed, edge[:, None] * smooth[None, :], mode="reflect")
+    r1 = ndimage.convolve(smoothed, smooth[:, None] * edge[None, :], mode="reflect")
+    magnitude = np.sqrt(np.square(r0) + np.square(r1)) / np.sqrt(2, dtype=np.float32)
+    g0, g1 = np.gradient(smoothed)
+    m00, m01, m11 = np.gradient(g0, axis=0), np.gradient(g0, axis=1), np.gradient(g1, axis=1)
+    h = np.sqrt(np.square(m01) + np.square((m00 - m11) * np.float32(0.5)))
+    mean = (m00 + m11) * np.float32(0.5)
+    return {"intensity": [smoothed], "edges": [magnitude], "texture": [mean + h, mean - h]}
+
+
+def test_features_2d_are_scipys_and_numpys_float32_results_bit_for_bit():
     rng = np.random.default_rng(8)
-    shape = (600, 700)  # large enough for a team of threads
-    smoothed, r0, r1, m00, m01, m11 = (rng.standard_normal(shape).astype(np.float32) * 1e3 for _ in range(6))
-    m00[0, :4], r0[1, 0] = np.inf, np.nan
+    shape = (300, 700)  # large enough for a team of threads
+    scales = [rng.standard_normal(shape).astype(np.float32) * np.float32(10.0**k) for k in (-3, 0, 4)]
+    scales[1][0, :4], scales[1][7, 0], scales[2][-1, -1] = np.inf, np.nan, -np.inf
     with np.errstate(invalid="ignore"):
-        magnitude = np.sqrt(np.square(r0) + np.square(r1)) / np.sqrt(2, dtype=np.float32)
-        h = np.sqrt(np.square(m01) + np.square((m00 - m11) * np.float32(0.5)))
-        mean = (m00 + m11) * np.float32(0.5)
-        groups = {"smoothed": [smoothed], "responses": [magnitude], "elems": [mean + h, mean - h]}
-    arguments = {"smoothed": smoothed, "responses": (r0, r1), "elems": (m00, m01, m11)}
-    for chosen in [("smoothed", "responses", "elems"), ("responses",), ("smoothed", "elems"), ("elems",)]:
-        want = np.stack([plane for name in chosen for plane in groups[name]], axis=-1)
+        groups = [_features_reference(s) for s in scales]
+    names = ["intensity", "edges", "texture"]
+    for chosen in [names, ["edges"], ["intensity", "texture"], ["texture"]]:
+        want = np.stack([plane for g in groups for name in chosen for plane in g[name]], axis=-1)
+        flags = {name: name in chosen for name in names}
         for threads in (1, 2):
             out = np.zeros(shape + (want.shape[-1] + 2,), np.float32)
             with np.errstate(invalid="ignore"):
-                _engine.features_2d(out[..., 1:-1], **{k: arguments[k] for k in chosen}, num_threads=threads)
+                _engine.features_2d(out[..., 1:-1], scales, **flags, num_threads=threads)
             np.testing.assert_array_equal(out[..., 1:-1], want)
             assert not out[..., 0].any() and not out[..., -1].any()
-    with pytest.raises(ValueError, match="for 4 features"):
-        _engine.features_2d(np.zeros(shape + (3,), np.float32), smoothed, (r0, r1), (m00, m01, m11))
-    with pytest.raises(ValueError, match="a plane of shape"):
-        _engine.features_2d(np.zeros((5, 5, 1), np.float32), smoothed)
+    with pytest.raises(ValueError, match="for 3 scales of 4 features"):
+        _engine.features_2d(np.zeros(shape + (4,), np.float32), scales)
+    with pytest.raises(ValueError, match="a smoothed image of shape"):
+        _engine.features_2d(np.zeros((5, 5, 4), np.float32), scales[:1])

@@ -27,18 +27,24 @@ def _sigmas(sigma_min, sigma_max, num_sigma):
     return np.logspace(np.log2(sigma_min), np.log2(sigma_max), num=num_sigma, base=2, endpoint=True)
 
 
+def _smoothed(img, sigma, threads):
+    """skimage.filters.gaussian(img, sigma) of a float32 image, scipy's roundings bit for bit."""
+    ndim = img.ndim
+    return gaussian_passes(
+        img[None], (sigma,) * ndim, (0,) * ndim, mode="nearest", cval=0.0, truncate=4.0, num_threads=threads, exact=True
+    )[0]
+
+
 def _single_scale(img, sigma, intensity, edges, texture, threads):
     """The engine passes of one channel at one scale, as scikit-image's ``_singlescale_basic_features_singlechannel``.
 
     Returns ``(smoothed, responses, elems)``: the Gaussian-smoothed image, the
     Sobel derivative along each axis (None without `edges`) and the upper
     Hessian elements of ``np.gradient`` twice (None without `texture`); the
-    element-wise rest is :func:`imgconv._engine.features_2d` (2-D) or :func:`_finish`.
+    element-wise rest is :func:`_finish` (2-D images take :func:`imgconv._engine.features_2d`).
     """
     ndim = img.ndim
-    smoothed = gaussian_passes(
-        img[None], (sigma,) * ndim, (0,) * ndim, mode="nearest", cval=0.0, truncate=4.0, num_threads=threads, exact=True
-    )[0]
+    smoothed = _smoothed(img, sigma, threads)
     responses = elems = None
     if edges or texture:
         edge, smooth, diff = np.array([-1.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]) / 4, gradient_kernel()
@@ -148,21 +154,21 @@ def multiscale_basic_features(
     n_per_scale = int(bool(intensity)) + int(bool(edges)) + layout.ndim * int(bool(texture))
     channels = layout.batch.shape[0]
     out = np.empty(layout.spatial_shape + (channels * len(sigmas) * n_per_scale,), np.float32)
-    planar = layout.ndim == 2
+    if layout.ndim == 2:
+        # every scale of a channel smoothed first, then one threaded pass writes whole rows of the stack:
+        # the Sobel and np.gradient taps, the eigenvalues, every scale of a row before the next row
+        for c, img in enumerate(layout.batch):
+            smoothed = [_smoothed(img, float(sigma), threads) for sigma in sigmas]
+            block = out[..., c * len(sigmas) * n_per_scale : (c + 1) * len(sigmas) * n_per_scale]
+            features_2d(block, smoothed, intensity=intensity, edges=edges, texture=texture, num_threads=threads)
+        return out
     # N-D: one scale's features, reused for every scale (a fresh 5 x 16 MB stack per scale of a 2048² image
     # spent most of its 50 ms in page faults)
-    features = None if planar else np.empty((n_per_scale,) + layout.spatial_shape, np.float32)
+    features = np.empty((n_per_scale,) + layout.spatial_shape, np.float32)
     index = 0
     for img in layout.batch:
         for sigma in sigmas:
             parts = _single_scale(img, float(sigma), intensity, edges, texture, threads)
-            if planar:
-                # one threaded pass from the planes straight into the stack (NumPy's roundings): 15 ms a
-                # scale at 2048 x 2048; the blocked NumPy work and the interleave below took about 30
-                smoothed, responses, elems = parts
-                features_2d(out[..., index : index + n_per_scale], smoothed, responses, elems, num_threads=threads)
-                index += n_per_scale
-                continue
             # the element-wise rest in blocks of rows that stay in cache, in threads
             blockwise(
                 len(img),
