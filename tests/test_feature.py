@@ -381,3 +381,25 @@ def test_eigenvalues_in_threads_equal_scikit_images():
     A = sk_feature.structure_tensor(image, 1.0)
     expected = sk_feature.structure_tensor_eigenvalues(A)
     np.testing.assert_array_equal(feature.structure_tensor_eigenvalues(A, num_threads=2), expected)
+
+
+def test_multiscale_features_object_is_the_function_with_names():
+    features = feature.MultiscaleFeatures(edges=False, sigma_min=1, sigma_max=8, num_sigma=3)
+    np.testing.assert_allclose(features.sigmas, [1, 2.8284271247461903, 8])
+    assert features.halo == 32 + 2  # scipy's radius int(4 * 8 + 0.5), then the two np.gradient taps
+    assert features.per_scale() == 3 and features.per_scale(3) == 4
+    assert features.names()[:4] == ["intensity_sigma1", "texture0_sigma1", "texture1_sigma1", "intensity_sigma2.828"]
+    assert features.names(channels=["r", "g"])[3:5] == ["r:intensity_sigma2.828", "r:texture0_sigma2.828"]
+    assert len(features.names(channels=["r", "g"])) == 18 and len(features.names(3)) == 12
+    assert "sigmas=[1, 2.828, 8]" in repr(features)
+    rgb = data.astronaut()[:40, :48]
+    expected = sk_feature.multiscale_basic_features(
+        rgb, edges=False, sigma_min=1, sigma_max=8, num_sigma=3, channel_axis=-1
+    )
+    np.testing.assert_array_equal(features(rgb, channel_axis=-1), expected)
+    volume = IMAGES["random3d"].astype(np.float32)
+    assert features(volume).shape == volume.shape + (12,)
+    with pytest.raises(ValueError, match="pass num_sigma"):
+        feature.MultiscaleFeatures(sigma_min=8, sigma_max=1)
+    with pytest.raises(ValueError, match="intensity"):
+        feature.MultiscaleFeatures(intensity=False, edges=False, texture=False)

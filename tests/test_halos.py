@@ -86,6 +86,8 @@ STEP_CASES = [
     ("istarlet", {}, "planes"),
     ("laplace", {}, "gray"),
     ("laplace", {"dilation": 2, "mode": "wrap"}, "gray"),
+    ("multiscale_basic_features", {"sigma_min": 1, "sigma_max": 2}, "gray"),
+    ("multiscale_basic_features", {"edges": False, "sigma_min": 0.7, "num_sigma": 2}, "rgb"),
     ("prewitt", {}, "gray"),
     ("prewitt_h", {"dilation": 2}, "gray"),
     ("prewitt_v", {}, "gray"),
@@ -122,6 +124,13 @@ PIPELINE_CASES = [
         True,
     ),
 ]
+
+
+# Steps whose outputs a pixel they do not read leaves unchanged bit for bit (direct sums in a fixed
+# order), checked so: nothing beyond the halo changes them at all, and any change from the ring at the
+# halo shows it is read.  Their ring reaches an output only through a Gaussian's 4-sigma tail (exp(-8)
+# of its centre) and then two differences: a few float32 ulps, below the noise floor of the others.
+EXACT_STEPS = {"multiscale_basic_features"}
 
 
 def _case_id(case):
@@ -199,23 +208,23 @@ class Probe:
         return inside & (np.abs(d) == r)
 
 
-def check_nothing_outside_counts(func, halo, kind, seed=0, *, room=None):
+def check_nothing_outside_counts(func, halo, kind, seed=0, *, room=None, exact=False):
     probe = Probe(func, halo, kind, np.random.default_rng(seed), room=room)
     for _ in range(2):
         change = probe.change(probe.outside())
-        assert change <= _noise_floor(probe.y), (
+        assert change <= (0.0 if exact else _noise_floor(probe.y)), (
             f"perturbing every pixel beyond the halo {halo} changed the output by {change:.3g}"
         )
 
 
-def check_halo_is_tight(func, halo, kind, seed=0):
+def check_halo_is_tight(func, halo, kind, seed=0, *, exact=False):
     rng = np.random.default_rng(seed)
     for axis in (0, 1):
         changes = []
         for _ in range(3):  # a few random images and perturbations: one that shows the dependence suffices
             probe = Probe(func, halo, kind, rng)
             changes.append(probe.change(probe.ring(axis)))
-            if changes[-1] > 100 * _noise_floor(probe.y):
+            if changes[-1] > (0.0 if exact else 100 * _noise_floor(probe.y)):
                 break
         else:
             pytest.fail(
@@ -257,14 +266,14 @@ def test_every_step_type_has_a_case():
 def test_step_reads_nothing_outside_its_halo(case):
     name, params, kind = case
     step = Step(name, **params)
-    check_nothing_outside_counts(step, step.halo, kind)
+    check_nothing_outside_counts(step, step.halo, kind, exact=name in EXACT_STEPS)
 
 
 @pytest.mark.parametrize("case", STEP_CASES, ids=_case_id)
 def test_step_halo_is_tight(case):
     name, params, kind = case
     step = Step(name, **params)
-    check_halo_is_tight(step, step.halo, kind)
+    check_halo_is_tight(step, step.halo, kind, exact=name in EXACT_STEPS)
 
 
 @pytest.mark.parametrize("case", STEP_CASES, ids=_case_id)

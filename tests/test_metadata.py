@@ -163,3 +163,22 @@ def test_read_info_of_a_npy_file_reads_its_header(tmp_path, shape, dtype):
     np.save(path, np.zeros(shape, dtype))  # numpy's own writer: the header is the reference
     info = read_info(path)
     assert info["shape"] == shape and info["dtype"] == np.dtype(dtype).name
+
+
+def test_batch_writes_the_multiscale_feature_stack_with_its_names(tmp_path, rng):
+    # `imgconv batch ... --filter multiscale_basic_features`: the stack of each file, labelled feature by
+    # feature, with scikit-image's values (its own function on the same float32 gray image)
+    skimage_feature = pytest.importorskip("skimage.feature")
+    from skimage.util import img_as_float32
+
+    src = tmp_path / "src"
+    os.makedirs(src)
+    gray = (rng.random((24, 30)) * 255).astype(np.uint8)
+    imwrite(src / "gray.png", gray)
+    args = ["batch", str(src), str(tmp_path / "out"), "--filter", "multiscale_basic_features"]
+    assert main([*args, "--param", "sigma_min=1", "--param", "sigma_max=4", "--quiet"]) == 0
+    info = read_info(tmp_path / "out" / "gray.tif")
+    labels = [f"{kind}_sigma{s}" for s in (1, 2, 4) for kind in ("intensity", "edges", "texture0", "texture1")]
+    assert info["channel_names"] == labels
+    expected = skimage_feature.multiscale_basic_features(img_as_float32(gray), sigma_min=1, sigma_max=4)
+    np.testing.assert_array_equal(imread(tmp_path / "out" / "gray.tif"), expected)

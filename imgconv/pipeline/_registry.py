@@ -7,6 +7,7 @@ from typing import Any
 from .._typing import IntPair
 from .._validation import as_pair
 from .._validation import show as _show
+from ._feature_steps import _feature_step_types
 from ._filter_steps import _filter_functions, _filter_step_type
 from ._params import _REQUIRED, _pair_json
 from ._step_type import _registered_type, _StepType
@@ -21,7 +22,7 @@ _WAVELET_TYPES: dict[str, _StepType] = {}
 def _builtins():
     global _BUILTIN
     if _BUILTIN is None:
-        _BUILTIN = _builtin_types()
+        _BUILTIN = {**_builtin_types(), **_feature_step_types()}
     return _BUILTIN
 
 
