@@ -113,27 +113,32 @@ def invalid_origin(origin, length):
 
 
 def get_output(output, input, shape=None, complex_output=False):
-    """The output array scipy's rule gives: `input`'s dtype, a dtype asked for, or the array passed."""
+    """The output array scipy's rule gives: `input`'s dtype, a dtype asked for, or the array passed.
+
+    A new array is left uninitialised (scipy's is zeroed): every filter writes all of it, and np.zeros
+    of a large array is fresh pages that fault on first write, about 1 ms of a 2 ms filter on 2048².
+    """
     if shape is None:
         shape = input.shape
     if output is None:
         dtype = np.promote_types(input.dtype, np.complex64) if complex_output else input.dtype.name
-        return np.zeros(shape, dtype=dtype)
+        return np.empty(shape, dtype=dtype)
     if isinstance(output, type | np.dtype):
         if complex_output and np.dtype(output).kind != "c":
             warnings.warn("promoting specified output dtype to complex", stacklevel=3)
             output = np.promote_types(output, np.complex64)
-        return np.zeros(shape, dtype=output)
+        return np.empty(shape, dtype=output)
     if isinstance(output, str):
         output = np.dtype(output)
         if complex_output and output.kind != "c":
             raise RuntimeError(f"output must have complex dtype; got {output}")
         if not issubclass(output.type, np.number):
             raise RuntimeError(f"output must have numeric dtype; got {output}")
-        return np.zeros(shape, dtype=output)
+        return np.empty(shape, dtype=output)
     output = np.asarray(output)
     if output.shape != shape:
         raise RuntimeError(f"output shape not correct: expected {shape}, got {output.shape}")
     if complex_output and output.dtype.kind != "c":
         raise RuntimeError(f"output must have complex dtype; got {output.dtype}")
     return output
+
