@@ -301,20 +301,25 @@ def _expand_origin(ndim, axes, origin):
     return origins
 
 
-def _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype):
-    """N-D correlation in `dtype` of `x` (:func:`engine_pixels`) with float64 `weights` of the same ndim."""
+def _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype, out=None):
+    """N-D correlation in `dtype` of `x` (:func:`engine_pixels`) with float64 `weights` of the same ndim.
+
+    Into `out` (C-contiguous, `dtype`, not overlapping `x`: :func:`_direct_out`) when given, else a
+    new array.
+    """
     if x.ndim < 2:
-        x2 = x.reshape((1,) * (2 - x.ndim) + x.shape)
+        shape2 = (1,) * (2 - x.ndim) + x.shape
         w2 = weights.reshape((1,) * (2 - weights.ndim) + weights.shape)
         o2 = [0] * (2 - x.ndim) + list(origins)
-        return _correlate_nd(x2, w2, o2, mode, cval, num_threads, dtype).reshape(x.shape)
+        out2 = None if out is None else out.reshape(shape2)
+        return _correlate_nd(x.reshape(shape2), w2, o2, mode, cval, num_threads, dtype, out2).reshape(x.shape)
     pads = []
     for k, o in zip(weights.shape, origins):
         before = k // 2 + o
         pads.append((before, k - 1 - before))
     (top, bottom), (left, right) = pads[-2:]
     plane = dict(pads=(top, bottom, left, right), mode=mode, cval=float(cval), num_threads=num_threads)
-    result = np.zeros(x.shape, dtype)
+    result = np.empty(x.shape, dtype) if out is None else out
     if x.ndim == 2:
         _engine.correlate(
             x[None, None],
@@ -344,6 +349,8 @@ def _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype):
             if not first:
                 result[e] += target
         first = False
+    if first:  # every tap of the kernel is zero
+        result[...] = 0
     return result
 
 
@@ -451,7 +458,8 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
     # scipy's C correlate leaves out the taps with |w| <= DBL_EPSILON.
     weights = np.where(np.abs(weights) > _DBL_EPSILON, weights, 0.0)
     dtype = work_dtype(output)
-    result = _correlate_nd(engine_pixels(input, dtype), weights, origins, mode, cval, num_threads, dtype)
+    x = engine_pixels(input, dtype)
+    result = _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype, _direct_out(output, x, dtype))
     return store(result, output)
 
 
