@@ -234,6 +234,13 @@ def axis_pass(view, kernels, along, pads, engine, out=None, dtype=None):
     d = engine.get("dilation", (1, 1))[along - 2]
     pads = tuple(d * p for p in pads)
     pads = (*pads, 0, 0) if along == 2 else (0, 0, *pads)
+    if along == 3 and n_out == 1 and view.shape[0] > 1:
+        # the rows as one image of `lead` rows, not `lead` images of one row (the engine's cost per image
+        # made a 64 x 512 x 512 pass along the last axis 1.4x slower); the same taps, a reshape
+        lead, length = view.shape[0], view.shape[3]
+        plane = None if out is None else out.reshape(1, 1, lead, length)
+        result = _engine.correlate(view.reshape(1, 1, lead, length), weight, pads=pads, out=plane, **engine)
+        return result.reshape(lead, 1, 1, length)
     return _engine.correlate(view, weight, pads=pads, out=out, **engine)
 
 
