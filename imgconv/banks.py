@@ -561,6 +561,8 @@ class FilterBank:
             check_dilation(self.kernel_size, rate, "dilation", dilation)
         out_c = c if per_channel else 1
         out = np.empty((out_c, n_filters, h, w), dtype=dtype)
+        # one rate (most banks): the engine fills `out` itself, no copy of every response
+        whole = out.reshape(1, out_c * n_filters, h, w) if len(groups_by_rate) == 1 else None
         for rate, idx in groups_by_rate.items():
             stack = self._kernels if len(idx) == n_filters else self._kernels[idx]
             with np.errstate(over="ignore"):
@@ -582,11 +584,16 @@ class FilterBank:
                 num_threads=threads,
                 scale=scale,
                 method=method,
+                out=whole,
             )
-            out[:, idx] = y.reshape(out_c, len(idx), h, w)
-        if channel_axis is None or not per_channel:
-            return np.ascontiguousarray(out[0].transpose(1, 2, 0))
-        return np.ascontiguousarray(out.transpose(2, 3, 0, 1))
+            if whole is None:
+                out[:, idx] = y.reshape(out_c, len(idx), h, w)
+        # the filter axis last, in threads (NumPy's transposed copy of a 48-filter 2048² stack took 1.5 s
+        # of a 3 s call; this 0.4 s)
+        single = channel_axis is None or not per_channel
+        result = np.empty((h, w, n_filters) if single else (h, w, out_c, n_filters), dtype)
+        _engine.interleave(out.reshape(out_c * n_filters, h, w), result.reshape(h, w, -1), threads)
+        return result
 
 
 # --------------------------------------------------------------------------------------
