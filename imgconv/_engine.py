@@ -74,13 +74,16 @@ METHODS = ("auto", "direct", "fft")
 _SEPARABLE_MIN_SIZE = 5
 # Widest SIMD vector in columns (16 float32 lanes with AVX-512).
 _VECTOR_COLUMNS = 16
-# Planner rates, fitted to alternating runs on the benchmark machine (2 shared cores,
-# AVX-512; benchmarks/bench_methods.py): ns per multiply-add per thread of the direct
+# Planner rates, fitted to alternating runs on the benchmark machine (2 shared cores;
+# benchmarks/bench_methods.py): ns per multiply-add per thread of the direct
 # kernels for float32 -- banks (8 output channels share each input load), single
 # filters up to 32 columns wide, wider single filters -- float64 costing 1.5 times as
 # much; border columns (a kernel's reach on either side) cost about 2 times an
-# interior column; and the fixed cost of a compiled call.
-_DIRECT_NS_PER_MAC = {"bank": 0.024, "narrow": 0.03, "wide": 0.06}
+# interior column; and the fixed cost of a compiled call.  Refitted on the AVX2
+# machine (2026-12-03): banks of 8 to 64 filters of 9x9 to 49x49 ran at 0.036-0.049,
+# single 21x21 and 31x31 filters at 0.031-0.049 (the AVX-512 machine's 0.024 and 0.03
+# sent 512² banks such as gabor's 18 x 35x35 to a direct loop 4x slower than the FFT).
+_DIRECT_NS_PER_MAC = {"bank": 0.045, "narrow": 0.04, "wide": 0.06}
 _DIRECT_FLOAT64 = 1.5
 _DIRECT_BORDER = 2.0
 _DIRECT_CALL_NS = 15e3
@@ -860,7 +863,7 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
 
     fft_ns, shape = _fft.cost_ns(
         x.shape,
-        weight.shape,
+        weight,
         pads=pads,
         stride=stride,
         dilation=dilation,

@@ -71,12 +71,15 @@ _LENGTHS = tuple(
 # ns per sample of one forward / one inverse transform of a batch of tiles, which
 # grows with the transform size (cache); the inverse of a bank's many filters
 # batches better than a single tile's forward.
+# Refitted on the AVX2 machine (2026-12-03): 17 single filters and banks from 256² to
+# 2048² ran at 0.61-0.95 (median 0.74) of the AVX-512 machine's figures, so the
+# per-sample figures below are those times 0.75.
 _SIZE_FACTOR = ((10, 1.0), (18, 1.0), (20, 1.3), (22, 1.9), (24, 2.2))  # (log2 samples, factor)
-_FORWARD_NS, _INVERSE_NS = 8.5, 6.5
+_FORWARD_NS, _INVERSE_NS = 6.4, 4.9
 # ns per sample to gather a tile's input window and per sample and (filter, channel)
 # spectrum product; the Python cost of one tile and of one call (hashing the weights,
 # looking their spectra up, allocating the buffers).
-_GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.6, 1.0, 30e3, 1e6
+_GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.45, 0.75, 30e3, 1e6
 # pocketfft's threads help little on two shared cores (about 1.3 times at workers=2).
 _THREAD_GAIN = 0.3
 
@@ -137,10 +140,13 @@ def plan_tiles(out_h, out_w, reach_h, reach_w, n_in=1, n_out=1, macs=1, itemsize
     return best[1], best[0][1]
 
 
-def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, num_threads):
-    """Modelled wall time (ns) of :func:`correlate` and its FFT size: ``(cost, (fh, fw))``."""
+def cost_ns(x_shape, weight, *, pads, stride, dilation, groups, itemsize, num_threads):
+    """Modelled wall time (ns) of :func:`correlate` and its FFT size: ``(cost, (fh, fw))``.
+
+    `weight`: the weight array, or only its shape (then its spectra are counted as not cached).
+    """
     n, c, h, w = x_shape
-    o, cg, kh, kw = weight_shape
+    o, cg, kh, kw = weight.shape if isinstance(weight, np.ndarray) else weight
     (sh, sw), (dh, dw) = stride, dilation
     top, bottom, left, right = pads
     hout = output_size(h, kh, sh, dh, top, bottom)
@@ -150,8 +156,13 @@ def cost_ns(x_shape, weight_shape, *, pads, stride, dilation, groups, itemsize, 
     shape, tiles_ns = plan_tiles(
         hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases, itemsize=itemsize
     )
-    # The kernel spectra, once per call at worst (they are cached).
-    spectra_ns = o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
+    # The kernel spectra, unless an earlier call left them in the cache (a bank applied to a folder).
+    cached = isinstance(weight, np.ndarray) and _CACHE.get(_spectra_key(weight, groups, stride, dilation, shape))
+    spectra_ns = (
+        0.0
+        if cached
+        else o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
+    )
     return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + _THREAD_GAIN * (num_threads - 1)), shape
 
 
@@ -255,10 +266,15 @@ def _phase_kernels(weight, stride, dilation):
     return split.reshape(o, cg * len(phases), kph, kpw), phases, (kph, kpw)
 
 
+def _spectra_key(weight, groups, stride, dilation, shape):
+    """The cache key of `weight`'s spectra: its content, shape and dtype, and what the spectra depend on."""
+    digest = hashlib.blake2b(weight.tobytes(), digest_size=16).digest()
+    return (digest, weight.shape, weight.dtype.str, groups, tuple(stride), tuple(dilation), tuple(shape))
+
+
 def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
     """Conjugated kernel spectra ``(groups, O/groups, Cg*P, fh, fw//2+1)``, the phases, the phase kernel size."""
-    digest = hashlib.blake2b(weight.tobytes(), digest_size=16).digest()
-    key = (digest, weight.shape, weight.dtype.str, groups, tuple(stride), tuple(dilation), tuple(shape))
+    key = _spectra_key(weight, groups, stride, dilation, shape)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
