@@ -141,4 +141,3 @@ def get_output(output, input, shape=None, complex_output=False):
     if complex_output and output.dtype.kind != "c":
         raise RuntimeError(f"output must have complex dtype; got {output.dtype}")
     return output
-
