@@ -15,9 +15,16 @@ MAX_FEATURE_SCALES = 64
 def _prepare(params):
     sigma_max = params["sigma_max"]
     check_kernel_size(2 * gaussian_radius(sigma_max, 4.0) + 1, "a Gaussian kernel", sigma_max=sigma_max)
-    return feature.MultiscaleFeatures(
+    features = feature.MultiscaleFeatures(
         params["intensity"], params["edges"], params["texture"], params["sigma_min"], sigma_max, params["num_sigma"]
     )
+    if len(features.sigmas) > MAX_FEATURE_SCALES:  # the powers of 2 between a tiny sigma_min and sigma_max
+        raise ValueError(
+            f"`sigma_min` and `sigma_max` give {len(features.sigmas)} scales (one per power of 2 between them); "
+            f"the step computes at most {MAX_FEATURE_SCALES}: raise sigma_min or pass num_sigma; "
+            f"got sigma_min={params['sigma_min']!r}, sigma_max={sigma_max!r}"
+        )
+    return features
 
 
 def _run(image, params, cache):
