@@ -450,6 +450,18 @@ def test_repeated_tiny_calls_reuse_nothing_that_holds_data(rng):
         assert np.shares_memory(got, out)
 
 
+def test_small_banks_changed_in_place_are_packed_again(rng):
+    """Packed weights are kept by content: a weight array written in place gives the new bank's result."""
+    x = rng.standard_normal((1, 2, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 2, 3, 3)).astype(np.float32)  # two blocks of 8 filters: a packed copy
+    for k in range(3):
+        want = reference_correlate(x, w, pads=(1, 1, 1, 1), mode="reflect")
+        got = _engine.correlate(x, w, pads=(1, 1, 1, 1), mode="reflect", method="direct")
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        w[k * 5] *= -2.0
+        w[15, 1, 2, 2] += 1.0
+
+
 def test_cached_layout_arrays_are_read_only(monkeypatch):
     x = np.ones((1, 1, 8, 8), np.float32)
     _, call = _captured_kernel_call(monkeypatch, x, np.ones((1, 1, 3, 3), np.float32), pads=(1, 1, 1, 1))
