@@ -33,6 +33,7 @@ __all__ = [
     "check_dilations",
     "check_float_dtypes",
     "check_kernel_size",
+    "check_pass_taps",
     "check_positive_real",
     "check_sigma_pair",
     "check_sigmas",
@@ -52,6 +53,13 @@ __all__ = [
 #: frequency 0.001 (bandwidth 1); a 4097 x 4097 float64 kernel is already 134 MB,
 #: and a spec asking for more (sigma 1e9: 8e9 taps) is a typo or hostile, not a filter.
 MAX_KERNEL_SIZE = 4097
+
+#: Largest 1-D kernel, in taps, that :mod:`imgconv.ndimage` and :mod:`imgconv.feature` build
+#: from a scale (a Gaussian's `sigma`, `truncate` or `radius`, a uniform filter's `size`):
+#: scipy.ndimage's own limit is the memory, so this is far past any filter of a real image
+#: (a Gaussian of sigma 131072), and a call asking for more is refused before its weights
+#: (8 MB at the limit) are allocated, not after a MemoryError of gigabytes.
+MAX_PASS_TAPS = 2**20 + 1
 
 
 def is_int(value):
@@ -465,6 +473,18 @@ def check_kernel_size(size, what, **params):
     raise ValueError(
         f"{names} {verb} {what} of {_taps(size)} taps along an axis; imgconv builds kernels of at most "
         f"{MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE); got {got}"
+    )
+
+
+def check_pass_taps(taps, what, /, **params):
+    """Refuse a 1-D kernel of `taps` taps (a number, possibly inf) above MAX_PASS_TAPS, naming `params`."""
+    if taps <= MAX_PASS_TAPS:  # False for NaN too
+        return
+    names, got = describe_params(params)
+    verb = "gives" if len(params) == 1 else "give"
+    raise ValueError(
+        f"{names} {verb} {what} of {_taps(taps)} taps; imgconv builds 1-D kernels of at most "
+        f"{MAX_PASS_TAPS} taps (imgconv._validation.MAX_PASS_TAPS); got {got}"
     )
 
 

@@ -88,7 +88,8 @@ def test_batch_some_failed_exit_1(src, tmp_path, capsys):
         # num_sigma's default, one scale per power of 2, would be a 1001-scale stack (4 GB for a 512² image)
         (
             ["batch", "{src}", "{out}", "--filter", "multiscale_basic_features", "--param", "sigma_min=1e-300"],
-            "`sigma_min` and `sigma_max` give 1001 scales (one per power of 2 between them); the step computes at most 64",
+            "`sigma_min` and `sigma_max` give 1001 scales (one per power of 2 between them); the step computes "
+            "at most 64",
         ),
     ],
 )

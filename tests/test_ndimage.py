@@ -1,10 +1,12 @@
 """imgconv.ndimage against scipy.ndimage, the independent reference: N-D volumes, axes, modes, dtypes, complex."""
 
+import re
+
 import numpy as np
 import pytest
 import scipy.ndimage as sn
 
-from imgconv import ndimage
+from imgconv import feature, filters, ndimage
 from imgconv._shared.modes import SCIPY_TO_ENGINE_MODE
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-constant", "grid-mirror", "grid-wrap"]
@@ -342,3 +344,31 @@ def test_a_kernel_far_longer_than_the_axes_is_scipys():
     x = np.arange(30.0).reshape(5, 6)
     np.testing.assert_array_equal(ndimage.gaussian_filter(x, 1e5), sn.gaussian_filter(x, 1e5))
     np.testing.assert_array_equal(ndimage.gaussian_filter1d(x, 1e5, order=1), sn.gaussian_filter1d(x, 1e5, order=1))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: ndimage.gaussian_filter(x, 1e9), "`sigma` and `radius` give a Gaussian kernel of 8000000001 taps"),
+        (lambda x: ndimage.gaussian_filter1d(x, 1.0, radius=10**12), "kernel of 2000000000001 taps"),
+        (lambda x: ndimage.gaussian_laplace(x, 1.0, truncate=1e15), "kernel of about 10**15 taps"),
+        (lambda x: ndimage.uniform_filter(x, 10**9), "`size` gives a uniform filter of 1000000000 taps"),
+        (lambda x: ndimage.uniform_filter1d(x, 10**12), "`size` gives a uniform filter of 1000000000000 taps"),
+        (lambda x: feature.hessian_matrix(x, 1e9), "kernel of 8000000001 taps"),
+        (lambda x: feature.structure_tensor(x, 1e9), "kernel of 8000000001 taps"),
+        (lambda x: filters.sato(x, sigmas=[1e9]), "give a Gaussian kernel of 11313708499 taps"),
+    ],
+)
+def test_a_scale_far_past_the_image_is_refused_before_its_kernel_is_allocated(call, message):
+    """scipy allocates such a kernel (gigabytes for a 16x16 image) and fails with a MemoryError, or worse succeeds."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(np.ones((16, 16)))
+
+
+def test_the_largest_pass_kernel_still_runs_as_scipy():
+    x = np.random.default_rng(3).random((16, 16))
+    taps = 2**20 + 1
+    np.testing.assert_allclose(ndimage.uniform_filter1d(x, taps), sn.uniform_filter1d(x, taps), rtol=1e-12)
+    np.testing.assert_allclose(
+        ndimage.gaussian_filter(x, 1.0, radius=taps // 2), sn.gaussian_filter(x, 1.0, radius=taps // 2)
+    )

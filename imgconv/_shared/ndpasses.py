@@ -49,6 +49,7 @@ import math
 import numpy as np
 
 from .. import _engine
+from .._validation import check_pass_taps
 from .modes import check_scipy_mode
 
 __all__ = [
@@ -74,6 +75,7 @@ def gaussian_kernel1d(sigma, order, radius):
     ``scipy.ndimage.gaussian_filter1d`` correlates with the reversed kernel of
     ``_gaussian_kernel1d``; this returns those reversed weights.
     """
+    check_pass_taps(2 * radius + 1, "a Gaussian kernel", sigma=sigma, radius=radius)  # before the arange
     x = np.arange(-radius, radius + 1)
     sigma2 = sigma * sigma
     if order == 0 and (sigma2 == 0 or math.isinf(0.5 / sigma2)):

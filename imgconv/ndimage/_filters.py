@@ -21,6 +21,7 @@ from .. import _engine
 from .._shared.geometry import gaussian_radius
 from .._shared.ndpasses import gaussian_kernel1d, round_taps
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
+from .._validation import check_pass_taps
 from . import _support
 from ._correlate import _direct_out, correlate1d, run_pass, scipy_symmetry, store, work_dtype
 
@@ -613,6 +614,7 @@ def uniform_filter1d(
     axis = _support.normalize_axis(axis, input.ndim)
     if size < 1:
         raise RuntimeError(f"incorrect filter size: `size` must be at least 1; got {size}")
+    check_pass_taps(size, "a uniform filter", size=size)
     complex_output = input.dtype.kind == "c"
     output = _support.get_output(output, input, complex_output=complex_output)
     if size // 2 + origin < 0 or size // 2 + origin >= size:
@@ -697,6 +699,8 @@ def uniform_filter(
     origins = _support.normalize_sequence(origin, n, "origin")
     modes = _support.normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
+    for _, s, _, _ in passes:
+        check_pass_taps(s, "a uniform filter", size=size)  # before any pass builds its weights
     if not passes:
         output[...] = input[...]
         return output
