@@ -33,7 +33,10 @@ bit -- the taps are rounded keeping their sum, so a normalised kernel keeps its
 gain; other results equal scipy's to float64 rounding (the engine sums in
 another order), so an integer output can differ by one where the exact
 float64 value is within rounding of a whole number; an inf or NaN under a zero
-tap of `weights` gives NaN (scipy's correlate skips zero taps); and
+tap of `weights` gives NaN (scipy's correlate skips zero taps); a Gaussian
+or uniform filter longer than 2**20 + 1 taps along an axis (sigma above about
+131000) is a ValueError before anything is allocated (scipy tries to allocate
+it); and
 ``gaussian_gradient_magnitude(..., axes=...)`` smooths only `axes` (scipy 1.17
 also smooths the other axes with `sigma`, unlike its ``gaussian_laplace``).
 """
