@@ -39,6 +39,7 @@ The planner only sends finite input here; ``method='fft'`` does what it is told.
 """
 
 import collections
+import concurrent.futures
 import functools
 import hashlib
 import itertools
@@ -80,8 +81,10 @@ _FORWARD_NS, _INVERSE_NS = 6.4, 4.9
 # spectrum product; the Python cost of one tile and of one call (hashing the weights,
 # looking their spectra up, allocating the buffers).
 _GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.45, 0.75, 30e3, 1e6
-# pocketfft's threads help little on two shared cores (about 1.3 times at workers=2).
-_THREAD_GAIN = 0.3
+# pocketfft's threads help little on two shared cores (about 1.3 times at workers=2): a
+# call of one tile and one filter gains that; calls of several tiles or filters run them
+# on threads of their own (:func:`correlate`), 1.6-1.8 times at 2 threads.
+_THREAD_GAIN, _TILE_THREAD_GAIN = 0.3, 0.75
 
 
 def _size_factor(samples, itemsize):
@@ -163,7 +166,10 @@ def cost_ns(x_shape, weight, *, pads, stride, dilation, groups, itemsize, num_th
         if cached
         else o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
     )
-    return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + _THREAD_GAIN * (num_threads - 1)), shape
+    th, tw = shape[0] - kph + 1, shape[1] - kpw + 1
+    parallel = n * -(-hout // th) * -(-wout // tw) > 1 or o > 1  # threads of tiles, or of filters
+    gain = _TILE_THREAD_GAIN if parallel else _THREAD_GAIN
+    return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + gain * (num_threads - 1)), shape
 
 
 def axis_segments(start, count, step, pad_before, length, mode):
@@ -288,6 +294,88 @@ def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
     return value
 
 
+def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cval, shape, workers, filter_threads):
+    """Gather, transform, multiply and store the batches of tiles that `work` yields, with buffers of its own.
+
+    Several threads may run this on one shared iterator `work` (next() on a list
+    iterator is atomic under the GIL); each batch writes its own tiles of `out`.
+    `maps` is shared too: tile origin -> the row and column segments of its input window.
+    ``filter_threads > 1`` (one thread running one batch): that many threads share the
+    batch's filters, each with single-threaded inverse transforms.
+    """
+    fh, fw, th, tw, kph, kpw, hout, wout, sh, sw, top, left, h, w, mode = geometry
+    groups, cg, cp, og, batch, chunk = shape
+    n_phases, c = len(phases), groups * cg
+    dtype = out.dtype
+    complex_dtype = np.result_type(dtype, np.complex64)
+    buf = np.zeros((batch, groups * cp, fh, fw), dtype)
+    acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
+    tmp = np.empty_like(acc)
+    for tiles in work:
+        for slot, (b, i0, j0) in enumerate(tiles):
+            ti, tj = min(th, hout - i0), min(tw, wout - j0)
+            nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
+            segments = maps.get((i0, j0))
+            if segments is None:  # (the same for every image of the batch; threads may both compute one)
+                segments = maps[(i0, j0)] = (
+                    [axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
+                    [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases],
+                )
+            row_maps, col_maps = segments
+            # The circular wrap must read zeros, never what another tile left there.
+            if nr < fh:
+                buf[slot, :, nr:].fill(0)
+            if nc < fw:
+                buf[slot, :, :nr, nc:].fill(0)
+            for ch in range(c):
+                g, ci = divmod(ch, cg)
+                for p in range(n_phases):
+                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc], cval)
+        m_items = len(tiles)
+        spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=workers).reshape(
+            m_items, groups, cp, fh, fw // 2 + 1
+        )
+        chunks = [(g, f0) for g in range(groups) for f0 in range(0, og, chunk)]
+        inverse = functools.partial(
+            _inverse_chunks, tiles=tiles, spectra_x=spectra_x, spectra=spectra, out=out, bias_col=bias_col,
+            geometry=(fh, fw, th, tw, hout, wout, og, cp, chunk),
+        )  # fmt: skip
+        if filter_threads > 1 and len(chunks) > 1:
+            # one batch (a bank on an image of one tile): the threads share its filters instead
+            shared = iter(chunks)
+            with concurrent.futures.ThreadPoolExecutor(filter_threads, thread_name_prefix="imgconv-fft") as pool:
+                for future in [pool.submit(inverse, shared, workers=1) for _ in range(filter_threads)]:
+                    future.result()
+        else:
+            inverse(iter(chunks), workers=workers, acc=acc, tmp=tmp)
+
+
+def _inverse_chunks(chunks, *, tiles, spectra_x, spectra, out, bias_col, geometry, workers, acc=None, tmp=None):
+    """The filters of `chunks` (group, first filter) for a batch of `tiles`: spectrum products, inverse, store."""
+    fh, fw, th, tw, hout, wout, og, cp, chunk = geometry
+    m_items = len(tiles)
+    if acc is None:
+        acc = np.empty((m_items, chunk, fh, fw // 2 + 1), spectra_x.dtype)
+        tmp = np.empty_like(acc)
+    for g, f0 in chunks:
+        m = min(chunk, og - f0)
+        y_spec, t = acc[:m_items, :m], tmp[:m_items, :m]
+        kern = spectra[g, f0 : f0 + m]
+        np.multiply(kern[None, :, 0], spectra_x[:, g, 0, None], out=y_spec)
+        for k in range(1, cp):
+            np.multiply(kern[None, :, k], spectra_x[:, g, k, None], out=t)
+            y_spec += t
+        y = scipy.fft.irfft2(y_spec, s=(fh, fw), axes=(-2, -1), workers=workers, overwrite_x=True)
+        o0 = g * og + f0
+        for slot, (b, i0, j0) in enumerate(tiles):
+            ti, tj = min(th, hout - i0), min(tw, wout - j0)
+            dest = out[b, o0 : o0 + m, i0 : i0 + ti, j0 : j0 + tj]
+            if bias_col is None:
+                dest[...] = y[slot, :, :ti, :tj]
+            else:
+                np.add(y[slot, :, :ti, :tj], bias_col[o0 : o0 + m], out=dest)
+
+
 def correlate(
     x,
     weight,
@@ -324,7 +412,7 @@ def correlate(
     y : ndarray, shape (N, O, Hout, Wout), the weight dtype
     """
     dtype = weight.dtype
-    n, c, h, w = x.shape
+    n, _, h, w = x.shape
     o, cg, kh, kw = weight.shape
     og = o // groups
     top, bottom, left, right = pads
@@ -353,59 +441,40 @@ def correlate(
     cp = cg * n_phases
     fbins = fh * (fw // 2 + 1)
     complex_dtype = np.result_type(dtype, np.complex64)
-    # Tiles are transformed in batches: pocketfft's threads share a batch's lines far
-    # better than a single tile's, and the Python cost is paid once per batch.  The
-    # batch and the output filters per inverse transform keep the working set within
-    # _BATCH_BYTES whatever the image and the bank.
+    # Tiles are transformed in batches: the Python cost is paid once per batch, and the batch
+    # and the output filters per inverse transform keep the working set within _BATCH_BYTES
+    # whatever the image and the bank.  With several threads and several batches, each thread
+    # runs whole batches with single-threaded transforms (its own buffers; tiles write disjoint
+    # parts of `out`): pocketfft's own threads split one transform's lines and gained only about
+    # 1.3x at 2 threads, independent tiles nearly 2x.  One batch keeps pocketfft's threads.
     tiles = [(b, i0, j0) for b in range(n) for i0 in range(0, hout, th) for j0 in range(0, wout, tw)]
     batch = max(1, min(len(tiles), _BATCH_BYTES // (groups * cp * fh * fw * dtype.itemsize)))
+    if num_threads > 1 and len(tiles) > 1:
+        batch = min(batch, -(-len(tiles) // num_threads))
+    batches = [tiles[t0 : t0 + batch] for t0 in range(0, len(tiles), batch)]
+    teams = min(num_threads, len(batches))
     chunk = max(1, min(og, _BATCH_BYTES // (batch * fbins * complex_dtype.itemsize * 2)))
-    buf = np.zeros((batch, groups * cp, fh, fw), dtype)
-    acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
-    tmp = np.empty_like(acc)
-    bias_col = None if bias is None else bias.astype(dtype, copy=False)[:, None, None]
-    cval = dtype.type(cval)
-    maps = {}
-    for t0 in range(0, len(tiles), batch):
-        work = tiles[t0 : t0 + batch]
-        for slot, (b, i0, j0) in enumerate(work):
-            ti, tj = min(th, hout - i0), min(tw, wout - j0)
-            nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
-            if (i0, j0) not in maps:
-                maps[(i0, j0)] = (
-                    [axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
-                    [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases],
-                )
-            row_maps, col_maps = maps[(i0, j0)]
-            # The circular wrap must read zeros, never what another tile left there.
-            if nr < fh:
-                buf[slot, :, nr:].fill(0)
-            if nc < fw:
-                buf[slot, :, :nr, nc:].fill(0)
-            for ch in range(c):
-                g, ci = divmod(ch, cg)
-                for p in range(n_phases):
-                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc], cval)
-        m_items = len(work)
-        spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=num_threads).reshape(
-            m_items, groups, cp, fh, fw // 2 + 1
-        )
-        for g in range(groups):
-            for f0 in range(0, og, chunk):
-                m = min(chunk, og - f0)
-                y_spec, t = acc[:m_items, :m], tmp[:m_items, :m]
-                kern = spectra[g, f0 : f0 + m]
-                np.multiply(kern[None, :, 0], spectra_x[:, g, 0, None], out=y_spec)
-                for k in range(1, cp):
-                    np.multiply(kern[None, :, k], spectra_x[:, g, k, None], out=t)
-                    y_spec += t
-                y = scipy.fft.irfft2(y_spec, s=(fh, fw), axes=(-2, -1), workers=num_threads, overwrite_x=True)
-                o0 = g * og + f0
-                for slot, (b, i0, j0) in enumerate(work):
-                    ti, tj = min(th, hout - i0), min(tw, wout - j0)
-                    dest = out[b, o0 : o0 + m, i0 : i0 + ti, j0 : j0 + tj]
-                    if bias_col is None:
-                        dest[...] = y[slot, :, :ti, :tj]
-                    else:
-                        np.add(y[slot, :, :ti, :tj], bias_col[o0 : o0 + m], out=dest)
+    if teams == 1 and num_threads > 1:
+        chunk = min(chunk, -(-og // num_threads))  # the threads share the filters: at least one chunk each
+    run = functools.partial(
+        _run_batches,
+        x=x,
+        out=out,
+        spectra=spectra,
+        phases=phases,
+        maps={},
+        geometry=(fh, fw, th, tw, kph, kpw, hout, wout, sh, sw, top, left, h, w, mode),
+        bias_col=None if bias is None else bias.astype(dtype, copy=False)[:, None, None],
+        cval=dtype.type(cval),
+        shape=(groups, cg, cp, og, batch, chunk),
+        workers=num_threads if teams == 1 else 1,
+        filter_threads=num_threads if teams == 1 else 1,
+    )
+    if teams == 1:
+        run(iter(batches))
+    else:
+        work = iter(batches)  # shared: each thread takes the next batch when it is done with one
+        with concurrent.futures.ThreadPoolExecutor(teams, thread_name_prefix="imgconv-fft") as pool:
+            for future in [pool.submit(run, work) for _ in range(teams)]:
+                future.result()
     return out

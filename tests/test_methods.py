@@ -88,6 +88,28 @@ def test_fft_tiles_overlap_and_save(mode, tile):
     _check(got, x, w, b, kwargs)
 
 
+@pytest.mark.parametrize(
+    "shape, tile",
+    [
+        ((1, 2, 30, 40, 12, 1), None),  # one tile, 2 groups of 6 filters: the threads share the filters
+        ((2, 3, 45, 71, 5, 3), (16, 16)),  # 2 images x many tiles: the threads share the batches of tiles
+    ],
+)
+def test_fft_threads_share_tiles_or_filters_with_the_single_thread_result(shape, tile):
+    """Threads run whole tiles or whole filters with single-threaded transforms: the same sums as one thread."""
+    n, c, h, w_, o, cg = shape
+    rng = np.random.default_rng(5)
+    x, w, b = _arrays(rng, n, c, h, w_, o, cg, 7, 6, np.float32, bias=True)
+    kwargs = {"pads": (3, 3, 2, 3), "mode": "reflect", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1)}
+    kwargs["groups"] = c // cg
+    one = _fft.correlate(x, w, b, num_threads=1, tile_shape=tile, **kwargs)
+    _check(one, x, w, b, kwargs)
+    out = np.full_like(one, np.nan)
+    two = _fft.correlate(x, w, b, num_threads=2, tile_shape=tile, out=out, **kwargs)
+    assert two is out
+    np.testing.assert_array_equal(two, one)
+
+
 def test_fft_batches_smaller_than_the_tile_count(monkeypatch):
     """A small batch budget: tiles go through the transforms a few at a time."""
     monkeypatch.setattr(_fft, "_BATCH_BYTES", 20000)
