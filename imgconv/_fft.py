@@ -309,8 +309,10 @@ def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cva
     dtype = out.dtype
     complex_dtype = np.result_type(dtype, np.complex64)
     buf = np.zeros((batch, groups * cp, fh, fw), dtype)
-    acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
-    tmp = np.empty_like(acc)
+    acc = tmp = None  # with filter threads, each thread makes its own (_inverse_chunks)
+    if filter_threads <= 1:
+        acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
+        tmp = np.empty_like(acc)
     for tiles in work:
         for slot, (b, i0, j0) in enumerate(tiles):
             ti, tj = min(th, hout - i0), min(tw, wout - j0)

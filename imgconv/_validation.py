@@ -460,32 +460,29 @@ def _taps(size):
     return "infinitely many" if math.isinf(size) else (str(int(size)) if size < 1e15 else f"about {size:.3g}")
 
 
+def _refuse_taps(taps, limit, what, along, limit_text, params):
+    """The ValueError of a kernel of `taps` taps above `limit` (a number, possibly inf; NaN passes), naming `params`."""
+    if taps <= limit:  # False for NaN too
+        return
+    names, got = describe_params(params)
+    verb = "gives" if len(params) == 1 else "give"
+    raise ValueError(f"{names} {verb} {what} of {_taps(taps)} taps{along}; {limit_text}; got {got}")
+
+
 def check_kernel_size(size, what, **params):
     """Refuse a kernel of `size` taps along an axis (a number, possibly inf) above MAX_KERNEL_SIZE.
 
     `what` describes the kernel ("a Gaussian kernel"); `params` are the parameters that
     determine its size, named (and their values repeated) in the ValueError.
     """
-    if size <= MAX_KERNEL_SIZE:  # False for NaN too
-        return
-    names, got = describe_params(params)
-    verb = "gives" if len(params) == 1 else "give"
-    raise ValueError(
-        f"{names} {verb} {what} of {_taps(size)} taps along an axis; imgconv builds kernels of at most "
-        f"{MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE); got {got}"
-    )
+    limit_text = f"imgconv builds kernels of at most {MAX_KERNEL_SIZE} taps per axis (imgconv.kernels.MAX_KERNEL_SIZE)"
+    _refuse_taps(size, MAX_KERNEL_SIZE, what, " along an axis", limit_text, params)
 
 
 def check_pass_taps(taps, what, /, **params):
     """Refuse a 1-D kernel of `taps` taps (a number, possibly inf) above MAX_PASS_TAPS, naming `params`."""
-    if taps <= MAX_PASS_TAPS:  # False for NaN too
-        return
-    names, got = describe_params(params)
-    verb = "gives" if len(params) == 1 else "give"
-    raise ValueError(
-        f"{names} {verb} {what} of {_taps(taps)} taps; imgconv builds 1-D kernels of at most "
-        f"{MAX_PASS_TAPS} taps (imgconv._validation.MAX_PASS_TAPS); got {got}"
-    )
+    limit_text = f"imgconv builds 1-D kernels of at most {MAX_PASS_TAPS} taps (imgconv._validation.MAX_PASS_TAPS)"
+    _refuse_taps(taps, MAX_PASS_TAPS, what, "", limit_text, params)
 
 
 def check_dilation(kernel_size, dilation, name="dilation", value=None):
