@@ -763,16 +763,33 @@ cdef extern from "_paired.h" nogil:
                             int sign, double *o)
 
 
-# The result type of paired_lines, independent of the compute type: a float32 image summed in float64
-# (as scipy sums it) is stored rounded to float32, as scipy's output is, without a float64 copy.
+# The result types of paired_lines, chosen at run time (a fused type would compile every pass once per
+# result type): a float32 image summed in float64 (as scipy sums it) is stored rounded to float32, as
+# scipy's output is, and an 8/16-bit image's sums go into its integer output with scipy's C cast,
+# without a float64 copy of the result.
 ctypedef fused store_t:
     float
     double
+    unsigned char
+    unsigned short
+
+cdef enum:
+    STORE_FLOAT32 = 0
+    STORE_FLOAT64 = 1
+    STORE_UINT8 = 2
+    STORE_UINT16 = 3
+
+
+def store_kinds():
+    """The result types paired_lines stores, by NumPy dtype name: the engine passes these codes."""
+    return {"float32": STORE_FLOAT32, "float64": STORE_FLOAT64, "uint8": STORE_UINT8, "uint16": STORE_UINT16}
 
 
 ctypedef struct _PairedGeometry:
     Py_ssize_t lead, length, trail, nout, nw, r, d, strip, chunk, nstrips, nchunks, origin
+    double divisor  # each sum is divided by it (1: not at all), as y /= divisor in the compute type
     const int *signs  # per kernel: 1 symmetric, -1 antisymmetric
+    int kind  # the result type, a STORE_ code
 
 
 cdef inline void _paired(const floating *buf, Py_ssize_t n, Py_ssize_t step, const floating *w, Py_ssize_t r,
@@ -783,7 +800,32 @@ cdef inline void _paired(const floating *buf, Py_ssize_t n, Py_ssize_t step, con
         imgconv_paired_f64(buf, n, step, w, r, sign, o)
 
 
-cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const pixel_t *x, store_t *out,
+cdef inline void _cast(store_t *dst, const floating *res, Py_ssize_t n, floating divisor) noexcept nogil:
+    """``dst[m] = (store_t)(res[m] / divisor)``: a C cast, scipy's rounding into a float output and its
+    truncation into an integer one (a plain loop the compiler vectorises; no division by 1)."""
+    cdef Py_ssize_t m
+    if divisor == 1:
+        for m in range(n):
+            dst[m] = <store_t>res[m]
+    else:
+        for m in range(n):
+            dst[m] = <store_t>(res[m] / divisor)
+
+
+cdef inline void _store(char *out, int kind, Py_ssize_t at, const floating *res, Py_ssize_t n,
+                        floating divisor) noexcept nogil:
+    """Values ``at .. at + n`` of the result (of type `kind`) from `res`, each divided by `divisor`."""
+    if kind == STORE_FLOAT32:
+        _cast(<float *>out + at, res, n, divisor)
+    elif kind == STORE_FLOAT64:
+        _cast(<double *>out + at, res, n, divisor)
+    elif kind == STORE_UINT8:
+        _cast(<unsigned char *>out + at, res, n, divisor)
+    else:
+        _cast(<unsigned short *>out + at, res, n, divisor)
+
+
+cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const pixel_t *x, char *out,
                               const floating *w, const Py_ssize_t *index, floating cv, floating *buf,
                               floating *res) noexcept nogil:
     """One work item of paired_lines: a line (trail 1), or `chunk` positions of a strip of `strip` columns."""
@@ -791,7 +833,10 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
     cdef Py_ssize_t total, qlo, qhi
     cdef const pixel_t *line
     cdef floating *b
-    cdef store_t *dst
+    cdef int own_kind = STORE_FLOAT64
+    if floating is float:
+        own_kind = STORE_FLOAT32
+    cdef bint same = geo.divisor == 1 and geo.kind == own_kind
     if trail == 1:
         n = item
         line = x + n * length
@@ -808,13 +853,12 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
             src = index[q]
             buf[q] = cv if src < 0 else <floating>line[src]
         for o in range(geo.nout):
-            dst = out + (n * geo.nout + o) * length
-            if (store_t is float and floating is float) or (store_t is double and floating is double):
-                _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o], <floating *>dst)
+            if same:  # the sums are the result: written in place
+                _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o],
+                        <floating *>out + (n * geo.nout + o) * length)
             else:
                 _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o], res)
-                for m in range(length):
-                    dst[m] = <store_t>res[m]
+                _store(out, geo.kind, (n * geo.nout + o) * length, res, length, <floating>geo.divisor)
         return
     n = item // (geo.nstrips * geo.nchunks)
     s0 = (item // geo.nchunks) % geo.nstrips * geo.strip
@@ -834,40 +878,46 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
     for o in range(geo.nout):
         _paired(buf, lc * sw, geo.d * sw, w + o * geo.nw, geo.r, geo.signs[o], res)
         for m in range(lc):
-            dst = out + ((n * geo.nout + o) * length + i0 + m) * trail + s0
-            for s in range(sw):
-                dst[s] = <store_t>res[m * sw + s]
+            _store(out, geo.kind, ((n * geo.nout + o) * length + i0 + m) * trail + s0, res + m * sw, sw,
+                   <floating>geo.divisor)
 
 
-def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, store_t[:, :, :, ::1] out,
-                 const Py_ssize_t[::1] index, floating[:, ::1] buf_scratch, floating[:, ::1] res_scratch,
+def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, unsigned char[:, :, :, ::1] out,
+                 int out_kind, const Py_ssize_t[::1] index, floating[:, ::1] buf_scratch,
+                 floating[:, ::1] res_scratch,
                  Py_ssize_t dilation, const int[::1] signs, double cval, int num_threads, Py_ssize_t strip,
-                 Py_ssize_t chunk, Py_ssize_t origin):
-    """Fill `out` (lead, O, length, trail) with scipy's paired correlation of `x` (lead, length, trail) along
+                 Py_ssize_t chunk, Py_ssize_t origin, double divisor=1):
+    """Fill the result (lead, O, length, trail) with scipy's paired correlation of `x` (lead, length, trail) along
     axis 1 with each row of `weights` (O, 2r + 1), symmetric (``signs[o]`` 1) or antisymmetric (-1), taps
     `dilation` apart (see _paired.h for the order of operations).
 
-    `index` maps the padded positions ``-r d - origin .. length - 1 + r d - origin`` into the axis
-    (-1: `cval`), as imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
+    The result is `out`, the bytes of a C-contiguous array of `out_kind` (one of store_kinds()):
+    ``(lead, O, length, trail * itemsize)``.  `index` maps the padded positions
+    ``-r d - origin .. length - 1 + r d - origin`` into the axis (-1: `cval`), as
+    imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
     positions of a strip of `strip` columns.  Scratch, one row per thread: ``buf``
     ``length + 2 r d`` (trail 1) or ``(min(chunk, length) + 2 r d) * strip`` values, ``res``
-    ``length`` or ``min(chunk, length) * strip``.
+    ``length`` or ``min(chunk, length) * strip``.  Each sum is divided by `divisor` (in the compute type)
+    before it is stored.
     """
     cdef _PairedGeometry geo
     cdef Py_ssize_t total, item, need_buf, need_res, rows
     cdef int tid
     cdef floating cv = <floating>cval
+    cdef Py_ssize_t itemsize = (4 if out_kind == STORE_FLOAT32 else 8 if out_kind == STORE_FLOAT64
+                                else 1 if out_kind == STORE_UINT8 else 2 if out_kind == STORE_UINT16 else 0)
     geo.lead, geo.length, geo.trail = x.shape[0], x.shape[1], x.shape[2]
     geo.nout, geo.nw = weights.shape[0], weights.shape[1]
-    geo.r, geo.d, geo.origin = geo.nw // 2, dilation, origin
-    if (geo.nw % 2 == 0 or signs.shape[0] != geo.nout or dilation < 1 or num_threads < 1 or strip < 1
-            or chunk < 1 or out.shape[0] != geo.lead or out.shape[1] != geo.nout or out.shape[2] != geo.length
-            or out.shape[3] != geo.trail
+    geo.r, geo.d, geo.origin, geo.divisor, geo.kind = geo.nw // 2, dilation, origin, divisor, out_kind
+    if (itemsize == 0 or geo.nw % 2 == 0 or signs.shape[0] != geo.nout or dilation < 1 or num_threads < 1 or strip < 1
+            or chunk < 1 or not divisor > 0 or out.shape[0] != geo.lead or out.shape[1] != geo.nout
+            or out.shape[2] != geo.length or out.shape[3] != geo.trail * itemsize
             or index.shape[0] != geo.length + 2 * geo.r * dilation):
         raise ValueError(f"paired_lines: bad geometry: input {tuple(x.shape)[:3]}, weights "
-                         f"{tuple(weights.shape)[:2]}, {signs.shape[0]} signs, output {tuple(out.shape)[:4]}, "
+                         f"{tuple(weights.shape)[:2]}, {signs.shape[0]} signs, output {tuple(out.shape)[:4]} "
+                         f"bytes of kind {out_kind}, "
                          f"index {index.shape[0]}, dilation {dilation}, threads {num_threads}, strip {strip}, "
-                         f"chunk {chunk}")
+                         f"chunk {chunk}, divisor {divisor}")
     for item in range(index.shape[0]):
         if not -1 <= index[item] < geo.length:
             raise ValueError(f"paired_lines: index {index[item]} outside the axis of {geo.length}")
@@ -894,13 +944,13 @@ def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, sto
     if num_threads == 1:
         with nogil:
             for item in range(total):
-                _paired_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
+                _paired_item(item, &geo, &x[0, 0, 0], <char *>&out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
                              &buf_scratch[0, 0], &res_scratch[0, 0])
         return
     with nogil, parallel(num_threads=num_threads):
         for item in prange(total, schedule="guided"):
             tid = omp_get_thread_num()
-            _paired_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
+            _paired_item(item, &geo, &x[0, 0, 0], <char *>&out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
                          &buf_scratch[tid, 0], &res_scratch[tid, 0])
 
 

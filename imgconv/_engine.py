@@ -641,8 +641,23 @@ def correlate_passes(
 _PAIRED_STRIP, _PAIRED_CHUNK, _PAIRED_BUFFER_BYTES, _PAIRED_MAX_BUFFER_BYTES = 32, (8, 256), 1 << 16, 1 << 22
 
 
+PAIRED_STORES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.uint8, np.uint16))
+
+
 def correlate_paired(
-    x, weights, *, signs, mode, cval=0.0, dilation=1, origin=0, dtype=None, out_dtype=None, num_threads=None
+    x,
+    weights,
+    *,
+    signs,
+    mode,
+    cval=0.0,
+    dilation=1,
+    origin=0,
+    dtype=None,
+    out_dtype=None,
+    divisor=1,
+    out=None,
+    num_threads=None,
 ):
     """scipy's ``correlate1d`` along axis 1 of `x` (lead, length, trail) with symmetric or antisymmetric weights.
 
@@ -672,7 +687,13 @@ def correlate_paired(
     dtype : dtype, optional
         The compute dtype (float32 or float64; default that of `x`, float64 for integers).
     out_dtype : dtype, optional
-        The result's dtype (float32 or float64; default `dtype`): each sum is rounded to it.
+        The result's dtype (float32, float64, uint8 or uint16; default `dtype`, that of `out` when
+        given): each sum is stored with a C cast, rounded to a float and truncated to an integer
+        (scipy's rule), with no array of sums in between.
+    divisor : float, default 1
+        Divide each sum by it (in `dtype`) before it is stored, as ``y /= divisor``.
+    out : ndarray, optional
+        C-contiguous ``(lead, O, length, trail)`` array of `out_dtype` to fill, not overlapping `x`.
     num_threads : int, optional
 
     Returns
@@ -680,7 +701,10 @@ def correlate_paired(
     y : ndarray, shape (lead, O, length, trail)
     """
     dtype = np.dtype(dtype or (x.dtype if x.dtype.kind == "f" else np.float64))
-    out_dtype = np.dtype(out_dtype or dtype)
+    out_dtype = np.dtype(out_dtype or (dtype if out is None else out.dtype))
+    if out_dtype not in PAIRED_STORES:
+        raise TypeError(f"correlate_paired: `out_dtype` must be one of {[d.name for d in PAIRED_STORES]}; "
+                        f"got {out_dtype}")  # fmt: skip
     x = np.ascontiguousarray(x)
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))
@@ -689,7 +713,18 @@ def correlate_paired(
     n_out, nw = weights.shape
     signs = np.ascontiguousarray(np.broadcast_to(np.asarray(signs, dtype=np.intc), (n_out,)))
     reach = (nw // 2) * int(dilation)
-    out = np.empty((lead, n_out, length, trail), out_dtype)
+    if out is None:
+        out = np.empty((lead, n_out, length, trail), out_dtype)
+    elif (
+        out.dtype != out_dtype
+        or out.shape != (lead, n_out, length, trail)
+        or not out.flags.c_contiguous
+        or np.may_share_memory(out, x)
+    ):
+        raise ValueError(
+            f"correlate_paired: `out` must be a C-contiguous {out_dtype} array of shape "
+            f"{(lead, n_out, length, trail)} not overlapping `x`; got {out.dtype} {out.shape}"
+        )
     if out.size == 0:
         return out
     origin = int(origin)
@@ -716,10 +751,12 @@ def correlate_paired(
         buf_len, res_len = rows * min(strip, trail), min(chunk, length) * min(strip, trail)
     if threads > 1:
         team_starting(threads)
-    _kernel().paired_lines(
+    kernel = _kernel()
+    kernel.paired_lines(
         x,
         weights,
-        out,
+        out.reshape(lead, n_out, length, -1).view(np.uint8),  # its bytes; the kernel casts into its dtype
+        kernel.store_kinds()[out_dtype.name],
         index,
         np.empty((threads, max(buf_len, 1)), dtype),
         np.empty((threads, max(res_len, 1)), dtype),
@@ -730,6 +767,7 @@ def correlate_paired(
         strip,
         chunk,
         origin,
+        float(divisor),
     )
     return out
 

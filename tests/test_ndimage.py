@@ -339,6 +339,61 @@ def test_float64_sums_of_paired_weights_are_scipys_bit_for_bit(dtype, mode):
     np.testing.assert_array_equal(ndimage.gaussian_laplace(x, 1.2, **kw), sn.gaussian_laplace(x, 1.2, **kw))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_integer_outputs_stored_by_the_kernel_are_scipys_c_casts(dtype, axis):
+    """Paired passes into uint8/uint16 outputs cast each float64 sum in the kernel: scipy's truncation
+    and its wrap-around of values outside the type (negative sums, sums past the maximum), along a
+    line and across strips, into a fresh output, an output array and one that overlaps the input."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, np.iinfo(dtype).max, (17, 40, 33), endpoint=True).astype(dtype)
+    for weights in ([-3.0, 10.5, -3.0], [0.2, -1.1, 0.0, 1.1, -0.2], [1.0, 2.0, 4.0, 2.0, 1.0]):
+        expected = sn.correlate1d(x, weights, axis, mode="mirror")
+        sums = sn.correlate1d(x.astype(np.float64), weights, axis, mode="mirror")
+        assert (sums > np.iinfo(dtype).max).any()  # values that wrap around
+        np.testing.assert_array_equal(ndimage.correlate1d(x, weights, axis, mode="mirror"), expected)
+        out = np.full(x.shape, 7, dtype)
+        ndimage.correlate1d(x, weights, axis, out, mode="mirror")
+        np.testing.assert_array_equal(out, expected)
+        y = x.copy()
+        ndimage.correlate1d(y, weights, axis, y, mode="mirror")  # in place: the kernel must not write its input
+        np.testing.assert_array_equal(y, expected)
+    for out_dtype in (np.uint8, np.uint16, np.float64):  # another output type than the input's
+        np.testing.assert_array_equal(
+            ndimage.gaussian_filter1d(x, 1.5, axis, output=out_dtype, order=1),
+            sn.gaussian_filter1d(x, 1.5, axis, output=out_dtype, order=1),
+        )
+
+
+def _exact_uniform(x, size, axis, mode, cval, origin):
+    """The float64 mean of each window from integer sums (numpy.pad and a sliding window in int64)."""
+    pad_mode = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap", "constant": "constant"}
+    before = size // 2 + origin
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, size - 1 - before)
+    kw = {"constant_values": cval} if mode == "constant" else {}
+    padded = np.pad(x.astype(np.int64), widths, mode=pad_mode[mode], **kw)
+    return np.lib.stride_tricks.sliding_window_view(padded, size, axis=axis).sum(axis=-1) / size
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.int32])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap", "constant"])
+def test_integer_uniform_filters_take_the_exact_mean(dtype, mode):
+    """Integer images sum exactly in float64 in any order, so the mean of each odd window (paired in
+    the kernel and divided there) is the exact sum divided by the size, then C-cast, along every axis."""
+    rng = np.random.default_rng(5)
+    info = np.iinfo(dtype)
+    x = rng.integers(max(info.min, -30000), min(info.max, 60000), (9, 26, 31), endpoint=True).astype(dtype)
+    for size, origin in [(3, 0), (5, -2), (7, 1), (21, 0), (4, 1)]:
+        for axis in range(3):
+            expected = _exact_uniform(x, size, axis, mode, 5, origin).astype(dtype)  # a C cast
+            got = ndimage.uniform_filter1d(x, size, axis, mode=mode, cval=5, origin=origin)
+            np.testing.assert_array_equal(got, expected)
+    out = np.empty(x.shape, np.float64)
+    ndimage.uniform_filter1d(x, 5, 1, out, mode=mode, cval=5)
+    np.testing.assert_array_equal(out, _exact_uniform(x, 5, 1, mode, 5, 0))
+
+
 def test_a_kernel_far_longer_than_the_axes_is_scipys():
     # 800 001 taps on 5 x 6 pixels: every tap reflected many times over; buffered one column at a time
     x = np.arange(30.0).reshape(5, 6)

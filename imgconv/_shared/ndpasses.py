@@ -306,15 +306,16 @@ def _halves_pass(view, kernels, kind, along, engine, dtype):
     return _paired_pass(view, halves, (r, 0), along, engine, kind, dtype)
 
 
-def paired_pass(view, kernels, signs, along, engine, dtype, out_dtype=None, origin=0):
+def paired_pass(view, kernels, signs, along, engine, dtype, out_dtype=None, origin=0, *, divisor=1, out=None):
     """Paired kernels ``(O, k)`` along axis `along` of an :func:`axis_view`: one engine call, scipy's order.
 
     The paired counterpart of :func:`axis_pass`, through
     :func:`imgconv._engine.correlate_paired`: each kernel with its sign (1
     symmetric, -1 antisymmetric), summed in `dtype`, stored in `out_dtype`
-    (default `dtype`), centred ``origin`` taps off (scipy's ``origin``).
-    `engine` holds mode, cval, num_threads and optionally dilation, as for
-    :func:`axis_pass`.  Returns ``(B, O, length, trail)`` or ``(B, O, 1, length)``, as
+    (default `dtype`; float32, float64, uint8 or uint16), centred ``origin`` taps off (scipy's
+    ``origin``), each sum divided by `divisor`, into `out` when given (C-contiguous, of the result's
+    size and `out_dtype`, not overlapping `view`).  `engine` holds mode, cval, num_threads and
+    optionally dilation, as for :func:`axis_pass`.  Returns ``(B, O, length, trail)`` or ``(B, O, 1, length)``, as
     :func:`axis_pass` would.
     """
     lead, _, length, trail = view.shape if along == 2 else (view.shape[0], 1, view.shape[3], 1)
@@ -328,6 +329,8 @@ def paired_pass(view, kernels, signs, along, engine, dtype, out_dtype=None, orig
         origin=origin,
         dtype=dtype,
         out_dtype=out_dtype,
+        divisor=divisor,
+        out=None if out is None else out.reshape(lead, len(kernels), length, trail),
         num_threads=engine["num_threads"],
     )
     return y if along == 2 else y.reshape(lead, len(kernels), 1, length)

@@ -137,9 +137,7 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
     view, along = axis_view(x, axis)
     engine = dict(mode=mode, cval=float(cval), num_threads=num_threads)
     if sign:
-        out_dtype = output.dtype if output.dtype in (np.float32, np.float64) else dtype
-        y = paired_pass(view, weights.reshape(1, k), [sign], along, engine, dtype, out_dtype, origin)
-        return store(y.reshape(x.shape), output)
+        return paired_into(output, x, view, weights, sign, along, engine, dtype, origin)
     before = k // 2 + origin
     out = _direct_out(output, x, dtype)
     result = axis_pass(
@@ -152,6 +150,26 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
         dtype=dtype,
     )
     return store(result.reshape(x.shape), output)
+
+
+def paired_into(output, x, view, weights, sign, along, engine, dtype, origin, divisor=1):
+    """One paired pass of `view` (the :func:`axis_view` of `x`) into `output`: filled by the kernel when
+    it can be (a C-contiguous `output` of a dtype the kernel stores, apart from `x`), else stored."""
+    direct = output.dtype in _engine.PAIRED_STORES and _direct_out(output, x, output.dtype) is not None
+    out_dtype = output.dtype if output.dtype in _engine.PAIRED_STORES[:2] or direct else dtype
+    y = paired_pass(
+        view,
+        weights.reshape(1, -1),
+        [sign],
+        along,
+        engine,
+        dtype,
+        out_dtype,
+        origin,
+        divisor=divisor,
+        out=output if direct else None,
+    )
+    return output if direct else store(y.reshape(x.shape), output)
 
 
 def _complex_via_real_components(func, input, weights, output, cval, **kwargs):

@@ -19,11 +19,20 @@ import numpy.typing as npt
 
 from .. import _engine
 from .._shared.geometry import gaussian_radius
-from .._shared.ndpasses import gaussian_kernel1d, round_taps
+from .._shared.ndpasses import axis_view, gaussian_kernel1d, round_taps
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
 from .._validation import check_pass_taps
 from . import _support
-from ._correlate import _direct_out, correlate1d, run_pass, scipy_symmetry, store, work_dtype
+from ._correlate import (
+    _direct_out,
+    correlate1d,
+    engine_pixels,
+    paired_into,
+    run_pass,
+    scipy_symmetry,
+    store,
+    work_dtype,
+)
 
 __all__ = [
     "gaussian_filter",
@@ -633,6 +642,14 @@ def uniform_filter1d(
     ones = np.ones(int(size), np.float64)
     for x, out, c in parts:
         dtype = work_dtype(out)
+        if _exact_sums(x, dtype, size, mode, c):
+            # integers sum exactly in float64 in any order: the paired kernel (odd sizes) divides each
+            # sum and stores it, C cast and all, with no array of sums
+            x = engine_pixels(x, dtype)
+            view, along = axis_view(x, axis)
+            engine = dict(mode=mode, cval=float(c), num_threads=num_threads)
+            paired_into(out, x, view, ones, 1, along, engine, dtype, origin, divisor=size)
+            continue
         # a float output holds the sums, divided in place; an integer one takes the mean with a C cast
         total = out if out.dtype == dtype else np.empty(x.shape, dtype)
         if (
@@ -652,6 +669,19 @@ def uniform_filter1d(
             total /= size
         store(total, out)
     return output
+
+
+def _exact_sums(x, dtype, size, mode, cval):
+    """Whether a uniform pass over `x` in `dtype` runs paired: float64 sums of integers (of up to 32
+    bits, a whole border value), which no order of addition rounds, over an odd window."""
+    return (
+        dtype == np.float64
+        and x.dtype.kind in "ui"
+        and x.dtype.itemsize <= 4
+        and size % 2 == 1
+        and x.size > 0
+        and (mode != "constant" or float(cval).is_integer())
+    )
 
 
 def uniform_filter(
