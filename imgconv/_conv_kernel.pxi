@@ -860,9 +860,12 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
                 _paired(buf, length, geo.d, w + o * geo.nw, geo.r, geo.signs[o], res)
                 _store(out, geo.kind, (n * geo.nout + o) * length, res, length, <floating>geo.divisor)
         return
+    # Strips of one band of positions one after the other: the band's input rows are read left to right,
+    # each a few prefetchable streams whose lines the next strip finds in cache (strip after strip down the
+    # axis, every read was a cache miss on a row a whole line apart: 58% of a 17-tap uint8 pass)
     n = item // (geo.nstrips * geo.nchunks)
-    s0 = (item // geo.nchunks) % geo.nstrips * geo.strip
-    i0 = item % geo.nchunks * geo.chunk
+    s0 = item % geo.nstrips * geo.strip
+    i0 = (item // geo.nstrips) % geo.nchunks * geo.chunk
     sw = min(geo.strip, trail - s0)
     lc = min(geo.chunk, length - i0)
     for q in range(lc + 2 * rd):  # buffer row q: position i0 + q - rd along the axis, columns s0 .. s0 + sw
