@@ -647,7 +647,7 @@ def uniform_filter1d(
             # sum and stores it, C cast and all, with no array of sums
             x = engine_pixels(x, dtype)
             view, along = axis_view(x, axis)
-            engine = dict(mode=mode, cval=float(c), num_threads=num_threads)
+            engine = dict(mode=mode, cval=c, num_threads=num_threads)  # the engine takes float(cval)
             paired_into(out, x, view, ones, 1, along, engine, dtype, origin, divisor=size)
             continue
         # a float output holds the sums, divided in place; an integer one takes the mean with a C cast
