@@ -55,24 +55,36 @@ IMGCONV_INLINE void MK_FN(imgconv_tile_)(const int nv, ptrdiff_t j, ptrdiff_t nt
  * stored half cache lines and measured slower than the tap loop on column kernels. */
 #define MK_CR ((IMGCONV_VBYTES == 64 ? 8 : 6) / MK_OB)
 #define MK_CNV 2
-/* Kernels of fewer rows take the tap loop: with 3-7 rows the chain measured
- * 0.5-0.85x of it (AVX-512, runtime-guarded ramps), from 9 rows 1.1-2x. */
-#define MK_CHAIN_MIN_ROWS 8
+/* From how many kernel rows the chain runs MK_CR rows at once.  With AVX-512, kernels
+ * of 3-7 rows measured 0.5-0.85x of the tap loop (runtime-guarded ramps), from 9 rows
+ * 1.1-2x; with AVX2, a 7x7 single filter on 2048^2 ran 1.4x faster chained than in the
+ * tap loop (whose 5 loads per 4 FMAs, a row of the image apart, miss L1). */
+#define MK_CHAIN_MIN_ROWS (IMGCONV_VBYTES == 32 && MK_OB == 1 ? MK_CR : 8)
+/* With AVX2, shorter kernels of one filter chain fewer rows: MK_CR_SHORT (4) for 4 and 5
+ * kernel rows, 3 for 3 (2048^2 single filters: 5x5 1.28x, 3x3 1.14x the tap loop;
+ * the uniform and Gaussian column passes unchanged within noise). */
+#if IMGCONV_VBYTES == 32
+#  define MK_CR_SHORT (4 / MK_OB)
+#  define MK_CHAIN_SHORT_MIN_ROWS (MK_OB == 1 ? 3 : MK_CHAIN_MIN_ROWS)
+#else
+#  define MK_CR_SHORT MK_CR
+#  define MK_CHAIN_SHORT_MIN_ROWS MK_CHAIN_MIN_ROWS
+#endif
 #define MK_CHAIN_MAX_TAPS 1024
 
-IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdiff_t kh, ptrdiff_t kw,
+IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int cr, const int nv, ptrdiff_t j, ptrdiff_t kh, ptrdiff_t kw,
                                                const ptrdiff_t *voff, const MK_T *in0, ptrdiff_t step,
                                                const MK_T *wc, MK_T **outs, const MK_T *bias,
                                                ptrdiff_t out0, ptrdiff_t out_step)
 {
     MK_V acc[MK_CR][MK_OB][MK_CNV];
     MK_V zero = {0};
-    for (int i = 0; i < MK_CR; i++)
+    for (int i = 0; i < cr; i++)
         for (int k = 0; k < MK_OB; k++)
             for (int v = 0; v < nv; v++)
                 acc[i][k][v] = zero + (bias ? bias[k] : (MK_T)0);
-    /* Input row m feeds output row i with kernel row u = m - i.  With kh >= MK_CR
-     * (the caller checks kh >= MK_CHAIN_MIN_ROWS >= MK_CR) every u < kh while rows
+    /* Input row m feeds output row i with kernel row u = m - i.  With kh >= cr
+     * (the caller's choice; cr <= MK_CR is a constant after inlining) every u < kh while rows
      * ramp up (m < MK_CR - 1, rows i <= m) and every u >= 0 while they ramp down
      * (m = kh + s, rows i > s): the unrolled ramps test only compile-time
      * conditions, and the rows in between feed every output row. */
@@ -82,7 +94,7 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
         MK_V x[MK_CNV];                                                           \
         for (int v = 0; v < nv; v++)                                              \
             x[v] = *(const MK_VU *)(p + v * MK_VL);                               \
-        for (int i = 0; i < MK_CR; i++) {                                         \
+        for (int i = 0; i < cr; i++) {                                         \
             if (GUARD) {                                                          \
                 const MK_T *wt = wc + (((M) - i) * kw + c) * MK_OB;               \
                 for (int k = 0; k < MK_OB; k++)                                   \
@@ -92,18 +104,45 @@ IMGCONV_INLINE void MK_FN(imgconv_chain_tile_)(const int nv, ptrdiff_t j, ptrdif
         }                                                                         \
     }
     IMGCONV_UNROLL
-    for (int m = 0; m < MK_CR - 1; m++)
+    for (int m = 0; m < cr - 1; m++)
         MK_CHAIN_ROW(m, i <= m)
-    for (ptrdiff_t m = MK_CR - 1; m < kh; m++)
+    for (ptrdiff_t m = cr - 1; m < kh; m++)
         MK_CHAIN_ROW(m, 1)
     IMGCONV_UNROLL
-    for (int s = 0; s < MK_CR - 1; s++)
+    for (int s = 0; s < cr - 1; s++)
         MK_CHAIN_ROW(kh + s, i > s)
 #undef MK_CHAIN_ROW
-    for (int i = 0; i < MK_CR; i++)
+    for (int i = 0; i < cr; i++)
         for (int k = 0; k < MK_OB; k++)
             for (int v = 0; v < nv; v++)
                 *(MK_VU *)(outs[k] + out0 + i * out_step + j + v * MK_VL) = acc[i][k][v];
+}
+
+/* Whole chains of `cr` output rows (a constant after inlining) of rows 0 <= r < nrows:
+ * rows c, c + q, c + 2q, ... form a chain (kernel row u of one is kernel row u - 1 of
+ * the next).  Returns the first row left to the tap loop. */
+IMGCONV_INLINE ptrdiff_t MK_FN(imgconv_chains_)(const int cr, ptrdiff_t q, ptrdiff_t kh, ptrdiff_t kw,
+                                                const ptrdiff_t *voff, const MK_T *in, ptrdiff_t in_stride,
+                                                const MK_T *wc, ptrdiff_t ncols, MK_T **outs, const MK_T *bias,
+                                                ptrdiff_t nrows, ptrdiff_t out_stride)
+{
+    const ptrdiff_t chained = nrows / (q * cr) * (q * cr), step = q * in_stride;
+    for (ptrdiff_t base = 0; base < chained; base += q * cr)
+        for (ptrdiff_t c = 0; c < q; c++) {
+            const ptrdiff_t r0 = base + c;
+            const MK_T *in0 = in + r0 * in_stride;
+            ptrdiff_t j = 0;
+            for (; j + MK_CNV * MK_VL <= ncols; j += MK_CNV * MK_VL)
+                MK_FN(imgconv_chain_tile_)(cr, MK_CNV, j, kh, kw, voff, in0, step, wc, outs, bias,
+                                           r0 * out_stride, q * out_stride);
+            for (; j + MK_VL <= ncols; j += MK_VL)
+                MK_FN(imgconv_chain_tile_)(cr, 1, j, kh, kw, voff, in0, step, wc, outs, bias,
+                                           r0 * out_stride, q * out_stride);
+            if (j < ncols)  /* overlapping last vector, as in the tap loop */
+                MK_FN(imgconv_chain_tile_)(cr, 1, ncols - MK_VL, kh, kw, voff, in0, step, wc, outs,
+                                           bias, r0 * out_stride, q * out_stride);
+        }
+    return chained;
 }
 
 /* The tap list as kernel rows: q > 0 and kw when tap u * kw + v reads
@@ -180,34 +219,25 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
     /* A column kernel (kw == 1) gains only when its rows share L1 sets, i.e. lie a
      * multiple of 4 KB apart (widths like 1024, 2048, 4096 floats): on 512-float
      * rows the tap loop already hit L1 and the chain measured 0.66-0.96x of it. */
-    if (q > 0 && nrows >= q * MK_CR && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS
-        && ntaps / kw >= MK_CHAIN_MIN_ROWS
+    if (q > 0 && ncols >= MK_VL && ntaps <= MK_CHAIN_MAX_TAPS
+        && nrows >= q * MK_CR
+        && ntaps / kw >= MK_CHAIN_SHORT_MIN_ROWS
         && (kw > 1 || (q * in_stride * (ptrdiff_t)sizeof(MK_T)) % 4096 == 0)) {
-        const ptrdiff_t kh = ntaps / kw, step = q * in_stride;
+        const ptrdiff_t kh = ntaps / kw;
         for (ptrdiff_t t = 0; t < ntaps; t++)
             for (int k = 0; k < MK_OB; k++)
                 wc[t * MK_OB + k] = w[(ptrdiff_t)tw[t] * MK_OB + k];
         for (ptrdiff_t c = 0; c < kw; c++)
             voff[c] = taps[c] - taps[0];
-        /* Rows c, c + q, c + 2q, ... form a chain (kernel row u of one is kernel
-         * row u - 1 of the next); whole chains of MK_CR rows, the rest row by row. */
-        const ptrdiff_t chained = nrows / (q * MK_CR) * (q * MK_CR);
-        for (ptrdiff_t base = 0; base < chained; base += q * MK_CR)
-            for (ptrdiff_t c = 0; c < q; c++) {
-                const ptrdiff_t r0 = base + c;
-                const MK_T *in0 = taps[0] + r0 * in_stride;
-                ptrdiff_t j = 0;
-                for (; j + MK_CNV * MK_VL <= ncols; j += MK_CNV * MK_VL)
-                    MK_FN(imgconv_chain_tile_)(MK_CNV, j, kh, kw, voff, in0, step, wc, outs, bias,
-                                               r0 * out_stride, q * out_stride);
-                for (; j + MK_VL <= ncols; j += MK_VL)
-                    MK_FN(imgconv_chain_tile_)(1, j, kh, kw, voff, in0, step, wc, outs, bias,
-                                               r0 * out_stride, q * out_stride);
-                if (j < ncols)  /* overlapping last vector, as in the tap loop */
-                    MK_FN(imgconv_chain_tile_)(1, ncols - MK_VL, kh, kw, voff, in0, step, wc, outs,
-                                               bias, r0 * out_stride, q * out_stride);
-            }
-        first_free = chained;
+        if (kh >= MK_CHAIN_MIN_ROWS)
+            first_free = MK_FN(imgconv_chains_)(MK_CR, q, kh, kw, voff, taps[0], in_stride, wc, ncols, outs,
+                                                bias, nrows, out_stride);
+        else if (kh >= MK_CR_SHORT)
+            first_free = MK_FN(imgconv_chains_)(MK_CR_SHORT, q, kh, kw, voff, taps[0], in_stride, wc, ncols,
+                                                outs, bias, nrows, out_stride);
+        else
+            first_free = MK_FN(imgconv_chains_)(MK_CR_SHORT - 1, q, kh, kw, voff, taps[0], in_stride, wc, ncols,
+                                                outs, bias, nrows, out_stride);
     }
 #endif
     for (ptrdiff_t r = first_free; r < nrows; r++)
@@ -216,6 +246,8 @@ static void MK_NAME(ptrdiff_t ntaps, const MK_T **taps, const int *tw, const MK_
 
 #undef MK_VL
 #undef MK_CR
+#undef MK_CR_SHORT
+#undef MK_CHAIN_SHORT_MIN_ROWS
 #undef MK_CNV
 #undef MK_CHAIN_MAX_TAPS
 #undef MK_CHAIN_MIN_ROWS

@@ -198,15 +198,18 @@ def test_tall_single_channel_kernels_match_reference(cfg, seed):
 
 @pytest.mark.parametrize("path", _dispatch.available_paths())
 @pytest.mark.parametrize(
-    "kh, stride, dilation", [(3, 1, 1), (8, 1, 2), (9, 1, 3), (25, 1, 1), (6, 2, 4), (9, 2, 4), (5, 2, 3), (40, 1, 1)]
+    "kh, stride, dilation",
+    [(3, 1, 1), (4, 1, 1), (5, 1, 1), (7, 1, 2), (8, 1, 2), (9, 1, 3), (25, 1, 1), (6, 2, 4), (9, 2, 4), (5, 2, 3)]
+    + [(40, 1, 1)],
 )
 @pytest.mark.parametrize("og", [1, 2, 3])
 @pytest.mark.parametrize("kw", [1, 3])
 def test_single_channel_kernels_share_input_rows_across_output_rows(path, kh, stride, dilation, og, kw):
     """Kernels of one input channel (depthwise, single filters, column passes of separable
-    filters) with at least 8 / og rows run 8 / og output rows at once, each (input row,
-    kernel column) loaded once for all of them (stride 2 with dilation 4 chains every
-    other row; dilation 3 at stride 2 does not chain; shorter kernels take the tap loop;
+    filters) run several output rows at once (from 8 / og kernel rows; with AVX2 from 6,
+    4 rows at once for kernels of 4 and 5 rows, 3 for 3), each (input row, kernel column)
+    loaded once for all of them (stride 2 with dilation 4 chains every other row;
+    dilation 3 at stride 2 does not chain; shorter kernels take the tap loop;
     column kernels chain only on rows a multiple of 4 KB apart, hence the 1024 float32 /
     512 float64 / 1024 uint8 columns in 'reflect' mode): every mode, float and uint8,
     rows and columns that do not fill whole tiles."""
