@@ -96,9 +96,15 @@ cdef inline Py_ssize_t _map_index(Py_ssize_t i, Py_ssize_t n, int mode) noexcept
         period = 2 * n - 2
     else:  # SYMMETRIC
         period = 2 * n
-    i = i % period
+    # (a division costs tens of cycles: most positions lie within one period of the axis)
     if i < 0:
         i = i + period
+        if i < 0:
+            i = i % period
+            if i < 0:
+                i = i + period
+    elif i >= period:
+        i = i % period
     if mode == REFLECT and i >= n:
         i = period - i
     elif mode == SYMMETRIC and i >= n:
@@ -119,7 +125,7 @@ cdef inline Py_ssize_t _first_at_least(Py_ssize_t start, Py_ssize_t step, Py_ssi
     cdef Py_ssize_t m
     if start >= bound:
         return 0
-    m = (bound - start + step - 1) // step
+    m = bound - start if step == 1 else (bound - start + step - 1) // step  # (no division for stride 1)
     return m if m < limit else limit
 
 
@@ -160,6 +166,8 @@ cdef inline bint _by_tap(Py_ssize_t ncols, Py_ssize_t sw, Py_ssize_t dw, int kw)
     `ncols` values per kernel column never exceeds ``kw * ncols``, so a buffer row
     is bounded by the output width and the kernel, whatever the dilation or stride.
     """
+    if sw == 1:  # (the same, without a division)
+        return kw * ncols < ncols + (kw - 1) * dw
     return kw * ncols < sw * (ncols + ((kw - 1) * dw) // sw)
 
 
@@ -167,6 +175,8 @@ cdef inline Py_ssize_t _row_length(Py_ssize_t ncols, Py_ssize_t sw, Py_ssize_t d
     """Buffer values one input row of an `ncols`-wide segment takes (layout per _by_tap)."""
     if _by_tap(ncols, sw, dw, kw):
         return kw * ncols
+    if sw == 1:
+        return ncols + (kw - 1) * dw
     return sw * (ncols + ((kw - 1) * dw) // sw)
 
 
@@ -187,7 +197,7 @@ cdef inline void _fill_row(floating *dst, const pixel_t *row, Py_ssize_t col0, P
         for v in range(kw):        # run v: the columns kernel column v reads
             _fill_strided(dst + v * ncols, row, col0 + v * dw, ncols, sw, width, mode, cval)
         return
-    lq = ncols + ((kw - 1) * dw) // sw
+    lq = ncols + ((kw - 1) * dw if sw == 1 else ((kw - 1) * dw) // sw)
     for r in range(sw):            # phase r: columns col0 + r, col0 + r + sw, ...
         _fill_strided(dst + r * lq, row, col0 + r, lq, sw, width, mode, cval)
 
@@ -219,10 +229,12 @@ cdef inline Py_ssize_t _buffer_taps(const floating **taps, int *tw, Py_ssize_t n
     """Append kernel row rr's taps, read from its buffered input row (see _fill_row), to the tap list."""
     cdef int v
     cdef bint by_tap = _by_tap(ncols, sw, dw, kw)
-    cdef Py_ssize_t lq = ncols + ((kw - 1) * dw) // sw
+    cdef Py_ssize_t lq = ncols + ((kw - 1) * dw if sw == 1 else ((kw - 1) * dw) // sw)
     for v in range(kw):
         if by_tap:
             taps[ntaps] = rowbuf + v * ncols
+        elif sw == 1:  # one phase (no division)
+            taps[ntaps] = rowbuf + v * dw
         else:
             taps[ntaps] = rowbuf + ((v * dw) % sw) * lq + (v * dw) // sw
         tw[ntaps] = <int>(rr * kw + v)
@@ -325,6 +337,7 @@ ctypedef struct _Geometry:
     Py_ssize_t C, H, W, O, Hout, Wout, cg, og, groups, nblk, nbr, block_rows, buf_rows, ncc, col_chunk
     Py_ssize_t sN, sC, sH         # the input's strides in elements (its rows are contiguous)
     Py_ssize_t pad_top, pad_left, sh, sw, dh, dw, ja, jb
+    Py_ssize_t in_lo, in_hi       # output rows [in_lo, in_hi) read only input rows inside the image
     int kh, kw, mode
 
 
@@ -340,9 +353,9 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
     each input row 17 times from memory).  Every output sums the same taps in
     the same order whatever the chunk: results do not depend on it."""
     cdef Py_ssize_t H = geo.H, W = geo.W, cg = geo.cg, kh = geo.kh, nrows = geo.cg * geo.kh
-    cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r, c0, c1
+    cdef Py_ssize_t n, g, rem, i, i0, i1, j0, j1, row0, nin, c, u, rr, r, c0, c1, ia, ib
     cdef int seg
-    cdef bint inside, blocked, rest = False
+    cdef bint blocked, edge, rest = False
     cdef const pixel_t **rowp = <const pixel_t **>ptrs
     cdef floating **outs = <floating **>(ptrs + nrows)
     cdef const floating **taps = <const floating **>(ptrs + nrows + 8)
@@ -356,19 +369,30 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
     i1 = min(i0 + geo.block_rows, geo.Hout)
     row0 = i0 * geo.sh - geo.pad_top
     nin = (i1 - 1 - i0) * geo.sh + (kh - 1) * geo.dh + 1
-    inside = row0 >= 0 and row0 + nin <= H
-    # One tap list per segment for the whole block: the in-place segment when every input row
-    # of the block is inside the image, the buffered (border) segments when the block's input
-    # rows fit the buffer, i.e. are not so far apart that converting them all costs more than
-    # going row by row.  What is left runs row by row below.
+    # One tap list per segment for the whole block: the in-place segment for the block's rows
+    # whose input rows all lie inside the image ([ia, ib): all of them but in the top and bottom
+    # blocks), the buffered (border) segments when the block's input rows fit the buffer, i.e.
+    # are not so far apart that converting them all costs more than going row by row.  What is
+    # left runs row by row below.
+    ia = max(i0, geo.in_lo)
+    ib = max(ia, min(i1, geo.in_hi))
     blocked = nin <= geo.buf_rows
     for seg in range(3):
         j0 = max(c0, 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb))
         j1 = min(c1, geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout))
         if j1 <= j0:
             continue
-        if (inside if seg == 1 else blocked):
-            _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, seg == 1,
+        if seg == 1:
+            if ib > ia:
+                _block_segment(out, geo.O, geo.Hout, geo.Wout, n, ia, ib - ia, g, j0, j1, True,
+                               x + n * geo.sN + g * cg * geo.sC, geo.sC, ia * geo.sh - geo.pad_top,
+                               (ib - 1 - ia) * geo.sh + (kh - 1) * geo.dh + 1, taps, tw, buf, outs, wpack,
+                               blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
+                               geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W, H,
+                               geo.sH)
+            rest = rest or ia > i0 or ib < i1
+        elif blocked:
+            _block_segment(out, geo.O, geo.Hout, geo.Wout, n, i0, i1 - i0, g, j0, j1, False,
                            x + n * geo.sN + g * cg * geo.sC, geo.sC, row0, nin, taps, tw, buf, outs, wpack,
                            blk_start, blk_size, blk_woff, geo.nblk, bias, cg, geo.og,
                            geo.pad_left, geo.mode, cv, geo.sh, geo.sw, geo.dh, geo.dw, geo.kh, geo.kw, W, H,
@@ -378,6 +402,9 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
     if not rest:
         return
     for i in range(i0, i1):
+        edge = not (ia <= i < ib)  # the in-place segment of this row is left
+        if not edge and blocked:
+            continue
         for c in range(cg):
             for u in range(kh):
                 rr = c * kh + u
@@ -392,7 +419,7 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
         for seg in range(3):
             j0 = max(c0, 0 if seg == 0 else (geo.ja if seg == 1 else geo.jb))
             j1 = min(c1, geo.ja if seg == 0 else (geo.jb if seg == 1 else geo.Wout))
-            if j1 > j0 and not (inside if seg == 1 else blocked):
+            if j1 > j0 and (edge if seg == 1 else not blocked):
                 _segment(out, geo.O, geo.Hout, geo.Wout, n, i, g, j0, j1, seg == 1, rowp, taps, tw, buf,
                          outs, wpack, blk_start, blk_size, blk_woff, geo.nblk, bias, nrows, geo.og,
                          geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
@@ -507,6 +534,10 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
     geo.ncc = (geo.Wout + geo.col_chunk - 1) // geo.col_chunk if geo.Wout > 0 else 1
     geo.pad_top, geo.pad_left, geo.sh, geo.sw, geo.dh, geo.dw = pad_top, pad_left, sh, sw, dh, dw
     geo.ja, geo.jb, geo.kh, geo.kw, geo.mode = ja, jb, kh, kw, mode
+    # output row i reads input rows i * sh - pad_top + [0, (kh - 1) * dh]
+    geo.in_lo = min((pad_top + sh - 1) // sh, geo.Hout)
+    geo.in_hi = geo.H - 1 - (kh - 1) * dh + pad_top
+    geo.in_hi = max(geo.in_lo, min(geo.in_hi // sh + 1, geo.Hout)) if geo.in_hi >= 0 else geo.in_lo
     total = x.shape[0] * groups * geo.nbr * geo.ncc
     if total == 0:
         return

@@ -1157,10 +1157,12 @@ def _block_rows(planes, hout, macs_per_row, num_threads, *, phase_row_bytes, sh,
     kernel's reach in output rows, since a block converts the `reach_h` input rows
     it shares with the next block again (a 25-row column pass on uint8 converted
     every input row 7 times with 4-row blocks).  At most 64, at least 8 items per
-    thread when the image allows it, and a phase buffer of at most 1 MB per thread.
+    thread when the image allows it and there is more than one thread (on one, a
+    64x64 3x3 call ran a third of its time in the set-up of 8-row blocks), and a
+    phase buffer of at most 1 MB per thread.
     """
     rows = max(4, (1 << 17) // max(1, macs_per_row), -(-2 * reach_h // sh))
-    rows = min(rows, 64, max(1, planes * hout // (8 * num_threads)))
+    rows = min(rows, 64) if num_threads == 1 else min(rows, 64, max(1, planes * hout // (8 * num_threads)))
     fit = ((1 << 20) // max(1, phase_row_bytes) - reach_h - 1) // sh + 1  # rows whose input fits 1 MB
     return max(1, min(rows, fit))
 
