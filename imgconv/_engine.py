@@ -444,6 +444,63 @@ def _thread_sizes(key, layout, num_threads):
     return sizes
 
 
+def small_call(x, weight, bias, *, pads, mode, stride, dilation, groups):
+    """A compiled direct correlation planned once for every call with these shapes, or None.
+
+    Returns ``run(x, weight, bias) -> out``, which is :func:`correlate` (``method='auto'``
+    or 'direct', ``cval=0``, a fresh output, any `num_threads`) for arrays of the shapes,
+    dtypes and strides of these, when its plan cannot depend on their values or the thread
+    count: no FFT, separable or low-rank candidate (fewer than ``_FFT_MIN_TAPS`` taps per
+    output and filter, not a depthwise kernel of at least ``_SEPARABLE_MIN_SIZE`` in both
+    axes) and work small enough for one thread.  What such a call costs is the set-up
+    (about 10 us in Python for a 3x3 filter on 64², against 3 of arithmetic), so this
+    does it once: the layout, the scratch sizes and the compiled entry point.  The caller
+    keys it by everything it validated and keeps it; it trusts its arguments.
+
+    None for every other call (and when `x` would be copied or converted).
+    """
+    n, c = x.shape[:2]
+    o, cg, kh, kw = weight.shape
+    if (
+        cg * kh * kw >= _FFT_MIN_TAPS
+        or (groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE)
+        or x.dtype != weight.dtype
+        or not weight.dtype.isnative
+        or _native_rows(x) is not x
+        or (bias is not None and bias.dtype != weight.dtype)
+    ):
+        return None
+    dtype = weight.dtype
+    kernel = _kernel()
+    key = (x.shape, weight.shape, dtype, False, tuple(pads), tuple(stride), tuple(dilation), groups)
+    layout = _LAYOUTS.get(key) or _direct_layout(key, kernel)
+    hout, wout, macs, _, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row = layout[
+        :17
+    ]
+    if macs >= _MIN_MACS_FOR_A_TEAM:
+        return None
+    sizes = layout[-1].get(1) or _thread_sizes(key, layout, 1)
+    block_rows, buf_rows, col_chunk = sizes[0], sizes[1], sizes[-1]
+    entry = _entry_point(kernel, dtype, dtype)
+    shape = (n, o, hout, wout)
+    code = _MODE_CODES[mode]
+    head = (blk_start, blk_size, offsets)
+    tail = (pads[0], pads[2], code, 0.0, sh, sw, dh, dw, groups, kh, kw, ja, jb, 1, block_rows, buf_rows, col_chunk)
+    empty = np.empty
+    packed = uniform == 1  # a fresh output: the OIHW weights themselves (see _packed_weights)
+
+    def run(x, weight, bias):
+        out = empty(shape, dtype)
+        wpack = weight.reshape(-1) if packed else _packed_weights(weight, groups, uniform, True)
+        if bias is None:
+            entry(x, wpack, *head, no_bias, False, out, zero_row, *_scratch(sizes, 1, dtype), *tail)
+        else:
+            entry(x, wpack, *head, np.ascontiguousarray(bias), True, out, zero_row, *_scratch(sizes, 1, dtype), *tail)
+        return out
+
+    return run
+
+
 def correlate_separable(
     x,
     column,

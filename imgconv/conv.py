@@ -16,6 +16,7 @@ import numpy.typing as npt
 from . import _engine
 from ._shared.geometry import ConvLayer, check_same_stride, output_hw
 from ._shared.modes import TORCH_PADDING_MODES, TORCH_TO_ENGINE_MODE, check_padding_mode
+from ._threads import check_num_threads
 from ._typing import Bool, FloatArray, Int, IntPair, Method, Padding, PaddingMode, StrPath
 from ._validation import as_array as _as_array
 from ._validation import as_int, as_padding, as_pair, check_float_dtypes
@@ -144,11 +145,46 @@ def conv2d(
     >>> imgconv.conv2d(x, w, dilation=2)[0, 0, 0, :3]     # x0 + 10 x2 + 100 x4, ...
     array([420., 531., 642.])
     """
+    key = None
+    if (
+        out is None
+        and type(groups) is int
+        and (type(stride) is int or _exact(stride))
+        and (type(padding) is int or _exact(padding))
+        and (type(dilation) is int or _exact(dilation))
+        and type(input) is np.ndarray
+        and type(weight) is np.ndarray
+        and (bias is None or type(bias) is np.ndarray)
+        and type(padding_mode) is str
+        and type(method) is str
+    ):
+        key = (
+            input.shape, input.strides, input.dtype, weight.shape, weight.dtype,
+            None if bias is None else (bias.shape, bias.dtype),
+            stride, padding, dilation, groups, padding_mode, method,
+        )  # fmt: skip
+        run = _SMALL_CALLS.get(key)
+        if run is not None:
+            check_num_threads(num_threads)
+            return run(input[None], weight, bias)[0] if input.ndim == 3 else run(input, weight, bias)
     _engine.check_method(method)
     call = Conv2dArguments.of(input, weight, bias, stride, padding, dilation, groups, padding_mode, out)
     if call.n == 0:
         result = call.out4 if call.out4 is not None else np.empty(call.out_shape, call.dtype)
     else:
+        if key is not None and method != "fft" and key not in _SMALL_CALLS:
+            if len(_SMALL_CALLS) >= _SMALL_CALLS_SIZE:
+                _SMALL_CALLS.clear()
+            _SMALL_CALLS[key] = _engine.small_call(
+                call.x,
+                call.weight,
+                call.bias,
+                pads=call.pads,
+                mode=call.engine_mode,
+                stride=call.stride,
+                dilation=call.dilation,
+                groups=call.groups,
+            )
         result = _engine.correlate(
             call.x,
             call.weight,
@@ -254,6 +290,11 @@ def sepconv2d(
 # Conv2dArguments.of: the geometry of calls already validated, by everything their validation reads
 # (shapes, dtypes and hyper-parameters of exact built-in types), for repeated small calls; bounded.
 _GEOMETRY: dict[tuple, dict] = {}
+# Calls validated once whose engine plan is the same for any values (:func:`imgconv._engine.small_call`):
+# keyed by every argument that validation and the plan read, with exact types (True == 1 and 1.0 == 1
+# as keys, and validation refuses both); None for a key whose calls take the full path.
+_SMALL_CALLS: dict[tuple, Any] = {}
+_SMALL_CALLS_SIZE = 256
 _GEOMETRY_SIZE = 256
 
 

@@ -626,3 +626,72 @@ def test_repeated_calls_reuse_their_validation_but_never_its_refusals():
     assert unbatched.shape == (4, 9, 11)
     np.testing.assert_array_equal(unbatched, imgconv.conv2d(x[0], w, b, stride=1, padding=1))
     np.testing.assert_array_equal(unbatched, first[0])
+
+
+@pytest.mark.parametrize(
+    "shape, wshape, kwargs",
+    [
+        ((1, 1, 64, 64), (1, 1, 3, 3), dict(padding=1)),
+        ((1, 1, 8, 8), (1, 1, 3, 3), dict(padding="same", padding_mode="reflect")),
+        ((3, 20, 17), (16, 3, 3, 3), dict(padding=1, padding_mode="circular")),
+        ((2, 4, 31, 33), (4, 2, 3, 1), dict(stride=2, dilation=3, groups=2, padding_mode="replicate", padding=2)),
+        ((1, 16, 32, 32), (16, 1, 3, 3), dict(groups=16, padding=1)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_repeated_small_calls_take_the_planned_call_with_the_same_results(shape, wshape, kwargs, dtype, with_bias):
+    """Calls whose plan cannot depend on the values (small direct work) are planned once per
+    signature (imgconv._engine.small_call): every later call, with other values, a bias or
+    a Fortran-ordered or byte-swapped input (another signature), matches the reference."""
+    rng = np.random.default_rng(7)
+    for round in range(4):
+        x = rng.standard_normal(shape).astype(dtype)
+        if round == 2:
+            x = np.asfortranarray(x)
+        if round == 3:
+            x = x.astype(x.dtype.newbyteorder(">"))
+        w = rng.standard_normal(wshape).astype(dtype)
+        b = rng.standard_normal(wshape[0]).astype(dtype) if with_bias else None
+        got = imgconv.conv2d(x, w, b, **kwargs)
+        x4 = x if x.ndim == 4 else x[None]
+        want = _reference_conv2d(x4.astype(np.float64), w, b, **kwargs)
+        want = want if x.ndim == 4 else want[0]
+        assert got.dtype == dtype and got.shape == want.shape
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_planned_small_calls_still_refuse_what_validation_refuses():
+    """A signature planned with int hyper-parameters does not admit the bool, float or numpy
+    values that compare and hash equal to them, nor a bad `num_threads` or `method`."""
+    x = np.zeros((1, 1, 16, 16), np.float32)
+    w = np.ones((1, 1, 3, 3), np.float32)
+    for _ in range(2):
+        assert imgconv.conv2d(x, w, padding=1).shape == (1, 1, 16, 16)
+    with pytest.raises(TypeError, match="groups"):
+        imgconv.conv2d(x, w, padding=1, groups=True)
+    with pytest.raises(TypeError, match="stride"):
+        imgconv.conv2d(x, w, padding=1, stride=1.0)
+    with pytest.raises(TypeError, match="padding"):
+        imgconv.conv2d(x, w, padding=1.0)
+    with pytest.raises(ValueError, match="num_threads"):
+        imgconv.conv2d(x, w, padding=1, num_threads=0)
+    with pytest.raises(ValueError, match="method"):
+        imgconv.conv2d(x, w, padding=1, method="winograd")
+    with pytest.raises(TypeError, match="dtype"):
+        imgconv.conv2d(x, w.astype(np.float64), padding=1)
+    assert imgconv.conv2d(x, w, padding=np.int64(1)).shape == (1, 1, 16, 16)
+
+
+def test_a_layer_takes_the_planned_call_with_the_same_results():
+    """Conv2d passes pairs (its normalised hyper-parameters): planned as conv2d's ints are."""
+    rng = np.random.default_rng(8)
+    layer = imgconv.Conv2d(3, 8, 3, padding=1, dilation=2, seed=0)
+    for _ in range(3):
+        x = rng.standard_normal((3, 24, 24)).astype(np.float32)
+        layer.weight = rng.standard_normal(layer.weight.shape).astype(np.float32)
+        want = _reference_conv2d(x[None].astype(np.float64), layer.weight, layer.bias, padding=1, dilation=2)[0]
+        np.testing.assert_allclose(layer(x), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    with pytest.raises(TypeError, match="stride"):
+        imgconv.conv2d(x, layer.weight, layer.bias, (1.0, 1), (1, 1), (2, 2))
