@@ -560,7 +560,7 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
 ctypedef struct _PassGeometry:
     Py_ssize_t H, W, Hout, Wout, sN, sH, pad_top, pad_left, nbr, block_rows, kmax, line
     int kh, kw, mode
-    bint rows_first, summed
+    bint rows_first, summed, row_identity
     double col_divisor, row_divisor
 
 
@@ -666,6 +666,7 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
     cdef floating **outs = <floating **>(ptrs + geo.kmax)
     cdef const floating *plane
     cdef floating *b
+    cdef bint identity
     n = item // geo.nbr
     i0 = (item % geo.nbr) * geo.block_rows
     i1 = min(i0 + geo.block_rows, geo.Hout)
@@ -682,11 +683,15 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
         _summed_item(geo, plane, out + (n * geo.Hout + i0) * geo.Wout, column, row, cval_row, cv, r0,
                      nr, taps, tw, outs, buf)
         return
+    # A row pass of [1] with no border (uniform_filter1d along H carries its division so) leaves
+    # each value as it is (x * 1 + 0): the column pass then writes `out` itself, no buffer.
+    identity = geo.row_identity
+    b = out + (n * geo.Hout + i0) * geo.Wout if identity else buf + pl
     if r0 >= 0 and r0 + nr + geo.kh - 1 <= H:  # every input row of the block inside the image: one call
         for u in range(geo.kh):
             taps[u] = plane + (r0 + u) * geo.sH
-        outs[0] = buf + pl
-        _taps(1, geo.kh, taps, tw, column, W, outs, nr, geo.sH, line)
+        outs[0] = b
+        _taps(1, geo.kh, taps, tw, column, W, outs, nr, geo.sH, geo.Wout if identity else line)
     else:
         for i in range(nr):
             for u in range(geo.kh):
@@ -697,8 +702,13 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
                     taps[u] = cval_row
                 else:
                     taps[u] = plane + _map_index(r, H, geo.mode) * geo.sH
-            outs[0] = buf + i * line + pl
+            outs[0] = b + i * (geo.Wout if identity else line)
             _taps(1, geo.kh, taps, tw, column, W, outs, 1, 0, line)
+    if identity:
+        if geo.col_divisor != 1:
+            for q in range(nr * geo.Wout):
+                b[q] = b[q] / <floating>geo.col_divisor
+        return
     for i in range(nr):  # the row pass extends the column pass's rows by the border mode, as scipy's second pass
         b = buf + i * line
         if geo.col_divisor != 1:
@@ -750,6 +760,8 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     geo.kmax = max(geo.kh, geo.kw)
     geo.col_divisor, geo.row_divisor, geo.rows_first, geo.summed = col_divisor, row_divisor, rows_first, summed
     geo.line = geo.Wout + geo.kw - 1
+    geo.row_identity = (geo.kw == 1 and row[0] == 1 and row_divisor == 1 and pad_left == 0
+                        and geo.Wout == geo.W and not rows_first and not summed)
     if (min(geo.kh, geo.kw, num_threads, block_rows) < 1 or pad_top < 0 or pad_left < 0 or not 0 <= mode <= WRAP
             or out.shape[0] != x.shape[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
             or geo.line - pad_left < geo.W):
