@@ -427,3 +427,22 @@ def test_the_largest_pass_kernel_still_runs_as_scipy():
     np.testing.assert_allclose(
         ndimage.gaussian_filter(x, 1.0, radius=taps // 2), sn.gaussian_filter(x, 1.0, radius=taps // 2)
     )
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "wrap"])
+def test_integer_outputs_of_large_passes_cast_chunk_by_chunk_equal_scipy(mode):
+    """Non-symmetric passes over images whose float64 sums exceed the chunk buffer are summed
+    and C-cast chunk by chunk (rows, columns or images of the pass): equal to scipy bit for bit
+    along every axis, into the input's integer dtype, another integer output and the input itself."""
+    rng = np.random.default_rng(12)
+    weights = rng.standard_normal(7)
+    for shape, axes in (((1100, 600), (0, 1)), ((3, 700, 300), (0, 1, 2))):
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        for axis in axes:
+            want = sn.correlate1d(x, weights, axis, mode=mode, cval=3)
+            np.testing.assert_array_equal(ndimage.correlate1d(x, weights, axis, mode=mode, cval=3), want)
+            got = ndimage.correlate1d(x, weights, axis, output=np.int16, mode=mode, cval=3)
+            np.testing.assert_array_equal(got, sn.correlate1d(x, weights, axis, output=np.int16, mode=mode, cval=3))
+            inplace = x.copy()
+            ndimage.correlate1d(inplace, weights, axis, output=inplace, mode=mode, cval=3)
+            np.testing.assert_array_equal(inplace, want)
