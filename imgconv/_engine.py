@@ -257,9 +257,8 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     layout = _LAYOUTS.get(key)
     if layout is None:
         layout = _direct_layout(key, kernel)
-    hout, wout, macs, team, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row = (
-        layout[:17]
-    )
+    hout, wout, macs, team = layout[:4]
+    blk_start, blk_size, offsets, uniform, no_bias, zero_row = layout[11:17]
     fresh = out is None
     if fresh:
         out = np.empty((x.shape[0], weight.shape[0], hout, wout), dtype=dtype)
@@ -271,7 +270,6 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     sizes = layout[-1].get(num_threads)
     if sizes is None:
         sizes = _thread_sizes(key, layout, num_threads)
-    block_rows, buf_rows, col_chunk = sizes[0], sizes[1], sizes[-1]
     ptr_scratch, tap_scratch, buf_scratch = _scratch(sizes, num_threads, dtype)
     # A fresh `out` cannot overlap the weights: then the weights of a single-block layout need no copy.
     wpack = _packed_weights(weight, groups, uniform, fresh)
@@ -281,15 +279,22 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     cval_row = np.full(max(x.shape[3], 1), cval, dtype=dtype) if mode == "constant" and cval != 0 else zero_row
     if num_threads > 1:
         team_starting(num_threads)
-    # Positional, in correlate_nchw's order (a keyword call cost 1 us more); the kernel checks every
-    # size below against the arrays (_check_call in _conv_kernel.pxi).
     _entry_point(kernel, x.dtype, dtype)(
         x, wpack, blk_start, blk_size, offsets, bias_arr, has_bias, out, cval_row,
         ptr_scratch, tap_scratch, buf_scratch,
-        pads[0], pads[2], _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, weight.shape[2], weight.shape[3],
-        ja, jb, num_threads, block_rows, buf_rows, col_chunk,
+        *_direct_tail(layout, sizes, pads, mode, cval, groups, weight.shape, num_threads),
     )  # fmt: skip
     return out
+
+
+def _direct_tail(layout, sizes, pads, mode, cval, groups, wshape, num_threads):
+    """``correlate_nchw``'s arguments after the scratch arrays, in its order (positional: a keyword
+    call cost 1 us more); the kernel checks every size against the arrays (_check_call)."""
+    sh, sw, dh, dw, ja, jb = layout[4:10]
+    return (
+        pads[0], pads[2], _MODE_CODES[mode], float(cval), sh, sw, dh, dw, groups, wshape[2], wshape[3],
+        ja, jb, num_threads, sizes[0], sizes[1], sizes[-1],
+    )  # fmt: skip
 
 
 # What a direct call needs besides its arrays depends on the shapes, the dtype, the pads, stride,
@@ -474,18 +479,15 @@ def small_call(x, weight, bias, *, pads, mode, stride, dilation, groups):
     kernel = _kernel()
     key = (x.shape, weight.shape, dtype, False, tuple(pads), tuple(stride), tuple(dilation), groups)
     layout = _LAYOUTS.get(key) or _direct_layout(key, kernel)
-    hout, wout, macs, _, sh, sw, dh, dw, ja, jb, _, blk_start, blk_size, offsets, uniform, no_bias, zero_row = layout[
-        :17
-    ]
+    hout, wout, macs = layout[:3]
+    blk_start, blk_size, offsets, uniform, no_bias, zero_row = layout[11:17]
     if macs >= _MIN_MACS_FOR_A_TEAM:
         return None
     sizes = layout[-1].get(1) or _thread_sizes(key, layout, 1)
-    block_rows, buf_rows, col_chunk = sizes[0], sizes[1], sizes[-1]
     entry = _entry_point(kernel, dtype, dtype)
     shape = (n, o, hout, wout)
-    code = _MODE_CODES[mode]
     head = (blk_start, blk_size, offsets)
-    tail = (pads[0], pads[2], code, 0.0, sh, sw, dh, dw, groups, kh, kw, ja, jb, 1, block_rows, buf_rows, col_chunk)
+    tail = _direct_tail(layout, sizes, pads, mode, 0.0, groups, weight.shape, 1)
     empty = np.empty
     packed = uniform == 1  # a fresh output: the OIHW weights themselves (see _packed_weights)
 

@@ -144,7 +144,6 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
         out is None
         and output.dtype != dtype
         and output.flags.c_contiguous
-        and x.nbytes
         and view.size * dtype.itemsize > 2 * _CHUNK_BYTES
         and not np.may_share_memory(output, x)  # (a chunk's store must not reach lines a later chunk reads)
     ):
