@@ -16,6 +16,7 @@ torch's narrower limits are enforced by the torch-compatible layer, not here.
 """
 
 import collections
+import functools
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -700,6 +701,9 @@ def correlate_passes(
 _PAIRED_STRIP, _PAIRED_CHUNK, _PAIRED_BUFFER_BYTES, _PAIRED_MAX_BUFFER_BYTES = 32, (8, 256), 1 << 16, 1 << 22
 
 
+# Plans of lines up to this many padded positions are kept (their index arrays, at most 512 KB each).
+_PAIRED_PLANS_UP_TO = 1 << 16
+
 PAIRED_STORES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.uint8, np.uint16))
 
 
@@ -770,7 +774,7 @@ def correlate_paired(
     weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=dtype)
     lead, length, trail = x.shape
     n_out, nw = weights.shape
-    signs = np.ascontiguousarray(np.broadcast_to(np.asarray(signs, dtype=np.intc), (n_out,)))
+    signs = _paired_signs(signs if isinstance(signs, int) else tuple(signs), n_out)
     reach = (nw // 2) * int(dilation)
     if out is None:
         out = np.empty((lead, n_out, length, trail), out_dtype)
@@ -787,27 +791,12 @@ def correlate_paired(
     if out.size == 0:
         return out
     origin = int(origin)
-    index = _source_index(np.arange(-reach - origin, length + reach - origin), length, mode).astype(np.intp, copy=False)
     work = lead * n_out * length * trail * nw
     threads = 1 if work < _MIN_MACS_FOR_A_TEAM else min(effective_num_threads(num_threads), max(1, lead * length))
     if threads == 1:
         check_num_threads(num_threads)
-    # A work item buffers `chunk` positions plus the 2 reach of halo, for a strip of columns: chunks
-    # long against the halo, and strips as wide as fit about 64 KB of buffered rows (2048² uint8 into
-    # float64 sums: 3 taps 6.5 -> 4.2 ms with strips of 2048 x 8 rows instead of 32 x 256; 103 taps
-    # best at 32 x 256)
-    chunk = max(_PAIRED_CHUNK[0], min(_PAIRED_CHUNK[1], 8 * reach), 2 * reach)
-    row_bytes = (min(chunk, length) + 2 * reach) * dtype.itemsize
-    strip = max(_PAIRED_STRIP, _PAIRED_BUFFER_BYTES // row_bytes)
-    if strip * row_bytes > _PAIRED_MAX_BUFFER_BYTES:
-        # a kernel far longer than the axis (sigma 1e6 on a few pixels): one column at a time, as scipy's
-        # one line buffer, not 32 of them per thread
-        strip = max(1, _PAIRED_MAX_BUFFER_BYTES // row_bytes)
-    if trail == 1:
-        buf_len, res_len = length + 2 * reach, length
-    else:
-        rows = min(chunk, length) + 2 * reach
-        buf_len, res_len = rows * min(strip, trail), min(chunk, length) * min(strip, trail)
+    plan = _paired_plan if length + 2 * reach <= _PAIRED_PLANS_UP_TO else _paired_plan.__wrapped__
+    index, strip, chunk, buf_len, res_len = plan(length, trail, reach, origin, mode, dtype.itemsize)
     if threads > 1:
         team_starting(threads)
     kernel = _kernel()
@@ -815,10 +804,10 @@ def correlate_paired(
         x,
         weights,
         out.reshape(lead, n_out, length, -1).view(np.uint8),  # its bytes; the kernel casts into its dtype
-        kernel.store_kinds()[out_dtype.name],
+        _store_kind(out_dtype),
         index,
-        np.empty((threads, max(buf_len, 1)), dtype),
-        np.empty((threads, max(res_len, 1)), dtype),
+        np.empty((threads, buf_len), dtype),
+        np.empty((threads, res_len), dtype),
         int(dilation),
         signs,
         float(cval),
@@ -829,6 +818,50 @@ def correlate_paired(
         float(divisor),
     )
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _store_kind(dtype):
+    """The kernel's code for storing results of `dtype` (one of PAIRED_STORES)."""
+    return _kernel().store_kinds()[dtype.name]
+
+
+@functools.lru_cache(maxsize=64)
+def _paired_signs(signs, n_out):
+    """:func:`correlate_paired`'s `signs` (an int or a tuple) as the kernel's read-only intc array of `n_out`."""
+    array = np.ascontiguousarray(np.broadcast_to(np.asarray(signs, dtype=np.intc), (n_out,)))
+    array.flags.writeable = False
+    return array
+
+
+@functools.lru_cache(maxsize=256)
+def _paired_plan(length, trail, reach, origin, mode, itemsize):
+    """What :func:`correlate_paired`'s kernel needs beyond the arrays, which depends on the geometry only.
+
+    ``(index, strip, chunk, buf_len, res_len)``: the source position of each padded position of a
+    line (read-only), the strip and chunk of a work item, the lengths of a thread's buffers.  Planned
+    once per geometry, as scipy's line buffers are sized once per call: for a small image the
+    Python of the plan cost more than the sums.
+    """
+    index = _source_index(np.arange(-reach - origin, length + reach - origin), length, mode).astype(np.intp, copy=False)
+    index.flags.writeable = False
+    # A work item buffers `chunk` positions plus the 2 reach of halo, for a strip of columns: chunks
+    # long against the halo, and strips as wide as fit about 64 KB of buffered rows (2048² uint8 into
+    # float64 sums: 3 taps 6.5 -> 4.2 ms with strips of 2048 x 8 rows instead of 32 x 256; 103 taps
+    # best at 32 x 256)
+    chunk = max(_PAIRED_CHUNK[0], min(_PAIRED_CHUNK[1], 8 * reach), 2 * reach)
+    row_bytes = (min(chunk, length) + 2 * reach) * itemsize
+    strip = max(_PAIRED_STRIP, _PAIRED_BUFFER_BYTES // row_bytes)
+    if strip * row_bytes > _PAIRED_MAX_BUFFER_BYTES:
+        # a kernel far longer than the axis (sigma 1e6 on a few pixels): one column at a time, as scipy's
+        # one line buffer, not 32 of them per thread
+        strip = max(1, _PAIRED_MAX_BUFFER_BYTES // row_bytes)
+    if trail == 1:
+        buf_len, res_len = length + 2 * reach, length
+    else:
+        rows = min(chunk, length) + 2 * reach
+        buf_len, res_len = rows * min(strip, trail), min(chunk, length) * min(strip, trail)
+    return index, strip, chunk, max(buf_len, 1), max(res_len, 1)
 
 
 def interleave(planes, out, num_threads=None):

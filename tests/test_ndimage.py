@@ -446,3 +446,62 @@ def test_integer_outputs_of_large_passes_cast_chunk_by_chunk_equal_scipy(mode):
             inplace = x.copy()
             ndimage.correlate1d(inplace, weights, axis, output=inplace, mode=mode, cval=3)
             np.testing.assert_array_equal(inplace, want)
+
+
+def test_borrowed_scratch_never_reaches_a_result():
+    # The intermediates of a chain come from imgconv._shared.scratch and go back to it: a result must
+    # be the caller's own array, left alone by the calls that follow (which reuse the scratch).
+    rng = np.random.default_rng(7)
+    x = rng.random((96, 80))
+    first = ndimage.sobel(x)
+    kept = first.copy()
+    second = ndimage.gaussian_gradient_magnitude(x[::-1].copy(), 1.5)
+    third = ndimage.gaussian_laplace(x.T.copy(), 2.0)
+    assert not np.shares_memory(first, second) and not np.shares_memory(second, third)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(first, sn.sobel(x))
+    np.testing.assert_array_equal(second, sn.gaussian_gradient_magnitude(x[::-1].copy(), 1.5))
+    np.testing.assert_array_equal(third, sn.gaussian_laplace(x.T.copy(), 2.0))
+
+
+def test_scratch_borrows_are_distinct_while_held_and_the_pool_stays_bounded():
+    from imgconv._shared import scratch
+
+    with scratch.borrow((64, 64), np.float64) as a, scratch.borrow((64, 64), np.float64) as b:
+        assert not np.shares_memory(a, b)
+        a[...] = 1
+        b[...] = 2
+        assert a.sum() == 64 * 64
+    big = scratch.KEEP_BYTES // 8 + 1  # a buffer larger than the pool keeps
+    with scratch.borrow((big,), np.float64) as huge:
+        huge[-1] = 0
+    assert sum(buf.size for buf in scratch._free) <= scratch.KEEP_BYTES
+
+
+def test_filters_in_concurrent_threads_equal_scipy():
+    # The scratch pool is shared by threads: concurrent chains must not read each other's buffers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    images = [rng.random((160, 144)) for _ in range(8)]
+
+    def run(x):
+        return ndimage.sobel(x), ndimage.gaussian_filter(x, 2.0), ndimage.uniform_filter(x, 5)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, images * 3))
+    for x, (s, g, u) in zip(images * 3, results):
+        np.testing.assert_array_equal(s, sn.sobel(x))
+        np.testing.assert_array_equal(g, sn.gaussian_filter(x, 2.0))
+        np.testing.assert_allclose(u, sn.uniform_filter(x, 5), rtol=1e-12, atol=1e-15)
+
+
+def test_kept_gaussian_taps_are_the_callers_copy_and_follow_the_type_of_sigma():
+    from imgconv._shared.ndpasses import gaussian_kernel1d
+
+    taps = gaussian_kernel1d(1.5, 0, 6)
+    taps[:] = 0  # the caller's copy: the next call is unchanged
+    assert gaussian_kernel1d(1.5, 0, 6).sum() == pytest.approx(1.0)
+    x = np.random.default_rng(9).random(64)
+    for sigma in (np.float32(1.1), 1.1, np.float16(0.7)):  # scipy computes with the type given
+        np.testing.assert_array_equal(ndimage.gaussian_filter1d(x, sigma), sn.gaussian_filter1d(x, sigma))

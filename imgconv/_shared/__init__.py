@@ -17,6 +17,8 @@ module         the rule it owns
 ``blocks``     row-blocked element-wise post-processing in Python threads
 ``passes``     scipy's separable filtering (two 1-D passes, each with its own border),
                as opposed to ``_engine.correlate_separable`` (the 2-D result)
+``scratch``    memory a call needs only while it runs (intermediates), borrowed from one
+               bounded pool shared by threads and kept between calls
 =============  ==========================================================================
 
 The parameter checkers (``as_int``, ``as_pair``, ``check_positive_real``, ...) live

@@ -44,6 +44,7 @@ and with the input reversed, and combining the two: the same symmetries, not
 scipy's rounding.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -76,6 +77,22 @@ def gaussian_kernel1d(sigma, order, radius):
     ``_gaussian_kernel1d``; this returns those reversed weights.
     """
     check_pass_taps(2 * radius + 1, "a Gaussian kernel", sigma=sigma, radius=radius)  # before the arange
+    if radius <= 2048:
+        # kept: every pass of a filter, every call, builds the same taps (a copy, the caller's to change)
+        return _gaussian_taps(sigma, order, radius).copy()
+    return _gaussian_weights(sigma, order, radius)
+
+
+@functools.lru_cache(maxsize=128, typed=True)  # typed: a float32 sigma computes in float32, as scipy's does
+def _gaussian_taps(sigma, order, radius):
+    """:func:`gaussian_kernel1d`, read-only (kept for the next call)."""
+    taps = _gaussian_weights(sigma, order, radius)
+    taps.flags.writeable = False
+    return taps
+
+
+def _gaussian_weights(sigma, order, radius):
+    """scipy's ``_gaussian_kernel1d``, reversed: the arithmetic of :func:`gaussian_kernel1d`."""
     x = np.arange(-radius, radius + 1)
     sigma2 = sigma * sigma
     if order == 0 and (sigma2 == 0 or math.isinf(0.5 / sigma2)):

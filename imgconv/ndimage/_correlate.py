@@ -37,12 +37,14 @@ count as 0.  A difference: scipy skips zero taps, the engine multiplies by them,
 so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
 """
 
+import functools
 from typing import SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import _engine
+from .._shared import scratch
 from .._shared.modes import source_index
 from .._shared.ndpasses import axis_pass, axis_view, paired_pass
 from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
@@ -109,7 +111,18 @@ def scipy_symmetry(weights):
     k = len(weights)
     if k % 2 == 0 or k < 3:
         return 0
-    r = k // 2
+    test = _symmetry_of if k <= 4097 else _symmetry_of.__wrapped__  # (long kernels are not kept)
+    return test(np.ascontiguousarray(weights, np.float64).tobytes())
+
+
+@functools.lru_cache(maxsize=256)
+def _symmetry_of(taps):
+    """:func:`scipy_symmetry` of the float64 weights whose bytes are `taps` (an odd number, at least 3).
+
+    Kept per weights: the same filter runs pass after pass, call after call, and the test cost
+    more than a small image's sums."""
+    weights = np.frombuffer(taps, np.float64)
+    r = len(weights) // 2
     left, right = weights[r - 1 :: -1], weights[r + 1 :]
     if np.all(np.abs(right - left) <= _DBL_EPSILON):
         return 1
@@ -148,16 +161,13 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
         and not np.may_share_memory(output, x)  # (a chunk's store must not reach lines a later chunk reads)
     ):
         return _chunked_pass(output, view, along, weights, (before, k - 1 - before), engine, dtype)
-    result = axis_pass(
-        view,
-        weights.reshape(1, k),
-        along,
-        (before, k - 1 - before),
-        dict(engine, method="direct"),
-        out=None if out is None else out.reshape(view.shape),
-        dtype=dtype,
-    )
-    return store(result.reshape(x.shape), output)
+    taps = (weights.reshape(1, k), along, (before, k - 1 - before), dict(engine, method="direct"))
+    if out is not None:
+        axis_pass(view, *taps, out=out.reshape(view.shape), dtype=dtype)
+        return output
+    with scratch.borrow(view.shape, dtype) as sums:
+        axis_pass(view, *taps, out=sums, dtype=dtype)
+        return store(sums.reshape(x.shape), output)
 
 
 # Sums of a pass into an output of another dtype (an integer one) go through a buffer of about this
@@ -177,13 +187,13 @@ def _chunked_pass(output, view, along, weights, pads, engine, dtype):
     size = length * (1 if by_columns else trail)
     step = max(1, _CHUNK_BYTES // (size * dtype.itemsize))
     total = trail if by_columns else lead
-    buffer = np.empty(min(step, total) * size, dtype)
-    for start in range(0, total, step):
-        stop = min(start + step, total)
-        part = view[:, :, :, start:stop] if by_columns else view[start:stop]
-        sums = buffer[: part.size].reshape(part.shape)
-        axis_pass(part, weights.reshape(1, k), along, pads, dict(engine, method="direct"), out=sums, dtype=dtype)
-        store(sums, target[:, :, :, start:stop] if by_columns else target[start:stop])
+    with scratch.borrow((min(step, total) * size,), dtype) as buffer:
+        for start in range(0, total, step):
+            stop = min(start + step, total)
+            part = view[:, :, :, start:stop] if by_columns else view[start:stop]
+            sums = buffer[: part.size].reshape(part.shape)
+            axis_pass(part, weights.reshape(1, k), along, pads, dict(engine, method="direct"), out=sums, dtype=dtype)
+            store(sums, target[:, :, :, start:stop] if by_columns else target[start:stop])
     return output
 
 
@@ -192,19 +202,13 @@ def paired_into(output, x, view, weights, sign, along, engine, dtype, origin, di
     it can be (a C-contiguous `output` of a dtype the kernel stores, apart from `x`), else stored."""
     direct = output.dtype in _engine.PAIRED_STORES and _direct_out(output, x, output.dtype) is not None
     out_dtype = output.dtype if output.dtype in _engine.PAIRED_STORES[:2] or direct else dtype
-    y = paired_pass(
-        view,
-        weights.reshape(1, -1),
-        [sign],
-        along,
-        engine,
-        dtype,
-        out_dtype,
-        origin,
-        divisor=divisor,
-        out=output if direct else None,
-    )
-    return output if direct else store(y.reshape(x.shape), output)
+    run = dict(signs=[sign], along=along, engine=engine, dtype=dtype, out_dtype=out_dtype, origin=origin)
+    if direct:
+        paired_pass(view, weights.reshape(1, -1), divisor=divisor, out=output, **run)
+        return output
+    with scratch.borrow(x.shape, out_dtype) as y:  # (in place, or an output the kernel cannot fill)
+        paired_pass(view, weights.reshape(1, -1), divisor=divisor, out=y, **run)
+        return store(y, output)
 
 
 def _complex_via_real_components(func, input, weights, output, cval, **kwargs):

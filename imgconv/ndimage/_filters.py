@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _engine
+from .._shared import scratch
 from .._shared.geometry import gaussian_radius
 from .._shared.ndpasses import axis_view, gaussian_kernel1d, round_taps
 from .._typing import Int, IntSequence, Real, RealSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyModes, ScipyOutput
@@ -126,7 +127,8 @@ def _chain(input, output, steps, num_threads=None):
     Intermediates are in the output dtype (scipy's rule: float32 and integer
     outputs round between passes) and alternate between `output` and one spare
     array, so that no pass writes the array it reads (the engine then fills
-    each in place: no temporary and copy per pass).  Passes along the last two
+    each in place: no temporary and copy per pass), the spare borrowed
+    (:mod:`imgconv._shared.scratch`: no fresh pages per call).  Passes along the last two
     axes (the engine's plane) run fused, bit-equal to running them one after
     the other (:func:`imgconv._engine.correlate_passes`).
     """
@@ -141,12 +143,15 @@ def _chain(input, output, steps, num_threads=None):
             runs[-1] = _fused(runs[-1], step, num_threads)
         else:
             runs.append(step)
-    spare = np.empty(output.shape, output.dtype) if len(runs) > 1 else None
-    x = input
-    for i, step in enumerate(runs):
-        dest = output if (len(runs) - 1 - i) % 2 == 0 else spare
-        step(x, dest)
-        x = dest
+    if len(runs) == 1:
+        runs[0](input, output)
+        return output
+    with scratch.borrow(output.shape, output.dtype) as spare:
+        x = input
+        for i, step in enumerate(runs):
+            dest = output if (len(runs) - 1 - i) % 2 == 0 else spare
+            step(x, dest)
+            x = dest
     return output
 
 
@@ -379,8 +384,10 @@ def _generic_laplace(input, derivative2, output, mode, cval, axes):
         return output
     modes = _support.normalize_sequence(mode, len(axes), "mode")
     derivative2(input, axes[0], output, modes[0], cval)
-    for i in range(1, len(axes)):
-        output += derivative2(input, axes[i], output.dtype, modes[i], cval)
+    if len(axes) > 1:
+        with scratch.borrow(output.shape, output.dtype) as term:
+            for i in range(1, len(axes)):
+                output += derivative2(input, axes[i], term, modes[i], cval)
     return output
 
 
@@ -570,10 +577,12 @@ def gaussian_gradient_magnitude(
 
     derivative(input, axes[0], output, modes[0])
     np.multiply(output, output, output)
-    for i in range(1, len(axes)):
-        tmp = derivative(input, axes[i], output.dtype, modes[i])
-        np.multiply(tmp, tmp, tmp)
-        output += tmp
+    if len(axes) > 1:
+        with scratch.borrow(output.shape, output.dtype) as tmp:
+            for i in range(1, len(axes)):
+                derivative(input, axes[i], tmp, modes[i])
+                np.multiply(tmp, tmp, tmp)
+                output += tmp
     np.sqrt(output, output, casting="unsafe")
     return output
 

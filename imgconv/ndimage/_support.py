@@ -121,7 +121,7 @@ def get_output(output, input, shape=None, complex_output=False):
     if shape is None:
         shape = input.shape
     if output is None:
-        dtype = np.promote_types(input.dtype, np.complex64) if complex_output else input.dtype.name
+        dtype = np.promote_types(input.dtype, np.complex64) if complex_output else input.dtype.newbyteorder("=")
         return np.empty(shape, dtype=dtype)
     if isinstance(output, type | np.dtype):
         if complex_output and np.dtype(output).kind != "c":
