@@ -277,6 +277,25 @@ def round_taps(kernels, dtype):
     rounded = np.array(kernels, dtype=dtype, order="C", ndmin=2)
     if rounded.dtype == kernels.dtype or rounded.dtype != np.float32:
         return rounded
+    if kernels.size <= 1024:
+        # kept per kernel: each pass of each call rounds the same taps, which cost a small image more
+        # than its sums (a copy: the caller's to change)
+        key = (kernels.dtype.str, np.ascontiguousarray(kernels).tobytes(), kernels.shape)
+        return _float32_taps(key).copy()
+    return _keep_the_gain(kernels, rounded)
+
+
+@functools.lru_cache(maxsize=256)
+def _float32_taps(key):
+    """:func:`round_taps` into float32 of the kernels whose (dtype, bytes, shape) are `key`, read-only."""
+    kernels = np.frombuffer(key[1], np.dtype(key[0])).reshape(key[2])
+    rounded = _keep_the_gain(kernels, np.array(kernels, dtype=np.float32, order="C", ndmin=2))
+    rounded.flags.writeable = False
+    return rounded
+
+
+def _keep_the_gain(kernels, rounded):
+    """`rounded` (the float32 `kernels`, 2-D) with each row's residual to the float64 sum on its largest tap."""
     wide = np.atleast_2d(kernels).astype(np.float64)
     residual = wide.sum(axis=1) - rounded.astype(np.float64).sum(axis=1)
     largest = np.abs(wide).argmax(axis=1)
