@@ -505,3 +505,48 @@ def test_kept_gaussian_taps_are_the_callers_copy_and_follow_the_type_of_sigma():
     x = np.random.default_rng(9).random(64)
     for sigma in (np.float32(1.1), 1.1, np.float16(0.7)):  # scipy computes with the type given
         np.testing.assert_array_equal(ndimage.gaussian_filter1d(x, sigma), sn.gaussian_filter1d(x, sigma))
+
+
+_INTEGER_DTYPES = [np.uint8, np.int8, np.uint16, np.int16]
+
+
+@pytest.mark.parametrize("dtype", _INTEGER_DTYPES)
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_integer_weights_on_integer_images_sum_exactly_and_equal_scipy(dtype, mode):
+    # sum_dtype takes float32 sums for integer weights on images of up to 16 bits (exact integers);
+    # the results, wrapped, truncated or in float64, are scipy's bit for bit.
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(10).integers(info.min, info.max, (41, 37), endpoint=True).astype(dtype)
+    cval = -7 if mode == "constant" else 0.0
+    cases = [
+        lambda f, out: f.sobel(x, mode=mode, cval=cval, output=out),
+        lambda f, out: f.prewitt(x, 0, mode=mode, cval=cval, output=out),
+        lambda f, out: f.laplace(x, mode=mode, cval=cval, output=out),
+        lambda f, out: f.correlate1d(x, [1, 3, -2], 0, mode=mode, cval=cval, output=out),
+        lambda f, out: f.correlate(x, np.array([[1, 2, 0], [0, -1, 3]]), mode=mode, cval=cval, output=out),
+        lambda f, out: f.uniform_filter(x, (3, 7), mode=mode, cval=cval, output=out),
+        lambda f, out: f.uniform_filter1d(x, 9, 0, mode=mode, cval=cval, output=out),
+    ]
+    for i, case in enumerate(cases):
+        for out in (None, np.int32, np.uint8) + ((np.float64,) if i < 5 else ()):
+            with np.errstate(all="ignore"):
+                ours, theirs = case(ndimage, out), case(sn, out)
+            assert ours.dtype == theirs.dtype
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"case {i}, output {out}")
+
+
+def test_integer_sums_beyond_float32s_exact_range_stay_float64():
+    from imgconv.ndimage._correlate import sum_dtype
+
+    x = np.random.default_rng(11).integers(-32768, 32767, (64, 64), endpoint=True).astype(np.int16)
+    small, large = np.array([1.0, -2.0, 1.0]), np.array([1001.0, 1000.0, 999.0])
+    out = np.empty(x.shape, np.int64)
+    assert sum_dtype(x, small, out, "reflect", 0.0) == np.float32
+    assert sum_dtype(x, large, out, "reflect", 0.0) == np.float64  # 32768 * 3000 > 2**24
+    assert sum_dtype(x, small, out, "constant", 0.5) == np.float64  # a fractional border value
+    assert sum_dtype(x, small / 3, out, "reflect", 0.0) == np.float64
+    assert sum_dtype(x.astype(np.int32), small, out, "reflect", 0.0) == np.float64
+    for weights in (small, large):
+        np.testing.assert_array_equal(
+            ndimage.correlate1d(x, weights, 0, output=np.int64), sn.correlate1d(x, weights, 0, output=np.int64)
+        )

@@ -23,7 +23,10 @@ are, because a float32 result cannot hold the extra bits and float64
 arithmetic costs the engine about 3x (twice the bytes per vector, a float64
 copy of the input); such results are within a few float32 ulps (``k * eps``
 relative for ``k`` taps) of scipy's, not equal to its last bit.  Integer
-outputs keep float64 sums, so that their truncation agrees with scipy's.
+outputs keep float64 sums, so that their truncation agrees with scipy's, except
+where float32 sums are exact (:func:`sum_dtype`: integer weights on images of
+up to 16 bits, the derivatives, Sobel, Prewitt, Laplace and box sums), which
+equal scipy's float64 ones and take half the vector width.
 Where scipy pairs the taps (odd weights symmetric or antisymmetric within
 ``DBL_EPSILON``: Gaussians and their derivatives, Sobel, Prewitt, Laplace,
 most smoothing weights), float64 sums are made in its order of operations
@@ -59,6 +62,7 @@ __all__ = [
     "run_pass",
     "scipy_symmetry",
     "store",
+    "sum_dtype",
     "work_dtype",
 ]
 
@@ -70,6 +74,45 @@ _ENGINE_PIXELS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.uint
 def work_dtype(output):
     """The dtype the sums of a pass into `output` are made in: float32 for a float32 `output`, else float64."""
     return np.dtype(np.float32) if output.dtype == np.float32 else np.dtype(np.float64)
+
+
+# Integers up to 2**24 are float32's exact range: every sum and partial sum below it is exact.
+_FLOAT32_EXACT = 1 << 24
+
+
+def sum_dtype(x, weights, output, mode, cval, divisor=1):
+    """The dtype of a pass's sums: float32 where that gives scipy's float64 result exactly, else :func:`work_dtype`.
+
+    float32 is exact when `x` holds integers of at most 16 bits, `weights` are
+    integers (derivatives, Sobel, Prewitt, Laplace, box sums), a constant
+    border is an integer, and ``max|x| * sum|weights| < 2**24``: every partial
+    sum is then an integer float32 holds, whatever the order of addition, so
+    the sums are scipy's and so is any cast of them.  A sum divided by
+    `divisor` (the uniform filter's mean) is exact only where it is truncated
+    into an integer `output`: for ``max|x| * divisor < 2**24`` the float32
+    quotient is within ``max|x| * 2**-24 < 1 / divisor`` of the true one, which
+    lies at least ``1 / divisor`` from the next integer unless it is one.
+    float32 vectors hold twice the lanes of float64 ones.
+    """
+    if output.dtype == np.float32 or x.dtype.kind not in "bui" or x.dtype.itemsize > 2:
+        return work_dtype(output)
+    if divisor != 1 and output.dtype.kind not in "bui":
+        return work_dtype(output)  # a float mean keeps scipy's float64 quotient
+    if x.dtype.kind == "b":
+        peak = 1
+    else:
+        info = np.iinfo(x.dtype)
+        peak = max(-int(info.min), int(info.max))
+    if mode == "constant":
+        if not (np.isreal(cval) and float(np.real(cval)).is_integer()):
+            return work_dtype(output)
+        peak = max(peak, abs(float(np.real(cval))))
+    weights = np.asarray(weights, np.float64)
+    if not np.all(np.isfinite(weights)) or not np.array_equal(weights, np.round(weights)):
+        return work_dtype(output)
+    if peak * max(float(np.abs(weights).sum()), float(divisor)) >= _FLOAT32_EXACT:
+        return work_dtype(output)
+    return np.dtype(np.float32)
 
 
 def engine_pixels(x, dtype):
@@ -143,10 +186,12 @@ def run_pass(x, weights, axis, output, mode, cval, origin, num_threads, dtype=No
     """
     if x.size == 0:
         return output
-    dtype = work_dtype(output) if dtype is None else np.dtype(dtype)
+    x = np.asarray(x)
+    dtype = sum_dtype(x, weights, output, mode, cval) if dtype is None else np.dtype(dtype)
+    exact = dtype == np.float32 and output.dtype != np.float32  # (integer sums: any order is scipy's)
     x = engine_pixels(x, dtype)
     k = len(weights)
-    sign = scipy_symmetry(weights) if pair and dtype == np.float64 else 0
+    sign = scipy_symmetry(weights) if pair and (dtype == np.float64 or exact) else 0
     view, along = axis_view(x, axis)
     engine = dict(mode=mode, cval=float(cval), num_threads=num_threads)
     if sign:
@@ -514,7 +559,7 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
         return output
     # scipy's C correlate leaves out the taps with |w| <= DBL_EPSILON.
     weights = np.where(np.abs(weights) > _DBL_EPSILON, weights, 0.0)
-    dtype = work_dtype(output)
+    dtype = sum_dtype(input, weights, output, mode, cval)
     x = engine_pixels(input, dtype)
     result = _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype, _direct_out(output, x, dtype))
     return store(result, output)

@@ -32,7 +32,7 @@ from ._correlate import (
     run_pass,
     scipy_symmetry,
     store,
-    work_dtype,
+    sum_dtype,
 )
 
 __all__ = [
@@ -650,10 +650,10 @@ def uniform_filter1d(
     )
     ones = np.ones(int(size), np.float64)
     for x, out, c in parts:
-        dtype = work_dtype(out)
-        if _exact_sums(x, dtype, size, mode, c):
-            # integers sum exactly in float64 in any order: the paired kernel (odd sizes) divides each
-            # sum and stores it, C cast and all, with no array of sums
+        dtype = sum_dtype(x, ones, out, mode, c, divisor=size)
+        if _exact_sums(x, dtype, out, size, mode, c):
+            # integers sum exactly in float64 in any order (in float32 too, where sum_dtype says so): the
+            # paired kernel (odd sizes) divides each sum and stores it, C cast and all, no array of sums
             x = engine_pixels(x, dtype)
             view, along = axis_view(x, axis)
             engine = dict(mode=mode, cval=c, num_threads=num_threads)  # the engine takes float(cval)
@@ -680,11 +680,12 @@ def uniform_filter1d(
     return output
 
 
-def _exact_sums(x, dtype, size, mode, cval):
-    """Whether a uniform pass over `x` in `dtype` runs paired: float64 sums of integers (of up to 32
-    bits, a whole border value), which no order of addition rounds, over an odd window."""
+def _exact_sums(x, dtype, out, size, mode, cval):
+    """Whether a uniform pass over `x` in `dtype` into `out` runs paired: sums of integers (float64 of up
+    to 32 bits, or float32 sums :func:`sum_dtype` found exact), a whole border value, which no order of
+    addition rounds, over an odd window."""
     return (
-        dtype == np.float64
+        (dtype == np.float64 or out.dtype != np.float32)
         and x.dtype.kind in "ui"
         and x.dtype.itemsize <= 4
         and size % 2 == 1
