@@ -820,6 +820,37 @@ def correlate_paired(
     return out
 
 
+def paired_call(shape, weights, sign, *, mode, cval, origin, dtype, out_dtype, divisor=1):
+    """:func:`correlate_paired` planned once for every call on `x` of `shape` (lead, length, trail), or None.
+
+    Returns ``run(x, out)``, which fills `out` (C-contiguous ``(lead, 1, length, trail)`` of
+    `out_dtype`, not overlapping `x`) as ``correlate_paired(x, weights, signs=sign, ...,
+    divisor=divisor, out=out)`` would, for a C-contiguous native `x` of `shape` and a dtype the kernel reads,
+    when the work is small enough for one thread (so the plan cannot depend on the thread count).
+    Such a call is mostly set-up (about 20 us of Python against a few of sums on 64²): this does
+    it once.  The caller keys the plan by everything it validated; `run` trusts its arguments.
+    """
+    lead, length, trail = shape
+    weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=dtype)
+    nw = weights.shape[1]
+    dtype, out_dtype = np.dtype(dtype), np.dtype(out_dtype)
+    if lead * length * trail * nw >= _MIN_MACS_FOR_A_TEAM or out_dtype not in PAIRED_STORES or nw % 2 == 0:
+        return None
+    reach = nw // 2
+    index, strip, chunk, buf_len, res_len = _paired_plan(length, trail, reach, int(origin), mode, dtype.itemsize)
+    weights.flags.writeable = False
+    entry, kind, signs, empty = _kernel().paired_lines, _store_kind(out_dtype), _paired_signs(int(sign), 1), np.empty
+    tail = (1, signs, float(cval), 1, strip, chunk, int(origin), float(divisor))
+    lines = (lead, 1, length, trail * out_dtype.itemsize)
+
+    def run(x, out):
+        entry(x, weights, out.view(np.uint8).reshape(lines), kind, index, empty((1, buf_len), dtype),
+              empty((1, res_len), dtype), *tail)  # fmt: skip
+        return out
+
+    return run
+
+
 @functools.lru_cache(maxsize=8)
 def _store_kind(dtype):
     """The kernel's code for storing results of `dtype` (one of PAIRED_STORES)."""

@@ -13,7 +13,6 @@ as before.  A borrowed array is the caller's alone until it is given back; neste
 distinct buffers.
 """
 
-import contextlib
 import os
 import threading
 
@@ -64,8 +63,12 @@ def _give(buf):
                 break
 
 
-@contextlib.contextmanager
-def borrow(shape, dtype):
+# Below this size an array comes from malloc's heap, which keeps its pages: nothing to gain, only the
+# bookkeeping to pay (a few µs against a small image's sums).
+_POOLED_FROM = 1 << 16
+
+
+class borrow:  # noqa: N801 - used as a function: ``with scratch.borrow(shape, dtype) as a``
     """An uninitialised C-contiguous array of `shape` and `dtype`, valid inside the ``with`` block only.
 
     Examples
@@ -76,12 +79,26 @@ def borrow(shape, dtype):
     ...     print(spare.sum(), spare.dtype, spare.flags.c_contiguous)
     6.0 float32 True
     """
-    dtype = np.dtype(dtype)
-    count = 1
-    for n in shape:
-        count *= int(n)
-    buf = _take(count * dtype.itemsize)
-    try:
-        yield buf[: count * dtype.itemsize].view(dtype).reshape(shape)
-    finally:
-        _give(buf)
+
+    __slots__ = ("_array", "_buf")
+
+    def __init__(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        count = 1
+        for n in shape:
+            count *= int(n)
+        nbytes = count * dtype.itemsize
+        if nbytes < _POOLED_FROM:
+            self._buf, self._array = None, np.empty(shape, dtype)
+        else:
+            self._buf = _take(nbytes)
+            self._array = self._buf[:nbytes].view(dtype).reshape(shape)
+
+    def __enter__(self):
+        return self._array
+
+    def __exit__(self, *exc):
+        if self._buf is not None:
+            _give(self._buf)
+            self._buf = None
+        return False

@@ -41,7 +41,8 @@ so an inf or NaN under a zero tap gives NaN here (finite input is unaffected).
 """
 
 import functools
-from typing import SupportsIndex
+import math
+from typing import Any, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +50,8 @@ import numpy.typing as npt
 from .. import _engine
 from .._shared import scratch
 from .._shared.modes import source_index
-from .._shared.ndpasses import axis_pass, axis_view, paired_pass
+from .._shared.ndpasses import axis_pass, axis_view, paired_pass, round_taps
+from .._threads import check_num_threads
 from .._typing import Int, IntSequence, ScipyAxes, ScipyCval, ScipyMode, ScipyOutput
 from . import _support
 
@@ -59,6 +61,8 @@ __all__ = [
     "correlate",
     "correlate1d",
     "engine_pixels",
+    "exact_uniform_sums",
+    "planned_pass",
     "run_pass",
     "scipy_symmetry",
     "store",
@@ -98,21 +102,48 @@ def sum_dtype(x, weights, output, mode, cval, divisor=1):
         return work_dtype(output)
     if divisor != 1 and output.dtype.kind not in "bui":
         return work_dtype(output)  # a float mean keeps scipy's float64 quotient
-    if x.dtype.kind == "b":
-        peak = 1
-    else:
-        info = np.iinfo(x.dtype)
-        peak = max(-int(info.min), int(info.max))
+    peak = _peak(x.dtype)
     if mode == "constant":
         if not (np.isreal(cval) and float(np.real(cval)).is_integer()):
             return work_dtype(output)
         peak = max(peak, abs(float(np.real(cval))))
-    weights = np.asarray(weights, np.float64)
-    if not np.all(np.isfinite(weights)) or not np.array_equal(weights, np.round(weights)):
-        return work_dtype(output)
-    if peak * max(float(np.abs(weights).sum()), float(divisor)) >= _FLOAT32_EXACT:
+    weights = np.ascontiguousarray(weights, np.float64)
+    total = _integer_taps_total(weights.tobytes()) if weights.size <= 4097 else None
+    if total is None or peak * max(total, float(divisor)) >= _FLOAT32_EXACT:
         return work_dtype(output)
     return np.dtype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _peak(dtype):
+    """The largest magnitude a value of the integer (or bool) `dtype` has."""
+    if dtype.kind == "b":
+        return 1
+    info = np.iinfo(dtype)
+    return max(-int(info.min), int(info.max))
+
+
+@functools.lru_cache(maxsize=256)
+def _integer_taps_total(taps):
+    """``sum |w|`` of the float64 weights whose bytes are `taps` when all are integers, else None."""
+    weights = np.frombuffer(taps, np.float64)
+    if not np.all(np.isfinite(weights)) or not np.array_equal(weights, np.round(weights)):
+        return None
+    return float(np.abs(weights).sum())
+
+
+def exact_uniform_sums(x, dtype, out, size, mode, cval):
+    """Whether a uniform pass over `x` in `dtype` into `out` runs paired: sums of integers (float64 of up
+    to 32 bits, or float32 sums :func:`sum_dtype` found exact), a whole border value, which no order of
+    addition rounds, over an odd window."""
+    return (
+        (dtype == np.float64 or out.dtype != np.float32)
+        and x.dtype.kind in "ui"
+        and x.dtype.itemsize <= 4
+        and size % 2 == 1
+        and x.size > 0
+        and (mode != "constant" or float(cval).is_integer())
+    )
 
 
 def engine_pixels(x, dtype):
@@ -328,6 +359,9 @@ def correlate1d(
     >>> correlate1d([2, 8, 0, 4, 1, 9, 9, 0], weights=[1, 3])
     array([ 8, 26,  8, 12,  7, 28, 36,  9])
     """
+    run = planned_pass(input, weights, axis, output, mode, cval, origin, num_threads)
+    if run is not None:
+        return run(input, output)
     input = np.asarray(input)
     weights = np.asarray(weights)
     if input.dtype.kind == "c" or weights.dtype.kind == "c":
@@ -349,6 +383,133 @@ def correlate1d(
             f"(len(weights)-1) // 2; got origin={origin} for {len(weights)} weights"
         )
     return run_pass(input, weights, axis, output, _support.engine_mode(mode), cval, origin, num_threads)
+
+
+# correlate1d calls validated and planned once (:func:`_plan_pass`): keyed by every argument with exact
+# types (1 == 1.0 == True as keys), None for a key whose calls take the full path.
+_PLANNED_PASSES: dict[tuple, Any] = {}
+_PLANNED_PASSES_SIZE = 256
+_UNPLANNED = object()
+_EXACT_NUMBERS = (int, float)
+
+
+def planned_pass(input, weights, axis, output, mode, cval, origin, num_threads, uniform=False):
+    """The kept plan ``run(input, output)`` of this :func:`correlate1d` call, or None (the full path).
+
+    ``uniform=True``: of ``uniform_filter1d(input, weights, ...)``, `weights` its size.  A plan is
+    only used when `output` does not overlap `input` (the kernel fills it as it reads).
+    """
+    key = _pass_key(input, weights, axis, output, mode, cval, origin, num_threads, uniform)
+    if key is None:
+        return None
+    run = _PLANNED_PASSES.get(key, _UNPLANNED)
+    if run is _UNPLANNED:
+        run = _plan_pass(key, input, weights, axis, output, mode, cval, origin, num_threads, uniform)
+    if run is None or (output is not None and np.may_share_memory(output, input)):
+        return None
+    return run
+
+
+def _pass_key(input, weights, axis, output, mode, cval, origin, num_threads, uniform):
+    """The plan key of a :func:`correlate1d` call, or None when its arguments are not of the plain kinds
+    (ndarrays, a short list or array of weights, Python ints, floats and strings) a plan is kept for."""
+    if type(input) is not np.ndarray or type(axis) is not int or type(mode) is not str:
+        return None
+    if type(cval) not in _EXACT_NUMBERS or type(origin) is not int:
+        return None
+    if not (num_threads is None or type(num_threads) is int):
+        return None
+    if cval != cval:  # NaN: never equal to itself, so never found again
+        return None
+    kind = type(weights)
+    if uniform:
+        if kind is not int or not 1 <= weights <= 64:
+            return None
+        taps = ("uniform", weights)
+    elif kind is np.ndarray:
+        if weights.ndim != 1 or weights.size > 64:
+            return None
+        taps = (weights.dtype.str, weights.tobytes())
+    elif (kind is list or kind is tuple) and len(weights) <= 64 and all(type(w) in _EXACT_NUMBERS for w in weights):
+        taps = tuple((type(w), w) for w in weights)
+    else:
+        return None
+    if output is None:
+        target = None
+    elif type(output) is np.ndarray:
+        flags = output.flags
+        target = (output.dtype.str, output.shape, flags.c_contiguous, flags.aligned, flags.writeable)
+    else:
+        return None
+    flags = (input.flags.c_contiguous, input.flags.aligned)
+    return (input.shape, input.dtype.str, flags, taps, axis, target, mode, type(cval), cval, origin, num_threads)
+
+
+def _plan_pass(key, input, weights, axis, output, mode, cval, origin, num_threads, uniform):
+    """Validate a :func:`correlate1d` (or uniform) call as the full path does and, when it is one small
+    paired pass (:func:`imgconv._engine.paired_call`) into a fresh or C-contiguous output, keep its plan
+    under `key`."""
+    run = None
+    try:
+        divisor = weights if uniform else 1
+        weights = np.ones(weights) if uniform else np.asarray(weights)
+        if input.dtype.kind == "c" or weights.dtype.kind == "c":
+            raise ValueError  # by real components: the full path
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        if weights.ndim != 1 or weights.shape[0] < 1 or _support.invalid_origin(origin, len(weights)):
+            raise ValueError
+        if output is not None and (output.shape != input.shape or not output.flags.writeable):
+            raise ValueError
+        axis_ = _support.normalize_axis(axis, input.ndim)
+        engine_mode = _support.engine_mode(mode)
+        out_dtype = input.dtype.newbyteorder("=") if output is None else output.dtype
+        _support.check_array_dtypes(input, np.empty(0, out_dtype))
+        check_num_threads(num_threads)
+        stand_in = np.empty(0, out_dtype)
+        dtype = sum_dtype(input, weights, stand_in, engine_mode, cval, divisor)
+        exact = dtype == np.float32 and out_dtype != np.float32
+        if uniform:  # paired (of ones) only where the sums are exact: see uniform_filter1d
+            sign = int(exact_uniform_sums(input, dtype, stand_in, divisor, engine_mode, cval))
+        else:
+            sign = scipy_symmetry(weights) if dtype == np.float64 or exact else 0
+        if (
+            sign
+            and input.size
+            and input.dtype in _ENGINE_PIXELS
+            and input.flags.c_contiguous
+            and input.flags.aligned
+            and out_dtype.isnative
+            and (output is None or output.flags.aligned)
+            and (output is None or output.flags.c_contiguous)
+        ):
+            lead, length = math.prod(input.shape[:axis_]), input.shape[axis_]
+            trail = math.prod(input.shape[axis_ + 1 :])
+            taps = round_taps(weights.reshape(1, -1), dtype)
+            call = _engine.paired_call(
+                (lead, length, trail), taps, sign, mode=engine_mode, cval=float(cval), origin=origin,
+                dtype=dtype, out_dtype=out_dtype, divisor=divisor,
+            )  # fmt: skip
+            if call is not None:
+                run = _planned(call, input.shape, (lead, length, trail), out_dtype)
+    except (ValueError, TypeError, RuntimeError):  # the full path raises it with its message
+        run = None
+    if len(_PLANNED_PASSES) >= _PLANNED_PASSES_SIZE:
+        _PLANNED_PASSES.clear()
+    _PLANNED_PASSES[key] = run
+    return run
+
+
+def _planned(call, shape, lines, out_dtype):
+    """``run(input, output)`` of a planned pass: `output` a new array when None."""
+    lead, length, trail = lines
+    empty = np.empty
+
+    def run(input, output):
+        out = empty(shape, out_dtype) if output is None else output
+        call(input.reshape(lines), out.reshape(lead, 1, length, trail))
+        return out
+
+    return run
 
 
 def convolve1d(

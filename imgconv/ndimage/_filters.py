@@ -28,7 +28,9 @@ from ._correlate import (
     _direct_out,
     correlate1d,
     engine_pixels,
+    exact_uniform_sums,
     paired_into,
+    planned_pass,
     run_pass,
     scipy_symmetry,
     store,
@@ -277,12 +279,28 @@ def gaussian_filter(
         def run(x, out):
             gaussian_filter1d(x, sd, axis, o, out, m, cval, truncate, radius=r, num_threads=num_threads)
 
-        lw = gaussian_radius(sd, truncate) if r is None else r
+        lw = gaussian_radius(float(sd), truncate) if r is None else r  # as gaussian_filter1d computes it
         if not isinstance(lw, numbers.Integral) or lw < 0 or o < 0:
             return _Step(run)  # gaussian_filter1d refuses it
-        return _Step(run, axis, gaussian_kernel1d(sd, o, lw), _support.engine_mode(m), cval)
+        weights = gaussian_kernel1d(sd, o, lw)
+
+        def planned(x, out):  # gaussian_filter1d's correlation, with the taps built once
+            correlate1d(x, weights, axis, out, m, cval, 0, num_threads=num_threads)
+
+        return _Step(planned, axis, weights, _support.engine_mode(m), cval)
 
     return _chain(input, output, [step(*p) for p in passes], num_threads)
+
+
+def _taps(*weights):
+    """Read-only float64 correlation weights, shared by every call (their plans are keyed by their bytes)."""
+    taps = np.array(weights, np.float64)
+    taps.flags.writeable = False
+    return taps
+
+
+_DIFFERENCE, _PREWITT_SMOOTH, _SOBEL_SMOOTH = _taps(-1, 0, 1), _taps(1, 1, 1), _taps(1, 2, 1)
+_SECOND_DIFFERENCE = _taps(1, -2, 1)
 
 
 def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
@@ -296,9 +314,9 @@ def _edge_filter(input, axis, output, mode, cval, smoothing, num_threads):
         def run(x, out):
             correlate1d(x, weights, i, out, modes[i], cval, 0, num_threads=num_threads)
 
-        return _Step(run, i, np.asarray(weights, np.float64), _support.engine_mode(modes[i]), cval)
+        return _Step(run, i, weights, _support.engine_mode(modes[i]), cval)
 
-    steps = [step([-1, 0, 1], axis)] + [step(smoothing, i) for i in range(input.ndim) if i != axis]
+    steps = [step(_DIFFERENCE, axis)] + [step(smoothing, i) for i in range(input.ndim) if i != axis]
     return _chain(input, output, steps, num_threads)
 
 
@@ -335,7 +353,7 @@ def prewitt(
     >>> prewitt(np.array([[0, 0, 1, 1]] * 3))[0]
     array([0, 3, 3, 0])
     """
-    return _edge_filter(input, axis, output, mode, cval, [1, 1, 1], num_threads)
+    return _edge_filter(input, axis, output, mode, cval, _PREWITT_SMOOTH, num_threads)
 
 
 def sobel(
@@ -371,7 +389,7 @@ def sobel(
     >>> sobel(np.array([[0, 0, 1, 1]] * 3))[0]
     array([0, 4, 4, 0])
     """
-    return _edge_filter(input, axis, output, mode, cval, [1, 2, 1], num_threads)
+    return _edge_filter(input, axis, output, mode, cval, _SOBEL_SMOOTH, num_threads)
 
 
 def _generic_laplace(input, derivative2, output, mode, cval, axes):
@@ -427,7 +445,7 @@ def laplace(
     """
 
     def derivative2(x, axis, out, m, c):
-        return correlate1d(x, [1, -2, 1], axis, out, m, c, 0, num_threads=num_threads)
+        return correlate1d(x, _SECOND_DIFFERENCE, axis, out, m, c, 0, num_threads=num_threads)
 
     input = np.asarray(input)
     output = _support.get_output(output, input)
@@ -628,6 +646,9 @@ def uniform_filter1d(
     >>> uniform_filter1d([2, 8, 0, 4, 1, 9, 9, 0], size=3)
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
+    run = planned_pass(input, size, axis, output, mode, cval, origin, num_threads, uniform=True)
+    if run is not None:
+        return run(input, output)
     input = np.asarray(input)
     axis = _support.normalize_axis(axis, input.ndim)
     if size < 1:
@@ -651,7 +672,7 @@ def uniform_filter1d(
     ones = np.ones(int(size), np.float64)
     for x, out, c in parts:
         dtype = sum_dtype(x, ones, out, mode, c, divisor=size)
-        if _exact_sums(x, dtype, out, size, mode, c):
+        if exact_uniform_sums(x, dtype, out, size, mode, c):
             # integers sum exactly in float64 in any order (in float32 too, where sum_dtype says so): the
             # paired kernel (odd sizes) divides each sum and stores it, C cast and all, no array of sums
             x = engine_pixels(x, dtype)
@@ -678,20 +699,6 @@ def uniform_filter1d(
             total /= size
         store(total, out)
     return output
-
-
-def _exact_sums(x, dtype, out, size, mode, cval):
-    """Whether a uniform pass over `x` in `dtype` into `out` runs paired: sums of integers (float64 of up
-    to 32 bits, or float32 sums :func:`sum_dtype` found exact), a whole border value, which no order of
-    addition rounds, over an odd window."""
-    return (
-        (dtype == np.float64 or out.dtype != np.float32)
-        and x.dtype.kind in "ui"
-        and x.dtype.itemsize <= 4
-        and size % 2 == 1
-        and x.size > 0
-        and (mode != "constant" or float(cval).is_integer())
-    )
 
 
 def uniform_filter(
