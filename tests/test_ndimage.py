@@ -550,3 +550,29 @@ def test_integer_sums_beyond_float32s_exact_range_stay_float64():
         np.testing.assert_array_equal(
             ndimage.correlate1d(x, weights, 0, output=np.int64), sn.correlate1d(x, weights, 0, output=np.int64)
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_planned_small_passes_equal_the_full_path(dtype, mode):
+    # Small correlate1d / uniform_filter1d calls with plain arguments run a plan kept per signature;
+    # a numpy-scalar cval takes the full path. Both must agree to the bit, for every layout.
+    rng = np.random.default_rng(12)
+    full = np.float64(0.0)
+    for shape in [(9,), (7, 11), (5, 6, 7)]:
+        x = (rng.random(shape) * 200).astype(dtype)
+        for axis in range(-len(shape), len(shape)):
+            for weights, origin in [([1.0, 2.0, 1.0], 0), ([-1, 0, 1], 1), ([0.25, 0.5, 0.125], -1), ([1, 3], 0)]:
+                for out in (None, np.empty(shape, dtype), np.empty(shape, np.float64)):
+                    planned = ndimage.correlate1d(x, weights, axis, out, mode, 0.0, origin)
+                    kept = planned.copy()
+                    reference = ndimage.correlate1d(
+                        x, weights, axis, None if out is None else out.copy(), mode, full, origin
+                    )
+                    np.testing.assert_array_equal(kept, reference, err_msg=f"{shape} {axis} {weights} {origin}")
+            for size in (3, 4, 5):
+                planned = ndimage.uniform_filter1d(x, size, axis, None, mode, 0.0, 0)
+                reference = ndimage.uniform_filter1d(x, size, axis, None, mode, full, 0)
+                np.testing.assert_array_equal(planned, reference)
+                if dtype in (np.uint8, np.uint16):
+                    np.testing.assert_array_equal(planned, sn.uniform_filter1d(x, size, axis, None, mode, 0.0, 0))

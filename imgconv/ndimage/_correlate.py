@@ -491,11 +491,49 @@ def _plan_pass(key, input, weights, axis, output, mode, cval, origin, num_thread
             )  # fmt: skip
             if call is not None:
                 run = _planned(call, input.shape, (lead, length, trail), out_dtype)
+        elif (
+            not sign
+            and not uniform
+            and input.size
+            and input.dtype == dtype == out_dtype
+            and input.flags.c_contiguous
+            and input.flags.aligned
+            and (output is None or output.flags.aligned)
+            and (engine_mode != "constant" or cval == 0)
+        ):
+            run = _planned_direct(input, weights, axis_, origin, engine_mode, dtype)
     except (ValueError, TypeError, RuntimeError):  # the full path raises it with its message
         run = None
     if len(_PLANNED_PASSES) >= _PLANNED_PASSES_SIZE:
         _PLANNED_PASSES.clear()
     _PLANNED_PASSES[key] = run
+    return run
+
+
+def _planned_direct(input, weights, axis, origin, mode, dtype):
+    """``run(input, output)`` of a small plain pass (:func:`imgconv._engine.small_call`), or None: the
+    engine call :func:`run_pass` makes, with the layout of :func:`axis_view` and :func:`axis_pass`."""
+    k = len(weights)
+    before = k // 2 + origin
+    view, along = axis_view(input, axis)
+    if along == 3 and view.shape[0] > 1:
+        view = view.reshape(1, 1, view.shape[0], view.shape[3])  # rows as one image, as axis_pass runs them
+    shape = (1, 1, k, 1) if along == 2 else (1, 1, 1, k)
+    pads = (before, k - 1 - before, 0, 0) if along == 2 else (0, 0, before, k - 1 - before)
+    weight = round_taps(weights.reshape(1, k), dtype).reshape(shape)
+    weight.flags.writeable = False
+    call = _engine.small_call(view, weight, None, pads=pads, mode=mode, stride=(1, 1), dilation=(1, 1), groups=1)
+    if call is None:
+        return None
+    lines, shape = view.shape, input.shape
+
+    def run(input, output):
+        result = call(input.reshape(lines), weight, None).reshape(shape)
+        if output is None:
+            return result
+        output[...] = result
+        return output
+
     return run
 
 
