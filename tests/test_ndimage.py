@@ -588,3 +588,20 @@ def test_integer_gradient_magnitudes_take_scipys_square_roots(dtype):
         expected = sn.gaussian_gradient_magnitude(x, 1.5)
         np.testing.assert_array_equal(ndimage.gaussian_gradient_magnitude(x, 1.5), expected)
         np.testing.assert_array_equal(ndimage.gaussian_gradient_magnitude(x, 1.5, output=strided), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_planned_small_correlations_equal_the_full_path_and_scipy(dtype, mode):
+    rng = np.random.default_rng(14)
+    full = np.float64(0.0)  # a numpy-scalar cval: the full path
+    x = rng.random((13, 10)).astype(dtype)
+    for shape, origin in [((3, 3), 0), ((2, 3), (0, 1)), ((1, 5), (0, -2)), ((4, 4), -1)]:
+        w = rng.standard_normal(shape)
+        for func in ("correlate", "convolve"):
+            for out in (None, np.empty(x.shape, dtype)):
+                planned = getattr(ndimage, func)(x, w, out, mode, 0.0, origin).copy()
+                reference = getattr(ndimage, func)(x, w, None, mode, full, origin)
+                np.testing.assert_array_equal(planned, reference, err_msg=f"{func} {shape} {origin}")
+                expected = getattr(sn, func)(x.astype(np.float64), w, None, mode, 0.0, origin)
+                np.testing.assert_allclose(planned, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)

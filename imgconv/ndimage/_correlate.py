@@ -694,6 +694,9 @@ def _planes(volume, count, kd):
 
 
 def _correlate_or_convolve(input, weights, output, mode, cval, origin, convolution, axes, num_threads):
+    run = _planned_correlate(input, weights, output, mode, cval, origin, convolution, axes, num_threads)
+    if run is not None:
+        return run(input, output)
     input = np.asarray(input)
     weights = np.asarray(weights)
     complex_input = input.dtype.kind == "c"
@@ -728,6 +731,19 @@ def _correlate_or_convolve(input, weights, output, mode, cval, origin, convoluti
 
 
 def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, convolution, axes, num_threads):
+    input, weights, origins, output, mode = _prepared(input, weights, output, mode, origin, convolution, axes)
+    if input.size == 0:
+        return output
+    dtype = sum_dtype(input, weights, output, mode, cval)
+    x = engine_pixels(input, dtype)
+    result = _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype, _direct_out(output, x, dtype))
+    return store(result, output)
+
+
+def _prepared(input, weights, output, mode, origin, convolution, axes):
+    """correlate / convolve's arguments validated as scipy's: ``(input, weights, origins, output, mode)``,
+    the weights float64 correlation weights of the input's ndim (taps at most DBL_EPSILON made 0), the
+    origins per axis, `output` the array to fill, `mode` the engine's name."""
     input = np.asarray(input)
     axes = _support.check_axes(axes, input.ndim)
     weights = np.asarray(weights, dtype=np.float64)
@@ -754,14 +770,76 @@ def _correlate_or_convolve_real(input, weights, *, output, mode, cval, origin, c
         raise RuntimeError(f"A sequence of modes is not supported by correlate / convolve; got mode={mode!r}")
     mode = _support.engine_mode(mode)
     _support.check_array_dtypes(input, output)
-    if input.size == 0:
-        return output
     # scipy's C correlate leaves out the taps with |w| <= DBL_EPSILON.
     weights = np.where(np.abs(weights) > _DBL_EPSILON, weights, 0.0)
-    dtype = sum_dtype(input, weights, output, mode, cval)
-    x = engine_pixels(input, dtype)
-    result = _correlate_nd(x, weights, origins, mode, cval, num_threads, dtype, _direct_out(output, x, dtype))
-    return store(result, output)
+    return input, weights, origins, output, mode
+
+
+def _planned_correlate(input, weights, output, mode, cval, origin, convolution, axes, num_threads):
+    """The kept plan ``run(input, output)`` of a small 2-D correlate / convolve call, or None (the full
+    path): plain arguments (as :func:`_pass_key` takes them), a float image and a kernel of at most
+    64 taps, run by :func:`imgconv._engine.small_call` as :func:`_correlate_nd` would run it."""
+    if (
+        type(input) is not np.ndarray
+        or input.ndim != 2
+        or type(weights) is not np.ndarray
+        or weights.ndim != 2
+        or weights.size > 64
+        or axes is not None
+        or not (type(origin) is int or (type(origin) is tuple and all(type(o) is int for o in origin)))
+    ):
+        return None
+    key = _pass_key(input, weights.ravel(), 0, output, mode, cval, 0, num_threads, False)
+    if key is None:
+        return None
+    key = ("correlate", convolution, weights.shape, origin) + key
+    run = _PLANNED_PASSES.get(key, _UNPLANNED)
+    if run is _UNPLANNED:
+        run = None
+        try:
+            if weights.dtype.kind == "c" or input.dtype not in (np.float32, np.float64):
+                raise TypeError
+            x, w, origins, out, engine_mode = _prepared(input, weights, output, mode, origin, convolution, axes)
+            dtype = sum_dtype(x, w, out, engine_mode, cval)
+            check_num_threads(num_threads)
+            if (
+                x.size
+                and x.dtype == dtype == out.dtype
+                and x.flags.c_contiguous
+                and x.flags.aligned
+                and out.flags.aligned
+                and (engine_mode != "constant" or cval == 0)
+            ):
+                pads = []
+                for k, o in zip(w.shape, origins):
+                    pads += [k // 2 + o, k - 1 - (k // 2 + o)]
+                w4 = np.ascontiguousarray(w, dtype=dtype)[None, None]
+                w4.flags.writeable = False
+                one = dict(stride=(1, 1), dilation=(1, 1), groups=1)
+                call = _engine.small_call(x[None, None], w4, None, pads=tuple(pads), mode=engine_mode, **one)
+                if call is not None:
+                    run = _planned_plane(call, w4)
+        except (ValueError, TypeError, RuntimeError):  # the full path raises it with its message
+            run = None
+        if len(_PLANNED_PASSES) >= _PLANNED_PASSES_SIZE:
+            _PLANNED_PASSES.clear()
+        _PLANNED_PASSES[key] = run
+    if run is None or (output is not None and np.may_share_memory(output, input)):
+        return None
+    return run
+
+
+def _planned_plane(call, weight):
+    """``run(input, output)`` of a planned 2-D correlation: `output` a new array when None."""
+
+    def run(input, output):
+        result = call(input[None, None], weight, None)[0, 0]
+        if output is None:
+            return result
+        output[...] = result
+        return output
+
+    return run
 
 
 def correlate(
