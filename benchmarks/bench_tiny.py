@@ -15,6 +15,9 @@ float64                         'reflect'); ``scipy.ndimage.correlate``
 filters.sobel 16x16 float64     ``imgconv.filters.sobel(image)``; ``scipy.ndimage.sobel`` along
                                 both axes (mode 'reflect') and ``np.hypot``, scaled by
                                 ``1 / (4 sqrt 2)`` to scikit-image's magnitude
+ndimage.* on 8², 64², 256²      ``imgconv.ndimage.f(image, ...)`` against ``scipy.ndimage.f`` with
+                                the same arguments (a swapped import): gaussian_filter, sobel,
+                                correlate1d, correlate, laplace, uniform_filter (uint8)
 ==============================  ===========================================================
 
 Each peer's result is first checked against imgconv's (``max|a - b| <= 1e-5 * max|imgconv|``;
@@ -28,7 +31,7 @@ Examples
 --------
 ::
 
-    python benchmarks/bench_tiny.py                 # about two seconds
+    python benchmarks/bench_tiny.py                 # about half a minute
     python benchmarks/bench_tiny.py --rounds 41 --number 1000 --markdown
 """
 
@@ -114,7 +117,32 @@ def _cases(peers):
         ),
         ("filters.sobel 16x16 float64", lambda: imgconv.filters.sobel(image16), sobel_peers),
     ]
+    return cases + _ndimage_cases(ndi, rng)
+
+
+def _ndimage_cases(ndi, rng):
+    """``imgconv.ndimage`` against ``scipy.ndimage`` with the same call, on 8², 64² and 256²: a swapped import."""
+    import imgconv.ndimage as ours
+
+    calls = [
+        ("gaussian_filter sigma=2", np.float64, lambda m, a: m.gaussian_filter(a, 2.0)),
+        ("sobel axis=0", np.float64, lambda m, a: m.sobel(a, 0)),
+        ("correlate1d [1, 2, 1]", np.float64, lambda m, a: m.correlate1d(a, [1.0, 2.0, 1.0])),
+        ("correlate 3x3", np.float32, lambda m, a: m.correlate(a, KERNEL3)),
+        ("laplace", np.float32, lambda m, a: m.laplace(a)),
+        ("uniform_filter size=5", np.uint8, lambda m, a: m.uniform_filter(a, 5)),
+    ]
+    cases = []
+    for side in (8, 64, 256):
+        for name, dtype, call in calls:
+            image = (rng.random((side, side)) * 255).astype(dtype)
+            peers = [] if ndi is None else [("scipy.ndimage", lambda c=call, a=image: c(ndi, a))]
+            label = f"ndimage.{name} {side}x{side} {np.dtype(dtype).name}"
+            cases.append((label, lambda c=call, a=image: c(ours, a), peers))
     return cases
+
+
+KERNEL3 = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 0.25], [3.0, 0.0, -2.0]], np.float32)
 
 
 def _per_call(func, number):
