@@ -733,6 +733,12 @@ def uniform_filter1d(
     return output
 
 
+@functools.lru_cache(maxsize=64)
+def _ones(size):
+    """The uniform filter's `size` weights, read-only and shared (a plan is keyed by their bytes)."""
+    return _taps(*([1] * size))
+
+
 def uniform_filter(
     input: npt.ArrayLike,
     size: IntSequence = 3,
@@ -790,6 +796,7 @@ def uniform_filter(
 
         if input.dtype.kind == "c" or _support.invalid_origin(o, int(s)):
             return _Step(run)  # by real components, or refused by uniform_filter1d
-        return _Step(run, axis, np.ones(int(s)), _support.engine_mode(m), cval, o, int(s), pairs=False)
+        ones = _ones(int(s)) if s <= 4097 else np.ones(int(s))
+        return _Step(run, axis, ones, _support.engine_mode(m), cval, o, int(s), pairs=False)
 
     return _chain(input, output, [step(*p) for p in passes], num_threads)
