@@ -380,3 +380,35 @@ def test_a_fork_before_any_threaded_call_keeps_its_threads(tmp_path):
         timeout=90,
     )
     assert out.strip() == "2"
+
+
+POOLS_FORK_SCENARIO = """
+    import os, numpy as np
+    from imgconv import ndimage
+    from imgconv._shared import blocks
+    x = np.random.default_rng(7).random((600, 500))
+    seen = np.zeros(700, int)
+
+    def work(rows):
+        seen[rows] += 1
+
+    blocks.blockwise(seen.size, 3, work)          # starts the kept helper threads
+    parent = ndimage.sobel(x)                     # leaves buffers in the scratch pool
+    pid = os.fork()
+    if pid == 0:                                  # the helpers do not exist here: a new pool
+        seen[:] = 0
+        blocks.blockwise(seen.size, 3, work)
+        ok = (seen == 1).all() and np.array_equal(ndimage.sobel(x), parent)
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@needs_fork
+def test_a_forked_child_gets_its_own_helper_threads_and_scratch(tmp_path):
+    """After the kept Python helper pool (`_shared.blocks`) and the scratch pool (`_shared.scratch`)
+    were used, a fork()ed child still runs threaded blocks and the filters that borrow scratch (both
+    pools are reset in the child, whose copies name threads and buffers of the parent)."""
+    out = _run_isolated(tmp_path, POOLS_FORK_SCENARIO, address_space=0, timeout=60)
+    assert out.strip() == "0"

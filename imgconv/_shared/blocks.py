@@ -24,7 +24,8 @@ def _helpers(n):
 
 
 def _forget_pool_after_fork():
-    """A forked child has none of the parent's threads: it starts its own pool when it needs one."""
+    """A forked child has none of the parent's threads: it starts its own pool when it needs one (defensive:
+    CPython's executor copied by fork() was not seen to hang, but its threads are the parent's)."""
     global _pool, _pool_lock
     _pool, _pool_lock = None, threading.Lock()
 
