@@ -774,7 +774,7 @@ def correlate_paired(
     weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=dtype)
     lead, length, trail = x.shape
     n_out, nw = weights.shape
-    signs = _paired_signs(signs if isinstance(signs, int) else tuple(signs), n_out)
+    signs = _paired_signs(int(signs) if np.ndim(signs) == 0 else tuple(int(s) for s in np.ravel(signs)), n_out)
     reach = (nw // 2) * int(dilation)
     if out is None:
         out = np.empty((lead, n_out, length, trail), out_dtype)

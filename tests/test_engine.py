@@ -801,3 +801,14 @@ def test_features_2d_are_scipys_and_numpys_float32_results_bit_for_bit():
         _engine.features_2d(np.zeros(shape + (4,), np.float32), scales)
     with pytest.raises(ValueError, match="a smoothed image of shape"):
         _engine.features_2d(np.zeros((5, 5, 4), np.float32), scales[:1])
+
+
+def test_paired_signs_as_python_ints_numpy_scalars_lists_and_arrays_agree():
+    # the signs are kept per value (_engine._paired_signs): every spelling of one must give one result
+    x = np.random.default_rng(15).random((2, 11, 3))
+    w = np.stack([_gaussian_weights(1.0, 1), 0.5 * _gaussian_weights(1.0, 1)])
+    want = _engine.correlate_paired(x, w, signs=-1, mode="reflect")
+    for signs in (np.int64(-1), [-1, -1], (-1, -1), np.array([-1, -1], np.int8)):
+        np.testing.assert_array_equal(_engine.correlate_paired(x, w, signs=signs, mode="reflect"), want)
+    mixed = _engine.correlate_paired(x, np.stack([w[0], _gaussian_weights(1.0, 0)]), signs=[-1, 1], mode="reflect")
+    np.testing.assert_array_equal(mixed[:, 0], want[:, 0])
