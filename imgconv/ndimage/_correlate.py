@@ -447,8 +447,8 @@ def _pass_key(input, weights, axis, output, mode, cval, origin, num_threads, uni
 
 def _plan_pass(key, input, weights, axis, output, mode, cval, origin, num_threads, uniform):
     """Validate a :func:`correlate1d` (or uniform) call as the full path does and, when it is one small
-    paired pass (:func:`imgconv._engine.paired_call`) into a fresh or C-contiguous output, keep its plan
-    under `key`."""
+    pass, paired (:func:`imgconv._engine.paired_call`) or plain (:func:`_planned_direct`), keep its plan
+    under `key` (None, for the full path, when it is not)."""
     run = None
     try:
         divisor = weights if uniform else 1
