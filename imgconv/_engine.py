@@ -827,8 +827,9 @@ def paired_call(shape, weights, sign, *, mode, cval, origin, dtype, out_dtype, d
     `out_dtype`, not overlapping `x`) as ``correlate_paired(x, weights, signs=sign, ...,
     divisor=divisor, out=out)`` would, for a C-contiguous native `x` of `shape` and a dtype the kernel reads,
     when the work is small enough for one thread (so the plan cannot depend on the thread count).
-    Such a call is mostly set-up (about 20 us of Python against a few of sums on 64²): this does
-    it once.  The caller keys the plan by everything it validated; `run` trusts its arguments.
+    Such a call is mostly set-up (a 3-tap pass on 64² float64: 35-45 us through correlate1d's full
+    path, 11 us planned): this does it once.  The caller keys the plan by everything it validated;
+    `run` trusts its arguments.
     """
     lead, length, trail = shape
     weights = np.ascontiguousarray(np.atleast_2d(weights), dtype=dtype)

@@ -504,10 +504,23 @@ def _plan_pass(key, input, weights, axis, output, mode, cval, origin, num_thread
             run = _planned_direct(input, weights, axis_, origin, engine_mode, dtype)
     except (ValueError, TypeError, RuntimeError):  # the full path raises it with its message
         run = None
+    return _keep_plan(key, run)
+
+
+def _keep_plan(key, run):
+    """Keep `run` (a plan, or None for the full path) under `key`, the table bounded; returns `run`."""
     if len(_PLANNED_PASSES) >= _PLANNED_PASSES_SIZE:
         _PLANNED_PASSES.clear()
     _PLANNED_PASSES[key] = run
     return run
+
+
+def _result_into(result, output):
+    """A planned call's `result` (a new array) as the caller asked for it: itself, or copied into `output`."""
+    if output is None:
+        return result
+    output[...] = result
+    return output
 
 
 def _planned_direct(input, weights, axis, origin, mode, dtype):
@@ -528,11 +541,7 @@ def _planned_direct(input, weights, axis, origin, mode, dtype):
     lines, shape = view.shape, input.shape
 
     def run(input, output):
-        result = call(input.reshape(lines), weight, None).reshape(shape)
-        if output is None:
-            return result
-        output[...] = result
-        return output
+        return _result_into(call(input.reshape(lines), weight, None).reshape(shape), output)
 
     return run
 
@@ -821,9 +830,7 @@ def _planned_correlate(input, weights, output, mode, cval, origin, convolution, 
                     run = _planned_plane(call, w4)
         except (ValueError, TypeError, RuntimeError):  # the full path raises it with its message
             run = None
-        if len(_PLANNED_PASSES) >= _PLANNED_PASSES_SIZE:
-            _PLANNED_PASSES.clear()
-        _PLANNED_PASSES[key] = run
+        _keep_plan(key, run)
     if run is None or (output is not None and np.may_share_memory(output, input)):
         return None
     return run
@@ -833,11 +840,7 @@ def _planned_plane(call, weight):
     """``run(input, output)`` of a planned 2-D correlation: `output` a new array when None."""
 
     def run(input, output):
-        result = call(input[None, None], weight, None)[0, 0]
-        if output is None:
-            return result
-        output[...] = result
-        return output
+        return _result_into(call(input[None, None], weight, None)[0, 0], output)
 
     return run
 
