@@ -997,10 +997,13 @@ def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_thread
     """``out[p, f] = planes[f, p]``: `n` planes of `P` values into the rows of `out` (P, n), any row stride.
 
     Feature stacks keep their features in the last axis (scikit-image's layout); numpy's strided copy of
-    each plane into it touches every cache line of the output once per plane.  Here each thread writes
-    whole output rows from blocks of pixels, reading the planes sequentially.
+    each plane into it touches every cache line of the output once per plane.  Here each thread fills
+    blocks of 256 output rows, eight planes at a time: eight read streams, and each pixel's eight values
+    one 32-byte write.  Measured on 38 planes of 2048² float32 at 2 threads: a pixel at a time across all
+    planes (38 streams 16 MB apart) took 0.26 s, this 58-63 ms, a plain copy of the same bytes 39 ms.
     """
-    cdef Py_ssize_t n = planes.shape[0], npix = planes.shape[1], block = 2048, nblocks, b, p, f, p0, p1
+    cdef Py_ssize_t n = planes.shape[0], npix = planes.shape[1], block = 256, group = 8
+    cdef Py_ssize_t nblocks, b, p, f, p0, p1, g, f0, f1
     if out.shape[0] != npix or out.shape[1] != n or num_threads < 1:
         raise ValueError(f"interleave: bad geometry: planes {tuple(planes.shape)[:2]}, output "
                          f"{tuple(out.shape)[:2]}, threads {num_threads}")
@@ -1011,9 +1014,12 @@ def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_thread
         for b in prange(nblocks, schedule="static"):
             p0 = b * block
             p1 = min(npix, p0 + block)
-            for p in range(p0, p1):
-                for f in range(n):
-                    out[p, f] = planes[f, p]
+            for g in range((n + group - 1) // group):
+                f0 = g * group
+                f1 = min(n, f0 + group)
+                for p in range(p0, p1):
+                    for f in range(f0, f1):
+                        out[p, f] = planes[f, p]
 
 
 cdef extern from "_pointwise.h" nogil:

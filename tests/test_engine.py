@@ -754,7 +754,9 @@ def test_paired_correlation_of_empty_axes_and_bad_arguments():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_interleave_writes_planes_into_the_last_axis_of_a_strided_view(dtype):
     rng = np.random.default_rng(4)
-    for shape in [(3, 700, 900), (2, 5, 7, 3), (1, 1, 1)]:  # one team-sized call, an N-D one, a tiny one
+    # one team-sized call, an N-D one, a tiny one, and 19 planes (the kernel's groups of 8 planes, the
+    # last one short) of 2100 pixels (blocks of 256, the last one short)
+    for shape in [(3, 700, 900), (2, 5, 7, 3), (1, 1, 1), (19, 300, 7), (16, 256, 1)]:
         planes = rng.standard_normal(shape).astype(dtype)
         for threads in (1, 2):
             out = np.full(shape[1:] + (shape[0] + 3,), -7.0, dtype)
