@@ -114,9 +114,12 @@ def _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize):
     """Modelled ns for one tile: `n_in` forward planes, `n_out` inverse planes, `macs` spectrum products."""
     samples = fh * fw
     size = _size_factor(samples, itemsize)
+    # The inverse's last pass (along the rows) runs only for the th rows a tile keeps (_inverse_chunks);
+    # pruning 19-20% of the rows saved 11-14% of a call, so that pass is about half of an inverse.
+    inverse = _INVERSE_NS * (0.5 + 0.5 * min(th, fh) / fh)
     return (
         _TILE_NS
-        + samples * (n_in * (_GATHER_NS + _FORWARD_NS * size) + n_out * _INVERSE_NS * size + macs * _MAC_NS)
+        + samples * (n_in * (_GATHER_NS + _FORWARD_NS * size) + n_out * inverse * size + macs * _MAC_NS)
         + n_out * th * tw
     )
 
@@ -356,6 +359,7 @@ def _inverse_chunks(chunks, *, tiles, spectra_x, spectra, out, bias_col, geometr
     """The filters of `chunks` (group, first filter) for a batch of `tiles`: spectrum products, inverse, store."""
     fh, fw, th, tw, hout, wout, og, cp, chunk = geometry
     m_items = len(tiles)
+    rows = min(th, max(hout - i0 for _, i0, _ in tiles))
     if acc is None:
         acc = np.empty((m_items, chunk, fh, fw // 2 + 1), spectra_x.dtype)
         tmp = np.empty_like(acc)
@@ -367,7 +371,11 @@ def _inverse_chunks(chunks, *, tiles, spectra_x, spectra, out, bias_col, geometr
         for k in range(1, cp):
             np.multiply(kern[None, :, k], spectra_x[:, g, k, None], out=t)
             y_spec += t
-        y = scipy.fft.irfft2(y_spec, s=(fh, fw), axes=(-2, -1), workers=workers, overwrite_x=True)
+        # The inverse along the columns (in place: pocketfft reuses an overwritable complex input), then
+        # along the rows only for the rows a tile keeps (irfft2 transforms every row): 1.11-1.14x faster
+        # in alternating runs for mr8 on 2048² (256 x 768 tiles, 208 rows kept) and k = 63, 101.
+        y_spec = scipy.fft.ifft(y_spec, axis=-2, workers=workers, overwrite_x=True)
+        y = scipy.fft.irfft(y_spec[:, :, :rows], n=fw, axis=-1, workers=workers, overwrite_x=True)
         o0 = g * og + f0
         for slot, (b, i0, j0) in enumerate(tiles):
             ti, tj = min(th, hout - i0), min(tw, wout - j0)
