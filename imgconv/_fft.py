@@ -115,7 +115,8 @@ def _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize):
     samples = fh * fw
     size = _size_factor(samples, itemsize)
     # The inverse's last pass (along the rows) runs only for the th rows a tile keeps (_inverse_chunks);
-    # pruning 19-20% of the rows saved 11-14% of a call, so that pass is about half of an inverse.
+    # pruning 19-20% of the rows saved 11-14% of a call; counting that pass as half an inverse is a
+    # rough estimate from those runs, not a separate measurement.
     inverse = _INVERSE_NS * (0.5 + 0.5 * min(th, fh) / fh)
     return (
         _TILE_NS
