@@ -390,6 +390,21 @@ def test_blockwise_visits_every_row_once(threads):
     assert (seen == 1).all()
 
 
+def test_in_threads_runs_the_first_call_in_the_callers_thread_and_raises_what_a_helper_raised():
+    import threading
+
+    where = {}
+    in_threads_calls = [lambda: where.setdefault("first", threading.get_ident()), lambda: where.setdefault("x", 1)]
+    blocks.in_threads(in_threads_calls)
+    assert where == {"first": threading.get_ident(), "x": 1}
+
+    def fails():
+        raise KeyError("from a helper")
+
+    with pytest.raises(KeyError, match="from a helper"):
+        blocks.in_threads([lambda: None, fails])
+
+
 # --------------------------------------------------------------------------------------
 # the rule stays kept
 # --------------------------------------------------------------------------------------

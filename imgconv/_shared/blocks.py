@@ -1,10 +1,10 @@
-"""Row-blocked element-wise post-processing (NumPy releases the GIL) in Python threads."""
+"""Python threads for work that releases the GIL: one kept pool, and row-blocked element-wise post-processing."""
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["blockwise"]
+__all__ = ["blockwise", "in_threads"]
 
 # One pool of helper threads for the process, started on first use and kept: a pool per call
 # started its threads every time (filters.sobel on 256² float32: 1.2 ms, 0.45 ms with the kept pool).
@@ -46,11 +46,26 @@ def blockwise(n_rows, num_threads, work, *, min_rows=256, block_rows=32):
             work(block)
         return
     chunks = [blocks[i::num_threads] for i in range(num_threads)]
-    chunks = [c for c in chunks if c]
-    futures = [_helpers(len(chunks) - 1).submit(lambda c: [work(b) for b in c], c) for c in chunks[1:]]
+    in_threads([lambda c=c: [work(b) for b in c] for c in chunks if c])
+
+
+def in_threads(calls):
+    """Run the zero-argument `calls` at once: the first in the caller's thread, the others in the kept pool.
+
+    Returns when every call has returned; an exception of any call is raised then.
+    The calls must not wait for one another (a call that waits on work queued
+    behind it in the pool could wait for ever).
+
+    Examples
+    --------
+    >>> seen = []
+    >>> in_threads([lambda: seen.append(1), lambda: seen.append(2)])
+    >>> sorted(seen)
+    [1, 2]
+    """
+    futures = [_helpers(len(calls) - 1).submit(call) for call in calls[1:]]
     try:
-        for block in chunks[0]:
-            work(block)
+        calls[0]()
     finally:
         for future in futures:
             future.result()
