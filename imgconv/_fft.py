@@ -39,7 +39,7 @@ The planner only sends finite input here; ``method='fft'`` does what it is told.
 """
 
 import collections
-import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -49,6 +49,8 @@ import threading
 import numpy as np
 import scipy.fft
 
+from ._shared import scratch
+from ._shared.blocks import in_threads
 from ._shared.geometry import output_size
 from ._shared.modes import source_index
 
@@ -75,7 +77,10 @@ _LENGTHS = tuple(
 # Refitted on the AVX2 machine (2026-12-03): 17 single filters and banks from 256² to
 # 2048² ran at 0.61-0.95 (median 0.74) of the AVX-512 machine's figures, so the
 # per-sample figures below are those times 0.75.
-_SIZE_FACTOR = ((10, 1.0), (18, 1.0), (20, 1.3), (22, 1.9), (24, 2.2))  # (log2 samples, factor)
+# Remeasured on the AMD EPYC machine (2026-12-07, one thread, rfft2 and the pruned inverse of
+# batches of tiles from 64² to 2160²): the cost per sample stays within about 15% up to 2**20
+# samples, strips of 192-576 x 2160 included, and rises beyond (1080², 2160²).
+_SIZE_FACTOR = ((10, 1.0), (20, 1.0), (21, 1.2), (22, 1.6), (24, 2.2))  # (log2 samples, factor)
 _FORWARD_NS, _INVERSE_NS = 6.4, 4.9
 # ns per sample to gather a tile's input window and per sample and (filter, channel)
 # spectrum product; the Python cost of one tile and of one call (hashing the weights,
@@ -85,6 +90,10 @@ _GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.45, 0.75, 30e3, 1e6
 # call of one tile and one filter gains that; calls of several tiles or filters run them
 # on threads of their own (:func:`correlate`), 1.6-1.8 times at 2 threads.
 _THREAD_GAIN, _TILE_THREAD_GAIN = 0.3, 0.75
+# ns to start each helper thread's share of a call (waking a pool thread, then sharing the GIL with
+# it for the Python between transforms): split over 2 threads, tiles of 512² and smaller were no
+# faster than one tile with pocketfft's threads (2026-12-07, 256² k = 45: 1.5 against 1.3 ms).
+_TEAM_NS = 0.5e6
 
 
 def _size_factor(samples, itemsize):
@@ -125,14 +134,48 @@ def _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize):
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def plan_tiles(out_h, out_w, reach_h, reach_w, n_in=1, n_out=1, macs=1, itemsize=4):
-    """FFT buffer size ``(fh, fw)`` for outputs ``out_h x out_w`` of a kernel spanning ``reach + 1``.
+def _batching(tiles, tile_bytes, num_threads):
+    """Tiles per batch and batches for `tiles` tiles of `tile_bytes` input bytes each (:func:`correlate`'s split)."""
+    batch = max(1, min(tiles, _BATCH_BYTES // tile_bytes))
+    if num_threads > 1 and tiles > 1:
+        batch = min(batch, -(-tiles // num_threads))
+    return batch, -(-tiles // batch)
 
-    Minimises the modelled cost of all tiles (:func:`_tile_cost`; a tile keeps
-    ``(fh - reach_h) x (fw - reach_w)`` outputs) over fast lengths such that the
-    `macs` kernel spectra stay within :data:`SPECTRUM_BYTES`.  Returns
-    ``((fh, fw), cost_ns)``.
+
+def _wall_ns(tiles, tile_ns, tile_bytes, n_out, num_threads):
+    """Modelled wall time of `tiles` tiles of `tile_ns` each on `num_threads` threads, as :func:`correlate` runs them.
+
+    Several batches: each thread takes whole batches, so the slowest thread runs
+    ``ceil(batches / threads)`` of them (3 equal batches on 2 threads take 2 rounds).
+    One batch: the threads share its filters, or with one filter pocketfft's own
+    threads split the transforms.
+    """
+    batch, batches = _batching(tiles, tile_bytes, num_threads)
+    teams = min(num_threads, batches)
+    if teams > 1:
+        rounds = -(-batches // teams)
+        return rounds * batch * tile_ns * teams / (1 + _TILE_THREAD_GAIN * (teams - 1)) + _TEAM_NS * (teams - 1)
+    if n_out > 1 and num_threads > 1:
+        return tiles * tile_ns / (1 + _TILE_THREAD_GAIN * (num_threads - 1)) + _TEAM_NS * (num_threads - 1)
+    return tiles * tile_ns / (1 + _THREAD_GAIN * (num_threads - 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def plan_tiles(out_h, out_w, reach_h, reach_w, n_in=1, n_out=1, macs=1, itemsize=4, images=1, num_threads=1):
+    """FFT buffer size ``(fh, fw)`` for `images` outputs ``out_h x out_w`` of a kernel spanning ``reach + 1``.
+
+    Minimises the modelled wall time of all tiles on `num_threads` threads
+    (:func:`_tile_cost`, :func:`_wall_ns`; a tile keeps ``(fh - reach_h) x (fw - reach_w)``
+    outputs) over fast lengths such that the `macs` kernel spectra stay within
+    :data:`SPECTRUM_BYTES`.  Returns ``((fh, fw), cost_ns)``.
+
+    Examples
+    --------
+    A 31x31 kernel on 2048² (30 rows and columns of overlap) is cut into strips as
+    wide as the image rather than into squares, which would transform the overlap twice:
+
+    >>> plan_tiles(2048, 2048, 30, 30, num_threads=2)[0]
+    (384, 2160)
     """
     best = None
     for fh in _axis_lengths(out_h, reach_h):
@@ -140,8 +183,9 @@ def plan_tiles(out_h, out_w, reach_h, reach_w, n_in=1, n_out=1, macs=1, itemsize
         for fw in _axis_lengths(out_w, reach_w):
             tw = min(fw - reach_w, out_w)
             too_big = fh * (fw // 2 + 1) * macs * 2 * itemsize > SPECTRUM_BYTES
-            tiles = -(-out_h // th) * -(-out_w // tw)
-            cost = tiles * _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize)
+            tiles = images * -(-out_h // th) * -(-out_w // tw)
+            tile_ns = _tile_cost(fh, fw, th, tw, n_in, n_out, macs, itemsize)
+            cost = _wall_ns(tiles, tile_ns, n_in * fh * fw * itemsize, n_out, num_threads)
             if best is None or (too_big, cost) < best[0]:
                 best = ((too_big, cost), (fh, fw))
     return best[1], best[0][1]
@@ -161,7 +205,16 @@ def cost_ns(x_shape, weight, *, pads, stride, dilation, groups, itemsize, num_th
     kph, kpw = -(-((kh - 1) * dh + 1) // sh), -(-((kw - 1) * dw + 1) // sw)
     phases = _phase_count(kh, sh, dh) * _phase_count(kw, sw, dw)
     shape, tiles_ns = plan_tiles(
-        hout, wout, kph - 1, kpw - 1, n_in=c * phases, n_out=o, macs=o * cg * phases, itemsize=itemsize
+        hout,
+        wout,
+        kph - 1,
+        kpw - 1,
+        n_in=c * phases,
+        n_out=o,
+        macs=o * cg * phases,
+        itemsize=itemsize,
+        images=n,
+        num_threads=num_threads,
     )
     # The kernel spectra, unless an earlier call left them in the cache (a bank applied to a folder).
     cached = isinstance(weight, np.ndarray) and _CACHE.get(_spectra_key(weight, groups, stride, dilation, shape))
@@ -170,10 +223,8 @@ def cost_ns(x_shape, weight, *, pads, stride, dilation, groups, itemsize, num_th
         if cached
         else o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
     )
-    th, tw = shape[0] - kph + 1, shape[1] - kpw + 1
-    parallel = n * -(-hout // th) * -(-wout // tw) > 1 or o > 1  # threads of tiles, or of filters
-    gain = _TILE_THREAD_GAIN if parallel else _THREAD_GAIN
-    return _CALL_NS + (n * tiles_ns + spectra_ns) / (1 + gain * (num_threads - 1)), shape
+    # The spectra are one batch of transforms with pocketfft's threads.
+    return _CALL_NS + tiles_ns + spectra_ns / (1 + _THREAD_GAIN * (num_threads - 1)), shape
 
 
 def axis_segments(start, count, step, pad_before, length, mode):
@@ -312,48 +363,50 @@ def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cva
     n_phases, c = len(phases), groups * cg
     dtype = out.dtype
     complex_dtype = np.result_type(dtype, np.complex64)
-    buf = np.zeros((batch, groups * cp, fh, fw), dtype)
-    acc = tmp = None  # with filter threads, each thread makes its own (_inverse_chunks)
-    if filter_threads <= 1:
-        acc = np.empty((batch, chunk, fh, fw // 2 + 1), complex_dtype)
-        tmp = np.empty_like(acc)
-    for tiles in work:
-        for slot, (b, i0, j0) in enumerate(tiles):
-            ti, tj = min(th, hout - i0), min(tw, wout - j0)
-            nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
-            segments = maps.get((i0, j0))
-            if segments is None:  # (the same for every image of the batch; threads may both compute one)
-                segments = maps[(i0, j0)] = (
-                    [axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
-                    [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases],
-                )
-            row_maps, col_maps = segments
-            # The circular wrap must read zeros, never what another tile left there.
-            if nr < fh:
-                buf[slot, :, nr:].fill(0)
-            if nc < fw:
-                buf[slot, :, :nr, nc:].fill(0)
-            for ch in range(c):
-                g, ci = divmod(ch, cg)
-                for p in range(n_phases):
-                    _gather(x[b, ch], row_maps[p], col_maps[p], buf[slot, g * cp + ci * n_phases + p, :nr, :nc], cval)
-        m_items = len(tiles)
-        spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=workers).reshape(
-            m_items, groups, cp, fh, fw // 2 + 1
-        )
-        chunks = [(g, f0) for g in range(groups) for f0 in range(0, og, chunk)]
-        inverse = functools.partial(
-            _inverse_chunks, tiles=tiles, spectra_x=spectra_x, spectra=spectra, out=out, bias_col=bias_col,
-            geometry=(fh, fw, th, tw, hout, wout, og, cp, chunk),
-        )  # fmt: skip
-        if filter_threads > 1 and len(chunks) > 1:
-            # one batch (a bank on an image of one tile): the threads share its filters instead
-            shared = iter(chunks)
-            with concurrent.futures.ThreadPoolExecutor(filter_threads, thread_name_prefix="imgconv-fft") as pool:
-                for future in [pool.submit(inverse, shared, workers=1) for _ in range(filter_threads)]:
-                    future.result()
-        else:
-            inverse(iter(chunks), workers=workers, acc=acc, tmp=tmp)
+    # Scratch buffers, kept between calls: fresh ones fault their pages in on every call (2048² and
+    # smaller).  Each tile fills every sample of its input buffer it transforms, zeros included.
+    with contextlib.ExitStack() as stack:
+        buf = stack.enter_context(scratch.borrow((batch, groups * cp, fh, fw), dtype))
+        acc = tmp = None  # with filter threads, each thread borrows its own (_inverse_chunks)
+        if filter_threads <= 1:
+            acc = stack.enter_context(scratch.borrow((batch, chunk, fh, fw // 2 + 1), complex_dtype))
+            tmp = stack.enter_context(scratch.borrow((batch, chunk, fh, fw // 2 + 1), complex_dtype))
+        for tiles in work:
+            for slot, (b, i0, j0) in enumerate(tiles):
+                ti, tj = min(th, hout - i0), min(tw, wout - j0)
+                nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
+                segments = maps.get((i0, j0))
+                if segments is None:  # (the same for every image of the batch; threads may both compute one)
+                    segments = maps[(i0, j0)] = (
+                        [axis_segments(i0 * sh + rh, nr, sh, top, h, mode) for rh, _ in phases],
+                        [axis_segments(j0 * sw + rw, nc, sw, left, w, mode) for _, rw in phases],
+                    )
+                row_maps, col_maps = segments
+                # The circular wrap must read zeros, never what another tile left there.
+                if nr < fh:
+                    buf[slot, :, nr:].fill(0)
+                if nc < fw:
+                    buf[slot, :, :nr, nc:].fill(0)
+                for ch in range(c):
+                    g, ci = divmod(ch, cg)
+                    for p in range(n_phases):
+                        dest = buf[slot, g * cp + ci * n_phases + p, :nr, :nc]
+                        _gather(x[b, ch], row_maps[p], col_maps[p], dest, cval)
+            m_items = len(tiles)
+            spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=workers).reshape(
+                m_items, groups, cp, fh, fw // 2 + 1
+            )
+            chunks = [(g, f0) for g in range(groups) for f0 in range(0, og, chunk)]
+            inverse = functools.partial(
+                _inverse_chunks, tiles=tiles, spectra_x=spectra_x, spectra=spectra, out=out, bias_col=bias_col,
+                geometry=(fh, fw, th, tw, hout, wout, og, cp, chunk),
+            )  # fmt: skip
+            if filter_threads > 1 and len(chunks) > 1:
+                # one batch (a bank on an image of one tile): the threads share its filters instead
+                shared = iter(chunks)
+                in_threads([functools.partial(inverse, shared, workers=1)] * filter_threads)
+            else:
+                inverse(iter(chunks), workers=workers, acc=acc, tmp=tmp)
 
 
 def _inverse_chunks(chunks, *, tiles, spectra_x, spectra, out, bias_col, geometry, workers, acc=None, tmp=None):
@@ -362,8 +415,14 @@ def _inverse_chunks(chunks, *, tiles, spectra_x, spectra, out, bias_col, geometr
     m_items = len(tiles)
     rows = min(th, max(hout - i0 for _, i0, _ in tiles))
     if acc is None:
-        acc = np.empty((m_items, chunk, fh, fw // 2 + 1), spectra_x.dtype)
-        tmp = np.empty_like(acc)
+        with (
+            scratch.borrow((m_items, chunk, fh, fw // 2 + 1), spectra_x.dtype) as acc,
+            scratch.borrow((m_items, chunk, fh, fw // 2 + 1), spectra_x.dtype) as tmp,
+        ):
+            return _inverse_chunks(
+                chunks, tiles=tiles, spectra_x=spectra_x, spectra=spectra, out=out, bias_col=bias_col,
+                geometry=geometry, workers=workers, acc=acc, tmp=tmp,
+            )  # fmt: skip
     for g, f0 in chunks:
         m = min(chunk, og - f0)
         y_spec, t = acc[:m_items, :m], tmp[:m_items, :m]
@@ -459,9 +518,7 @@ def correlate(
     # parts of `out`): pocketfft's own threads split one transform's lines and gained only about
     # 1.3x at 2 threads, independent tiles nearly 2x.  One batch keeps pocketfft's threads.
     tiles = [(b, i0, j0) for b in range(n) for i0 in range(0, hout, th) for j0 in range(0, wout, tw)]
-    batch = max(1, min(len(tiles), _BATCH_BYTES // (groups * cp * fh * fw * dtype.itemsize)))
-    if num_threads > 1 and len(tiles) > 1:
-        batch = min(batch, -(-len(tiles) // num_threads))
+    batch, _ = _batching(len(tiles), groups * cp * fh * fw * dtype.itemsize, num_threads)
     batches = [tiles[t0 : t0 + batch] for t0 in range(0, len(tiles), batch)]
     teams = min(num_threads, len(batches))
     chunk = max(1, min(og, _BATCH_BYTES // (batch * fbins * complex_dtype.itemsize * 2)))
@@ -485,7 +542,5 @@ def correlate(
         run(iter(batches))
     else:
         work = iter(batches)  # shared: each thread takes the next batch when it is done with one
-        with concurrent.futures.ThreadPoolExecutor(teams, thread_name_prefix="imgconv-fft") as pool:
-            for future in [pool.submit(run, work) for _ in range(teams)]:
-                future.result()
+        in_threads([functools.partial(run, work)] * teams)
     return out

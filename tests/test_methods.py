@@ -119,6 +119,31 @@ def test_fft_batches_smaller_than_the_tile_count(monkeypatch):
     _check(_fft.correlate(x, w, b, num_threads=1, tile_shape=(16, 16), **kwargs), x, w, b, kwargs)
 
 
+def test_fft_buffers_kept_between_calls_never_leak_into_the_next():
+    """The tile buffers are kept between calls (scratch pool): a NaN an earlier call left is never read.
+
+    The first call's tiles are all whole, so its NaN input fills the whole of every
+    tile buffer; the second call's tiles are partial, so its circular wrap must read
+    zeros it wrote itself.
+    """
+    rng = np.random.default_rng(6)
+    kwargs = {"pads": (4, 4, 4, 4), "mode": "constant", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1), "groups": 1}
+    w = rng.standard_normal((3, 2, 9, 9)).astype(np.float32)
+    tile = (96, 128)  # 88 x 120 outputs a tile; 2 channels x 4 tiles: a pooled buffer (over 64 KB)
+    nan = np.full((1, 2, 176, 240), np.nan, np.float32)
+    assert np.isnan(_fft.correlate(nan, w, num_threads=1, tile_shape=tile, **kwargs)).all()
+    x = rng.standard_normal((1, 2, 100, 130)).astype(np.float32)
+    _check(_fft.correlate(x, w, num_threads=1, tile_shape=tile, **kwargs), x, w, None, kwargs)
+
+
+def test_fft_wall_time_counts_the_rounds_of_batches_on_each_thread():
+    """3 equal batches on 2 threads take 2 rounds (the model of ``plan_tiles``), as long as 4; one thread 3."""
+    tile_bytes = _fft._BATCH_BYTES  # one tile a batch
+    two = [_fft._wall_ns(tiles, 1e6, tile_bytes, 1, 2) for tiles in (2, 3, 4)]
+    assert two[0] < two[1] == two[2]
+    assert _fft._wall_ns(3, 1e6, tile_bytes, 1, 1) == 3e6
+
+
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("pixels", [np.uint8, np.uint16])
 @pytest.mark.parametrize("mode, cval", [("constant", 0.0), ("constant", 0.25), ("symmetric", 0.0)])
