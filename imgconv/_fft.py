@@ -35,7 +35,10 @@ a chunk of output spectra), and the cached kernel spectra, which
 
 Non-finite input: one NaN or inf in a tile's input window makes every output of
 that tile NaN (a Fourier transform mixes every sample into every frequency).
-The planner only sends finite input here; ``method='fft'`` does what it is told.
+With ``finite_only=True`` (the planner's calls) :func:`correlate` raises
+:class:`NonFiniteInput` instead, as soon as a tile's DC coefficient -- the sum of
+its input window -- is not finite, and the engine runs the direct path;
+``method='fft'`` does what it is told.
 """
 
 import collections
@@ -54,7 +57,7 @@ from ._shared.blocks import in_threads
 from ._shared.geometry import output_size
 from ._shared.modes import source_index
 
-__all__ = ["SPECTRUM_BYTES", "axis_segments", "correlate", "cost_ns", "plan_tiles"]
+__all__ = ["SPECTRUM_BYTES", "NonFiniteInput", "axis_segments", "correlate", "cost_ns", "plan_tiles"]
 
 #: Upper bound, in bytes, on the kernel spectra one call keeps (and the cache holds).
 SPECTRUM_BYTES = 256 << 20
@@ -94,6 +97,10 @@ _THREAD_GAIN, _TILE_THREAD_GAIN = 0.3, 0.75
 # it for the Python between transforms): split over 2 threads, tiles of 512² and smaller were no
 # faster than one tile with pocketfft's threads (2026-12-07, 256² k = 45: 1.5 against 1.3 ms).
 _TEAM_NS = 0.5e6
+
+
+class NonFiniteInput(ArithmeticError):
+    """A tile's input window holds a NaN or inf (raised by :func:`correlate` with ``finite_only=True``)."""
 
 
 def _size_factor(samples, itemsize):
@@ -349,7 +356,9 @@ def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
     return value
 
 
-def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cval, shape, workers, filter_threads):
+def _run_batches(
+    work, *, x, out, spectra, phases, maps, geometry, bias_col, cval, shape, workers, filter_threads, non_finite
+):
     """Gather, transform, multiply and store the batches of tiles that `work` yields, with buffers of its own.
 
     Several threads may run this on one shared iterator `work` (next() on a list
@@ -357,6 +366,8 @@ def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cva
     `maps` is shared too: tile origin -> the row and column segments of its input window.
     ``filter_threads > 1`` (one thread running one batch): that many threads share the
     batch's filters, each with single-threaded inverse transforms.
+    `non_finite`: None, or a :class:`threading.Event` set (and :class:`NonFiniteInput`
+    raised) when a tile's input window holds a NaN or inf; every thread then stops.
     """
     fh, fw, th, tw, kph, kpw, hout, wout, sh, sw, top, left, h, w, mode = geometry
     groups, cg, cp, og, batch, chunk = shape
@@ -372,6 +383,8 @@ def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cva
             acc = stack.enter_context(scratch.borrow((batch, chunk, fh, fw // 2 + 1), complex_dtype))
             tmp = stack.enter_context(scratch.borrow((batch, chunk, fh, fw // 2 + 1), complex_dtype))
         for tiles in work:
+            if non_finite is not None and non_finite.is_set():
+                return
             for slot, (b, i0, j0) in enumerate(tiles):
                 ti, tj = min(th, hout - i0), min(tw, wout - j0)
                 nr, nc = ti + kph - 1, tj + kpw - 1  # input rows/columns (per phase) the kept outputs read
@@ -396,6 +409,9 @@ def _run_batches(work, *, x, out, spectra, phases, maps, geometry, bias_col, cva
             spectra_x = scipy.fft.rfft2(buf[:m_items], axes=(-2, -1), workers=workers).reshape(
                 m_items, groups, cp, fh, fw // 2 + 1
             )
+            if non_finite is not None and not np.isfinite(spectra_x[..., 0, 0]).all():
+                non_finite.set()  # (the DC coefficient: the sum of the tile's input window)
+                raise NonFiniteInput("a tile's input window holds a NaN or inf")
             chunks = [(g, f0) for g in range(groups) for f0 in range(0, og, chunk)]
             inverse = functools.partial(
                 _inverse_chunks, tiles=tiles, spectra_x=spectra_x, spectra=spectra, out=out, bias_col=bias_col,
@@ -460,6 +476,7 @@ def correlate(
     out=None,
     num_threads=1,
     tile_shape=None,
+    finite_only=False,
 ):
     """FFT version of :func:`imgconv._engine.correlate` (same arguments, same result).
 
@@ -476,10 +493,19 @@ def correlate(
     tile_shape : pair of ints, optional
         FFT buffer size ``(fh, fw)`` (tests use it to force several tiles);
         default :func:`plan_tiles`.
+    finite_only : bool, default False
+        Raise :class:`NonFiniteInput` if an input sample that some output reads is
+        NaN or inf (then `out` may be partly written); by default every output of such
+        a tile is NaN.
 
     Returns
     -------
     y : ndarray, shape (N, O, Hout, Wout), the weight dtype
+
+    Raises
+    ------
+    NonFiniteInput
+        With ``finite_only=True``, for NaN or inf input (or a tile whose sum overflows).
     """
     dtype = weight.dtype
     n, _, h, w = x.shape
@@ -537,6 +563,7 @@ def correlate(
         shape=(groups, cg, cp, og, batch, chunk),
         workers=num_threads if teams == 1 else 1,
         filter_threads=num_threads if teams == 1 else 1,
+        non_finite=threading.Event() if finite_only and x.dtype.kind == "f" else None,
     )
     if teams == 1:
         run(iter(batches))

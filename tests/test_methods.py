@@ -320,6 +320,28 @@ def test_auto_keeps_which_outputs_are_not_finite(bad, case):
     assert np.isfinite(got).any() and not np.isfinite(got).all()
 
 
+@pytest.mark.parametrize("threads, tile", [(1, None), (2, (40, 48))])
+def test_fft_finite_only_raises_for_a_nan_an_output_reads(threads, tile):
+    """The planner's calls: a NaN in a tile's window shows in its DC coefficient, on any thread."""
+    rng = np.random.default_rng(10)
+    x, w, _ = _arrays(rng, 1, 2, 90, 100, 3, 2, 9, 9, np.float32, bias=False)
+    kwargs = {"pads": (4, 4, 4, 4), "mode": "reflect", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1), "groups": 1}
+    x[0, 1, 60, 70] = np.nan
+    with pytest.raises(_fft.NonFiniteInput):
+        _fft.correlate(x, w, num_threads=threads, tile_shape=tile, finite_only=True, **kwargs)
+
+
+def test_fft_finite_only_ignores_a_nan_no_output_reads():
+    """Stride 2 and dilation 2 read only the even rows and columns: a NaN on an odd row changes nothing."""
+    rng = np.random.default_rng(11)
+    x, w, _ = _arrays(rng, 1, 1, 60, 60, 2, 1, 5, 5, np.float64, bias=False)
+    kwargs = {"pads": (0, 0, 0, 0), "mode": "constant", "cval": 0.0, "stride": (2, 2), "dilation": (2, 2), "groups": 1}
+    x[0, 0, 31, 20] = np.inf
+    got = _fft.correlate(x, w, num_threads=1, finite_only=True, **kwargs)
+    assert np.isfinite(got).all()
+    _check(got, x, w, None, kwargs)
+
+
 def test_method_fft_spreads_a_nan_through_its_tile_as_documented():
     x = np.zeros((1, 1, 40, 40))
     x[0, 0, 20, 20] = np.nan
