@@ -38,13 +38,38 @@ def time_call(func, context=None):
     return elapsed
 
 
+def round_orders(n):
+    """Orders of `n` contenders for successive rounds: the rows of a Williams design.
+
+    Every run of `n` rounds puts each contender once in every position, as a plain
+    rotation does, but also after different contenders: a rotation keeps the cyclic
+    neighbours, so one contender always ran right after the same other one and
+    inherited its after-effects (freed memory to fault in again, a cooled cache).
+    For odd `n` the mirrored rows follow, and 2n rounds put every contender right
+    after every other one equally often.
+
+    >>> round_orders(4)
+    [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]]
+    """
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(v + i) % n for v in first] for i in range(n)]
+    return rows + [row[::-1] for row in rows] if n % 2 else rows
+
+
 def rotated_rounds(callables, pairs):
-    """`pairs` rounds of one call of each contender, in an order rotated every round, so that all of them
-    see the same machine load: ``{who: [seconds]}``.  `callables`: ``(who, func)`` or ``(who, func, context)``."""
+    """`pairs` rounds of one call of each contender, in the orders of :func:`round_orders`, so that all of
+    them see the same machine load: ``{who: [seconds]}``.  `callables`: ``(who, func)`` or ``(who, func, context)``."""
     times = {entry[0]: [] for entry in callables}
-    for round_ in range(pairs):
-        shift = round_ % len(callables)
-        for who, func, *context in callables[shift:] + callables[:shift]:
+    orders = round_orders(len(callables)) if callables else []
+    for round_ in range(pairs if callables else 0):
+        for index in orders[round_ % len(orders)]:
+            who, func, *context = callables[index]
             times[who].append(time_call(func, *context))
     return times
 

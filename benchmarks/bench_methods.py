@@ -1,7 +1,8 @@
 """Benchmark imgconv's algorithm planner (direct / separable / FFT) against its peers.
 
 Three parts, all at the same thread count T for every library, all alternating
-runs in one process (round r runs every contender once, in a rotated order), the
+runs in one process (round r runs every contender once, in an order that changes
+every round: ``_table.round_orders``), the
 headline being the median over rounds of ``peer_time / imgconv_time`` (> 1 means
 imgconv is faster):
 
@@ -58,6 +59,8 @@ except ImportError:  # an in-place build, run from the repository root
     import imgconv
 from imgconv import banks
 
+from _table import rotated_rounds
+
 KS = (3, 5, 7, 11, 15, 21, 31, 45, 63, 101)
 BANKS = {"leung_malik": banks.leung_malik, "schmid": banks.schmid, "mr8": banks.mr8, "gabor": banks.gabor}
 SMALL_SIDES = (32, 64, 128, 256)
@@ -89,16 +92,8 @@ def _peers(threads):
 
 
 def alternate(contenders, repeats):
-    """Run every contender once per round, rotating the order; returns name -> list of times."""
-    names = list(contenders)
-    times = {name: [] for name in names}
-    for r in range(repeats if names else 0):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            t0 = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - t0)
-    return times
+    """`repeats` rounds of every contender (name -> call), in changing orders; returns name -> list of times."""
+    return rotated_rounds(list(contenders.items()), repeats)
 
 
 def ratio(times, peer, ref="imgconv"):

@@ -28,9 +28,17 @@ How the work is laid out
   dtype, the dilation, stride and FFT size), so tiles, and later calls with the
   same weights (a ``FilterBank`` or ``Conv2d`` applied to many images), reuse
   them; changing a weight array in place changes its key.
+* **Tile shapes** come from :func:`plan_tiles`'s cost model, which counts the
+  rounds of batches each thread runs.  On a 2048² image a single filter is cut
+  into strips as wide as the image: neighbouring strips share only the kernel's
+  rows, where square tiles would also transform the shared columns twice.
+* **Threads**: several batches go to threads of the kept pool
+  (:func:`imgconv._shared.blocks.in_threads`), each with single-threaded
+  transforms and buffers of its own, borrowed from :mod:`imgconv._shared.scratch`
+  (fresh buffers fault their pages in on every call).
 
-Memory: the output, one tile's buffers (``C/groups * phases`` forward spectra,
-a chunk of output spectra), and the cached kernel spectra, which
+Memory: the output, one tile's buffers per thread (``C/groups * phases`` forward
+spectra, a chunk of output spectra), and the cached kernel spectra, which
 :func:`plan_tiles` keeps within :data:`SPECTRUM_BYTES`.
 
 Non-finite input: one NaN or inf in a tile's input window makes every output of
@@ -81,8 +89,8 @@ _LENGTHS = tuple(
 # 2048² ran at 0.61-0.95 (median 0.74) of the AVX-512 machine's figures, so the
 # per-sample figures below are those times 0.75.
 # Remeasured on the AMD EPYC machine (2026-12-07, one thread, rfft2 and the pruned inverse of
-# batches of tiles from 64² to 2160²): the cost per sample stays within about 15% up to 2**20
-# samples, strips of 192-576 x 2160 included, and rises beyond (1080², 2160²).
+# batches of tiles from 64² to 2160², a noisy grid): 2.7-4.8 ns per sample each way up to 2**20
+# samples, strips of 192-576 x 2160 included, with no trend in the size; 5-9 ns beyond (1080², 2160²).
 _SIZE_FACTOR = ((10, 1.0), (20, 1.0), (21, 1.2), (22, 1.6), (24, 2.2))  # (log2 samples, factor)
 _FORWARD_NS, _INVERSE_NS = 6.4, 4.9
 # ns per sample to gather a tile's input window and per sample and (filter, channel)
@@ -94,8 +102,8 @@ _GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.45, 0.75, 30e3, 1e6
 # on threads of their own (:func:`correlate`), 1.6-1.8 times at 2 threads.
 _THREAD_GAIN, _TILE_THREAD_GAIN = 0.3, 0.75
 # ns to start each helper thread's share of a call (waking a pool thread, then sharing the GIL with
-# it for the Python between transforms): split over 2 threads, tiles of 512² and smaller were no
-# faster than one tile with pocketfft's threads (2026-12-07, 256² k = 45: 1.5 against 1.3 ms).
+# it for the Python between transforms): on 256² with k = 45 (2026-12-07), two tiles on 2 threads
+# took 1.5-2.0 ms and one tile 1.1-1.6 ms; the machine's noise at that scale is about 30%.
 _TEAM_NS = 0.5e6
 
 
