@@ -186,6 +186,7 @@ def correlate(
         weight = (weight.astype(np.float64) * scale).astype(weight.dtype)
         cval = cval / scale
     plan = _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threads, method, explain=False)
+    where = {"pads": pads, "mode": mode, "cval": cval, "stride": stride, "dilation": dilation, "out": out}
     if plan.method == "fft":
         from . import _fft  # scipy.fft costs 0.4 s to import: only calls that take the FFT pay it
 
@@ -194,57 +195,18 @@ def correlate(
                 _native(x),
                 weight,
                 None if bias is None else _native(bias),
-                pads=pads,
-                mode=mode,
-                cval=cval,
-                stride=stride,
-                dilation=dilation,
                 groups=groups,
-                out=out,
                 num_threads=effective_num_threads(num_threads),
                 finite_only=method != "fft",
+                **where,
             )
         except _fft.NonFiniteInput:
             pass  # 'auto' and a NaN or inf in the input: the direct path confines it to the windows holding it
     if plan.method == "lowrank":  # rank-r kernels: r (kh + kw) taps per pixel
-        return _correlate_lowrank(
-            x,
-            *plan.factors,
-            bias,
-            pads=pads,
-            mode=mode,
-            cval=cval,
-            stride=stride,
-            dilation=dilation,
-            out=out,
-            num_threads=num_threads,
-        )
+        return _correlate_lowrank(x, *plan.factors, bias, num_threads=num_threads, **where)
     if plan.method == "separable":  # rank-1 kernels: kh + kw taps per pixel instead of kh * kw
-        return correlate_separable(
-            x,
-            *plan.factors,
-            bias,
-            pads=pads,
-            mode=mode,
-            cval=cval,
-            stride=stride,
-            dilation=dilation,
-            out=out,
-            num_threads=num_threads,
-        )
-    return _correlate_direct(
-        x,
-        weight,
-        bias,
-        pads=pads,
-        mode=mode,
-        cval=cval,
-        stride=stride,
-        dilation=dilation,
-        groups=groups,
-        out=out,
-        num_threads=num_threads,
-    )
+        return correlate_separable(x, *plan.factors, bias, num_threads=num_threads, **where)
+    return _correlate_direct(x, weight, bias, groups=groups, num_threads=num_threads, **where)
 
 
 def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, groups, out, num_threads):
