@@ -10,6 +10,7 @@ import ast
 import itertools
 import pathlib
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -391,11 +392,8 @@ def test_blockwise_visits_every_row_once(threads):
 
 
 def test_in_threads_runs_the_first_call_in_the_callers_thread_and_raises_what_a_helper_raised():
-    import threading
-
     where = {}
-    in_threads_calls = [lambda: where.setdefault("first", threading.get_ident()), lambda: where.setdefault("x", 1)]
-    blocks.in_threads(in_threads_calls)
+    blocks.in_threads([lambda: where.setdefault("first", threading.get_ident()), lambda: where.setdefault("x", 1)])
     assert where == {"first": threading.get_ident(), "x": 1}
 
     def fails():
