@@ -233,11 +233,11 @@ def cost_ns(x_shape, weight, *, pads, stride, dilation, groups, itemsize, num_th
     )
     # The kernel spectra, unless an earlier call left them in the cache (a bank applied to a folder).
     cached = isinstance(weight, np.ndarray) and _CACHE.get(_spectra_key(weight, groups, stride, dilation, shape))
-    spectra_ns = (
-        0.0
-        if cached
-        else o * cg * phases * shape[0] * shape[1] * _FORWARD_NS * _size_factor(shape[0] * shape[1], itemsize)
-    )
+    # Their transform along the rows covers the kernel's kph rows only (_kernel_spectra): 0.58-0.67
+    # of a whole forward transform in the runs quoted there.
+    samples = shape[0] * shape[1]
+    spectra_ns = 0.0 if cached else o * cg * phases * samples * _FORWARD_NS * _size_factor(samples, itemsize)
+    spectra_ns *= 0.6 + 0.5 * min(kph, shape[0]) / shape[0]
     # The spectra are one batch of transforms with pocketfft's threads.
     return _CALL_NS + tiles_ns + spectra_ns / (1 + _THREAD_GAIN * (num_threads - 1)), shape
 
@@ -356,8 +356,13 @@ def _kernel_spectra(weight, groups, stride, dilation, shape, workers):
         return hit
     split, phases, ksize = _phase_kernels(weight, stride, dilation)
     o, cp = split.shape[:2]
+    # Along the rows first, for the kernel's rows only: the other fh - kph rows are zeros, whose
+    # transforms are zeros (rfft2 would transform them too).  The same numbers as rfft2, 1.5-1.7x
+    # faster for 1 to 48 kernels of 15x15 to 49x49 on 270² to 1080² buffers (2 threads, 2026-12-08).
+    spectra = scipy.fft.rfft(split, n=shape[1], axis=-1, workers=workers)
+    spectra = scipy.fft.fft(spectra, n=shape[0], axis=-2, workers=workers, overwrite_x=True)
     # The correlation of x with w is the convolution with w reversed: X * conj(W).
-    spectra = np.conj(scipy.fft.rfft2(split, s=shape, axes=(-2, -1), workers=workers))
+    np.conjugate(spectra, out=spectra)
     spectra = spectra.reshape(groups, o // groups, cp, *spectra.shape[-2:])
     value = (spectra, phases, ksize)
     _CACHE.put(key, value, spectra.nbytes)
