@@ -23,6 +23,8 @@ import tempfile
 import textwrap
 import warnings
 
+import numpy
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -118,8 +120,10 @@ def _extensions():
                "imgconv/_openmp_shim.h", "imgconv/_paired.h", "imgconv/_pointwise.h",
                "imgconv/_no_contract.h"]
     extensions = [
-        Extension(f"imgconv._conv_{target}_cy", [f"imgconv/_conv_{target}_cy.pyx"], include_dirs=["imgconv"],
-                  depends=depends)
+        # numpy's C API: correlate_nchw reads its arrays' pointers and sizes directly (see _array there).
+        Extension(f"imgconv._conv_{target}_cy", [f"imgconv/_conv_{target}_cy.pyx"],
+                  include_dirs=["imgconv", numpy.get_include()],
+                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")], depends=depends)
         for target in TARGETS
     ]
     return cythonize(extensions, compiler_directives=directives)

@@ -26,6 +26,10 @@ from cython.parallel cimport parallel, prange
 from cython cimport floating
 from libc.stdlib cimport free, malloc
 
+cimport numpy as cnp
+
+cnp.import_array()
+
 # Input pixels: the compute type itself, or 8/16-bit unsigned images, read
 # directly and converted row by row into the phase buffers (never a float copy
 # of the whole image).
@@ -418,9 +422,36 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                          geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
 
 
+cdef cnp.ndarray _array(object a, str name, int ndim, bint c_contiguous, bint writable):
+    """`a`, checked as the loops read it: an aligned, native-order ndarray of `ndim` dimensions.
+
+    What a typed memoryview argument checks, at a tenth of its cost: acquiring the
+    twelve memoryviews of correlate_nchw took about 4 us, most of a small call.
+    The dtypes are checked by the caller (correlate_nchw picks the loops from them).
+    """
+    if not cnp.PyArray_Check(a):
+        raise TypeError(f"correlate_nchw: `{name}` must be a numpy array; got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if (cnp.PyArray_NDIM(arr) != ndim or not cnp.PyArray_ISALIGNED(arr) or not cnp.PyArray_ISNOTSWAPPED(arr)
+            or (c_contiguous and not cnp.PyArray_IS_C_CONTIGUOUS(arr))):
+        raise ValueError(f"correlate_nchw: `{name}` must be an aligned{' C-contiguous' if c_contiguous else ''} "
+                         f"{ndim}-D array in native byte order; got shape {a.shape}, strides "
+                         f"{a.strides}, dtype {a.dtype}")
+    if writable and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"correlate_nchw: `{name}` must be writeable")
+    return arr
+
+
+cdef inline void _dtype_is(cnp.ndarray arr, str name, int typenum) except *:
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise ValueError(f"correlate_nchw: `{name}` has dtype {(<object>arr).dtype}; expected "
+                         f"{cnp.PyArray_DescrFromType(typenum)}")
+
+
 cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssize_t out_n, Py_ssize_t o,
-                 Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t wpack_len, const int[::1] blk_start,
-                 const int[::1] blk_size, const Py_ssize_t[::1] blk_woff, Py_ssize_t bias_len, bint has_bias,
+                 Py_ssize_t hout, Py_ssize_t wout, Py_ssize_t wpack_len, const int *blk_start, Py_ssize_t nblk,
+                 const int *blk_size, Py_ssize_t n_size, const Py_ssize_t *blk_woff, Py_ssize_t n_woff,
+                 Py_ssize_t bias_len, bint has_bias,
                  Py_ssize_t cval_len, bint cval_nonzero, Py_ssize_t ptr_threads, Py_ssize_t ptr_len,
                  Py_ssize_t tap_threads, Py_ssize_t tap_len, Py_ssize_t buf_threads, Py_ssize_t buf_len,
                  Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
@@ -432,7 +463,7 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
     restates the sizes the loops rely on, so a wrong caller gets a ValueError
     instead of a write past an array.  It costs about a microsecond per call.
     """
-    cdef Py_ssize_t cg, og, nblk, i, taps, widest
+    cdef Py_ssize_t cg, og, i, taps, widest
     if groups < 1 or c % groups or o % groups or out_n != n:
         raise ValueError(f"correlate_nchw: {n}x{c} input, {out_n}x{o} output and groups={groups} do not agree")
     if (min(kh, kw, sh, sw, dh, dw, num_threads, block_rows, col_chunk) < 1 or buf_rows < kh or pad_top < 0
@@ -442,9 +473,9 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
                          f"buf_rows={buf_rows} col_chunk={col_chunk}")
     if not 0 <= mode <= WRAP:
         raise ValueError(f"correlate_nchw: unknown mode code {mode}")
-    cg, og, nblk = c // groups, o // groups, blk_start.shape[0]
+    cg, og = c // groups, o // groups
     taps = cg * kh * kw
-    if blk_size.shape[0] != nblk or blk_woff.shape[0] != groups * nblk:
+    if n_size != nblk or n_woff != groups * nblk:
         raise ValueError(f"correlate_nchw: {nblk} blocks need {nblk} sizes and {groups * nblk} weight offsets")
     for i in range(nblk):
         if blk_start[i] < 0 or blk_size[i] < 1 or blk_start[i] + blk_size[i] > og:
@@ -462,15 +493,49 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
         raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
 
 
-def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
-                   const int[::1] blk_start, const int[::1] blk_size, const Py_ssize_t[::1] blk_woff,
-                   const floating[::1] bias, bint has_bias, floating[:, :, :, ::1] out,
-                   const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch, int[:, ::1] tap_scratch,
-                   floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, double cval,
+# correlate_nchw's scratch rows (one per thread), weight blocks and work count.
+ctypedef struct _Scratch:
+    Py_ssize_t *ptrs
+    int *taps
+    const int *blk_start
+    const int *blk_size
+    const Py_ssize_t *blk_woff
+    Py_ssize_t ptr_len, tap_len, buf_len, total
+    int num_threads
+    bint has_bias
+
+
+cdef void _drive(const _Geometry *geo, const _Scratch *sc, const pixel_t *x, floating *out, const floating *wpack,
+                 const floating *bias, const floating *cval_row, floating *buf, double cval) noexcept:
+    """correlate_nchw's loops over its work items, for one pair of dtypes (the GIL released)."""
+    cdef Py_ssize_t item
+    cdef int tid
+    cdef floating cv = <floating>cval
+    cdef const floating *bias_ptr = bias if sc.has_bias else NULL
+    if sc.num_threads == 1:
+        with nogil:
+            for item in range(sc.total):
+                _work_item(item, geo, x, out, wpack, sc.blk_start, sc.blk_size, sc.blk_woff, bias_ptr, cval_row,
+                           cv, sc.ptrs, sc.taps, buf)
+        return
+    with nogil, parallel(num_threads=sc.num_threads):
+        for item in prange(sc.total, schedule="guided"):
+            tid = omp_get_thread_num()
+            _work_item(item, geo, x, out, wpack, sc.blk_start, sc.blk_size, sc.blk_woff, bias_ptr, cval_row,
+                       cv, sc.ptrs + tid * sc.ptr_len, sc.taps + tid * sc.tap_len, buf + tid * sc.buf_len)
+
+
+def correlate_nchw(x, wpack, blk_start, blk_size, blk_woff, bias, bint has_bias, out, cval_row, ptr_scratch,
+                   tap_scratch, buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left, int mode, double cval,
                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, int groups, int kh, int kw,
                    Py_ssize_t ja, Py_ssize_t jb, int num_threads, Py_ssize_t block_rows, Py_ssize_t buf_rows,
                    Py_ssize_t col_chunk=0):
     """Fill `out` (N, O, Hout, Wout) with the correlation of `x` (see imgconv._engine).
+
+    `x`: (N, C, H, W), float32, float64, uint8 or uint16, any non-negative strides
+    with contiguous rows; `wpack`, `bias`, `out` (C-contiguous) and `cval_row`:
+    float32 or float64, all one dtype; `blk_start`, `blk_size`: intc; `blk_woff`:
+    intp; scratch arrays C-contiguous, of intp, intc and the weights' dtype.
 
     Columns [ja, jb) are read in place (stride 1, floating input of the compute
     type only; the caller passes ja = jb = Wout otherwise); the rest go through the
@@ -492,35 +557,59 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
     OpenMP region, which keeps a fork()ed child off the runtime (imgconv._threads).
     """
     cdef _Geometry geo
-    cdef Py_ssize_t total, item
-    cdef int tid
-    cdef floating cv = <floating>cval
-    cdef const floating *bias_ptr
-    _check_call(x.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[0], out.shape[1], out.shape[2],
-                out.shape[3], wpack.shape[0], blk_start, blk_size, blk_woff, bias.shape[0], has_bias,
-                cval_row.shape[0], cv != 0, ptr_scratch.shape[0], ptr_scratch.shape[1], tap_scratch.shape[0],
-                tap_scratch.shape[1], buf_scratch.shape[0], buf_scratch.shape[1], pad_top, pad_left, mode, sh, sw,
-                dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows,
-                col_chunk if col_chunk > 0 else max(1, out.shape[3]))
-    if not ((pixel_t is float and floating is float) or (pixel_t is double and floating is double)):
+    cdef cnp.ndarray ax = _array(x, "x", 4, False, False), aw = _array(wpack, "wpack", 1, True, False)
+    cdef cnp.ndarray ab0 = _array(blk_start, "blk_start", 1, True, False)
+    cdef cnp.ndarray ab1 = _array(blk_size, "blk_size", 1, True, False)
+    cdef cnp.ndarray ab2 = _array(blk_woff, "blk_woff", 1, True, False)
+    cdef cnp.ndarray abias = _array(bias, "bias", 1, True, False), aout = _array(out, "out", 4, True, True)
+    cdef cnp.ndarray acv = _array(cval_row, "cval_row", 1, True, False)
+    cdef cnp.ndarray aptr = _array(ptr_scratch, "ptr_scratch", 2, True, True)
+    cdef cnp.ndarray atap = _array(tap_scratch, "tap_scratch", 2, True, True)
+    cdef cnp.ndarray abuf = _array(buf_scratch, "buf_scratch", 2, True, True)
+    cdef int wt = cnp.PyArray_TYPE(aw), xt = cnp.PyArray_TYPE(ax)
+    cdef cnp.npy_intp *xs = cnp.PyArray_DIMS(ax)
+    cdef cnp.npy_intp *os = cnp.PyArray_DIMS(aout)
+    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(ax)
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(ax), total
+    if wt != cnp.NPY_FLOAT and wt != cnp.NPY_DOUBLE:
+        raise ValueError(f"correlate_nchw: `wpack` has dtype {wpack.dtype}; expected float32 or float64")
+    if xt not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE, cnp.NPY_UBYTE, cnp.NPY_USHORT):
+        raise ValueError(f"correlate_nchw: `x` has dtype {x.dtype}; expected float32, float64, uint8 or uint16")
+    _dtype_is(abias, "bias", wt)
+    _dtype_is(aout, "out", wt)
+    _dtype_is(acv, "cval_row", wt)
+    _dtype_is(abuf, "buf_scratch", wt)
+    _dtype_is(ab0, "blk_start", cnp.NPY_INT)
+    _dtype_is(ab1, "blk_size", cnp.NPY_INT)
+    _dtype_is(ab2, "blk_woff", cnp.NPY_INTP)
+    _dtype_is(aptr, "ptr_scratch", cnp.NPY_INTP)
+    _dtype_is(atap, "tap_scratch", cnp.NPY_INT)
+    _check_call(xs[0], xs[1], xs[2], xs[3], os[0], os[1], os[2], os[3], cnp.PyArray_SIZE(aw),
+                <const int *>cnp.PyArray_DATA(ab0), cnp.PyArray_SIZE(ab0),
+                <const int *>cnp.PyArray_DATA(ab1), cnp.PyArray_SIZE(ab1),
+                <const Py_ssize_t *>cnp.PyArray_DATA(ab2), cnp.PyArray_SIZE(ab2),
+                cnp.PyArray_SIZE(abias), has_bias, cnp.PyArray_SIZE(acv), cval != 0,
+                cnp.PyArray_DIM(aptr, 0), cnp.PyArray_DIM(aptr, 1), cnp.PyArray_DIM(atap, 0),
+                cnp.PyArray_DIM(atap, 1), cnp.PyArray_DIM(abuf, 0), cnp.PyArray_DIM(abuf, 1), pad_top, pad_left,
+                mode, sh, sw, dh, dw, groups, kh, kw, ja, jb, num_threads, block_rows, buf_rows,
+                col_chunk if col_chunk > 0 else max(1, os[3]))
+    if xt != wt:
         # input of another dtype than the weights: read through the buffers, borders of zeros
         if ja < jb:
             raise ValueError(f"correlate_nchw: columns [{ja}, {jb}) cannot be read in place from input of "
                              "another dtype than the weights (it is converted through the buffers)")
-        if mode == CONSTANT and cv != 0:
+        if mode == CONSTANT and cval != 0:
             raise ValueError("correlate_nchw: a constant border other than 0 needs input of the weights' dtype")
-    bias_ptr = &bias[0] if has_bias else NULL
-    geo.C, geo.H, geo.W = x.shape[1], x.shape[2], x.shape[3]
+    geo.C, geo.H, geo.W = xs[1], xs[2], xs[3]
     # Any strides (in whole elements) but the columns': a strided view of planes, such as one
     # folding a volume's depth into channels (imgconv.ndimage), is read without a copy.
-    geo.sN, geo.sC, geo.sH = (x.strides[0] // sizeof(pixel_t), x.strides[1] // sizeof(pixel_t),
-                              x.strides[2] // sizeof(pixel_t))
-    if (x.strides[0] % sizeof(pixel_t) or x.strides[1] % sizeof(pixel_t) or x.strides[2] % sizeof(pixel_t)
-            or min(geo.sN, geo.sC, geo.sH) < 0 or x.strides[3] != sizeof(pixel_t)):
-        raise ValueError(f"correlate_nchw: input strides ({x.strides[0]}, {x.strides[1]}, {x.strides[2]}) are not "
-                         f"non-negative multiples of {sizeof(pixel_t)} bytes, or its rows are not contiguous")
-    geo.O, geo.Hout, geo.Wout = out.shape[1], out.shape[2], out.shape[3]
-    geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, blk_start.shape[0]
+    geo.sN, geo.sC, geo.sH = st[0] // itemsize, st[1] // itemsize, st[2] // itemsize
+    if (st[0] % itemsize or st[1] % itemsize or st[2] % itemsize or min(geo.sN, geo.sC, geo.sH) < 0
+            or st[3] != itemsize):
+        raise ValueError(f"correlate_nchw: input strides ({st[0]}, {st[1]}, {st[2]}) are not "
+                         f"non-negative multiples of {itemsize} bytes, or its rows are not contiguous")
+    geo.O, geo.Hout, geo.Wout = os[1], os[2], os[3]
+    geo.groups, geo.cg, geo.og, geo.nblk = groups, geo.C // groups, geo.O // groups, cnp.PyArray_SIZE(ab0)
     geo.block_rows, geo.buf_rows = block_rows, buf_rows
     geo.nbr = (geo.Hout + block_rows - 1) // block_rows
     geo.col_chunk = col_chunk if 0 < col_chunk < geo.Wout else max(1, geo.Wout)
@@ -531,22 +620,50 @@ def correlate_nchw(const pixel_t[:, :, :, :] x, const floating[::1] wpack,
     geo.in_lo = min((pad_top + sh - 1) // sh, geo.Hout)
     geo.in_hi = geo.H - 1 - (kh - 1) * dh + pad_top
     geo.in_hi = max(geo.in_lo, min(geo.in_hi // sh + 1, geo.Hout)) if geo.in_hi >= 0 else geo.in_lo
-    total = x.shape[0] * groups * geo.nbr * geo.ncc
+    total = xs[0] * groups * geo.nbr * geo.ncc
     if total == 0:
         return
-    if num_threads == 1:
-        with nogil:
-            for item in range(total):
-                _work_item(item, &geo, &x[0, 0, 0, 0], &out[0, 0, 0, 0], &wpack[0], &blk_start[0], &blk_size[0],
-                           &blk_woff[0], bias_ptr, &cval_row[0], cv, &ptr_scratch[0, 0], &tap_scratch[0, 0],
-                           &buf_scratch[0, 0])
-        return
-    with nogil, parallel(num_threads=num_threads):
-        for item in prange(total, schedule="guided"):
-            tid = omp_get_thread_num()
-            _work_item(item, &geo, &x[0, 0, 0, 0], &out[0, 0, 0, 0], &wpack[0], &blk_start[0], &blk_size[0],
-                       &blk_woff[0], bias_ptr, &cval_row[0], cv, &ptr_scratch[tid, 0], &tap_scratch[tid, 0],
-                       &buf_scratch[tid, 0])
+    cdef _Scratch sc
+    sc.ptrs, sc.ptr_len = <Py_ssize_t *>cnp.PyArray_DATA(aptr), cnp.PyArray_DIM(aptr, 1)
+    sc.taps, sc.tap_len = <int *>cnp.PyArray_DATA(atap), cnp.PyArray_DIM(atap, 1)
+    sc.blk_start, sc.blk_size = <const int *>cnp.PyArray_DATA(ab0), <const int *>cnp.PyArray_DATA(ab1)
+    sc.blk_woff = <const Py_ssize_t *>cnp.PyArray_DATA(ab2)
+    sc.buf_len, sc.total, sc.num_threads, sc.has_bias = cnp.PyArray_DIM(abuf, 1), total, num_threads, has_bias
+    # The loops for these dtypes (a fused function specialises on the pointer types).
+    if wt == cnp.NPY_FLOAT:
+        if xt == cnp.NPY_FLOAT:
+            _drive(&geo, &sc, <const float *>cnp.PyArray_DATA(ax), <float *>cnp.PyArray_DATA(aout),
+                   <const float *>cnp.PyArray_DATA(aw), <const float *>cnp.PyArray_DATA(abias),
+                   <const float *>cnp.PyArray_DATA(acv), <float *>cnp.PyArray_DATA(abuf), cval)
+        elif xt == cnp.NPY_DOUBLE:
+            _drive(&geo, &sc, <const double *>cnp.PyArray_DATA(ax), <float *>cnp.PyArray_DATA(aout),
+                   <const float *>cnp.PyArray_DATA(aw), <const float *>cnp.PyArray_DATA(abias),
+                   <const float *>cnp.PyArray_DATA(acv), <float *>cnp.PyArray_DATA(abuf), cval)
+        elif xt == cnp.NPY_UBYTE:
+            _drive(&geo, &sc, <const unsigned char *>cnp.PyArray_DATA(ax), <float *>cnp.PyArray_DATA(aout),
+                   <const float *>cnp.PyArray_DATA(aw), <const float *>cnp.PyArray_DATA(abias),
+                   <const float *>cnp.PyArray_DATA(acv), <float *>cnp.PyArray_DATA(abuf), cval)
+        else:
+            _drive(&geo, &sc, <const unsigned short *>cnp.PyArray_DATA(ax), <float *>cnp.PyArray_DATA(aout),
+                   <const float *>cnp.PyArray_DATA(aw), <const float *>cnp.PyArray_DATA(abias),
+                   <const float *>cnp.PyArray_DATA(acv), <float *>cnp.PyArray_DATA(abuf), cval)
+    else:
+        if xt == cnp.NPY_FLOAT:
+            _drive(&geo, &sc, <const float *>cnp.PyArray_DATA(ax), <double *>cnp.PyArray_DATA(aout),
+                   <const double *>cnp.PyArray_DATA(aw), <const double *>cnp.PyArray_DATA(abias),
+                   <const double *>cnp.PyArray_DATA(acv), <double *>cnp.PyArray_DATA(abuf), cval)
+        elif xt == cnp.NPY_DOUBLE:
+            _drive(&geo, &sc, <const double *>cnp.PyArray_DATA(ax), <double *>cnp.PyArray_DATA(aout),
+                   <const double *>cnp.PyArray_DATA(aw), <const double *>cnp.PyArray_DATA(abias),
+                   <const double *>cnp.PyArray_DATA(acv), <double *>cnp.PyArray_DATA(abuf), cval)
+        elif xt == cnp.NPY_UBYTE:
+            _drive(&geo, &sc, <const unsigned char *>cnp.PyArray_DATA(ax), <double *>cnp.PyArray_DATA(aout),
+                   <const double *>cnp.PyArray_DATA(aw), <const double *>cnp.PyArray_DATA(abias),
+                   <const double *>cnp.PyArray_DATA(acv), <double *>cnp.PyArray_DATA(abuf), cval)
+        else:
+            _drive(&geo, &sc, <const unsigned short *>cnp.PyArray_DATA(ax), <double *>cnp.PyArray_DATA(aout),
+                   <const double *>cnp.PyArray_DATA(aw), <const double *>cnp.PyArray_DATA(abias),
+                   <const double *>cnp.PyArray_DATA(acv), <double *>cnp.PyArray_DATA(abuf), cval)
 
 
 # What a work item of separable_planes needs besides its data pointers.

@@ -246,7 +246,7 @@ def _correlate_direct(x, weight, bias, *, pads, mode, cval, stride, dilation, gr
     cval_row = np.full(max(x.shape[3], 1), cval, dtype=dtype) if mode == "constant" and cval != 0 else zero_row
     if num_threads > 1:
         team_starting(num_threads)
-    _entry_point(kernel, x.dtype, dtype)(
+    kernel.correlate_nchw(
         x, wpack, blk_start, blk_size, offsets, bias_arr, has_bias, out, cval_row,
         ptr_scratch, tap_scratch, buf_scratch,
         *_direct_tail(layout, sizes, pads, mode, cval, groups, weight.shape, num_threads),
@@ -276,39 +276,6 @@ _MAX_LAYOUTS = 1024
 # call at a time; the kernel calls no Python), and its contents are never read before written.
 _SCRATCH_KEEP_BYTES = 1 << 16
 _thread_state = threading.local()
-
-
-# Cython's fused-type names of the pixel and compute dtypes, as in the keys of a fused function's
-# documented ``__signatures__`` ('float|float', 'unsigned char|float', ...).
-_FUSED_NAMES = {
-    np.dtype(np.float32): "float",
-    np.dtype(np.float64): "double",
-    np.dtype(np.uint8): "unsigned char",
-    np.dtype(np.uint16): "unsigned short",
-}
-_ENTRY_POINTS: dict[tuple, object] = {}
-
-
-def _entry_point(kernel, pixel_dtype, dtype):
-    """``kernel.correlate_nchw``, specialised for these dtypes when Cython offers it.
-
-    Calling the fused function picks its specialisation from the arguments' types on every call
-    (about 1 us); the specialisation itself is the same code, with the same checks.  Anything but a
-    compiled fused function (a stand-in in a test) is returned as it is.
-    """
-    fused = kernel.correlate_nchw
-    key = (fused, pixel_dtype, dtype)
-    try:
-        return _ENTRY_POINTS[key]
-    except (KeyError, TypeError):
-        pass
-    signatures = getattr(fused, "__signatures__", None)
-    names = (_FUSED_NAMES.get(pixel_dtype), _FUSED_NAMES.get(dtype))
-    if signatures is None or None in names:
-        return fused
-    entry = signatures.get("|".join(names), fused)  # a mapping (a read-only proxy in Cython 3)
-    _ENTRY_POINTS[key] = entry
-    return entry
 
 
 def _frozen(a):
@@ -451,7 +418,7 @@ def small_call(x, weight, bias, *, pads, mode, stride, dilation, groups):
     if macs >= _MIN_MACS_FOR_A_TEAM:
         return None
     sizes = layout[-1].get(1) or _thread_sizes(key, layout, 1)
-    entry = _entry_point(kernel, dtype, dtype)
+    entry = kernel.correlate_nchw
     shape = (n, o, hout, wout)
     head = (blk_start, blk_size, offsets)
     tail = _direct_tail(layout, sizes, pads, mode, 0.0, groups, weight.shape, 1)

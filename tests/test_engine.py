@@ -412,6 +412,64 @@ def test_the_kernel_refuses_a_call_its_unchecked_loops_would_overrun(monkeypatch
         kernel.correlate_nchw(**call)
 
 
+def _misaligned(a):
+    """A writeable copy of `a` one byte off its dtype's alignment."""
+    raw = np.frombuffer(bytearray(a.nbytes + 1), dtype=np.uint8)[1:]
+    b = raw.view(a.dtype).reshape(a.shape)
+    assert not b.flags.aligned
+    b[...] = a
+    return b
+
+
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
+        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(np.int32)), ValueError, id="x-dtype"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(">f4")), ValueError, id="x-byte-order"),
+        pytest.param(lambda k: k.update(x=np.asfortranarray(k["x"])), ValueError, id="x-columns-not-contiguous"),
+        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.float64)), ValueError, id="weights-dtype"),
+        pytest.param(lambda k: k.update(wpack=np.repeat(k["wpack"], 2)[::2]), ValueError, id="weights-strided"),
+        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.int32)), ValueError, id="weights-integer"),
+        pytest.param(lambda k: k.update(out=k["out"].astype(np.float64)), ValueError, id="out-dtype"),
+        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
+        pytest.param(lambda k: k.update(out=np.asfortranarray(k["out"])), ValueError, id="out-not-contiguous"),
+        pytest.param(lambda k: k.update(out=_misaligned(k["out"])), ValueError, id="out-misaligned"),
+        pytest.param(lambda k: k.update(bias=k["bias"].astype(np.float64)), ValueError, id="bias-dtype"),
+        pytest.param(lambda k: k.update(cval_row=k["cval_row"].astype(np.float64)), ValueError, id="border-row-dtype"),
+        pytest.param(lambda k: k.update(blk_start=k["blk_start"].astype(np.int64)), ValueError, id="block-dtype"),
+        pytest.param(lambda k: k.update(blk_woff=k["blk_woff"].astype(np.int32)), ValueError, id="offsets-dtype"),
+        pytest.param(lambda k: k.update(ptr_scratch=k["ptr_scratch"].astype(np.int32)), ValueError, id="ptr-dtype"),
+        pytest.param(lambda k: k.update(tap_scratch=_read_only(k["tap_scratch"])), ValueError, id="taps-read-only"),
+        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].T.copy().T), ValueError, id="buffer-order"),
+        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].astype(np.float64)), ValueError, id="buf-dtype"),
+    ],
+)
+def test_the_kernel_refuses_arrays_of_another_kind_than_its_loops_read(monkeypatch, change, error):
+    # correlate_nchw reads its arrays' pointers itself (no typed memoryviews): each of these would be
+    # read as memory of another type, shape or order, or written although it is read-only.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 2, 12, 40), dtype=np.float32)
+    weight = rng.standard_normal((3, 2, 3, 3), dtype=np.float32)
+    bias = rng.standard_normal(3, dtype=np.float32)
+    kernel, call = _captured_kernel_call(
+        monkeypatch, x, weight, bias=bias, pads=(1, 1, 1, 1), mode="constant", cval=0.5, num_threads=2
+    )
+    if call["buf_scratch"].shape[0] == 1:  # (a one-row scratch is both C- and Fortran-contiguous)
+        call["buf_scratch"] = np.zeros((2, call["buf_scratch"].shape[1]), call["buf_scratch"].dtype)
+    kernel.correlate_nchw(**call)  # the captured call itself is accepted
+    change(call)
+    with pytest.raises(error, match=r"^correlate_nchw: "):
+        kernel.correlate_nchw(**call)
+
+
 def _packed_block_by_block(weight, groups):
     """The packing the kernels read, written out: per group, per channel block, [c][u][v][k]."""
     og = weight.shape[0] // groups
