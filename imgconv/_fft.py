@@ -91,8 +91,14 @@ _LENGTHS = tuple(
 # Remeasured on the AMD EPYC machine (2026-12-07, one thread, rfft2 and the pruned inverse of
 # batches of tiles from 64² to 2160², a noisy grid): 2.7-4.8 ns per sample each way up to 2**20
 # samples, strips of 192-576 x 2160 included, with no trend in the size; 5-9 ns beyond (1080², 2160²).
+# Remeasured (2026-12-08, one thread, 384 x 2160 strips of a 2048² image): 4.6 ns per sample for rfft2,
+# 4.7 for the pruned inverse.  With forward 5.2 (was 6.4) the planner's choice between direct and FFT
+# cost at most 8% more than the faster path on 51 of 53 measured calls (256² to 4096², 1 to 32 filters
+# of 9x9 to 31x31, warm spectra), against 5 calls 11-18% slower before: one 21x21 filter on 2048² and
+# 4096² now takes the FFT (1.0-1.16x faster than direct in 3 runs), 8 filters of 15x15 on 512² too
+# (1.09-1.17x).  No tile shape of those calls or of the benchmark's banks changed.
 _SIZE_FACTOR = ((10, 1.0), (20, 1.0), (21, 1.2), (22, 1.6), (24, 2.2))  # (log2 samples, factor)
-_FORWARD_NS, _INVERSE_NS = 6.4, 4.9
+_FORWARD_NS, _INVERSE_NS = 5.2, 4.9
 # ns per sample to gather a tile's input window and per sample and (filter, channel)
 # spectrum product; the Python cost of one tile and of one call (hashing the weights,
 # looking their spectra up, allocating the buffers).
@@ -100,6 +106,8 @@ _GATHER_NS, _MAC_NS, _TILE_NS, _CALL_NS = 0.45, 0.75, 30e3, 1e6
 # pocketfft's threads help little on two shared cores (about 1.3 times at workers=2): a
 # call of one tile and one filter gains that; calls of several tiles or filters run them
 # on threads of their own (:func:`correlate`), 1.6-1.8 times at 2 threads.
+# (Several batches on 2 threads gained 1.55-1.98x on 2048² and 4096² but 0.74-1.3x on 512² and 1024²,
+# 2026-12-08; a larger figure cut one 101x101 filter on 512² into two tiles, 6% slower than one.)
 _THREAD_GAIN, _TILE_THREAD_GAIN = 0.3, 0.75
 # ns to start each helper thread's share of a call (waking a pool thread, then sharing the GIL with
 # it for the Python between transforms): on 256² with k = 45 (2026-12-07), two tiles on 2 threads
