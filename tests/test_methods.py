@@ -516,6 +516,24 @@ def _rank_two(k, dtype, channels=1):
     return np.stack(kernels)[:, None].astype(dtype)
 
 
+@pytest.mark.parametrize("factorise", [_engine.separable_factors, _engine.lowrank_factors])
+def test_kernel_factors_are_kept_by_content_and_read_only(factorise):
+    if factorise is _engine.separable_factors:
+        g = np.exp(-0.5 * ((np.arange(11) - 5) / 2.0) ** 2)
+        w = np.outer(g, g).astype(np.float32)[None, None]  # rank 1
+    else:
+        w = _rank_two(11, np.float32)
+    first = factorise(w)
+    again = factorise(w.copy())  # equal weights in another array: the same factors, not a second factorisation
+    assert first is not None and all(a is b for a, b in zip(first, again, strict=True))
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][...] = 0
+    changed = w.copy()
+    changed[0, 0, 0, 10] += 1  # one rank more: another key, so no factors of the old rank
+    other = factorise(changed)
+    assert other is None or other[0].shape != first[0].shape
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lowrank_factors_find_the_rank_and_rebuild_the_kernels(dtype):
     w = _rank_two(15, dtype, channels=3)
