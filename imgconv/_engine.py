@@ -1103,7 +1103,6 @@ def _kept_by_content(factorise):
                 cache.popitem(last=False)
         return factors
 
-    kept.cache = cache
     return kept
 
 

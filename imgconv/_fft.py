@@ -96,7 +96,7 @@ _LENGTHS = tuple(
 # cost at most 8% more than the faster path on 51 of 53 measured calls (256² to 4096², 1 to 32 filters
 # of 9x9 to 31x31, warm spectra), against 5 calls 11-18% slower before: one 21x21 filter on 2048² and
 # 4096² now takes the FFT (1.02-1.20x faster than direct in 4 runs, ratios of medians), 8 filters of
-# 15x15 on 512² too when their spectra are cached (1.09-1.17x).  No tile shape of those calls or of
+# 15x15 on 512² too when their spectra are cached (1.09-1.18x).  No tile shape of those calls or of
 # the benchmark's banks changed.
 _SIZE_FACTOR = ((10, 1.0), (20, 1.0), (21, 1.2), (22, 1.6), (24, 2.2))  # (log2 samples, factor)
 _FORWARD_NS, _INVERSE_NS = 5.2, 4.9

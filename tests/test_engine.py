@@ -435,7 +435,7 @@ def _read_only(a):
         pytest.param(lambda k: k.update(x=k["x"].astype(np.int32)), ValueError, id="x-dtype"),
         pytest.param(lambda k: k.update(x=k["x"].astype(">f4")), ValueError, id="x-byte-order"),
         pytest.param(lambda k: k.update(x=np.asfortranarray(k["x"])), ValueError, id="x-columns-not-contiguous"),
-        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.float64)), ValueError, id="weights-dtype"),
+        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.float64)), ValueError, id="weights-vs-bias"),
         pytest.param(lambda k: k.update(wpack=np.repeat(k["wpack"], 2)[::2]), ValueError, id="weights-strided"),
         pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.int32)), ValueError, id="weights-integer"),
         pytest.param(lambda k: k.update(out=k["out"].astype(np.float64)), ValueError, id="out-dtype"),
