@@ -221,7 +221,8 @@ def sepconv2d(
     ``w[c, 0] = outer(column[c], row[c])``, computed in two 1-D passes:
     ``kh + kw`` multiply-adds per output pixel instead of ``kh * kw``.
     (:func:`conv2d` already takes this path by itself for depthwise kernels of
-    rank 1 that are at least 5x5.)
+    rank 1 that are at least 5x5, where the planner models it faster than one
+    direct loop.)
 
     Parameters
     ----------

@@ -561,19 +561,24 @@ def test_rank_one_depthwise_kernels_take_the_separable_path(rng, monkeypatch):
     calls = []
     real = _engine.correlate_separable
     monkeypatch.setattr(_engine, "correlate_separable", lambda *a, **k: calls.append(1) or real(*a, **k))
-    x = rng.standard_normal((1, 2, 30, 31))
-    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
+    x = rng.standard_normal((1, 2, 130, 131))
+    g = np.exp(-(np.linspace(-2, 2, 9) ** 2))
     w = np.stack([np.outer(g, g), np.outer(g[::-1] * 2, g)])[:, None]
-    y = imgconv.conv2d(x, w, padding=3, groups=2, padding_mode="reflect")
+    y = imgconv.conv2d(x, w, padding=4, groups=2, padding_mode="reflect")
     assert calls, "rank-1 kernels should use two 1-D passes"
     np.testing.assert_allclose(
-        y, _reference_conv2d(x, w, padding=3, groups=2, padding_mode="reflect"), rtol=1e-12, atol=1e-12
+        y, _reference_conv2d(x, w, padding=4, groups=2, padding_mode="reflect"), rtol=1e-12, atol=1e-12
     )
     calls.clear()
-    w_full = rng.standard_normal((2, 1, 7, 7))  # rank 7: the direct path
-    y = imgconv.conv2d(x, w_full, padding=3, groups=2)
+    w_full = rng.standard_normal((2, 1, 9, 9))  # rank 9: the direct path
+    y = imgconv.conv2d(x, w_full, padding=4, groups=2)
     assert not calls
-    np.testing.assert_allclose(y, _reference_conv2d(x, w_full, padding=3, groups=2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, _reference_conv2d(x, w_full, padding=4, groups=2), rtol=1e-12, atol=1e-12)
+    # On a tiny image one direct loop costs less than two passes (their fixed cost): no passes there.
+    small = x[:, :, :20, :20]
+    y = imgconv.conv2d(small, w[:, :, 2:7, 2:7], padding=2, groups=2)
+    assert not calls
+    np.testing.assert_allclose(y, _reference_conv2d(small, w[:, :, 2:7, 2:7], padding=2, groups=2), rtol=1e-12)
 
 
 def test_separable_engine_with_constant_border_value(rng):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import imgconv
 from imgconv import _engine, _fft, banks, filters
 from imgconv._shared import modes
+from imgconv._shared.geometry import output_size
 
 from _reference import reference_bound, reference_correlate
 
@@ -228,6 +229,102 @@ def test_property_every_method_matches_the_reference(cfg, seed):
     else:
         got = _engine.correlate(x, w, b, num_threads=cfg["threads"], method=cfg["method"], **cfg["kwargs"])
     _check(got, x, w, b, cfg["kwargs"])
+
+
+@st.composite
+def separable_configs(draw):
+    h, w = draw(st.integers(1, 30)), draw(st.integers(1, 40))
+    pads = tuple(draw(st.integers(0, 2 * max(h, w) + 3)) for _ in range(4))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    kh = max(1, min(draw(st.integers(1, 9)), (hp - 1) // dh + 1))
+    kw = max(1, min(draw(st.integers(1, 9)), (wp - 1) // dw + 1))
+    return {
+        "n": draw(st.integers(1, 2)),
+        "c": draw(st.integers(1, 3)),
+        "h": h,
+        "w": w,
+        "kh": kh,
+        "kw": kw,
+        "shared": draw(st.booleans()),
+        "kwargs": {
+            "pads": pads,
+            "mode": draw(st.sampled_from(MODES)),
+            "cval": draw(st.sampled_from([0.0, 0.0, 1.5])),
+            "stride": draw(st.sampled_from([(1, 1), (1, 1), (2, 1), (1, 3)])),
+            "dilation": (dh, dw) if draw(st.booleans()) else (1, 1),
+        },
+        "dtype": draw(st.sampled_from([np.float32, np.float64])),
+        "bias": draw(st.booleans()),
+        "out": draw(st.booleans()),
+        "threads": draw(st.sampled_from([1, 2])),
+    }
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=separable_configs(), seed=st.integers(0, 2**32 - 1))
+def test_property_the_separable_path_matches_the_reference(cfg, seed):
+    """Both ways of running two 1-D passes (fused per block of rows, or two whole passes)."""
+    rng = np.random.default_rng(seed)
+    n, c, dtype = cfg["n"], cfg["c"], cfg["dtype"]
+    x = rng.standard_normal((n, c, cfg["h"], cfg["w"])).astype(dtype)
+    columns = rng.standard_normal((1 if cfg["shared"] else c, cfg["kh"])).repeat(c if cfg["shared"] else 1, axis=0)
+    rows = rng.standard_normal((1 if cfg["shared"] else c, cfg["kw"])).repeat(c if cfg["shared"] else 1, axis=0)
+    columns, rows = columns.astype(dtype), rows.astype(dtype)
+    b = rng.standard_normal(c).astype(dtype) if cfg["bias"] else None
+    kwargs = dict(cfg["kwargs"], groups=c)
+    w = np.einsum("ci,cj->cij", columns, rows)[:, None]
+    hout = output_size(cfg["h"], cfg["kh"], kwargs["stride"][0], kwargs["dilation"][0], *kwargs["pads"][:2])
+    wout = output_size(cfg["w"], cfg["kw"], kwargs["stride"][1], kwargs["dilation"][1], *kwargs["pads"][2:])
+    out = np.full((n, c, hout, wout), np.nan, dtype) if cfg["out"] else None
+    del kwargs["groups"]
+    got = _engine.correlate_separable(x, columns, rows, b, out=out, num_threads=cfg["threads"], **kwargs)
+    assert out is None or got is out
+    assert got.dtype == dtype
+    _check(got, x, w, b, dict(kwargs, groups=c))
+
+
+@pytest.mark.parametrize(
+    "n, c, shared, where, calls",
+    [
+        (2, 3, True, {}, 1),  # one call over all six planes
+        (1, 3, False, {}, 3),  # one call per channel of the single image
+        (2, 3, False, {}, 0),  # two whole passes
+        (1, 1, True, {"stride": (2, 1)}, 0),
+        (1, 1, True, {"dilation": (1, 2)}, 0),
+        (1, 1, True, {"mode": "constant", "cval": 1.5}, 0),  # the row pass pads with 1.5 * sum(column)
+        (1, 2, True, {"mode": "constant", "cval": 0.0}, 1),
+    ],
+)
+def test_the_separable_path_fuses_its_passes_where_it_can(monkeypatch, n, c, shared, where, calls):
+    made = []
+    real = _engine.correlate_passes
+    monkeypatch.setattr(_engine, "correlate_passes", lambda *a, **k: made.append(1) or real(*a, **k))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, 21, 26))
+    columns = rng.standard_normal((1 if shared else c, 5)).repeat(c if shared else 1, axis=0)
+    rows = rng.standard_normal((1 if shared else c, 7)).repeat(c if shared else 1, axis=0)
+    b = rng.standard_normal(c)
+    kwargs = {"pads": (2, 3, 4, 1), "mode": "reflect", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1)} | where
+    got = _engine.correlate_separable(x, columns, rows, b, **kwargs)
+    assert len(made) == calls
+    _check(got, x, np.einsum("ci,cj->cij", columns, rows)[:, None], b, dict(kwargs, groups=c))
+    # Fused, the passes sum the same products in the same order as apart.
+    fused = _engine.correlate_separable(x, columns, rows, **kwargs)
+    monkeypatch.setattr(_engine, "_fused_calls", lambda *a: 0)
+    np.testing.assert_array_equal(fused, _engine.correlate_separable(x, columns, rows, **kwargs))
+
+
+def test_rank_one_kernels_take_two_passes_where_they_are_modelled_faster():
+    g = np.exp(-(np.linspace(-2, 2, 7) ** 2))
+    w = np.outer(g, g)[None, None]
+    # 26x26 outputs: the passes' fixed cost is more than the 49 - 14 taps per pixel save.
+    assert imgconv.choose_method(np.zeros((1, 1, 32, 32)), w).method == "direct"
+    plan = imgconv.choose_method(np.zeros((1, 1, 512, 512)), w, pads=3)
+    assert plan.method == "separable" and set(plan.costs) == {"direct", "separable"}
+    assert plan.costs["separable"] < plan.costs["direct"] / 2
+    assert imgconv.choose_method(np.zeros((1, 1, 32, 32)), w, method="direct").method == "direct"
+    assert imgconv.choose_method(np.zeros((1, 1, 512, 512)), w, method="direct").method == "separable"
 
 
 # ----------------------------------------------------------------------------------
