@@ -422,29 +422,29 @@ cdef inline void _work_item(Py_ssize_t item, const _Geometry *geo, const pixel_t
                          geo.pad_left, geo.mode, cv, geo.sw, geo.dw, geo.kw, W)
 
 
-cdef cnp.ndarray _array(object a, str name, int ndim, bint c_contiguous, bint writable):
-    """`a`, checked as the loops read it: an aligned, native-order ndarray of `ndim` dimensions.
+cdef cnp.ndarray _array(str fn, object a, str name, int ndim, bint c_contiguous, bint writable):
+    """`a`, checked as the loops of `fn` read it: an aligned, native-order ndarray of `ndim` dimensions.
 
     What a typed memoryview argument checks, at a tenth of its cost: acquiring the
     eleven memoryviews of correlate_nchw took about 3.5 us, most of a small call.
-    The dtypes are checked by the caller (correlate_nchw picks the loops from them).
+    The dtypes are checked by the caller (it picks the loops from them).
     """
     if not cnp.PyArray_Check(a):
-        raise TypeError(f"correlate_nchw: `{name}` must be a numpy array; got {type(a).__name__}")
+        raise TypeError(f"{fn}: `{name}` must be a numpy array; got {type(a).__name__}")
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if (cnp.PyArray_NDIM(arr) != ndim or not cnp.PyArray_ISALIGNED(arr) or not cnp.PyArray_ISNOTSWAPPED(arr)
             or (c_contiguous and not cnp.PyArray_IS_C_CONTIGUOUS(arr))):
-        raise ValueError(f"correlate_nchw: `{name}` must be an aligned{' C-contiguous' if c_contiguous else ''} "
+        raise ValueError(f"{fn}: `{name}` must be an aligned{' C-contiguous' if c_contiguous else ''} "
                          f"{ndim}-D array in native byte order; got shape {a.shape}, strides "
                          f"{a.strides}, dtype {a.dtype}")
     if writable and not cnp.PyArray_ISWRITEABLE(arr):
-        raise ValueError(f"correlate_nchw: `{name}` must be writeable")
+        raise ValueError(f"{fn}: `{name}` must be writeable")
     return arr
 
 
-cdef inline void _dtype_is(cnp.ndarray arr, str name, int typenum) except *:
+cdef inline void _dtype_is(str fn, cnp.ndarray arr, str name, int typenum) except *:
     if cnp.PyArray_TYPE(arr) != typenum:
-        raise ValueError(f"correlate_nchw: `{name}` has dtype {(<object>arr).dtype}; expected "
+        raise ValueError(f"{fn}: `{name}` has dtype {(<object>arr).dtype}; expected "
                          f"{cnp.PyArray_DescrFromType(typenum)}")
 
 
@@ -491,6 +491,9 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
     if (min(ptr_threads, tap_threads, buf_threads) < num_threads or ptr_len < 2 * cg * kh + 8 + taps
             or tap_len < taps or buf_len < cg * buf_rows * _row_length(widest, sw, dw, kw)):
         raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
+
+
+_NCHW, _PASSES = "correlate_nchw", "separable_planes"
 
 
 # correlate_nchw's scratch rows (one per thread), weight blocks and work count.
@@ -557,15 +560,16 @@ def correlate_nchw(x, wpack, blk_start, blk_size, blk_woff, bias, bint has_bias,
     OpenMP region, which keeps a fork()ed child off the runtime (imgconv._threads).
     """
     cdef _Geometry geo
-    cdef cnp.ndarray ax = _array(x, "x", 4, False, False), aw = _array(wpack, "wpack", 1, True, False)
-    cdef cnp.ndarray ab0 = _array(blk_start, "blk_start", 1, True, False)
-    cdef cnp.ndarray ab1 = _array(blk_size, "blk_size", 1, True, False)
-    cdef cnp.ndarray ab2 = _array(blk_woff, "blk_woff", 1, True, False)
-    cdef cnp.ndarray abias = _array(bias, "bias", 1, True, False), aout = _array(out, "out", 4, True, True)
-    cdef cnp.ndarray acv = _array(cval_row, "cval_row", 1, True, False)
-    cdef cnp.ndarray aptr = _array(ptr_scratch, "ptr_scratch", 2, True, True)
-    cdef cnp.ndarray atap = _array(tap_scratch, "tap_scratch", 2, True, True)
-    cdef cnp.ndarray abuf = _array(buf_scratch, "buf_scratch", 2, True, True)
+    cdef cnp.ndarray ax = _array(_NCHW, x, "x", 4, False, False), aw = _array(_NCHW, wpack, "wpack", 1, True, False)
+    cdef cnp.ndarray ab0 = _array(_NCHW, blk_start, "blk_start", 1, True, False)
+    cdef cnp.ndarray ab1 = _array(_NCHW, blk_size, "blk_size", 1, True, False)
+    cdef cnp.ndarray ab2 = _array(_NCHW, blk_woff, "blk_woff", 1, True, False)
+    cdef cnp.ndarray abias = _array(_NCHW, bias, "bias", 1, True, False)
+    cdef cnp.ndarray aout = _array(_NCHW, out, "out", 4, True, True)
+    cdef cnp.ndarray acv = _array(_NCHW, cval_row, "cval_row", 1, True, False)
+    cdef cnp.ndarray aptr = _array(_NCHW, ptr_scratch, "ptr_scratch", 2, True, True)
+    cdef cnp.ndarray atap = _array(_NCHW, tap_scratch, "tap_scratch", 2, True, True)
+    cdef cnp.ndarray abuf = _array(_NCHW, buf_scratch, "buf_scratch", 2, True, True)
     cdef int wt = cnp.PyArray_TYPE(aw), xt = cnp.PyArray_TYPE(ax)
     cdef cnp.npy_intp *xs = cnp.PyArray_DIMS(ax)
     cdef cnp.npy_intp *os = cnp.PyArray_DIMS(aout)
@@ -575,15 +579,15 @@ def correlate_nchw(x, wpack, blk_start, blk_size, blk_woff, bias, bint has_bias,
         raise ValueError(f"correlate_nchw: `wpack` has dtype {wpack.dtype}; expected float32 or float64")
     if xt not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE, cnp.NPY_UBYTE, cnp.NPY_USHORT):
         raise ValueError(f"correlate_nchw: `x` has dtype {x.dtype}; expected float32, float64, uint8 or uint16")
-    _dtype_is(abias, "bias", wt)
-    _dtype_is(aout, "out", wt)
-    _dtype_is(acv, "cval_row", wt)
-    _dtype_is(abuf, "buf_scratch", wt)
-    _dtype_is(ab0, "blk_start", cnp.NPY_INT)
-    _dtype_is(ab1, "blk_size", cnp.NPY_INT)
-    _dtype_is(ab2, "blk_woff", cnp.NPY_INTP)
-    _dtype_is(aptr, "ptr_scratch", cnp.NPY_INTP)
-    _dtype_is(atap, "tap_scratch", cnp.NPY_INT)
+    _dtype_is(_NCHW, abias, "bias", wt)
+    _dtype_is(_NCHW, aout, "out", wt)
+    _dtype_is(_NCHW, acv, "cval_row", wt)
+    _dtype_is(_NCHW, abuf, "buf_scratch", wt)
+    _dtype_is(_NCHW, ab0, "blk_start", cnp.NPY_INT)
+    _dtype_is(_NCHW, ab1, "blk_size", cnp.NPY_INT)
+    _dtype_is(_NCHW, ab2, "blk_woff", cnp.NPY_INTP)
+    _dtype_is(_NCHW, aptr, "ptr_scratch", cnp.NPY_INTP)
+    _dtype_is(_NCHW, atap, "tap_scratch", cnp.NPY_INT)
     _check_call(xs[0], xs[1], xs[2], xs[3], os[0], os[1], os[2], os[3], cnp.PyArray_SIZE(aw),
                 <const int *>cnp.PyArray_DATA(ab0), cnp.PyArray_SIZE(ab0),
                 <const int *>cnp.PyArray_DATA(ab1), cnp.PyArray_SIZE(ab1),
@@ -838,11 +842,29 @@ cdef inline void _pass_item(Py_ssize_t item, const _PassGeometry *geo, const flo
             b[q] = b[q] / <floating>geo.row_divisor
 
 
-def separable_planes(const floating[:, :, :] x, const floating[::1] column, const floating[::1] row,
-                     floating[:, :, ::1] out, const floating[::1] cval_row, Py_ssize_t[:, ::1] ptr_scratch,
-                     int[:, ::1] tap_scratch, floating[:, ::1] buf_scratch, Py_ssize_t pad_top, Py_ssize_t pad_left,
-                     int mode, double cval, int num_threads, Py_ssize_t block_rows, double col_divisor=1,
-                     double row_divisor=1, bint rows_first=False, bint summed=False):
+cdef void _drive_passes(const _PassGeometry *geo, Py_ssize_t total, int num_threads, const floating *x,
+                        floating *out, const floating *column, const floating *row, const floating *cval_row,
+                        double cval, Py_ssize_t *ptrs, Py_ssize_t ptr_len, int *taps, Py_ssize_t tap_len,
+                        floating *buf, Py_ssize_t buf_len) noexcept:
+    """separable_planes' loops over its work items, for one dtype (the GIL released)."""
+    cdef Py_ssize_t item
+    cdef int tid
+    cdef floating cv = <floating>cval
+    if num_threads == 1:
+        with nogil:
+            for item in range(total):
+                _pass_item(item, geo, x, out, column, row, cval_row, cv, ptrs, taps, buf)
+        return
+    with nogil, parallel(num_threads=num_threads):
+        for item in prange(total, schedule="guided"):
+            tid = omp_get_thread_num()
+            _pass_item(item, geo, x, out, column, row, cval_row, cv, ptrs + tid * ptr_len, taps + tid * tap_len,
+                       buf + tid * buf_len)
+
+
+def separable_planes(x, column, row, out, cval_row, ptr_scratch, tap_scratch, buf_scratch, Py_ssize_t pad_top,
+                     Py_ssize_t pad_left, int mode, double cval, int num_threads, Py_ssize_t block_rows,
+                     double col_divisor=1, double row_divisor=1, bint rows_first=False, bint summed=False):
     """Fill `out` (N, Hout, Wout) with scipy's two passes over each plane of `x` (N, H, W): `column` along H,
     then `row` along W, each extending its own input by `mode` (a constant border is `cval` in both).
 
@@ -856,57 +878,84 @@ def separable_planes(const floating[:, :, :] x, const floating[::1] column, cons
     row pass first, then the column pass (each extending its input by `mode`).
     ``summed``: the sum of the two passes, each over `x` (scipy's Laplace over two
     axes: the column pass, plus the row pass), for an output of the input's shape.
-    Scratch: one row per thread of ``2 * max(kh, kw)`` pointers, ``max(kh, kw)``
-    ints and ``block_rows * (Wout + kw - 1)`` values (rows first:
+    `x`, `column`, `row`, `out`, `cval_row` and `buf_scratch`: float32 or float64,
+    all one dtype; `out`, the factors and the scratch arrays C-contiguous.
+    Scratch: one row per thread of ``2 * max(kh, kw)`` pointers (intp), ``max(kh, kw)``
+    ints (intc) and ``block_rows * (Wout + kw - 1)`` values (rows first:
     ``(block_rows + kh - 1) * (2 * Wout + kw - 1)``; summed: ``block_rows * (2 * Wout + kw - 1)``).
+    Its arrays are checked through NumPy's C API, as correlate_nchw's are.
     """
     cdef _PassGeometry geo
-    cdef Py_ssize_t total, item, need, itemsize = sizeof(floating)
-    cdef int tid
-    cdef floating cv = <floating>cval
-    geo.kh, geo.kw = <int>column.shape[0], <int>row.shape[0]
-    geo.H, geo.W, geo.Hout, geo.Wout = x.shape[1], x.shape[2], out.shape[1], out.shape[2]
+    cdef cnp.ndarray ax = _array(_PASSES, x, "x", 3, False, False)
+    cdef cnp.ndarray ac = _array(_PASSES, column, "column", 1, True, False)
+    cdef cnp.ndarray ar = _array(_PASSES, row, "row", 1, True, False)
+    cdef cnp.ndarray aout = _array(_PASSES, out, "out", 3, True, True)
+    cdef cnp.ndarray acv = _array(_PASSES, cval_row, "cval_row", 1, True, False)
+    cdef cnp.ndarray aptr = _array(_PASSES, ptr_scratch, "ptr_scratch", 2, True, True)
+    cdef cnp.ndarray atap = _array(_PASSES, tap_scratch, "tap_scratch", 2, True, True)
+    cdef cnp.ndarray abuf = _array(_PASSES, buf_scratch, "buf_scratch", 2, True, True)
+    cdef int t = cnp.PyArray_TYPE(ax)
+    cdef cnp.npy_intp *xs = cnp.PyArray_DIMS(ax)
+    cdef cnp.npy_intp *os = cnp.PyArray_DIMS(aout)
+    cdef cnp.npy_intp *st = cnp.PyArray_STRIDES(ax)
+    cdef Py_ssize_t total, need, itemsize = cnp.PyArray_ITEMSIZE(ax)
+    cdef double first
+    if t != cnp.NPY_FLOAT and t != cnp.NPY_DOUBLE:
+        raise ValueError(f"separable_planes: `x` has dtype {x.dtype}; expected float32 or float64")
+    _dtype_is(_PASSES, ac, "column", t)
+    _dtype_is(_PASSES, ar, "row", t)
+    _dtype_is(_PASSES, aout, "out", t)
+    _dtype_is(_PASSES, acv, "cval_row", t)
+    _dtype_is(_PASSES, abuf, "buf_scratch", t)
+    _dtype_is(_PASSES, aptr, "ptr_scratch", cnp.NPY_INTP)
+    _dtype_is(_PASSES, atap, "tap_scratch", cnp.NPY_INT)
+    geo.kh, geo.kw = <int>cnp.PyArray_SIZE(ac), <int>cnp.PyArray_SIZE(ar)
+    geo.H, geo.W, geo.Hout, geo.Wout = xs[1], xs[2], os[1], os[2]
     geo.pad_top, geo.pad_left, geo.mode, geo.block_rows = pad_top, pad_left, mode, block_rows
     geo.kmax = max(geo.kh, geo.kw)
     geo.col_divisor, geo.row_divisor, geo.rows_first, geo.summed = col_divisor, row_divisor, rows_first, summed
     geo.line = geo.Wout + geo.kw - 1
-    geo.row_identity = (geo.kw == 1 and row[0] == 1 and row_divisor == 1 and pad_left == 0
-                        and geo.Wout == geo.W and not rows_first and not summed)
     if (min(geo.kh, geo.kw, num_threads, block_rows) < 1 or pad_top < 0 or pad_left < 0 or not 0 <= mode <= WRAP
-            or out.shape[0] != x.shape[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
+            or os[0] != xs[0] or geo.Hout + geo.kh - 1 - pad_top < geo.H
             or geo.line - pad_left < geo.W):
         raise ValueError(f"separable_planes: bad geometry: input {tuple(x.shape)[:3]}, output {tuple(out.shape)[:3]}, "
                          f"kernel ({geo.kh}, {geo.kw}), pads ({pad_top}, {pad_left}), mode {mode}, "
                          f"threads {num_threads}, block_rows {block_rows}")
-    if (x.strides[0] % itemsize or x.strides[1] % itemsize or x.strides[2] != itemsize or x.strides[0] < 0
-            or x.strides[1] < 0):
+    if st[0] % itemsize or st[1] % itemsize or st[2] != itemsize or st[0] < 0 or st[1] < 0:
         raise ValueError("separable_planes: the input's rows must be contiguous, its strides whole elements")
     need = (block_rows + geo.kh - 1) * (geo.line + geo.Wout) if rows_first else block_rows * geo.line
     if summed:
         need = block_rows * (geo.line + geo.Wout)
         if rows_first or geo.Hout != geo.H or geo.Wout != geo.W or col_divisor != 1 or row_divisor != 1:
             raise ValueError("separable_planes: summed passes need an output of the input's shape, no divisors")
-    if (min(ptr_scratch.shape[0], tap_scratch.shape[0], buf_scratch.shape[0]) < num_threads
-            or ptr_scratch.shape[1] < 2 * geo.kmax or tap_scratch.shape[1] < geo.kmax
-            or buf_scratch.shape[1] < need or (mode == CONSTANT and cval_row.shape[0] < geo.W)
-            or cval_row.shape[0] < 1):
+    if (min(cnp.PyArray_DIM(aptr, 0), cnp.PyArray_DIM(atap, 0), cnp.PyArray_DIM(abuf, 0)) < num_threads
+            or cnp.PyArray_DIM(aptr, 1) < 2 * geo.kmax or cnp.PyArray_DIM(atap, 1) < geo.kmax
+            or cnp.PyArray_DIM(abuf, 1) < need or (mode == CONSTANT and cnp.PyArray_SIZE(acv) < geo.W)
+            or cnp.PyArray_SIZE(acv) < 1):
         raise ValueError("separable_planes: scratch arrays are smaller than this call needs")
-    geo.sN, geo.sH = x.strides[0] // itemsize, x.strides[1] // itemsize
+    if t == cnp.NPY_FLOAT:
+        first = (<const float *>cnp.PyArray_DATA(ar))[0]
+    else:
+        first = (<const double *>cnp.PyArray_DATA(ar))[0]
+    geo.row_identity = (geo.kw == 1 and first == 1 and row_divisor == 1 and pad_left == 0
+                        and geo.Wout == geo.W and not rows_first and not summed)
+    geo.sN, geo.sH = st[0] // itemsize, st[1] // itemsize
     geo.nbr = (geo.Hout + block_rows - 1) // block_rows
-    total = out.shape[0] * geo.nbr
+    total = os[0] * geo.nbr
     if total == 0 or geo.Wout == 0 or geo.W == 0 or geo.H == 0:
         return
-    if num_threads == 1:
-        with nogil:
-            for item in range(total):
-                _pass_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0], &column[0], &row[0], &cval_row[0], cv,
-                           &ptr_scratch[0, 0], &tap_scratch[0, 0], &buf_scratch[0, 0])
-        return
-    with nogil, parallel(num_threads=num_threads):
-        for item in prange(total, schedule="guided"):
-            tid = omp_get_thread_num()
-            _pass_item(item, &geo, &x[0, 0, 0], &out[0, 0, 0], &column[0], &row[0], &cval_row[0], cv,
-                       &ptr_scratch[tid, 0], &tap_scratch[tid, 0], &buf_scratch[tid, 0])
+    if t == cnp.NPY_FLOAT:
+        _drive_passes(&geo, total, num_threads, <const float *>cnp.PyArray_DATA(ax), <float *>cnp.PyArray_DATA(aout),
+                      <const float *>cnp.PyArray_DATA(ac), <const float *>cnp.PyArray_DATA(ar),
+                      <const float *>cnp.PyArray_DATA(acv), cval, <Py_ssize_t *>cnp.PyArray_DATA(aptr),
+                      cnp.PyArray_DIM(aptr, 1), <int *>cnp.PyArray_DATA(atap), cnp.PyArray_DIM(atap, 1),
+                      <float *>cnp.PyArray_DATA(abuf), cnp.PyArray_DIM(abuf, 1))
+    else:
+        _drive_passes(&geo, total, num_threads, <const double *>cnp.PyArray_DATA(ax),
+                      <double *>cnp.PyArray_DATA(aout), <const double *>cnp.PyArray_DATA(ac),
+                      <const double *>cnp.PyArray_DATA(ar), <const double *>cnp.PyArray_DATA(acv), cval,
+                      <Py_ssize_t *>cnp.PyArray_DATA(aptr), cnp.PyArray_DIM(aptr, 1), <int *>cnp.PyArray_DATA(atap),
+                      cnp.PyArray_DIM(atap, 1), <double *>cnp.PyArray_DATA(abuf), cnp.PyArray_DIM(abuf, 1))
 
 
 cdef extern from "_paired.h" nogil:

@@ -421,6 +421,11 @@ def _misaligned(a):
     return b
 
 
+def _every_other_plane(a):
+    """A view of `a`'s shape whose planes lie two apart."""
+    return np.zeros((2 * a.shape[0],) + a.shape[1:], a.dtype)[::2]
+
+
 def _read_only(a):
     a = a.copy()
     a.flags.writeable = False
@@ -468,6 +473,53 @@ def test_the_kernel_refuses_arrays_of_another_kind_than_its_loops_read(monkeypat
     change(call)
     with pytest.raises(error, match=r"^correlate_nchw: "):
         kernel.correlate_nchw(**call)
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
+        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(np.float64)), ValueError, id="x-vs-factors-dtype"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(">f4")), ValueError, id="x-byte-order"),
+        pytest.param(lambda k: k.update(x=np.asfortranarray(k["x"])), ValueError, id="x-rows-not-contiguous"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(np.uint8)), ValueError, id="x-integer"),
+        pytest.param(lambda k: k.update(column=np.repeat(k["column"], 2)[::2]), ValueError, id="column-strided"),
+        pytest.param(lambda k: k.update(row=k["row"].astype(np.float64)), ValueError, id="row-dtype"),
+        pytest.param(lambda k: k.update(out=k["out"].astype(np.float64)), ValueError, id="out-dtype"),
+        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
+        pytest.param(lambda k: k.update(out=_misaligned(k["out"])), ValueError, id="out-misaligned"),
+        # a strided view of planes: the loops write plane n at n * Hout * Wout
+        pytest.param(lambda k: k.update(out=_every_other_plane(k["out"])), ValueError, id="out-planes-strided"),
+        pytest.param(lambda k: k.update(cval_row=k["cval_row"].astype(np.float64)), ValueError, id="border-dtype"),
+        pytest.param(lambda k: k.update(ptr_scratch=k["ptr_scratch"].astype(np.int32)), ValueError, id="ptr-dtype"),
+        pytest.param(lambda k: k.update(tap_scratch=_read_only(k["tap_scratch"])), ValueError, id="taps-read-only"),
+        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"][:, ::2]), ValueError, id="buffer-strided"),
+    ],
+)
+def test_the_fused_passes_refuse_arrays_of_another_kind_than_their_loops_read(monkeypatch, change, error):
+    # separable_planes, like correlate_nchw, reads its arrays' pointers itself (no typed memoryviews).
+    calls = []
+    kernel = _engine._kernel()
+
+    class Capture:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+        def separable_planes(self, *args):
+            names = "x column row out cval_row ptr_scratch tap_scratch buf_scratch".split()
+            calls.append(dict(zip(names, args[:8], strict=True)) | {"rest": args[8:]})
+            return kernel.separable_planes(*args)
+
+    monkeypatch.setattr(_engine, "_kernel", Capture)
+    x = np.random.default_rng(4).standard_normal((2, 12, 40), dtype=np.float32)
+    _engine.correlate_passes(x, np.ones(3, np.float32), np.ones(5, np.float32), pads=(1, 1, 2, 2), mode="constant")
+    (call,) = calls
+    rest = call.pop("rest")
+    kernel.separable_planes(*call.values(), *rest)  # the captured call itself is accepted
+    change(call)
+    with pytest.raises(error, match=r"^separable_planes: "):
+        kernel.separable_planes(*call.values(), *rest)
 
 
 def _packed_block_by_block(weight, groups):
