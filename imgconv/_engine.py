@@ -90,17 +90,18 @@ _DIRECT_BORDER = 2.0
 _DIRECT_CALL_NS = 15e3
 # Low-rank: depthwise kernels at least this size whose numerical rank is at most
 # _LOWRANK_MAX_RANK run as that many separable passes when the model says so (a
-# Laplacian of Gaussian has rank 2, a Gabor kernel with a round envelope rank 2); each
-# pass costs _PASS_NS_PER_MAC per multiply-add and thread (a 1-D pass reuses no input
-# across taps, unlike the 2-D kernels: 14-21 GMAC/s at 2 threads for 9 to 65 taps on
-# 2048^2 float32, measured on the benchmark machine under load) and writes and reads an
-# intermediate, about _LOWRANK_NS_PER_BYTE per byte of output.  At most _LOWRANK_MAX_SVD
-# kernels are decomposed per call (an SVD costs about a millisecond at 63x63), and the
-# factors are kept by the weights' content.
+# Laplacian of Gaussian has rank 2, a Gabor kernel with a round envelope rank 2): each
+# pair of passes costs what one rank-1 kernel's do (_passes_ns), and adding it into the
+# output _ACCUMULATE_NS per pixel (0.21-0.34 ns for 128² to 2048² float32).  Before the
+# passes were fused the model charged an intermediate per pair.  On rank-2 Laplacians of
+# Gaussians of 9x9 to 31x31 on 128² to 2048² (2026-12-08) the old model read 2.1-3.4x their
+# measured time and sent the 15x15 ones to a direct loop 1.5-1.8x slower, the 31x31 on 2048²
+# to the FFT 1.5x slower; this one read 0.6-1.5x, and each of the nine took the fastest of
+# direct, low-rank and FFT.  At most _LOWRANK_MAX_SVD kernels are decomposed per call
+# (an SVD costs about a millisecond at 63x63), and the factors are kept by the weights' content.
 _LOWRANK_MIN_SIZE = 9
 _LOWRANK_MAX_RANK = 8
-_LOWRANK_NS_PER_BYTE = 0.15
-_PASS_NS_PER_MAC = 0.1
+_ACCUMULATE_NS = 0.3
 _LOWRANK_MAX_SVD = 16
 # Rank-1 depthwise kernels: two 1-D passes or one direct loop (_separable_plan).  Fitted to alternating
 # runs of both on 32² to 2048², kernels 5x5 to 31x31, 1 and 3 channels (2026-12-08, 2 threads): a
@@ -1022,13 +1023,12 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     if groups == c == o and min(kh, kw) >= _LOWRANK_MIN_SIZE and c <= _LOWRANK_MAX_SVD:
         lowrank = lowrank_factors(weight)
     if lowrank is not None:
-        rank = lowrank[0].shape[1]
-        passes = n * c * hout * wout * rank
-        lowrank_ns = (
-            2 * rank * _DIRECT_CALL_NS
-            + passes * (kh + kw) * _PASS_NS_PER_MAC * (rate / _DIRECT_NS_PER_MAC[kind]) / threads
-            + passes * itemsize * 3 * _LOWRANK_NS_PER_BYTE
-        )
+        columns, rows = lowrank
+        rank = columns.shape[1]
+        # rank pairs of passes, each added into the output (the first written there)
+        calls = _fused_calls(x, compute_dtype(x), columns[:, 0], rows[:, 0], mode, cval, stride, dilation)
+        pass_ns = _passes_ns(n * c, h, w, hout, wout, kh, kw, calls, itemsize, threads)
+        lowrank_ns = rank * pass_ns + (rank - 1) * n * c * hout * wout * _ACCUMULATE_NS
         costs["lowrank"] = lowrank_ns * 1e-9
         if lowrank_ns < min(direct_ns, fft_ns):
             return Plan(
@@ -1078,19 +1078,7 @@ def _separable_plan(x, weight, factors, pads, mode, cval, stride, dilation, num_
     strided = n * c * hout * wout * _STRIDED_NS if tuple(stride) != (1, 1) else 0.0
     direct_ns += (macs * _DEPTHWISE_NS_PER_MAC * scale + strided) / team
     calls = _fused_calls(x, compute_dtype(x), *factors, mode, cval, stride, dilation)
-    if calls:
-        pixels = n * c * hout * wout
-        taps = pixels * (kh + kw)
-        per_tap = _PASS_TAP_NS * scale / (1 if taps < _MIN_MACS_FOR_A_TEAM else team)
-        passes_ns = calls * _FUSED_CALL_NS + pixels * _FUSED_NS_PER_PIXEL + taps * per_tap
-    else:  # the column pass over every input column of the output rows, then the row pass
-        column_pixels, pixels = n * c * hout * w, n * c * hout * wout
-        taps = column_pixels * kh + pixels * kw
-        passes_ns = (
-            _TWO_PASS_CALL_NS
-            + (column_pixels + pixels) * _TWO_PASS_NS_PER_PIXEL
-            + taps * _PASS_TAP_NS * scale / (1 if taps < _MIN_MACS_FOR_A_TEAM else team)
-        )
+    passes_ns = _passes_ns(n * c, h, w, hout, wout, kh, kw, calls, weight.dtype.itemsize, team)
     costs = {"direct": direct_ns * 1e-9, "separable": passes_ns * 1e-9}
     asked = "method='direct' was asked for; " if method == "direct" else ""
     if not explain:  # the engine's own call: no reason to format
@@ -1109,6 +1097,27 @@ def _separable_plan(x, weight, factors, pads, mode, cval, stride, dilation, num_
         f"{passes_ns / direct_ns:.3g}x faster than two 1-D passes",
         costs,
         None,
+    )
+
+
+def _passes_ns(planes, h, w, hout, wout, kh, kw, calls, itemsize, team):
+    """Modelled ns of :func:`correlate_separable` over `planes` planes (`calls`: :func:`_fused_calls`).
+
+    `team`: the call's thread count (only work of at least :data:`_MIN_MACS_FOR_A_TEAM` taps uses it).
+    """
+    scale = _DIRECT_FLOAT64 if itemsize == 8 else 1.0
+    if calls:
+        pixels = planes * hout * wout
+        taps = pixels * (kh + kw)
+        per_tap = _PASS_TAP_NS * scale / (1 if taps < _MIN_MACS_FOR_A_TEAM else team)
+        return calls * _FUSED_CALL_NS + pixels * _FUSED_NS_PER_PIXEL + taps * per_tap
+    # the column pass over every input column of the output rows, then the row pass
+    column_pixels, pixels = planes * hout * w, planes * hout * wout
+    taps = column_pixels * kh + pixels * kw
+    return (
+        _TWO_PASS_CALL_NS
+        + (column_pixels + pixels) * _TWO_PASS_NS_PER_PIXEL
+        + taps * _PASS_TAP_NS * scale / (1 if taps < _MIN_MACS_FOR_A_TEAM else team)
     )
 
 
