@@ -493,7 +493,7 @@ cdef _check_call(Py_ssize_t n, Py_ssize_t c, Py_ssize_t h, Py_ssize_t w, Py_ssiz
         raise ValueError("correlate_nchw: scratch arrays are smaller than this call needs")
 
 
-_NCHW, _PASSES = "correlate_nchw", "separable_planes"
+_NCHW, _PASSES, _PAIRED = "correlate_nchw", "separable_planes", "paired_lines"
 
 
 # correlate_nchw's scratch rows (one per thread), weight blocks and work count.
@@ -1087,51 +1087,88 @@ cdef inline void _paired_item(Py_ssize_t item, const _PairedGeometry *geo, const
                    <floating>geo.divisor)
 
 
-def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, unsigned char[:, :, :, ::1] out,
-                 int out_kind, const Py_ssize_t[::1] index, floating[:, ::1] buf_scratch,
-                 floating[:, ::1] res_scratch,
-                 Py_ssize_t dilation, const int[::1] signs, double cval, int num_threads, Py_ssize_t strip,
-                 Py_ssize_t chunk, Py_ssize_t origin, double divisor=1):
+cdef void _drive_paired(const _PairedGeometry *geo, Py_ssize_t total, int num_threads, const pixel_t *x, char *out,
+                        const floating *w, const Py_ssize_t *index, double cval, floating *buf, Py_ssize_t buf_len,
+                        floating *res, Py_ssize_t res_len) noexcept:
+    """paired_lines' loops over its work items, for one pair of dtypes (the GIL released)."""
+    cdef Py_ssize_t item
+    cdef int tid
+    cdef floating cv = <floating>cval
+    if num_threads == 1:
+        with nogil:
+            for item in range(total):
+                _paired_item(item, geo, x, out, w, index, cv, buf, res)
+        return
+    with nogil, parallel(num_threads=num_threads):
+        for item in prange(total, schedule="guided"):
+            tid = omp_get_thread_num()
+            _paired_item(item, geo, x, out, w, index, cv, buf + tid * buf_len, res + tid * res_len)
+
+
+def paired_lines(x, weights, out, int out_kind, index, buf_scratch, res_scratch, Py_ssize_t dilation, signs,
+                 double cval, int num_threads, Py_ssize_t strip, Py_ssize_t chunk, Py_ssize_t origin,
+                 double divisor=1):
     """Fill the result (lead, O, length, trail) with scipy's paired correlation of `x` (lead, length, trail) along
     axis 1 with each row of `weights` (O, 2r + 1), symmetric (``signs[o]`` 1) or antisymmetric (-1), taps
     `dilation` apart (see _paired.h for the order of operations).
 
     The result is `out`, the bytes of a C-contiguous array of `out_kind` (one of store_kinds()):
-    ``(lead, O, length, trail * itemsize)``.  `index` maps the padded positions
+    ``(lead, O, length, trail * itemsize)`` uint8.  `index` maps the padded positions
     ``-r d - origin .. length - 1 + r d - origin`` into the axis (-1: `cval`), as
     imgconv._shared.modes.source_index.  Work items: one line when ``trail == 1``, else `chunk`
     positions of a strip of `strip` columns.  Scratch, one row per thread: ``buf``
     ``length + 2 r d`` (trail 1) or ``(min(chunk, length) + 2 r d) * strip`` values, ``res``
     ``length`` or ``min(chunk, length) * strip``.  Each sum is divided by `divisor` (in the compute type)
-    before it is stored.
+    before it is stored.  `x`: C-contiguous float32, float64, uint8 or uint16; `weights` and the
+    scratch arrays C-contiguous, of one float dtype (the compute type); `index` intp, `signs` intc.
+    Its arrays are checked through NumPy's C API, as correlate_nchw's are.
     """
     cdef _PairedGeometry geo
-    cdef Py_ssize_t total, item, need_buf, need_res, rows
-    cdef int tid
-    cdef floating cv = <floating>cval
+    cdef cnp.ndarray ax = _array(_PAIRED, x, "x", 3, True, False)
+    cdef cnp.ndarray aw = _array(_PAIRED, weights, "weights", 2, True, False)
+    cdef cnp.ndarray aout = _array(_PAIRED, out, "out", 4, True, True)
+    cdef cnp.ndarray aidx = _array(_PAIRED, index, "index", 1, True, False)
+    cdef cnp.ndarray abuf = _array(_PAIRED, buf_scratch, "buf_scratch", 2, True, True)
+    cdef cnp.ndarray ares = _array(_PAIRED, res_scratch, "res_scratch", 2, True, True)
+    cdef cnp.ndarray asg = _array(_PAIRED, signs, "signs", 1, True, False)
+    cdef int wt = cnp.PyArray_TYPE(aw), xt = cnp.PyArray_TYPE(ax)
+    cdef cnp.npy_intp *xs = cnp.PyArray_DIMS(ax)
+    cdef cnp.npy_intp *os = cnp.PyArray_DIMS(aout)
+    cdef Py_ssize_t total, item, need_buf, need_res, rows, nidx = cnp.PyArray_SIZE(aidx)
+    cdef Py_ssize_t buf_len = cnp.PyArray_DIM(abuf, 1), res_len = cnp.PyArray_DIM(ares, 1)
     cdef Py_ssize_t itemsize = (4 if out_kind == STORE_FLOAT32 else 8 if out_kind == STORE_FLOAT64
                                 else 1 if out_kind == STORE_UINT8 else 2 if out_kind == STORE_UINT16 else 0)
-    geo.lead, geo.length, geo.trail = x.shape[0], x.shape[1], x.shape[2]
-    geo.nout, geo.nw = weights.shape[0], weights.shape[1]
+    cdef const Py_ssize_t *idx = <const Py_ssize_t *>cnp.PyArray_DATA(aidx)
+    cdef const int *sg = <const int *>cnp.PyArray_DATA(asg)
+    if wt != cnp.NPY_FLOAT and wt != cnp.NPY_DOUBLE:
+        raise ValueError(f"paired_lines: `weights` has dtype {weights.dtype}; expected float32 or float64")
+    if xt not in (cnp.NPY_FLOAT, cnp.NPY_DOUBLE, cnp.NPY_UBYTE, cnp.NPY_USHORT):
+        raise ValueError(f"paired_lines: `x` has dtype {x.dtype}; expected float32, float64, uint8 or uint16")
+    _dtype_is(_PAIRED, abuf, "buf_scratch", wt)
+    _dtype_is(_PAIRED, ares, "res_scratch", wt)
+    _dtype_is(_PAIRED, aout, "out", cnp.NPY_UBYTE)
+    _dtype_is(_PAIRED, aidx, "index", cnp.NPY_INTP)
+    _dtype_is(_PAIRED, asg, "signs", cnp.NPY_INT)
+    geo.lead, geo.length, geo.trail = xs[0], xs[1], xs[2]
+    geo.nout, geo.nw = cnp.PyArray_DIM(aw, 0), cnp.PyArray_DIM(aw, 1)
     geo.r, geo.d, geo.origin, geo.divisor, geo.kind = geo.nw // 2, dilation, origin, divisor, out_kind
-    if (itemsize == 0 or geo.nw % 2 == 0 or signs.shape[0] != geo.nout or dilation < 1 or num_threads < 1 or strip < 1
-            or chunk < 1 or not divisor > 0 or out.shape[0] != geo.lead or out.shape[1] != geo.nout
-            or out.shape[2] != geo.length or out.shape[3] != geo.trail * itemsize
-            or index.shape[0] != geo.length + 2 * geo.r * dilation):
+    if (itemsize == 0 or geo.nw % 2 == 0 or cnp.PyArray_SIZE(asg) != geo.nout or dilation < 1 or num_threads < 1
+            or strip < 1 or chunk < 1 or not divisor > 0 or os[0] != geo.lead or os[1] != geo.nout
+            or os[2] != geo.length or os[3] != geo.trail * itemsize or nidx != geo.length + 2 * geo.r * dilation):
         raise ValueError(f"paired_lines: bad geometry: input {tuple(x.shape)[:3]}, weights "
-                         f"{tuple(weights.shape)[:2]}, {signs.shape[0]} signs, output {tuple(out.shape)[:4]} "
+                         f"{tuple(weights.shape)[:2]}, {cnp.PyArray_SIZE(asg)} signs, output {tuple(out.shape)[:4]} "
                          f"bytes of kind {out_kind}, "
-                         f"index {index.shape[0]}, dilation {dilation}, threads {num_threads}, strip {strip}, "
+                         f"index {nidx}, dilation {dilation}, threads {num_threads}, strip {strip}, "
                          f"chunk {chunk}, divisor {divisor}")
-    for item in range(index.shape[0]):
-        if not -1 <= index[item] < geo.length:
-            raise ValueError(f"paired_lines: index {index[item]} outside the axis of {geo.length}")
+    for item in range(nidx):
+        if not -1 <= idx[item] < geo.length:
+            raise ValueError(f"paired_lines: index {idx[item]} outside the axis of {geo.length}")
     for item in range(geo.nout):
-        if signs[item] != 1 and signs[item] != -1:
-            raise ValueError(f"paired_lines: sign {signs[item]} of kernel {item} is neither 1 nor -1")
+        if sg[item] != 1 and sg[item] != -1:
+            raise ValueError(f"paired_lines: sign {sg[item]} of kernel {item} is neither 1 nor -1")
     if geo.lead == 0 or geo.length == 0 or geo.trail == 0 or geo.nout == 0:
         return
-    geo.signs = &signs[0]
+    geo.signs = sg
     if geo.trail == 1:
         geo.strip, geo.chunk, geo.nstrips, geo.nchunks = 1, geo.length, 1, 1
         need_buf, need_res = geo.length + 2 * geo.r * dilation, geo.length
@@ -1143,20 +1180,45 @@ def paired_lines(const pixel_t[:, :, ::1] x, const floating[:, ::1] weights, uns
         rows = geo.chunk + 2 * geo.r * dilation
         need_buf, need_res = rows * geo.strip, geo.chunk * geo.strip
         total = geo.lead * geo.nstrips * geo.nchunks
-    if (min(buf_scratch.shape[0], res_scratch.shape[0]) < num_threads or buf_scratch.shape[1] < max(need_buf, 1)
-            or res_scratch.shape[1] < max(need_res, 1)):
+    if (min(cnp.PyArray_DIM(abuf, 0), cnp.PyArray_DIM(ares, 0)) < num_threads or buf_len < max(need_buf, 1)
+            or res_len < max(need_res, 1)):
         raise ValueError("paired_lines: scratch arrays are smaller than this call needs")
-    if num_threads == 1:
-        with nogil:
-            for item in range(total):
-                _paired_item(item, &geo, &x[0, 0, 0], <char *>&out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
-                             &buf_scratch[0, 0], &res_scratch[0, 0])
-        return
-    with nogil, parallel(num_threads=num_threads):
-        for item in prange(total, schedule="guided"):
-            tid = omp_get_thread_num()
-            _paired_item(item, &geo, &x[0, 0, 0], <char *>&out[0, 0, 0, 0], &weights[0, 0], &index[0], cv,
-                         &buf_scratch[tid, 0], &res_scratch[tid, 0])
+    cdef char *o = <char *>cnp.PyArray_DATA(aout)
+    # The loops for these dtypes (a fused function specialises on the pointer types).
+    if wt == cnp.NPY_FLOAT:
+        if xt == cnp.NPY_FLOAT:
+            _drive_paired(&geo, total, num_threads, <const float *>cnp.PyArray_DATA(ax), o,
+                          <const float *>cnp.PyArray_DATA(aw), idx, cval, <float *>cnp.PyArray_DATA(abuf), buf_len,
+                          <float *>cnp.PyArray_DATA(ares), res_len)
+        elif xt == cnp.NPY_DOUBLE:
+            _drive_paired(&geo, total, num_threads, <const double *>cnp.PyArray_DATA(ax), o,
+                          <const float *>cnp.PyArray_DATA(aw), idx, cval, <float *>cnp.PyArray_DATA(abuf), buf_len,
+                          <float *>cnp.PyArray_DATA(ares), res_len)
+        elif xt == cnp.NPY_UBYTE:
+            _drive_paired(&geo, total, num_threads, <const unsigned char *>cnp.PyArray_DATA(ax), o,
+                          <const float *>cnp.PyArray_DATA(aw), idx, cval, <float *>cnp.PyArray_DATA(abuf), buf_len,
+                          <float *>cnp.PyArray_DATA(ares), res_len)
+        else:
+            _drive_paired(&geo, total, num_threads, <const unsigned short *>cnp.PyArray_DATA(ax), o,
+                          <const float *>cnp.PyArray_DATA(aw), idx, cval, <float *>cnp.PyArray_DATA(abuf), buf_len,
+                          <float *>cnp.PyArray_DATA(ares), res_len)
+    else:
+        if xt == cnp.NPY_FLOAT:
+            _drive_paired(&geo, total, num_threads, <const float *>cnp.PyArray_DATA(ax), o,
+                          <const double *>cnp.PyArray_DATA(aw), idx, cval, <double *>cnp.PyArray_DATA(abuf),
+                          buf_len, <double *>cnp.PyArray_DATA(ares), res_len)
+        elif xt == cnp.NPY_DOUBLE:
+            _drive_paired(&geo, total, num_threads, <const double *>cnp.PyArray_DATA(ax), o,
+                          <const double *>cnp.PyArray_DATA(aw), idx, cval, <double *>cnp.PyArray_DATA(abuf),
+                          buf_len, <double *>cnp.PyArray_DATA(ares), res_len)
+        elif xt == cnp.NPY_UBYTE:
+            _drive_paired(&geo, total, num_threads, <const unsigned char *>cnp.PyArray_DATA(ax), o,
+                          <const double *>cnp.PyArray_DATA(aw), idx, cval, <double *>cnp.PyArray_DATA(abuf),
+                          buf_len, <double *>cnp.PyArray_DATA(ares), res_len)
+        else:
+            _drive_paired(&geo, total, num_threads, <const unsigned short *>cnp.PyArray_DATA(ax), o,
+                          <const double *>cnp.PyArray_DATA(aw), idx, cval, <double *>cnp.PyArray_DATA(abuf),
+                          buf_len, <double *>cnp.PyArray_DATA(ares), res_len)
 
 
 def interleave(const floating[:, ::1] planes, floating[:, :] out, int num_threads):

@@ -522,6 +522,52 @@ def test_the_fused_passes_refuse_arrays_of_another_kind_than_their_loops_read(mo
         kernel.separable_planes(*call.values(), *rest)
 
 
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
+        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(np.int32)), ValueError, id="x-dtype"),
+        pytest.param(lambda k: k.update(x=k["x"].astype(">f8")), ValueError, id="x-byte-order"),
+        # a strided view of lines: the loops read line n at n * length * trail
+        pytest.param(lambda k: k.update(x=_every_other_plane(k["x"])), ValueError, id="x-lines-strided"),
+        pytest.param(lambda k: k.update(weights=k["weights"].astype(np.float32)), ValueError, id="weights-vs-buffers"),
+        pytest.param(lambda k: k.update(weights=k["weights"].astype(np.int64)), ValueError, id="weights-integer"),
+        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
+        pytest.param(lambda k: k.update(out=k["out"].view(np.float64)), ValueError, id="out-not-bytes"),
+        pytest.param(lambda k: k.update(out=_every_other_plane(k["out"])), ValueError, id="out-strided"),
+        pytest.param(lambda k: k.update(index=k["index"].astype(np.int32)), ValueError, id="index-dtype"),
+        pytest.param(lambda k: k.update(index=np.repeat(k["index"], 2)[::2]), ValueError, id="index-strided"),
+        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].astype(np.float32)), ValueError, id="buf-dtype"),
+        pytest.param(lambda k: k.update(res_scratch=_read_only(k["res_scratch"])), ValueError, id="res-read-only"),
+        pytest.param(lambda k: k.update(signs=k["signs"].astype(np.int64)), ValueError, id="signs-dtype"),
+    ],
+)
+def test_the_paired_lines_refuse_arrays_of_another_kind_than_their_loops_read(monkeypatch, change, error):
+    # paired_lines, like correlate_nchw, reads its arrays' pointers itself (no typed memoryviews).
+    calls = []
+    kernel = _engine._kernel()
+    names = "x weights out out_kind index buf_scratch res_scratch dilation signs".split()
+
+    class Capture:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+        def paired_lines(self, *args):
+            calls.append(dict(zip(names, args[:9], strict=True)) | {"rest": args[9:]})
+            return kernel.paired_lines(*args)
+
+    monkeypatch.setattr(_engine, "_kernel", Capture)
+    x = np.random.default_rng(4).standard_normal((2, 30, 5))
+    _engine.correlate_paired(x, _gaussian_weights(1.0, 1), signs=-1, mode="reflect")
+    (call,) = calls
+    rest = call.pop("rest")
+    kernel.paired_lines(*call.values(), *rest)  # the captured call itself is accepted
+    change(call)
+    with pytest.raises(error, match=r"^paired_lines: "):
+        kernel.paired_lines(*call.values(), *rest)
+
+
 def _packed_block_by_block(weight, groups):
     """The packing the kernels read, written out: per group, per channel block, [c][u][v][k]."""
     og = weight.shape[0] // groups
