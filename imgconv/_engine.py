@@ -102,6 +102,9 @@ _DIRECT_CALL_NS = 15e3
 _LOWRANK_MIN_SIZE = 9
 _LOWRANK_MAX_RANK = 8
 _ACCUMULATE_NS = 0.3
+# Python around each pair (correlate_separable's checks and views): a rank-2 9x9 on 24² took 34 us
+# as two pairs, against 7 us as one direct loop; the pairs' fixed cost is what decides tiny calls.
+_LOWRANK_PAIR_NS = 9e3
 _LOWRANK_MAX_SVD = 16
 # Rank-1 depthwise kernels: two 1-D passes or one direct loop (_separable_plan).  Fitted to alternating
 # runs of both on 32² to 2048², kernels 5x5 to 31x31, 1 and 3 channels (2026-12-08, 2 threads): a
@@ -1004,8 +1007,13 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     macs = n * o * hout * wout * cg * kh * kw
     kind = "bank" if o // groups >= 8 else "narrow" if kw <= 32 else "wide"
     rate = _DIRECT_NS_PER_MAC[kind] * (_DIRECT_FLOAT64 if itemsize == 8 else 1.0)
-    rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
-    direct_ns = _DIRECT_CALL_NS + macs * rate / threads
+    # Below _MIN_MACS_FOR_A_TEAM the kernel runs on one thread, in blocks of rows at least twice the
+    # kernel's height, so the border columns' input rows are converted about once (a 21x21 on 32²:
+    # 0.03 ns per multiply-add); a team costs its start-up, and its shorter blocks convert them again.
+    team = 1 if macs < _MIN_MACS_FOR_A_TEAM else threads
+    if team > 1:
+        rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
+    direct_ns = _DIRECT_CALL_NS + macs * rate / team + _TEAM_START_NS * (team > 1)
     from . import _fft  # imported on the first call that weighs an FFT, not by `import imgconv`
 
     fft_ns, shape = _fft.cost_ns(
@@ -1028,7 +1036,7 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
         # rank pairs of passes, each added into the output (the first written there)
         calls = _fused_calls(x, compute_dtype(x), columns[:, 0], rows[:, 0], mode, cval, stride, dilation)
         pass_ns = _passes_ns(n * c, h, w, hout, wout, kh, kw, calls, itemsize, threads)
-        lowrank_ns = rank * pass_ns + (rank - 1) * n * c * hout * wout * _ACCUMULATE_NS
+        lowrank_ns = rank * (pass_ns + _LOWRANK_PAIR_NS) + (rank - 1) * n * c * hout * wout * _ACCUMULATE_NS
         costs["lowrank"] = lowrank_ns * 1e-9
         if lowrank_ns < min(direct_ns, fft_ns):
             return Plan(
