@@ -970,3 +970,16 @@ def test_paired_signs_as_python_ints_numpy_scalars_lists_and_arrays_agree():
         np.testing.assert_array_equal(_engine.correlate_paired(x, w, signs=signs, mode="reflect"), want)
     mixed = _engine.correlate_paired(x, np.stack([w[0], _gaussian_weights(1.0, 0)]), signs=[-1, 1], mode="reflect")
     np.testing.assert_array_equal(mixed[:, 0], want[:, 0])
+
+
+def test_a_team_keeps_blocks_twice_a_wide_kernels_reach_when_most_columns_are_buffered():
+    """Blocks of 4 rows made 2 threads convert each input row of a 21x21 kernel on 64² six times (2.2x slower)."""
+
+    def block_rows(size, k, threads):
+        key = ((1, 1, size, size), (1, 1, k, k), np.dtype(np.float32), False, (k // 2,) * 4, (1, 1), (1, 1), 1)
+        return _engine._thread_sizes(key, _engine._direct_layout(key, _engine._kernel()), threads)[0]
+
+    assert block_rows(64, 21, 2) == 40  # every column within the kernel's reach of a border
+    assert block_rows(64, 21, 1) == 40
+    assert block_rows(512, 21, 2) == 32  # 8 blocks per thread: the border columns are a few percent
+    assert block_rows(64, 3, 2) == 4
