@@ -27,6 +27,13 @@ imgconv is faster):
 3. **small images**: a 3x3 filter on 32² ... 256² through ``conv2d`` against
    ``cv2.filter2D`` (and torch), and a 16-filter 3x3 bank on 32² (``conv2d``
    with 16 output channels against 16 ``cv2.filter2D`` calls / one torch call).
+4. **factored kernels** (``--parts factored``, not in the default set): a Gaussian
+   (rank 1) and a Laplacian of Gaussian (rank 2), k x k, on 32² ... 2048², 'same'
+   output, reflect borders, through ``conv2d`` with ``method='auto'``, against each
+   of imgconv's own paths forced through the engine (one direct loop, the two
+   1-D passes or the low-rank pairs, the FFT) and ``cv2.sepFilter2D`` (Gaussian) /
+   ``cv2.filter2D`` (LoG).  The table gives the plan, its regret (auto's time over
+   the fastest forced path's, medians of per-round ratios) and the ratio to OpenCV.
 
 Every peer's result is checked against imgconv's on the warm-up run
 (``max|a - b| <= 1e-3 * max|imgconv|``); a mismatch is reported and the peer is
@@ -258,6 +265,92 @@ def small_images(threads, repeats, peers):
     return rows
 
 
+FACTORED = (
+    (32, (5, 9, 15, 21)),
+    (64, (5, 9, 15, 21)),
+    (128, (5, 9, 15)),
+    (512, (5, 9, 15, 31)),
+    (2048, (5, 9, 15, 31)),
+)
+
+
+def _factored_kernel(kind, k):
+    r = np.arange(k) - k // 2
+    if kind == "gaussian":
+        g = np.exp(-(r**2) / (2 * (k / 6) ** 2))
+        return np.outer(g, g).astype(np.float32)
+    q = (r[:, None] ** 2 + r[None, :] ** 2) / (2 * (k / 6) ** 2)
+    return ((q - 1) * np.exp(-q)).astype(np.float32)
+
+
+def factored_kernels(threads, repeats, peers):
+    """Part 4: the planner on rank-1 and rank-2 kernels, against the paths it chooses between."""
+    from imgconv import _engine
+
+    rows = []
+    rng = np.random.default_rng(3)
+    cv2 = peers.get("cv2")
+    for side, ks in FACTORED:
+        for kind in ("gaussian", "log"):
+            for k in ks:
+                x = rng.random((1, 1, side, side), dtype=np.float32)
+                w = _factored_kernel(kind, k)[None, None]
+                p = k // 2
+                where = {"pads": (p,) * 4, "mode": "reflect", "cval": 0.0, "stride": (1, 1), "dilation": (1, 1)}
+                plan = imgconv.choose_method(x, w, num_threads=threads, **where)
+                paths = {
+                    "imgconv": lambda x=x, w=w: imgconv.conv2d(
+                        x, w, padding="same", padding_mode="reflect", num_threads=threads
+                    ),
+                    "auto": lambda x=x, w=w, where=where: _engine.correlate(x, w, num_threads=threads, **where),
+                    "direct": lambda x=x, w=w, where=where: _engine._correlate_direct(
+                        x, w, None, groups=1, out=None, num_threads=threads, **where
+                    ),
+                }
+                if kind == "gaussian":
+                    col, row = _engine.separable_factors(w)
+                    paths["separable"] = lambda x=x, c=col, r=row, where=where: _engine.correlate_separable(
+                        x, c, r, num_threads=threads, **where
+                    )
+                else:
+                    factors = _engine.lowrank_factors(w) if k >= _engine._LOWRANK_MIN_SIZE else None
+                    if factors is not None:
+                        paths["lowrank"] = lambda x=x, f=factors, where=where: _engine._correlate_lowrank(
+                            x, *f, None, out=None, num_threads=threads, **where
+                        )
+                if side >= 128:
+                    paths["fft"] = lambda x=x, w=w, where=where: _engine.correlate(
+                        x, w, method="fft", num_threads=threads, **where
+                    )
+                if cv2 is not None:
+                    if kind == "gaussian":
+                        g = np.ascontiguousarray(col[0], np.float32)
+                        paths["cv2"] = lambda x=x, g=g: cv2.sepFilter2D(
+                            x[0, 0], -1, g, g, borderType=cv2.BORDER_REFLECT_101
+                        )
+                    else:
+                        paths["cv2"] = lambda x=x, w=w: cv2.filter2D(
+                            x[0, 0], -1, w[0, 0], borderType=cv2.BORDER_REFLECT_101
+                        )
+                results = {n: f() for n, f in paths.items()}
+                reference = results["imgconv"]
+                _checked(
+                    f"{kind} {k}x{k} on {side}²",
+                    reference,
+                    paths,
+                    {n: np.asarray(r).reshape(reference.shape) for n, r in results.items()},
+                )
+                calls = max(1, 4096 // side)
+                batched = {n: (lambda f=f, calls=calls: [f() for _ in range(calls)]) for n, f in paths.items()}
+                times = alternate(batched, max(repeats, 5))
+                times = {n: [t / calls for t in ts] for n, ts in times.items()}
+                own = [n for n in times if n not in ("imgconv", "auto", "cv2")]
+                best = min(own, key=lambda n: np.median(times[n]))
+                rows.append({"case": f"{kind} {k}×{k} on {side}²", "plan": plan.method, "best": best, "times": times})
+                print(f"  {rows[-1]['case']}: plan {plan.method}, fastest {best}", file=sys.stderr)
+    return rows
+
+
 def _fmt_ratio(r):
     return "—" if r is None else f"{r:.2f}×"
 
@@ -311,6 +404,27 @@ def markdown(single, bank_rows, small, size, threads):
         lines.append(
             f"| {row['case']} | {np.median(t['imgconv']) * 1e6:.1f} | {_fmt_ratio(ratio(t, 'cv2'))} | "
             f"{_fmt_ratio(ratio(t, 'torch'))} |"
+        )
+    return "\n".join(lines)
+
+
+def factored_markdown(rows, threads):
+    lines = [
+        f"### Factored kernels (rank-1 Gaussians, rank-2 LoGs; `conv2d`, reflect), {threads} threads",
+        "",
+        "Regret: the engine's `method='auto'` time over the fastest of its forced paths, each called in the "
+        "engine (1.00: the plan was the fastest). OpenCV: `sepFilter2D` for the Gaussian, `filter2D` for the "
+        "LoG, its time over `conv2d`'s (which adds the public layer's checks).",
+        "",
+        "| case | plan | fastest path | regret | `conv2d` µs | OpenCV |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        t = row["times"]
+        regret = ratio(t, "auto", ref=row["best"])
+        lines.append(
+            f"| {row['case']} | {row['plan']} | {row['best']} | {regret:.2f} | "
+            f"{np.median(t['imgconv']) * 1e6:.0f} | {_fmt_ratio(ratio(t, 'cv2'))} |"
         )
     return "\n".join(lines)
 
@@ -380,7 +494,9 @@ def main(argv=None):
         default=10.0,
         help="seconds a peer's call may take before it gets one round and no larger k (default 10)",
     )
-    parser.add_argument("--parts", default="single,banks,small", help="subset of single,banks,small")
+    parser.add_argument(
+        "--parts", default="single,banks,small", help="subset of single,banks,small,factored (default: the first three)"
+    )
     parser.add_argument("--quick", action="store_true", help="512² singles, 256² banks")
     parser.add_argument(
         "--plot",
@@ -407,7 +523,11 @@ def main(argv=None):
     if "small" in parts:
         print("small images", file=sys.stderr)
         small = small_images(args.threads, args.repeats, peers)
-    print(markdown(single, bank_rows, small, args.size, args.threads))
+    if single or bank_rows or small:
+        print(markdown(single, bank_rows, small, args.size, args.threads))
+    if "factored" in parts:
+        print("factored kernels", file=sys.stderr)
+        print(factored_markdown(factored_kernels(args.threads, args.repeats, peers), args.threads))
     if args.big and "single" in parts:
         big = single_filters(4096, ks, args.threads, args.repeats, peers, args.ndimage_max_k, args.peer_budget)
         print(markdown(big, [], [], 4096, args.threads))

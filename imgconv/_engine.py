@@ -119,6 +119,10 @@ _LOWRANK_MAX_SVD = 16
 _DEPTHWISE_CALL_NS, _DEPTHWISE_NS_PER_MAC, _TEAM_START_NS, _STRIDED_NS = 4e3, 0.07, 20e3, 5.0
 _FUSED_CALL_NS, _FUSED_NS_PER_PIXEL, _PASS_TAP_NS = 7e3, 0.4, 0.06
 _TWO_PASS_CALL_NS, _TWO_PASS_NS_PER_PIXEL = 20e3, 0.7
+# Lower bounds of the other paths' modelled costs: an FFT call's fixed cost (imgconv._fft._CALL_NS),
+# two pairs of fused passes.  A direct call modelled below them is planned without their models.
+_FFT_FLOOR_NS = 1e6
+_LOWRANK_FLOOR_NS = 2 * (_FUSED_CALL_NS + _LOWRANK_PAIR_NS)
 # Calls with fewer multiply-adds (about 30 us on one thread) run on one thread.
 _MIN_MACS_FOR_A_TEAM = 1 << 20
 # Below this many taps per output (per filter and input channel) an FFT never pays:
@@ -506,7 +510,7 @@ def correlate_separable(
     column = np.ascontiguousarray(column, dtype=dtype).reshape(c, -1)
     row = np.ascontiguousarray(row, dtype=dtype).reshape(c, -1)
     calls = _fused_calls(x, dtype, column, row, mode, cval, stride, dilation)
-    if calls:
+    if calls and (out is None or out.flags.c_contiguous):  # (the fused kernel writes whole planes)
         return _separable_fused(x, column, row, bias, calls, pads=pads, mode=mode, out=out, num_threads=num_threads)
     column = column.reshape(c, 1, -1, 1)
     row = row.reshape(c, 1, 1, -1)
@@ -1000,7 +1004,6 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
         return Plan(
             "direct", f"{cg * kh * kw} taps per output and filter: below {_FFT_MIN_TAPS}, an FFT never pays", {}, None
         )
-    threads = effective_num_threads(num_threads)
     top, bottom, left, right = pads
     hout = output_size(h, kh, stride[0], dilation[0], top, bottom)
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
@@ -1011,10 +1014,16 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     # Below _MIN_MACS_FOR_A_TEAM the kernel runs on one thread, in blocks of rows at least twice the
     # kernel's height, so the border columns' input rows are converted about once (a 21x21 on 32²:
     # 0.03 ns per multiply-add); a team costs its start-up, and its shorter blocks convert them again.
-    team = 1 if macs < _MIN_MACS_FOR_A_TEAM else threads
+    # (effective_num_threads reads the environment and the CPU affinity: a few us, more than a tiny call)
+    team = 1 if macs < _MIN_MACS_FOR_A_TEAM else effective_num_threads(num_threads)
     if team > 1:
         rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
     direct_ns = _DIRECT_CALL_NS + macs * rate / team + _TEAM_START_NS * (team > 1)
+    lowrank_candidate = groups == c == o and min(kh, kw) >= _LOWRANK_MIN_SIZE and c <= _LOWRANK_MAX_SVD
+    if not explain and direct_ns < (min(_FFT_FLOOR_NS, _LOWRANK_FLOOR_NS) if lowrank_candidate else _FFT_FLOOR_NS):
+        # No other path can cost less: skip their models (on 32², 2-3 times the direct call itself).
+        return _DIRECT_UNEXPLAINED
+    threads = team if team > 1 else effective_num_threads(num_threads)
     from . import _fft  # imported on the first call that weighs an FFT, not by `import imgconv`
 
     fft_ns, shape = _fft.cost_ns(
@@ -1028,9 +1037,7 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
         num_threads=threads,
     )
     costs = {"direct": direct_ns * 1e-9, "fft": fft_ns * 1e-9}
-    lowrank = None
-    if groups == c == o and min(kh, kw) >= _LOWRANK_MIN_SIZE and c <= _LOWRANK_MAX_SVD:
-        lowrank = lowrank_factors(weight)
+    lowrank = lowrank_factors(weight) if lowrank_candidate else None
     if lowrank is not None:
         columns, rows = lowrank
         rank = columns.shape[1]

@@ -711,3 +711,19 @@ def test_rank_two_laplacians_of_gaussians_take_the_low_rank_path_where_it_is_fas
         x = np.zeros((1, 1, size, size), np.float32)
         plan = imgconv.choose_method(x, log_kernel(k), pads=k // 2, num_threads=threads)
         assert plan.method == "lowrank" and "rank 2" in plan.reason, plan
+
+
+def test_the_planners_shortcut_never_skips_a_path_that_could_cost_less():
+    """Tiny direct calls are planned without the FFT and low-rank models: their floors must be true lower bounds."""
+    assert _engine._FFT_FLOOR_NS <= _fft._CALL_NS
+    rng = np.random.default_rng(3)
+    for side, k in ((16, 9), (32, 9), (32, 21), (64, 15), (128, 9)):
+        x = rng.random((1, 1, side, side), dtype=np.float32)
+        r = np.arange(k) - k // 2
+        q = (r[:, None] ** 2 + r[None, :] ** 2) / (2 * (k / 6) ** 2)
+        w = ((q - 1) * np.exp(-q)).astype(np.float32)[None, None]  # rank 2: a low-rank candidate
+        args = (x, w, None, (k // 2,) * 4, "reflect", 0.0, (1, 1), (1, 1), 1, 2, "auto")
+        explained = _engine._plan(*args)
+        assert explained.costs["lowrank"] >= _engine._LOWRANK_FLOOR_NS * 1e-9
+        assert explained.costs["fft"] >= _engine._FFT_FLOOR_NS * 1e-9
+        assert _engine._plan(*args, explain=False).method == explained.method
