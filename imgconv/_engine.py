@@ -102,9 +102,6 @@ _DIRECT_CALL_NS = 15e3
 _LOWRANK_MIN_SIZE = 9
 _LOWRANK_MAX_RANK = 8
 _ACCUMULATE_NS = 0.3
-# Python around each pair (correlate_separable's checks and views): a rank-2 9x9 on 24² took 34 us
-# as two pairs, against 7 us as one direct loop; the pairs' fixed cost is what decides tiny calls.
-_LOWRANK_PAIR_NS = 9e3
 _LOWRANK_MAX_SVD = 16
 # Rank-1 depthwise kernels: two 1-D passes or one direct loop (_separable_plan).  Fitted to alternating
 # runs of both on 32² to 2048², kernels 5x5 to 31x31, 1 and 3 channels (2026-12-08, 2 threads): a
@@ -118,11 +115,15 @@ _LOWRANK_MAX_SVD = 16
 # 0.7 ns per pixel of each pass (their intermediate is written to memory and read back).
 _DEPTHWISE_CALL_NS, _DEPTHWISE_NS_PER_MAC, _TEAM_START_NS, _STRIDED_NS = 4e3, 0.07, 20e3, 5.0
 _FUSED_CALL_NS, _FUSED_NS_PER_PIXEL, _PASS_TAP_NS = 7e3, 0.4, 0.06
+# The Python of correlate_separable around the fused kernel (its checks and views): a rank-2 9x9 on
+# 24² took 34 us as two pairs of passes, against 7 us as one direct loop; on small images this fixed
+# cost is what decides (a 9x9 Gaussian on 32²: 8 us as one loop, 17-20 through correlate_separable).
+_SEPARABLE_PYTHON_NS = 9e3
 _TWO_PASS_CALL_NS, _TWO_PASS_NS_PER_PIXEL = 20e3, 0.7
 # Lower bounds of the other paths' modelled costs: an FFT call's fixed cost (imgconv._fft._CALL_NS),
 # two pairs of fused passes.  A direct call modelled below them is planned without their models.
 _FFT_FLOOR_NS = 1e6
-_LOWRANK_FLOOR_NS = 2 * (_FUSED_CALL_NS + _LOWRANK_PAIR_NS)
+_LOWRANK_FLOOR_NS = 2 * (_FUSED_CALL_NS + _SEPARABLE_PYTHON_NS)
 # Calls with fewer multiply-adds (about 30 us on one thread) run on one thread.
 _MIN_MACS_FOR_A_TEAM = 1 << 20
 # Below this many taps per output (per filter and input channel) an FFT never pays:
@@ -412,9 +413,11 @@ def small_call(x, weight, bias, *, pads, mode, stride, dilation, groups):
     Returns ``run(x, weight, bias) -> out``, which is :func:`correlate` (``method='auto'``
     or 'direct', ``cval=0``, a fresh output, any `num_threads`) for arrays of the shapes,
     dtypes and strides of these, when its plan cannot depend on their values or the thread
-    count: no FFT, separable or low-rank candidate (fewer than ``_FFT_MIN_TAPS`` taps per
-    output and filter, not a depthwise kernel of at least ``_SEPARABLE_MIN_SIZE`` in both
-    axes) and work small enough for one thread.  What such a call costs is the set-up
+    count: work small enough for one thread, and no FFT, separable or low-rank candidate
+    (fewer than ``_FFT_MIN_TAPS`` taps per output and filter, not a depthwise kernel of at
+    least ``_SEPARABLE_MIN_SIZE`` in both axes) or a candidate whose one direct loop the
+    model prefers whatever the weights (:func:`_direct_for_any_values`: a 5x5 Gaussian on
+    32², 81 taps of 16 channels on 16²).  What such a call costs is the set-up
     (about 10 us in Python for a 3x3 filter on 64², against 3 of arithmetic), so this
     does it once: the layout, the scratch sizes and the compiled entry point.  The caller
     keys it by everything it validated and keeps it; it trusts its arguments.
@@ -424,13 +427,14 @@ def small_call(x, weight, bias, *, pads, mode, stride, dilation, groups):
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
     if (
-        cg * kh * kw >= _FFT_MIN_TAPS
-        or (groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE)
-        or x.dtype != weight.dtype
+        x.dtype != weight.dtype
         or not weight.dtype.isnative
         or _native_rows(x) is not x
         or (bias is not None and bias.dtype != weight.dtype)
     ):
+        return None
+    candidate = cg * kh * kw >= _FFT_MIN_TAPS or (groups == c == o and min(kh, kw) >= _SEPARABLE_MIN_SIZE)
+    if candidate and not _direct_for_any_values(x.shape, weight.shape, pads, stride, dilation, groups, x.itemsize):
         return None
     dtype = weight.dtype
     kernel = _kernel()
@@ -1009,18 +1013,11 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     wout = output_size(w, kw, stride[1], dilation[1], left, right)
     itemsize = weight.dtype.itemsize
     macs = n * o * hout * wout * cg * kh * kw
-    kind = "bank" if o // groups >= 8 else "narrow" if kw <= 32 else "wide"
-    rate = _DIRECT_NS_PER_MAC[kind] * (_DIRECT_FLOAT64 if itemsize == 8 else 1.0)
-    # Below _MIN_MACS_FOR_A_TEAM the kernel runs on one thread, in blocks of rows at least twice the
-    # kernel's height, so the border columns' input rows are converted about once (a 21x21 on 32²:
-    # 0.03 ns per multiply-add); a team costs its start-up, and its shorter blocks convert them again.
     # (effective_num_threads reads the environment and the CPU affinity: a few us, more than a tiny call)
     team = 1 if macs < _MIN_MACS_FOR_A_TEAM else effective_num_threads(num_threads)
-    if team > 1:
-        rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation[1] / max(wout, 1))
-    direct_ns = _DIRECT_CALL_NS + macs * rate / team + _TEAM_START_NS * (team > 1)
+    direct_ns = _direct_ns(macs, o // groups, kw, dilation[1], wout, itemsize, team)
     lowrank_candidate = groups == c == o and min(kh, kw) >= _LOWRANK_MIN_SIZE and c <= _LOWRANK_MAX_SVD
-    if not explain and direct_ns < (min(_FFT_FLOOR_NS, _LOWRANK_FLOOR_NS) if lowrank_candidate else _FFT_FLOOR_NS):
+    if not explain and direct_ns < _other_paths_floor(lowrank_candidate):
         # No other path can cost less: skip their models (on 32², 2-3 times the direct call itself).
         return _DIRECT_UNEXPLAINED
     threads = team if team > 1 else effective_num_threads(num_threads)
@@ -1044,7 +1041,7 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
         # rank pairs of passes, each added into the output (the first written there)
         calls = _fused_calls(x, compute_dtype(x), columns[:, 0], rows[:, 0], mode, cval, stride, dilation)
         pass_ns = _passes_ns(n * c, h, w, hout, wout, kh, kw, calls, itemsize, threads)
-        lowrank_ns = rank * (pass_ns + _LOWRANK_PAIR_NS) + (rank - 1) * n * c * hout * wout * _ACCUMULATE_NS
+        lowrank_ns = rank * pass_ns + (rank - 1) * n * c * hout * wout * _ACCUMULATE_NS
         costs["lowrank"] = lowrank_ns * 1e-9
         if lowrank_ns < min(direct_ns, fft_ns):
             return Plan(
@@ -1076,6 +1073,57 @@ def _plan(x, weight, bias, pads, mode, cval, stride, dilation, groups, num_threa
     )
 
 
+def _direct_ns(macs, filters_per_group, kw, dilation_w, wout, itemsize, team):
+    """Modelled ns of a direct call of `macs` multiply-adds on `team` threads (:func:`_plan`'s rates)."""
+    kind = "bank" if filters_per_group >= 8 else "narrow" if kw <= 32 else "wide"
+    rate = _DIRECT_NS_PER_MAC[kind] * (_DIRECT_FLOAT64 if itemsize == 8 else 1.0)
+    # Below _MIN_MACS_FOR_A_TEAM the kernel runs on one thread, in blocks of rows at least twice the
+    # kernel's height, so the border columns' input rows are converted about once (a 21x21 on 32²:
+    # 0.03 ns per multiply-add); a team costs its start-up, and its shorter blocks convert them again.
+    if team > 1:
+        rate *= 1 + _DIRECT_BORDER * min(1.0, (kw - 1) * dilation_w / max(wout, 1))
+    return _DIRECT_CALL_NS + macs * rate / team + _TEAM_START_NS * (team > 1)
+
+
+def _other_paths_floor(lowrank_candidate):
+    """Below this modelled direct cost no FFT (nor, for a candidate, low-rank pairs) can cost less."""
+    return min(_FFT_FLOOR_NS, _LOWRANK_FLOOR_NS) if lowrank_candidate else _FFT_FLOOR_NS
+
+
+def _depthwise_direct_ns(planes, hout, wout, kh, kw, stride, itemsize, team):
+    """Modelled ns of one direct loop over `planes` depthwise planes (against two 1-D passes)."""
+    macs = planes * hout * wout * kh * kw
+    strided = planes * hout * wout * _STRIDED_NS if tuple(stride) != (1, 1) else 0.0
+    scale = _DIRECT_FLOAT64 if itemsize == 8 else 1.0
+    return _DEPTHWISE_CALL_NS + _TEAM_START_NS * (team > 1) + (macs * _DEPTHWISE_NS_PER_MAC * scale + strided) / team
+
+
+def _direct_for_any_values(x_shape, w_shape, pads, stride, dilation, groups, itemsize):
+    """Whether :func:`_plan` takes the direct path on one thread for every weight of `w_shape`.
+
+    The call must be too small for a team; then the plan cannot depend on the values if one loop
+    is modelled cheaper than the cheapest two 1-D passes (rank-1 candidates) and than every other
+    path's floor (kernels of at least ``_FFT_MIN_TAPS`` taps).
+    """
+    n, c, h, w = x_shape
+    o, cg, kh, kw = w_shape
+    hout = output_size(h, kh, stride[0], dilation[0], pads[0], pads[1])
+    wout = output_size(w, kw, stride[1], dilation[1], pads[2], pads[3])
+    macs = n * o * hout * wout * cg * kh * kw
+    if macs >= _MIN_MACS_FOR_A_TEAM:
+        return False
+    depthwise = groups == c == o
+    if depthwise and min(kh, kw) >= _SEPARABLE_MIN_SIZE:
+        one_loop = _depthwise_direct_ns(n * c, hout, wout, kh, kw, stride, itemsize, 1)
+        if one_loop >= _passes_ns(n * c, h, w, hout, wout, kh, kw, 1, itemsize, 1):
+            return False
+    if cg * kh * kw >= _FFT_MIN_TAPS:
+        lowrank_candidate = depthwise and min(kh, kw) >= _LOWRANK_MIN_SIZE and c <= _LOWRANK_MAX_SVD
+        if _direct_ns(macs, o // groups, kw, dilation[1], wout, itemsize, 1) >= _other_paths_floor(lowrank_candidate):
+            return False
+    return True
+
+
 def _separable_plan(x, weight, factors, pads, mode, cval, stride, dilation, num_threads, method, explain):
     """Rank-1 depthwise kernels: two 1-D passes, unless the model says one direct loop costs less.
 
@@ -1086,13 +1134,10 @@ def _separable_plan(x, weight, factors, pads, mode, cval, stride, dilation, num_
     kh, kw = weight.shape[2:]
     hout = output_size(h, kh, stride[0], dilation[0], pads[0], pads[1])
     wout = output_size(w, kw, stride[1], dilation[1], pads[2], pads[3])
-    scale = _DIRECT_FLOAT64 if weight.dtype.itemsize == 8 else 1.0
     macs = n * c * hout * wout * kh * kw
     # effective_num_threads reads the environment and the CPU affinity: a few us, more than a tiny call.
     team = effective_num_threads(num_threads) if macs >= _MIN_MACS_FOR_A_TEAM else 1
-    direct_ns = _DEPTHWISE_CALL_NS + _TEAM_START_NS * (team > 1)
-    strided = n * c * hout * wout * _STRIDED_NS if tuple(stride) != (1, 1) else 0.0
-    direct_ns += (macs * _DEPTHWISE_NS_PER_MAC * scale + strided) / team
+    direct_ns = _depthwise_direct_ns(n * c, hout, wout, kh, kw, stride, weight.dtype.itemsize, team)
     calls = _fused_calls(x, compute_dtype(x), *factors, mode, cval, stride, dilation)
     passes_ns = _passes_ns(n * c, h, w, hout, wout, kh, kw, calls, weight.dtype.itemsize, team)
     costs = {"direct": direct_ns * 1e-9, "separable": passes_ns * 1e-9}
@@ -1126,7 +1171,7 @@ def _passes_ns(planes, h, w, hout, wout, kh, kw, calls, itemsize, team):
         pixels = planes * hout * wout
         taps = pixels * (kh + kw)
         per_tap = _PASS_TAP_NS * scale / (1 if taps < _MIN_MACS_FOR_A_TEAM else team)
-        return calls * _FUSED_CALL_NS + pixels * _FUSED_NS_PER_PIXEL + taps * per_tap
+        return _SEPARABLE_PYTHON_NS + calls * _FUSED_CALL_NS + pixels * _FUSED_NS_PER_PIXEL + taps * per_tap
     # the column pass over every input column of the output rows, then the row pass
     column_pixels, pixels = planes * hout * w, planes * hout * wout
     taps = column_pixels * kh + pixels * kw

@@ -641,6 +641,8 @@ def test_repeated_calls_reuse_their_validation_but_never_its_refusals():
         ((3, 20, 17), (16, 3, 3, 3), dict(padding=1, padding_mode="circular")),
         ((2, 4, 31, 33), (4, 2, 3, 1), dict(stride=2, dilation=3, groups=2, padding_mode="replicate", padding=2)),
         ((1, 16, 32, 32), (16, 1, 3, 3), dict(groups=16, padding=1)),
+        ((1, 1, 32, 32), (1, 1, 5, 5), dict(padding="same", padding_mode="reflect")),  # a separable candidate
+        ((1, 16, 8, 8), (16, 16, 3, 3), dict(padding=1)),  # 144 taps: an FFT candidate
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -665,6 +667,29 @@ def test_repeated_small_calls_take_the_planned_call_with_the_same_results(shape,
         assert got.dtype == dtype and got.shape == want.shape
         tol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_small_calls_of_candidates_are_planned_only_where_no_weight_changes_the_path(monkeypatch):
+    """A 5x5 or 9x9 depthwise kernel on 32² runs one direct loop whatever its rank (two 1-D passes
+    cost more there), so its signature is planned once; a 15x15 one may be separable, so it is not."""
+    from imgconv import _engine
+
+    monkeypatch.setattr(imgconv.conv, "_SMALL_CALLS", {})
+    passes = []
+    real = _engine.correlate_separable
+    monkeypatch.setattr(_engine, "correlate_separable", lambda *a, **k: passes.append(1) or real(*a, **k))
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 1, 32, 32)).astype(np.float32)
+    for k, planned in ((5, True), (9, True), (15, False)):
+        g = np.exp(-(np.linspace(-2, 2, k) ** 2))
+        for w in (rng.standard_normal((1, 1, k, k)), np.outer(g, g)[None, None], np.outer(g, g)[None, None]):
+            w = w.astype(np.float32)
+            got = imgconv.conv2d(x, w, padding="same", padding_mode="reflect")
+            want = _reference_conv2d(x.astype(np.float64), w, padding="same", padding_mode="reflect")
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+        runs = [run for key, run in imgconv.conv._SMALL_CALLS.items() if key[3] == (1, 1, k, k)]
+        assert len(runs) == 1 and (runs[0] is not None) == planned
+    assert len(passes) == 2  # the rank-1 15x15 calls (two of them): separable on 32² by the model
 
 
 def test_planned_small_calls_still_refuse_what_validation_refuses():
