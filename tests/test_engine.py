@@ -432,29 +432,54 @@ def _read_only(a):
     return a
 
 
+def _bad(name, make, id, error=ValueError):
+    """A case of the refusal tests below: the kernel call's argument `name` replaced by ``make(it)``."""
+    return pytest.param(lambda call: call.update({name: make(call[name])}), error, id=id)
+
+
+def _captured_positional_call(monkeypatch, entry, names, run):
+    """The first call of the compiled `entry` that ``run()`` makes: its leading arguments by `names`, and the rest."""
+    calls = []
+    kernel = _engine._kernel()
+
+    class Capture:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+    def capture(*args):
+        calls.append(args)
+        return getattr(kernel, entry)(*args)
+
+    setattr(Capture, entry, staticmethod(capture))
+    monkeypatch.setattr(_engine, "_kernel", Capture)
+    run()
+    args = calls[0]
+    return getattr(kernel, entry), dict(zip(names, args[: len(names)], strict=True)), args[len(names) :]
+
+
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
-        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(np.int32)), ValueError, id="x-dtype"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(">f4")), ValueError, id="x-byte-order"),
-        pytest.param(lambda k: k.update(x=np.asfortranarray(k["x"])), ValueError, id="x-columns-not-contiguous"),
-        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.float64)), ValueError, id="weights-vs-bias"),
-        pytest.param(lambda k: k.update(wpack=np.repeat(k["wpack"], 2)[::2]), ValueError, id="weights-strided"),
-        pytest.param(lambda k: k.update(wpack=k["wpack"].astype(np.int32)), ValueError, id="weights-integer"),
-        pytest.param(lambda k: k.update(out=k["out"].astype(np.float64)), ValueError, id="out-dtype"),
-        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
-        pytest.param(lambda k: k.update(out=np.asfortranarray(k["out"])), ValueError, id="out-not-contiguous"),
-        pytest.param(lambda k: k.update(out=_misaligned(k["out"])), ValueError, id="out-misaligned"),
-        pytest.param(lambda k: k.update(bias=k["bias"].astype(np.float64)), ValueError, id="bias-dtype"),
-        pytest.param(lambda k: k.update(cval_row=k["cval_row"].astype(np.float64)), ValueError, id="border-row-dtype"),
-        pytest.param(lambda k: k.update(blk_start=k["blk_start"].astype(np.int64)), ValueError, id="block-dtype"),
-        pytest.param(lambda k: k.update(blk_woff=k["blk_woff"].astype(np.int32)), ValueError, id="offsets-dtype"),
-        pytest.param(lambda k: k.update(ptr_scratch=k["ptr_scratch"].astype(np.int32)), ValueError, id="ptr-dtype"),
-        pytest.param(lambda k: k.update(tap_scratch=_read_only(k["tap_scratch"])), ValueError, id="taps-read-only"),
-        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].T.copy().T), ValueError, id="buffer-order"),
-        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].astype(np.float64)), ValueError, id="buf-dtype"),
+        _bad("x", lambda a: a.tolist(), "x-not-an-array", TypeError),
+        _bad("x", lambda a: a[0], "x-dimensions"),
+        _bad("x", lambda a: a.astype(np.int32), "x-dtype"),
+        _bad("x", lambda a: a.astype(">f4"), "x-byte-order"),
+        _bad("x", np.asfortranarray, "x-columns-not-contiguous"),
+        _bad("wpack", lambda a: a.astype(np.float64), "weights-vs-bias"),
+        _bad("wpack", lambda a: np.repeat(a, 2)[::2], "weights-strided"),
+        _bad("wpack", lambda a: a.astype(np.int32), "weights-integer"),
+        _bad("out", lambda a: a.astype(np.float64), "out-dtype"),
+        _bad("out", _read_only, "out-read-only"),
+        _bad("out", np.asfortranarray, "out-not-contiguous"),
+        _bad("out", _misaligned, "out-misaligned"),
+        _bad("bias", lambda a: a.astype(np.float64), "bias-dtype"),
+        _bad("cval_row", lambda a: a.astype(np.float64), "border-row-dtype"),
+        _bad("blk_start", lambda a: a.astype(np.int64), "block-dtype"),
+        _bad("blk_woff", lambda a: a.astype(np.int32), "offsets-dtype"),
+        _bad("ptr_scratch", lambda a: a.astype(np.int32), "ptr-dtype"),
+        _bad("tap_scratch", _read_only, "taps-read-only"),
+        _bad("buf_scratch", lambda a: a.T.copy().T, "buffer-order"),
+        _bad("buf_scratch", lambda a: a.astype(np.float64), "buf-dtype"),
     ],
 )
 def test_the_kernel_refuses_arrays_of_another_kind_than_its_loops_read(monkeypatch, change, error):
@@ -478,94 +503,76 @@ def test_the_kernel_refuses_arrays_of_another_kind_than_its_loops_read(monkeypat
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
-        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(np.float64)), ValueError, id="x-vs-factors-dtype"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(">f4")), ValueError, id="x-byte-order"),
-        pytest.param(lambda k: k.update(x=np.asfortranarray(k["x"])), ValueError, id="x-rows-not-contiguous"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(np.uint8)), ValueError, id="x-integer"),
-        pytest.param(lambda k: k.update(column=np.repeat(k["column"], 2)[::2]), ValueError, id="column-strided"),
-        pytest.param(lambda k: k.update(row=k["row"].astype(np.float64)), ValueError, id="row-dtype"),
-        pytest.param(lambda k: k.update(out=k["out"].astype(np.float64)), ValueError, id="out-dtype"),
-        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
-        pytest.param(lambda k: k.update(out=_misaligned(k["out"])), ValueError, id="out-misaligned"),
+        _bad("x", lambda a: a.tolist(), "x-not-an-array", TypeError),
+        _bad("x", lambda a: a[0], "x-dimensions"),
+        _bad("x", lambda a: a.astype(np.float64), "x-vs-factors-dtype"),
+        _bad("x", lambda a: a.astype(">f4"), "x-byte-order"),
+        _bad("x", np.asfortranarray, "x-rows-not-contiguous"),
+        _bad("x", lambda a: a.astype(np.uint8), "x-integer"),
+        _bad("column", lambda a: np.repeat(a, 2)[::2], "column-strided"),
+        _bad("row", lambda a: a.astype(np.float64), "row-dtype"),
+        _bad("out", lambda a: a.astype(np.float64), "out-dtype"),
+        _bad("out", _read_only, "out-read-only"),
+        _bad("out", _misaligned, "out-misaligned"),
         # a strided view of planes: the loops write plane n at n * Hout * Wout
-        pytest.param(lambda k: k.update(out=_every_other_plane(k["out"])), ValueError, id="out-planes-strided"),
-        pytest.param(lambda k: k.update(cval_row=k["cval_row"].astype(np.float64)), ValueError, id="border-dtype"),
-        pytest.param(lambda k: k.update(ptr_scratch=k["ptr_scratch"].astype(np.int32)), ValueError, id="ptr-dtype"),
-        pytest.param(lambda k: k.update(tap_scratch=_read_only(k["tap_scratch"])), ValueError, id="taps-read-only"),
-        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"][:, ::2]), ValueError, id="buffer-strided"),
+        _bad("out", _every_other_plane, "out-planes-strided"),
+        _bad("cval_row", lambda a: a.astype(np.float64), "border-dtype"),
+        _bad("ptr_scratch", lambda a: a.astype(np.int32), "ptr-dtype"),
+        _bad("tap_scratch", _read_only, "taps-read-only"),
+        _bad("buf_scratch", lambda a: a[:, ::2], "buffer-strided"),
     ],
 )
 def test_the_fused_passes_refuse_arrays_of_another_kind_than_their_loops_read(monkeypatch, change, error):
     # separable_planes, like correlate_nchw, reads its arrays' pointers itself (no typed memoryviews).
-    calls = []
-    kernel = _engine._kernel()
-
-    class Capture:
-        def __getattr__(self, name):
-            return getattr(kernel, name)
-
-        def separable_planes(self, *args):
-            names = "x column row out cval_row ptr_scratch tap_scratch buf_scratch".split()
-            calls.append(dict(zip(names, args[:8], strict=True)) | {"rest": args[8:]})
-            return kernel.separable_planes(*args)
-
-    monkeypatch.setattr(_engine, "_kernel", Capture)
     x = np.random.default_rng(4).standard_normal((2, 12, 40), dtype=np.float32)
-    _engine.correlate_passes(x, np.ones(3, np.float32), np.ones(5, np.float32), pads=(1, 1, 2, 2), mode="constant")
-    (call,) = calls
-    rest = call.pop("rest")
-    kernel.separable_planes(*call.values(), *rest)  # the captured call itself is accepted
+    entry, call, rest = _captured_positional_call(
+        monkeypatch,
+        "separable_planes",
+        "x column row out cval_row ptr_scratch tap_scratch buf_scratch".split(),
+        lambda: _engine.correlate_passes(
+            x, np.ones(3, np.float32), np.ones(5, np.float32), pads=(1, 1, 2, 2), mode="constant"
+        ),
+    )
+    entry(*call.values(), *rest)  # the captured call itself is accepted
     change(call)
     with pytest.raises(error, match=r"^separable_planes: "):
-        kernel.separable_planes(*call.values(), *rest)
+        entry(*call.values(), *rest)
 
 
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        pytest.param(lambda k: k.update(x=k["x"].tolist()), TypeError, id="x-not-an-array"),
-        pytest.param(lambda k: k.update(x=k["x"][0]), ValueError, id="x-dimensions"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(np.int32)), ValueError, id="x-dtype"),
-        pytest.param(lambda k: k.update(x=k["x"].astype(">f8")), ValueError, id="x-byte-order"),
+        _bad("x", lambda a: a.tolist(), "x-not-an-array", TypeError),
+        _bad("x", lambda a: a[0], "x-dimensions"),
+        _bad("x", lambda a: a.astype(np.int32), "x-dtype"),
+        _bad("x", lambda a: a.astype(">f8"), "x-byte-order"),
         # a strided view of lines: the loops read line n at n * length * trail
-        pytest.param(lambda k: k.update(x=_every_other_plane(k["x"])), ValueError, id="x-lines-strided"),
-        pytest.param(lambda k: k.update(weights=k["weights"].astype(np.float32)), ValueError, id="weights-vs-buffers"),
-        pytest.param(lambda k: k.update(weights=k["weights"].astype(np.int64)), ValueError, id="weights-integer"),
-        pytest.param(lambda k: k.update(out=_read_only(k["out"])), ValueError, id="out-read-only"),
-        pytest.param(lambda k: k.update(out=k["out"].view(np.float64)), ValueError, id="out-not-bytes"),
-        pytest.param(lambda k: k.update(out=_every_other_plane(k["out"])), ValueError, id="out-strided"),
-        pytest.param(lambda k: k.update(index=k["index"].astype(np.int32)), ValueError, id="index-dtype"),
-        pytest.param(lambda k: k.update(index=np.repeat(k["index"], 2)[::2]), ValueError, id="index-strided"),
-        pytest.param(lambda k: k.update(buf_scratch=k["buf_scratch"].astype(np.float32)), ValueError, id="buf-dtype"),
-        pytest.param(lambda k: k.update(res_scratch=_read_only(k["res_scratch"])), ValueError, id="res-read-only"),
-        pytest.param(lambda k: k.update(signs=k["signs"].astype(np.int64)), ValueError, id="signs-dtype"),
+        _bad("x", _every_other_plane, "x-lines-strided"),
+        _bad("weights", lambda a: a.astype(np.float32), "weights-vs-buffers"),
+        _bad("weights", lambda a: a.astype(np.int64), "weights-integer"),
+        _bad("out", _read_only, "out-read-only"),
+        _bad("out", lambda a: a.view(np.float64), "out-not-bytes"),
+        _bad("out", _every_other_plane, "out-strided"),
+        _bad("index", lambda a: a.astype(np.int32), "index-dtype"),
+        _bad("index", lambda a: np.repeat(a, 2)[::2], "index-strided"),
+        _bad("buf_scratch", lambda a: a.astype(np.float32), "buf-dtype"),
+        _bad("res_scratch", _read_only, "res-read-only"),
+        _bad("signs", lambda a: a.astype(np.int64), "signs-dtype"),
     ],
 )
 def test_the_paired_lines_refuse_arrays_of_another_kind_than_their_loops_read(monkeypatch, change, error):
     # paired_lines, like correlate_nchw, reads its arrays' pointers itself (no typed memoryviews).
-    calls = []
-    kernel = _engine._kernel()
-    names = "x weights out out_kind index buf_scratch res_scratch dilation signs".split()
-
-    class Capture:
-        def __getattr__(self, name):
-            return getattr(kernel, name)
-
-        def paired_lines(self, *args):
-            calls.append(dict(zip(names, args[:9], strict=True)) | {"rest": args[9:]})
-            return kernel.paired_lines(*args)
-
-    monkeypatch.setattr(_engine, "_kernel", Capture)
     x = np.random.default_rng(4).standard_normal((2, 30, 5))
-    _engine.correlate_paired(x, _gaussian_weights(1.0, 1), signs=-1, mode="reflect")
-    (call,) = calls
-    rest = call.pop("rest")
-    kernel.paired_lines(*call.values(), *rest)  # the captured call itself is accepted
+    entry, call, rest = _captured_positional_call(
+        monkeypatch,
+        "paired_lines",
+        "x weights out out_kind index buf_scratch res_scratch dilation signs".split(),
+        lambda: _engine.correlate_paired(x, _gaussian_weights(1.0, 1), signs=-1, mode="reflect"),
+    )
+    entry(*call.values(), *rest)  # the captured call itself is accepted
     change(call)
     with pytest.raises(error, match=r"^paired_lines: "):
-        kernel.paired_lines(*call.values(), *rest)
+        entry(*call.values(), *rest)
 
 
 def _packed_block_by_block(weight, groups):
