@@ -592,7 +592,8 @@ def _separable_fused(x, column, row, bias, calls, *, pads, mode, out, num_thread
     """:func:`correlate_separable` through the fused kernel, in `calls` calls (:func:`_fused_calls`)."""
     n, c, h, w = x.shape
     top, bottom, left, right = pads
-    hout, wout = h + top + bottom - column.shape[1] + 1, w + left + right - row.shape[1] + 1
+    hout = output_size(h, column.shape[1], 1, 1, top, bottom)
+    wout = output_size(w, row.shape[1], 1, 1, left, right)
     if out is None:
         out = np.empty((n, c, hout, wout), x.dtype)
     where = {"pads": pads, "mode": mode, "num_threads": num_threads}
@@ -664,7 +665,7 @@ def correlate_passes(
     top, bottom, left, right = pads
     n, h, w = x.shape
     kh, kw = len(column), len(row)
-    hout, wout = h + top + bottom - kh + 1, w + left + right - kw + 1
+    hout, wout = output_size(h, kh, 1, 1, top, bottom), output_size(w, kw, 1, 1, left, right)
     if out is None:
         out = np.empty((n, hout, wout), dtype)
     line = wout + kw - 1
